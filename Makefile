@@ -1,0 +1,28 @@
+.PHONY: build-dev lint format test test-rust test-python bench all
+
+build-dev:
+	maturin develop --release --extras test
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --all-targets -- -D warnings
+	ruff check python tests benchmarks
+	ruff format --check python tests benchmarks
+
+format:
+	cargo fmt --all
+	ruff format python tests benchmarks
+	ruff check --fix python tests benchmarks
+
+test-rust:
+	cargo test -p kneser
+
+test-python:
+	python -m pytest
+
+test: test-rust test-python
+
+bench:
+	python benchmarks/run_all.py
+
+all: lint build-dev test

@@ -1,0 +1,31 @@
+"""kneser: corpus preprocessing and modified Kneser-Ney language models, with a Rust core.
+
+Text cleaning, word segmentation and tokenization, stopword removal, vocabulary id mapping,
+n-gram counting, KenLM-compatible language-model estimation and scoring.
+"""
+
+from __future__ import annotations
+
+from kneser import _kneser
+from kneser._errors import (
+    ArgumentError,
+    DiscountError,
+    FormatError,
+    InternalError,
+    KneserError,
+    KneserIOError,
+    NotFoundError,
+)
+
+__version__: str = _kneser.__version__
+
+__all__ = [
+    "ArgumentError",
+    "DiscountError",
+    "FormatError",
+    "InternalError",
+    "KneserError",
+    "KneserIOError",
+    "NotFoundError",
+    "__version__",
+]

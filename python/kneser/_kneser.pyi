@@ -1,0 +1,6 @@
+"""Type stubs of the native module ``kneser._kneser`` (kept in step with the Rust docstrings)."""
+
+__version__: str
+
+def _busy_wait(seconds: float) -> int: ...
+def _raise_core_error(kind: str) -> None: ...

@@ -1,0 +1,55 @@
+"""The ``kneser`` command line: ``kneser SUBCOMMAND --help`` for each subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+from collections.abc import Sequence
+
+import kneser
+from kneser._errors import KneserError
+
+# Modules under kneser.commands, in the order `kneser --help` lists them.
+COMMANDS: tuple[str, ...] = ()
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kneser",
+        description="Corpus preprocessing and modified Kneser-Ney language models.",
+    )
+    parser.add_argument("--version", action="version", version=f"kneser {kneser.__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"kneser.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    # SIGTERM is handled like Ctrl-C, so a killed job still removes its temp files.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("kneser: interrupted", file=sys.stderr)
+        return 130
+    except KneserError as err:
+        print(f"kneser: error: {err}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 141
+
+
+if __name__ == "__main__":
+    sys.exit(main())

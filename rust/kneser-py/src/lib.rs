@@ -1,0 +1,25 @@
+//! Python bindings of kneser: argument conversion, GIL release and error mapping; nothing else.
+//! Every algorithm lives in the `kneser` core crate.
+
+use pyo3::prelude::*;
+
+mod detach;
+mod errors;
+mod estimate;
+mod model;
+mod pipeline;
+mod text;
+mod vocab;
+
+/// The native module `kneser._kneser`; the public API is re-exported by `kneser/__init__.py`.
+#[pymodule]
+fn _kneser(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    detach::register(m)?;
+    estimate::register(m)?;
+    model::register(m)?;
+    text::register(m)?;
+    vocab::register(m)?;
+    pipeline::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! The one error type of the core.
+//!
+//! Every variant says what happened and, where a user can act, what to try next. The Python
+//! bindings map each variant onto a class of the `kneser.KneserError` hierarchy (see
+//! `rust/kneser-py/src/errors.rs`); keep the two in step when a variant is added.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A `Result` whose error is [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where in an input a problem was found: a file (or `<stdin>`, `<iterable>`) and a 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    /// The file name as the user gave it, or a pseudo name such as `<stdin>`.
+    pub source: String,
+    /// 1-based line number; 0 when the problem is not tied to one line.
+    pub line: u64,
+}
+
+impl Location {
+    /// A location at `line` (1-based) of `source`.
+    pub fn new(source: impl Into<String>, line: u64) -> Self {
+        Location {
+            source: source.into(),
+            line,
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}", self.source)
+        } else {
+            write!(f, "{}:{}", self.source, self.line)
+        }
+    }
+}
+
+/// Everything that can go wrong in kneser.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system error while reading or writing `path` (permissions, a full disk, ...).
+    /// Fix: check that the path exists, is writable and that the disk has room.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What kneser was doing ("cannot read", "cannot write", "cannot create temp file in").
+        action: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+
+    /// A path the user named does not exist. Fix: check the spelling or create it first.
+    #[error("no such file or directory: {path}")]
+    NotFound {
+        /// The missing path.
+        path: PathBuf,
+    },
+
+    /// Input that is not valid UTF-8 where text is required.
+    /// Fix: re-encode the file as UTF-8, or ask for invalid bytes to be replaced.
+    #[error("{at}: invalid UTF-8 at byte {byte_offset} of the line; re-encode the input as UTF-8 or enable replacement of invalid bytes")]
+    InvalidUtf8 {
+        /// File and line.
+        at: Location,
+        /// Offset of the first bad byte within the line.
+        byte_offset: usize,
+    },
+
+    /// A file that does not follow its format (a corrupt ARPA, a foreign or truncated binary
+    /// model, a malformed vocabulary or counts file). `at.line` is the line, or for binary files
+    /// 0 with the byte offset given in the message.
+    #[error("{at}: {message}")]
+    Format {
+        /// File and line.
+        at: Location,
+        /// What was expected and what was found.
+        message: String,
+    },
+
+    /// `<s>`, `</s>` or `<unk>` found in the training text, where lmplz forbids them.
+    /// Fix: remove them, or pass skip-symbols to treat them as whitespace.
+    #[error("{at}: special word {word} is not allowed in the corpus; pass --skip_symbols (skip_symbols=True) to treat <s>, </s> and <unk> as whitespace")]
+    SpecialInCorpus {
+        /// File and line.
+        at: Location,
+        /// The special word found.
+        word: String,
+    },
+
+    /// Modified Kneser-Ney discounts cannot be estimated for an order (a count-of-counts is zero
+    /// or a discount falls outside its range). Fix: more (or deduplicated) data, or a discount
+    /// fallback.
+    #[error("could not calculate Kneser-Ney discounts for {order}-grams with adjusted count {count} because {reason}; is this small or artificial data? Try deduplicating the input. To override this error, e.g. for a class-based model, rerun with --discount_fallback (discount_fallback=[0.5, 1, 1.5])")]
+    Discount {
+        /// The n-gram order (1-based).
+        order: usize,
+        /// The adjusted count (1, 2 or 3 for D3+) whose discount failed.
+        count: usize,
+        /// What was observed.
+        reason: String,
+    },
+
+    /// An option or argument that is out of range or inconsistent. The message says which and
+    /// what is allowed.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    /// The memory budget is too small for the job. Fix: raise it to at least `minimum` bytes.
+    #[error("memory budget of {budget} bytes is too small: this job needs at least {minimum} bytes; raise --memory")]
+    MemoryBudget {
+        /// The budget given.
+        budget: u64,
+        /// The smallest budget that can work.
+        minimum: u64,
+    },
+
+    /// The job was cancelled (Ctrl-C). Temp files have been removed.
+    #[error("interrupted")]
+    Interrupted,
+
+    /// A bug in kneser: an internal invariant did not hold. Please report it.
+    #[error("internal error (a bug in kneser, please report it): {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// An [`Error::Io`] for `path`, turning `NotFound` into [`Error::NotFound`].
+    pub fn io(action: &'static str, path: impl AsRef<Path>, source: io::Error) -> Self {
+        let path = path.as_ref().to_path_buf();
+        if source.kind() == io::ErrorKind::NotFound && action == "cannot open" {
+            Error::NotFound { path }
+        } else {
+            Error::Io {
+                action,
+                path,
+                source,
+            }
+        }
+    }
+
+    /// A [`Error::Format`] at `source:line`.
+    pub fn format(source: impl Into<String>, line: u64, message: impl Into<String>) -> Self {
+        Error::Format {
+            at: Location::new(source, line),
+            message: message.into(),
+        }
+    }
+}
+
+/// Adds a path to a bare `io::Result`.
+pub trait IoContext<T> {
+    /// Maps an `io::Error` to [`Error::Io`] naming `path`.
+    fn at_path(self, action: &'static str, path: impl AsRef<Path>) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn at_path(self, action: &'static str, path: impl AsRef<Path>) -> Result<T> {
+        self.map_err(|e| Error::io(action, path, e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_is_its_own_variant() {
+        let e = Error::io(
+            "cannot open",
+            "/nope",
+            io::Error::from(io::ErrorKind::NotFound),
+        );
+        assert!(matches!(e, Error::NotFound { .. }));
+        assert_eq!(e.to_string(), "no such file or directory: /nope");
+    }
+
+    #[test]
+    fn format_names_file_and_line() {
+        let e = Error::format("lm.arpa", 12, "expected a probability");
+        assert_eq!(e.to_string(), "lm.arpa:12: expected a probability");
+    }
+}

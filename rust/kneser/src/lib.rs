@@ -1,0 +1,34 @@
+//! # kneser: corpus preprocessing and modified Kneser-Ney language models
+//!
+//! The core crate: every algorithm lives here, with no Python in it (the bindings are the
+//! `kneser-py` crate). Each stage is one module, and each module's doc states its input, its
+//! output, their sort orders and its memory bound.
+//!
+//! * [`io`]: line readers over plain, gzip, xz and zstd input; atomic output files.
+//! * [`text`]: lmplz's whitespace rule, normalization, tokenization, Chinese word segmentation
+//!   and stopwords.
+//! * [`vocab`]: vocabularies and id encoding.
+//! * [`sort`]: fixed-size n-gram records, sorted runs spilled to a temp dir and a k-way merge that
+//!   combines equal keys.
+//! * [`estimate`]: the modified Kneser-Ney pipeline of lmplz (Heafield et al. 2013): count,
+//!   adjust, discount, initial probabilities, interpolate, prune.
+//! * [`arpa`]: the ARPA writer and reader.
+//! * [`model`]: query structures for scoring (in memory and a memory-mapped binary format).
+//!
+//! Errors are one enum, [`Error`]; long jobs take a [`Cancel`] flag that they poll between
+//! blocks of work.
+
+#![deny(missing_docs)]
+
+pub mod arpa;
+pub mod cancel;
+pub mod error;
+pub mod estimate;
+pub mod io;
+pub mod model;
+pub mod sort;
+pub mod text;
+pub mod vocab;
+
+pub use cancel::Cancel;
+pub use error::{Error, Location, Result};
