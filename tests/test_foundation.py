@@ -7,8 +7,9 @@ import sys
 import threading
 import time
 
-import kneser
 import pytest
+
+import kneser
 from kneser import _kneser
 
 

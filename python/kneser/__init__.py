@@ -18,6 +18,7 @@ from kneser._errors import (
 )
 
 __version__: str = _kneser.__version__
+estimate = _kneser.estimate
 
 __all__ = [
     "ArgumentError",
@@ -28,4 +29,5 @@ __all__ = [
     "KneserIOError",
     "NotFoundError",
     "__version__",
+    "estimate",
 ]

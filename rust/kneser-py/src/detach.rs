@@ -126,3 +126,116 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(raise_core_error, m)?)?;
     Ok(())
 }
+
+/// Lines pulled from a Python iterable per batch.
+const FEED_BATCH: usize = 4096;
+
+/// Like [`run_detached`], for a job that consumes a Python iterable of str: this thread pulls
+/// batches of owned strings while attached and sends them to the job through a bounded
+/// channel, so the job never touches Python objects. An exception raised by the iterable (or a
+/// non-str item) stops the job and is re-raised as is.
+pub fn run_detached_feeding<T, F>(
+    py: Python<'_>,
+    iterable: &Bound<'_, PyAny>,
+    job: F,
+) -> PyResult<T>
+where
+    T: Send,
+    F: FnOnce(&Cancel, kneser::estimate::pipeline::Batches) -> kneser::Result<T> + Send,
+{
+    let mut iter = iterable.try_iter()?;
+    let cancel = Cancel::new();
+    let (tx, rx) = mpsc::sync_channel::<Vec<String>>(4);
+    let (res_tx, res_rx) = mpsc::channel();
+    std::thread::scope(|scope| {
+        let worker_cancel = cancel.clone();
+        scope.spawn(move || {
+            let batches: kneser::estimate::pipeline::Batches = Box::new(rx.into_iter().map(Ok));
+            let outcome = catch_unwind(AssertUnwindSafe(|| job(&worker_cancel, batches)));
+            let _ = res_tx.send(outcome);
+        });
+        let mut tx = Some(tx);
+        let mut feed_error: Option<PyErr> = None;
+        let mut res_rx = res_rx;
+        loop {
+            if let Some(sender) = tx.take() {
+                let mut batch = Vec::with_capacity(FEED_BATCH);
+                let mut done = false;
+                for _ in 0..FEED_BATCH {
+                    match iter.next() {
+                        Some(Ok(item)) => match item.extract::<String>() {
+                            Ok(s) => batch.push(s),
+                            Err(e) => {
+                                feed_error = Some(e);
+                                done = true;
+                                break;
+                            }
+                        },
+                        Some(Err(e)) => {
+                            feed_error = Some(e);
+                            done = true;
+                            break;
+                        }
+                        None => {
+                            done = true;
+                            break;
+                        }
+                    }
+                }
+                if feed_error.is_some() {
+                    cancel.cancel();
+                }
+                let (sender, sent) = py.detach(move || {
+                    let ok = batch.is_empty() || sender.send(batch).is_ok();
+                    (sender, ok)
+                });
+                if !done && sent {
+                    tx = Some(sender);
+                }
+                if let Err(e) = py.check_signals() {
+                    cancel.cancel();
+                    drop(tx.take());
+                    let _ = py.detach(move || res_rx.recv());
+                    return Err(e);
+                }
+                match res_rx.try_recv() {
+                    Ok(outcome) => return finish(py, outcome, feed_error),
+                    Err(_) => continue,
+                }
+            }
+            let (back, got) = py.detach(move || {
+                let got = res_rx.recv_timeout(POLL);
+                (res_rx, got)
+            });
+            res_rx = back;
+            match got {
+                Ok(outcome) => return finish(py, outcome, feed_error),
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    if let Err(signal_err) = py.check_signals() {
+                        cancel.cancel();
+                        let _ = py.detach(move || res_rx.recv());
+                        return Err(signal_err);
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(to_pyerr(
+                        py,
+                        kneser::Error::Internal("worker thread vanished".into()),
+                    ))
+                }
+            }
+        }
+    })
+}
+
+type Outcome<T> = std::thread::Result<kneser::Result<T>>;
+
+fn finish<T>(py: Python<'_>, outcome: Outcome<T>, feed_error: Option<PyErr>) -> PyResult<T> {
+    if let Some(e) = feed_error {
+        return Err(e);
+    }
+    match outcome {
+        Ok(result) => result.map_err(|e| to_pyerr(py, e)),
+        Err(payload) => Err(panic_to_pyerr(py, payload)),
+    }
+}

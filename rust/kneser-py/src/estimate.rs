@@ -1,7 +1,203 @@
-//! Not yet written.
+//! Bindings of estimation: `kneser.estimate`.
 
+use std::path::PathBuf;
+
+use kneser::estimate::config::parse_memory;
+use kneser::estimate::{EstimateConfig, Output, PruneConfig, Source, Summary};
 use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::detach::{run_detached, run_detached_feeding};
+use crate::errors::to_pyerr;
+
+/// A path-like object (str or os.PathLike) as a path, or None.
+fn as_path(obj: &Bound<'_, PyAny>) -> Option<PathBuf> {
+    if obj.is_instance_of::<PyString>() {
+        return obj.extract::<String>().ok().map(PathBuf::from);
+    }
+    if obj.hasattr("__fspath__").unwrap_or(false) {
+        return obj.extract::<PathBuf>().ok();
+    }
+    None
+}
+
+fn memory_arg(py: Python<'_>, memory: &Bound<'_, PyAny>) -> PyResult<u64> {
+    if let Ok(n) = memory.extract::<u64>() {
+        return Ok(n);
+    }
+    let text: String = memory.extract()?;
+    parse_memory(&text).map_err(|e| to_pyerr(py, e))
+}
+
+fn read_limit_vocab(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if let Some(path) = as_path(obj) {
+        let words = py.detach(|| -> kneser::Result<Vec<String>> {
+            let name = kneser::io::display_name(&path);
+            let mut r = kneser::io::LineReader::new(kneser::io::open_input(&path)?, name.clone());
+            let mut words = Vec::new();
+            while let Some(line) = r.next_line()? {
+                let text = line.as_str(&name)?;
+                words.extend(text.split_whitespace().map(str::to_string));
+            }
+            Ok(words)
+        });
+        return words.map_err(|e| to_pyerr(py, e));
+    }
+    let mut words = Vec::new();
+    for item in obj.try_iter()? {
+        words.push(item?.extract::<String>()?);
+    }
+    Ok(words)
+}
+
+fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("counts", s.counts.clone())?;
+    d.set_item("unpruned_counts", s.unpruned.clone())?;
+    let discounts = PyList::empty(py);
+    for ds in &s.discounts {
+        discounts.append(PyTuple::new(py, ds.iter().map(|&x| f64::from(x)))?)?;
+    }
+    d.set_item("discounts", discounts)?;
+    d.set_item("fallback_orders", s.fallback_orders.clone())?;
+    d.set_item("tokens", s.tokens)?;
+    d.set_item("types", s.types)?;
+    d.set_item("seconds", s.seconds)?;
+    Ok(d)
+}
+
+/// Estimates a modified Kneser-Ney language model, as KenLM's lmplz does, and writes it as ARPA.
+///
+/// Args:
+///     source: a path (plain, .gz, .xz, .zst; "-" for stdin), a list of paths, or an iterable
+///         of str lines.
+///     order: the model order N (>= 1).
+///     arpa: where to write the ARPA ("-" for stdout). Written under a temporary name and
+///         renamed when complete.
+///     memory: sort-buffer budget, bytes or lmplz's syntax ("500M", "2G", "80%").
+///     temp_dir: directory for temp files (default: the system's).
+///     discount_fallback: None (fail when discounts cannot be estimated), True (0.5 1 1.5), or
+///         one to three floats (D1 D2 D3+, the last repeated).
+///     prune: thresholds per order, non-decreasing, the last repeated ([0, 1, 1] prunes
+///         singleton bigrams and trigrams).
+///     limit_vocab: a path or an iterable of allowed words; n-grams with any other word are
+///         pruned.
+///     interpolate_unigrams: interpolate unigrams with the uniform distribution (lmplz default).
+///     vocab_pad: pad the uniform distribution's vocabulary size to at least this.
+///     skip_symbols: treat <s>, </s>, <unk> in the text as whitespace instead of failing.
+///     replace_invalid_utf8: replace invalid UTF-8 instead of failing with the line number.
+///     lmplz_final_line: text after the last newline gets no </s> (lmplz's behaviour).
+///     threads: worker threads, 0 for all cores.
+///     verbose: print lmplz-style progress and statistics on stderr.
+///
+/// Returns:
+///     dict with counts (per order), unpruned_counts, discounts ((D1, D2, D3+) per order),
+///     fallback_orders, tokens, types and seconds.
+///
+/// Example:
+///     >>> kneser.estimate("corpus.txt", order=3, arpa="lm.arpa", memory="1G")["counts"]
+///     [19467, 86567, 132688]
+#[pyfunction]
+#[pyo3(signature = (
+    source, order, arpa, *, memory = None, temp_dir = None, discount_fallback = None,
+    prune = None, limit_vocab = None, interpolate_unigrams = true, vocab_pad = 0,
+    skip_symbols = false, replace_invalid_utf8 = false, lmplz_final_line = true, threads = 0,
+    verbose = false
+))]
+#[allow(clippy::too_many_arguments)]
+fn estimate<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyAny>,
+    order: usize,
+    arpa: PathBuf,
+    memory: Option<&Bound<'py, PyAny>>,
+    temp_dir: Option<PathBuf>,
+    discount_fallback: Option<&Bound<'py, PyAny>>,
+    prune: Option<Vec<u64>>,
+    limit_vocab: Option<&Bound<'py, PyAny>>,
+    interpolate_unigrams: bool,
+    vocab_pad: u64,
+    skip_symbols: bool,
+    replace_invalid_utf8: bool,
+    lmplz_final_line: bool,
+    threads: usize,
+    verbose: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut config = EstimateConfig {
+        order,
+        interpolate_unigrams,
+        vocab_pad,
+        skip_symbols,
+        replace_invalid_utf8,
+        lmplz_final_line,
+        threads,
+        verbose,
+        ..Default::default()
+    };
+    if let Some(m) = memory {
+        config.memory = memory_arg(py, m)?;
+    }
+    if let Some(t) = temp_dir {
+        config.temp_dir = t;
+    }
+    if let Some(f) = discount_fallback {
+        if let Ok(flag) = f.extract::<bool>() {
+            if flag {
+                config.discount_fallback =
+                    Some(kneser::estimate::config::DEFAULT_FALLBACK.to_vec());
+            }
+        } else if let Ok(v) = f.extract::<f32>() {
+            config.discount_fallback = Some(vec![v]);
+        } else {
+            config.discount_fallback = Some(f.extract::<Vec<f32>>()?);
+        }
+    }
+    if let Some(p) = prune {
+        config.prune = PruneConfig { thresholds: p };
+    }
+    if let Some(l) = limit_vocab {
+        config.limit_vocab = Some(read_limit_vocab(py, l)?);
+    }
+    config.validate().map_err(|e| to_pyerr(py, e))?;
+    let output = if arpa.as_os_str() == "-" {
+        Output::Writer(Box::new(std::io::stdout()))
+    } else {
+        Output::Path(arpa)
+    };
+    let paths: Option<Vec<PathBuf>> = if let Some(p) = as_path(source) {
+        Some(vec![p])
+    } else if let Ok(list) = source.cast::<PyList>() {
+        let mut v = Vec::new();
+        let mut all = true;
+        for item in list.iter() {
+            match as_path(&item) {
+                Some(p) => v.push(p),
+                None => {
+                    all = false;
+                    break;
+                }
+            }
+        }
+        if all && !v.is_empty() {
+            Some(v)
+        } else {
+            None
+        }
+    } else {
+        None
+    };
+    let summary = match paths {
+        Some(paths) => run_detached(py, move |cancel| {
+            kneser::estimate::estimate(Source::Paths(paths), &config, output, cancel)
+        })?,
+        None => run_detached_feeding(py, source, move |cancel, batches| {
+            kneser::estimate::estimate(Source::Batches(batches), &config, output, cancel)
+        })?,
+    };
+    summary_dict(py, &summary)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(estimate, m)?)?;
     Ok(())
 }

@@ -1,1 +1,3 @@
-//! Not yet written.
+//! The ARPA format: a writer (for estimation) and a reader (for scoring).
+
+pub mod writer;

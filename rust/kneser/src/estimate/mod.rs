@@ -1,1 +1,37 @@
-//! Not yet written.
+//! Modified Kneser-Ney estimation, reproducing KenLM's `lmplz` (Heafield et al. 2013, "Scalable
+//! Modified Kneser-Ney Language Model Estimation"; Chen and Goodman 1998).
+//!
+//! The data flow, one stage per module, every stage a stream of fixed-size records:
+//!
+//! 1. [`count`]: text -> vocabulary ids -> order-N windows over `<s> ... </s>` (left-padded
+//!    with `<s>`), counted and sorted in suffix order by the external [`crate::sort::Sorter`].
+//! 2. [`adjust`]: suffix-order N-grams -> every order's n-grams with adjusted counts (the number
+//!    of distinct left extensions; raw counts for n-grams starting with `<s>` and for the top
+//!    order), prune marks, and count-of-counts. Output in suffix order, one file per order.
+//! 3. [`discount`]: count-of-counts -> D1, D2, D3+ per order (Chen and Goodman eq. 26).
+//! 4. [`initial`]: each order resorted in context order -> uninterpolated probabilities and the
+//!    backoff mass (gamma) of each context; resorted to suffix order.
+//! 5. [`interpolate`]: order by order in suffix order, joined with the order below ->
+//!    interpolated probabilities, written as ARPA by [`crate::arpa::writer`].
+//!
+//! [`pipeline`] holds the configuration and runs the stages; its memory budget bounds every
+//! sort buffer, and the output does not depend on the budget or the thread count.
+
+pub mod adjust;
+pub mod config;
+pub mod count;
+pub mod discount;
+pub mod initial;
+pub mod interpolate;
+pub mod pipeline;
+
+pub use config::{EstimateConfig, PruneConfig};
+pub use discount::Discount;
+pub use pipeline::{estimate, Output, Source, Summary};
+
+/// Id of `<unk>`.
+pub const UNK: u32 = 0;
+/// Id of `<s>`.
+pub const BOS: u32 = 1;
+/// Id of `</s>`.
+pub const EOS: u32 = 2;

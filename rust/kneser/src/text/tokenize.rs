@@ -40,7 +40,7 @@ impl Tokenizer {
         match self.mode {
             Mode::Whitespace => {
                 for tok in text
-                    .split(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n' | '\0'))
+                    .split([' ', '\t', '\r', '\n', '\0'])
                     .filter(|t| !t.is_empty())
                 {
                     if self.lowercase {

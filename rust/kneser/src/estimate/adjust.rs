@@ -1,0 +1,184 @@
+//! Stage 2: adjusted counts, count-of-counts and prune marks (lmplz's `adjust_counts`).
+//!
+//! Input: the top-order windows `[w0 .. w(N-1) | count]` in [`KeyOrder::Suffix`], one per
+//! distinct window. A window is left-padded with `<s>`; the n-gram it stands for starts at its
+//! last `<s>` (a real n-gram holds `<s>` only first).
+//!
+//! Output: for every order k, the n-grams of order k in suffix order as
+//! `[w0 .. w(k-1) | adjusted count u64]`, with [`PRUNED`] set in the count of pruned n-grams.
+//! The adjusted count (Kneser and Ney 1995; Chen and Goodman 1998, sec. 3.3) of an order-k
+//! n-gram is its raw count at the top order and for n-grams starting with `<s>` (which cannot be
+//! extended to the left), and otherwise the number of distinct words seen before it. In suffix
+//! order every n-gram's left extensions are contiguous, so one pass with one open group per
+//! order computes all of them. Count-of-counts n1..n4 per order are collected on the way, over
+//! all n-grams (pruning does not change discounts).
+//!
+//! Pruning (lmplz's `--prune`, `--limit_vocab_file`): an n-gram is pruned when its raw count
+//! (the summed counts of the windows ending in it) is at or below its order's threshold, or
+//! when it holds a word outside the allowed vocabulary. The unigrams `<s>`, `</s>`, `<unk>` are
+//! never pruned.
+//!
+//! Memory: one record per order, plus the write buffers of the N output files.
+
+use super::{BOS, EOS};
+use crate::cancel::Cancel;
+use crate::error::Result;
+use crate::sort::{get_u64, set_u64, RecordWriter, Run, SortedStream, TempDir};
+
+/// Bit set in an adjusted count when the n-gram is pruned.
+pub const PRUNED: u64 = 1 << 63;
+
+/// Per-order statistics gathered by [`adjust_counts`].
+#[derive(Debug, Clone, Default)]
+pub struct OrderStats {
+    /// n[c] = number of n-grams with adjusted count c, for c in 1..=4 (index 0 unused).
+    pub count_of_counts: [u64; 5],
+    /// N-grams of this order before pruning.
+    pub total: u64,
+    /// N-grams of this order kept after pruning.
+    pub kept: u64,
+}
+
+/// What [`adjust_counts`] returns: one sorted file per order and the statistics.
+pub struct Adjusted {
+    /// `files[k-1]` holds the order-k n-grams in suffix order.
+    pub files: Vec<Run>,
+    /// `stats[k-1]` for order k.
+    pub stats: Vec<OrderStats>,
+}
+
+/// How pruning is decided.
+pub struct PruneRule<'a> {
+    /// Threshold per order (index k-1); 0 keeps all.
+    pub thresholds: Vec<u64>,
+    /// `allowed[id]`: whether the word may appear in the model; `None` allows every word.
+    pub allowed: Option<&'a [bool]>,
+}
+
+impl PruneRule<'_> {
+    fn pruned(&self, gram: &[u32], raw: u64) -> bool {
+        let k = gram.len();
+        if k == 1 && gram[0] <= EOS {
+            return false;
+        }
+        if raw <= self.thresholds[k - 1] {
+            return true;
+        }
+        match self.allowed {
+            Some(a) => gram
+                .iter()
+                .any(|&w| !a.get(w as usize).copied().unwrap_or(false)),
+            None => false,
+        }
+    }
+}
+
+struct Group {
+    raw: u64,
+    adjusted: u64,
+}
+
+/// Runs stage 2 over the sorted windows; see the module doc.
+pub fn adjust_counts(
+    mut windows: SortedStream,
+    order: usize,
+    rule: &PruneRule<'_>,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<Adjusted> {
+    let n = order;
+    let mut writers = (1..=n)
+        .map(|k| RecordWriter::create(temp, k + 2))
+        .collect::<Result<Vec<_>>>()?;
+    let mut stats = vec![OrderStats::default(); n];
+    let mut groups: Vec<Group> = (0..=n)
+        .map(|_| Group {
+            raw: 0,
+            adjusted: 0,
+        })
+        .collect();
+    let mut prev: Vec<u32> = vec![0; n];
+    let mut have_prev = false;
+    let mut out = vec![0u32; n + 2];
+    let mut seen: u64 = 0;
+
+    let mut emit = |k: usize,
+                    gram_end: &[u32],
+                    group: &Group,
+                    writers: &mut Vec<RecordWriter>,
+                    stats: &mut Vec<OrderStats>|
+     -> Result<()> {
+        // gram_end is the whole window; the order-k n-gram is its last k words.
+        let gram = &gram_end[n - k..];
+        // Not a real n-gram if <s> appears after its first word (padding).
+        if gram.len() > 1 && gram[1] == BOS {
+            return Ok(());
+        }
+        let adjusted = if k == n || gram[0] == BOS {
+            group.raw
+        } else {
+            group.adjusted
+        };
+        let st = &mut stats[k - 1];
+        st.total += 1;
+        if (1..=4).contains(&adjusted) {
+            st.count_of_counts[adjusted as usize] += 1;
+        }
+        let mut count = adjusted;
+        if rule.pruned(gram, group.raw) {
+            count |= PRUNED;
+        } else {
+            st.kept += 1;
+        }
+        out[..k].copy_from_slice(gram);
+        set_u64(&mut out[k..k + 2], count);
+        writers[k - 1].write(&out[..k + 2])
+    };
+
+    while let Some(rec) = windows.next()? {
+        seen += 1;
+        if seen % (1 << 16) == 0 {
+            cancel.check()?;
+        }
+        let count = get_u64(&rec[n..]);
+        let key = &rec[..n];
+        // Length of the common suffix with the previous window.
+        let same = if have_prev {
+            key.iter()
+                .rev()
+                .zip(prev.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count()
+        } else {
+            0
+        };
+        if have_prev {
+            for k in (same + 1..=n).rev() {
+                emit(k, &prev, &groups[k], &mut writers, &mut stats)?;
+            }
+        }
+        for g in groups.iter_mut().take(n + 1).skip(same + 1) {
+            g.raw = 0;
+            g.adjusted = 0;
+        }
+        // A new (j+1)-suffix is a new left extension of the j-gram.
+        for g in groups.iter_mut().take(n).skip(same.max(1)) {
+            g.adjusted += 1;
+        }
+        for g in groups.iter_mut().skip(1) {
+            g.raw += count;
+        }
+        prev.copy_from_slice(key);
+        have_prev = true;
+    }
+    if have_prev {
+        for k in (1..=n).rev() {
+            emit(k, &prev, &groups[k], &mut writers, &mut stats)?;
+        }
+    }
+    let files = writers
+        .into_iter()
+        .map(|w| w.finish())
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Adjusted { files, stats })
+}

@@ -1,0 +1,137 @@
+//! Stage 4: uninterpolated probabilities and backoff masses (lmplz's `initial_probabilities`).
+//!
+//! Input: the order-k n-grams with adjusted counts (and prune marks) in suffix order. They are
+//! resorted in [`KeyOrder::Context`] so that each context's extensions are contiguous. For a
+//! context c with extensions w (Chen and Goodman 1998, eq. 17; Heafield et al. 2013, sec. 3.3):
+//!
+//! * `p(w | c) = (a(c w) - D(a(c w))) / sum_x a(c x)` for each kept extension, and
+//! * `gamma(c) = (sum over kept D(a(c w)) + sum over pruned a(c w)) / sum_x a(c x)`, the mass
+//!   left for the lower order.
+//!
+//! Output: the kept n-grams `[w0 .. w(k-1) | p f32 | gamma(context) f32]` resorted to suffix
+//! order, and the contexts `[c0 .. c(k-2) | gamma f32]`, which come out in suffix order of the
+//! (k-1)-grams. Arithmetic is f32, as in lmplz. Memory: the two sort buffers (half the budget
+//! each) and one context's extensions.
+
+use super::adjust::PRUNED;
+use super::discount::Discount;
+use crate::cancel::Cancel;
+use crate::error::Result;
+use crate::sort::{get_u64, KeyOrder, Layout, RecordWriter, Run, SortedStream, Sorter, TempDir};
+
+/// The outputs of [`initial_order`].
+pub struct Initial {
+    /// Kept n-grams with p and their context's gamma, in suffix order.
+    pub probs: SortedStream,
+    /// Each context with its gamma, in suffix order of the contexts.
+    pub backoffs: Run,
+}
+
+/// The gamma and the probabilities of one context's extensions `(count, pruned)`.
+pub fn context_probabilities(
+    discount: &Discount,
+    counts: impl Iterator<Item = u64> + Clone,
+    mut each: impl FnMut(usize, f32),
+) -> f32 {
+    let mut denominator: u64 = 0;
+    let mut classes = [0u64; 4];
+    let mut pruned_mass: u64 = 0;
+    for c in counts.clone() {
+        let count = c & !PRUNED;
+        denominator += count;
+        if c & PRUNED != 0 {
+            pruned_mass += count;
+        } else {
+            classes[count.min(3) as usize] += 1;
+        }
+    }
+    let denom = denominator as f32;
+    let mut numerator = 0.0f32;
+    for (i, &n) in classes.iter().enumerate().skip(1) {
+        numerator += discount.amount[i] * n as f32;
+    }
+    numerator += pruned_mass as f32;
+    let gamma = numerator / denom;
+    for (i, c) in counts.enumerate() {
+        if c & PRUNED == 0 {
+            each(i, discount.apply(c) / denom);
+        }
+    }
+    gamma
+}
+
+/// Runs stage 4 for one order k >= 2; see the module doc.
+pub fn initial_order(
+    file: &Run,
+    k: usize,
+    discount: &Discount,
+    memory: usize,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<Initial> {
+    let half = memory / 2;
+    let in_layout = Layout {
+        key_words: k,
+        payload_words: 2,
+    };
+    let mut by_context = Sorter::new(in_layout, KeyOrder::Context, None, half, temp, cancel);
+    let mut reader = file.reader()?;
+    let mut rec = vec![0u32; k + 2];
+    while reader.read(&mut rec)? {
+        by_context.push(&rec)?;
+    }
+    let mut stream = by_context.finish()?;
+
+    let out_layout = Layout {
+        key_words: k,
+        payload_words: 2,
+    };
+    let mut by_suffix = Sorter::new(out_layout, KeyOrder::Suffix, None, half, temp, cancel);
+    let mut backoffs = RecordWriter::create(temp, k)?;
+
+    let mut group: Vec<u32> = Vec::new(); // records of one context, k+2 words each
+    let width = k + 2;
+    let mut out = vec![0u32; k + 2];
+    let mut ctx_out = vec![0u32; k];
+    let mut flush =
+        |group: &mut Vec<u32>, by_suffix: &mut Sorter, backoffs: &mut RecordWriter| -> Result<()> {
+            if group.is_empty() {
+                return Ok(());
+            }
+            let counts = group.chunks_exact(width).map(|r| get_u64(&r[k..]));
+            let mut probs: Vec<(usize, f32)> = Vec::new();
+            let gamma = context_probabilities(discount, counts, |i, p| probs.push((i, p)));
+            for (i, p) in probs {
+                let r = &group[i * width..(i + 1) * width];
+                out[..k].copy_from_slice(&r[..k]);
+                out[k] = p.to_bits();
+                out[k + 1] = gamma.to_bits();
+                by_suffix.push(&out)?;
+            }
+            ctx_out[..k - 1].copy_from_slice(&group[..k - 1]);
+            ctx_out[k - 1] = gamma.to_bits();
+            backoffs.write(&ctx_out)?;
+            group.clear();
+            Ok(())
+        };
+    while let Some(r) = stream.next()? {
+        if !group.is_empty() && group[..k - 1] != r[..k - 1] {
+            flush(&mut group, &mut by_suffix, &mut backoffs)?;
+        }
+        group.extend_from_slice(r);
+    }
+    flush(&mut group, &mut by_suffix, &mut backoffs)?;
+    drop(stream);
+    Ok(Initial {
+        probs: by_suffix.finish()?,
+        backoffs: backoffs.finish()?,
+    })
+}
+
+/// Unigram probabilities (the single, empty context): `counts[id]` with prune marks.
+/// Returns the uninterpolated p per id (0 for pruned) and gamma.
+pub fn initial_unigrams(discount: &Discount, counts: &[u64]) -> (Vec<f32>, f32) {
+    let mut probs = vec![0.0f32; counts.len()];
+    let gamma = context_probabilities(discount, counts.iter().copied(), |i, p| probs[i] = p);
+    (probs, gamma)
+}

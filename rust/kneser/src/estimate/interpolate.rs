@@ -1,0 +1,256 @@
+//! Stage 5: interpolation with the lower order and the ARPA lines (lmplz's `interpolate` and
+//! `output`).
+//!
+//! Input, per order k >= 2: the kept n-grams `[w | p | gamma(context)]` in suffix order, the
+//! interpolated probabilities of order k-1 in suffix order (a vector by id for unigrams), and the
+//! backoffs of order k (the gammas of the order-(k+1) contexts) in suffix order. In suffix
+//! order the suffixes `w1 .. w(k-1)` of consecutive n-grams never decrease, so both are merge
+//! joins. `p_interp(w | c) = p(w | c) + gamma(c) p_interp(w | c')` with c' the context without
+//! its first word (Chen and Goodman 1998, eq. 19), in f32.
+//!
+//! Output: the ARPA section of order k (`log10 p`, the words, `log10 backoff` below the top
+//! order, 0 for an n-gram that is no context), and for k < N the interpolated
+//! `[w | p_interp]` records the next order joins with. Memory: one block of lines being
+//! formatted (in parallel) at a time.
+
+use std::cmp::Ordering;
+use std::io::Write;
+
+use rayon::prelude::*;
+
+use super::count::Vocabulary;
+use crate::arpa::writer::format_f32;
+use crate::cancel::Cancel;
+use crate::error::{Error, Result};
+use crate::sort::{compare_suffix, RecordReader, RecordWriter, Run, SortedStream};
+
+/// N-grams formatted per parallel block.
+const BLOCK: usize = 1 << 15;
+
+/// The interpolated probabilities of the order below.
+pub enum Lower {
+    /// Unigrams, indexed by id.
+    Unigrams(Vec<f32>),
+    /// A file of `[w | p_interp]` in suffix order.
+    File {
+        /// Keeps the file alive.
+        run: Run,
+        /// Its reader.
+        reader: RecordReader,
+        /// The current record.
+        cur: Vec<u32>,
+        /// Whether `cur` holds a record.
+        valid: bool,
+    },
+}
+
+impl Lower {
+    /// Opens a file of interpolated probabilities of order `k`.
+    pub fn from_run(run: Run, k: usize) -> Result<Self> {
+        let mut reader = run.reader()?;
+        let mut cur = vec![0u32; k + 1];
+        let valid = reader.read(&mut cur)?;
+        Ok(Lower::File {
+            run,
+            reader,
+            cur,
+            valid,
+        })
+    }
+
+    /// The interpolated probability of `suffix`, which must not precede the previous call's.
+    fn lookup(&mut self, suffix: &[u32]) -> Result<f32> {
+        match self {
+            Lower::Unigrams(p) => Ok(p[suffix[0] as usize]),
+            Lower::File {
+                reader, cur, valid, ..
+            } => {
+                let k = suffix.len();
+                while *valid && compare_suffix(&cur[..k], suffix) == Ordering::Less {
+                    *valid = reader.read(cur)?;
+                }
+                if *valid && cur[..k] == *suffix {
+                    Ok(f32::from_bits(cur[k]))
+                } else {
+                    Err(Error::Internal(format!(
+                        "the suffix {suffix:?} of an n-gram is missing from the order below"
+                    )))
+                }
+            }
+        }
+    }
+}
+
+/// A merge-join cursor over a backoff file `[w | gamma]` in suffix order.
+pub struct Backoffs {
+    _run: Run,
+    reader: RecordReader,
+    cur: Vec<u32>,
+    valid: bool,
+}
+
+impl Backoffs {
+    /// Opens the backoffs of order `k`.
+    pub fn from_run(run: Run, k: usize) -> Result<Self> {
+        let mut reader = run.reader()?;
+        let mut cur = vec![0u32; k + 1];
+        let valid = reader.read(&mut cur)?;
+        Ok(Backoffs {
+            _run: run,
+            reader,
+            cur,
+            valid,
+        })
+    }
+
+    /// The gamma of `gram` if it is a context, else `None`.
+    pub fn lookup(&mut self, gram: &[u32]) -> Result<Option<f32>> {
+        let k = gram.len();
+        while self.valid && compare_suffix(&self.cur[..k], gram) == Ordering::Less {
+            self.valid = self.reader.read(&mut self.cur)?;
+        }
+        if self.valid && self.cur[..k] == *gram {
+            Ok(Some(f32::from_bits(self.cur[k])))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+/// log10 of a probability, clamped at 0 as lmplz does.
+#[inline]
+pub fn log10_prob(p: f32) -> f32 {
+    let l = p.log10();
+    if l > 0.0 {
+        0.0
+    } else {
+        l
+    }
+}
+
+/// One ARPA line waiting to be formatted: the record's words, log10 p, log10 backoff.
+struct Line {
+    start: usize,
+    prob: f32,
+    backoff: Option<f32>,
+}
+
+fn format_block(lines: &[Line], words: &[u32], k: usize, vocab: &Vocabulary, out: &mut Vec<u8>) {
+    let parts: Vec<Vec<u8>> = lines
+        .par_chunks(2048)
+        .map(|chunk| {
+            let mut buf = Vec::with_capacity(chunk.len() * (16 + 8 * k));
+            for line in chunk {
+                format_f32(line.prob, &mut buf);
+                buf.push(b'\t');
+                for (j, &w) in words[line.start..line.start + k].iter().enumerate() {
+                    if j > 0 {
+                        buf.push(b' ');
+                    }
+                    buf.extend_from_slice(vocab.word(w));
+                }
+                if let Some(b) = line.backoff {
+                    buf.push(b'\t');
+                    format_f32(b, &mut buf);
+                }
+                buf.push(b'\n');
+            }
+            buf
+        })
+        .collect();
+    for p in parts {
+        out.extend_from_slice(&p);
+    }
+}
+
+/// Interpolates order `k` and writes its ARPA section body; see the module doc.
+#[allow(clippy::too_many_arguments)]
+pub fn interpolate_order(
+    k: usize,
+    mut probs: SortedStream,
+    lower: &mut Lower,
+    mut backoffs: Option<Backoffs>,
+    vocab: &Vocabulary,
+    out: &mut dyn Write,
+    mut next: Option<&mut RecordWriter>,
+    out_name: &str,
+    cancel: &Cancel,
+) -> Result<()> {
+    let mut words: Vec<u32> = Vec::with_capacity(BLOCK * k);
+    let mut lines: Vec<Line> = Vec::with_capacity(BLOCK);
+    let mut text: Vec<u8> = Vec::new();
+    let mut next_rec = vec![0u32; k + 1];
+    let mut flush = |words: &mut Vec<u32>, lines: &mut Vec<Line>| -> Result<()> {
+        text.clear();
+        format_block(lines, words, k, vocab, &mut text);
+        out.write_all(&text)
+            .map_err(|e| Error::io("cannot write", out_name, e))?;
+        words.clear();
+        lines.clear();
+        cancel.check()
+    };
+    while let Some(r) = probs.next()? {
+        let gram = &r[..k];
+        let p = f32::from_bits(r[k]);
+        let gamma = f32::from_bits(r[k + 1]);
+        let lower_p = lower.lookup(&gram[1..])?;
+        let interp = p + gamma * lower_p;
+        if let Some(next) = next.as_deref_mut() {
+            next_rec[..k].copy_from_slice(gram);
+            next_rec[k] = interp.to_bits();
+            next.write(&next_rec)?;
+        }
+        let backoff = match backoffs.as_mut() {
+            Some(b) => Some(b.lookup(gram)?.map(|g| g.log10()).unwrap_or(0.0)),
+            None => None,
+        };
+        lines.push(Line {
+            start: words.len(),
+            prob: log10_prob(interp),
+            backoff,
+        });
+        words.extend_from_slice(gram);
+        if lines.len() == BLOCK {
+            flush(&mut words, &mut lines)?;
+        }
+    }
+    flush(&mut words, &mut lines)
+}
+
+/// Writes the unigram section: ids in order, `<s>` with probability 1 (log 0).
+pub fn write_unigrams(
+    interp: &[f32],
+    present: &[bool],
+    mut backoffs: Option<Backoffs>,
+    vocab: &Vocabulary,
+    out: &mut dyn Write,
+    out_name: &str,
+) -> Result<()> {
+    let mut buf = Vec::with_capacity(1 << 20);
+    for (id, &p) in interp.iter().enumerate() {
+        if !present[id] {
+            continue;
+        }
+        let prob = if id as u32 == super::BOS {
+            0.0
+        } else {
+            log10_prob(p)
+        };
+        format_f32(prob, &mut buf);
+        buf.push(b'\t');
+        buf.extend_from_slice(vocab.word(id as u32));
+        if let Some(b) = backoffs.as_mut() {
+            buf.push(b'\t');
+            let backoff = b.lookup(&[id as u32])?.map(|g| g.log10()).unwrap_or(0.0);
+            format_f32(backoff, &mut buf);
+        }
+        buf.push(b'\n');
+        if buf.len() > 1 << 20 {
+            out.write_all(&buf)
+                .map_err(|e| Error::io("cannot write", out_name, e))?;
+            buf.clear();
+        }
+    }
+    out.write_all(&buf)
+        .map_err(|e| Error::io("cannot write", out_name, e))
+}

@@ -1,0 +1,393 @@
+//! The estimation pipeline: configuration in, ARPA out (lmplz's `pipeline`).
+//!
+//! Runs the stages of [`crate::estimate`] in a thread pool of `config.threads` threads. Every
+//! sort buffer is carved out of `config.memory`; temp files go to a fresh directory inside
+//! `config.temp_dir` and are removed on success, error or cancellation. The ARPA is written to
+//! a temporary sibling of the target and renamed when complete.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::adjust::{adjust_counts, PruneRule, PRUNED};
+use super::config::EstimateConfig;
+use super::count::{CountOptions, Counter};
+use super::discount::Discount;
+use super::initial::{initial_order, initial_unigrams};
+use super::interpolate::{interpolate_order, write_unigrams, Backoffs, Lower};
+use super::{BOS, EOS, UNK};
+use crate::arpa::writer::write_header;
+use crate::cancel::Cancel;
+use crate::error::{Error, Location, Result};
+use crate::io::{display_name, open_input, AtomicFile, LineReader};
+use crate::sort::{get_u64, RecordWriter, TempDir};
+
+/// Batches of lines handed over by a caller (e.g. pulled from a Python iterable).
+pub type Batches = Box<dyn Iterator<Item = Result<Vec<String>>> + Send>;
+
+/// Where the training text comes from.
+pub enum Source {
+    /// Files (plain, gz, xz, zst; `-` is stdin), read in order.
+    Paths(Vec<PathBuf>),
+    /// Batches of lines from a caller (each string one line, no trailing newline needed).
+    Batches(Batches),
+}
+
+/// Where the ARPA goes.
+pub enum Output {
+    /// A file, written atomically.
+    Path(PathBuf),
+    /// Any writer (stdout); the caller owns atomicity.
+    Writer(Box<dyn Write + Send>),
+}
+
+/// What an estimation did.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// N-grams in the model per order (after pruning).
+    pub counts: Vec<u64>,
+    /// N-grams per order before pruning.
+    pub unpruned: Vec<u64>,
+    /// D1, D2, D3+ per order.
+    pub discounts: Vec<[f32; 3]>,
+    /// Orders (1-based) whose discounts came from the fallback.
+    pub fallback_orders: Vec<usize>,
+    /// Tokens read (without sentence markers).
+    pub tokens: u64,
+    /// Vocabulary types, the three specials included.
+    pub types: usize,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+fn log(config: &EstimateConfig, msg: impl AsRef<str>) {
+    if config.verbose {
+        eprintln!("{}", msg.as_ref());
+    }
+}
+
+/// Formats like C++ ostream's default (`%g`, 6 significant digits), as lmplz's statistics.
+pub fn format_g6(v: f32) -> String {
+    let v = f64::from(v);
+    if v == 0.0 {
+        return "0".to_string();
+    }
+    let exp = v.abs().log10().floor() as i32;
+    let s = if !(-5..6).contains(&exp) {
+        format!("{v:.5e}")
+    } else {
+        format!("{:.*}", (5 - exp).max(0) as usize, v)
+    };
+    if s.contains('e') {
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = m.trim_end_matches('0').trim_end_matches('.');
+        let e: i32 = e.parse().unwrap_or(0);
+        format!("{m}e{}{:02}", if e < 0 { '-' } else { '+' }, e.abs())
+    } else if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// Estimates a model from `source` and writes it as ARPA to `output`; see the module doc.
+pub fn estimate(
+    source: Source,
+    config: &EstimateConfig,
+    output: Output,
+    cancel: &Cancel,
+) -> Result<Summary> {
+    config.validate()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads)
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))?;
+    pool.install(|| run(source, config, output, cancel))
+}
+
+fn run(
+    source: Source,
+    config: &EstimateConfig,
+    output: Output,
+    cancel: &Cancel,
+) -> Result<Summary> {
+    let start = Instant::now();
+    let n = config.order;
+    let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
+    let temp = TempDir::new_in(&config.temp_dir)?;
+    // Open the output first: a bad target path fails before any work.
+    let (mut sink, out_name) = match output {
+        Output::Path(p) => {
+            let name = p.display().to_string();
+            (Sink::File(AtomicFile::create(&p)?), name)
+        }
+        Output::Writer(w) => (Sink::Writer(w), "<stdout>".to_string()),
+    };
+
+    // Stage 1: count.
+    log(config, "=== 1/5 Counting and sorting n-grams ===");
+    let mut counter = Counter::new(
+        CountOptions {
+            order: n,
+            skip_symbols: config.skip_symbols,
+            replace_invalid_utf8: config.replace_invalid_utf8,
+            lmplz_final_line: config.lmplz_final_line,
+        },
+        memory,
+        &temp,
+        cancel,
+    );
+    match source {
+        Source::Paths(paths) => {
+            for path in paths {
+                let name = display_name(&path);
+                log(config, format!("Reading {name}"));
+                let mut lines = LineReader::new(open_input(&path)?, name.clone());
+                while let Some(line) = lines.next_line()? {
+                    let number = line.number;
+                    counter.add_line(line.bytes, line.terminated, || {
+                        Location::new(name.clone(), number)
+                    })?;
+                }
+            }
+        }
+        Source::Batches(batches) => {
+            let mut number = 0u64;
+            for batch in batches {
+                for line in batch? {
+                    number += 1;
+                    let text = line.strip_suffix('\n').unwrap_or(&line);
+                    counter.add_line(text.as_bytes(), true, || {
+                        Location::new("<iterable>", number)
+                    })?;
+                }
+            }
+        }
+    }
+    let (vocab, windows, tokens) = counter.finish()?;
+    log(
+        config,
+        format!("Unigram tokens {tokens} types {}", vocab.len()),
+    );
+
+    // Stage 2: adjust.
+    log(
+        config,
+        "=== 2/5 Calculating and sorting adjusted counts ===",
+    );
+    let allowed = config.limit_vocab.as_ref().map(|words| {
+        let mut a = vec![false; vocab.len()];
+        // The specials are always allowed.
+        a[..=EOS as usize].iter_mut().for_each(|x| *x = true);
+        for w in words {
+            if let Some(id) = vocab.get(w.as_bytes()) {
+                a[id as usize] = true;
+            }
+        }
+        a
+    });
+    let rule = PruneRule {
+        thresholds: (1..=n).map(|k| config.prune.threshold(k)).collect(),
+        allowed: allowed.as_deref(),
+    };
+    let adjusted = adjust_counts(windows, n, &rule, &temp, cancel)?;
+
+    // Stage 3: discounts.
+    let mut discounts = Vec::with_capacity(n);
+    let mut fallback_orders = Vec::new();
+    for (i, st) in adjusted.stats.iter().enumerate() {
+        match Discount::estimate(i + 1, &st.count_of_counts) {
+            Ok(d) => discounts.push(d),
+            Err(e) => match config.fallback() {
+                Some(f) => {
+                    log(
+                        config,
+                        format!(
+                            "Substituting fallback discounts for order {} ({e}): D1={} D2={} D3+={}",
+                            i + 1,
+                            format_g6(f[0]),
+                            format_g6(f[1]),
+                            format_g6(f[2])
+                        ),
+                    );
+                    fallback_orders.push(i + 1);
+                    discounts.push(Discount::from_values(f));
+                }
+                None => return Err(e),
+            },
+        }
+    }
+    // Unigrams: <unk> and <s> are always in the model.
+    let mut uni_counts = vec![0u64; vocab.len()];
+    let mut present = vec![false; vocab.len()];
+    present[UNK as usize] = true;
+    present[BOS as usize] = true;
+    {
+        let mut r = adjusted.files[0].reader()?;
+        let mut rec = [0u32; 3];
+        while r.read(&mut rec)? {
+            let c = get_u64(&rec[1..]);
+            uni_counts[rec[0] as usize] = c;
+            present[rec[0] as usize] = c & PRUNED == 0;
+        }
+    }
+    let mut counts: Vec<u64> = adjusted.stats.iter().map(|s| s.kept).collect();
+    counts[0] = present.iter().filter(|&&p| p).count() as u64;
+    let unpruned: Vec<u64> = adjusted.stats.iter().map(|s| s.total).collect();
+    if config.verbose {
+        eprintln!("Statistics:");
+        for k in 1..=n {
+            let d = discounts[k - 1].amount;
+            let shown = if config.prune.any() || config.limit_vocab.is_some() {
+                format!(
+                    "{}/{}",
+                    counts[k - 1],
+                    unpruned[k - 1] + if k == 1 { 2 } else { 0 }
+                )
+            } else {
+                counts[k - 1].to_string()
+            };
+            eprintln!(
+                "{k} {shown} D1={} D2={} D3+={}",
+                format_g6(d[1]),
+                format_g6(d[2]),
+                format_g6(d[3])
+            );
+        }
+    }
+
+    // Stage 4: initial probabilities, every order.
+    log(
+        config,
+        "=== 3/5 Calculating and sorting initial probabilities ===",
+    );
+    let (uninterp, gamma1) = initial_unigrams(&discounts[0], &uni_counts);
+    let mut probs = Vec::with_capacity(n);
+    let mut backoffs: Vec<Option<crate::sort::Run>> = (0..n).map(|_| None).collect();
+    let mut files = adjusted.files.into_iter();
+    let _unigram_file = files.next();
+    for (i, file) in files.enumerate() {
+        let k = i + 2;
+        let init = initial_order(&file, k, &discounts[k - 1], memory / 2, &temp, cancel)?;
+        drop(file);
+        probs.push(init.probs);
+        backoffs[k - 2] = Some(init.backoffs);
+    }
+
+    // Stage 5: interpolate and write.
+    log(
+        config,
+        "=== 4/5 Calculating and writing order-interpolated probabilities ===",
+    );
+    // The uniform distribution spreads over the unigrams in the model but <s> (lmplz counts the
+    // pruned ones out too), or vocab_pad words if more.
+    let uniform_size = counts[0].saturating_sub(1).max(config.vocab_pad);
+    let mut interp = uninterp;
+    if uni_counts.iter().all(|&c| c & !PRUNED == 0) {
+        // Nothing was counted (empty input): <unk> takes all the mass.
+        interp[UNK as usize] = 1.0;
+    } else if config.interpolate_unigrams {
+        let uniform = 1.0f32 / uniform_size.max(1) as f32;
+        for p in interp.iter_mut() {
+            *p += gamma1 * uniform;
+        }
+    } else {
+        interp[UNK as usize] += gamma1;
+    }
+    let write_err = |e| Error::io("cannot write", &out_name, e);
+    write_header(&mut sink, &counts).map_err(write_err)?;
+    writeln!(sink, "\n\\1-grams:").map_err(write_err)?;
+    let mut backoff_runs = backoffs.into_iter();
+    let uni_backoffs = match backoff_runs.next().flatten() {
+        Some(run) => Some(Backoffs::from_run(run, 1)?),
+        None => None,
+    };
+    write_unigrams(
+        &interp,
+        &present,
+        uni_backoffs,
+        &vocab,
+        &mut sink,
+        &out_name,
+    )?;
+    let mut lower = Lower::Unigrams(interp);
+    for (i, stream) in probs.into_iter().enumerate() {
+        let k = i + 2;
+        writeln!(sink, "\n\\{k}-grams:").map_err(write_err)?;
+        let b = match backoff_runs.next().flatten() {
+            Some(run) if k < n => Some(Backoffs::from_run(run, k)?),
+            _ => None,
+        };
+        let mut next = if k < n {
+            Some(RecordWriter::create(&temp, k + 1)?)
+        } else {
+            None
+        };
+        interpolate_order(
+            k,
+            stream,
+            &mut lower,
+            b,
+            &vocab,
+            &mut sink,
+            next.as_mut(),
+            &out_name,
+            cancel,
+        )?;
+        if let Some(next) = next {
+            lower = Lower::from_run(next.finish()?, k)?;
+        }
+    }
+    writeln!(sink, "\n\\end\\").map_err(write_err)?;
+    log(config, "=== 5/5 Writing ARPA model ===");
+    sink.finish(&out_name)?;
+    drop(temp);
+    Ok(Summary {
+        counts,
+        unpruned,
+        discounts: discounts
+            .iter()
+            .map(|d| [d.amount[1], d.amount[2], d.amount[3]])
+            .collect(),
+        fallback_orders,
+        tokens,
+        types: vocab.len(),
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The ARPA's destination: an atomic file, committed at the end, or a caller's writer.
+enum Sink {
+    File(AtomicFile),
+    Writer(Box<dyn Write + Send>),
+}
+
+impl Sink {
+    fn finish(self, name: &str) -> Result<()> {
+        match self {
+            Sink::File(f) => f.commit(),
+            Sink::Writer(mut w) => w.flush().map_err(|e| Error::io("cannot write", name, e)),
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Sink::File(f) => f.write(buf),
+            Sink::Writer(w) => w.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Sink::File(f) => f.write_all(buf),
+            Sink::Writer(w) => w.write_all(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Sink::File(f) => f.flush(),
+            Sink::Writer(w) => w.flush(),
+        }
+    }
+}

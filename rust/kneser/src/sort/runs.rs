@@ -1,0 +1,420 @@
+//! Record files in the job's temp dir, and the k-way merge of sorted runs.
+
+use std::cmp::Ordering;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, ErrorKind, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{Combine, KeyOrder, Layout, MAX_FAN_IN, MERGE_BUFFER};
+use crate::cancel::Cancel;
+use crate::error::{Error, IoContext, Result};
+
+/// The job's temporary directory (`kneser-XXXXXX` inside the directory the user chose), removed
+/// with everything in it when the last clone is dropped.
+#[derive(Clone, Debug)]
+pub struct TempDir(Arc<tempfile::TempDir>);
+
+impl TempDir {
+    /// Creates a fresh directory inside `parent`.
+    pub fn new_in(parent: &Path) -> Result<Self> {
+        if !parent.is_dir() {
+            return Err(Error::NotFound {
+                path: parent.to_path_buf(),
+            });
+        }
+        let dir = tempfile::Builder::new()
+            .prefix("kneser-")
+            .tempdir_in(parent)
+            .at_path("cannot create temp dir in", parent)?;
+        Ok(TempDir(Arc::new(dir)))
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+/// A finished file of records; deleted when dropped.
+pub struct Run {
+    file: tempfile::NamedTempFile,
+    records: u64,
+    width: usize,
+}
+
+impl Run {
+    /// Records in the file.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Opens the file for reading from the start.
+    pub fn reader(&self) -> Result<RecordReader> {
+        let f = self
+            .file
+            .reopen()
+            .at_path("cannot reopen temp file", self.file.path())?;
+        Ok(RecordReader {
+            inner: BufReader::with_capacity(MERGE_BUFFER, f),
+            width: self.width,
+            bytes: vec![0u8; self.width * 4],
+            path: self.file.path().to_path_buf(),
+            left: self.records,
+        })
+    }
+}
+
+/// Writes fixed-width records to a new file in a [`TempDir`].
+pub struct RecordWriter {
+    out: BufWriter<tempfile::NamedTempFile>,
+    width: usize,
+    records: u64,
+    scratch: Vec<u8>,
+}
+
+impl RecordWriter {
+    /// A new empty file for records of `width` words.
+    pub fn create(temp: &TempDir, width: usize) -> Result<Self> {
+        let file = tempfile::NamedTempFile::new_in(temp.path())
+            .at_path("cannot create temp file in", temp.path())?;
+        Ok(RecordWriter {
+            out: BufWriter::with_capacity(1 << 20, file),
+            width,
+            records: 0,
+            scratch: Vec::new(),
+        })
+    }
+
+    /// Appends whole records (a multiple of the width in words).
+    pub fn write_words(&mut self, words: &[u32]) -> Result<()> {
+        debug_assert_eq!(words.len() % self.width, 0);
+        for chunk in words.chunks(1 << 16) {
+            self.scratch.clear();
+            self.scratch
+                .extend(chunk.iter().flat_map(|w| w.to_le_bytes()));
+            self.out
+                .write_all(&self.scratch)
+                .map_err(|e| write_error(self.out.get_ref().path(), e))?;
+        }
+        self.records += (words.len() / self.width) as u64;
+        Ok(())
+    }
+
+    /// Appends one record.
+    #[inline]
+    pub fn write(&mut self, record: &[u32]) -> Result<()> {
+        debug_assert_eq!(record.len(), self.width);
+        for w in record {
+            self.out
+                .write_all(&w.to_le_bytes())
+                .map_err(|e| write_error(self.out.get_ref().path(), e))?;
+        }
+        self.records += 1;
+        Ok(())
+    }
+
+    /// Flushes and returns the finished file.
+    pub fn finish(self) -> Result<Run> {
+        let width = self.width;
+        let records = self.records;
+        let file = self.out.into_inner().map_err(|e| {
+            let (err, writer) = e.into_parts();
+            write_error(writer.get_ref().path(), err)
+        })?;
+        Ok(Run {
+            file,
+            records,
+            width,
+        })
+    }
+}
+
+fn write_error(path: &Path, e: std::io::Error) -> Error {
+    Error::io("cannot write temp file (is the disk full?)", path, e)
+}
+
+/// Reads the records of a [`Run`] in order.
+pub struct RecordReader {
+    inner: BufReader<File>,
+    width: usize,
+    bytes: Vec<u8>,
+    path: PathBuf,
+    left: u64,
+}
+
+impl RecordReader {
+    /// Reads the next record into `out` (width words); false at the end.
+    #[inline]
+    pub fn read(&mut self, out: &mut [u32]) -> Result<bool> {
+        if self.left == 0 {
+            return Ok(false);
+        }
+        match self.inner.read_exact(&mut self.bytes) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
+                return Err(Error::Internal(format!(
+                    "temp file {} ended early",
+                    self.path.display()
+                )))
+            }
+            Err(e) => return Err(Error::io("cannot read temp file", &self.path, e)),
+        }
+        for (w, b) in out.iter_mut().zip(self.bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        self.left -= 1;
+        Ok(true)
+    }
+
+    /// Words per record.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+}
+
+/// The output of a sort: records in order, equal keys combined.
+pub struct SortedStream {
+    width: usize,
+    inner: Inner,
+}
+
+enum Inner {
+    Memory {
+        words: Vec<u32>,
+        pos: usize,
+    },
+    Merge(Box<Merger>),
+    File {
+        _run: Run,
+        reader: RecordReader,
+        cur: Vec<u32>,
+    },
+}
+
+impl SortedStream {
+    pub(super) fn in_memory(words: Vec<u32>, width: usize) -> Self {
+        SortedStream {
+            width,
+            inner: Inner::Memory { words, pos: 0 },
+        }
+    }
+
+    /// A stream over a file of records already in order.
+    pub fn from_run(run: Run) -> Result<Self> {
+        let reader = run.reader()?;
+        let width = run.width;
+        Ok(SortedStream {
+            width,
+            inner: Inner::File {
+                _run: run,
+                reader,
+                cur: vec![0; width],
+            },
+        })
+    }
+
+    /// Words per record.
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// The next record, or `None` at the end.
+    #[allow(clippy::should_implement_trait)]
+    pub fn next(&mut self) -> Result<Option<&[u32]>> {
+        match &mut self.inner {
+            Inner::Memory { words, pos } => {
+                if *pos >= words.len() {
+                    return Ok(None);
+                }
+                let start = *pos;
+                *pos += self.width;
+                Ok(Some(&words[start..start + self.width]))
+            }
+            Inner::File { reader, cur, .. } => {
+                if reader.read(cur)? {
+                    Ok(Some(&cur[..]))
+                } else {
+                    Ok(None)
+                }
+            }
+            Inner::Merge(m) => m.next(),
+        }
+    }
+
+    /// Writes the remaining records to a new run file.
+    pub fn into_run(mut self, temp: &TempDir) -> Result<Run> {
+        let mut w = RecordWriter::create(temp, self.width)?;
+        while let Some(r) = self.next()? {
+            w.write(r)?;
+        }
+        w.finish()
+    }
+}
+
+/// A k-way merge of sorted runs with a binary heap of run indices.
+struct Merger {
+    layout: Layout,
+    order: KeyOrder,
+    combine: Option<Combine>,
+    readers: Vec<RecordReader>,
+    _runs: Vec<Run>,
+    heads: Vec<Vec<u32>>,
+    heap: Vec<usize>,
+    cur: Vec<u32>,
+    cancel: Cancel,
+    since_check: u32,
+}
+
+impl Merger {
+    fn new(
+        runs: Vec<Run>,
+        layout: Layout,
+        order: KeyOrder,
+        combine: Option<Combine>,
+        cancel: &Cancel,
+    ) -> Result<Self> {
+        let width = layout.width();
+        let mut readers = Vec::with_capacity(runs.len());
+        let mut heads = Vec::with_capacity(runs.len());
+        let mut heap = Vec::with_capacity(runs.len());
+        for (i, run) in runs.iter().enumerate() {
+            let mut r = run.reader()?;
+            let mut head = vec![0u32; width];
+            if r.read(&mut head)? {
+                heap.push(i);
+            }
+            readers.push(r);
+            heads.push(head);
+        }
+        let mut m = Merger {
+            layout,
+            order,
+            combine,
+            readers,
+            _runs: runs,
+            heads,
+            heap,
+            cur: vec![0; width],
+            cancel: cancel.clone(),
+            since_check: 0,
+        };
+        for i in (0..m.heap.len() / 2).rev() {
+            m.sift_down(i);
+        }
+        Ok(m)
+    }
+
+    #[inline]
+    fn less(&self, a: usize, b: usize) -> bool {
+        let k = self.layout.key_words;
+        match self.order.compare(&self.heads[a][..k], &self.heads[b][..k]) {
+            Ordering::Less => true,
+            Ordering::Greater => false,
+            // Equal keys: the earlier run first, so the merge is stable.
+            Ordering::Equal => a < b,
+        }
+    }
+
+    fn sift_down(&mut self, mut i: usize) {
+        let n = self.heap.len();
+        loop {
+            let l = 2 * i + 1;
+            if l >= n {
+                break;
+            }
+            let r = l + 1;
+            let mut m = l;
+            if r < n && self.less(self.heap[r], self.heap[l]) {
+                m = r;
+            }
+            if self.less(self.heap[m], self.heap[i]) {
+                self.heap.swap(m, i);
+                i = m;
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Moves the smallest head into `into` and advances its run.
+    fn pop_into(&mut self, into_cur: bool) -> Result<bool> {
+        let Some(&top) = self.heap.first() else {
+            return Ok(false);
+        };
+        let k = self.layout.key_words;
+        if into_cur {
+            self.cur.copy_from_slice(&self.heads[top]);
+        } else if let Some(combine) = self.combine {
+            let (cur, head) = (&mut self.cur, &self.heads[top]);
+            combine(&mut cur[k..], &head[k..]);
+        }
+        let more = self.readers[top].read(&mut self.heads[top])?;
+        if !more {
+            let last = self.heap.len() - 1;
+            self.heap.swap(0, last);
+            self.heap.pop();
+        }
+        if !self.heap.is_empty() {
+            self.sift_down(0);
+        }
+        Ok(true)
+    }
+
+    fn next(&mut self) -> Result<Option<&[u32]>> {
+        self.since_check += 1;
+        if self.since_check >= 1 << 16 {
+            self.since_check = 0;
+            self.cancel.check()?;
+        }
+        if !self.pop_into(true)? {
+            return Ok(None);
+        }
+        if self.combine.is_some() {
+            let k = self.layout.key_words;
+            while let Some(&top) = self.heap.first() {
+                if self.heads[top][..k] != self.cur[..k] {
+                    break;
+                }
+                self.pop_into(false)?;
+            }
+        }
+        Ok(Some(&self.cur[..]))
+    }
+}
+
+/// Merges `runs` into one stream, in several passes when there are more than [`MAX_FAN_IN`].
+pub(super) fn merge_all(
+    mut runs: Vec<Run>,
+    layout: Layout,
+    order: KeyOrder,
+    combine: Option<Combine>,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<SortedStream> {
+    while runs.len() > MAX_FAN_IN {
+        let mut next = Vec::with_capacity(runs.len() / MAX_FAN_IN + 1);
+        let mut it = runs.into_iter();
+        loop {
+            let group: Vec<Run> = it.by_ref().take(MAX_FAN_IN).collect();
+            if group.is_empty() {
+                break;
+            }
+            if group.len() == 1 {
+                next.extend(group);
+                continue;
+            }
+            let mut merger = Merger::new(group, layout, order, combine, cancel)?;
+            let mut w = RecordWriter::create(temp, layout.width())?;
+            while let Some(r) = merger.next()? {
+                w.write(r)?;
+            }
+            next.push(w.finish()?);
+        }
+        runs = next;
+    }
+    Ok(SortedStream {
+        width: layout.width(),
+        inner: Inner::Merge(Box::new(Merger::new(runs, layout, order, combine, cancel)?)),
+    })
+}
