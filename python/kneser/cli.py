@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import signal
 import sys
 from collections.abc import Sequence
 
 import kneser
-from kneser._errors import KneserError
+from kneser._errors import KneserError, KneserIOError
 
 # Modules under kneser.commands, in the order `kneser --help` lists them.
-COMMANDS: tuple[str, ...] = ()
+COMMANDS: tuple[str, ...] = ("build",)
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
@@ -44,11 +45,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("kneser: interrupted", file=sys.stderr)
         return 130
+    except (BrokenPipeError, KneserIOError) as err:
+        if err.errno == errno.EPIPE:  # the reader went away (e.g. `| head`): not an error
+            return 141
+        print(f"kneser: error: {err}", file=sys.stderr)
+        return 1
     except KneserError as err:
         print(f"kneser: error: {err}", file=sys.stderr)
         return 1
-    except BrokenPipeError:
-        return 141
 
 
 if __name__ == "__main__":

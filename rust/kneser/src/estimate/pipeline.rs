@@ -200,10 +200,14 @@ fn run(
             Ok(d) => discounts.push(d),
             Err(e) => match config.fallback() {
                 Some(f) => {
+                    let why = match &e {
+                        Error::Discount { reason, .. } => reason.clone(),
+                        other => other.to_string(),
+                    };
                     log(
                         config,
                         format!(
-                            "Substituting fallback discounts for order {} ({e}): D1={} D2={} D3+={}",
+                            "Substituting fallback discounts for order {}: D1={} D2={} D3+={} ({why})",
                             i + 1,
                             format_g6(f[0]),
                             format_g6(f[1]),

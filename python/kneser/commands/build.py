@@ -1,0 +1,121 @@
+"""``kneser build``: estimate an ARPA model, with lmplz's flag spellings as aliases.
+
+A KenLM user can switch by renaming the command::
+
+    lmplz  -o 5 -S 2G -T /tmp --prune 0 1 1 < corpus.txt > lm.arpa
+    kneser build -o 5 -S 2G -T /tmp --prune 0 1 1 < corpus.txt > lm.arpa
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import kneser
+
+
+def _bool01(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected 0 or 1, got {text!r}")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "build",
+        help="estimate a modified Kneser-Ney model (lmplz-compatible flags)",
+        description="Estimate a modified Kneser-Ney language model and write it as ARPA. "
+        "Accepts lmplz's flags: -o, -S, -T, --prune, --discount_fallback, --limit_vocab_file, "
+        "--interpolate_unigrams, --vocab_pad, --skip_symbols, --text, --arpa.",
+    )
+    p.add_argument("inputs", nargs="*", help="text files (plain, .gz, .xz, .zst); default stdin")
+    p.add_argument("--text", action="append", default=[], help="input file (lmplz spelling)")
+    p.add_argument("-o", "--order", type=int, required=True, help="order of the model")
+    p.add_argument("--arpa", "--output", dest="arpa", default="-", help="ARPA output (stdout)")
+    p.add_argument(
+        "-S", "--memory", default="1G", help="sort memory budget: 500M, 2G, 80%% (default 1G)"
+    )
+    p.add_argument(
+        "-T", "--temp_prefix", "--temp-dir", dest="temp_dir", default=None, help="temp directory"
+    )
+    p.add_argument("--prune", type=int, nargs="+", default=None, help="prune thresholds per order")
+    p.add_argument(
+        "--discount_fallback",
+        "--discount-fallback",
+        dest="discount_fallback",
+        type=float,
+        nargs="*",
+        default=None,
+        help="fallback discounts D1 D2 D3+ (default 0.5 1 1.5) for orders that cannot be estimated",
+    )
+    p.add_argument(
+        "--limit_vocab_file",
+        "--limit-vocab",
+        dest="limit_vocab",
+        default=None,
+        help="prune n-grams holding words outside this list",
+    )
+    p.add_argument(
+        "--interpolate_unigrams",
+        "--interpolate-unigrams",
+        dest="interpolate_unigrams",
+        type=_bool01,
+        nargs="?",
+        const=True,
+        default=True,
+        help="interpolate unigrams with the uniform distribution (1, default) or not (0)",
+    )
+    p.add_argument("--vocab_pad", "--vocab-pad", dest="vocab_pad", type=int, default=0)
+    p.add_argument(
+        "--skip_symbols",
+        "--skip-symbols",
+        dest="skip_symbols",
+        action="store_true",
+        help="treat <s>, </s>, <unk> in the text as whitespace",
+    )
+    p.add_argument(
+        "--replace-invalid-utf8",
+        action="store_true",
+        help="replace invalid UTF-8 instead of failing with the line number",
+    )
+    p.add_argument(
+        "--close-final-line",
+        action="store_true",
+        help="give text after the last newline a </s> (lmplz does not)",
+    )
+    p.add_argument("--threads", type=int, default=0, help="worker threads (default: all cores)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
+    p.add_argument("--summary", action="store_true", help="print a JSON summary on stderr")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    inputs = list(args.inputs) + list(args.text)
+    if not inputs:
+        inputs = ["-"]
+    fallback = args.discount_fallback
+    if fallback is not None and len(fallback) == 0:
+        fallback = True
+    summary = kneser.estimate(
+        inputs,
+        order=args.order,
+        arpa=args.arpa,
+        memory=args.memory,
+        temp_dir=args.temp_dir,
+        discount_fallback=fallback,
+        prune=args.prune,
+        limit_vocab=args.limit_vocab,
+        interpolate_unigrams=args.interpolate_unigrams,
+        vocab_pad=args.vocab_pad,
+        skip_symbols=args.skip_symbols,
+        replace_invalid_utf8=args.replace_invalid_utf8,
+        lmplz_final_line=not args.close_final_line,
+        threads=args.threads,
+        verbose=not args.quiet,
+    )
+    if args.summary:
+        print(json.dumps(summary), file=sys.stderr)
+    return 0
