@@ -19,6 +19,7 @@ from kneser._errors import (
 
 __version__: str = _kneser.__version__
 estimate = _kneser.estimate
+count = _kneser.count
 
 __all__ = [
     "ArgumentError",
@@ -29,5 +30,6 @@ __all__ = [
     "KneserIOError",
     "NotFoundError",
     "__version__",
+    "count",
     "estimate",
 ]

@@ -86,23 +86,77 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="give text after the last newline a </s> (lmplz does not)",
     )
+    p.add_argument(
+        "--from-counts",
+        nargs="+",
+        default=None,
+        metavar="COUNTS",
+        help="estimate from count files written by `kneser count` (shards, in corpus order)",
+    )
+    _common_tail(p)
+    p.set_defaults(func=run)
+
+    c = sub.add_parser(
+        "count",
+        help="count n-grams into a count file (for sharded counting)",
+        description="Count the order-N windows of a corpus (or one shard of it) into a binary "
+        "count file. `kneser build --from-counts a.counts b.counts ...` merges the files of "
+        "several shards into exactly the model of their concatenation.",
+    )
+    c.add_argument("inputs", nargs="*", help="text files (plain, .gz, .xz, .zst); default stdin")
+    c.add_argument("--text", action="append", default=[], help="input file (lmplz spelling)")
+    c.add_argument("-o", "--order", type=int, required=True, help="order of the model")
+    c.add_argument("-O", "--output", required=True, help="count file to write")
+    c.add_argument("-S", "--memory", default="1G", help="sort memory budget (default 1G)")
+    c.add_argument("-T", "--temp_prefix", "--temp-dir", dest="temp_dir", default=None)
+    c.add_argument("--skip_symbols", "--skip-symbols", dest="skip_symbols", action="store_true")
+    c.add_argument("--replace-invalid-utf8", action="store_true")
+    c.add_argument("--close-final-line", action="store_true")
+    _common_tail(c)
+    c.set_defaults(func=run_count)
+
+
+def _common_tail(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0, help="worker threads (default: all cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     p.add_argument("--summary", action="store_true", help="print a JSON summary on stderr")
-    p.set_defaults(func=run)
+
+
+def run_count(args: argparse.Namespace) -> int:
+    inputs = list(args.inputs) + list(args.text) or ["-"]
+    summary = kneser.count(
+        inputs,
+        order=args.order,
+        output=args.output,
+        memory=args.memory,
+        temp_dir=args.temp_dir,
+        skip_symbols=args.skip_symbols,
+        replace_invalid_utf8=args.replace_invalid_utf8,
+        lmplz_final_line=not args.close_final_line,
+        threads=args.threads,
+        verbose=not args.quiet,
+    )
+    if args.summary:
+        print(json.dumps(summary), file=sys.stderr)
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     inputs = list(args.inputs) + list(args.text)
-    if not inputs:
-        inputs = ["-"]
+    if args.from_counts:
+        if inputs:
+            raise SystemExit("kneser build: give text inputs or --from-counts, not both")
+        source = None
+    else:
+        source = inputs or ["-"]
     fallback = args.discount_fallback
     if fallback is not None and len(fallback) == 0:
         fallback = True
     summary = kneser.estimate(
-        inputs,
+        source,
         order=args.order,
         arpa=args.arpa,
+        from_counts=args.from_counts,
         memory=args.memory,
         temp_dir=args.temp_dir,
         discount_fallback=fallback,

@@ -21,6 +21,17 @@ fn as_path(obj: &Bound<'_, PyAny>) -> Option<PathBuf> {
     None
 }
 
+/// The source as a list of paths (a path or a non-empty list of paths), or None for an iterable
+/// of lines.
+fn source_paths(source: &Bound<'_, PyAny>) -> Option<Vec<PathBuf>> {
+    if let Some(p) = as_path(source) {
+        return Some(vec![p]);
+    }
+    let list = source.cast::<PyList>().ok()?;
+    let paths: Option<Vec<PathBuf>> = list.iter().map(|item| as_path(&item)).collect();
+    paths.filter(|v| !v.is_empty())
+}
+
 fn memory_arg(py: Python<'_>, memory: &Bound<'_, PyAny>) -> PyResult<u64> {
     if let Ok(n) = memory.extract::<u64>() {
         return Ok(n);
@@ -70,10 +81,12 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 ///
 /// Args:
 ///     source: a path (plain, .gz, .xz, .zst; "-" for stdin), a list of paths, or an iterable
-///         of str lines.
+///         of str lines; None with from_counts.
 ///     order: the model order N (>= 1).
 ///     arpa: where to write the ARPA ("-" for stdout). Written under a temporary name and
 ///         renamed when complete.
+///     from_counts: count files written by kneser.count (of shards of one corpus, in corpus
+///         order); the model equals the one of the concatenated shards.
 ///     memory: sort-buffer budget, bytes or lmplz's syntax ("500M", "2G", "80%").
 ///     temp_dir: directory for temp files (default: the system's).
 ///     discount_fallback: None (fail when discounts cannot be estimated), True (0.5 1 1.5), or
@@ -99,7 +112,7 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 ///     [19467, 86567, 132688]
 #[pyfunction]
 #[pyo3(signature = (
-    source, order, arpa, *, memory = None, temp_dir = None, discount_fallback = None,
+    source, order, arpa, *, from_counts = None, memory = None, temp_dir = None, discount_fallback = None,
     prune = None, limit_vocab = None, interpolate_unigrams = true, vocab_pad = 0,
     skip_symbols = false, replace_invalid_utf8 = false, lmplz_final_line = true, threads = 0,
     verbose = false
@@ -110,6 +123,7 @@ fn estimate<'py>(
     source: &Bound<'py, PyAny>,
     order: usize,
     arpa: PathBuf,
+    from_counts: Option<Vec<PathBuf>>,
     memory: Option<&Bound<'py, PyAny>>,
     temp_dir: Option<PathBuf>,
     discount_fallback: Option<&Bound<'py, PyAny>>,
@@ -164,28 +178,18 @@ fn estimate<'py>(
     } else {
         Output::Path(arpa)
     };
-    let paths: Option<Vec<PathBuf>> = if let Some(p) = as_path(source) {
-        Some(vec![p])
-    } else if let Ok(list) = source.cast::<PyList>() {
-        let mut v = Vec::new();
-        let mut all = true;
-        for item in list.iter() {
-            match as_path(&item) {
-                Some(p) => v.push(p),
-                None => {
-                    all = false;
-                    break;
-                }
-            }
+    if let Some(counts) = from_counts {
+        if !source.is_none() {
+            return Err(pyo3::exceptions::PyValueError::new_err(
+                "give either source or from_counts, not both",
+            ));
         }
-        if all && !v.is_empty() {
-            Some(v)
-        } else {
-            None
-        }
-    } else {
-        None
-    };
+        let summary = run_detached(py, move |cancel| {
+            kneser::estimate::estimate(Source::Counts(counts), &config, output, cancel)
+        })?;
+        return summary_dict(py, &summary);
+    }
+    let paths = source_paths(source);
     let summary = match paths {
         Some(paths) => run_detached(py, move |cancel| {
             kneser::estimate::estimate(Source::Paths(paths), &config, output, cancel)
@@ -197,7 +201,84 @@ fn estimate<'py>(
     summary_dict(py, &summary)
 }
 
+/// Counts the order-N windows of a corpus into a count file, for estimating later (possibly
+/// merged with the count files of other shards: `estimate(None, order, arpa, from_counts=[...])`).
+///
+/// Args:
+///     source: a path, a list of paths, or an iterable of str lines.
+///     order: the model order N.
+///     output: the count file to write (atomically).
+///     memory, temp_dir, skip_symbols, replace_invalid_utf8, lmplz_final_line, threads,
+///         verbose: as for estimate.
+///
+/// Returns:
+///     dict with order, tokens, words (vocabulary size) and records (distinct windows).
+///
+/// Example:
+///     >>> kneser.count("shard1.txt", order=5, output="shard1.counts")["records"]
+#[pyfunction]
+#[pyo3(signature = (
+    source, order, output, *, memory = None, temp_dir = None, skip_symbols = false,
+    replace_invalid_utf8 = false, lmplz_final_line = true, threads = 0, verbose = false
+))]
+#[allow(clippy::too_many_arguments)]
+fn count<'py>(
+    py: Python<'py>,
+    source: &Bound<'py, PyAny>,
+    order: usize,
+    output: PathBuf,
+    memory: Option<&Bound<'py, PyAny>>,
+    temp_dir: Option<PathBuf>,
+    skip_symbols: bool,
+    replace_invalid_utf8: bool,
+    lmplz_final_line: bool,
+    threads: usize,
+    verbose: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut config = EstimateConfig {
+        order,
+        skip_symbols,
+        replace_invalid_utf8,
+        lmplz_final_line,
+        threads,
+        verbose,
+        ..Default::default()
+    };
+    if let Some(m) = memory {
+        config.memory = memory_arg(py, m)?;
+    }
+    if let Some(t) = temp_dir {
+        config.temp_dir = t;
+    }
+    config.validate().map_err(|e| to_pyerr(py, e))?;
+    let header = match source_paths(source) {
+        Some(paths) => run_detached(py, move |cancel| {
+            kneser::estimate::pipeline::count_to_file(
+                Source::Paths(paths),
+                &config,
+                &output,
+                cancel,
+            )
+        })?,
+        None => run_detached_feeding(py, source, move |cancel, batches| {
+            kneser::estimate::pipeline::count_to_file(
+                Source::Batches(batches),
+                &config,
+                &output,
+                cancel,
+            )
+        })?,
+    };
+    let d = PyDict::new(py);
+    d.set_item("order", header.order)?;
+    d.set_item("tokens", header.tokens)?;
+    d.set_item("words", header.words)?;
+    d.set_item("records", header.records)?;
+    Ok(d)
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate, m)?)?;
+    m.add_function(wrap_pyfunction!(count, m)?)?;
     Ok(())
 }

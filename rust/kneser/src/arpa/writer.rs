@@ -6,46 +6,54 @@
 
 use std::io::Write;
 
-/// The shortest decimal digits that read back as `v` (nonzero, finite), and the decimal
-/// exponent of the first digit: `v = ±d1.d2d3... × 10^exp`. Of two equally short candidates
-/// equally close to `v`, the one with the even last digit is taken, as double-conversion does.
-fn shortest_digits(v: f32) -> (bool, Vec<u8>, i32) {
-    let sci = format!("{:e}", v.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let mut digits: Vec<u8> = mantissa.bytes().filter(|b| b.is_ascii_digit()).collect();
-    let n = digits.len();
-    // A tie: the exact value has exactly n+1 significant digits, the last a 5.
-    let exact = format!("{:.*e}", n, f64::from(v.abs()));
-    if exact.parse::<f64>().ok() == Some(f64::from(v.abs())) {
-        let (em, ee) = exact.split_once('e').unwrap_or((&exact, "0"));
-        let e_digits: Vec<u8> = em.bytes().filter(|b| b.is_ascii_digit()).collect();
-        if ee.parse::<i32>().ok() == Some(exp) && e_digits.len() == n + 1 && e_digits[n] == b'5' {
-            let trunc = &e_digits[..n];
-            let alternative: Option<Vec<u8>> = if digits == trunc {
-                (trunc[n - 1] != b'9').then(|| {
-                    let mut a = trunc.to_vec();
-                    a[n - 1] += 1;
-                    a
-                })
-            } else {
-                Some(trunc.to_vec())
-            };
-            if let Some(alt) = alternative {
-                let alt_even = (alt[n - 1] - b'0') % 2 == 0;
-                let alt_text = format!(
-                    "{}.{}e{}",
-                    alt[0] as char,
-                    std::str::from_utf8(&alt[1..]).unwrap_or("0"),
-                    exp
-                );
-                if alt_even && alt_text.parse::<f32>().ok() == Some(v.abs()) {
-                    digits = alt;
-                }
-            }
+/// The shortest decimal digits that read back as `v` (finite, nonzero), and the decimal
+/// exponent of the first digit: `|v| = d1.d2d3... × 10^exp`. Of two equally short candidates
+/// equally close to `v`, the one with the even last digit is taken, as double-conversion (and
+/// Ryu, which computes them here) does.
+fn shortest_digits(v: f32, buf: &mut ryu::Buffer) -> ([u8; 12], usize, i32) {
+    let text = buf.format_finite(v.abs()).as_bytes();
+    let (mantissa, exp_part) = match text.iter().position(|&b| b == b'e') {
+        Some(i) => (&text[..i], parse_exponent(&text[i + 1..])),
+        None => (text, 0),
+    };
+    let int_len = mantissa
+        .iter()
+        .position(|&b| b == b'.')
+        .unwrap_or(mantissa.len()) as i32;
+    let mut digits = [0u8; 12];
+    let mut len = 0usize;
+    let mut leading = 0i32;
+    for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
+        if len == 0 && b == b'0' {
+            leading += 1;
+            continue;
+        }
+        if len < digits.len() {
+            digits[len] = b;
+            len += 1;
         }
     }
-    (v < 0.0, digits, exp)
+    while len > 1 && digits[len - 1] == b'0' {
+        len -= 1;
+    }
+    (digits, len, int_len - 1 - leading + exp_part)
+}
+
+fn parse_exponent(bytes: &[u8]) -> i32 {
+    let (neg, rest) = match bytes.first() {
+        Some(b'-') => (true, &bytes[1..]),
+        Some(b'+') => (false, &bytes[1..]),
+        _ => (false, bytes),
+    };
+    let mut e = 0i32;
+    for &b in rest {
+        e = e * 10 + i32::from(b - b'0');
+    }
+    if neg {
+        -e
+    } else {
+        e
+    }
 }
 
 /// Appends the shortest round-trip decimal of `v` in KenLM's style.
@@ -58,8 +66,10 @@ pub fn format_f32(v: f32, out: &mut Vec<u8>) {
         let _ = write!(out, "{v}");
         return;
     }
-    let (negative, digits, exp) = shortest_digits(v);
-    if negative {
+    let mut buf = ryu::Buffer::new();
+    let (digits, len, exp) = shortest_digits(v, &mut buf);
+    let digits = &digits[..len];
+    if v < 0.0 {
         out.push(b'-');
     }
     if !(-6..21).contains(&exp) {
@@ -72,11 +82,11 @@ pub fn format_f32(v: f32, out: &mut Vec<u8>) {
     } else if exp < 0 {
         out.extend_from_slice(b"0.");
         out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
-        out.extend_from_slice(&digits);
+        out.extend_from_slice(digits);
     } else {
         let int_len = exp as usize + 1;
         if digits.len() <= int_len {
-            out.extend_from_slice(&digits);
+            out.extend_from_slice(digits);
             out.extend(std::iter::repeat_n(b'0', int_len - digits.len()));
         } else {
             out.extend_from_slice(&digits[..int_len]);

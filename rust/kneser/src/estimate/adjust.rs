@@ -137,7 +137,7 @@ pub fn adjust_counts(
 
     while let Some(rec) = windows.next()? {
         seen += 1;
-        if seen % (1 << 16) == 0 {
+        if seen.is_multiple_of(1 << 16) {
             cancel.check()?;
         }
         let count = get_u64(&rec[n..]);

@@ -23,8 +23,9 @@ use crate::sort::{get_u64, KeyOrder, Layout, RecordWriter, Run, SortedStream, So
 pub struct Initial {
     /// Kept n-grams with p and their context's gamma, in suffix order.
     pub probs: SortedStream,
-    /// Each context with its gamma, in suffix order of the contexts.
-    pub backoffs: Run,
+    /// Each context with its gamma, in suffix order of the contexts (taken by the writer of
+    /// the order below).
+    pub backoffs: Option<Run>,
 }
 
 /// The gamma and the probabilities of one context's extensions `(count, pruned)`.
@@ -124,7 +125,7 @@ pub fn initial_order(
     drop(stream);
     Ok(Initial {
         probs: by_suffix.finish()?,
-        backoffs: backoffs.finish()?,
+        backoffs: Some(backoffs.finish()?),
     })
 }
 

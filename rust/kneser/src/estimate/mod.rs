@@ -20,6 +20,7 @@
 pub mod adjust;
 pub mod config;
 pub mod count;
+pub mod counts_file;
 pub mod discount;
 pub mod initial;
 pub mod interpolate;

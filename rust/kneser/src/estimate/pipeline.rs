@@ -11,16 +11,17 @@ use std::time::Instant;
 
 use super::adjust::{adjust_counts, PruneRule, PRUNED};
 use super::config::EstimateConfig;
-use super::count::{CountOptions, Counter};
+use super::count::{CountOptions, Counter, Vocabulary};
+use super::counts_file::{read_counts, write_counts, CountsHeader};
 use super::discount::Discount;
-use super::initial::{initial_order, initial_unigrams};
+use super::initial::{initial_order, initial_unigrams, Initial};
 use super::interpolate::{interpolate_order, write_unigrams, Backoffs, Lower};
 use super::{BOS, EOS, UNK};
 use crate::arpa::writer::write_header;
 use crate::cancel::Cancel;
 use crate::error::{Error, Location, Result};
 use crate::io::{display_name, open_input, AtomicFile, LineReader};
-use crate::sort::{get_u64, RecordWriter, TempDir};
+use crate::sort::{get_u64, RecordWriter, SortedStream, TempDir};
 
 /// Batches of lines handed over by a caller (e.g. pulled from a Python iterable).
 pub type Batches = Box<dyn Iterator<Item = Result<Vec<String>>> + Send>;
@@ -31,6 +32,8 @@ pub enum Source {
     Paths(Vec<PathBuf>),
     /// Batches of lines from a caller (each string one line, no trailing newline needed).
     Batches(Batches),
+    /// Count files written by [`count_to_file`], merged as if their corpora were concatenated.
+    Counts(Vec<PathBuf>),
 }
 
 /// Where the ARPA goes.
@@ -126,45 +129,7 @@ fn run(
 
     // Stage 1: count.
     log(config, "=== 1/5 Counting and sorting n-grams ===");
-    let mut counter = Counter::new(
-        CountOptions {
-            order: n,
-            skip_symbols: config.skip_symbols,
-            replace_invalid_utf8: config.replace_invalid_utf8,
-            lmplz_final_line: config.lmplz_final_line,
-        },
-        memory,
-        &temp,
-        cancel,
-    );
-    match source {
-        Source::Paths(paths) => {
-            for path in paths {
-                let name = display_name(&path);
-                log(config, format!("Reading {name}"));
-                let mut lines = LineReader::new(open_input(&path)?, name.clone());
-                while let Some(line) = lines.next_line()? {
-                    let number = line.number;
-                    counter.add_line(line.bytes, line.terminated, || {
-                        Location::new(name.clone(), number)
-                    })?;
-                }
-            }
-        }
-        Source::Batches(batches) => {
-            let mut number = 0u64;
-            for batch in batches {
-                for line in batch? {
-                    number += 1;
-                    let text = line.strip_suffix('\n').unwrap_or(&line);
-                    counter.add_line(text.as_bytes(), true, || {
-                        Location::new("<iterable>", number)
-                    })?;
-                }
-            }
-        }
-    }
-    let (vocab, windows, tokens) = counter.finish()?;
+    let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
     log(
         config,
         format!("Unigram tokens {tokens} types {}", vocab.len()),
@@ -260,25 +225,33 @@ fn run(
         }
     }
 
-    // Stage 4: initial probabilities, every order.
+    // Stages 4 and 5, interleaved so that at most two orders' probabilities are held: the
+    // initial probabilities of order k+1 give the backoffs that order k's ARPA lines need.
+    // Each of the three sort buffers alive at once (the held order's stream, and the context
+    // and suffix sorts of the next) gets a third of the budget.
     log(
         config,
         "=== 3/5 Calculating and sorting initial probabilities ===",
     );
+    let third = (memory / 3).max(1);
     let (uninterp, gamma1) = initial_unigrams(&discounts[0], &uni_counts);
-    let mut probs = Vec::with_capacity(n);
-    let mut backoffs: Vec<Option<crate::sort::Run>> = (0..n).map(|_| None).collect();
     let mut files = adjusted.files.into_iter();
     let _unigram_file = files.next();
-    for (i, file) in files.enumerate() {
-        let k = i + 2;
-        let init = initial_order(&file, k, &discounts[k - 1], memory / 2, &temp, cancel)?;
-        drop(file);
-        probs.push(init.probs);
-        backoffs[k - 2] = Some(init.backoffs);
-    }
+    let next_initial = |k: usize, file: Option<crate::sort::Run>| -> Result<Option<Initial>> {
+        match file {
+            Some(file) => Ok(Some(initial_order(
+                &file,
+                k,
+                &discounts[k - 1],
+                2 * third,
+                &temp,
+                cancel,
+            )?)),
+            None => Ok(None),
+        }
+    };
+    let mut pending = next_initial(2, files.next())?;
 
-    // Stage 5: interpolate and write.
     log(
         config,
         "=== 4/5 Calculating and writing order-interpolated probabilities ===",
@@ -301,8 +274,7 @@ fn run(
     let write_err = |e| Error::io("cannot write", &out_name, e);
     write_header(&mut sink, &counts).map_err(write_err)?;
     writeln!(sink, "\n\\1-grams:").map_err(write_err)?;
-    let mut backoff_runs = backoffs.into_iter();
-    let uni_backoffs = match backoff_runs.next().flatten() {
+    let uni_backoffs = match pending.as_mut().and_then(|p| p.backoffs.take()) {
         Some(run) => Some(Backoffs::from_run(run, 1)?),
         None => None,
     };
@@ -315,12 +287,15 @@ fn run(
         &out_name,
     )?;
     let mut lower = Lower::Unigrams(interp);
-    for (i, stream) in probs.into_iter().enumerate() {
-        let k = i + 2;
+    for k in 2..=n {
+        let Some(current) = pending.take() else {
+            return Err(Error::Internal(format!("order {k} has no probabilities")));
+        };
+        pending = next_initial(k + 1, files.next())?;
         writeln!(sink, "\n\\{k}-grams:").map_err(write_err)?;
-        let b = match backoff_runs.next().flatten() {
-            Some(run) if k < n => Some(Backoffs::from_run(run, k)?),
-            _ => None,
+        let b = match pending.as_mut().and_then(|p| p.backoffs.take()) {
+            Some(run) => Some(Backoffs::from_run(run, k)?),
+            None => None,
         };
         let mut next = if k < n {
             Some(RecordWriter::create(&temp, k + 1)?)
@@ -329,7 +304,7 @@ fn run(
         };
         interpolate_order(
             k,
-            stream,
+            current.probs,
             &mut lower,
             b,
             &vocab,
@@ -394,4 +369,110 @@ impl Write for Sink {
             Sink::Writer(w) => w.flush(),
         }
     }
+}
+
+/// Stage 1 for any source: the vocabulary, the counted windows in suffix order, the tokens.
+fn count_stage(
+    source: Source,
+    config: &EstimateConfig,
+    memory: usize,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<(Vocabulary, SortedStream, u64)> {
+    let n = config.order;
+    let make_counter = || {
+        Counter::new(
+            CountOptions {
+                order: n,
+                skip_symbols: config.skip_symbols,
+                replace_invalid_utf8: config.replace_invalid_utf8,
+                lmplz_final_line: config.lmplz_final_line,
+            },
+            memory,
+            temp,
+            cancel,
+        )
+    };
+    let counter = match source {
+        Source::Counts(paths) => return counts_stage(&paths, config, memory, temp, cancel),
+        Source::Paths(paths) => {
+            let mut counter = make_counter();
+            for path in paths {
+                let name = display_name(&path);
+                log(config, format!("Reading {name}"));
+                let mut lines = LineReader::new(open_input(&path)?, name.clone());
+                while let Some(line) = lines.next_line()? {
+                    let number = line.number;
+                    counter.add_line(line.bytes, line.terminated, || {
+                        Location::new(name.clone(), number)
+                    })?;
+                }
+            }
+            counter
+        }
+        Source::Batches(batches) => {
+            let mut counter = make_counter();
+            let mut number = 0u64;
+            for batch in batches {
+                for line in batch? {
+                    number += 1;
+                    let text = line.strip_suffix('\n').unwrap_or(&line);
+                    counter.add_line(text.as_bytes(), true, || {
+                        Location::new("<iterable>", number)
+                    })?;
+                }
+            }
+            counter
+        }
+    };
+    counter.finish()
+}
+
+/// Stage 1 from count files.
+fn counts_stage(
+    paths: &[PathBuf],
+    config: &EstimateConfig,
+    memory: usize,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<(Vocabulary, SortedStream, u64)> {
+    let n = config.order;
+    {
+        for p in paths {
+            log(config, format!("Reading counts {}", p.display()));
+        }
+        let (vocab, windows, order, tokens) = read_counts(paths, memory, temp, cancel)?;
+        if order != n {
+            return Err(Error::InvalidArgument(format!(
+                "the count files hold {order}-grams but order {n} was asked for; count with the same order"
+            )));
+        }
+        Ok((vocab, windows, tokens))
+    }
+}
+
+/// Counts `source` (stage 1 only) and writes a count file to `path`; see
+/// [`super::counts_file`]. Count files of shards merge into the model of their concatenation
+/// with [`Source::Counts`].
+pub fn count_to_file(
+    source: Source,
+    config: &EstimateConfig,
+    path: &std::path::Path,
+    cancel: &Cancel,
+) -> Result<CountsHeader> {
+    config.validate()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.threads)
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))?;
+    pool.install(|| {
+        let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
+        let temp = TempDir::new_in(&config.temp_dir)?;
+        let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
+        log(
+            config,
+            format!("Unigram tokens {tokens} types {}", vocab.len()),
+        );
+        write_counts(path, &vocab, windows, config.order, tokens, cancel)
+    })
 }

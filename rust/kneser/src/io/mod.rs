@@ -136,6 +136,20 @@ impl AtomicFile {
         &self.target
     }
 
+    /// Overwrites `bytes` at `offset` (e.g. a count in a header written before it was known),
+    /// then continues writing at the end.
+    pub fn patch(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let target = self.target.clone();
+        self.writer.flush().at_path("cannot write", &target)?;
+        let f = self.writer.get_mut().as_file_mut();
+        f.seek(SeekFrom::Start(offset))
+            .at_path("cannot write", &target)?;
+        f.write_all(bytes).at_path("cannot write", &target)?;
+        f.seek(SeekFrom::End(0)).at_path("cannot write", &target)?;
+        Ok(())
+    }
+
     /// Flushes, syncs and renames the file to its target path.
     pub fn commit(self) -> Result<()> {
         let target = self.target;

@@ -90,8 +90,13 @@ impl Sorter {
         cancel: &Cancel,
     ) -> Self {
         let width = layout.width();
-        // The sort needs an index of 16 bytes per record beside the records themselves.
-        let per_record = width * 4 + 16;
+        // Records are sorted in place; wider than MAX_DIRECT_WIDTH words they need an index
+        // and a copy.
+        let per_record = if width <= MAX_DIRECT_WIDTH {
+            width * 4
+        } else {
+            width * 8 + 4
+        };
         let cap_records = (memory / per_record).max(1);
         Sorter {
             layout,
@@ -114,8 +119,16 @@ impl Sorter {
     #[inline]
     pub fn push(&mut self, record: &[u32]) -> Result<()> {
         debug_assert_eq!(record.len(), self.layout.width());
-        if self.buf.len() + record.len() > self.cap_words {
-            self.spill()?;
+        if self.buf.len() + record.len() > self.buf.capacity() {
+            if self.buf.len() + record.len() > self.cap_words {
+                self.spill()?;
+            }
+            // Grow by doubling, but never past the budget.
+            let want = (self.buf.capacity() * 2)
+                .max(1 << 16)
+                .min(self.cap_words)
+                .max(record.len());
+            self.buf.reserve_exact(want - self.buf.len());
         }
         self.buf.extend_from_slice(record);
         Ok(())
@@ -128,8 +141,8 @@ impl Sorter {
 
     fn spill(&mut self) -> Result<()> {
         self.cancel.check()?;
-        let sorted = sort_block(&self.buf, self.layout, self.order, self.combine);
-        self.buf = Vec::new();
+        let block = std::mem::take(&mut self.buf);
+        let sorted = sort_block(block, self.layout, self.order, self.combine);
         let mut writer = RecordWriter::create(&self.temp, self.layout.width())?;
         writer.write_words(&sorted)?;
         self.runs.push(writer.finish()?);
@@ -140,7 +153,8 @@ impl Sorter {
     pub fn finish(mut self) -> Result<SortedStream> {
         self.cancel.check()?;
         if self.runs.is_empty() {
-            let sorted = sort_block(&self.buf, self.layout, self.order, self.combine);
+            let block = std::mem::take(&mut self.buf);
+            let sorted = sort_block(block, self.layout, self.order, self.combine);
             return Ok(SortedStream::in_memory(sorted, self.layout.width()));
         }
         if !self.buf.is_empty() {
@@ -157,51 +171,83 @@ impl Sorter {
     }
 }
 
-/// Sorts a block of records and combines equal keys; returns the sorted words.
+/// Sorts a block of records in place and combines equal keys; returns the sorted words.
+///
+/// Records of up to [`MAX_DIRECT_WIDTH`] words are sorted as fixed-size arrays (no indirection,
+/// cache friendly); wider ones through an index.
 pub fn sort_block(
-    buf: &[u32],
+    mut buf: Vec<u32>,
     layout: Layout,
     order: KeyOrder,
     combine: Option<Combine>,
 ) -> Vec<u32> {
     let width = layout.width();
     let k = layout.key_words;
-    let n = buf.len() / width;
-    // Sort (prefix, index) pairs: the prefix holds the two most significant key words in this
-    // order, so most comparisons never touch the records.
-    let mut idx: Vec<(u64, u32)> = (0..n)
-        .into_par_iter()
-        .with_min_len(1 << 14)
-        .map(|i| {
-            let rec = &buf[i * width..i * width + k];
-            (order.prefix(rec), i as u32)
-        })
-        .collect();
-    let cmp = |a: &(u64, u32), b: &(u64, u32)| {
-        a.0.cmp(&b.0).then_with(|| {
-            let ra = &buf[a.1 as usize * width..a.1 as usize * width + k];
-            let rb = &buf[b.1 as usize * width..b.1 as usize * width + k];
-            order.compare(ra, rb)
-        })
-    };
-    if n > 1 << 15 {
-        idx.par_sort_unstable_by(cmp);
-    } else {
-        idx.sort_unstable_by(cmp);
+    macro_rules! direct {
+        ($($w:literal)*) => {
+            match width {
+                $($w => sort_direct::<$w>(&mut buf, k, order),)*
+                _ => sort_indirect(&mut buf, width, k, order),
+            }
+        };
     }
-    let mut out: Vec<u32> = Vec::with_capacity(buf.len());
-    for &(_, i) in &idx {
-        let rec = &buf[i as usize * width..(i as usize + 1) * width];
-        if let Some(combine) = combine {
-            let len = out.len();
-            if len >= width && out[len - width..len - width + k] == rec[..k] {
-                combine(&mut out[len - width + k..], &rec[k..]);
-                continue;
+    direct!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+    if let Some(combine) = combine {
+        combine_sorted(&mut buf, width, k, combine);
+    }
+    buf
+}
+
+/// Widest record sorted directly as an array.
+pub const MAX_DIRECT_WIDTH: usize = 16;
+
+fn sort_direct<const W: usize>(buf: &mut [u32], k: usize, order: KeyOrder) {
+    let (records, rest) = buf.as_chunks_mut::<W>();
+    debug_assert!(rest.is_empty());
+    let cmp = |a: &[u32; W], b: &[u32; W]| order.compare(&a[..k], &b[..k]);
+    if records.len() > 1 << 14 {
+        records.par_sort_unstable_by(cmp);
+    } else {
+        records.sort_unstable_by(cmp);
+    }
+}
+
+fn sort_indirect(buf: &mut Vec<u32>, width: usize, k: usize, order: KeyOrder) {
+    let n = buf.len() / width;
+    let mut idx: Vec<u32> = (0..n as u32).collect();
+    {
+        let b: &[u32] = buf;
+        let key = |i: u32| &b[i as usize * width..i as usize * width + k];
+        idx.par_sort_unstable_by(|&x, &y| order.compare(key(x), key(y)));
+    }
+    let mut out = Vec::with_capacity(buf.len());
+    for i in idx {
+        out.extend_from_slice(&buf[i as usize * width..(i as usize + 1) * width]);
+    }
+    *buf = out;
+}
+
+/// Combines runs of equal keys in a sorted buffer, in place.
+fn combine_sorted(buf: &mut Vec<u32>, width: usize, k: usize, combine: Combine) {
+    let n = buf.len() / width;
+    if n == 0 {
+        return;
+    }
+    let mut write = 0usize; // index of the last written record
+    for read in 1..n {
+        let (head, tail) = buf.split_at_mut(read * width);
+        let cur = &tail[..width];
+        let last = &mut head[write * width..(write + 1) * width];
+        if last[..k] == cur[..k] {
+            combine(&mut last[k..], &cur[k..]);
+        } else {
+            write += 1;
+            if write != read {
+                buf.copy_within(read * width..(read + 1) * width, write * width);
             }
         }
-        out.extend_from_slice(rec);
     }
-    out
+    buf.truncate((write + 1) * width);
 }
 
 #[cfg(test)]

@@ -105,10 +105,20 @@ impl RecordWriter {
     #[inline]
     pub fn write(&mut self, record: &[u32]) -> Result<()> {
         debug_assert_eq!(record.len(), self.width);
-        for w in record {
+        let mut bytes = [0u8; 64];
+        if record.len() <= 16 {
+            for (b, w) in bytes.chunks_exact_mut(4).zip(record) {
+                b.copy_from_slice(&w.to_le_bytes());
+            }
             self.out
-                .write_all(&w.to_le_bytes())
+                .write_all(&bytes[..record.len() * 4])
                 .map_err(|e| write_error(self.out.get_ref().path(), e))?;
+        } else {
+            for w in record {
+                self.out
+                    .write_all(&w.to_le_bytes())
+                    .map_err(|e| write_error(self.out.get_ref().path(), e))?;
+            }
         }
         self.records += 1;
         Ok(())

@@ -63,7 +63,7 @@ proptest! {
         let recs: Vec<(Vec<u32>, u64)> =
             seed.into_iter().map(|(key, c)| (key[..k].to_vec(), c)).collect();
         let width = k + 2;
-        let memory = budget_records * (width * 4 + 16);
+        let memory = budget_records * (width * 4);
         let (got, _t) = sort_all(&recs, k, order, memory);
         prop_assert_eq!(got, expected(&recs, order));
     }

@@ -1,0 +1,237 @@
+//! Count files: the counted order-N windows of a corpus with its vocabulary, the seam for
+//! counting shards of a corpus separately (on other machines) and estimating once.
+//!
+//! Layout (little-endian): the magic `KNESERC` and a version byte, `order u32`, `tokens u64`,
+//! `words u64`, `records u64`, then each word as `len u32` and its bytes (in id order, the three
+//! specials first), then the records `[w0 .. w(N-1) | count u64]` in suffix order.
+//!
+//! Merging files A, B, ... gives the windows of the concatenated corpus: the merged vocabulary
+//! is A's, then B's new words in B's order (exactly the first-appearance order of A then B),
+//! each file's ids are mapped onto it, and the records are re-sorted and combined by the
+//! external sorter. Memory: the vocabularies plus the sort budget.
+
+use std::io::{BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::count::Vocabulary;
+use crate::cancel::Cancel;
+use crate::error::{Error, IoContext, Result};
+use crate::io::AtomicFile;
+use crate::sort::{add_counts, KeyOrder, Layout, SortedStream, Sorter, TempDir};
+
+const MAGIC: &[u8; 8] = b"KNESERC\x01";
+/// Byte offset of the record count in the header.
+const RECORDS_OFFSET: u64 = 8 + 4 + 8 + 8;
+
+/// The header of a count file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountsHeader {
+    /// Order of the windows.
+    pub order: usize,
+    /// Tokens counted.
+    pub tokens: u64,
+    /// Vocabulary size, specials included.
+    pub words: u64,
+    /// Distinct windows.
+    pub records: u64,
+}
+
+/// Writes `vocab` and the sorted `windows` to `path` (atomically); returns the header.
+pub fn write_counts(
+    path: &Path,
+    vocab: &Vocabulary,
+    mut windows: SortedStream,
+    order: usize,
+    tokens: u64,
+    cancel: &Cancel,
+) -> Result<CountsHeader> {
+    let name = path.display().to_string();
+    let werr = |e| Error::io("cannot write", &name, e);
+    let mut out = AtomicFile::create(path)?;
+    out.write_all(MAGIC).map_err(werr)?;
+    out.write_all(&(order as u32).to_le_bytes()).map_err(werr)?;
+    out.write_all(&tokens.to_le_bytes()).map_err(werr)?;
+    out.write_all(&(vocab.len() as u64).to_le_bytes())
+        .map_err(werr)?;
+    // The record count is patched in at the end.
+    out.write_all(&0u64.to_le_bytes()).map_err(werr)?;
+    for id in 0..vocab.len() as u32 {
+        let w = vocab.word(id);
+        out.write_all(&(w.len() as u32).to_le_bytes())
+            .map_err(werr)?;
+        out.write_all(w).map_err(werr)?;
+    }
+    let mut body: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut records: u64 = 0;
+    while let Some(r) = windows.next()? {
+        for w in r {
+            body.extend_from_slice(&w.to_le_bytes());
+        }
+        records += 1;
+        if body.len() >= 1 << 20 {
+            out.write_all(&body).map_err(werr)?;
+            body.clear();
+            cancel.check()?;
+        }
+    }
+    out.write_all(&body).map_err(werr)?;
+    out.patch(RECORDS_OFFSET, &records.to_le_bytes())?;
+    out.commit()?;
+    Ok(CountsHeader {
+        order,
+        tokens,
+        words: vocab.len() as u64,
+        records,
+    })
+}
+
+struct CountsReader {
+    inner: BufReader<std::fs::File>,
+    name: String,
+    offset: u64,
+}
+
+impl CountsReader {
+    fn open(path: &Path) -> Result<Self> {
+        let f = std::fs::File::open(path).at_path("cannot open", path)?;
+        Ok(CountsReader {
+            inner: BufReader::with_capacity(1 << 20, f),
+            name: path.display().to_string(),
+            offset: 0,
+        })
+    }
+
+    fn exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
+        match self.inner.read_exact(buf) {
+            Ok(()) => {
+                self.offset += buf.len() as u64;
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(Error::format(
+                &self.name,
+                0,
+                format!(
+                    "truncated count file: {what} expected at byte offset {}",
+                    self.offset
+                ),
+            )),
+            Err(e) => Err(Error::io("cannot read", &self.name, e)),
+        }
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32> {
+        let mut b = [0u8; 4];
+        self.exact(&mut b, what)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn u64(&mut self, what: &str) -> Result<u64> {
+        let mut b = [0u8; 8];
+        self.exact(&mut b, what)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn header(&mut self) -> Result<CountsHeader> {
+        let mut magic = [0u8; 8];
+        self.exact(&mut magic, "the magic bytes")?;
+        if &magic != MAGIC {
+            return Err(Error::format(
+                &self.name,
+                0,
+                "not a kneser count file (bad magic bytes at offset 0); make one with `kneser count`",
+            ));
+        }
+        Ok(CountsHeader {
+            order: self.u32("the order")? as usize,
+            tokens: self.u64("the token count")?,
+            words: self.u64("the vocabulary size")?,
+            records: self.u64("the record count")?,
+        })
+    }
+}
+
+/// Reads and merges count files; returns the merged vocabulary, the windows in suffix order,
+/// the order and the tokens.
+pub fn read_counts(
+    paths: &[PathBuf],
+    memory: usize,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<(Vocabulary, SortedStream, usize, u64)> {
+    let mut vocab = Vocabulary::with_specials();
+    let mut order: Option<usize> = None;
+    let mut tokens = 0u64;
+    let mut sorter: Option<Sorter> = None;
+    for path in paths {
+        let mut r = CountsReader::open(path)?;
+        let h = r.header()?;
+        match order {
+            None => order = Some(h.order),
+            Some(o) if o != h.order => {
+                return Err(Error::InvalidArgument(format!(
+                    "count files of different orders cannot be merged: {} has order {}, the first has {o}",
+                    path.display(),
+                    h.order
+                )))
+            }
+            _ => {}
+        }
+        if h.order == 0 || h.words < 3 {
+            return Err(Error::format(&r.name, 0, "corrupt count file header"));
+        }
+        tokens += h.tokens;
+        let mut map = Vec::with_capacity(h.words as usize);
+        let mut word = Vec::new();
+        for _ in 0..h.words {
+            let len = r.u32("a word length")? as usize;
+            if len > 1 << 24 {
+                return Err(Error::format(
+                    &r.name,
+                    0,
+                    format!("corrupt word length {len} at byte offset {}", r.offset - 4),
+                ));
+            }
+            word.resize(len, 0);
+            r.exact(&mut word, "a word")?;
+            map.push(vocab.insert(&word));
+        }
+        let n = h.order;
+        let s = sorter.get_or_insert_with(|| {
+            Sorter::new(
+                Layout {
+                    key_words: n,
+                    payload_words: 2,
+                },
+                KeyOrder::Suffix,
+                Some(add_counts),
+                memory,
+                temp,
+                cancel,
+            )
+        });
+        let mut bytes = vec![0u8; (n + 2) * 4];
+        let mut rec = vec![0u32; n + 2];
+        for _ in 0..h.records {
+            r.exact(&mut bytes, "a record")?;
+            for (w, b) in rec.iter_mut().zip(bytes.chunks_exact(4)) {
+                *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+            }
+            for w in rec[..n].iter_mut() {
+                *w = *map.get(*w as usize).ok_or_else(|| {
+                    Error::format(
+                        &r.name,
+                        0,
+                        format!("word id {w} out of range near byte offset {}", r.offset),
+                    )
+                })?;
+            }
+            s.push(&rec)?;
+        }
+    }
+    let order = order.ok_or_else(|| Error::InvalidArgument("no count files given".into()))?;
+    let stream = match sorter {
+        Some(s) => s.finish()?,
+        None => return Err(Error::InvalidArgument("no count files given".into())),
+    };
+    Ok((vocab, stream, order, tokens))
+}
