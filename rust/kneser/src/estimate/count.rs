@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use super::{BOS, EOS, UNK};
@@ -91,7 +92,6 @@ pub struct Counter {
     record: Vec<u32>,
     tokens: u64,
     cancel: Cancel,
-    lines_since_check: u32,
 }
 
 impl Counter {
@@ -117,53 +117,40 @@ impl Counter {
             sentence: Vec::new(),
             tokens: 0,
             cancel: cancel.clone(),
-            lines_since_check: 0,
         }
     }
 
-    /// Adds one line. `terminated` says whether a newline ended it; `at` names it in errors.
-    pub fn add_line(
-        &mut self,
-        line: &[u8],
-        terminated: bool,
-        at: impl Fn() -> Location,
-    ) -> Result<()> {
-        self.lines_since_check += 1;
-        if self.lines_since_check >= 4096 {
-            self.lines_since_check = 0;
-            self.cancel.check()?;
-        }
-        let line: Cow<'_, [u8]> = match std::str::from_utf8(line) {
-            Ok(_) => Cow::Borrowed(line),
-            Err(e) => {
-                if self.opts.replace_invalid_utf8 {
-                    Cow::Owned(String::from_utf8_lossy(line).into_owned().into_bytes())
+    /// Adds chunks of whole lines, tokenizing them in parallel; ids are still given in order of
+    /// first appearance, so the result equals adding the lines one by one.
+    pub fn add_chunks(&mut self, chunks: &[Chunk]) -> Result<()> {
+        self.cancel.check()?;
+        let opts = &self.opts;
+        let locals: Vec<Result<LocalChunk<'_>>> =
+            chunks.par_iter().map(|c| tokenize_chunk(c, opts)).collect();
+        let mut map: Vec<u32> = Vec::new();
+        for local in locals {
+            let local = local?;
+            map.clear();
+            for w in &local.words {
+                map.push(self.vocab.insert(w));
+            }
+            self.tokens += local.tokens;
+            self.sentence.clear();
+            self.sentence.push(BOS);
+            for &id in &local.ids {
+                if id >= END_UNTERMINATED {
+                    if id == END_TERMINATED || !self.opts.lmplz_final_line {
+                        self.sentence.push(EOS);
+                    }
+                    self.emit_windows()?;
+                    self.sentence.clear();
+                    self.sentence.push(BOS);
                 } else {
-                    return Err(Error::InvalidUtf8 {
-                        at: at(),
-                        byte_offset: e.valid_up_to(),
-                    });
+                    self.sentence.push(map[id as usize]);
                 }
             }
-        };
-        self.sentence.clear();
-        self.sentence.push(BOS);
-        for tok in lmplz_tokens(&line) {
-            let id = self.vocab.insert(tok);
-            if id <= EOS {
-                if self.opts.skip_symbols {
-                    continue;
-                }
-                let word = String::from_utf8_lossy(tok).into_owned();
-                return Err(Error::SpecialInCorpus { at: at(), word });
-            }
-            self.sentence.push(id);
         }
-        self.tokens += (self.sentence.len() - 1) as u64;
-        if terminated || !self.opts.lmplz_final_line {
-            self.sentence.push(EOS);
-        }
-        self.emit_windows()
+        Ok(())
     }
 
     fn emit_windows(&mut self) -> Result<()> {
@@ -198,6 +185,100 @@ impl Counter {
         let stream = self.sorter.finish()?;
         Ok((self.vocab, stream, self.tokens))
     }
+}
+
+/// A piece of input holding whole lines, for parallel tokenization.
+#[derive(Debug, Clone)]
+pub struct Chunk {
+    /// The bytes: lines each ended by `\n`, except perhaps the last line of the input.
+    pub text: Vec<u8>,
+    /// The 1-based number of the first line.
+    pub first_line: u64,
+    /// The input's name, for errors.
+    pub source: std::sync::Arc<str>,
+}
+
+const END_TERMINATED: u32 = u32::MAX;
+const END_UNTERMINATED: u32 = u32::MAX - 1;
+
+/// A chunk's tokens as chunk-local ids (in order of first appearance in the chunk), sentences
+/// ended by a marker.
+struct LocalChunk<'a> {
+    words: Vec<Cow<'a, [u8]>>,
+    ids: Vec<u32>,
+    tokens: u64,
+}
+
+fn tokenize_chunk<'a>(chunk: &'a Chunk, opts: &CountOptions) -> Result<LocalChunk<'a>> {
+    match std::str::from_utf8(&chunk.text) {
+        Ok(_) => {
+            let (words, ids, tokens) = tokenize_lines(&chunk.text, chunk, opts)?;
+            let words = words.into_iter().map(Cow::Borrowed).collect();
+            Ok(LocalChunk { words, ids, tokens })
+        }
+        Err(_) if opts.replace_invalid_utf8 => {
+            let text = String::from_utf8_lossy(&chunk.text)
+                .into_owned()
+                .into_bytes();
+            let (words, ids, tokens) = tokenize_lines(&text, chunk, opts)?;
+            let words = words.into_iter().map(|w| Cow::Owned(w.to_vec())).collect();
+            Ok(LocalChunk { words, ids, tokens })
+        }
+        Err(e) => {
+            let pos = e.valid_up_to();
+            let before = &chunk.text[..pos];
+            let line = chunk.first_line + memchr::memchr_iter(b'\n', before).count() as u64;
+            let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
+            Err(Error::InvalidUtf8 {
+                at: Location::new(&*chunk.source, line),
+                byte_offset: pos - line_start,
+            })
+        }
+    }
+}
+
+type Tokenized<'t> = (Vec<&'t [u8]>, Vec<u32>, u64);
+
+/// Splits `text` into lines and tokens: chunk-local word list, ids with end markers, tokens.
+fn tokenize_lines<'t>(text: &'t [u8], chunk: &Chunk, opts: &CountOptions) -> Result<Tokenized<'t>> {
+    let mut local: FxHashMap<&'t [u8], u32> = FxHashMap::default();
+    let mut words: Vec<&'t [u8]> = Vec::new();
+    let mut ids: Vec<u32> = Vec::with_capacity(text.len() / 4);
+    let mut tokens = 0u64;
+    let mut rest: &'t [u8] = text;
+    let mut line_no = chunk.first_line;
+    while !rest.is_empty() {
+        let (line, terminated, next) = match memchr::memchr(b'\n', rest) {
+            Some(i) => (&rest[..i], true, &rest[i + 1..]),
+            None => (rest, false, &rest[rest.len()..]),
+        };
+        for tok in lmplz_tokens(line) {
+            if matches!(tok, b"<s>" | b"</s>" | b"<unk>") {
+                if opts.skip_symbols {
+                    continue;
+                }
+                return Err(Error::SpecialInCorpus {
+                    at: Location::new(&*chunk.source, line_no),
+                    word: String::from_utf8_lossy(tok).into_owned(),
+                });
+            }
+            let next_id = words.len() as u32;
+            let id = *local.entry(tok).or_insert_with(|| {
+                words.push(tok);
+                next_id
+            });
+            ids.push(id);
+            tokens += 1;
+        }
+        ids.push(if terminated {
+            END_TERMINATED
+        } else {
+            END_UNTERMINATED
+        });
+        rest = next;
+        line_no += 1;
+    }
+    Ok((words, ids, tokens))
 }
 
 /// Whether `id` is one of `<unk>`, `<s>`, `</s>`.

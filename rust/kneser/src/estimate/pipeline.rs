@@ -5,13 +5,14 @@
 //! `config.temp_dir` and are removed on success, error or cancellation. The ARPA is written to
 //! a temporary sibling of the target and renamed when complete.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::adjust::{adjust_counts, PruneRule, PRUNED};
 use super::config::EstimateConfig;
-use super::count::{CountOptions, Counter, Vocabulary};
+use super::count::{Chunk, CountOptions, Counter, Vocabulary};
 use super::counts_file::{read_counts, write_counts, CountsHeader};
 use super::discount::Discount;
 use super::initial::{initial_order, initial_unigrams, Initial};
@@ -19,9 +20,14 @@ use super::interpolate::{interpolate_order, write_unigrams, Backoffs, Lower};
 use super::{BOS, EOS, UNK};
 use crate::arpa::writer::write_header;
 use crate::cancel::Cancel;
-use crate::error::{Error, Location, Result};
-use crate::io::{display_name, open_input, AtomicFile, LineReader};
+use crate::error::{Error, Result};
+use crate::io::{display_name, open_input, AtomicFile};
 use crate::sort::{get_u64, RecordWriter, SortedStream, TempDir};
+
+/// Bytes of text per chunk tokenized by one thread.
+const CHUNK_BYTES: usize = 1 << 20;
+/// Chunks tokenized in parallel before their ids are merged in order.
+const CHUNKS_PER_BATCH: usize = 8;
 
 /// Batches of lines handed over by a caller (e.g. pulled from a Python iterable).
 pub type Batches = Box<dyn Iterator<Item = Result<Vec<String>>> + Send>;
@@ -316,6 +322,10 @@ fn run(
         if let Some(next) = next {
             lower = Lower::from_run(next.finish()?, k)?;
         }
+        log(
+            config,
+            format!("Wrote {k}-grams ({:.1} s)", start.elapsed().as_secs_f64()),
+        );
     }
     writeln!(sink, "\n\\end\\").map_err(write_err)?;
     log(config, "=== 5/5 Writing ARPA model ===");
@@ -400,28 +410,67 @@ fn count_stage(
             for path in paths {
                 let name = display_name(&path);
                 log(config, format!("Reading {name}"));
-                let mut lines = LineReader::new(open_input(&path)?, name.clone());
-                while let Some(line) = lines.next_line()? {
-                    let number = line.number;
-                    counter.add_line(line.bytes, line.terminated, || {
-                        Location::new(name.clone(), number)
-                    })?;
+                let source: Arc<str> = name.clone().into();
+                let mut reader = open_input(&path)?;
+                let mut line = 1u64;
+                loop {
+                    let mut batch = Vec::with_capacity(CHUNKS_PER_BATCH);
+                    while batch.len() < CHUNKS_PER_BATCH {
+                        let mut text = Vec::with_capacity(CHUNK_BYTES + (1 << 12));
+                        while text.len() < CHUNK_BYTES {
+                            let got = reader
+                                .read_until(b'\n', &mut text)
+                                .map_err(|e| Error::io("cannot read", &path, e))?;
+                            if got == 0 {
+                                break;
+                            }
+                        }
+                        if text.is_empty() {
+                            break;
+                        }
+                        let mut lines = memchr::memchr_iter(b'\n', &text).count() as u64;
+                        if text.last() != Some(&b'\n') {
+                            lines += 1;
+                        }
+                        batch.push(Chunk {
+                            text,
+                            first_line: line,
+                            source: Arc::clone(&source),
+                        });
+                        line += lines;
+                    }
+                    if batch.is_empty() {
+                        break;
+                    }
+                    counter.add_chunks(&batch)?;
                 }
             }
             counter
         }
         Source::Batches(batches) => {
             let mut counter = make_counter();
-            let mut number = 0u64;
+            let source: Arc<str> = "<iterable>".into();
+            let mut line = 1u64;
+            let mut pending: Vec<Chunk> = Vec::with_capacity(CHUNKS_PER_BATCH);
             for batch in batches {
-                for line in batch? {
-                    number += 1;
-                    let text = line.strip_suffix('\n').unwrap_or(&line);
-                    counter.add_line(text.as_bytes(), true, || {
-                        Location::new("<iterable>", number)
-                    })?;
+                let batch = batch?;
+                let mut text = Vec::with_capacity(batch.iter().map(|l| l.len() + 1).sum());
+                for l in &batch {
+                    text.extend_from_slice(l.strip_suffix('\n').unwrap_or(l).as_bytes());
+                    text.push(b'\n');
+                }
+                pending.push(Chunk {
+                    text,
+                    first_line: line,
+                    source: Arc::clone(&source),
+                });
+                line += batch.len() as u64;
+                if pending.len() == CHUNKS_PER_BATCH {
+                    counter.add_chunks(&pending)?;
+                    pending.clear();
                 }
             }
+            counter.add_chunks(&pending)?;
             counter
         }
     };

@@ -150,14 +150,14 @@ impl AtomicFile {
         Ok(())
     }
 
-    /// Flushes, syncs and renames the file to its target path.
+    /// Flushes and renames the file to its target path. (No fsync: like KenLM, kneser promises
+    /// that a file at the target path is complete, not that it survives a power cut.)
     pub fn commit(self) -> Result<()> {
         let target = self.target;
         let tmp = self
             .writer
             .into_inner()
             .map_err(|e| Error::io("cannot write", &target, e.into_error()))?;
-        tmp.as_file().sync_all().at_path("cannot write", &target)?;
         // Keep the permissions a plain `File::create` would give (tempfile uses 0600).
         #[cfg(unix)]
         {
