@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 mod detach;
 mod errors;
 mod estimate;
+mod io;
 mod model;
 mod pipeline;
 mod text;
@@ -17,6 +18,7 @@ fn _kneser(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     detach::register(m)?;
     estimate::register(m)?;
+    io::register(m)?;
     model::register(m)?;
     text::register(m)?;
     vocab::register(m)?;
