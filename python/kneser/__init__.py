@@ -7,6 +7,7 @@ n-gram counting, KenLM-compatible language-model estimation and scoring.
 from __future__ import annotations
 
 from kneser import _kneser
+from kneser._kneser import Model, State
 from kneser._errors import (
     ArgumentError,
     DiscountError,
@@ -28,7 +29,9 @@ __all__ = [
     "InternalError",
     "KneserError",
     "KneserIOError",
+    "Model",
     "NotFoundError",
+    "State",
     "__version__",
     "count",
     "estimate",

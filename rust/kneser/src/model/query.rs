@@ -82,23 +82,103 @@ impl QueryTotals {
 
 /// Formats an `f32` as KenLM prints it: shortest round-trip digits, exponent below 1e-6.
 pub fn format_f32(x: f32) -> String {
-    if x != 0.0 && x.is_finite() && x.abs() < 1e-6 {
-        format!("{x:e}")
-    } else if x.is_infinite() {
-        if x < 0.0 { "-inf" } else { "inf" }.to_string()
-    } else {
-        format!("{x}")
-    }
+    format_shortest(format!("{x}"), format!("{x:e}"), f64::from(x))
 }
 
 /// Formats an `f64` as KenLM prints it: shortest round-trip digits, exponent below 1e-6.
 pub fn format_f64(x: f64) -> String {
-    if x != 0.0 && x.is_finite() && x.abs() < 1e-6 {
-        format!("{x:e}")
-    } else if x.is_infinite() {
-        if x < 0.0 { "-inf" } else { "inf" }.to_string()
+    format_shortest(format!("{x}"), format!("{x:e}"), x)
+}
+
+/// Picks the fixed or exponent form, and breaks ties as double-conversion does.
+///
+/// Rust's shortest digits round a tie (the exact value halfway between two shortest
+/// candidates, e.g. -3.16015625 between -3.1601562 and -3.1601563) up; KenLM's printer takes the
+/// even last digit. `exact` is the value (an `f32` is exact in `f64`).
+fn format_shortest(fixed: String, sci: String, exact: f64) -> String {
+    if !exact.is_finite() {
+        return if exact.is_nan() {
+            "nan".to_string()
+        } else if exact < 0.0 {
+            "-inf".to_string()
+        } else {
+            "inf".to_string()
+        };
+    }
+    let use_sci = exact != 0.0 && exact.abs() < 1e-6;
+    // The shortest digits and exponent, from the scientific form `-d.ddde-N`.
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let negative = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let k = digits.len();
+    // A tie needs the exact value to have k + 1 significant digits, the last a 5: check cheaply
+    // before expanding the value exactly.
+    let quick = format!("{:.*e}", k, exact.abs());
+    let maybe_tie = quick.split_once('e').is_some_and(|(m, _)| m.ends_with('5'))
+        && quick.parse::<f64>().ok() == Some(exact.abs());
+    if !maybe_tie {
+        return if use_sci { sci } else { fixed };
+    }
+    // The exact expansion (an f64 has at most 767 significant digits).
+    let full = format!("{:.*e}", k + 780, exact.abs());
+    let (full_mantissa, full_exp) = full.split_once('e').unwrap_or((&full, "0"));
+    let full_digits: String = full_mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let tie = full_exp.parse::<i32>().ok() == Some(exp)
+        && full_digits.as_bytes().get(k) == Some(&b'5')
+        && full_digits[k + 1..].bytes().all(|b| b == b'0');
+    let last_odd = digits.bytes().last().is_some_and(|d| (d - b'0') % 2 == 1);
+    if tie && last_odd && full_digits[..k] != digits[..] {
+        // Rust rounded up; take the truncated (even) candidate.
+        let down = &full_digits[..k];
+        return if use_sci {
+            sci_form(negative, down, exp)
+        } else {
+            fixed_form(negative, down, exp)
+        };
+    }
+    if use_sci {
+        sci
     } else {
-        format!("{x}")
+        fixed
+    }
+}
+
+fn sci_form(negative: bool, digits: &str, exp: i32) -> String {
+    let digits = digits.trim_end_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    let sign = if negative { "-" } else { "" };
+    if digits.len() == 1 {
+        format!("{sign}{digits}e{exp}")
+    } else {
+        format!("{sign}{}.{}e{exp}", &digits[..1], &digits[1..])
+    }
+}
+
+fn fixed_form(negative: bool, digits: &str, exp: i32) -> String {
+    let sign = if negative { "-" } else { "" };
+    let point = exp + 1; // digits before the decimal point
+    let (int, frac) = if point <= 0 {
+        (
+            "0".to_string(),
+            format!("{}{digits}", "0".repeat(point.unsigned_abs() as usize)),
+        )
+    } else if point as usize >= digits.len() {
+        (
+            format!("{digits}{}", "0".repeat(point as usize - digits.len())),
+            String::new(),
+        )
+    } else {
+        (
+            digits[..point as usize].to_string(),
+            digits[point as usize..].to_string(),
+        )
+    };
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        format!("{sign}{int}")
+    } else {
+        format!("{sign}{int}.{frac}")
     }
 }
 

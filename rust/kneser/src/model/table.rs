@@ -164,6 +164,7 @@ impl TableBuilder {
     }
 
     /// The number of entries.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.entries
     }

@@ -175,3 +175,16 @@ fn query_report() {
     assert_eq!(query::format_f32(-3.1063172e-7), "-3.1063172e-7");
     let _ = Path::new("");
 }
+
+#[test]
+fn float_formatting_matches_kenlm() {
+    use query::{format_f32, format_f64};
+    assert_eq!(format_f32(-3.160_156_2), "-3.1601562"); // a tie: the even digit
+    assert_eq!(format_f32(-2.5718565), "-2.5718565");
+    assert_eq!(format_f32(0.0), "0");
+    assert_eq!(format_f32(-0.5), "-0.5");
+    assert_eq!(format_f32(-131.04475), "-131.04475");
+    assert_eq!(format_f32(-100.0), "-100");
+    assert_eq!(format_f64(713.888051884589), "713.888051884589");
+    assert_eq!(format_f64(f64::NAN), "nan");
+}
