@@ -70,8 +70,17 @@ pub trait ArpaVisitor {
     fn end_order(&mut self, order: usize, at: LineRef<'_>) -> Result<()>;
 }
 
-/// Whether `b` separates fields in an ARPA line (and words in text to score): tab, LF, VT, FF,
-/// CR and space, as C's `isspace` in the C locale and KenLM's readers.
+/// Whether `b` separates fields in an ARPA line: tab, LF, CR and space. Vertical tab and form
+/// feed are not separators here (lmplz keeps them inside words, and KenLM's ARPA reader reads
+/// such words back whole).
+#[inline]
+pub fn is_arpa_field_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | b'\r' | b' ')
+}
+
+/// Whether `b` separates words in text to score: tab, LF, VT, FF, CR and space, as C's
+/// `isspace` in the C locale, Python's `bytes.split()` (which the kenlm module uses) and KenLM's
+/// `query`.
 #[inline]
 pub fn is_arpa_space(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
@@ -224,7 +233,7 @@ pub fn read_arpa_from(
             // At most top + 3 fields are kept: enough to tell a wrong count.
             let mut fields: [&[u8]; MAX_ARPA_ORDER + 3] = [&[]; MAX_ARPA_ORDER + 3];
             let mut n_fields = 0usize;
-            for f in text.split(|&b| is_arpa_space(b)).filter(|f| !f.is_empty()) {
+            for f in text.split(|&b| is_arpa_field_space(b)).filter(|f| !f.is_empty()) {
                 if n_fields < fields.len() {
                     fields[n_fields] = f;
                 }
@@ -326,11 +335,11 @@ fn bad_number(name: &str, line: u64, what: &str, field: &[u8]) -> Error {
 fn trim(bytes: &[u8]) -> &[u8] {
     let start = bytes
         .iter()
-        .position(|&b| !is_arpa_space(b))
+        .position(|&b| !is_arpa_field_space(b))
         .unwrap_or(bytes.len());
     let end = bytes
         .iter()
-        .rposition(|&b| !is_arpa_space(b))
+        .rposition(|&b| !is_arpa_field_space(b))
         .map_or(start, |p| p + 1);
     &bytes[start..end]
 }
@@ -438,6 +447,13 @@ mod tests {
         assert!(err(&nan).contains("probability"));
         let missing = GOOD.replace("\\2-grams:", "\\3-grams:");
         assert!(err(&missing).starts_with("t.arpa:10: expected the \\2-grams: section"));
+    }
+
+    #[test]
+    fn vertical_tab_and_form_feed_stay_in_words() {
+        let text = GOOD.replace("-0.25 </s>", "-0.25 </s>\n-1\ta\x0bb\x0c").replace("ngram 1=3", "ngram 1=4");
+        let c = read(&text).unwrap();
+        assert_eq!(c.grams[3].0, vec!["a\x0bb\x0c".to_string()]);
     }
 
     #[test]
