@@ -19,8 +19,8 @@
 //! ```
 //!
 //! Output: the header counts, then every n-gram in file order, passed to an [`ArpaVisitor`] as
-//! `(order, words, log10 p, backoff)`. Fields may be separated by tabs or spaces (any of the
-//! bytes 9 to 13 and 32, as KenLM's reader): a line of order `n` has `n + 1` fields, or `n + 2`
+//! `(order, words, log10 p, backoff)`. Fields are separated by runs of tab, space, CR and LF
+//! (vertical tab and form feed stay inside words, as in KenLM's reader): a line of order `n` has `n + 1` fields, or `n + 2`
 //! when it carries a backoff (allowed below the top order only; a missing backoff is 0). Words
 //! are bytes: they are not required to be UTF-8. Lines before `\data\` are skipped (some tools
 //! write comments there); blank lines separate sections.
@@ -252,7 +252,7 @@ pub fn read_arpa_from(
                         name,
                         line.number,
                         format!(
-                            "an {order}-gram line needs {allowed} fields (log10 p, {order} words{}), found {n}",
+                            "a line of order {order} needs {allowed} fields (log10 p, {order} words{}), found {n}",
                             if order < top { ", optional backoff" } else { "" }
                         ),
                     ));
@@ -433,7 +433,7 @@ mod tests {
         let bad_number = GOOD.replace("-0.25 </s>", "-0.2x5 </s>");
         assert!(err(&bad_number).starts_with("t.arpa:8: expected a probability"));
         let fields = GOOD.replace("-0.125\t<s> </s>", "-0.125\t<s>");
-        assert!(err(&fields).starts_with("t.arpa:11: an 2-gram line needs 3 fields"));
+        assert!(err(&fields).starts_with("t.arpa:11: a line of order 2 needs 3 fields"));
         let top_backoff = GOOD.replace("-0.125\t<s> </s>", "-0.125\t<s> </s> -1");
         assert!(err(&top_backoff).contains("found 4"));
         let count = GOOD.replace("ngram 1=3", "ngram 1=4");
