@@ -9,11 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pytest
-
 import kneser
 import kneser.cli
+import numpy as np
+import pytest
 
 TOL = 1e-4
 
@@ -196,7 +195,9 @@ def test_state_api_matches_kenlm(book_o5_path: Path, book_o5: kneser.Model) -> N
     assert book_o5.base_score(t, "the", t) < 0
 
 
-def test_binary_model_same_scores(book_o5: kneser.Model, heldout: list[str], tmp_path: Path) -> None:
+def test_binary_model_same_scores(
+    book_o5: kneser.Model, heldout: list[str], tmp_path: Path
+) -> None:
     path = tmp_path / "book.o5.kbin"
     book_o5.save_binary(path)
     binary = kneser.Model(path)

@@ -7,7 +7,6 @@ n-gram counting, KenLM-compatible language-model estimation and scoring.
 from __future__ import annotations
 
 from kneser import _kneser
-from kneser._kneser import Model, State
 from kneser._errors import (
     ArgumentError,
     DiscountError,
@@ -17,6 +16,7 @@ from kneser._errors import (
     KneserIOError,
     NotFoundError,
 )
+from kneser._kneser import Model, State
 
 __version__: str = _kneser.__version__
 estimate = _kneser.estimate

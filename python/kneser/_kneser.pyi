@@ -1,16 +1,17 @@
 """Type stubs of the native module ``kneser._kneser`` (kept in step with the Rust docstrings)."""
 
+from collections.abc import Iterable
+from os import PathLike
+
+import numpy as np
+import numpy.typing as npt
+
 __version__: str
 
 def _busy_wait(seconds: float) -> int: ...
 def _raise_core_error(kind: str) -> None: ...
 
 # --- model (scoring) ---------------------------------------------------------------------------
-from collections.abc import Iterable
-from os import PathLike
-
-import numpy as np
-import numpy.typing as npt
 
 class State:
     """A context for word-by-word scoring (kenlm's ``State``): the recent words and their

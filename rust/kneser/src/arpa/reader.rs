@@ -63,8 +63,7 @@ pub trait ArpaVisitor {
     fn header(&mut self, counts: &[u64], at: LineRef<'_>) -> Result<()>;
 
     /// One n-gram of order `words.len()`, in file order. `backoff` is 0 when the line has none.
-    fn ngram(&mut self, words: &[&[u8]], log10p: f32, backoff: f32, at: LineRef<'_>)
-        -> Result<()>;
+    fn ngram(&mut self, words: &[&[u8]], log10p: f32, backoff: f32, at: LineRef<'_>) -> Result<()>;
 
     /// The section of `order` is complete (its count matched the header).
     fn end_order(&mut self, order: usize, at: LineRef<'_>) -> Result<()>;
@@ -233,7 +232,10 @@ pub fn read_arpa_from(
             // At most top + 3 fields are kept: enough to tell a wrong count.
             let mut fields: [&[u8]; MAX_ARPA_ORDER + 3] = [&[]; MAX_ARPA_ORDER + 3];
             let mut n_fields = 0usize;
-            for f in text.split(|&b| is_arpa_field_space(b)).filter(|f| !f.is_empty()) {
+            for f in text
+                .split(|&b| is_arpa_field_space(b))
+                .filter(|f| !f.is_empty())
+            {
                 if n_fields < fields.len() {
                     fields[n_fields] = f;
                 }
@@ -258,9 +260,8 @@ pub fn read_arpa_from(
                     ));
                 }
             };
-            let log10p = parse_float(fields[0]).ok_or_else(|| {
-                bad_number(name, line.number, "probability", fields[0])
-            })?;
+            let log10p = parse_float(fields[0])
+                .ok_or_else(|| bad_number(name, line.number, "probability", fields[0]))?;
             let backoff = if with_backoff {
                 let f = fields[order + 1];
                 parse_float(f).ok_or_else(|| bad_number(name, line.number, "backoff", f))?
@@ -451,7 +452,9 @@ mod tests {
 
     #[test]
     fn vertical_tab_and_form_feed_stay_in_words() {
-        let text = GOOD.replace("-0.25 </s>", "-0.25 </s>\n-1\ta\x0bb\x0c").replace("ngram 1=3", "ngram 1=4");
+        let text = GOOD
+            .replace("-0.25 </s>", "-0.25 </s>\n-1\ta\x0bb\x0c")
+            .replace("ngram 1=3", "ngram 1=4");
         let c = read(&text).unwrap();
         assert_eq!(c.grams[3].0, vec!["a\x0bb\x0c".to_string()]);
     }

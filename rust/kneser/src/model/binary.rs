@@ -158,7 +158,10 @@ pub(crate) fn load(path: &Path) -> Result<Model> {
         name: crate::io::display_name(path),
     };
     if r.bytes.get(..8) != Some(MAGIC.as_slice()) {
-        return Err(r.error(0, "not a kneser binary model (the magic bytes KNESERLM are missing)"));
+        return Err(r.error(
+            0,
+            "not a kneser binary model (the magic bytes KNESERLM are missing)",
+        ));
     }
     let version = r.u32(8)?;
     if version != VERSION {
@@ -171,7 +174,9 @@ pub(crate) fn load(path: &Path) -> Result<Model> {
     if bom != BOM {
         return Err(r.error(
             12,
-            format!("bad byte-order mark {bom:#010x} (expected {BOM:#010x}): a foreign or corrupt file"),
+            format!(
+                "bad byte-order mark {bom:#010x} (expected {BOM:#010x}): a foreign or corrupt file"
+            ),
         ));
     }
     let order = r.u32(16)? as usize;
@@ -185,7 +190,9 @@ pub(crate) fn load(path: &Path) -> Result<Model> {
     let total = r.u64(40)?;
     if total != r.bytes.len() as u64 {
         return Err(r.error(
-            r.bytes.len().min(usize::try_from(total).unwrap_or(usize::MAX)),
+            r.bytes
+                .len()
+                .min(usize::try_from(total).unwrap_or(usize::MAX)),
             format!(
                 "the file has {} bytes but its header says {total}: it is truncated or was altered",
                 r.bytes.len()
@@ -202,7 +209,10 @@ pub(crate) fn load(path: &Path) -> Result<Model> {
             .and_then(|len| offset.checked_add(len))
             .filter(|&end| end <= r.bytes.len() && offset >= header_len(order) && offset % 8 == 0)
             .ok_or_else(|| {
-                r.error(at, format!("section {s} (offset {offset}, {words} words) lies outside the file"))
+                r.error(
+                    at,
+                    format!("section {s} (offset {offset}, {words} words) lies outside the file"),
+                )
             })?;
         let pairs_needed = s != 1;
         if pairs_needed && words % 2 != 0 {

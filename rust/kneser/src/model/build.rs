@@ -133,7 +133,9 @@ impl ArpaVisitor for Builder {
             )));
         }
         self.order = counts.len();
-        let unigrams = usize::try_from(counts[0]).unwrap_or(usize::MAX).min(1 << 32);
+        let unigrams = usize::try_from(counts[0])
+            .unwrap_or(usize::MAX)
+            .min(1 << 32);
         self.vocab = Some(TableBuilder::with_entries(unigrams + 1));
         self.unigrams = Vec::with_capacity(unigrams + 1);
         self.unigrams.push(pack(MISSING_UNK_LOG10P, 0.0));

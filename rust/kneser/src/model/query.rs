@@ -123,7 +123,10 @@ fn format_shortest(fixed: String, sci: String, exact: f64) -> String {
     // The exact expansion (an f64 has at most 767 significant digits).
     let full = format!("{:.*e}", k + 780, exact.abs());
     let (full_mantissa, full_exp) = full.split_once('e').unwrap_or((&full, "0"));
-    let full_digits: String = full_mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
+    let full_digits: String = full_mantissa
+        .chars()
+        .filter(|c| c.is_ascii_digit())
+        .collect();
     let tie = full_exp.parse::<i32>().ok() == Some(exp)
         && full_digits.as_bytes().get(k) == Some(&b'5')
         && full_digits[k + 1..].bytes().all(|b| b == b'0');

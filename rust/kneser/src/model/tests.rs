@@ -59,7 +59,10 @@ fn backoff_rule() {
     let s = m.full_scores("b zzz", true, true);
     assert_eq!((s[0].prob, s[0].ngram_length), (-0.5 - 1.0, 1));
     // b zzz: p(<unk>) + backoff(b).
-    assert_eq!((s[1].prob, s[1].ngram_length, s[1].oov), (-1.5 - 0.125, 1, true));
+    assert_eq!(
+        (s[1].prob, s[1].ngram_length, s[1].oov),
+        (-1.5 - 0.125, 1, true)
+    );
     // zzz </s>: p(</s>) + backoff(<unk>) = -0.75.
     assert_eq!(s[2].prob, -0.75);
     // No context.
@@ -72,7 +75,9 @@ fn backoff_rule() {
 
 #[test]
 fn missing_unk_gets_minus_100() {
-    let text = ARPA.replace("ngram 1=5", "ngram 1=4").replace("-1.5\t<unk>\t0\n", "");
+    let text = ARPA
+        .replace("ngram 1=5", "ngram 1=4")
+        .replace("-1.5\t<unk>\t0\n", "");
     let m = Model::from_arpa_reader(text.as_bytes(), "t.arpa", &Cancel::new()).unwrap();
     assert!(m.unk_missing());
     assert_eq!(m.index("a"), 3);
@@ -123,13 +128,22 @@ fn binary_round_trip_and_corruption() {
     assert_eq!(b.order(), 2);
     assert_eq!(b.vocab_size(), 5);
     for text in ["a b", "b zzz", "", "a a a b b </s> <s>"] {
-        assert_eq!(m.full_scores(text, true, true), b.full_scores(text, true, true));
-        assert_eq!(m.full_scores(text, false, false), b.full_scores(text, false, false));
+        assert_eq!(
+            m.full_scores(text, true, true),
+            b.full_scores(text, true, true)
+        );
+        assert_eq!(
+            m.full_scores(text, false, false),
+            b.full_scores(text, false, false)
+        );
     }
     // Saving a mapped model gives the same bytes.
     let again = dir.path().join("again.kbin");
     b.save_binary(&again).unwrap();
-    assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
 
     let bytes = std::fs::read(&path).unwrap();
     let cut = dir.path().join("cut.kbin");
