@@ -288,3 +288,20 @@ def test_missing_unk_gets_minus_100(data_dir: Path, tmp_path: Path) -> None:
 def test_missing_model_file(tmp_path: Path) -> None:
     with pytest.raises(kneser.NotFoundError):
         kneser.Model(tmp_path / "nope.arpa")
+
+
+def test_batch_refuses_a_lone_string(data_dir: Path) -> None:
+    lm = kneser.Model(data_dir / "query" / "seed.o2.fallback.arpa")
+    with pytest.raises(TypeError, match="iterable of str"):
+        lm.score_batch("我 你")
+    with pytest.raises(TypeError):
+        lm.perplexity_batch([1, 2])
+
+
+def test_model_pickles_by_path(data_dir: Path) -> None:
+    import pickle
+
+    lm = kneser.Model(data_dir / "query" / "seed.o2.fallback.arpa")
+    again = pickle.loads(pickle.dumps(lm))
+    assert again.full_scores("我 你 他") == lm.full_scores("我 你 他")
+    assert repr(again).startswith("Model(path=")

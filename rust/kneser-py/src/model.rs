@@ -81,7 +81,13 @@ pub struct PyModel {
     path: String,
 }
 
+/// Pulls the str items of an iterable (a lone str is refused: it would score its characters).
 fn texts_from(texts: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if texts.is_instance_of::<pyo3::types::PyString>() {
+        return Err(pyo3::exceptions::PyTypeError::new_err(
+            "expected an iterable of str, got a single str; wrap it in a list",
+        ));
+    }
     let mut out = Vec::new();
     for item in texts.try_iter()? {
         out.push(item?.extract::<String>()?);

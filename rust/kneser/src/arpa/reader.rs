@@ -202,10 +202,7 @@ pub fn read_arpa_from(
             ));
         }
         let mut seen = 0u64;
-        loop {
-            let Some(line) = lines.next_line()? else {
-                break;
-            };
+        while let Some(line) = lines.next_line()? {
             last_line = line.number;
             let text = trim(line.bytes);
             if text.is_empty() {

@@ -22,7 +22,7 @@ use crate::arpa::reader::{read_arpa, read_arpa_from, ArpaVisitor, LineRef};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 
-use super::table::{extend_key, pack, unigram_key, unpack, word_key, TableBuilder};
+use super::table::{extend_key, pack, unigram_key, unpack, word_key, TableBuilder, NO_EXTENSION};
 use super::{Model, Storage, MAX_ORDER};
 
 /// log10 p given to `<unk>` when the ARPA has none (KenLM's `unknown_missing_logprob`).
@@ -105,6 +105,31 @@ impl Builder {
         prob
     }
 
+    /// Marks the n-gram `ids` as the context of a longer one: a -0.0 backoff becomes +0.0.
+    fn mark_context(&mut self, ids: &[u32]) {
+        let mark = |v: u64| {
+            if (v >> 32) as u32 == NO_EXTENSION {
+                v & 0xffff_ffff
+            } else {
+                v
+            }
+        };
+        match ids.len() {
+            0 => {}
+            1 => {
+                if let Some(v) = self.unigrams.get_mut(ids[0] as usize) {
+                    *v = mark(*v);
+                }
+            }
+            n => {
+                let key = Self::key(ids);
+                if let Some(t) = self.tables.get_mut(n - 2) {
+                    t.update(key, mark);
+                }
+            }
+        }
+    }
+
     /// Makes sure the context `ids` (order >= 2) is present, adding it (and its own missing
     /// contexts) as described in the module doc.
     fn ensure_context(&mut self, ids: &[u32]) {
@@ -138,7 +163,7 @@ impl ArpaVisitor for Builder {
             .min(1 << 32);
         self.vocab = Some(TableBuilder::with_entries(unigrams + 1));
         self.unigrams = Vec::with_capacity(unigrams + 1);
-        self.unigrams.push(pack(MISSING_UNK_LOG10P, 0.0));
+        self.unigrams.push(pack(MISSING_UNK_LOG10P, -0.0));
         self.tables = counts[1..]
             .iter()
             .map(|&c| TableBuilder::with_entries(usize::try_from(c).unwrap_or(0).min(1 << 40)))
@@ -147,6 +172,9 @@ impl ArpaVisitor for Builder {
     }
 
     fn ngram(&mut self, words: &[&[u8]], p: f32, backoff: f32, at: LineRef<'_>) -> Result<()> {
+        // A zero backoff is stored as -0.0 ("no extension") until a longer n-gram names this
+        // one as its context (see `mark_context`).
+        let backoff = if backoff == 0.0 { -0.0 } else { backoff };
         if p > 0.0 {
             return Err(at.error(format!(
                 "positive log10 probability {p}: probabilities cannot exceed 1 (is this model from a buggy tool?)"
@@ -199,6 +227,7 @@ impl ArpaVisitor for Builder {
             }
         }
         self.ensure_context(&ids[..ids.len() - 1]);
+        self.mark_context(&ids[..ids.len() - 1]);
         let key = Self::key(&ids);
         let n = ids.len();
         self.ids = ids;

@@ -298,9 +298,11 @@ impl Model {
                     .par_chunks(256)
                     .zip(out.par_chunks_mut(256))
                     .for_each(|(texts, out)| {
-                        for (t, o) in texts.iter().zip(out.iter_mut()) {
-                            let bytes = t.as_ref().as_bytes();
-                            *o = finish((v.score(bytes, bos, eos), bytes));
+                        let bytes: Vec<&[u8]> = texts.iter().map(|t| t.as_ref().as_bytes()).collect();
+                        let mut scores = vec![0.0f32; bytes.len()];
+                        v.score_block(&bytes, bos, eos, &mut scores);
+                        for ((o, s), b) in out.iter_mut().zip(scores).zip(bytes) {
+                            *o = finish((s, b));
                         }
                     });
             }

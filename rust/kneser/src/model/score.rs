@@ -11,7 +11,9 @@
 //! 3. Add the backoffs of the contexts longer than the one used: `backoff[j]` for
 //!    `j >= L - 1` (in increasing `j`, in `f32`, the order KenLM adds them).
 //! 4. The new state is the word followed by the context words whose n-grams were found, at most
-//!    `order - 1` words, each with the backoff of its n-gram.
+//!    `order - 1` words, each with the backoff of its n-gram, cut after the longest n-gram that
+//!    is the context of some longer n-gram (KenLM's minimal state: a longer context could only
+//!    lead to lookups that fail, and its backoff is 0).
 //!
 //! Sentences: words are split on bytes 9 to 13 and 32 (Python's `bytes.split()`, which the
 //! kenlm module uses, and KenLM's `query`); scores are summed in `f32` as the kenlm module does.
@@ -20,7 +22,7 @@
 
 use crate::arpa::reader::is_arpa_space;
 
-use super::table::{extend_key, find, unigram_key, unpack, Words};
+use super::table::{extend_key, extends, find, unigram_key, unpack, word_key, Words};
 use super::MAX_ORDER;
 
 /// The context of the next word: up to `order - 1` recent words, newest first, and the backoff
@@ -64,8 +66,10 @@ impl State {
     }
 
     pub(crate) fn single(word: u32, backoff: f32) -> Self {
-        let mut s = State::default();
-        s.len = 1;
+        let mut s = State {
+            len: 1,
+            ..State::default()
+        };
         s.words[0] = word;
         s.backoff[0] = backoff;
         s
@@ -123,7 +127,7 @@ impl<W: Words> View<W> {
     /// The id of `word`, 0 (`<unk>`) when unknown.
     #[inline]
     pub fn index(&self, word: &[u8]) -> u32 {
-        find(self.vocab, super::table::word_key(word)).map_or(0, |id| id as u32)
+        find(self.vocab, word_key(word)).map_or(0, |id| id as u32)
     }
 
     pub fn begin_sentence(&self) -> State {
@@ -138,7 +142,9 @@ impl<W: Words> View<W> {
         let mut length = 1usize;
         out.words[0] = word;
         out.backoff[0] = backoff;
-        let mut out_len = 1usize;
+        // The state keeps the context up to the longest matched n-gram that extends (KenLM's
+        // minimal state): a longer one could only lead to probes that fail.
+        let mut out_len = usize::from(extends(backoff));
         let mut key = unigram_key(word);
         let in_len = state.len().min(self.order - 1);
         for i in 0..in_len {
@@ -152,7 +158,9 @@ impl<W: Words> View<W> {
             if i + 1 < self.order - 1 {
                 out.words[i + 1] = state.words[i];
                 out.backoff[i + 1] = b;
-                out_len = i + 2;
+                if extends(b) {
+                    out_len = i + 2;
+                }
             }
         }
         for j in (length - 1)..in_len {
@@ -179,14 +187,132 @@ impl<W: Words> View<W> {
         let mut state = self.start(bos);
         let mut out = State::default();
         let mut total = 0.0f32;
-        for word in split_words(text) {
-            total += self.full_score(&state, self.index(word), &mut out).prob;
-            std::mem::swap(&mut state, &mut out);
+        // Look the words up a block at a time before scoring them: the vocabulary probes are
+        // independent, so their cache misses overlap instead of queueing behind the n-gram
+        // probes.
+        let mut words = split_words(text);
+        let mut ids = [0u32; 64];
+        loop {
+            let mut n = 0;
+            for (slot, word) in ids.iter_mut().zip(&mut words) {
+                *slot = self.index(word);
+                n += 1;
+            }
+            for &id in &ids[..n] {
+                total += self.full_score(&state, id, &mut out).prob;
+                std::mem::swap(&mut state, &mut out);
+            }
+            if n < ids.len() {
+                break;
+            }
         }
         if eos {
             total += self.full_score(&state, self.eos, &mut out).prob;
         }
         total
+    }
+
+    /// Prefetches the buckets that scoring `word` after `state` will probe first, so that the
+    /// cache misses of several sentences overlap.
+    #[inline]
+    fn prefetch(&self, state: &State, word: u32) {
+        self.unigrams.prefetch(word as usize);
+        let mut key = unigram_key(word);
+        let in_len = state.len().min(self.order - 1);
+        for i in 0..in_len {
+            key = extend_key(key, state.words[i]);
+            let table = self.tables[i + 2];
+            let buckets = table.len() / 2;
+            if buckets > 0 {
+                table.prefetch(2 * super::table::first_bucket(key, buckets));
+            }
+        }
+    }
+
+    /// Scores `texts` into `out` (same length), several sentences in lockstep: the next words
+    /// of all lanes are prefetched before any is scored, so their cache misses overlap. Each
+    /// sentence's sum is the same `f32` sum, in the same order, as [`View::score`].
+    pub fn score_block(&self, texts: &[&[u8]], bos: bool, eos: bool, out: &mut [f32]) {
+        const LANES: usize = 12;
+        // Every word's id first: hash every word and prefetch its vocabulary bucket, then look
+        // the keys up (the probes are independent, so their misses overlap).
+        let mut ids: Vec<u32> = Vec::with_capacity(texts.len() * 24);
+        let mut ends: Vec<usize> = Vec::with_capacity(texts.len());
+        let mut keys: Vec<u64> = Vec::with_capacity(texts.len() * 24);
+        let vocab_buckets = self.vocab.len() / 2;
+        for text in texts {
+            for word in split_words(text) {
+                let key = word_key(word);
+                if vocab_buckets > 0 {
+                    self.vocab
+                        .prefetch(2 * super::table::first_bucket(key, vocab_buckets));
+                }
+                keys.push(key);
+            }
+            if eos {
+                keys.push(0); // </s>, known
+            }
+            ends.push(keys.len());
+        }
+        let eos_id = self.eos;
+        ids.extend(keys.iter().map(|&k| {
+            if k == 0 {
+                eos_id
+            } else {
+                find(self.vocab, k).map_or(0, |id| id as u32)
+            }
+        }));
+        #[derive(Clone, Copy)]
+        struct Lane {
+            text: usize,
+            pos: usize,
+            end: usize,
+            total: f32,
+            state: State,
+        }
+        let mut next = 0usize;
+        let start_of = |t: usize| if t == 0 { 0 } else { ends[t - 1] };
+        let mut lanes: Vec<Lane> = Vec::with_capacity(LANES);
+        let mut scratch = State::default();
+        loop {
+            // Fill free lanes; empty sentences finish at once with 0.
+            while lanes.len() < LANES && next < texts.len() {
+                let (pos, end) = (start_of(next), ends[next]);
+                if pos == end {
+                    out[next] = 0.0;
+                } else {
+                    lanes.push(Lane {
+                        text: next,
+                        pos,
+                        end,
+                        total: 0.0,
+                        state: self.start(bos),
+                    });
+                }
+                next += 1;
+            }
+            if lanes.is_empty() {
+                break;
+            }
+            for lane in &lanes {
+                self.prefetch(&lane.state, ids[lane.pos]);
+            }
+            let mut i = 0;
+            while i < lanes.len() {
+                let lane = &mut lanes[i];
+                lane.total += self
+                    .full_score(&lane.state, ids[lane.pos], &mut scratch)
+                    .prob;
+                std::mem::swap(&mut lane.state, &mut scratch);
+                lane.pos += 1;
+                if lane.pos == lane.end {
+                    out[lane.text] = lane.total;
+                    lanes.swap_remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+        }
     }
 
     /// Every word's score (and `</s>`'s with `eos`).

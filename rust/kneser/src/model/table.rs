@@ -21,6 +21,23 @@ pub(crate) trait Words: Copy {
     fn len(self) -> usize;
     /// The `u64` at `i`, or 0 past the end (an empty bucket: never a panic).
     fn get(self, i: usize) -> u64;
+    /// Asks the CPU to bring the `u64` at `i` into cache (a hint; nothing happens past the end).
+    fn prefetch(self, i: usize);
+}
+
+/// A prefetch hint for the cache line holding `p`.
+#[inline]
+fn prefetch_ptr<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: `_mm_prefetch` needs SSE, part of the x86_64 baseline, so the target feature
+        // is always present; a prefetch is a hint that never faults and reads nothing Rust
+        // can observe, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast::<i8>()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
 
 impl Words for &[u64] {
@@ -31,6 +48,12 @@ impl Words for &[u64] {
     #[inline]
     fn get(self, i: usize) -> u64 {
         <[u64]>::get(self, i).copied().unwrap_or(0)
+    }
+    #[inline]
+    fn prefetch(self, i: usize) {
+        if let Some(x) = <[u64]>::get(self, i) {
+            prefetch_ptr(x);
+        }
     }
 }
 
@@ -52,6 +75,12 @@ impl Words for LeWords<'_> {
                 u64::from_le_bytes(a)
             }
             None => 0,
+        }
+    }
+    #[inline]
+    fn prefetch(self, i: usize) {
+        if let Some(x) = self.0.get(i * 8) {
+            prefetch_ptr(x);
         }
     }
 }
@@ -118,7 +147,7 @@ pub(crate) fn buckets_for(entries: usize) -> usize {
 
 /// The first bucket of `key` in a table of `buckets` buckets.
 #[inline]
-fn first_bucket(key: u64, buckets: usize) -> usize {
+pub(crate) fn first_bucket(key: u64, buckets: usize) -> usize {
     ((u128::from(key) * buckets as u128) >> 64) as usize
 }
 
@@ -176,9 +205,10 @@ impl TableBuilder {
 
     /// Inserts `key`; returns false (and changes nothing) if it is already present.
     pub(crate) fn insert(&mut self, key: u64, value: u64) -> bool {
-        // Keep at least a third of the buckets free: grow past 2/3 load.
+        // Tables are sized for a load of 2/3; grow only past 4/5 (when more entries come than
+        // announced), so that a table filled as planned keeps its size.
         let buckets = self.slots.len() / 2;
-        if 3 * (self.entries + 1) > 2 * buckets {
+        if 5 * (self.entries + 1) > 4 * buckets {
             self.grow();
         }
         let buckets = self.slots.len() / 2;
@@ -201,9 +231,34 @@ impl TableBuilder {
         }
     }
 
+    /// Replaces the value under `key` with `f(value)`; false if `key` is absent.
+    pub(crate) fn update(&mut self, key: u64, f: impl FnOnce(u64) -> u64) -> bool {
+        let buckets = self.slots.len() / 2;
+        if buckets == 0 {
+            return false;
+        }
+        let mut i = first_bucket(key, buckets);
+        for _ in 0..buckets {
+            let k = self.slots[2 * i];
+            if k == key {
+                self.slots[2 * i + 1] = f(self.slots[2 * i + 1]);
+                return true;
+            }
+            if k == 0 {
+                return false;
+            }
+            i += 1;
+            if i == buckets {
+                i = 0;
+            }
+        }
+        false
+    }
+
     fn grow(&mut self) {
         let old = std::mem::take(&mut self.slots);
         self.slots = vec![0; 2 * buckets_for(2 * self.entries + 16)];
+        // (2n + 16 entries planned: the load drops to about a third.)
         self.entries = 0;
         for pair in old.chunks_exact(2) {
             if pair[0] != 0 {
@@ -222,6 +277,18 @@ impl TableBuilder {
 #[inline]
 pub(crate) fn pack(prob: f32, backoff: f32) -> u64 {
     u64::from(prob.to_bits()) | (u64::from(backoff.to_bits()) << 32)
+}
+
+/// The bits of a backoff of -0.0, which marks an n-gram that is no context of a longer one
+/// (KenLM's "no extension" mark): its backoff is 0 and scoring drops it from the state, saving
+/// a probe that would fail. Adding -0.0 leaves every sum unchanged.
+pub(crate) const NO_EXTENSION: u32 = 0x8000_0000;
+
+/// Whether a backoff marks an n-gram that extends (is the context of a longer n-gram, or has a
+/// non-zero backoff).
+#[inline]
+pub(crate) fn extends(backoff: f32) -> bool {
+    backoff.to_bits() != NO_EXTENSION
 }
 
 /// The probability and backoff of a packed value.

@@ -202,3 +202,42 @@ fn float_formatting_matches_kenlm() {
     assert_eq!(format_f64(713.888051884589), "713.888051884589");
     assert_eq!(format_f64(f64::NAN), "nan");
 }
+
+#[test]
+fn long_sentences_score_as_their_words() {
+    let m = model();
+    let words = ["a", "b", "zzz", "</s>", "<s>"];
+    for len in [0usize, 1, 63, 64, 65, 128, 200] {
+        let text: Vec<&str> = (0..len).map(|i| words[(i * 7 + i / 3) % 5]).collect();
+        let text = text.join(" ");
+        for (bos, eos) in [(true, true), (false, false), (true, false)] {
+            let sum = m
+                .full_scores(&text, bos, eos)
+                .iter()
+                .fold(0.0f32, |acc, s| acc + s.prob);
+            assert_eq!(m.score(&text, bos, eos), sum, "len {len}");
+        }
+    }
+}
+
+#[test]
+fn batches_equal_single_scores() {
+    let m = model();
+    let words = ["a", "b", "zzz", "</s>", "<s>"];
+    let texts: Vec<String> = (0..700usize)
+        .map(|i| {
+            let len = (i * 13) % 37;
+            (0..len)
+                .map(|j| words[(i + j * 3) % 5])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    for (bos, eos) in [(true, true), (false, false), (true, false), (false, true)] {
+        let batch = m.score_batch(&texts, bos, eos, &Cancel::new()).unwrap();
+        let single: Vec<f32> = texts.iter().map(|t| m.score(t, bos, eos)).collect();
+        assert_eq!(batch, single);
+    }
+    let ppl = m.perplexity_batch(&texts, &Cancel::new()).unwrap();
+    assert_eq!(ppl[5], m.perplexity(&texts[5]));
+}
