@@ -87,6 +87,7 @@ def main() -> None:
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)
 
     import kenlm
+
     import kneser
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -9,10 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import kneser
-import kneser.cli
 import numpy as np
 import pytest
+
+import kneser
+import kneser.cli
 
 TOL = 1e-4
 
@@ -305,3 +306,28 @@ def test_model_pickles_by_path(data_dir: Path) -> None:
     again = pickle.loads(pickle.dumps(lm))
     assert again.full_scores("我 你 他") == lm.full_scores("我 你 他")
     assert repr(again).startswith("Model(path=")
+
+
+def test_kenlm_loads_kneser_written_arpa(
+    data_dir: Path, heldout: list[str], tmp_path: Path
+) -> None:
+    kenlm = pytest.importorskip("kenlm")
+    corpus = data_dir / "lmplz" / "book.txt"
+    if not corpus.exists():
+        pytest.skip(f"{corpus} is absent")
+    arpa = tmp_path / "book.o3.arpa"
+    kneser.estimate(corpus, order=3, arpa=arpa, temp_dir=tmp_path)
+    theirs = kenlm.Model(str(arpa))
+    ours = kneser.Model(arpa)
+    binary = tmp_path / "book.o3.kbin"
+    ours.save_binary(binary)
+    mapped = kneser.Model(binary)
+    for text in heldout[:300]:
+        want = list(theirs.full_scores(text))
+        for lm in (ours, mapped):
+            got = lm.full_scores(text)
+            assert [(n, o) for _, n, o in got] == [(n, o) for _, n, o in want]
+            np.testing.assert_allclose([p for p, _, _ in got], [p for p, _, _ in want], atol=TOL)
+        assert ours.score(text, bos=False, eos=False) == pytest.approx(
+            theirs.score(text, bos=False, eos=False), abs=TOL
+        )

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import kneser
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import kneser
 
 DATA = Path(__file__).parent / "data" / "query"
 MODEL = kneser.Model(DATA / "whitespace.o2.fallback.arpa")

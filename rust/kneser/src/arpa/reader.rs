@@ -223,7 +223,7 @@ pub fn read_arpa_from(
                 ));
             }
             seen += 1;
-            if seen % 65_536 == 0 {
+            if seen.is_multiple_of(65_536) {
                 cancel.check()?;
             }
             // At most top + 3 fields are kept: enough to tell a wrong count.

@@ -207,7 +207,9 @@ pub(crate) fn load(path: &Path) -> Result<Model> {
         let end = words
             .checked_mul(8)
             .and_then(|len| offset.checked_add(len))
-            .filter(|&end| end <= r.bytes.len() && offset >= header_len(order) && offset % 8 == 0)
+            .filter(|&end| {
+                end <= r.bytes.len() && offset >= header_len(order) && offset.is_multiple_of(8)
+            })
             .ok_or_else(|| {
                 r.error(
                     at,
@@ -215,7 +217,7 @@ pub(crate) fn load(path: &Path) -> Result<Model> {
                 )
             })?;
         let pairs_needed = s != 1;
-        if pairs_needed && words % 2 != 0 {
+        if pairs_needed && !words.is_multiple_of(2) {
             return Err(r.error(at, format!("hash table section {s} has an odd length")));
         }
         ranges.push(offset..end);

@@ -212,7 +212,7 @@ pub fn query_input(
     let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
     let mut out_state = State::default();
     while let Some(line) = lines.next_line()? {
-        if line.number % 4096 == 0 {
+        if line.number.is_multiple_of(4096) {
             cancel.check()?;
         }
         let mut state = if options.sentence_context {
