@@ -16,6 +16,7 @@ from kneser._errors import (
     KneserIOError,
     NotFoundError,
 )
+from kneser._kneser import Model, State
 
 __version__: str = _kneser.__version__
 estimate = _kneser.estimate
@@ -28,7 +29,9 @@ __all__ = [
     "InternalError",
     "KneserError",
     "KneserIOError",
+    "Model",
     "NotFoundError",
+    "State",
     "__version__",
     "count",
     "estimate",
