@@ -16,6 +16,7 @@ from kneser._errors import (
     KneserIOError,
     NotFoundError,
 )
+from kneser._kneser import Normalizer, Tokenizer
 
 __version__: str = _kneser.__version__
 estimate = _kneser.estimate
@@ -28,7 +29,9 @@ __all__ = [
     "InternalError",
     "KneserError",
     "KneserIOError",
+    "Normalizer",
     "NotFoundError",
+    "Tokenizer",
     "__version__",
     "count",
     "estimate",

@@ -25,7 +25,10 @@ use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCa
 #[inline]
 pub fn is_python_space(c: char) -> bool {
     if c.is_ascii() {
-        matches!(c, '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '\x1c'..='\x1f' | ' ')
+        matches!(
+            c,
+            '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '\x1c'..='\x1f' | ' '
+        )
     } else {
         c.is_whitespace()
     }
@@ -150,7 +153,9 @@ mod tests {
 
     #[test]
     fn python_space_adds_information_separators() {
-        for c in ['\x1c', '\x1d', '\x1e', '\x1f', '\u{85}', '\u{a0}', '\u{3000}', '\u{2028}'] {
+        for c in [
+            '\x1c', '\x1d', '\x1e', '\x1f', '\u{85}', '\u{a0}', '\u{3000}', '\u{2028}',
+        ] {
             assert!(is_python_space(c), "{c:?}");
         }
         for c in ['\0', '\u{200b}', '\u{180e}', 'a', '\x7f'] {

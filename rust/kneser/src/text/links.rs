@@ -57,10 +57,7 @@ fn url_at(text: &str, i: usize) -> Option<usize> {
         end = body_start + off + c.len_utf8();
     }
     // Trim trailing punctuation and unbalanced closing brackets.
-    loop {
-        let Some(last) = text[body_start..end].chars().next_back() else {
-            break;
-        };
+    while let Some(last) = text[body_start..end].chars().next_back() {
         let drop = match last {
             '.' | ',' | ';' | ':' | '!' | '?' | '\'' => true,
             ')' | ']' | '}' => {
@@ -162,7 +159,10 @@ mod tests {
             "wiki <url>, ok"
         );
         assert_eq!(urls("HTTP://X.COM and ftp://f"), "<url> and <url>");
-        assert_eq!(urls("awww.example.com http:// x"), "awww.example.com http:// x");
+        assert_eq!(
+            urls("awww.example.com http:// x"),
+            "awww.example.com http:// x"
+        );
         assert_eq!(urls("é https://ü.de/ä"), "é <url>");
     }
 

@@ -368,8 +368,14 @@ mod tests {
             "unicode accents  -  dashes... \"quotes\" \"guillemets\""
         );
         assert_eq!(ccnet("中文，标点。（括号）"), "中文,标点.(括号)");
-        assert_eq!(ccnet("Arabic ٠١٢ Devanagari ०१२"), "arabic 000 devanagari 000");
-        assert_eq!(ccnet("tab\there\x00nul\x7fdel\u{85}nel"), "tabherenuldelnel");
+        assert_eq!(
+            ccnet("Arabic ٠١٢ Devanagari ०१२"),
+            "arabic 000 devanagari 000"
+        );
+        assert_eq!(
+            ccnet("tab\there\x00nul\x7fdel\u{85}nel"),
+            "tabherenuldelnel"
+        );
         assert_eq!(ccnet("\x1c  x \u{3000}"), "x");
         assert_eq!(ccnet("İ"), "i");
         assert_eq!(ccnet("ΟΔΟΣ Σ"), "οδος σ");
@@ -405,10 +411,7 @@ mod tests {
             one(Step::ReplaceUrls("U".into()), "go to http://x.y/z."),
             "go to U."
         );
-        assert_eq!(
-            one(Step::ReplaceEmails("E".into()), "me@x.org!"),
-            "E!"
-        );
+        assert_eq!(one(Step::ReplaceEmails("E".into()), "me@x.org!"), "E!");
         assert_eq!(Normalizer::new().normalize("As Is"), "As Is");
     }
 

@@ -261,7 +261,7 @@ impl Tokenizer {
     fn split(&self, text: &str, f: &mut dyn FnMut(&str)) {
         match &self.mode {
             Mode::Whitespace => text
-                .split(|c: char| matches!(c, ' ' | '\t' | '\r' | '\n' | '\0'))
+                .split([' ', '\t', '\r', '\n', '\0'])
                 .filter(|t| !t.is_empty())
                 .for_each(f),
             Mode::UnicodeWords => text.unicode_words().for_each(f),
@@ -336,13 +336,19 @@ mod tests {
     #[test]
     fn cjk_chars() {
         assert_eq!(
-            toks(Mode::CjkChars, "我爱北京2024年，Hello-world！カタカナ 한국어"),
+            toks(
+                Mode::CjkChars,
+                "我爱北京2024年，Hello-world！カタカナ 한국어"
+            ),
             vec![
-                "我", "爱", "北", "京", "2024", "年", "，", "Hello", "-", "world", "！", "カ", "タ",
-                "カ", "ナ", "한", "국", "어"
+                "我", "爱", "北", "京", "2024", "年", "，", "Hello", "-", "world", "！", "カ",
+                "タ", "カ", "ナ", "한", "국", "어"
             ]
         );
-        assert_eq!(toks(Mode::CjkChars, "cafe\u{301} は\u{3099}"), vec!["cafe\u{301}", "は\u{3099}"]);
+        assert_eq!(
+            toks(Mode::CjkChars, "cafe\u{301} は\u{3099}"),
+            vec!["cafe\u{301}", "は\u{3099}"]
+        );
         assert_eq!(toks(Mode::CjkChars, "\u{301}x\0y"), vec!["\u{301}x", "y"]);
     }
 
