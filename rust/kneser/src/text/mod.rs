@@ -4,6 +4,7 @@
 pub mod chars;
 pub mod links;
 pub mod normalize;
+pub mod passes;
 pub mod segment;
 pub mod stopwords;
 pub mod tokenize;

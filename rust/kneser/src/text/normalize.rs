@@ -28,13 +28,9 @@
 //! pass gives `"a"`. Applied to an output without whitespace at its ends, they change nothing.
 
 use rayon::prelude::*;
-use unicode_normalization::UnicodeNormalization;
 
-use super::chars::{
-    ccnet_punct, is_ccnet_control, is_decimal_digit, is_nonspacing_mark, is_punctuation,
-    is_python_space,
-};
-use super::links::{replace_emails, replace_urls};
+use super::chars::is_python_space;
+use super::passes::{compile, Pass};
 
 /// A Unicode normalization form (UAX #15).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,131 +116,13 @@ impl Default for CcnetOptions {
 }
 
 /// An ordered list of normalization steps; `Send + Sync`, cheap to share.
+///
+/// The steps are compiled into passes ([`crate::text::passes`]): consecutive per-character
+/// steps run as one pass, and a pass that changes nothing copies nothing.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Normalizer {
     steps: Vec<Step>,
-}
-
-/// What a per-character edit does.
-enum Edit {
-    Keep,
-    Drop,
-    Char(char),
-    Str(&'static str),
-}
-
-/// Appends `src` to `dst` with each character edited by `f`, copying unchanged runs whole.
-#[inline]
-fn edit_chars(src: &str, dst: &mut String, mut f: impl FnMut(char) -> Edit) {
-    let mut copied = 0;
-    for (i, c) in src.char_indices() {
-        let edit = f(c);
-        if matches!(edit, Edit::Keep) {
-            continue;
-        }
-        dst.push_str(&src[copied..i]);
-        match edit {
-            Edit::Char(r) => dst.push(r),
-            Edit::Str(r) => dst.push_str(r),
-            Edit::Keep | Edit::Drop => {}
-        }
-        copied = i + c.len_utf8();
-    }
-    dst.push_str(&src[copied..]);
-}
-
-impl Step {
-    /// Appends `src`, transformed by this step, to `dst`.
-    fn apply(&self, src: &str, dst: &mut String) {
-        match self {
-            Step::Unicode(form) => {
-                if src.is_ascii() {
-                    dst.push_str(src);
-                    return;
-                }
-                match form {
-                    UnicodeForm::Nfc => dst.extend(src.nfc()),
-                    UnicodeForm::Nfkc => dst.extend(src.nfkc()),
-                    UnicodeForm::Nfd => dst.extend(src.nfd()),
-                    UnicodeForm::Nfkd => dst.extend(src.nfkd()),
-                }
-            }
-            Step::Strip => dst.push_str(src.trim_matches(is_python_space)),
-            Step::Lowercase => {
-                if src.is_ascii() {
-                    let start = dst.len();
-                    dst.push_str(src);
-                    dst[start..].make_ascii_lowercase();
-                } else {
-                    dst.push_str(&src.to_lowercase());
-                }
-            }
-            Step::StripAccents => {
-                if src.is_ascii() {
-                    dst.push_str(src);
-                } else {
-                    dst.extend(src.nfd().filter(|&c| !is_nonspacing_mark(c)));
-                }
-            }
-            Step::Digits(DigitMode::Each) => edit_chars(src, dst, |c| {
-                if c != '0' && is_decimal_digit(c) {
-                    Edit::Char('0')
-                } else {
-                    Edit::Keep
-                }
-            }),
-            Step::Digits(DigitMode::Run) => {
-                let mut in_run = false;
-                edit_chars(src, dst, |c| {
-                    let digit = is_decimal_digit(c);
-                    let was = std::mem::replace(&mut in_run, digit);
-                    match (digit, was) {
-                        (true, true) => Edit::Drop,
-                        (true, false) if c != '0' => Edit::Char('0'),
-                        _ => Edit::Keep,
-                    }
-                })
-            }
-            Step::Punct(PunctMode::CcnetMap) => {
-                edit_chars(src, dst, |c| ccnet_punct(c).map_or(Edit::Keep, Edit::Str))
-            }
-            Step::Punct(PunctMode::CcnetRemove) => edit_chars(src, dst, |c| {
-                if ccnet_punct(c).is_some() {
-                    Edit::Drop
-                } else {
-                    Edit::Keep
-                }
-            }),
-            Step::Punct(PunctMode::RemoveAll) => edit_chars(src, dst, |c| {
-                if is_punctuation(c) {
-                    Edit::Drop
-                } else {
-                    Edit::Keep
-                }
-            }),
-            Step::RemoveControl => edit_chars(src, dst, |c| {
-                if is_ccnet_control(c) {
-                    Edit::Drop
-                } else {
-                    Edit::Keep
-                }
-            }),
-            Step::CollapseWhitespace => {
-                let mut in_run = false;
-                edit_chars(src, dst, |c| {
-                    let space = is_python_space(c);
-                    let was = std::mem::replace(&mut in_run, space);
-                    match (space, was) {
-                        (true, true) => Edit::Drop,
-                        (true, false) if c != ' ' => Edit::Char(' '),
-                        _ => Edit::Keep,
-                    }
-                })
-            }
-            Step::ReplaceUrls(with) => replace_urls(src, with, dst),
-            Step::ReplaceEmails(with) => replace_emails(src, with, dst),
-        }
-    }
+    passes: Vec<Pass>,
 }
 
 impl Normalizer {
@@ -255,7 +133,8 @@ impl Normalizer {
 
     /// A normalizer applying `steps` in order.
     pub fn from_steps(steps: Vec<Step>) -> Self {
-        Normalizer { steps }
+        let passes = compile(&steps);
+        Normalizer { steps, passes }
     }
 
     /// This normalizer with `step` appended.
@@ -269,7 +148,7 @@ impl Normalizer {
     #[must_use]
     pub fn then(mut self, step: Step) -> Self {
         self.steps.push(step);
-        self
+        Normalizer::from_steps(self.steps)
     }
 
     /// The steps, in the order they are applied.
@@ -302,7 +181,7 @@ impl Normalizer {
             _ => {}
         }
         steps.push(Step::RemoveControl);
-        Normalizer { steps }
+        Normalizer::from_steps(steps)
     }
 
     /// CCNet's `normalize_for_dedup(line)`: strip, lowercase, digits to 0, CCNet's punctuation
@@ -318,28 +197,40 @@ impl Normalizer {
 
     /// Normalizes `text` into a new string.
     pub fn normalize(&self, text: &str) -> String {
-        let mut out = String::with_capacity(text.len());
-        self.normalize_into(text, &mut out);
-        out
+        // `cur` holds the latest changed version; `range` is the current text within it (or
+        // within `text` while no pass has changed anything), narrowed by strip passes.
+        let mut cur: Option<String> = None;
+        let mut next = String::new();
+        let mut range = 0..text.len();
+        for pass in &self.passes {
+            let src = match &cur {
+                Some(c) => &c[range.clone()],
+                None => &text[range.clone()],
+            };
+            if let Pass::Strip = pass {
+                let trimmed = src.trim_start_matches(is_python_space);
+                let start = range.start + (src.len() - trimmed.len());
+                let trimmed = trimmed.trim_end_matches(is_python_space);
+                range = start..start + trimmed.len();
+                continue;
+            }
+            next.clear();
+            if pass.apply(src, &mut next) {
+                range = 0..next.len();
+                let old = cur.replace(std::mem::take(&mut next));
+                next = old.unwrap_or_default();
+            }
+        }
+        match cur {
+            Some(c) if range == (0..c.len()) => c,
+            Some(c) => c[range].to_string(),
+            None => text[range].to_string(),
+        }
     }
 
     /// Replaces the contents of `out` with `text` normalized.
     pub fn normalize_into(&self, text: &str, out: &mut String) {
-        out.clear();
-        let Some((last, rest)) = self.steps.split_last() else {
-            out.push_str(text);
-            return;
-        };
-        let mut cur = String::new();
-        let mut src: &str = text;
-        let mut tmp = String::with_capacity(text.len() + 8);
-        for step in rest {
-            tmp.clear();
-            step.apply(src, &mut tmp);
-            std::mem::swap(&mut cur, &mut tmp);
-            src = &cur;
-        }
-        last.apply(src, out);
+        *out = self.normalize(text);
     }
 
     /// Normalizes every text of `texts` in parallel (rayon); the output keeps the input order.
