@@ -109,7 +109,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--ccnet-src", type=Path, default=None)
-    parser.add_argument("--repeat", type=int, default=3, help="kneser timings: best of N")
+    parser.add_argument("--repeat", type=int, default=3, help="every timing: best of N runs")
     args = parser.parse_args()
 
     ccnet, origin = load_ccnet(args.ccnet_src)
@@ -129,7 +129,7 @@ def main() -> None:
         ("normalize_for_dedup", ccnet.normalize_for_dedup, kneser.Normalizer.ccnet_dedup()),
     ]
     for name, py_fn, norm in cases:
-        py_secs, expected = timed(lambda py_fn=py_fn: [py_fn(s) for s in lines])
+        py_secs, expected = timed(lambda py_fn=py_fn: [py_fn(s) for s in lines], args.repeat)
         one_secs, one = timed(lambda norm=norm: [norm.normalize(s) for s in lines], args.repeat)
         batch_secs, batch = timed(lambda norm=norm: norm.normalize_batch(lines), args.repeat)
         bad = sum(a != b for a, b in zip(expected, one)) + sum(
