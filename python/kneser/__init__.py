@@ -16,7 +16,7 @@ from kneser._errors import (
     KneserIOError,
     NotFoundError,
 )
-from kneser._kneser import Model, State
+from kneser._kneser import Model, Normalizer, State, Tokenizer
 
 __version__: str = _kneser.__version__
 estimate = _kneser.estimate
@@ -30,8 +30,10 @@ __all__ = [
     "KneserError",
     "KneserIOError",
     "Model",
+    "Normalizer",
     "NotFoundError",
     "State",
+    "Tokenizer",
     "__version__",
     "count",
     "estimate",
