@@ -22,6 +22,8 @@ __version__: str = _kneser.__version__
 estimate = _kneser.estimate
 count = _kneser.count
 
+Segmenter = _kneser.Segmenter
+
 __all__ = [
     "ArgumentError",
     "DiscountError",
@@ -31,6 +33,7 @@ __all__ = [
     "KneserIOError",
     "Model",
     "NotFoundError",
+    "Segmenter",
     "State",
     "__version__",
     "count",
