@@ -21,7 +21,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CORPUS = ROOT.parent / "shared" / "corpora" / "zh-bench.chars.txt.xz"
+# ../shared beside the checkout (or $KNESER_SHARED), as in tests/conftest.py; a worktree may sit
+# one level deeper.
+_SHARED_CANDIDATES = [ROOT.parent / "shared", ROOT.parents[1] / "shared"]
+if os.environ.get("KNESER_SHARED"):
+    _SHARED_CANDIDATES.insert(0, Path(os.environ["KNESER_SHARED"]))
+SHARED = next((p for p in _SHARED_CANDIDATES if p.is_dir()), _SHARED_CANDIDATES[0])
+DEFAULT_CORPUS = SHARED / "corpora" / "zh-bench.chars.txt.xz"
 
 
 def load_lines(corpus: Path, n: int) -> list[str]:

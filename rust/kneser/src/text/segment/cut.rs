@@ -115,18 +115,21 @@ impl Cutter<'_> {
             let mut any = false;
             let mut node = self.dict.root();
             for j in k..n {
-                match self.dict.child(node, s.chars[j]) {
-                    Some(next) => node = next,
-                    None => break,
-                }
-                if self.dict.freq(node) != 0 {
-                    let p = self.dict.ln_freq(node) - self.log_total + s.route_prob[j + 1];
+                let Some(step) = self.dict.child(node, s.chars[j]) else {
+                    break;
+                };
+                node = step.node;
+                if step.is_word() {
+                    let p = step.ln_freq - self.log_total + s.route_prob[j + 1];
                     // Candidates come in increasing j: `>=` gives ties to the largest j.
                     if !any || p >= best_prob {
                         best_prob = p;
                         best_end = j;
                         any = true;
                     }
+                }
+                if !step.has_children {
+                    break;
                 }
             }
             if !any {
@@ -164,12 +167,15 @@ impl Cutter<'_> {
             s.ends.clear();
             let mut node = self.dict.root();
             for j in k..n {
-                match self.dict.child(node, s.chars[j]) {
-                    Some(next) => node = next,
-                    None => break,
-                }
-                if self.dict.freq(node) != 0 {
+                let Some(step) = self.dict.child(node, s.chars[j]) else {
+                    break;
+                };
+                node = step.node;
+                if step.is_word() {
                     s.ends.push(j);
+                }
+                if !step.has_children {
+                    break;
                 }
             }
             if s.ends.is_empty() {
