@@ -9,10 +9,11 @@ import sys
 import threading
 from pathlib import Path
 
-import kneser
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import kneser
 from kneser.cli import main
 
 jieba = pytest.importorskip("jieba")
