@@ -245,6 +245,17 @@ def test_cli_plain_and_jsonl(data_dir: Path, tmp_path: Path, seg: kneser.Segment
     assert [r["id"] for r in rows] == list(range(len(texts)))
     assert [r["text"] for r in rows] == ["/".join(seg.cut(t, cut_all=True)) for t in texts]
 
+    spaced = tmp_path / "spaced.jsonl"
+    spaced.write_text('{"text": "hello  世界\\u3000abc"}\n', encoding="utf-8")
+    out_sp = tmp_path / "spaced.out.jsonl"
+    assert main([*args, "--drop-whitespace", str(spaced), "-o", str(out_sp)]) == 0
+    assert json.loads(out_sp.read_text(encoding="utf-8"))["text"] == "hello 世界 abc"
+    spaced_txt = tmp_path / "spaced.txt"
+    spaced_txt.write_text("hello  世界\u3000abc\n", encoding="utf-8")
+    out_txt = tmp_path / "spaced.out.txt"
+    assert main([*args[:3], "--drop-whitespace", str(spaced_txt), "-o", str(out_txt)]) == 0
+    assert out_txt.read_text(encoding="utf-8") == "hello 世界 abc\n"
+
     missing = tmp_path / "missing.jsonl"
     missing.write_text('{"text": "好"}\n{"other": 1}\n', encoding="utf-8")
     assert main([*args, str(missing), "-o", str(tmp_path / "x.jsonl")]) == 1

@@ -148,6 +148,7 @@ class Segmenter:
         output: str | os.PathLike[str],
         cut_all: bool = False,
         delimiter: str = " ",
+        drop_whitespace: bool = False,
     ) -> tuple[int, int]:
         """Segments text files line by line into ``output``, in parallel batches with the GIL
         released: each line's words joined by ``delimiter``, one output line per input line
@@ -158,6 +159,8 @@ class Segmenter:
             output: the output path; ``"-"`` is stdout.
             cut_all: full mode instead of the default mode.
             delimiter: written between words (a space by default).
+            drop_whitespace: leave out words that are empty or only whitespace (jieba yields
+                spaces as words, and empty strings in full mode).
 
         Returns:
             ``(lines, words)``: the number of lines read and of words written.

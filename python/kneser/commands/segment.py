@@ -56,6 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--delimiter", default=" ", help="written between words (default: a space)")
     p.add_argument("--cut-all", action="store_true", help="jieba's full mode (overlapping words)")
+    p.add_argument(
+        "--drop-whitespace",
+        action="store_true",
+        help="leave out words that are empty or only whitespace (jieba keeps each space as a "
+        "word, and yields empty strings in full mode)",
+    )
     p.add_argument("--jsonl", action="store_true", help="input and output are JSON lines")
     p.add_argument("--field", default="text", help="with --jsonl: the field to segment")
     p.add_argument(
@@ -86,7 +92,13 @@ def run(args: argparse.Namespace) -> int:
     if args.jsonl:
         _run_jsonl(seg, args)
     else:
-        seg.cut_file(args.inputs, args.output, cut_all=args.cut_all, delimiter=args.delimiter)
+        seg.cut_file(
+            args.inputs,
+            args.output,
+            cut_all=args.cut_all,
+            delimiter=args.delimiter,
+            drop_whitespace=args.drop_whitespace,
+        )
     return 0
 
 
@@ -165,6 +177,8 @@ def _run_jsonl(seg: kneser.Segmenter, args: argparse.Namespace) -> None:
                 break
             cut = seg.cut_batch([text for _, text in batch], cut_all=args.cut_all)
             for (obj, _), words in zip(batch, cut):
+                if args.drop_whitespace:
+                    words = [w for w in words if w and not w.isspace()]
                 obj[target] = args.delimiter.join(words)
                 out.write(json.dumps(obj, ensure_ascii=False))
                 out.write("\n")

@@ -70,6 +70,8 @@ use crate::errors::to_pyerr;
 
 /// Texts longer than this (in bytes) are cut with the GIL released.
 const DETACH_BYTES: usize = 1 << 16;
+/// `cut_batch` polls for Ctrl-C after every this many texts.
+const CANCEL_CHECK_TEXTS: usize = 1 << 14;
 /// Most words whose Python `str` is kept for reuse (the cache is emptied when full).
 const STRING_CACHE_WORDS: usize = 1 << 16;
 /// Words longer than this (in bytes) are not cached.
@@ -278,7 +280,14 @@ impl PySegmenter {
             .map(|t| t.and_then(|t| t.extract::<String>()))
             .collect::<PyResult<_>>()?;
         let seg = self.inner()?;
-        let lists = run_detached(py, move |_| Ok(seg.cut_batch(&owned, cut_all)))?;
+        let lists = run_detached(py, move |cancel| {
+            let mut lists = Vec::with_capacity(owned.len());
+            for chunk in owned.chunks(CANCEL_CHECK_TEXTS) {
+                cancel.check()?;
+                lists.extend(seg.cut_batch(chunk, cut_all));
+            }
+            Ok(lists)
+        })?;
         PyList::new(py, self.lists(py, &lists)?)
     }
 
@@ -291,6 +300,8 @@ impl PySegmenter {
     ///     output: the output path; ``"-"`` is stdout.
     ///     cut_all: full mode instead of the default mode.
     ///     delimiter: written between words (a space by default).
+    ///     drop_whitespace: leave out words that are empty or only whitespace (jieba yields
+    ///         spaces as words, and empty strings in full mode).
     ///
     /// Returns:
     ///     ``(lines, words)``: the number of lines read and of words written.
@@ -301,7 +312,7 @@ impl PySegmenter {
     /// Example:
     ///     >>> seg.cut_file("corpus.txt", "corpus.seg.txt")
     ///     (117648, 4381210)
-    #[pyo3(signature = (input, output, cut_all = false, delimiter = " "))]
+    #[pyo3(signature = (input, output, cut_all = false, delimiter = " ", drop_whitespace = false))]
     fn cut_file(
         &self,
         py: Python<'_>,
@@ -309,11 +320,13 @@ impl PySegmenter {
         output: PathBuf,
         cut_all: bool,
         delimiter: &str,
+        drop_whitespace: bool,
     ) -> PyResult<(u64, u64)> {
         let inputs = paths_of(input)?;
         let opts = JoinOptions {
             cut_all,
             delimiter: delimiter.to_string(),
+            drop_whitespace,
         };
         let seg = self.inner()?;
         let stats = run_detached(py, move |cancel| {

@@ -3,7 +3,7 @@
 //! Input: text (`&str`) and a dictionary in jieba's format (`word freq [tag]` a line), to which
 //! words can be added (`add_word`, a user dictionary) or deleted. Output: the words of the text,
 //! in order, passed one by one to a callback, or collected. Memory: the dictionary's prefix trie
-//! (about 25 MB for jieba's own `dict.txt`), plus per thread a scratch of a few words per
+//! (about 30 MB for jieba's own `dict.txt`), plus per thread a scratch of a few words per
 //! character of the longest Han block cut so far (given back above 1 Mi characters).
 //!
 //! The output equals `list(jieba.cut(text, HMM=False))` in accurate mode and

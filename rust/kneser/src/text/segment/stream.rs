@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use super::dict::is_py_space;
 use super::Segmenter;
 use crate::cancel::Cancel;
 use crate::error::{Error, IoContext, Location, Result};
@@ -68,6 +69,9 @@ pub struct JoinOptions {
     pub cut_all: bool,
     /// Written between the words of a line (a space by default).
     pub delimiter: String,
+    /// Leave out words that are empty or only whitespace (Python's `str.isspace`), so that the
+    /// delimiter alone separates words in the output.
+    pub drop_whitespace: bool,
 }
 
 impl Default for JoinOptions {
@@ -75,6 +79,7 @@ impl Default for JoinOptions {
         JoinOptions {
             cut_all: false,
             delimiter: " ".to_string(),
+            drop_whitespace: false,
         }
     }
 }
@@ -105,7 +110,8 @@ impl Segmenter {
     }
 
     /// Segments every line of `input` into `out`: the words of each line joined by
-    /// `opts.delimiter`, then `\n` if the input line had one. A `\r` before the `\n` counts as
+    /// `opts.delimiter` (without the whitespace ones if `opts.drop_whitespace`), then `\n` if
+    /// the input line had one. A `\r` before the `\n` counts as
     /// part of the line ending and is not segmented. Lines are processed in parallel batches
     /// and written in order; `cancel` is polled between batches.
     ///
@@ -236,6 +242,9 @@ fn batch_outputs(
                     })?;
                 let mut first = true;
                 seg.cut_with(line, opts.cut_all, &mut |w| {
+                    if opts.drop_whitespace && w.chars().all(is_py_space) {
+                        return;
+                    }
                     if !first {
                         text.push_str(&opts.delimiter);
                     }

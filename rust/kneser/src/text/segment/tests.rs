@@ -148,6 +148,7 @@ fn files_are_segmented_in_order() {
     let opts = JoinOptions {
         cut_all: false,
         delimiter: "/".into(),
+        drop_whitespace: false,
     };
     let stats = seg
         .segment_lines(
@@ -164,6 +165,22 @@ fn files_are_segmented_in_order() {
         "我/爱/北京/天安门\n\n研究/生命/ /的/起源\nab"
     );
     assert_eq!(stats.lines, 4);
+    let mut out = Vec::new();
+    let dropping = JoinOptions {
+        cut_all: true,
+        delimiter: " ".into(),
+        drop_whitespace: true,
+    };
+    seg.segment_lines(
+        &mut Cursor::new("ab c\u{3000}北京 \n"),
+        "in.txt",
+        &mut out,
+        "out.txt",
+        &dropping,
+        &Cancel::new(),
+    )
+    .unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), "ab c 北京\n");
     let mut out = Vec::new();
     let err = seg
         .segment_lines(
