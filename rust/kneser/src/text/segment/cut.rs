@@ -21,7 +21,8 @@
 //!   own; in accurate mode each other character is a word, in full mode each run between two
 //!   whitespace matches is one word, empty runs included (jieba yields `""` there).
 
-use super::dict::{is_py_space, PrefixDict};
+use super::format::is_py_space;
+use super::trie::PrefixDict;
 
 /// Whether `c` belongs to jieba's `re_han_default` class.
 #[inline]

@@ -10,7 +10,10 @@
 //! `list(jieba.cut(text, cut_all=True))` in full mode, for the same dictionary: the same prefix
 //! table, the same word DAG, the same `f64` log probabilities (`ln(freq) - ln(total)`, summed in
 //! jieba's order so that ties break identically), the same handling of text outside Han blocks.
-//! See [`cut`] for the rules. In accurate mode the words concatenate back to the input.
+//! In short: the text is split into runs of `[\u4E00-\u9FD5a-zA-Z0-9+#&._%-]` ("Han blocks",
+//! cut on the dictionary) and the runs between them (whitespace kept as words, `\r\n` as one);
+//! the private `cut` module states the rules in full. In accurate mode the words concatenate
+//! back to the input.
 //!
 //! The contract for other modules (the tokenizer may use a segmenter as a mode): [`Segmenter`] is
 //! `Send + Sync`, meant to be shared in an `Arc`; [`Segmenter::for_each_word`] and
@@ -30,8 +33,9 @@
 //! ```
 
 mod cut;
-mod dict;
+mod format;
 mod stream;
+mod trie;
 
 use std::cell::RefCell;
 use std::io::BufRead;
@@ -42,7 +46,8 @@ pub use stream::{JoinOptions, SegmentStats, WordList};
 use crate::error::{Error, Result};
 use crate::io::{display_name, open_input, LineReader};
 use cut::{Cutter, Scratch};
-use dict::{parse_main_line, parse_user_line, PrefixDict};
+use format::{parse_main_line, parse_user_line};
+use trie::PrefixDict;
 
 /// Blocks longer than this many characters do not keep their scratch buffers afterwards.
 const KEEP_SCRATCH_CHARS: usize = 1 << 20;

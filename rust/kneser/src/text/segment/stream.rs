@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::dict::is_py_space;
+use super::format::is_py_space;
 use super::Segmenter;
 use crate::cancel::Cancel;
 use crate::error::{Error, IoContext, Location, Result};
