@@ -109,6 +109,13 @@ def test_crafted_cases_match_jieba(seg: kneser.Segmenter, text: str) -> None:
     assert "".join(seg.cut(text)) == text
 
 
+def test_long_text_is_cut_without_the_gil(seg: kneser.Segmenter) -> None:
+    part = "我爱北京天安门abc 123。"
+    long = part * 10_000  # well above the size cut with the GIL released
+    assert seg.cut(long) == seg.cut(part) * 10_000
+    assert seg.cut(long, cut_all=True) == seg.cut(part, cut_all=True) * 10_000
+
+
 def test_small_dictionary_matches_jieba(small: kneser.Segmenter, data_dir: Path) -> None:
     ref = _jieba_small(data_dir)
     assert small.total == ref.total == 507
