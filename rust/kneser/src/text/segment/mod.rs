@@ -4,7 +4,7 @@
 //! words can be added (`add_word`, a user dictionary) or deleted. Output: the words of the text,
 //! in order, passed one by one to a callback, or collected. Memory: the dictionary's prefix trie
 //! (about 30 MB for jieba's own `dict.txt`), plus per thread a scratch of a few words per
-//! character of the longest Han block cut so far (given back above 1 Mi characters).
+//! character of the longest Han block cut so far (dropped after a block above 64 Ki characters).
 //!
 //! The output equals `list(jieba.cut(text, HMM=False))` in accurate mode and
 //! `list(jieba.cut(text, cut_all=True))` in full mode, for the same dictionary: the same prefix
@@ -50,7 +50,7 @@ use format::{parse_main_line, parse_user_line};
 use trie::PrefixDict;
 
 /// Blocks longer than this many characters do not keep their scratch buffers afterwards.
-const KEEP_SCRATCH_CHARS: usize = 1 << 20;
+const KEEP_SCRATCH_CHARS: usize = 1 << 16;
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());

@@ -22,6 +22,23 @@ fn check(seg: &Segmenter, text: &str, accurate: &[&str], full: &[&str]) {
 }
 
 #[test]
+fn segmenter_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<Segmenter>();
+    send_sync::<std::sync::Arc<Segmenter>>();
+    let seg = std::sync::Arc::new(small());
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let seg = std::sync::Arc::clone(&seg);
+            std::thread::spawn(move || seg.cut("我爱北京天安门", false))
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), ["我", "爱", "北京", "天安门"]);
+    }
+}
+
+#[test]
 fn reads_the_dictionary_like_jieba() {
     let seg = small();
     assert_eq!(seg.total(), 507);
