@@ -22,6 +22,8 @@ __version__: str = _kneser.__version__
 estimate = _kneser.estimate
 count = _kneser.count
 
+Segmenter = _kneser.Segmenter
+
 __all__ = [
     "ArgumentError",
     "DiscountError",
@@ -32,6 +34,7 @@ __all__ = [
     "Model",
     "Normalizer",
     "NotFoundError",
+    "Segmenter",
     "State",
     "Tokenizer",
     "__version__",

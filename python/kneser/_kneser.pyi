@@ -1,6 +1,7 @@
 """Type stubs of the native module ``kneser._kneser`` (kept in step with the Rust docstrings)."""
 
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from os import PathLike
 
 import numpy as np
@@ -203,3 +204,147 @@ class Tokenizer:
     @property
     def lowercase(self) -> bool:
         """Whether tokens are lowercased."""
+
+# --- Segmenter (Chinese word segmentation; jieba's algorithm with its HMM off) ---
+
+class Segmenter:
+    """Splits Chinese text into words with a jieba-format dictionary: jieba's word DAG and its
+    maximum-probability route (``jieba.cut(text, HMM=False)``), or its full mode.
+
+    ``Segmenter()`` starts with an empty dictionary; most users call ``Segmenter.from_dict``.
+
+    Example:
+        >>> seg = kneser.Segmenter.from_dict("dict.txt")
+        >>> seg.cut("我爱北京天安门")
+        ['我', '爱', '北京', '天安门']
+    """
+
+    def __init__(self) -> None: ...
+    @staticmethod
+    def from_dict(path: str | os.PathLike[str]) -> Segmenter:
+        """Loads a dictionary in jieba's format (``word freq [tag]`` a line; plain, gz, xz or zst).
+
+        Args:
+            path: the dictionary file, e.g. jieba's own ``dict.txt``.
+
+        Raises:
+            NotFoundError: the file does not exist.
+            FormatError: a malformed line (the message names the file and line).
+
+        Example:
+            >>> seg = kneser.Segmenter.from_dict("dict.txt")
+        """
+    @staticmethod
+    def jieba_default() -> Segmenter:
+        """Loads the ``dict.txt`` of the installed jieba package (jieba itself is not imported).
+
+        Raises:
+            NotFoundError: jieba is not installed or has no ``dict.txt``.
+
+        Example:
+            >>> kneser.Segmenter.jieba_default().cut("北京大学")
+            ['北京大学']
+        """
+    def cut(self, text: str, cut_all: bool = False) -> list[str]:
+        """The words of ``text``: ``list(jieba.cut(text, HMM=False))``, or with ``cut_all=True``
+        ``list(jieba.cut(text, cut_all=True))`` (overlapping words; like jieba, full mode yields
+        empty strings around whitespace outside Chinese runs). In the default mode the words
+        concatenate back to ``text``.
+
+        Args:
+            text: the text (a str; a lone surrogate raises UnicodeEncodeError).
+            cut_all: full mode instead of the default (accurate) mode.
+
+        Example:
+            >>> seg.cut("我来到北京清华大学")
+            ['我', '来到', '北京', '清华大学']
+        """
+    def cut_batch(self, texts: Iterable[str], cut_all: bool = False) -> list[list[str]]:
+        """Cuts many texts in parallel (all cores, the GIL released); results in input order.
+
+        Args:
+            texts: an iterable of str.
+            cut_all: full mode instead of the default mode.
+
+        Example:
+            >>> seg.cut_batch(["北京大学", "天安门"])
+            [['北京大学'], ['天安门']]
+        """
+    def cut_file(
+        self,
+        input: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        output: str | os.PathLike[str],
+        cut_all: bool = False,
+        delimiter: str = " ",
+        drop_whitespace: bool = False,
+    ) -> tuple[int, int]:
+        """Segments text files line by line into ``output``, in parallel batches with the GIL
+        released: each line's words joined by ``delimiter``, one output line per input line
+        (a ``\\r\\n`` line ending becomes ``\\n``). The output file appears only when complete.
+
+        Args:
+            input: a path or a list of paths (plain, gz, xz or zst); ``"-"`` is stdin.
+            output: the output path; ``"-"`` is stdout.
+            cut_all: full mode instead of the default mode.
+            delimiter: written between words (a space by default).
+            drop_whitespace: leave out words that are empty or only whitespace (jieba yields
+                spaces as words, and empty strings in full mode).
+
+        Returns:
+            ``(lines, words)``: the number of lines read and of words written.
+
+        Raises:
+            FormatError: invalid UTF-8 (the message names the file and line).
+
+        Example:
+            >>> seg.cut_file("corpus.txt", "corpus.seg.txt")
+            (117648, 4381210)
+        """
+    def add_word(self, word: str, freq: int | None = None) -> int:
+        """Adds ``word`` as jieba's ``add_word`` does: its frequency is set to ``freq`` (or, when
+        None, to ``suggest_freq(word)``, just enough for it to be cut whole) and the total grows.
+
+        Args:
+            word: a non-empty word.
+            freq: a non-negative integer, or None.
+
+        Returns:
+            The frequency used.
+
+        Example:
+            >>> seg.add_word("石墨烯")
+            4
+        """
+    def del_word(self, word: str) -> None:
+        """Deletes ``word`` (sets its frequency to 0, as jieba's ``del_word`` does).
+
+        Args:
+            word: the word.
+        """
+    def load_userdict(self, path: str | os.PathLike[str]) -> None:
+        """Adds a user dictionary in jieba's ``load_userdict`` format: ``word [freq] [tag]`` a line
+        (words may contain spaces; a missing frequency is suggested; tags are ignored).
+
+        Args:
+            path: the user dictionary file.
+
+        Raises:
+            FormatError: a malformed line (the message names the file and line).
+        """
+    def suggest_freq(self, word: str) -> int:
+        """The frequency jieba's ``suggest_freq(word)`` gives: just enough for ``word`` to be cut
+        whole (the dictionary is not changed).
+
+        Args:
+            word: the word.
+        """
+    def word_freq(self, word: str) -> int | None:
+        """jieba's ``FREQ.get(word)``: the frequency of ``word``, 0 for a prefix of a word (or a
+        deleted word), None otherwise.
+
+        Args:
+            word: the word.
+        """
+    @property
+    def total(self) -> int:
+        """The sum of every frequency given so far (jieba's ``total``)."""

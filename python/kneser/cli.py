@@ -13,7 +13,7 @@ import kneser
 from kneser._errors import KneserError, KneserIOError
 
 # Modules under kneser.commands, in the order `kneser --help` lists them.
-COMMANDS: tuple[str, ...] = ("build", "query", "clean", "tokenize")
+COMMANDS: tuple[str, ...] = ("build", "query", "clean", "tokenize", "segment")
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
