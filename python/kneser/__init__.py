@@ -22,6 +22,9 @@ __version__: str = _kneser.__version__
 estimate = _kneser.estimate
 count = _kneser.count
 
+Vocab = _kneser.Vocab
+encode_corpus = _kneser.encode_corpus
+
 __all__ = [
     "ArgumentError",
     "DiscountError",
@@ -32,7 +35,9 @@ __all__ = [
     "Model",
     "NotFoundError",
     "State",
+    "Vocab",
     "__version__",
     "count",
+    "encode_corpus",
     "estimate",
 ]

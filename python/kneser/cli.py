@@ -13,7 +13,7 @@ import kneser
 from kneser._errors import KneserError, KneserIOError
 
 # Modules under kneser.commands, in the order `kneser --help` lists them.
-COMMANDS: tuple[str, ...] = ("build", "query")
+COMMANDS: tuple[str, ...] = ("build", "query", "vocab", "encode")
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
