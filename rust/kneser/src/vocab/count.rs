@@ -92,7 +92,9 @@ pub fn for_each_batch(
             }
         });
         let mut outcome = Ok(());
-        for batch in rx.iter() {
+        // `rx` is moved into the loop: leaving it early drops the receiver, so a reader blocked
+        // on a full channel wakes up (its send fails) and the scope can join it.
+        for batch in rx {
             outcome = batch.and_then(|b| {
                 cancel.check()?;
                 consume(b)
@@ -101,7 +103,6 @@ pub fn for_each_batch(
                 break;
             }
         }
-        // Dropping the receiver (when the loop ends) makes the reader's next send fail.
         outcome
     })
 }

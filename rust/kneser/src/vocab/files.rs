@@ -78,7 +78,7 @@ impl Vocab {
     pub fn save_limit_vocab(&self, path: &Path) -> Result<()> {
         let mut out = AtomicFile::create(path)?;
         (|| -> std::io::Result<()> {
-            for token in &self.tokens[self.n_specials..] {
+            for token in &self.tokens()[self.n_specials..] {
                 out.write_all(token.as_bytes())?;
                 out.write_all(b"\n")?;
             }
@@ -90,7 +90,7 @@ impl Vocab {
 
     /// Writes the text format to `out`.
     pub fn write_text(&self, out: &mut dyn Write) -> std::io::Result<()> {
-        for (token, count) in self.tokens.iter().zip(&self.counts) {
+        for (token, count) in self.tokens().iter().zip(&self.counts) {
             writeln!(out, "{token}\t{count}")?;
         }
         Ok(())
@@ -103,9 +103,9 @@ impl Vocab {
             out,
             "{{\"format\": \"kneser-vocab\", \"version\": 1, \"specials\": {specials}, \"tokens\": ["
         )?;
-        for (i, (token, count)) in self.tokens.iter().zip(&self.counts).enumerate() {
+        for (i, (token, count)) in self.tokens().iter().zip(&self.counts).enumerate() {
             let sep = if i == 0 { "" } else { "," };
-            let token = serde_json::to_string(&**token)?;
+            let token = serde_json::to_string(token)?;
             write!(out, "{sep}\n  [{token}, {count}]")?;
         }
         writeln!(out, "\n]}}")

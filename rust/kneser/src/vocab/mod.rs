@@ -18,12 +18,12 @@ pub mod count;
 pub mod encode;
 pub mod files;
 pub mod shards;
-
-use std::sync::Arc;
+mod table;
 
 use rustc_hash::FxHashMap;
 
 use crate::error::{Error, Result};
+use table::TokenTable;
 
 pub use count::{build_from_files, TokenCounter};
 pub use encode::{EncodedBatch, Unknown};
@@ -133,9 +133,8 @@ pub(crate) fn check_token(token: &str) -> std::result::Result<(), &'static str> 
 /// ```
 #[derive(Debug, Clone)]
 pub struct Vocab {
-    tokens: Vec<Arc<str>>,
+    table: TokenTable,
     counts: Vec<u64>,
-    ids: FxHashMap<Arc<str>, u32>,
     n_specials: usize,
     unk: Option<u32>,
 }
@@ -164,31 +163,25 @@ impl Vocab {
                 entries.len()
             )));
         }
-        let mut tokens = Vec::with_capacity(entries.len());
+        let mut table = TokenTable::with_capacity(entries.len());
         let mut counts = Vec::with_capacity(entries.len());
-        let mut ids = FxHashMap::default();
-        ids.reserve(entries.len());
         for (id, (token, count)) in entries.into_iter().enumerate() {
             check_token(&token).map_err(|why| {
                 Error::InvalidArgument(format!("token {token:?} at id {id}: {why}"))
             })?;
-            let token: Arc<str> = Arc::from(token);
-            if let Some(first) = ids.insert(Arc::clone(&token), id as u32) {
+            if let Err(first) = table.insert(&token) {
                 return Err(Error::InvalidArgument(format!(
                     "token {token:?} appears twice, at ids {first} and {id}"
                 )));
             }
-            tokens.push(token);
             counts.push(count);
         }
-        let unk = tokens[..n_specials]
-            .iter()
-            .position(|t| &**t == UNK)
+        let unk = (0..n_specials)
+            .find(|&i| table.token(i) == Some(UNK))
             .map(|i| i as u32);
         Ok(Vocab {
-            tokens,
+            table,
             counts,
-            ids,
             n_specials,
             unk,
         })
@@ -246,23 +239,23 @@ impl Vocab {
 
     /// The number of ids.
     pub fn len(&self) -> usize {
-        self.tokens.len()
+        self.table.len()
     }
 
     /// Whether there is no id at all (never true for a built vocabulary).
     pub fn is_empty(&self) -> bool {
-        self.tokens.is_empty()
+        self.table.len() == 0
     }
 
     /// The id of `token`, if it is in the vocabulary.
     #[inline]
     pub fn token_to_id(&self, token: &str) -> Option<u32> {
-        self.ids.get(token).copied()
+        self.table.get(token)
     }
 
     /// The token of `id`, if `id < len()`.
     pub fn id_to_token(&self, id: u32) -> Option<&str> {
-        self.tokens.get(id as usize).map(|t| &**t)
+        self.table.token(id as usize)
     }
 
     /// The count of `id` (for specials: how often they occurred in the counted text).
@@ -272,7 +265,9 @@ impl Vocab {
 
     /// The tokens in id order.
     pub fn tokens(&self) -> Vec<&str> {
-        self.tokens.iter().map(|t| &**t).collect()
+        (0..self.len())
+            .filter_map(|i| self.table.token(i))
+            .collect()
     }
 
     /// The counts in id order.
@@ -282,9 +277,8 @@ impl Vocab {
 
     /// The special tokens (ids `0..n`), in order.
     pub fn specials(&self) -> Vec<&str> {
-        self.tokens[..self.n_specials]
-            .iter()
-            .map(|t| &**t)
+        (0..self.n_specials)
+            .filter_map(|i| self.table.token(i))
             .collect()
     }
 

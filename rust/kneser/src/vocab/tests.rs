@@ -367,6 +367,39 @@ fn corpus_to_shards_in_order() {
 }
 
 #[test]
+fn an_error_early_in_a_large_file_does_not_hang_the_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let line = "a b c a b c a b c a b c a b c a b c a b c a b c a b c a b c\n";
+    let mut text = String::from("a zz\n");
+    while text.len() < 3 * count::BATCH_BYTES + 100 {
+        text.push_str(line);
+    }
+    let p = write(dir.path(), "big.txt", &text);
+    let v = build(&["a b c"], &VocabConfig::default()).unwrap();
+    let config = EncodeConfig {
+        unknown: Unknown::Raise,
+        ..EncodeConfig::default()
+    };
+    let e = encode_corpus(
+        std::slice::from_ref(&p),
+        &v,
+        &ws(),
+        &dir.path().join("o"),
+        &config,
+        &Cancel::new(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("big.txt:1: token \"zz\""), "{e}");
+    // And the whole file is counted when nothing fails.
+    let v = build_from_files(&[p], &ws(), &VocabConfig::default(), &Cancel::new()).unwrap();
+    let lines = (text.len() - 5) / line.len();
+    assert_eq!(
+        v.count(v.token_to_id("a").unwrap()),
+        Some(10 * lines as u64 + 1)
+    );
+}
+
+#[test]
 fn shard_options_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     let a = write(dir.path(), "a.txt", "a\n");
@@ -469,4 +502,20 @@ proptest! {
             .collect();
         prop_assert_eq!(v.decode(&ids).unwrap(), want.join(" "));
     }
+}
+
+#[test]
+fn lookups_in_a_large_vocab() {
+    let entries: Vec<(String, u64)> = (0..10_000).map(|i| (format!("t{i}"), 10_000 - i)).collect();
+    let v = Vocab::from_entries(entries, 0).unwrap();
+    for i in 0..10_000u32 {
+        assert_eq!(v.token_to_id(&format!("t{i}")), Some(i));
+        assert_eq!(v.id_to_token(i), Some(format!("t{i}").as_str()));
+    }
+    assert_eq!(v.token_to_id("t10000"), None);
+    let e = Vocab::from_entries(vec![("a".into(), 1), ("b".into(), 1), ("a".into(), 1)], 0);
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("appears twice, at ids 0 and 2"));
 }
