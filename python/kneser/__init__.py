@@ -23,6 +23,11 @@ estimate = _kneser.estimate
 count = _kneser.count
 
 Segmenter = _kneser.Segmenter
+Vocab = _kneser.Vocab
+encode_corpus = _kneser.encode_corpus
+read_lines = _kneser.read_lines
+
+from kneser.pipeline import Pipeline, Report, train_lm  # noqa: E402 (needs the names above)
 
 __all__ = [
     "ArgumentError",
@@ -34,10 +39,16 @@ __all__ = [
     "Model",
     "Normalizer",
     "NotFoundError",
+    "Pipeline",
+    "Report",
     "Segmenter",
     "State",
     "Tokenizer",
+    "Vocab",
     "__version__",
     "count",
+    "encode_corpus",
     "estimate",
+    "read_lines",
+    "train_lm",
 ]
