@@ -9,6 +9,7 @@ mod estimate;
 mod io;
 mod model;
 mod pipeline;
+mod segment;
 mod text;
 mod vocab;
 

@@ -451,7 +451,7 @@ impl<'a> ShardWriter<'a> {
             let take = room.min(ids.len());
             self.put(&ids[..take])?;
             ids = &ids[take..];
-            if self.written % per == 0 {
+            if self.written.is_multiple_of(per) {
                 self.close()?;
             }
         }
