@@ -145,10 +145,21 @@ impl<W: Words> View<W> {
         // The state keeps the context up to the longest matched n-gram that extends (KenLM's
         // minimal state): a longer one could only lead to probes that fail.
         let mut out_len = usize::from(extends(backoff));
-        let mut key = unigram_key(word);
         let in_len = state.len().min(self.order - 1);
-        for i in 0..in_len {
+        // Every key the walk may probe, with its first bucket prefetched: the probes then miss
+        // the cache in parallel rather than one after the other.
+        let mut keys = [0u64; MAX_ORDER];
+        let mut key = unigram_key(word);
+        for (i, slot) in keys.iter_mut().enumerate().take(in_len) {
             key = extend_key(key, state.words[i]);
+            *slot = key;
+            let table = self.tables[i + 2];
+            let buckets = table.len() / 2;
+            if buckets > 0 {
+                table.prefetch(2 * super::table::first_bucket(key, buckets));
+            }
+        }
+        for (i, &key) in keys[..in_len].iter().enumerate() {
             let Some(value) = find(self.tables[i + 2], key) else {
                 break;
             };
@@ -198,7 +209,11 @@ impl<W: Words> View<W> {
                 *slot = self.index(word);
                 n += 1;
             }
-            for &id in &ids[..n] {
+            for j in 0..n {
+                let id = ids[j];
+                if j + 1 < n {
+                    self.prefetch_after(&state, id, ids[j + 1]);
+                }
                 total += self.full_score(&state, id, &mut out).prob;
                 std::mem::swap(&mut state, &mut out);
             }
@@ -221,6 +236,25 @@ impl<W: Words> View<W> {
         let in_len = state.len().min(self.order - 1);
         for i in 0..in_len {
             key = extend_key(key, state.words[i]);
+            let table = self.tables[i + 2];
+            let buckets = table.len() / 2;
+            if buckets > 0 {
+                table.prefetch(2 * super::table::first_bucket(key, buckets));
+            }
+        }
+    }
+
+    /// Prefetches what scoring `next` will probe if `word`, scored after `state`, keeps its
+    /// whole context (the most it can keep), so the misses of the next word overlap the
+    /// scoring of this one.
+    #[inline]
+    fn prefetch_after(&self, state: &State, word: u32, next: u32) {
+        self.unigrams.prefetch(next as usize);
+        let max = (state.len() + 1).min(self.order - 1);
+        let mut key = unigram_key(next);
+        for i in 0..max {
+            let older = if i == 0 { word } else { state.words[i - 1] };
+            key = extend_key(key, older);
             let table = self.tables[i + 2];
             let buckets = table.len() / 2;
             if buckets > 0 {
