@@ -7,14 +7,60 @@ from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
-import os
-from collections.abc import Iterable
-from typing import Literal
 
 __version__: str
 
 def _busy_wait(seconds: float) -> int: ...
 def _raise_core_error(kind: str) -> None: ...
+def estimate(
+    source: str | PathLike[str] | Sequence[str | PathLike[str]] | Iterable[str] | None,
+    order: int,
+    arpa: str | PathLike[str],
+    *,
+    from_counts: Sequence[str | PathLike[str]] | None = None,
+    memory: int | str | None = None,
+    temp_dir: str | PathLike[str] | None = None,
+    discount_fallback: bool | float | Sequence[float] | None = None,
+    prune: Sequence[int] | None = None,
+    limit_vocab: str | PathLike[str] | Iterable[str] | None = None,
+    interpolate_unigrams: bool = True,
+    vocab_pad: int = 0,
+    skip_symbols: bool = False,
+    replace_invalid_utf8: bool = False,
+    lmplz_final_line: bool = True,
+    threads: int = 0,
+    verbose: bool = False,
+) -> dict[str, Any]:
+    """Estimates a modified Kneser-Ney language model, as KenLM's lmplz does, and writes it as
+    ARPA (atomically). Returns counts, unpruned_counts, discounts, fallback_orders, tokens,
+    types and seconds. See the Rust docstring in rust/kneser-py/src/estimate.rs for every
+    argument."""
+
+def count(
+    source: str | PathLike[str] | Sequence[str | PathLike[str]] | Iterable[str],
+    order: int,
+    output: str | PathLike[str],
+    *,
+    memory: int | str | None = None,
+    temp_dir: str | PathLike[str] | None = None,
+    skip_symbols: bool = False,
+    replace_invalid_utf8: bool = False,
+    lmplz_final_line: bool = True,
+    threads: int = 0,
+    verbose: bool = False,
+) -> dict[str, Any]:
+    """Counts the order-N windows of a corpus into a count file for sharded estimation
+    (``estimate(None, order, arpa, from_counts=[...])``). Returns order, tokens, words and
+    records."""
+
+class read_lines:
+    """Batches of ``(line_number, text)`` from a plain, gz, xz or zst file ("-" is stdin)."""
+
+    def __init__(
+        self, path: str | PathLike[str], batch_size: int = 4096, errors: str = "strict"
+    ) -> None: ...
+    def __iter__(self) -> read_lines: ...
+    def __next__(self) -> list[tuple[int, str]]: ...
 
 # --- model (scoring) ---------------------------------------------------------------------------
 
@@ -80,6 +126,7 @@ class Model:
         lines: bool = True,
         summary: bool = True,
     ) -> None: ...
+
 class Normalizer:
     """Cleans text with an ordered list of steps, or one of the CCNet presets.
 
@@ -349,14 +396,6 @@ class Segmenter:
     @property
     def total(self) -> int:
         """The sum of every frequency given so far (jieba's ``total``)."""
-
-# --- text (rust/kneser-py/src/text.rs; the text stage owns this part) --------------------------
-
-class Tokenizer:
-    """Splits text into tokens."""
-
-    def __init__(self, mode: str = "whitespace") -> None: ...
-    def tokenize(self, text: str) -> list[str]: ...
 
 # --- vocabulary (rust/kneser-py/src/vocab.rs) ---------------------------------------------------
 
