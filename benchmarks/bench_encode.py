@@ -21,8 +21,9 @@ import time
 from itertools import islice
 from pathlib import Path
 
-import kneser
 import numpy as np
+
+import kneser
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = Path(

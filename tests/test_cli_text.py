@@ -8,8 +8,9 @@ import lzma
 import subprocess
 import sys
 
-import kneser
 import pytest
+
+import kneser
 
 
 def kneser_cli(*args: str, stdin: bytes = b"", check: bool = True):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import lzma
 
-import kneser
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import kneser
 
 # Python's str.isspace() set, which CCNet's str.strip() removes.
 PY_SPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import kneser
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import kneser
 
 MODES = ["whitespace", "unicode-words", "cjk-chars", "punctuation"]
 

@@ -7,11 +7,12 @@ import lzma
 import re
 from pathlib import Path
 
-import kneser
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import kneser
 from kneser import _kneser
 
 SEPARATORS = re.compile("[ \t\r\n\x00]+")

@@ -7,8 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import kneser
 import numpy as np
+
+import kneser
 
 
 def kneser_cli(*args: str) -> subprocess.CompletedProcess:

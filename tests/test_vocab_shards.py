@@ -7,9 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import kneser
 import numpy as np
 import pytest
+
+import kneser
 
 
 def expected_ids(vocab: kneser.Vocab, paths: list[Path], eod: int | None) -> tuple[list[int], int]:
