@@ -506,7 +506,8 @@ def demo(out_dir: str | os.PathLike[str] | None = None, order: int = 3) -> Repor
         histogram=out / "perplexity.png",
     )
     print("\n".join("   " + line for line in str(report).split("\n")))
-    kept = [json.loads(line) for line in (out / "kept.jsonl").open(encoding="utf-8")]
+    with (out / "kept.jsonl").open(encoding="utf-8") as f:
+        kept = [json.loads(line) for line in f]
     by_source: dict[str, int] = {}
     for d in kept:
         by_source[d.get("source", "?")] = by_source.get(d.get("source", "?"), 0) + 1
