@@ -179,8 +179,10 @@ def test_errors(tmp_path: Path, small: kneser.Segmenter) -> None:
         small.add_word("", 3)
     with pytest.raises(kneser.ArgumentError):
         small.add_word("词", -1)
-    with pytest.raises(UnicodeEncodeError):
+    with pytest.raises(kneser.FormatError, match="surrogate"):
         small.cut("a\ud800b")
+    with pytest.raises(kneser.FormatError, match="text 1 of the batch"):
+        small.cut_batch(["ok", "a\ud800b"])
     with pytest.raises(TypeError):
         small.cut_batch("北京")
 

@@ -300,7 +300,7 @@ class Segmenter:
         concatenate back to ``text``.
 
         Args:
-            text: the text (a str; a lone surrogate raises UnicodeEncodeError).
+            text: the text (a str; a lone surrogate raises FormatError, a ValueError).
             cut_all: full mode instead of the default (accurate) mode.
 
         Example:
