@@ -393,6 +393,25 @@ class Segmenter:
         Args:
             word: the word.
         """
+    def tokenizer(
+        self,
+        lowercase: bool = False,
+        stopwords: str | os.PathLike[str] | Iterable[str] | None = None,
+        cut_all: bool = False,
+    ) -> Tokenizer:
+        """A ``Tokenizer`` whose tokens are this segmenter's words (without the whitespace ones
+        jieba keeps), with the Tokenizer's lowercasing and stopwords. It uses the dictionary as
+        it is now: later ``add_word`` calls do not change it.
+
+        Args:
+            lowercase: lowercase each token.
+            stopwords: None, "en" or "zh" (built-in lists), a path, or an iterable of str.
+            cut_all: full mode instead of the default mode.
+
+        Example:
+            >>> seg.tokenizer(stopwords="zh").tokenize("我的 朋友")
+            ['朋友']
+        """
     @property
     def total(self) -> int:
         """The sum of every frequency given so far (jieba's ``total``)."""
