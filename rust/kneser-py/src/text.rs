@@ -24,7 +24,7 @@ const CHUNK: usize = 16_384;
 const DETACH_BYTES: usize = 1 << 16;
 
 /// Copies a Python `str` into Rust, turning a lone surrogate into `kneser.FormatError`.
-fn extract_text(obj: &Bound<'_, PyAny>, index: Option<usize>) -> PyResult<String> {
+pub(crate) fn extract_text(obj: &Bound<'_, PyAny>, index: Option<usize>) -> PyResult<String> {
     let py = obj.py();
     let s = obj.cast::<PyString>().map_err(|_| {
         let type_name = obj
@@ -312,6 +312,13 @@ pub struct PyTokenizer {
 }
 
 impl PyTokenizer {
+    /// Wraps a core tokenizer built elsewhere (e.g. `Segmenter.tokenizer`).
+    pub(crate) fn from_core(tok: Tokenizer) -> Self {
+        PyTokenizer {
+            inner: Arc::new(tok),
+        }
+    }
+
     /// The shared core tokenizer, for other bindings (vocab, pipeline) to use without the GIL.
     #[allow(dead_code)]
     pub fn inner(&self) -> Arc<Tokenizer> {
@@ -320,7 +327,7 @@ impl PyTokenizer {
 }
 
 /// Reads the `stopwords` argument of `Tokenizer`.
-fn stopwords_arg(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<Option<Stopwords>> {
+pub(crate) fn stopwords_arg(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<Option<Stopwords>> {
     if arg.is_none() {
         return Ok(None);
     }
@@ -453,4 +460,3 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     crate::segment::register_segmenter(m)?;
     Ok(())
 }
-
