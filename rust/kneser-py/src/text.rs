@@ -12,7 +12,7 @@ use kneser::text::stopwords::Stopwords;
 use kneser::text::tokenize::{Mode, Tokenizer};
 use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyList, PyString};
 
 use crate::detach::{detach_short, run_detached};
 use crate::errors::format_error;
@@ -290,6 +290,39 @@ impl PyNormalizer {
     }
 }
 
+/// The tokens of one text in one buffer (one allocation, not one per token), made without
+/// the GIL and turned into a list of str with it.
+struct FlatTokens {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl FlatTokens {
+    fn of(tok: &Tokenizer, text: &str) -> Self {
+        let mut flat = FlatTokens {
+            text: String::with_capacity(text.len()),
+            ends: Vec::new(),
+        };
+        tok.for_each_token(text, &mut |t| {
+            flat.text.push_str(t);
+            flat.ends.push(flat.text.len());
+        });
+        flat
+    }
+
+    fn to_list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let mut start = 0;
+        PyList::new(
+            py,
+            self.ends.iter().map(|&end| {
+                let s = PyString::new(py, &self.text[start..end]);
+                start = end;
+                s
+            }),
+        )
+    }
+}
+
 /// Splits text into tokens.
 ///
 /// Args:
@@ -381,40 +414,51 @@ impl PyTokenizer {
     ///
     /// Args:
     ///     text: a str (a lone surrogate in it raises kneser.FormatError).
-    fn tokenize(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    fn tokenize<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let text = extract_text(text, None)?;
-        if text.len() < DETACH_BYTES {
-            return Ok(self.inner.tokenize(&text));
-        }
-        let tok = Arc::clone(&self.inner);
-        detach_short(py, move || Ok(tok.tokenize(&text)))
+        let flat = if text.len() < DETACH_BYTES {
+            FlatTokens::of(&self.inner, &text)
+        } else {
+            let tok = Arc::clone(&self.inner);
+            detach_short(py, move || Ok(FlatTokens::of(&tok, &text)))?
+        };
+        flat.to_list(py)
     }
 
     /// The tokens of each text, in input order; computed in parallel with the GIL released.
     ///
     /// Args:
     ///     texts: an iterable of str.
-    fn tokenize_batch(
+    fn tokenize_batch<'py>(
         &self,
-        py: Python<'_>,
-        texts: &Bound<'_, PyAny>,
-    ) -> PyResult<Vec<Vec<String>>> {
+        py: Python<'py>,
+        texts: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         use rayon::prelude::*;
         let texts = extract_texts(texts)?;
         let tok = Arc::clone(&self.inner);
-        run_detached(py, move |cancel| {
+        let flats = run_detached(py, move |cancel| {
             let mut out = Vec::with_capacity(texts.len());
             for chunk in texts.chunks(CHUNK) {
                 cancel.check()?;
-                let part: Vec<Vec<String>> = chunk
+                let part: Vec<FlatTokens> = chunk
                     .par_iter()
                     .with_min_len(64)
-                    .map(|t| tok.tokenize(t))
+                    .map(|t| FlatTokens::of(&tok, t))
                     .collect();
                 out.extend(part);
             }
             Ok(out)
-        })
+        })?;
+        let lists = flats
+            .iter()
+            .map(|f| f.to_list(py))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, lists)
     }
 
     /// The splitting mode's name.
