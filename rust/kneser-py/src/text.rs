@@ -16,6 +16,7 @@ use pyo3::types::{PyList, PyString};
 
 use crate::detach::{detach_short, run_detached};
 use crate::errors::format_error;
+use crate::segment::PySegmenter;
 
 /// Texts per parallel chunk of a batch call (Ctrl-C is checked between chunks).
 const CHUNK: usize = 16_384;
@@ -329,7 +330,9 @@ impl FlatTokens {
 ///     mode: "whitespace" (lmplz's rule: space, tab, CR, LF and NUL separate tokens),
 ///         "unicode-words" (UAX #29 words), "cjk-chars" (each Han, kana or hangul character
 ///         a token; other letter and digit runs whole; punctuation separate) or
-///         "punctuation" (whitespace splitting, each punctuation character a token).
+///         "punctuation" (whitespace splitting, each punctuation character a token),
+///         or a kneser.Segmenter (its words, HMM off, whitespace words dropped; the
+///         tokenizer keeps the dictionary as it is now, later add_word calls do not change it).
 ///     lowercase: lowercase each token.
 ///     stopwords: None, "en" or "zh" (our built-in lists), a path to a file with one word
 ///         per line, or an iterable of str. Matched exactly after lowercasing.
@@ -384,19 +387,43 @@ fn stopwords_arg(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<Option<Stop
 #[pymethods]
 impl PyTokenizer {
     #[new]
-    #[pyo3(signature = (mode = "whitespace", lowercase = false, stopwords = None))]
+    #[pyo3(signature = (mode = None, lowercase = false, stopwords = None))]
     fn new(
         py: Python<'_>,
-        mode: &str,
+        mode: Option<&Bound<'_, PyAny>>,
         lowercase: bool,
         stopwords: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let mode = Mode::from_name(mode).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "unknown tokenizer mode {mode:?}; expected \"whitespace\", \"unicode-words\", \
-                 \"cjk-chars\" or \"punctuation\""
-            ))
-        })?;
+        let mode = match mode {
+            None => Mode::Whitespace,
+            Some(m) => {
+                if let Ok(seg) = m.cast::<PySegmenter>() {
+                    let seg = seg.get().inner()?;
+                    Mode::Custom {
+                        name: "segmenter".into(),
+                        split: Arc::new(move |text: &str, f: &mut dyn FnMut(&str)| {
+                            seg.for_each_word(text, &mut |w: &str| {
+                                if !w.chars().all(char::is_whitespace) {
+                                    f(w)
+                                }
+                            })
+                        }),
+                    }
+                } else {
+                    let name = m.cast::<PyString>().map_err(|_| {
+                        PyTypeError::new_err("mode must be a mode name (str) or a kneser.Segmenter")
+                    })?;
+                    let name = name.to_cow()?;
+                    Mode::from_name(&name).ok_or_else(|| {
+                        PyValueError::new_err(format!(
+                            "unknown tokenizer mode {name:?}; expected \"whitespace\", \
+                             \"unicode-words\", \"cjk-chars\", \"punctuation\" or a \
+                             kneser.Segmenter"
+                        ))
+                    })?
+                }
+            }
+        };
         let stopwords = match stopwords {
             Some(arg) => stopwords_arg(py, arg)?,
             None => None,
@@ -497,4 +524,3 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     crate::segment::register_segmenter(m)?;
     Ok(())
 }
-
