@@ -216,7 +216,9 @@ class Tokenizer:
         mode: "whitespace" (lmplz's rule: space, tab, CR, LF and NUL separate tokens),
             "unicode-words" (UAX #29 words), "cjk-chars" (each Han, kana or hangul character
             a token; other letter and digit runs whole; punctuation separate) or
-            "punctuation" (whitespace splitting, each punctuation character a token).
+            "punctuation" (whitespace splitting, each punctuation character a token),
+            or a kneser.Segmenter (its words, HMM off, whitespace words dropped; the
+            tokenizer keeps the dictionary as it is now, later add_word calls do not change it).
         lowercase: lowercase each token.
         stopwords: None, "en" or "zh" (our built-in lists), a path to a file with one word
             per line, or an iterable of str. Matched exactly after lowercasing.
@@ -230,7 +232,9 @@ class Tokenizer:
 
     def __init__(
         self,
-        mode: Literal["whitespace", "unicode-words", "cjk-chars", "punctuation"] = "whitespace",
+        mode: Literal["whitespace", "unicode-words", "cjk-chars", "punctuation"]
+        | Segmenter
+        | None = None,
         lowercase: bool = False,
         stopwords: str | os.PathLike[str] | Iterable[str] | None = None,
     ) -> None: ...
