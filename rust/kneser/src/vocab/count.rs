@@ -6,14 +6,13 @@
 //! split by a [`Tokenizer`]. Output: a map token -> occurrences (no order), turned into a
 //! [`Vocab`] by [`TokenCounter::into_vocab`].
 //!
-//! Parallelism: a batch of lines is split among rayon's threads; each counts into its own
-//! FxHash map (a token is allocated once per thread and batch, never per occurrence) and the maps
-//! are merged pairwise. Counts are sums, so the result does not depend on the thread count.
-//! Reading runs on its own thread, one batch ahead.
+//! Parallelism: a batch of lines is cut into one contiguous share per rayon thread; each share
+//! is counted into that thread's own FxHash map, kept across batches (a token is allocated once
+//! per thread, never per occurrence), and the maps are summed at the end. Counts are sums, so
+//! the result does not depend on the thread count. Reading runs on its own thread, ahead.
 //!
-//! Memory: the distinct tokens with their counts, plus at most four line batches of about
-//! [`BATCH_BYTES`] each (two queued, one being read, one being counted) and the per-thread maps
-//! of one batch.
+//! Memory: the distinct tokens with their counts, once per thread at most, plus at most four
+//! line batches of about [`BATCH_BYTES`] each (two queued, one being read, one being counted).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -144,6 +143,11 @@ fn read_file(
 
 /// Counts tokens over any number of calls, in parallel within each call.
 ///
+/// Each of rayon's threads counts a contiguous share of every batch into its own map, kept
+/// across calls (so a frequent token is allocated once per thread, not once per batch); the
+/// maps are summed when the counts are taken out. Memory: at most one entry per distinct token
+/// per thread.
+///
 /// Example:
 /// ```
 /// use kneser::text::tokenize::Tokenizer;
@@ -154,7 +158,7 @@ fn read_file(
 /// ```
 #[derive(Debug, Default)]
 pub struct TokenCounter {
-    counts: Counts,
+    shards: Vec<Counts>,
     total: u64,
     lines: u64,
 }
@@ -167,9 +171,28 @@ impl TokenCounter {
 
     /// Counts the tokens of each text (one line, or any string) in parallel.
     pub fn add_texts<S: AsRef<str> + Sync>(&mut self, tokenizer: &Tokenizer, texts: &[S]) {
-        let local = count_parallel(tokenizer, texts);
+        let threads = rayon::current_num_threads().max(1);
+        if self.shards.len() < threads {
+            self.shards.resize_with(threads, Counts::default);
+        }
+        let chunk = texts.len().div_ceil(threads).max(1);
+        let added: u64 = self
+            .shards
+            .par_iter_mut()
+            .zip(texts.par_chunks(chunk))
+            .map(|(counts, texts)| {
+                let mut n = 0u64;
+                for text in texts {
+                    tokenizer.for_each_token(text.as_ref(), &mut |t| {
+                        n += 1;
+                        bump(counts, t);
+                    });
+                }
+                n
+            })
+            .sum();
+        self.total += added;
         self.lines += texts.len() as u64;
-        self.merge(local);
     }
 
     /// Counts the tokens of every line of `paths` (plain or compressed; `-` is stdin).
@@ -191,7 +214,7 @@ impl TokenCounter {
 
     /// The occurrences of `token` counted so far.
     pub fn get(&self, token: &str) -> u64 {
-        self.counts.get(token).copied().unwrap_or(0)
+        self.shards.iter().filter_map(|c| c.get(token)).sum()
     }
 
     /// The number of token occurrences counted.
@@ -201,7 +224,11 @@ impl TokenCounter {
 
     /// The number of distinct tokens.
     pub fn distinct(&self) -> usize {
-        self.counts.len()
+        let mut seen: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
+        for counts in &self.shards {
+            seen.extend(counts.keys().map(|k| &**k));
+        }
+        seen.len()
     }
 
     /// The number of texts (lines) counted.
@@ -211,19 +238,21 @@ impl TokenCounter {
 
     /// The counts, token -> occurrences.
     pub fn into_counts(self) -> Counts {
-        self.counts
+        let mut shards = self.shards;
+        shards.sort_by_key(|c| std::cmp::Reverse(c.len()));
+        let mut shards = shards.into_iter();
+        let mut all = shards.next().unwrap_or_default();
+        for counts in shards {
+            for (token, count) in counts {
+                *all.entry(token).or_insert(0) += count;
+            }
+        }
+        all
     }
 
     /// The vocabulary these counts give under `config`; `source` names the input in errors.
     pub fn into_vocab(self, config: &VocabConfig, source: &str) -> Result<Vocab> {
-        Vocab::from_counts(self.counts, config, source)
-    }
-
-    fn merge(&mut self, other: Counts) {
-        for (token, count) in other {
-            self.total += count;
-            *self.counts.entry(token).or_insert(0) += count;
-        }
+        Vocab::from_counts(self.into_counts(), config, source)
     }
 }
 
@@ -235,27 +264,6 @@ fn bump(counts: &mut Counts, token: &str) {
     } else {
         counts.insert(Box::from(token), 1);
     }
-}
-
-fn merge_into(mut big: Counts, mut small: Counts) -> Counts {
-    if big.len() < small.len() {
-        std::mem::swap(&mut big, &mut small);
-    }
-    for (token, count) in small {
-        *big.entry(token).or_insert(0) += count;
-    }
-    big
-}
-
-fn count_parallel<S: AsRef<str> + Sync>(tokenizer: &Tokenizer, texts: &[S]) -> Counts {
-    texts
-        .par_iter()
-        .with_min_len(256)
-        .fold(Counts::default, |mut counts, text| {
-            tokenizer.for_each_token(text.as_ref(), &mut |t| bump(&mut counts, t));
-            counts
-        })
-        .reduce(Counts::default, merge_into)
 }
 
 /// Builds a vocabulary from files: counts every line of `paths` and cuts the counts under
