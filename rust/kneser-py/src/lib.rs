@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod detach;
+mod distributed;
 mod errors;
 mod estimate;
 mod model;
@@ -21,5 +22,6 @@ fn _kneser(m: &Bound<'_, PyModule>) -> PyResult<()> {
     text::register(m)?;
     vocab::register(m)?;
     pipeline::register(m)?;
+    distributed::register(m)?;
     Ok(())
 }
