@@ -129,7 +129,17 @@ def main() -> int:
             f"  4 estimate   {st['estimate']:7.2f} s   one node, {w} threads: reads the partitions"
             " through the sorter, then stages 2-5 as the single process"
         )
-        print(f"  total        {total:7.2f} s   = {total / one.wall:.2f}x the single process")
+        print(
+            f"  total        {total:7.2f} s   = {total / one.wall:.2f}x the single process's wall"
+        )
+        cpu = s["cpu_seconds"]
+        one_cpu = one.user + one.sys
+        print(
+            f"  CPU seconds (task processes): count {cpu['count']:.1f} + merge {cpu['merge']:.1f}"
+            f" + estimate {cpu['estimate']:.1f} = {sum(cpu.values()):.1f} s vs single process "
+            f"{one_cpu:.1f} s ({sum(cpu.values()) / one_cpu:.2f}x); the estimate stage alone is "
+            f"{cpu['estimate'] / one_cpu:.2f}x the single process"
+        )
         for lo, hi, records in s["partitions"]:
             print(f"    partition ids [{lo}, {hi}): {records} windows")
         if args.check:

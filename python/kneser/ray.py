@@ -61,12 +61,18 @@ __all__ = [
 # reservation and the size of the task's Rust thread pool.
 
 
+def _timed(info: dict, started: float, cpu: float) -> dict:
+    """Adds the task's wall seconds and its process's CPU seconds (all threads) to `info`."""
+    info["seconds"] = time.perf_counter() - started
+    info["cpu_seconds"] = time.process_time() - cpu
+    return info
+
+
 def _count_shard(source: Any, order: int, output: str, options: dict) -> dict:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     info = kneser.count(source, order=order, output=output, **options)
     info["path"] = output
-    info["seconds"] = time.perf_counter() - started
-    return info
+    return _timed(info, started, cpu)
 
 
 _count_task = ray.remote(_count_shard)
@@ -88,16 +94,17 @@ def _histogram_task(shard: str, vocabulary: str) -> np.ndarray:
 def _partition_task(
     shards: list[str], vocabulary: str, lo: int, hi: int, output: str, options: dict
 ) -> dict:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     info = _kneser.merge_partition(shards, vocabulary, lo, hi, output, **options)
     info["path"] = output
-    info["seconds"] = time.perf_counter() - started
-    return info
+    return _timed(info, started, cpu)
 
 
 @ray.remote
 def _estimate_task(partitions: list[str], order: int, arpa: str, options: dict) -> dict:
-    return kneser.estimate(None, order=order, arpa=arpa, from_counts=partitions, **options)
+    started, cpu = time.perf_counter(), time.process_time()
+    info = kneser.estimate(None, order=order, arpa=arpa, from_counts=partitions, **options)
+    return _timed(info, started, cpu)
 
 
 def _with_cpus(task: Any, threads: int) -> Any:
@@ -349,8 +356,10 @@ def estimate(
 
     Returns:
         ``kneser.estimate``'s summary dict, with ``stages``: wall seconds of count, merge
-        (vocabulary pass, histograms and partitions) and estimate, and the per-task
-        seconds of the count and merge tasks (``count_task_seconds``, ``merge_task_seconds``).
+        (vocabulary pass, histograms and partitions) and estimate; the per-task wall seconds
+        of the count and merge tasks (``count_task_seconds``, ``merge_task_seconds``); the
+        CPU seconds of each stage's tasks (``cpu_seconds``); the partitions as
+        ``(lo, hi, windows)``.
 
     Example:
         >>> kneser.ray.estimate(files, 5, "/shared/lm.arpa", workdir="/shared/lm", prune=[0, 1])
@@ -401,6 +410,11 @@ def estimate(
     summary["stages"] = stages
     summary["count_task_seconds"] = [s["seconds"] for s in shards]
     summary["merge_task_seconds"] = [p["seconds"] for p in parts]
+    summary["cpu_seconds"] = {
+        "count": sum(s["cpu_seconds"] for s in shards),
+        "merge": sum(p["cpu_seconds"] for p in parts),
+        "estimate": summary.pop("cpu_seconds"),
+    }
     summary["partitions"] = [(p["lo"], p["hi"], p["records"]) for p in parts]
     return summary
 
