@@ -16,10 +16,18 @@ from kneser._errors import (
     KneserIOError,
     NotFoundError,
 )
+from kneser._kneser import Model, Normalizer, State, Tokenizer
 
 __version__: str = _kneser.__version__
 estimate = _kneser.estimate
 count = _kneser.count
+
+Segmenter = _kneser.Segmenter
+Vocab = _kneser.Vocab
+encode_corpus = _kneser.encode_corpus
+read_lines = _kneser.read_lines
+
+from kneser.pipeline import Pipeline, Report, train_lm  # noqa: E402 (needs the names above)
 
 __all__ = [
     "ArgumentError",
@@ -28,8 +36,19 @@ __all__ = [
     "InternalError",
     "KneserError",
     "KneserIOError",
+    "Model",
+    "Normalizer",
     "NotFoundError",
+    "Pipeline",
+    "Report",
+    "Segmenter",
+    "State",
+    "Tokenizer",
+    "Vocab",
     "__version__",
     "count",
+    "encode_corpus",
     "estimate",
+    "read_lines",
+    "train_lm",
 ]

@@ -1,6 +1,9 @@
 """Type stubs of the native module ``kneser._kneser`` (kept in step with the Rust docstrings)."""
 
 import os
+from collections.abc import Iterable, Sequence
+from os import PathLike
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -9,6 +12,603 @@ __version__: str
 
 def _busy_wait(seconds: float) -> int: ...
 def _raise_core_error(kind: str) -> None: ...
+def estimate(
+    source: str | PathLike[str] | Sequence[str | PathLike[str]] | Iterable[str] | None,
+    order: int,
+    arpa: str | PathLike[str],
+    *,
+    from_counts: Sequence[str | PathLike[str]] | None = None,
+    memory: int | str | None = None,
+    temp_dir: str | PathLike[str] | None = None,
+    discount_fallback: bool | float | Sequence[float] | None = None,
+    prune: Sequence[int] | None = None,
+    limit_vocab: str | PathLike[str] | Iterable[str] | None = None,
+    interpolate_unigrams: bool = True,
+    vocab_pad: int = 0,
+    skip_symbols: bool = False,
+    replace_invalid_utf8: bool = False,
+    lmplz_final_line: bool = True,
+    threads: int = 0,
+    verbose: bool = False,
+) -> dict[str, Any]:
+    """Estimates a modified Kneser-Ney language model, as KenLM's lmplz does, and writes it as
+    ARPA (atomically). Returns counts, unpruned_counts, discounts, fallback_orders, tokens,
+    types and seconds. See the Rust docstring in rust/kneser-py/src/estimate.rs for every
+    argument."""
+
+def count(
+    source: str | PathLike[str] | Sequence[str | PathLike[str]] | Iterable[str],
+    order: int,
+    output: str | PathLike[str],
+    *,
+    memory: int | str | None = None,
+    temp_dir: str | PathLike[str] | None = None,
+    skip_symbols: bool = False,
+    replace_invalid_utf8: bool = False,
+    lmplz_final_line: bool = True,
+    threads: int = 0,
+    verbose: bool = False,
+) -> dict[str, Any]:
+    """Counts the order-N windows of a corpus into a count file for sharded estimation
+    (``estimate(None, order, arpa, from_counts=[...])``). Returns order, tokens, words and
+    records."""
+
+class read_lines:
+    """Batches of ``(line_number, text)`` from a plain, gz, xz or zst file ("-" is stdin)."""
+
+    def __init__(
+        self, path: str | PathLike[str], batch_size: int = 4096, errors: str = "strict"
+    ) -> None: ...
+    def __iter__(self) -> read_lines: ...
+    def __next__(self) -> list[tuple[int, str]]: ...
+
+# --- model (scoring) ---------------------------------------------------------------------------
+
+class State:
+    """A context for word-by-word scoring (kenlm's ``State``): the recent words and their
+    backoffs."""
+
+    def __init__(self) -> None: ...
+    def __len__(self) -> int: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+    def __copy__(self) -> State: ...
+    def __deepcopy__(self, memo: object) -> State: ...
+
+class Model:
+    """An n-gram language model for scoring, with KenLM's numbers.
+
+    Loads an ARPA file (KenLM's, SRILM's or kneser's; plain, .gz, .xz or .zst) or a kneser
+    binary model (recognised by its magic bytes; memory-mapped, loads in milliseconds).
+    """
+
+    def __init__(self, path: str | PathLike[str]) -> None: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def order(self) -> int: ...
+    @property
+    def vocab_size(self) -> int: ...
+    @property
+    def is_binary(self) -> bool: ...
+    @property
+    def unk_missing(self) -> bool: ...
+    def __contains__(self, word: str) -> bool: ...
+    def index(self, word: str) -> int: ...
+    def score(self, text: str, bos: bool = True, eos: bool = True) -> float: ...
+    def full_scores(
+        self, text: str, bos: bool = True, eos: bool = True
+    ) -> list[tuple[float, int, bool]]: ...
+    def perplexity(self, text: str) -> float: ...
+    def score_batch(
+        self, texts: Iterable[str], bos: bool = True, eos: bool = True
+    ) -> npt.NDArray[np.float64]: ...
+    def perplexity_batch(self, texts: Iterable[str]) -> npt.NDArray[np.float64]: ...
+    def save_binary(self, path: str | PathLike[str]) -> None: ...
+    def BeginSentenceWrite(self, state: State) -> None: ...
+    def NullContextWrite(self, state: State) -> None: ...
+    def BaseScore(self, in_state: State, word: str, out_state: State) -> float: ...
+    def BaseFullScore(
+        self, in_state: State, word: str, out_state: State
+    ) -> tuple[float, int, bool]: ...
+    def begin_sentence_write(self, state: State) -> None: ...
+    def null_context_write(self, state: State) -> None: ...
+    def base_score(self, in_state: State, word: str, out_state: State) -> float: ...
+    def base_full_score(
+        self, in_state: State, word: str, out_state: State
+    ) -> tuple[float, int, bool]: ...
+    def _query(
+        self,
+        inputs: list[str],
+        output: str = "-",
+        sentence_context: bool = True,
+        words: bool = True,
+        lines: bool = True,
+        summary: bool = True,
+    ) -> None: ...
+
+class Normalizer:
+    """Cleans text with an ordered list of steps, or one of the CCNet presets.
+
+    The keyword options apply in this order: ``unicode``, ``urls``, ``emails``, ``lowercase``,
+    ``strip_accents``, ``digits``, ``punct``, ``remove_control``, ``collapse_whitespace``,
+    ``strip``.
+
+    Args:
+        unicode: None, "NFC", "NFKC", "NFD" or "NFKD".
+        urls: replace URLs with this string (None keeps them).
+        emails: replace e-mail addresses with this string (None keeps them).
+        lowercase: Unicode lowercasing, as Python's str.lower().
+        strip_accents: NFD, then drop non-spacing marks (as CCNet).
+        digits: None, "each" (every decimal digit to 0) or "run" (every run of digits to 0).
+        punct: None, "ccnet-map" (CCNet's table to ASCII), "ccnet-remove" (delete the
+            table's characters) or "remove-all" (delete all punctuation).
+        remove_control: delete U+0000..U+001F and U+007F..U+009F (as CCNet).
+        collapse_whitespace: each run of whitespace becomes one space.
+        strip: remove leading and trailing whitespace (Python's str.strip()).
+
+    Example:
+        >>> kneser.Normalizer(lowercase=True, digits="run", strip=True).normalize(" Tel 0123 ")
+        'tel 0'
+        >>> kneser.Normalizer.ccnet().normalize("Café «2024»")
+        'cafe "0000"'
+    """
+
+    def __init__(
+        self,
+        *,
+        unicode: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = None,
+        urls: str | None = None,
+        emails: str | None = None,
+        lowercase: bool = False,
+        strip_accents: bool = False,
+        digits: Literal["each", "run"] | None = None,
+        punct: Literal["ccnet-map", "ccnet-remove", "remove-all"] | None = None,
+        remove_control: bool = False,
+        collapse_whitespace: bool = False,
+        strip: bool = False,
+    ) -> None: ...
+    @staticmethod
+    def ccnet(
+        punct: int = 1, accent: bool = True, case: bool = True, numbers: bool = True
+    ) -> Normalizer:
+        """CCNet's ``text_normalizer.normalize(line, accent, case, numbers, punct)``.
+
+        Args:
+            punct: 0 leaves punctuation, 1 maps CCNet's table to ASCII, 2 removes its characters.
+            accent: strip accents (NFD, then drop non-spacing marks).
+            case: lowercase.
+            numbers: replace every decimal digit with 0.
+
+        Example:
+            >>> kneser.Normalizer.ccnet(punct=2).normalize("«Ça va ?»")
+            'ca va ?'
+        """
+    @staticmethod
+    def ccnet_dedup() -> Normalizer:
+        """CCNet's ``text_normalizer.normalize_for_dedup(line)``: strip, lowercase, digits to 0,
+        CCNet's punctuation table and control characters removed.
+
+        Example:
+            >>> kneser.Normalizer.ccnet_dedup().normalize(" Ünï， 42 ")
+            'ünï 00'
+        """
+    def normalize(self, text: str) -> str:
+        """The normalized ``text``.
+
+        Args:
+            text: a str (a lone surrogate in it raises kneser.FormatError).
+        """
+    def normalize_batch(self, texts: Iterable[str]) -> list[str]:
+        """The normalized texts, in input order; computed in parallel with the GIL released.
+
+        Args:
+            texts: an iterable of str.
+        """
+    @property
+    def steps(self) -> list[str]:
+        """The steps, in the order they are applied, as readable strings."""
+
+class Tokenizer:
+    """Splits text into tokens.
+
+    Args:
+        mode: "whitespace" (lmplz's rule: space, tab, CR, LF and NUL separate tokens),
+            "unicode-words" (UAX #29 words), "cjk-chars" (each Han, kana or hangul character
+            a token; other letter and digit runs whole; punctuation separate) or
+            "punctuation" (whitespace splitting, each punctuation character a token).
+        lowercase: lowercase each token.
+        stopwords: None, "en" or "zh" (our built-in lists), a path to a file with one word
+            per line, or an iterable of str. Matched exactly after lowercasing.
+
+    Example:
+        >>> kneser.Tokenizer("whitespace").tokenize("a  b")
+        ['a', 'b']
+        >>> kneser.Tokenizer("unicode-words", lowercase=True, stopwords="en").tokenize("The cat.")
+        ['cat']
+    """
+
+    def __init__(
+        self,
+        mode: Literal["whitespace", "unicode-words", "cjk-chars", "punctuation"] = "whitespace",
+        lowercase: bool = False,
+        stopwords: str | os.PathLike[str] | Iterable[str] | None = None,
+    ) -> None: ...
+    def tokenize(self, text: str) -> list[str]:
+        """The tokens of ``text`` as a list of str.
+
+        Args:
+            text: a str (a lone surrogate in it raises kneser.FormatError).
+        """
+    def tokenize_batch(self, texts: Iterable[str]) -> list[list[str]]:
+        """The tokens of each text, in input order; computed in parallel with the GIL released.
+
+        Args:
+            texts: an iterable of str.
+        """
+    @property
+    def mode(self) -> str:
+        """The splitting mode's name."""
+    @property
+    def lowercase(self) -> bool:
+        """Whether tokens are lowercased."""
+
+# --- Segmenter (Chinese word segmentation; jieba's algorithm with its HMM off) ---
+
+class Segmenter:
+    """Splits Chinese text into words with a jieba-format dictionary: jieba's word DAG and its
+    maximum-probability route (``jieba.cut(text, HMM=False)``), or its full mode.
+
+    ``Segmenter()`` starts with an empty dictionary; most users call ``Segmenter.from_dict``.
+
+    Example:
+        >>> seg = kneser.Segmenter.from_dict("dict.txt")
+        >>> seg.cut("我爱北京天安门")
+        ['我', '爱', '北京', '天安门']
+    """
+
+    def __init__(self) -> None: ...
+    @staticmethod
+    def from_dict(path: str | os.PathLike[str]) -> Segmenter:
+        """Loads a dictionary in jieba's format (``word freq [tag]`` a line; plain, gz, xz or zst).
+
+        Args:
+            path: the dictionary file, e.g. jieba's own ``dict.txt``.
+
+        Raises:
+            NotFoundError: the file does not exist.
+            FormatError: a malformed line (the message names the file and line).
+
+        Example:
+            >>> seg = kneser.Segmenter.from_dict("dict.txt")
+        """
+    @staticmethod
+    def jieba_default() -> Segmenter:
+        """Loads the ``dict.txt`` of the installed jieba package (jieba itself is not imported).
+
+        Raises:
+            NotFoundError: jieba is not installed or has no ``dict.txt``.
+
+        Example:
+            >>> kneser.Segmenter.jieba_default().cut("北京大学")
+            ['北京大学']
+        """
+    def cut(self, text: str, cut_all: bool = False) -> list[str]:
+        """The words of ``text``: ``list(jieba.cut(text, HMM=False))``, or with ``cut_all=True``
+        ``list(jieba.cut(text, cut_all=True))`` (overlapping words; like jieba, full mode yields
+        empty strings around whitespace outside Chinese runs). In the default mode the words
+        concatenate back to ``text``.
+
+        Args:
+            text: the text (a str; a lone surrogate raises UnicodeEncodeError).
+            cut_all: full mode instead of the default (accurate) mode.
+
+        Example:
+            >>> seg.cut("我来到北京清华大学")
+            ['我', '来到', '北京', '清华大学']
+        """
+    def cut_batch(self, texts: Iterable[str], cut_all: bool = False) -> list[list[str]]:
+        """Cuts many texts in parallel (all cores, the GIL released); results in input order.
+
+        Args:
+            texts: an iterable of str.
+            cut_all: full mode instead of the default mode.
+
+        Example:
+            >>> seg.cut_batch(["北京大学", "天安门"])
+            [['北京大学'], ['天安门']]
+        """
+    def cut_file(
+        self,
+        input: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        output: str | os.PathLike[str],
+        cut_all: bool = False,
+        delimiter: str = " ",
+        drop_whitespace: bool = False,
+    ) -> tuple[int, int]:
+        """Segments text files line by line into ``output``, in parallel batches with the GIL
+        released: each line's words joined by ``delimiter``, one output line per input line
+        (a ``\\r\\n`` line ending becomes ``\\n``). The output file appears only when complete.
+
+        Args:
+            input: a path or a list of paths (plain, gz, xz or zst); ``"-"`` is stdin.
+            output: the output path; ``"-"`` is stdout.
+            cut_all: full mode instead of the default mode.
+            delimiter: written between words (a space by default).
+            drop_whitespace: leave out words that are empty or only whitespace (jieba yields
+                spaces as words, and empty strings in full mode).
+
+        Returns:
+            ``(lines, words)``: the number of lines read and of words written.
+
+        Raises:
+            FormatError: invalid UTF-8 (the message names the file and line).
+
+        Example:
+            >>> seg.cut_file("corpus.txt", "corpus.seg.txt")
+            (117648, 4381210)
+        """
+    def add_word(self, word: str, freq: int | None = None) -> int:
+        """Adds ``word`` as jieba's ``add_word`` does: its frequency is set to ``freq`` (or, when
+        None, to ``suggest_freq(word)``, just enough for it to be cut whole) and the total grows.
+
+        Args:
+            word: a non-empty word.
+            freq: a non-negative integer, or None.
+
+        Returns:
+            The frequency used.
+
+        Example:
+            >>> seg.add_word("石墨烯")
+            4
+        """
+    def del_word(self, word: str) -> None:
+        """Deletes ``word`` (sets its frequency to 0, as jieba's ``del_word`` does).
+
+        Args:
+            word: the word.
+        """
+    def load_userdict(self, path: str | os.PathLike[str]) -> None:
+        """Adds a user dictionary in jieba's ``load_userdict`` format: ``word [freq] [tag]`` a line
+        (words may contain spaces; a missing frequency is suggested; tags are ignored).
+
+        Args:
+            path: the user dictionary file.
+
+        Raises:
+            FormatError: a malformed line (the message names the file and line).
+        """
+    def suggest_freq(self, word: str) -> int:
+        """The frequency jieba's ``suggest_freq(word)`` gives: just enough for ``word`` to be cut
+        whole (the dictionary is not changed).
+
+        Args:
+            word: the word.
+        """
+    def word_freq(self, word: str) -> int | None:
+        """jieba's ``FREQ.get(word)``: the frequency of ``word``, 0 for a prefix of a word (or a
+        deleted word), None otherwise.
+
+        Args:
+            word: the word.
+        """
+    @property
+    def total(self) -> int:
+        """The sum of every frequency given so far (jieba's ``total``)."""
+
+# --- vocabulary (rust/kneser-py/src/vocab.rs) ---------------------------------------------------
+
+_Path = str | os.PathLike[str]
+
+class Vocab:
+    """A vocabulary: token <-> id maps with counts, and the tokenizer that splits text for it.
+
+    Ids are assigned specials first (default `<unk>`, `<s>`, `</s>`, then `<pad>` if asked),
+    then by count descending, ties by the token's UTF-8 bytes ascending.
+
+    Example:
+        >>> v = kneser.Vocab.build(iter(["b a b", "c b a"]))
+        >>> v.tokens()
+        ['<unk>', '<s>', '</s>', 'b', 'a', 'c']
+        >>> v.encode("a b zz")
+        array([4, 3, 0], dtype=uint32)
+    """
+
+    @staticmethod
+    def build(
+        source: _Path | Sequence[_Path] | Iterable[str],
+        tokenizer: Tokenizer | None = None,
+        min_count: int = 1,
+        max_size: int | None = None,
+        specials: Sequence[str] | None = None,
+        pad: bool = False,
+    ) -> Vocab:
+        """Builds a vocabulary by counting the tokens of `source` in parallel.
+
+        Args:
+            source: a path (str or os.PathLike; plain, .gz, .xz or .zst), a list or tuple of
+                paths, or any other iterable of str (one text per item, e.g. a generator or
+                `iter(list_of_texts)`), pulled in batches.
+            tokenizer: a `kneser.Tokenizer` (default: whitespace, lmplz's rule).
+            min_count: tokens seen fewer times are left out.
+            max_size: the largest vocabulary size, specials included (None: no limit).
+            specials: the special tokens, ids 0, 1, ... (default `<unk>`, `<s>`, `</s>`).
+            pad: append `<pad>` to the default specials.
+
+        Raises:
+            ArgumentError: an empty corpus, min_count above every count, a bad option.
+            FormatError: invalid UTF-8 (naming file and line).
+
+        Example:
+            >>> v = kneser.Vocab.build("corpus.txt", min_count=2, max_size=50_000)
+        """
+    @staticmethod
+    def load(
+        path: _Path, tokenizer: Tokenizer | None = None, specials: Sequence[str] | None = None
+    ) -> Vocab:
+        """Loads a vocabulary saved by `save` (JSON for names ending in .json, else text).
+
+        Args:
+            path: the file.
+            tokenizer: the `kneser.Tokenizer` to encode with (default: whitespace).
+            specials: for text files, the tokens that are special when they lead the file
+                (default `<unk>`, `<s>`, `</s>`, `<pad>`); JSON files store their own.
+
+        Raises:
+            FormatError: a malformed line, a duplicate token or an empty file (naming the line).
+
+        Example:
+            >>> v = kneser.Vocab.load("vocab.txt")
+        """
+    def save(self, path: _Path) -> None:
+        """Saves the vocabulary: JSON for names ending in .json, else `token TAB count` lines.
+
+        Args:
+            path: the file, written atomically.
+
+        Example:
+            >>> v.save("vocab.json")
+        """
+    def save_limit_vocab(self, path: _Path) -> None:
+        """Writes the ordinary tokens one per line (specials omitted), the word list that
+        `kneser build --limit_vocab_file` and KenLM's lmplz read.
+
+        Args:
+            path: the file, written atomically.
+
+        Example:
+            >>> v.save_limit_vocab("limit.txt")
+        """
+    def __len__(self) -> int: ...
+    def __contains__(self, token: object) -> bool: ...
+    def token_to_id(self, token: str) -> int | None:
+        """The id of `token`, or None if it is not in the vocabulary.
+
+        Example:
+            >>> v.token_to_id("<unk>")
+            0
+        """
+    def id_to_token(self, id: int) -> str | None:
+        """The token of `id`, or None if `id` is out of range.
+
+        Example:
+            >>> v.id_to_token(0)
+            '<unk>'
+        """
+    def count(self, token: str) -> int | None:
+        """How often `token` occurred in the counted text, or None if it is not in the vocabulary.
+
+        Example:
+            >>> v.count("the")
+            1042
+        """
+    def tokens(self) -> list[str]:
+        """The tokens in id order."""
+    def counts(self) -> npt.NDArray[np.uint64]:
+        """The counts in id order, as a numpy uint64 array."""
+    def get_vocab(self) -> dict[str, int]:
+        """The mapping token -> id as a dict."""
+    @property
+    def specials(self) -> list[str]:
+        """The special tokens, in id order."""
+    @property
+    def unk_id(self) -> int | None:
+        """The id of `<unk>`, or None if it is not among the specials."""
+    def encode(self, text: str, unk: Literal["unk", "raise"] = "unk") -> npt.NDArray[np.uint32]:
+        """The ids of the tokens of `text`.
+
+        Args:
+            text: the text, split by the vocabulary's tokenizer.
+            unk: "unk" maps unknown tokens to the `<unk>` id; "raise" raises ArgumentError.
+
+        Returns:
+            a numpy uint32 array.
+
+        Example:
+            >>> v.encode("a b zz")
+            array([4, 3, 0], dtype=uint32)
+        """
+    @overload
+    def encode_batch(
+        self,
+        texts: Sequence[str],
+        unk: Literal["unk", "raise"] = "unk",
+        as_list: Literal[False] = False,
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]: ...
+    @overload
+    def encode_batch(
+        self, texts: Sequence[str], unk: Literal["unk", "raise"] = "unk", *, as_list: Literal[True]
+    ) -> list[npt.NDArray[np.uint32]]: ...
+    def encode_batch(
+        self, texts: Sequence[str], unk: Literal["unk", "raise"] = "unk", as_list: bool = False
+    ) -> Any:
+        """The ids of many texts, encoded in parallel with the GIL released.
+
+        Args:
+            texts: a sequence of str.
+            unk: "unk" or "raise" (the error names the text's index).
+            as_list: return a list of uint32 arrays, one per text, instead.
+
+        Returns:
+            `(ids, offsets)`: all ids as one uint32 array and int64 offsets of length
+            `len(texts) + 1`, text `i` having `ids[offsets[i]:offsets[i + 1]]`.
+
+        Example:
+            >>> ids, offsets = v.encode_batch(["a b", "", "zz"])
+            >>> ids, offsets
+            (array([4, 3, 0], dtype=uint32), array([0, 2, 2, 3]))
+        """
+    def decode(self, ids: Sequence[int] | npt.NDArray[np.integer[Any]]) -> str:
+        """The tokens of `ids` joined by single spaces.
+
+        Args:
+            ids: a sequence or numpy array of ints.
+
+        Raises:
+            ArgumentError: an id out of range.
+
+        Example:
+            >>> v.decode([4, 3, 0])
+            'a b <unk>'
+        """
+
+def encode_corpus(
+    paths: _Path | Sequence[_Path],
+    vocab: Vocab,
+    out_dir: _Path,
+    dtype: Literal["auto", "uint16", "uint32"] = "auto",
+    format: Literal["npy", "bin"] = "npy",
+    shard_tokens: int = 100_000_000,
+    eod: bool | str = True,
+    unk: Literal["unk", "raise"] = "unk",
+    progress: bool = False,
+    prefix: str = "shard",
+) -> dict[str, Any]:
+    """Encodes a corpus into token-id shards for training loaders, with an `index.json`.
+
+    One line is one document; lines without tokens are skipped; each document is followed by
+    the end-of-document id. Shards hold exactly `shard_tokens` ids (the last fewer).
+
+    Args:
+        paths: a path or a list of paths (plain, .gz, .xz or .zst).
+        vocab: the `kneser.Vocab` (and its tokenizer) to encode with.
+        out_dir: the output directory, created if missing.
+        dtype: "auto" (uint16 when the vocabulary fits, else uint32), "uint16" or "uint32".
+        format: "npy" (numpy files) or "bin" (raw little-endian ids, as nanoGPT reads).
+        shard_tokens: ids per shard.
+        eod: True for `</s>`, a token name, or False for no end-of-document id.
+        unk: "unk" or "raise" (a FormatError naming file and line).
+        progress: print progress on stderr.
+        prefix: shard files are named `{prefix}_000000.{format}`, ...
+
+    Returns:
+        the index (a dict, as written to `out_dir/index.json`).
+
+    Example:
+        >>> index = kneser.encode_corpus("train.txt", vocab, "shards", format="bin")
+        >>> index["tokens"], [s["file"] for s in index["shards"]]
+    """
 
 # The partitioned merge of count files (used by kneser.ray).
 

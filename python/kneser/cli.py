@@ -13,7 +13,16 @@ import kneser
 from kneser._errors import KneserError, KneserIOError
 
 # Modules under kneser.commands, in the order `kneser --help` lists them.
-COMMANDS: tuple[str, ...] = ("build",)
+COMMANDS: tuple[str, ...] = (
+    "build",
+    "query",
+    "clean",
+    "tokenize",
+    "segment",
+    "vocab",
+    "encode",
+    "pipeline",
+)
 
 
 def _raise_keyboard_interrupt(signum: int, frame: object) -> None:

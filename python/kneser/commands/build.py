@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 
 import kneser
 
@@ -87,6 +89,11 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="give text after the last newline a </s> (lmplz does not)",
     )
     p.add_argument(
+        "--binary",
+        default=None,
+        help="also write kneser's binary (memory-mapped) model here; with no --arpa, only it",
+    )
+    p.add_argument(
         "--from-counts",
         nargs="+",
         default=None,
@@ -152,10 +159,31 @@ def run(args: argparse.Namespace) -> int:
     fallback = args.discount_fallback
     if fallback is not None and len(fallback) == 0:
         fallback = True
-    summary = kneser.estimate(
+    arpa = args.arpa
+    tmp_arpa = None
+    if args.binary and arpa == "-":
+        fd, tmp_arpa = tempfile.mkstemp(
+            suffix=".arpa", dir=os.path.dirname(os.path.abspath(args.binary))
+        )
+        os.close(fd)
+        arpa = tmp_arpa
+    try:
+        summary = _estimate(args, source, fallback, arpa)
+        if args.binary:
+            kneser.Model(arpa).save_binary(args.binary)
+    finally:
+        if tmp_arpa is not None and os.path.exists(tmp_arpa):
+            os.unlink(tmp_arpa)
+    if args.summary:
+        print(json.dumps(summary), file=sys.stderr)
+    return 0
+
+
+def _estimate(args: argparse.Namespace, source, fallback, arpa: str) -> dict:
+    return kneser.estimate(
         source,
         order=args.order,
-        arpa=args.arpa,
+        arpa=arpa,
         from_counts=args.from_counts,
         memory=args.memory,
         temp_dir=args.temp_dir,
@@ -170,6 +198,3 @@ def run(args: argparse.Namespace) -> int:
         threads=args.threads,
         verbose=not args.quiet,
     )
-    if args.summary:
-        print(json.dumps(summary), file=sys.stderr)
-    return 0

@@ -77,3 +77,14 @@ impl<T> IntoPyResult<T> for kneser::Result<T> {
         self.map_err(|e| to_pyerr(py, e))
     }
 }
+
+/// `kneser.FormatError(message)` with `cause` attached: for text that cannot be processed,
+/// such as a Python string holding a lone surrogate.
+pub fn format_error(py: Python<'_>, message: String, cause: Option<PyErr>) -> PyErr {
+    let err = match class(py, "FormatError").and_then(|c| c.call1((message,))) {
+        Ok(obj) => PyErr::from_value(obj),
+        Err(e) => e,
+    };
+    err.set_cause(py, cause);
+    err
+}

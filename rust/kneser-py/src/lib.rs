@@ -7,8 +7,10 @@ mod detach;
 mod distributed;
 mod errors;
 mod estimate;
+mod io;
 mod model;
 mod pipeline;
+mod segment;
 mod text;
 mod vocab;
 
@@ -18,6 +20,7 @@ fn _kneser(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     detach::register(m)?;
     estimate::register(m)?;
+    io::register(m)?;
     model::register(m)?;
     text::register(m)?;
     vocab::register(m)?;

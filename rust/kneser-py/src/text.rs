@@ -1,18 +1,311 @@
-//! Bindings of the text stage: `Tokenizer` (and, as they land, `Normalizer`, `Segmenter`).
+//! Bindings of the text stage: `Normalizer` and `Tokenizer` (and, as it lands, `Segmenter`).
+//!
+//! Strings are copied out of Python while the GIL is held; batches are then processed in
+//! parallel (rayon) with the GIL released, in chunks between which Ctrl-C is honoured. A
+//! Python string holding a lone surrogate cannot be UTF-8 and raises `kneser.FormatError`
+//! (a `ValueError`) naming the position, never a panic.
 
 use std::sync::Arc;
 
-use kneser::text::tokenize::Tokenizer;
+use kneser::text::normalize::{CcnetOptions, DigitMode, Normalizer, PunctMode, Step, UnicodeForm};
+use kneser::text::stopwords::Stopwords;
+use kneser::text::tokenize::{Mode, Tokenizer};
+use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyString;
+
+use crate::detach::{detach_short, run_detached};
+use crate::errors::format_error;
+
+/// Texts per parallel chunk of a batch call (Ctrl-C is checked between chunks).
+const CHUNK: usize = 16_384;
+
+/// Texts longer than this are processed with the GIL released even in single calls.
+const DETACH_BYTES: usize = 1 << 16;
+
+/// Copies a Python `str` into Rust, turning a lone surrogate into `kneser.FormatError`.
+fn extract_text(obj: &Bound<'_, PyAny>, index: Option<usize>) -> PyResult<String> {
+    let py = obj.py();
+    let s = obj.cast::<PyString>().map_err(|_| {
+        let type_name = obj
+            .get_type()
+            .name()
+            .map(|n| n.to_string())
+            .unwrap_or_else(|_| "?".into());
+        let at = index.map(|i| format!(" at index {i}")).unwrap_or_default();
+        PyTypeError::new_err(format!("expected str{at}, got {type_name}"))
+    })?;
+    match s.to_cow() {
+        Ok(cow) => Ok(cow.into_owned()),
+        Err(err) if err.is_instance_of::<PyUnicodeEncodeError>(py) => {
+            let start: Option<usize> = err
+                .value(py)
+                .getattr("start")
+                .and_then(|v| v.extract())
+                .ok();
+            let code = start
+                .and_then(|i| s.get_item(i).ok())
+                .and_then(|c| c.call_method0("__repr__").ok())
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "?".into());
+            let item = index
+                .map(|i| format!("text {i} of the batch "))
+                .unwrap_or_default();
+            let pos = start
+                .map(|i| format!(" at position {i}"))
+                .unwrap_or_default();
+            Err(format_error(
+                py,
+                format!(
+                    "{item}holds a lone surrogate {code}{pos}, which is not valid Unicode text \
+                     and cannot be encoded as UTF-8; fix the decoding that produced it (for \
+                     example decode with errors=\"replace\")"
+                ),
+                Some(err),
+            ))
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// Copies an iterable of `str` into Rust (with the GIL held).
+fn extract_texts(texts: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    if texts.is_instance_of::<PyString>() {
+        return Err(PyTypeError::new_err(
+            "expected an iterable of str, got a single str (wrap it in a list)",
+        ));
+    }
+    let mut out = Vec::with_capacity(texts.len().unwrap_or(0));
+    for (i, item) in texts.try_iter()?.enumerate() {
+        out.push(extract_text(&item?, Some(i))?);
+    }
+    Ok(out)
+}
+
+/// Cleans text with an ordered list of steps, or one of the CCNet presets.
+///
+/// The keyword options apply in this order: `unicode`, `urls`, `emails`, `lowercase`,
+/// `strip_accents`, `digits`, `punct`, `remove_control`, `collapse_whitespace`, `strip`.
+///
+/// Args:
+///     unicode: None, "NFC", "NFKC", "NFD" or "NFKD".
+///     urls: replace URLs with this string (None keeps them).
+///     emails: replace e-mail addresses with this string (None keeps them).
+///     lowercase: Unicode lowercasing, as Python's str.lower().
+///     strip_accents: NFD, then drop non-spacing marks (as CCNet).
+///     digits: None, "each" (every decimal digit to 0) or "run" (every run of digits to 0).
+///     punct: None, "ccnet-map" (CCNet's table to ASCII), "ccnet-remove" (delete the
+///         table's characters) or "remove-all" (delete all punctuation).
+///     remove_control: delete U+0000..U+001F and U+007F..U+009F (as CCNet).
+///     collapse_whitespace: each run of whitespace becomes one space.
+///     strip: remove leading and trailing whitespace (Python's str.strip()).
+///
+/// Example:
+///     >>> kneser.Normalizer(lowercase=True, digits="run", strip=True).normalize(" Tel 0123 ")
+///     'tel 0'
+///     >>> kneser.Normalizer.ccnet().normalize("Café «2024»")
+///     'cafe "0000"'
+#[pyclass(name = "Normalizer", module = "kneser", frozen)]
+pub struct PyNormalizer {
+    inner: Arc<Normalizer>,
+}
+
+impl PyNormalizer {
+    /// The shared core normalizer, for other bindings to use without the GIL.
+    #[allow(dead_code)]
+    pub fn inner(&self) -> Arc<Normalizer> {
+        Arc::clone(&self.inner)
+    }
+}
+
+fn parse_form(name: &str) -> PyResult<UnicodeForm> {
+    Ok(match name.to_ascii_uppercase().as_str() {
+        "NFC" => UnicodeForm::Nfc,
+        "NFKC" => UnicodeForm::Nfkc,
+        "NFD" => UnicodeForm::Nfd,
+        "NFKD" => UnicodeForm::Nfkd,
+        _ => {
+            return Err(PyValueError::new_err(format!(
+                "unknown unicode form {name:?}; expected \"NFC\", \"NFKC\", \"NFD\" or \"NFKD\""
+            )))
+        }
+    })
+}
+
+#[pymethods]
+impl PyNormalizer {
+    #[new]
+    #[pyo3(signature = (*, unicode = None, urls = None, emails = None, lowercase = false,
+        strip_accents = false, digits = None, punct = None, remove_control = false,
+        collapse_whitespace = false, strip = false))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        unicode: Option<&str>,
+        urls: Option<String>,
+        emails: Option<String>,
+        lowercase: bool,
+        strip_accents: bool,
+        digits: Option<&str>,
+        punct: Option<&str>,
+        remove_control: bool,
+        collapse_whitespace: bool,
+        strip: bool,
+    ) -> PyResult<Self> {
+        let mut steps = Vec::new();
+        if let Some(form) = unicode {
+            steps.push(Step::Unicode(parse_form(form)?));
+        }
+        if let Some(with) = urls {
+            steps.push(Step::ReplaceUrls(with));
+        }
+        if let Some(with) = emails {
+            steps.push(Step::ReplaceEmails(with));
+        }
+        if lowercase {
+            steps.push(Step::Lowercase);
+        }
+        if strip_accents {
+            steps.push(Step::StripAccents);
+        }
+        match digits {
+            None => {}
+            Some("each") => steps.push(Step::Digits(DigitMode::Each)),
+            Some("run") => steps.push(Step::Digits(DigitMode::Run)),
+            Some(other) => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown digits mode {other:?}; expected \"each\", \"run\" or None"
+                )))
+            }
+        }
+        match punct {
+            None => {}
+            Some("ccnet-map") => steps.push(Step::Punct(PunctMode::CcnetMap)),
+            Some("ccnet-remove") => steps.push(Step::Punct(PunctMode::CcnetRemove)),
+            Some("remove-all") => steps.push(Step::Punct(PunctMode::RemoveAll)),
+            Some(other) => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown punct mode {other:?}; expected \"ccnet-map\", \"ccnet-remove\", \
+                     \"remove-all\" or None"
+                )))
+            }
+        }
+        if remove_control {
+            steps.push(Step::RemoveControl);
+        }
+        if collapse_whitespace {
+            steps.push(Step::CollapseWhitespace);
+        }
+        if strip {
+            steps.push(Step::Strip);
+        }
+        Ok(PyNormalizer {
+            inner: Arc::new(Normalizer::from_steps(steps)),
+        })
+    }
+
+    /// CCNet's `text_normalizer.normalize(line, accent, case, numbers, punct)`.
+    ///
+    /// Args:
+    ///     punct: 0 leaves punctuation, 1 maps CCNet's table to ASCII, 2 removes its characters.
+    ///     accent: strip accents (NFD, then drop non-spacing marks).
+    ///     case: lowercase.
+    ///     numbers: replace every decimal digit with 0.
+    ///
+    /// Example:
+    ///     >>> kneser.Normalizer.ccnet(punct=2).normalize("«Ça va ?»")
+    ///     'ca va ?'
+    #[staticmethod]
+    #[pyo3(signature = (punct = 1, accent = true, case = true, numbers = true))]
+    fn ccnet(punct: u8, accent: bool, case: bool, numbers: bool) -> PyResult<Self> {
+        if punct > 2 {
+            return Err(PyValueError::new_err(format!(
+                "punct must be 0, 1 or 2, got {punct}"
+            )));
+        }
+        Ok(PyNormalizer {
+            inner: Arc::new(Normalizer::ccnet(CcnetOptions {
+                accent,
+                case,
+                numbers,
+                punct,
+            })),
+        })
+    }
+
+    /// CCNet's `text_normalizer.normalize_for_dedup(line)`: strip, lowercase, digits to 0,
+    /// CCNet's punctuation table and control characters removed.
+    ///
+    /// Example:
+    ///     >>> kneser.Normalizer.ccnet_dedup().normalize(" Ünï， 42 ")
+    ///     'ünï 00'
+    #[staticmethod]
+    fn ccnet_dedup() -> Self {
+        PyNormalizer {
+            inner: Arc::new(Normalizer::ccnet_dedup()),
+        }
+    }
+
+    /// The normalized `text`.
+    ///
+    /// Args:
+    ///     text: a str (a lone surrogate in it raises kneser.FormatError).
+    fn normalize(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<String> {
+        let text = extract_text(text, None)?;
+        if text.len() < DETACH_BYTES {
+            return Ok(self.inner.normalize(&text));
+        }
+        let norm = Arc::clone(&self.inner);
+        detach_short(py, move || Ok(norm.normalize(&text)))
+    }
+
+    /// The normalized texts, in input order; computed in parallel with the GIL released.
+    ///
+    /// Args:
+    ///     texts: an iterable of str.
+    fn normalize_batch(&self, py: Python<'_>, texts: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+        let texts = extract_texts(texts)?;
+        let norm = Arc::clone(&self.inner);
+        run_detached(py, move |cancel| {
+            let mut out = Vec::with_capacity(texts.len());
+            for chunk in texts.chunks(CHUNK) {
+                cancel.check()?;
+                out.extend(norm.normalize_batch(chunk));
+            }
+            Ok(out)
+        })
+    }
+
+    /// The steps, in the order they are applied, as readable strings.
+    #[getter]
+    fn steps(&self) -> Vec<String> {
+        self.inner
+            .steps()
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Normalizer(steps={:?})", self.steps())
+    }
+}
 
 /// Splits text into tokens.
 ///
 /// Args:
-///     mode: "whitespace" (lmplz's rule: space, tab, CR, LF and NUL separate tokens).
+///     mode: "whitespace" (lmplz's rule: space, tab, CR, LF and NUL separate tokens),
+///         "unicode-words" (UAX #29 words), "cjk-chars" (each Han, kana or hangul character
+///         a token; other letter and digit runs whole; punctuation separate) or
+///         "punctuation" (whitespace splitting, each punctuation character a token).
+///     lowercase: lowercase each token.
+///     stopwords: None, "en" or "zh" (our built-in lists), a path to a file with one word
+///         per line, or an iterable of str. Matched exactly after lowercasing.
 ///
 /// Example:
 ///     >>> kneser.Tokenizer("whitespace").tokenize("a  b")
 ///     ['a', 'b']
+///     >>> kneser.Tokenizer("unicode-words", lowercase=True, stopwords="en").tokenize("The cat.")
+///     ['cat']
 #[pyclass(name = "Tokenizer", module = "kneser", frozen)]
 pub struct PyTokenizer {
     inner: Arc<Tokenizer>,
@@ -26,28 +319,138 @@ impl PyTokenizer {
     }
 }
 
+/// Reads the `stopwords` argument of `Tokenizer`.
+fn stopwords_arg(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<Option<Stopwords>> {
+    if arg.is_none() {
+        return Ok(None);
+    }
+    if let Ok(name) = arg.cast::<PyString>() {
+        let name = name.to_cow()?.into_owned();
+        if let Some(builtin) = Stopwords::builtin(&name) {
+            return Ok(Some(builtin));
+        }
+        return detach_short(py, move || Stopwords::from_file(&name)).map(Some);
+    }
+    let fspath = py.import("os")?.getattr("fspath")?;
+    if arg.hasattr("__fspath__")? {
+        let path: std::path::PathBuf = fspath.call1((arg,))?.extract()?;
+        return detach_short(py, move || Stopwords::from_file(&path)).map(Some);
+    }
+    let words = extract_texts(arg).map_err(|e| {
+        if e.is_instance_of::<PyTypeError>(py) {
+            PyTypeError::new_err(format!(
+                "stopwords must be None, \"en\", \"zh\", a path or an iterable of str ({e})"
+            ))
+        } else {
+            e
+        }
+    })?;
+    Ok(Some(Stopwords::from_words(words)))
+}
+
 #[pymethods]
 impl PyTokenizer {
     #[new]
-    #[pyo3(signature = (mode = "whitespace"))]
-    fn new(mode: &str) -> PyResult<Self> {
-        match mode {
-            "whitespace" => Ok(PyTokenizer {
-                inner: Arc::new(Tokenizer::whitespace()),
-            }),
-            other => Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "unknown tokenizer mode {other:?}; expected \"whitespace\""
-            ))),
-        }
+    #[pyo3(signature = (mode = "whitespace", lowercase = false, stopwords = None))]
+    fn new(
+        py: Python<'_>,
+        mode: &str,
+        lowercase: bool,
+        stopwords: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Self> {
+        let mode = Mode::from_name(mode).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "unknown tokenizer mode {mode:?}; expected \"whitespace\", \"unicode-words\", \
+                 \"cjk-chars\" or \"punctuation\""
+            ))
+        })?;
+        let stopwords = match stopwords {
+            Some(arg) => stopwords_arg(py, arg)?,
+            None => None,
+        };
+        Ok(PyTokenizer {
+            inner: Arc::new(
+                Tokenizer::new(mode)
+                    .with_lowercase(lowercase)
+                    .with_stopwords(stopwords),
+            ),
+        })
     }
 
     /// The tokens of `text` as a list of str.
-    fn tokenize(&self, text: &str) -> Vec<String> {
-        self.inner.tokenize(text)
+    ///
+    /// Args:
+    ///     text: a str (a lone surrogate in it raises kneser.FormatError).
+    fn tokenize(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+        let text = extract_text(text, None)?;
+        if text.len() < DETACH_BYTES {
+            return Ok(self.inner.tokenize(&text));
+        }
+        let tok = Arc::clone(&self.inner);
+        detach_short(py, move || Ok(tok.tokenize(&text)))
+    }
+
+    /// The tokens of each text, in input order; computed in parallel with the GIL released.
+    ///
+    /// Args:
+    ///     texts: an iterable of str.
+    fn tokenize_batch(
+        &self,
+        py: Python<'_>,
+        texts: &Bound<'_, PyAny>,
+    ) -> PyResult<Vec<Vec<String>>> {
+        use rayon::prelude::*;
+        let texts = extract_texts(texts)?;
+        let tok = Arc::clone(&self.inner);
+        run_detached(py, move |cancel| {
+            let mut out = Vec::with_capacity(texts.len());
+            for chunk in texts.chunks(CHUNK) {
+                cancel.check()?;
+                let part: Vec<Vec<String>> = chunk
+                    .par_iter()
+                    .with_min_len(64)
+                    .map(|t| tok.tokenize(t))
+                    .collect();
+                out.extend(part);
+            }
+            Ok(out)
+        })
+    }
+
+    /// The splitting mode's name.
+    #[getter]
+    fn mode(&self) -> String {
+        self.inner.mode().name().to_string()
+    }
+
+    /// Whether tokens are lowercased.
+    #[getter]
+    fn lowercase(&self) -> bool {
+        self.inner.lowercases()
+    }
+
+    fn __repr__(&self) -> String {
+        let sw = self
+            .inner
+            .stopwords()
+            .map(|s| format!("<{} words>", s.len()))
+            .unwrap_or_else(|| "None".into());
+        format!(
+            "Tokenizer(mode={:?}, lowercase={}, stopwords={sw})",
+            self.inner.mode().name(),
+            if self.inner.lowercases() {
+                "True"
+            } else {
+                "False"
+            }
+        )
     }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyNormalizer>()?;
     m.add_class::<PyTokenizer>()?;
+    crate::segment::register_segmenter(m)?;
     Ok(())
 }
+

@@ -1,7 +1,485 @@
-//! Not yet written.
+//! Bindings of the vocabulary stage: `Vocab` and `encode_corpus`.
+//!
+//! Files are counted and corpora encoded detached (`run_detached`, Ctrl-C honoured); Python
+//! iterables are pulled in batches of owned strings while attached, then counted detached, as
+//! huggingface tokenizers' `PyBufferedIterator` does. Ids come back as numpy arrays that take
+//! ownership of the Rust vectors (no copy).
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use kneser::text::tokenize::Tokenizer;
+use kneser::vocab::{
+    build_from_files, default_specials, encode_corpus as core_encode_corpus, EncodeConfig,
+    ShardDtype, ShardFormat, TokenCounter, Unknown, Vocab, VocabConfig, EOS,
+};
+use numpy::{AllowTypeChange, PyArray1, PyArrayLike1};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+use crate::detach::{detach_short, run_detached};
+use crate::errors::IntoPyResult;
+use crate::text::PyTokenizer;
+
+/// Texts pulled from a Python iterable per batch (or fewer, once this many bytes are held).
+const PULL_ITEMS: usize = 8192;
+const PULL_BYTES: usize = 4 << 20;
+/// Texts at or above this many bytes are encoded with the GIL released.
+const DETACH_BYTES: usize = 1 << 16;
+
+/// A vocabulary: token <-> id maps with counts, and the tokenizer that splits text for it.
+///
+/// Ids are assigned specials first (default `<unk>`, `<s>`, `</s>`, then `<pad>` if asked),
+/// then by count descending, ties by the token's UTF-8 bytes ascending.
+///
+/// Example:
+///     >>> v = kneser.Vocab.build(iter(["b a b", "c b a"]))
+///     >>> v.tokens()
+///     ['<unk>', '<s>', '</s>', 'b', 'a', 'c']
+///     >>> v.encode("a b zz")
+///     array([4, 3, 0], dtype=uint32)
+#[pyclass(name = "Vocab", module = "kneser", frozen)]
+pub struct PyVocab {
+    vocab: Arc<Vocab>,
+    tokenizer: Arc<Tokenizer>,
+}
+
+/// What `Vocab.build` reads from.
+enum Source {
+    Paths(Vec<PathBuf>),
+    Texts,
+}
+
+fn classify(source: &Bound<'_, PyAny>) -> PyResult<Source> {
+    if source.is_instance_of::<PyString>() || source.hasattr("__fspath__")? {
+        return Ok(Source::Paths(vec![source.extract()?]));
+    }
+    if source.is_instance_of::<PyList>() || source.is_instance_of::<PyTuple>() {
+        let paths: Vec<PathBuf> = source.extract().map_err(|_| {
+            PyTypeError::new_err(
+                "a list or tuple source must hold paths (str or os.PathLike); to build from texts pass an iterator, e.g. iter(texts)",
+            )
+        })?;
+        return Ok(Source::Paths(paths));
+    }
+    Ok(Source::Texts)
+}
+
+fn tokenizer_of(tokenizer: Option<PyRef<'_, PyTokenizer>>) -> Arc<Tokenizer> {
+    tokenizer
+        .map(|t| t.inner())
+        .unwrap_or_else(|| Arc::new(Tokenizer::whitespace()))
+}
+
+impl PyVocab {
+    /// The core vocabulary, for other bindings.
+    #[allow(dead_code)]
+    pub fn inner(&self) -> Arc<Vocab> {
+        Arc::clone(&self.vocab)
+    }
+}
+
+#[pymethods]
+impl PyVocab {
+    /// Builds a vocabulary by counting the tokens of `source` in parallel.
+    ///
+    /// Args:
+    ///     source: a path (str or os.PathLike; plain, .gz, .xz or .zst), a list or tuple of
+    ///         paths, or any other iterable of str (one text per item, e.g. a generator or
+    ///         `iter(list_of_texts)`), pulled in batches.
+    ///     tokenizer: a `kneser.Tokenizer` (default: whitespace, lmplz's rule).
+    ///     min_count: tokens seen fewer times are left out.
+    ///     max_size: the largest vocabulary size, specials included (None: no limit).
+    ///     specials: the special tokens, ids 0, 1, ... (default `<unk>`, `<s>`, `</s>`).
+    ///     pad: append `<pad>` to the default specials.
+    ///
+    /// Raises:
+    ///     ArgumentError: an empty corpus, min_count above every count, a bad option.
+    ///     FormatError: invalid UTF-8 (naming file and line).
+    ///
+    /// Example:
+    ///     >>> v = kneser.Vocab.build("corpus.txt", min_count=2, max_size=50_000)
+    #[staticmethod]
+    #[pyo3(signature = (source, tokenizer = None, min_count = 1, max_size = None, specials = None, pad = false))]
+    fn build(
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        tokenizer: Option<PyRef<'_, PyTokenizer>>,
+        min_count: u64,
+        max_size: Option<usize>,
+        specials: Option<Vec<String>>,
+        pad: bool,
+    ) -> PyResult<Self> {
+        let tokenizer = tokenizer_of(tokenizer);
+        let specials = match specials {
+            Some(mut s) => {
+                if pad && !s.iter().any(|t| t == kneser::vocab::PAD) {
+                    s.push(kneser::vocab::PAD.to_string());
+                }
+                s
+            }
+            None => default_specials(pad),
+        };
+        let config = VocabConfig {
+            min_count,
+            max_size,
+            specials,
+        };
+        config.validate().py_err(py)?;
+        let vocab = match classify(source)? {
+            Source::Paths(paths) => {
+                let tok = Arc::clone(&tokenizer);
+                run_detached(py, move |cancel| {
+                    build_from_files(&paths, &tok, &config, cancel)
+                })?
+            }
+            Source::Texts => {
+                let mut counter = TokenCounter::new();
+                let mut iter = source.try_iter()?;
+                let mut index = 0usize;
+                loop {
+                    let mut batch: Vec<String> = Vec::with_capacity(PULL_ITEMS);
+                    let mut bytes = 0;
+                    while batch.len() < PULL_ITEMS && bytes < PULL_BYTES {
+                        let Some(item) = iter.next() else { break };
+                        let text: String = item?.extract().map_err(|_| {
+                            PyTypeError::new_err(format!(
+                                "item {index} of the source is not a str; an iterable source must yield str"
+                            ))
+                        })?;
+                        index += 1;
+                        bytes += text.len();
+                        batch.push(text);
+                    }
+                    if batch.is_empty() {
+                        break;
+                    }
+                    let tok = &tokenizer;
+                    counter = py.detach(move || {
+                        counter.add_texts(tok, &batch);
+                        counter
+                    });
+                    py.check_signals()?;
+                }
+                detach_short(py, move || counter.into_vocab(&config, "<iterable>"))?
+            }
+        };
+        Ok(PyVocab {
+            vocab: Arc::new(vocab),
+            tokenizer,
+        })
+    }
+
+    /// Loads a vocabulary saved by `save` (JSON for names ending in .json, else text).
+    ///
+    /// Args:
+    ///     path: the file.
+    ///     tokenizer: the `kneser.Tokenizer` to encode with (default: whitespace).
+    ///     specials: for text files, the tokens that are special when they lead the file
+    ///         (default `<unk>`, `<s>`, `</s>`, `<pad>`); JSON files store their own.
+    ///
+    /// Raises:
+    ///     FormatError: a malformed line, a duplicate token or an empty file (naming the line).
+    ///
+    /// Example:
+    ///     >>> v = kneser.Vocab.load("vocab.txt")
+    #[staticmethod]
+    #[pyo3(signature = (path, tokenizer = None, specials = None))]
+    fn load(
+        py: Python<'_>,
+        path: PathBuf,
+        tokenizer: Option<PyRef<'_, PyTokenizer>>,
+        specials: Option<Vec<String>>,
+    ) -> PyResult<Self> {
+        let tokenizer = tokenizer_of(tokenizer);
+        let vocab = run_detached(py, move |_| Vocab::load(&path, specials.as_deref()))?;
+        Ok(PyVocab {
+            vocab: Arc::new(vocab),
+            tokenizer,
+        })
+    }
+
+    /// Saves the vocabulary: JSON for names ending in .json, else `token TAB count` lines.
+    ///
+    /// Args:
+    ///     path: the file, written atomically.
+    ///
+    /// Example:
+    ///     >>> v.save("vocab.json")
+    fn save(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let vocab = Arc::clone(&self.vocab);
+        run_detached(py, move |_| vocab.save(&path))
+    }
+
+    /// Writes the ordinary tokens one per line (specials omitted), the word list that
+    /// `kneser build --limit_vocab_file` and KenLM's lmplz read.
+    ///
+    /// Args:
+    ///     path: the file, written atomically.
+    ///
+    /// Example:
+    ///     >>> v.save_limit_vocab("limit.txt")
+    fn save_limit_vocab(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        let vocab = Arc::clone(&self.vocab);
+        run_detached(py, move |_| vocab.save_limit_vocab(&path))
+    }
+
+    fn __len__(&self) -> usize {
+        self.vocab.len()
+    }
+
+    fn __contains__(&self, token: &Bound<'_, PyAny>) -> bool {
+        token
+            .extract::<PyBackedStr>()
+            .is_ok_and(|s| self.vocab.token_to_id(&s).is_some())
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Vocab(size={}, specials={:?})",
+            self.vocab.len(),
+            self.vocab.specials()
+        )
+    }
+
+    /// The id of `token`, or None if it is not in the vocabulary.
+    ///
+    /// Example:
+    ///     >>> v.token_to_id("<unk>")
+    ///     0
+    fn token_to_id(&self, token: &str) -> Option<u32> {
+        self.vocab.token_to_id(token)
+    }
+
+    /// The token of `id`, or None if `id` is out of range.
+    ///
+    /// Example:
+    ///     >>> v.id_to_token(0)
+    ///     '<unk>'
+    fn id_to_token(&self, id: i64) -> Option<String> {
+        u32::try_from(id)
+            .ok()
+            .and_then(|id| self.vocab.id_to_token(id))
+            .map(str::to_string)
+    }
+
+    /// How often `token` occurred in the counted text, or None if it is not in the vocabulary.
+    ///
+    /// Example:
+    ///     >>> v.count("the")
+    ///     1042
+    fn count(&self, token: &str) -> Option<u64> {
+        self.vocab
+            .token_to_id(token)
+            .and_then(|id| self.vocab.count(id))
+    }
+
+    /// The tokens in id order.
+    fn tokens(&self) -> Vec<String> {
+        self.vocab
+            .tokens()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The counts in id order, as a numpy uint64 array.
+    fn counts<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<u64>> {
+        PyArray1::from_slice(py, self.vocab.counts())
+    }
+
+    /// The mapping token -> id as a dict.
+    fn get_vocab<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (id, token) in self.vocab.tokens().into_iter().enumerate() {
+            d.set_item(token, id)?;
+        }
+        Ok(d)
+    }
+
+    /// The special tokens, in id order.
+    #[getter]
+    fn specials(&self) -> Vec<String> {
+        self.vocab
+            .specials()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The id of `<unk>`, or None if it is not among the specials.
+    #[getter]
+    fn unk_id(&self) -> Option<u32> {
+        self.vocab.unk_id()
+    }
+
+    /// The ids of the tokens of `text`.
+    ///
+    /// Args:
+    ///     text: the text, split by the vocabulary's tokenizer.
+    ///     unk: "unk" maps unknown tokens to the `<unk>` id; "raise" raises ArgumentError.
+    ///
+    /// Returns:
+    ///     a numpy uint32 array.
+    ///
+    /// Example:
+    ///     >>> v.encode("a b zz")
+    ///     array([4, 3, 0], dtype=uint32)
+    #[pyo3(signature = (text, unk = "unk"))]
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        text: &str,
+        unk: &str,
+    ) -> PyResult<Bound<'py, PyArray1<u32>>> {
+        let unknown = Unknown::parse(unk).py_err(py)?;
+        let ids = if text.len() >= DETACH_BYTES {
+            detach_short(py, || self.vocab.encode(&self.tokenizer, text, unknown))?
+        } else {
+            self.vocab
+                .encode(&self.tokenizer, text, unknown)
+                .py_err(py)?
+        };
+        Ok(PyArray1::from_vec(py, ids))
+    }
+
+    /// The ids of many texts, encoded in parallel with the GIL released.
+    ///
+    /// Args:
+    ///     texts: a sequence of str.
+    ///     unk: "unk" or "raise" (the error names the text's index).
+    ///     as_list: return a list of uint32 arrays, one per text, instead.
+    ///
+    /// Returns:
+    ///     `(ids, offsets)`: all ids as one uint32 array and int64 offsets of length
+    ///     `len(texts) + 1`, text `i` having `ids[offsets[i]:offsets[i + 1]]`.
+    ///
+    /// Example:
+    ///     >>> ids, offsets = v.encode_batch(["a b", "", "zz"])
+    ///     >>> ids, offsets
+    ///     (array([4, 3, 0], dtype=uint32), array([0, 2, 2, 3]))
+    #[pyo3(signature = (texts, unk = "unk", as_list = false))]
+    fn encode_batch<'py>(
+        &self,
+        py: Python<'py>,
+        texts: Vec<PyBackedStr>,
+        unk: &str,
+        as_list: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let unknown = Unknown::parse(unk).py_err(py)?;
+        let (vocab, tok) = (&self.vocab, &self.tokenizer);
+        let batch = detach_short(py, || vocab.encode_batch(tok, &texts, unknown))?;
+        if as_list {
+            let arrays = batch
+                .offsets
+                .windows(2)
+                .map(|w| PyArray1::from_slice(py, &batch.ids[w[0] as usize..w[1] as usize]));
+            return Ok(PyList::new(py, arrays)?.into_any());
+        }
+        let ids = PyArray1::from_vec(py, batch.ids);
+        let offsets = PyArray1::from_vec(py, batch.offsets);
+        Ok(PyTuple::new(py, [ids.into_any(), offsets.into_any()])?.into_any())
+    }
+
+    /// The tokens of `ids` joined by single spaces.
+    ///
+    /// Args:
+    ///     ids: a sequence or numpy array of ints.
+    ///
+    /// Raises:
+    ///     ArgumentError: an id out of range.
+    ///
+    /// Example:
+    ///     >>> v.decode([4, 3, 0])
+    ///     'a b <unk>'
+    fn decode(
+        &self,
+        py: Python<'_>,
+        ids: PyArrayLike1<'_, u32, AllowTypeChange>,
+    ) -> PyResult<String> {
+        let ids: Vec<u32> = ids.as_array().iter().copied().collect();
+        self.vocab.decode(&ids).py_err(py)
+    }
+}
+
+/// The `eod` argument: a token name, or a flag for `</s>`.
+#[derive(FromPyObject)]
+enum Eod {
+    Token(String),
+    Flag(bool),
+}
+
+/// Encodes a corpus into token-id shards for training loaders, with an `index.json`.
+///
+/// One line is one document; lines without tokens are skipped; each document is followed by
+/// the end-of-document id. Shards hold exactly `shard_tokens` ids (the last fewer).
+///
+/// Args:
+///     paths: a path or a list of paths (plain, .gz, .xz or .zst).
+///     vocab: the `kneser.Vocab` (and its tokenizer) to encode with.
+///     out_dir: the output directory, created if missing.
+///     dtype: "auto" (uint16 when the vocabulary fits, else uint32), "uint16" or "uint32".
+///     format: "npy" (numpy files) or "bin" (raw little-endian ids, as nanoGPT reads).
+///     shard_tokens: ids per shard.
+///     eod: True for `</s>`, a token name, or False for no end-of-document id.
+///     unk: "unk" or "raise" (a FormatError naming file and line).
+///     progress: print progress on stderr.
+///     prefix: shard files are named `{prefix}_000000.{format}`, ...
+///
+/// Returns:
+///     the index (a dict, as written to `out_dir/index.json`).
+///
+/// Example:
+///     >>> index = kneser.encode_corpus("train.txt", vocab, "shards", format="bin")
+///     >>> index["tokens"], [s["file"] for s in index["shards"]]
+#[pyfunction]
+#[pyo3(signature = (paths, vocab, out_dir, dtype = "auto", format = "npy", shard_tokens = 100_000_000, eod = Eod::Flag(true), unk = "unk", progress = false, prefix = "shard".to_string()))]
+#[allow(clippy::too_many_arguments)]
+fn encode_corpus<'py>(
+    py: Python<'py>,
+    paths: &Bound<'py, PyAny>,
+    vocab: PyRef<'py, PyVocab>,
+    out_dir: PathBuf,
+    dtype: &str,
+    format: &str,
+    shard_tokens: u64,
+    eod: Eod,
+    unk: &str,
+    progress: bool,
+    prefix: String,
+) -> PyResult<Bound<'py, PyAny>> {
+    let paths: Vec<PathBuf> = match classify(paths)? {
+        Source::Paths(p) => p,
+        Source::Texts => {
+            return Err(PyTypeError::new_err(
+                "paths must be a path or a list of paths",
+            ))
+        }
+    };
+    let eod = match eod {
+        Eod::Token(token) => Some(token),
+        Eod::Flag(on) => on.then(|| EOS.to_string()),
+    };
+    let config = EncodeConfig {
+        dtype: ShardDtype::parse(dtype).py_err(py)?,
+        format: ShardFormat::parse(format).py_err(py)?,
+        shard_tokens,
+        eod,
+        unknown: Unknown::parse(unk).py_err(py)?,
+        progress,
+        prefix,
+    };
+    let (v, tok) = (Arc::clone(&vocab.vocab), Arc::clone(&vocab.tokenizer));
+    let index = run_detached(py, move |cancel| {
+        core_encode_corpus(&paths, &v, &tok, &out_dir, &config, cancel)
+    })?;
+    py.import("json")?.call_method1("loads", (index.to_json(),))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyVocab>()?;
+    m.add_function(wrap_pyfunction!(encode_corpus, m)?)?;
     Ok(())
 }

@@ -1,1 +1,326 @@
-//! Not yet written.
+//! N-gram language models for scoring: loaded from ARPA or from kneser's binary format, scored
+//! with KenLM's numbers.
+//!
+//! Input: an ARPA file (KenLM's, SRILM's or ours; plain, gzip, xz or zstd) or a binary model
+//! written by [`Model::save_binary`] (recognised by its magic bytes). Output: log10
+//! probabilities of words and sentences, per-word details (n-gram length, OOV flag),
+//! perplexities, KenLM-style `query` reports.
+//!
+//! The query structure ([`table`]): a vocabulary table (word hash to id), the unigrams as an
+//! array indexed by id, and one open-addressing hash table per higher order keyed by a 64-bit hash
+//! of the word ids (KenLM's probing model). Word ids follow the ARPA's unigram list: `<unk>` is
+//! 0 and every other word takes the next id in file order, as KenLM's `query` prints them.
+//! A model whose ARPA lacks `<unk>` gives it log10 p = -100 (KenLM's default) and
+//! [`Model::unk_missing`] says so; `<s>` and `</s>` must be present.
+//!
+//! Scoring ([`score`]) reproduces KenLM's backoff rule and float arithmetic. The binary format
+//! ([`binary`]) is the same tables written little-endian behind a versioned header, memory-mapped
+//! on load: it loads in milliseconds and pages in on demand.
+//!
+//! Memory: ARPA loading holds the tables (about 24 bytes per n-gram) plus a growing table while
+//! an order is read; a binary model is mapped, not read.
+
+use std::ops::Range;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::arpa::reader::MAX_ARPA_ORDER;
+use crate::cancel::Cancel;
+use crate::error::{IoContext, Result};
+
+pub use score::{split_words, FullScore, State};
+use table::unpack;
+
+/// The largest order a model may have.
+pub const MAX_ORDER: usize = MAX_ARPA_ORDER;
+
+/// Where the tables live.
+enum Storage {
+    Owned {
+        vocab: Vec<u64>,
+        unigrams: Vec<u64>,
+        /// `tables[n - 2]` for order `n`.
+        tables: Vec<Vec<u64>>,
+    },
+    Mapped {
+        map: memmap2::Mmap,
+        vocab: Range<usize>,
+        unigrams: Range<usize>,
+        tables: Vec<Range<usize>>,
+    },
+}
+
+/// An n-gram language model ready for scoring. Cheap to share between threads (`Sync`).
+pub struct Model {
+    order: usize,
+    vocab_size: usize,
+    bos: u32,
+    eos: u32,
+    unk_missing: bool,
+    storage: Storage,
+}
+
+/// Runs `$body` with `$v` bound to the model's [`View`], monomorphised for owned and mapped
+/// storage.
+macro_rules! with_view {
+    ($model:expr, $v:ident => $body:expr) => {{
+        let m: &Model = $model;
+        match &m.storage {
+            Storage::Owned {
+                vocab,
+                unigrams,
+                tables,
+            } => {
+                let mut t: [&[u64]; MAX_ORDER + 1] = [&[]; MAX_ORDER + 1];
+                for (i, table) in tables.iter().enumerate() {
+                    t[i + 2] = table.as_slice();
+                }
+                let $v = $crate::model::score::View {
+                    order: m.order,
+                    bos: m.bos,
+                    eos: m.eos,
+                    vocab: vocab.as_slice(),
+                    unigrams: unigrams.as_slice(),
+                    tables: t,
+                };
+                $body
+            }
+            Storage::Mapped {
+                map,
+                vocab,
+                unigrams,
+                tables,
+            } => {
+                let bytes: &[u8] = &map[..];
+                let mut t = [$crate::model::table::LeWords(&[]); MAX_ORDER + 1];
+                for (i, range) in tables.iter().enumerate() {
+                    t[i + 2] = $crate::model::table::LeWords(&bytes[range.clone()]);
+                }
+                let $v = $crate::model::score::View {
+                    order: m.order,
+                    bos: m.bos,
+                    eos: m.eos,
+                    vocab: $crate::model::table::LeWords(&bytes[vocab.clone()]),
+                    unigrams: $crate::model::table::LeWords(&bytes[unigrams.clone()]),
+                    tables: t,
+                };
+                $body
+            }
+        }
+    }};
+}
+
+mod binary;
+mod build;
+pub mod query;
+mod score;
+mod table;
+
+impl Model {
+    /// Loads a model: a kneser binary model (recognised by its magic bytes) or an ARPA file
+    /// (plain, gzip, xz or zstd).
+    ///
+    /// Args:
+    ///     path: the model file.
+    ///     cancel: polled while an ARPA is read.
+    ///
+    /// Example:
+    ///     `let lm = Model::load(Path::new("lm.arpa.xz"), &Cancel::new())?;`
+    pub fn load(path: &Path, cancel: &Cancel) -> Result<Model> {
+        if binary::is_binary(path)? {
+            binary::load(path)
+        } else {
+            build::from_arpa(path, cancel)
+        }
+    }
+
+    /// Loads an ARPA file (plain or compressed).
+    pub fn from_arpa(path: &Path, cancel: &Cancel) -> Result<Model> {
+        build::from_arpa(path, cancel)
+    }
+
+    /// Loads ARPA text from a reader; `name` appears in error messages.
+    pub fn from_arpa_reader(
+        input: impl std::io::BufRead,
+        name: &str,
+        cancel: &Cancel,
+    ) -> Result<Model> {
+        build::from_arpa_reader(input, name, cancel)
+    }
+
+    /// Writes the model in kneser's binary format; the file appears at `path` only when
+    /// complete.
+    pub fn save_binary(&self, path: &Path) -> Result<()> {
+        binary::save(self, path)
+    }
+
+    /// The n-gram order.
+    pub fn order(&self) -> usize {
+        self.order
+    }
+
+    /// The number of words with an id, `<unk>` included (KenLM's vocabulary bound).
+    pub fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+
+    /// Whether the ARPA lacked `<unk>` (it was given log10 p = -100).
+    pub fn unk_missing(&self) -> bool {
+        self.unk_missing
+    }
+
+    /// Whether the model was memory-mapped from a binary file.
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.storage, Storage::Mapped { .. })
+    }
+
+    /// The id of `word` (0 for an unknown word, as `<unk>`).
+    pub fn index(&self, word: &str) -> u32 {
+        with_view!(self, v => v.index(word.as_bytes()))
+    }
+
+    /// The id of a word given as bytes (0 for an unknown word).
+    pub fn index_bytes(&self, word: &[u8]) -> u32 {
+        with_view!(self, v => v.index(word))
+    }
+
+    /// Whether `word` has an id other than `<unk>`'s (the kenlm module's `in`).
+    pub fn contains(&self, word: &str) -> bool {
+        self.index(word) != 0
+    }
+
+    /// The id of `<s>`.
+    pub fn bos_id(&self) -> u32 {
+        self.bos
+    }
+
+    /// The id of `</s>`.
+    pub fn eos_id(&self) -> u32 {
+        self.eos
+    }
+
+    /// The state at the start of a sentence: the context `<s>`.
+    pub fn begin_sentence_state(&self) -> State {
+        with_view!(self, v => v.begin_sentence())
+    }
+
+    /// The empty context.
+    pub fn null_context_state(&self) -> State {
+        State::default()
+    }
+
+    /// The log10 probability and unigram backoff of the word with `id`.
+    pub fn unigram(&self, id: u32) -> (f32, f32) {
+        with_view!(self, v => unpack(table::Words::get(v.unigrams, id as usize)))
+    }
+
+    /// Scores the word with `id` after `state`; the state after it goes to `out`.
+    ///
+    /// Args:
+    ///     state: the context.
+    ///     id: the word (from [`Model::index`]).
+    ///     out: receives the next state.
+    ///
+    /// Example:
+    ///     `let s = lm.full_score(&lm.begin_sentence_state(), lm.index("the"), &mut out);`
+    pub fn full_score(&self, state: &State, id: u32, out: &mut State) -> FullScore {
+        let id = if (id as usize) < self.vocab_size {
+            id
+        } else {
+            0
+        };
+        with_view!(self, v => v.full_score(state, id, out))
+    }
+
+    /// log10 p of `text` (words split on ASCII whitespace), with `<s>` context and `</s>` as
+    /// asked. The sum is in `f32`, as the kenlm module's.
+    pub fn score(&self, text: &str, bos: bool, eos: bool) -> f32 {
+        with_view!(self, v => v.score(text.as_bytes(), bos, eos))
+    }
+
+    /// Every word's score in `text` (and `</s>`'s with `eos`).
+    pub fn full_scores(&self, text: &str, bos: bool, eos: bool) -> Vec<FullScore> {
+        with_view!(self, v => v.full_scores(text.as_bytes(), bos, eos))
+    }
+
+    /// The kenlm module's perplexity: `10^(-score(text) / (words + 1))`.
+    pub fn perplexity(&self, text: &str) -> f64 {
+        score::perplexity_of(self.score(text, true, true), text.as_bytes())
+    }
+
+    /// Scores many texts in parallel (rayon's pool), in input order; polls `cancel` between
+    /// blocks of texts.
+    pub fn score_batch<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        bos: bool,
+        eos: bool,
+        cancel: &Cancel,
+    ) -> Result<Vec<f32>> {
+        self.batch(texts, cancel, |v_score| v_score.0, bos, eos)
+    }
+
+    /// The perplexity of many texts in parallel, in input order.
+    pub fn perplexity_batch<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        cancel: &Cancel,
+    ) -> Result<Vec<f64>> {
+        self.batch(
+            texts,
+            cancel,
+            |(score, text)| score::perplexity_of(score, text),
+            true,
+            true,
+        )
+    }
+
+    fn batch<S, T, F>(
+        &self,
+        texts: &[S],
+        cancel: &Cancel,
+        finish: F,
+        bos: bool,
+        eos: bool,
+    ) -> Result<Vec<T>>
+    where
+        S: AsRef<str> + Sync,
+        T: Send + Default + Clone,
+        F: Fn((f32, &[u8])) -> T + Sync,
+    {
+        const BLOCK: usize = 4096;
+        let mut out = vec![T::default(); texts.len()];
+        with_view!(self, v => {
+            for (texts, out) in texts.chunks(BLOCK * 16).zip(out.chunks_mut(BLOCK * 16)) {
+                cancel.check()?;
+                texts
+                    .par_chunks(256)
+                    .zip(out.par_chunks_mut(256))
+                    .for_each(|(texts, out)| {
+                        let bytes: Vec<&[u8]> = texts.iter().map(|t| t.as_ref().as_bytes()).collect();
+                        let mut scores = vec![0.0f32; bytes.len()];
+                        v.score_block(&bytes, bos, eos, &mut scores);
+                        for ((o, s), b) in out.iter_mut().zip(scores).zip(bytes) {
+                            *o = finish((s, b));
+                        }
+                    });
+            }
+        });
+        Ok(out)
+    }
+}
+
+/// Opens `path` and reads its first bytes (for format detection).
+fn head_of(path: &Path, n: usize) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).at_path("cannot open", path)?;
+    let mut head = Vec::with_capacity(n);
+    file.take(n as u64)
+        .read_to_end(&mut head)
+        .at_path("cannot read", path)?;
+    Ok(head)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,5 @@
-//! Tokenizers: lmplz's whitespace rule, Unicode words, CJK characters and more.
+//! Tokenizers: lmplz's whitespace rule, Unicode words, CJK characters, punctuation splitting,
+//! and a hook for custom splitters (a Chinese word segmenter).
 //!
 //! Input: text (`&str`). Output: its tokens in order, passed one by one to a callback (so no
 //! token is allocated unless a transformation such as lowercasing needs it). Memory: one scratch
@@ -6,12 +7,102 @@
 //!
 //! The contract other modules rely on (vocab, pipeline, bindings): [`Tokenizer`] is `Send +
 //! Sync`, cheap to share in an `Arc`, and [`Tokenizer::for_each_token`] is deterministic.
+//!
+//! ## Modes
+//!
+//! * [`Mode::Whitespace`]: lmplz's rule: runs of space, tab, CR, LF and NUL separate tokens;
+//!   nothing else does (NBSP and U+3000 stay inside tokens).
+//! * [`Mode::UnicodeWords`]: the words of UAX #29 word segmentation (`unicode-segmentation`'s
+//!   `unicode_words`): segments holding at least one letter or digit; punctuation, symbols
+//!   and spaces are dropped. `"can't stop."` gives `can't`, `stop`.
+//! * [`Mode::CjkChars`]: every Han, kana or hangul character ([`is_cjk`]) is a token; runs of
+//!   other letters and digits (Latin, Cyrillic, digits...) are kept whole; every other
+//!   character (punctuation, symbols) is a token of its own; whitespace and control characters
+//!   separate. Combining marks stay with the character before them.
+//! * [`Mode::Punctuation`]: whitespace and control characters separate tokens, and every
+//!   punctuation character ([`is_punctuation`]) is a token of its own (`"Hi, you!"` gives
+//!   `Hi`, `,`, `you`, `!`).
+//! * [`Mode::Custom`]: the hook for another splitter, such as the dictionary-based Chinese
+//!   segmenter: a shared function `Fn(&str, &mut dyn FnMut(&str))` that calls its second
+//!   argument with each token. Build one with [`Tokenizer::custom`]; lowercasing and stopwords
+//!   apply to its tokens as to any other mode. Empty tokens it emits are dropped.
+//!
+//! ## Options
+//!
+//! Lowercasing (Unicode full case mapping, per token) runs after splitting; stopword removal
+//! runs last and matches the lowercased token exactly.
 
-/// How text is split into tokens.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use std::fmt;
+use std::sync::Arc;
+
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::chars::{is_cjk, is_mark, is_punctuation};
+use super::stopwords::Stopwords;
+
+/// A custom splitting function: calls its second argument with each token of its first.
+pub type SplitFn = Arc<dyn Fn(&str, &mut dyn FnMut(&str)) + Send + Sync>;
+
+/// How text is split into tokens (see the module doc for the exact rules).
+#[derive(Clone)]
 pub enum Mode {
     /// lmplz's rule: runs of space, tab, CR, LF and NUL separate tokens.
     Whitespace,
+    /// UAX #29 words (segments with a letter or digit).
+    UnicodeWords,
+    /// One token per Han, kana or hangul character; other letter and digit runs whole.
+    CjkChars,
+    /// Whitespace splitting with each punctuation character a token of its own.
+    Punctuation,
+    /// A custom splitter, named for display.
+    Custom {
+        /// A name for messages and `repr` (e.g. `"segmenter"`).
+        name: String,
+        /// The splitting function.
+        split: SplitFn,
+    },
+}
+
+impl Mode {
+    /// The mode named `name`: `whitespace`, `unicode-words`, `cjk-chars` or `punctuation`.
+    pub fn from_name(name: &str) -> Option<Mode> {
+        Some(match name {
+            "whitespace" => Mode::Whitespace,
+            "unicode-words" => Mode::UnicodeWords,
+            "cjk-chars" => Mode::CjkChars,
+            "punctuation" => Mode::Punctuation,
+            _ => return None,
+        })
+    }
+
+    /// The name of the mode (a custom mode's own name).
+    pub fn name(&self) -> &str {
+        match self {
+            Mode::Whitespace => "whitespace",
+            Mode::UnicodeWords => "unicode-words",
+            Mode::CjkChars => "cjk-chars",
+            Mode::Punctuation => "punctuation",
+            Mode::Custom { name, .. } => name,
+        }
+    }
+}
+
+impl fmt::Debug for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Mode::Custom { name, .. } => write!(f, "Custom({name:?})"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+impl PartialEq for Mode {
+    fn eq(&self, other: &Mode) -> bool {
+        match (self, other) {
+            (Mode::Custom { split: a, .. }, Mode::Custom { split: b, .. }) => Arc::ptr_eq(a, b),
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        }
+    }
 }
 
 /// A configured tokenizer.
@@ -19,15 +110,136 @@ pub enum Mode {
 pub struct Tokenizer {
     mode: Mode,
     lowercase: bool,
+    stopwords: Option<Arc<Stopwords>>,
+}
+
+/// How the character-class scanner treats a character.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Separates tokens and is dropped.
+    Space,
+    /// Joins the token before it.
+    Mark,
+    /// A token by itself.
+    Single,
+    /// Part of a run kept whole.
+    Run,
+}
+
+/// Splits `text` by character classes (the cjk-chars and punctuation modes).
+fn scan(text: &str, class: impl Fn(char) -> Class, f: &mut dyn FnMut(&str)) {
+    let mut start: Option<usize> = None;
+    let mut single = false;
+    for (i, c) in text.char_indices() {
+        let k = class(c);
+        match k {
+            Class::Mark if start.is_some() => continue,
+            Class::Run if start.is_some() && !single => continue,
+            _ => {}
+        }
+        if let Some(s) = start.take() {
+            f(&text[s..i]);
+        }
+        if k != Class::Space {
+            start = Some(i);
+            single = k == Class::Single;
+        }
+    }
+    if let Some(s) = start {
+        f(&text[s..]);
+    }
+}
+
+fn is_separator(c: char) -> bool {
+    c.is_whitespace() || c.is_control()
+}
+
+fn cjk_class(c: char) -> Class {
+    if is_separator(c) {
+        Class::Space
+    } else if is_mark(c) {
+        Class::Mark
+    } else if is_cjk(c) {
+        Class::Single
+    } else if c.is_alphanumeric() {
+        Class::Run
+    } else {
+        Class::Single
+    }
+}
+
+fn punct_class(c: char) -> Class {
+    if is_separator(c) {
+        Class::Space
+    } else if is_punctuation(c) {
+        Class::Single
+    } else if is_mark(c) {
+        Class::Mark
+    } else {
+        Class::Run
+    }
+}
+
+/// Lowercases `tok`, borrowing it when it has nothing to lowercase.
+fn lowercase<'a>(tok: &'a str, scratch: &'a mut String) -> &'a str {
+    if tok.is_ascii() {
+        if !tok.bytes().any(|b| b.is_ascii_uppercase()) {
+            return tok;
+        }
+        scratch.clear();
+        scratch.push_str(tok);
+        scratch.make_ascii_lowercase();
+    } else {
+        *scratch = tok.to_lowercase();
+    }
+    scratch
 }
 
 impl Tokenizer {
+    /// A tokenizer of the given mode, without lowercasing or stopwords.
+    pub fn new(mode: Mode) -> Self {
+        Tokenizer {
+            mode,
+            lowercase: false,
+            stopwords: None,
+        }
+    }
+
     /// lmplz's whitespace tokenizer, no other processing.
     pub fn whitespace() -> Self {
-        Tokenizer {
-            mode: Mode::Whitespace,
-            lowercase: false,
-        }
+        Tokenizer::new(Mode::Whitespace)
+    }
+
+    /// A tokenizer calling `split` to split text (the hook for a Chinese segmenter).
+    ///
+    /// Example:
+    /// ```
+    /// use kneser::text::tokenize::Tokenizer;
+    /// let t = Tokenizer::custom("commas", |s: &str, f: &mut dyn FnMut(&str)| s.split(',').for_each(f));
+    /// assert_eq!(t.tokenize("a,b,,c"), vec!["a", "b", "c"]);
+    /// ```
+    pub fn custom<F>(name: impl Into<String>, split: F) -> Self
+    where
+        F: Fn(&str, &mut dyn FnMut(&str)) + Send + Sync + 'static,
+    {
+        Tokenizer::new(Mode::Custom {
+            name: name.into(),
+            split: Arc::new(split),
+        })
+    }
+
+    /// This tokenizer with lowercasing on or off.
+    #[must_use]
+    pub fn with_lowercase(mut self, lowercase: bool) -> Self {
+        self.lowercase = lowercase;
+        self
+    }
+
+    /// This tokenizer dropping the tokens in `stopwords` (after lowercasing).
+    #[must_use]
+    pub fn with_stopwords(mut self, stopwords: Option<Stopwords>) -> Self {
+        self.stopwords = stopwords.map(Arc::new);
+        self
     }
 
     /// The splitting mode.
@@ -35,22 +247,60 @@ impl Tokenizer {
         &self.mode
     }
 
-    /// Calls `f` with each token of `text`, in order.
-    pub fn for_each_token(&self, text: &str, f: &mut dyn FnMut(&str)) {
-        match self.mode {
-            Mode::Whitespace => {
-                for tok in text
-                    .split([' ', '\t', '\r', '\n', '\0'])
-                    .filter(|t| !t.is_empty())
-                {
-                    if self.lowercase {
-                        f(&tok.to_lowercase());
-                    } else {
-                        f(tok);
-                    }
+    /// Whether tokens are lowercased.
+    pub fn lowercases(&self) -> bool {
+        self.lowercase
+    }
+
+    /// The stopwords removed, if any.
+    pub fn stopwords(&self) -> Option<&Stopwords> {
+        self.stopwords.as_deref()
+    }
+
+    /// Calls `f` with each raw token of `text` (before lowercasing and stopwords).
+    fn split(&self, text: &str, f: &mut dyn FnMut(&str)) {
+        match &self.mode {
+            Mode::Whitespace => text
+                .split([' ', '\t', '\r', '\n', '\0'])
+                .filter(|t| !t.is_empty())
+                .for_each(f),
+            Mode::UnicodeWords => text.unicode_words().for_each(f),
+            Mode::CjkChars => scan(text, cjk_class, f),
+            Mode::Punctuation => scan(text, punct_class, f),
+            Mode::Custom { split, .. } => split(text, &mut |t: &str| {
+                if !t.is_empty() {
+                    f(t)
                 }
-            }
+            }),
         }
+    }
+
+    /// Calls `f` with each token of `text`, in order.
+    ///
+    /// Example:
+    /// ```
+    /// use kneser::text::tokenize::{Mode, Tokenizer};
+    /// let t = Tokenizer::new(Mode::CjkChars).with_lowercase(true);
+    /// let mut toks = Vec::new();
+    /// t.for_each_token("我爱NLP 2024!", &mut |s| toks.push(s.to_string()));
+    /// assert_eq!(toks, vec!["我", "爱", "nlp", "2024", "!"]);
+    /// ```
+    pub fn for_each_token(&self, text: &str, f: &mut dyn FnMut(&str)) {
+        if !self.lowercase && self.stopwords.is_none() {
+            return self.split(text, f);
+        }
+        let mut scratch = String::new();
+        self.split(text, &mut |tok: &str| {
+            let tok = if self.lowercase {
+                lowercase(tok, &mut scratch)
+            } else {
+                tok
+            };
+            if self.stopwords.as_ref().is_some_and(|sw| sw.contains(tok)) {
+                return;
+            }
+            f(tok);
+        });
     }
 
     /// The tokens of `text` as owned strings (convenience; prefer [`Tokenizer::for_each_token`]).
@@ -65,9 +315,106 @@ impl Tokenizer {
 mod tests {
     use super::*;
 
+    fn toks(mode: Mode, s: &str) -> Vec<String> {
+        Tokenizer::new(mode).tokenize(s)
+    }
+
     #[test]
     fn whitespace_follows_lmplz() {
         let t = Tokenizer::whitespace();
         assert_eq!(t.tokenize(" a\tb\u{a0}c \r\n"), vec!["a", "b\u{a0}c"]);
+    }
+
+    #[test]
+    fn unicode_words() {
+        assert_eq!(
+            toks(Mode::UnicodeWords, "Can't stop, won't stop! 3.14 — ok"),
+            vec!["Can't", "stop", "won't", "stop", "3.14", "ok"]
+        );
+    }
+
+    #[test]
+    fn cjk_chars() {
+        assert_eq!(
+            toks(
+                Mode::CjkChars,
+                "我爱北京2024年，Hello-world！カタカナ 한국어"
+            ),
+            vec![
+                "我", "爱", "北", "京", "2024", "年", "，", "Hello", "-", "world", "！", "カ",
+                "タ", "カ", "ナ", "한", "국", "어"
+            ]
+        );
+        assert_eq!(
+            toks(Mode::CjkChars, "cafe\u{301} は\u{3099}"),
+            vec!["cafe\u{301}", "は\u{3099}"]
+        );
+        assert_eq!(toks(Mode::CjkChars, "\u{301}x\0y"), vec!["\u{301}x", "y"]);
+    }
+
+    #[test]
+    fn punctuation() {
+        assert_eq!(
+            toks(Mode::Punctuation, "Hi, you!! (ok)\u{3000}$5"),
+            vec!["Hi", ",", "you", "!", "!", "(", "ok", ")", "$", "5"]
+        );
+    }
+
+    #[test]
+    fn lowercase_and_stopwords() {
+        let t = Tokenizer::new(Mode::UnicodeWords)
+            .with_lowercase(true)
+            .with_stopwords(Some(Stopwords::english()));
+        assert_eq!(t.tokenize("The CAT and the ΟΔΟΣ"), vec!["cat", "οδος"]);
+        let zh = Tokenizer::new(Mode::CjkChars).with_stopwords(Some(Stopwords::chinese()));
+        assert_eq!(zh.tokenize("我的书"), vec!["书"]);
+    }
+
+    #[test]
+    fn custom_hook() {
+        let t = Tokenizer::custom("pairs", |s: &str, f: &mut dyn FnMut(&str)| {
+            let cs: Vec<(usize, char)> = s.char_indices().collect();
+            for pair in cs.chunks(2) {
+                let start = pair[0].0;
+                let end = pair.last().map_or(start, |(i, c)| i + c.len_utf8());
+                f(&s[start..end]);
+            }
+        })
+        .with_lowercase(true);
+        assert_eq!(t.tokenize("ABcde"), vec!["ab", "cd", "e"]);
+        assert_eq!(t.mode().name(), "pairs");
+        assert_eq!(t.mode(), &t.clone().mode().clone());
+    }
+
+    #[test]
+    fn is_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Tokenizer>();
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn no_mode_panics_and_no_token_is_empty(s in any::<String>(), lower in any::<bool>()) {
+                for mode in [Mode::Whitespace, Mode::UnicodeWords, Mode::CjkChars, Mode::Punctuation] {
+                    let t = Tokenizer::new(mode).with_lowercase(lower);
+                    for tok in t.tokenize(&s) {
+                        prop_assert!(!tok.is_empty());
+                    }
+                }
+            }
+
+            #[test]
+            fn scanners_keep_every_non_separator(s in any::<String>()) {
+                for mode in [Mode::CjkChars, Mode::Punctuation] {
+                    let joined: String = Tokenizer::new(mode).tokenize(&s).concat();
+                    let kept: String = s.chars().filter(|&c| !is_separator(c)).collect();
+                    prop_assert_eq!(joined, kept);
+                }
+            }
+        }
     }
 }

@@ -1,0 +1,162 @@
+"""kneser's CCNet presets against CCNet's own Python normalizer, and tokenizer throughput.
+
+Reads the first ``--lines`` lines of ``shared/corpora/en-bench.txt.xz`` (``$KNESER_SHARED``
+or a ``shared`` folder beside the checkout), normalizes them with
+``cc_net.text_normalizer`` (``normalize`` with its defaults, and ``normalize_for_dedup``) and with
+``kneser.Normalizer.ccnet()`` / ``ccnet_dedup()``, checks that the outputs are equal, and prints
+both throughputs and their ratio: one call per line (one core, as CCNet is used), and the batch
+call (parallel, all cores). Then the throughput of each tokenizer mode, against ``str.split``.
+
+CCNet's module comes from, in this order: an installed ``cc_net`` package; ``--ccnet-src``
+(a ``text_normalizer.py`` file); a copy cached in ``benchmarks/out/ccnet``; or
+``pip download --no-deps cc_net==1.0.0`` into that cache (cc_net's own dependencies are not
+needed: ``text_normalizer`` imports only ``re`` and ``unicodedata``). The script says which.
+
+Build with ``maturin develop --release`` first. Example:
+    python benchmarks/bench_normalize.py --lines 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import lzma
+import os
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+from types import ModuleType
+
+import kneser
+
+HERE = Path(__file__).resolve().parent
+
+
+def _shared() -> Path:
+    """``$KNESER_SHARED``, else the first ``shared`` folder beside the checkout or above it."""
+    if os.environ.get("KNESER_SHARED"):
+        return Path(os.environ["KNESER_SHARED"])
+    for parent in HERE.parents[1:]:
+        if (parent / "shared" / "corpora").is_dir():
+            return parent / "shared"
+    return HERE.parent.parent / "shared"
+
+
+DEFAULT_CORPUS = _shared() / "corpora" / "en-bench.txt.xz"
+CACHE = HERE / "out" / "ccnet"
+
+
+def _load_file(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("ccnet_text_normalizer", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_ccnet(src: Path | None) -> tuple[ModuleType, str]:
+    """CCNet's text_normalizer module and a description of where it came from."""
+    try:
+        from cc_net import text_normalizer  # type: ignore[import-not-found]
+
+        return text_normalizer, f"installed cc_net package ({text_normalizer.__file__})"
+    except ImportError:
+        pass
+    if src is not None:
+        return _load_file(src), f"--ccnet-src {src}"
+    cached = CACHE / "text_normalizer.py"
+    if not cached.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        pip = [sys.executable, "-m", "pip", "download", "--no-deps", "-d", str(CACHE)]
+        subprocess.run(
+            [*pip, "cc_net==1.0.0"],
+            check=True,
+            capture_output=True,
+        )
+        sdist = next(CACHE.glob("cc_net-*.tar.gz"))
+        with tarfile.open(sdist) as tar:
+            member = next(m for m in tar.getmembers() if m.name.endswith("text_normalizer.py"))
+            data = tar.extractfile(member)
+            assert data is not None
+            cached.write_bytes(data.read())
+    return _load_file(cached), f"cc_net 1.0.0 sdist (pip download --no-deps), {cached}"
+
+
+def read_lines(path: Path, n: int) -> list[str]:
+    lines = []
+    with lzma.open(path, "rt", encoding="utf-8") as f:
+        for line in f:
+            lines.append(line.rstrip("\n"))
+            if len(lines) >= n:
+                break
+    return lines
+
+
+def timed(fn, repeat: int = 1):
+    best = float("inf")
+    result = None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--ccnet-src", type=Path, default=None)
+    parser.add_argument("--repeat", type=int, default=3, help="every timing: best of N runs")
+    args = parser.parse_args()
+
+    ccnet, origin = load_ccnet(args.ccnet_src)
+    lines = read_lines(args.corpus, args.lines)
+    mb = sum(len(s.encode("utf-8")) for s in lines) / 1e6
+    print(f"CCNet normalizer: {origin}")
+    print(f"corpus: {args.corpus.name}, {len(lines):,} lines, {mb:.1f} MB")
+    print()
+    print(f"{'normalizer':<34}{'seconds':>9}{'lines/s':>12}{'MB/s':>9}{'x CCNet':>9}")
+
+    def row(name: str, secs: float, base: float | None) -> None:
+        ratio = f"{base / secs:9.1f}" if base else f"{'':>9}"
+        print(f"{name:<34}{secs:9.3f}{len(lines) / secs:12,.0f}{mb / secs:9.1f}{ratio}")
+
+    cases = [
+        ("normalize", ccnet.normalize, kneser.Normalizer.ccnet()),
+        ("normalize_for_dedup", ccnet.normalize_for_dedup, kneser.Normalizer.ccnet_dedup()),
+    ]
+    for name, py_fn, norm in cases:
+        py_secs, expected = timed(lambda py_fn=py_fn: [py_fn(s) for s in lines], args.repeat)
+        one_secs, one = timed(lambda norm=norm: [norm.normalize(s) for s in lines], args.repeat)
+        batch_secs, batch = timed(lambda norm=norm: norm.normalize_batch(lines), args.repeat)
+        bad = sum(a != b for a, b in zip(expected, one)) + sum(
+            a != b for a, b in zip(expected, batch)
+        )
+        row(f"CCNet {name}", py_secs, None)
+        row("  kneser, one call a line (1 core)", one_secs, py_secs)
+        row("  kneser normalize_batch (parallel)", batch_secs, py_secs)
+        print(f"  outputs differing from CCNet: {bad}")
+
+    print()
+    print(f"{'tokenizer':<34}{'seconds':>9}{'lines/s':>12}{'MB/s':>9}{'x split':>9}")
+    split_secs, _ = timed(lambda: [s.split() for s in lines], args.repeat)
+    print(
+        f"{'python str.split()':<34}{split_secs:9.3f}{len(lines) / split_secs:12,.0f}"
+        f"{mb / split_secs:9.1f}"
+    )
+    for mode in ("whitespace", "unicode-words", "cjk-chars", "punctuation"):
+        for lower, sw in ((False, None), (True, "en")):
+            tok = kneser.Tokenizer(mode, lowercase=lower, stopwords=sw)
+            secs, _ = timed(lambda tok=tok: tok.tokenize_batch(lines), args.repeat)
+            label = f"{mode}{' +lower +en stopwords' if lower else ''}"
+            print(
+                f"{label:<34}{secs:9.3f}{len(lines) / secs:12,.0f}{mb / secs:9.1f}"
+                f"{split_secs / secs:9.1f}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Scoring benchmark: kneser.Model against the kenlm module, same model, same lines.
+
+Prints, each measured in a fresh process:
+  * load time and resident memory (RSS) of the ARPA and of kneser's binary model (right after
+    loading, and after scoring the text once, when a mapped model has paged in what it uses);
+  * scoring throughput in words per second: the kenlm module scoring the lines one call at a
+    time (its only API), kneser's single calls, and kneser's `score_batch` (parallel, GIL
+    released) with --threads threads; and the ratios.
+
+Usage:
+  python benchmarks/bench_query.py [--model ../shared/reference/lmplz/book.o5.arpa.xz]
+      [--text ../shared/reference/query/book.heldout.txt] [--repeat 40] [--threads 2]
+
+Build with `maturin develop --release` first. Figures vary between machines and runs: read the
+ratios, measured side by side in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# ../shared beside the checkout (override with KNESER_SHARED, as the tests do).
+SHARED = Path(os.environ.get("KNESER_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+
+CHILD = r"""
+import json, os, sys, time
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+kind, path, text_path = sys.argv[1], sys.argv[2], sys.argv[3]
+lines = open(text_path, encoding="utf-8").read().splitlines()
+base = rss()
+t0 = time.perf_counter()
+if kind == "kenlm":
+    import kenlm
+    lm = kenlm.Model(path)
+else:
+    import kneser
+    lm = kneser.Model(path)
+load = time.perf_counter() - t0
+after_load = rss() - base
+total = sum(lm.score(line) for line in lines)
+after_use = rss() - base
+print(json.dumps({"load_s": load, "rss_load": after_load, "rss_used": after_use, "total": total}))
+"""
+
+
+def child(kind: str, path: Path, text: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, kind, str(path), str(text)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def best_of(n: int, fn) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def mb(n: float) -> str:
+    return f"{n / 1e6:8.1f} MB"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", type=Path, default=SHARED / "reference/lmplz/book.o5.arpa.xz")
+    parser.add_argument("--text", type=Path, default=SHARED / "reference/query/book.heldout.txt")
+    parser.add_argument("--repeat", type=int, default=40, help="repeat the text this many times")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=9, help="best of this many timings")
+    args = parser.parse_args()
+    os.environ["RAYON_NUM_THREADS"] = str(args.threads)
+
+    import kenlm
+
+    import kneser
+
+    with tempfile.TemporaryDirectory() as tmp:
+        binary = Path(tmp) / "model.kbin"
+        kneser.Model(args.model).save_binary(binary)
+        print(f"model: {args.model} ({args.model.stat().st_size / 1e6:.1f} MB compressed ARPA)")
+        print(f"binary: {binary.stat().st_size / 1e6:.1f} MB")
+        print("\n== load (fresh process each; RSS growth over the interpreter) ==")
+        print(f"{'':24} {'load s':>8} {'RSS after load':>16} {'RSS after scoring':>18}")
+        rows = {}
+        for name, kind, path in [
+            ("kenlm module, ARPA", "kenlm", args.model),
+            ("kneser, ARPA", "kneser", args.model),
+            ("kneser, binary (mmap)", "kneser", binary),
+        ]:
+            r = child(kind, path, args.text)
+            rows[name] = r
+            print(f"{name:24} {r['load_s']:8.3f} {mb(r['rss_load']):>16} {mb(r['rss_used']):>18}")
+        ka, kb = rows["kneser, ARPA"], rows["kneser, binary (mmap)"]
+        print(f"binary vs ARPA load time: {ka['load_s'] / kb['load_s']:.0f}x faster")
+        k = rows["kenlm module, ARPA"]
+        print(f"kneser ARPA vs kenlm ARPA load time: {k['load_s'] / ka['load_s']:.2f}x")
+
+    lines = args.text.read_text(encoding="utf-8").splitlines() * args.repeat
+    words = sum(len(line.encode().split()) + 1 for line in lines)  # + </s>
+    klm = kenlm.Model(str(args.model))
+    lm = kneser.Model(args.model)
+    mapped = kneser.Model(binary_copy(lm))
+    print(f"\n== throughput: {len(lines)} lines, {words} words (</s> included) ==")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average before: {load} on {os.cpu_count()} cores")
+    cases = [
+        ("kenlm module, one call a line", lambda: [klm.score(line) for line in lines]),
+        ("kneser, one call a line", lambda: [lm.score(line) for line in lines]),
+        (f"kneser score_batch, {args.threads} threads", lambda: lm.score_batch(lines)),
+        (f"kneser score_batch (binary), {args.threads} thr", lambda: mapped.score_batch(lines)),
+    ]
+    wall = {name: float("inf") for name, _ in cases}
+    cpu = {name: float("inf") for name, _ in cases}
+    for _ in range(args.runs):  # interleaved, best of each: the machine is shared
+        for name, fn in cases:
+            w0, c0 = time.perf_counter(), time.process_time()
+            fn()
+            wall[name] = min(wall[name], time.perf_counter() - w0)
+            cpu[name] = min(cpu[name], time.process_time() - c0)
+    got = lm.score_batch(lines[: len(lines) // args.repeat])
+    want = [klm.score(line) for line in lines[: len(lines) // args.repeat]]
+    worst = max(abs(a - b) for a, b in zip(got, want))
+    print(f"{'':42} {'wall s':>8} {'M words/s':>10} {'CPU s':>8}")
+    for name, _ in cases:
+        print(f"{name:42} {wall[name]:8.4f} {words / wall[name] / 1e6:10.2f} {cpu[name]:8.4f}")
+    base = cases[0][0]
+    batch = cases[2][0]
+    print(f"score_batch vs kenlm module (wall clock): {wall[base] / wall[batch]:.2f}x")
+    print(f"score_batch vs kenlm module (CPU time): {cpu[base] / cpu[batch]:.2f}x")
+    single = cases[1][0]
+    print(f"kneser single calls vs kenlm module (wall clock): {wall[base] / wall[single]:.2f}x")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"largest score difference from kenlm: {worst:.2e}")
+
+
+_TMP = tempfile.TemporaryDirectory()
+
+
+def binary_copy(lm) -> Path:  # type: ignore[no-untyped-def]
+    path = Path(_TMP.name) / "model.kbin"
+    lm.save_binary(path)
+    return path
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""``kneser pipeline``, ``kneser train-lm`` and ``kneser demo``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import kneser
+from kneser.pipeline import BUCKETS, Pipeline, demo, train_lm
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "pipeline",
+        help="filter documents by perplexity (CCNet style), dedup, encode",
+        description="Normalize, tokenize, score with a kneser model, bucket by perplexity "
+        "(head/middle/tail), deduplicate, and write the kept documents as JSON lines with their "
+        "perplexity and bucket; optionally token-id shards of the kept text.",
+    )
+    p.add_argument("inputs", nargs="+", help="JSON lines or text files (plain, .gz, .xz, .zst)")
+    p.add_argument("-m", "--model", required=True, help="ARPA or binary model")
+    p.add_argument("-O", "--output", required=True, help="kept documents (JSON lines)")
+    p.add_argument("--format", choices=["auto", "jsonl", "text"], default="auto")
+    p.add_argument("--field", default="text", help="the JSON field with the text")
+    p.add_argument("--percentiles", type=float, nargs=2, default=(30.0, 60.0))
+    p.add_argument("--thresholds", type=float, nargs=2, default=None, help="fixed perplexities")
+    p.add_argument("--calibration", type=int, default=10_000)
+    p.add_argument("--dedup", choices=["document", "line", "none"], default="document")
+    p.add_argument("--keep", nargs="+", choices=BUCKETS, default=list(BUCKETS))
+    p.add_argument("--normalize", choices=["ccnet", "none"], default="ccnet")
+    p.add_argument("--tokenizer", default=None, help="tokenizer mode before scoring")
+    p.add_argument("--on-error", choices=["skip", "raise"], default="skip")
+    p.add_argument("--shards", default=None, help="directory for token-id shards of kept text")
+    p.add_argument("--histogram", default=None, help="PNG histogram (needs matplotlib)")
+    p.add_argument("--batch-size", type=int, default=2048)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=run_pipeline)
+
+    t = sub.add_parser(
+        "train-lm",
+        help="CCNet's recipe: normalize, tokenize, estimate, write ARPA and binary",
+    )
+    t.add_argument("inputs", nargs="+", help="reference corpus files")
+    t.add_argument("-o", "--order", type=int, default=5)
+    t.add_argument("--arpa", required=True)
+    t.add_argument("--binary", default=None)
+    t.add_argument("--normalize", choices=["ccnet", "none"], default="ccnet")
+    t.add_argument("--tokenizer", default=None)
+    t.add_argument("-S", "--memory", default="1G")
+    t.add_argument("-T", "--temp-dir", default=None)
+    t.add_argument("--prune", type=int, nargs="+", default=None)
+    t.add_argument("--discount-fallback", action="store_true")
+    t.add_argument("-q", "--quiet", action="store_true")
+    t.set_defaults(func=run_train_lm)
+
+    d = sub.add_parser("demo", help="run the whole flow on a bundled sample (no network)")
+    d.add_argument("--out", default=None, help="output directory (default: a new temp dir)")
+    d.add_argument("-o", "--order", type=int, default=3)
+    d.set_defaults(func=run_demo)
+
+
+def _tokenizer(mode: str | None):
+    return kneser.Tokenizer(mode) if mode else None
+
+
+def run_pipeline(args: argparse.Namespace) -> int:
+    pipeline = Pipeline(
+        args.model,
+        normalizer="ccnet" if args.normalize == "ccnet" else None,
+        tokenizer=_tokenizer(args.tokenizer),
+        field=args.field,
+        percentiles=args.percentiles,
+        thresholds=args.thresholds,
+        calibration=args.calibration,
+        dedup=None if args.dedup == "none" else args.dedup,
+        keep=args.keep,
+        on_error=args.on_error,
+        batch_size=args.batch_size,
+    )
+    report = pipeline.run(
+        args.inputs,
+        args.output,
+        format=args.format,
+        shards=args.shards,
+        histogram=args.histogram,
+        progress=not args.quiet,
+    )
+    if args.json:
+        print(json.dumps(report.as_dict()))
+    else:
+        print(report, file=sys.stderr)
+    return 0
+
+
+def run_train_lm(args: argparse.Namespace) -> int:
+    summary = train_lm(
+        args.inputs,
+        args.order,
+        args.arpa,
+        binary=args.binary,
+        normalizer="ccnet" if args.normalize == "ccnet" else None,
+        tokenizer=_tokenizer(args.tokenizer),
+        memory=args.memory,
+        temp_dir=args.temp_dir,
+        prune=args.prune,
+        discount_fallback=True if args.discount_fallback else None,
+        verbose=not args.quiet,
+    )
+    print(json.dumps(summary), file=sys.stderr)
+    return 0
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    demo(args.out, args.order)
+    return 0

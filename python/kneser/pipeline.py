@@ -1,0 +1,518 @@
+"""CCNet-style preprocessing in one streaming pass: read documents, normalize, tokenize, score
+with a kneser language model, bucket by perplexity, deduplicate, write the kept documents as
+JSON lines and, optionally, token-id shards for training.
+
+The heavy work (normalization, tokenization, scoring, encoding) runs in the Rust core in
+parallel batches with the GIL released; this module only moves batches along. Memory stays flat
+in the corpus size: one batch of documents at a time, the first ``calibration`` documents when
+bucket cutoffs are estimated from percentiles, 8 bytes per distinct document (or line) for exact
+deduplication, and a fixed-size histogram.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kneser import _kneser
+from kneser._errors import ArgumentError, FormatError
+
+BUCKETS = ("head", "middle", "tail")
+# log10(perplexity) histogram: fixed bins, so memory does not grow with the corpus.
+HIST_EDGES = np.linspace(0.0, 6.0, 121)
+
+
+@dataclass
+class Report:
+    """What a pipeline run did; ``str(report)`` is a readable summary."""
+
+    documents: int = 0
+    kept: int = 0
+    duplicates: int = 0
+    duplicate_lines: int = 0
+    empty: int = 0
+    malformed: list[tuple[str, int, str]] = field(default_factory=list)
+    buckets: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
+    kept_per_bucket: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
+    tokens: int = 0
+    kept_tokens: int = 0
+    cutoffs: tuple[float, float] = (math.nan, math.nan)
+    seconds: float = 0.0
+    output: str | None = None
+    shards: dict[str, Any] | None = None
+    histogram: str | None = None
+    histogram_counts: dict[str, list[int]] = field(
+        default_factory=lambda: {b: [0] * (len(HIST_EDGES) - 1) for b in BUCKETS}
+    )
+
+    def as_dict(self) -> dict[str, Any]:
+        d = dict(self.__dict__)
+        d.pop("histogram_counts")
+        d["malformed"] = [list(m) for m in self.malformed]
+        return d
+
+    def __str__(self) -> str:
+        rate = self.documents / self.seconds if self.seconds else 0.0
+        lines = [
+            f"documents in      {self.documents:>10,}   ({rate:,.0f} docs/s, {self.seconds:.2f} s)",
+            f"malformed         {len(self.malformed):>10,}",
+            f"empty             {self.empty:>10,}",
+            f"duplicates        {self.duplicates:>10,}   (+{self.duplicate_lines:,} lines)",
+            f"perplexity cutoffs  head < {self.cutoffs[0]:.1f} <= middle < {self.cutoffs[1]:.1f}"
+            " <= tail",
+        ]
+        for b in BUCKETS:
+            lines.append(f"  {b:<8} in {self.buckets[b]:>8,}   kept {self.kept_per_bucket[b]:>8,}")
+        lines.append(f"documents out     {self.kept:>10,}")
+        lines.append(f"tokens in / out   {self.tokens:,} / {self.kept_tokens:,}")
+        if self.output:
+            lines.append(f"kept documents -> {self.output}")
+        if self.shards:
+            lines.append(
+                f"token-id shards -> {self.shards['dir']} ({self.shards['tokens']:,} ids, "
+                f"{len(self.shards['shards'])} shard(s), {self.shards['dtype']})"
+            )
+        if self.histogram:
+            lines.append(f"histogram        -> {self.histogram}")
+        for path, number, message in self.malformed[:5]:
+            lines.append(f"  malformed {path}:{number}: {message}")
+        if len(self.malformed) > 5:
+            lines.append(f"  ... and {len(self.malformed) - 5} more malformed lines")
+        return "\n".join(lines)
+
+
+@dataclass
+class _Doc:
+    obj: dict[str, Any]
+    lines: list[str]
+    ntokens: int = 0
+    perplexity: float = math.nan
+
+
+def _hash(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
+
+
+class Pipeline:
+    """Perplexity filtering of documents, as CCNet and RedPajama do.
+
+    Args:
+        model: a ``kneser.Model`` or a path to an ARPA or binary model.
+        normalizer: a ``kneser.Normalizer``; default ``Normalizer.ccnet()``; None leaves text.
+        tokenizer: a ``kneser.Tokenizer`` applied before scoring; default whitespace.
+        field: the JSON field holding the text.
+        percentiles: bucket cutoffs as percentiles of perplexity (CCNet's head/middle/tail are
+            30 and 60), estimated from the first ``calibration`` documents.
+        thresholds: fixed perplexity cutoffs instead of percentiles.
+        calibration: documents used to estimate the percentile cutoffs.
+        dedup: "document" (exact, on ``Normalizer.ccnet_dedup()`` text), "line" (drop lines seen
+            before, then documents left empty) or None.
+        keep: buckets to write.
+        on_error: "skip" (count and report malformed lines) or "raise" (FormatError).
+        batch_size: documents per batch.
+
+    Example:
+        >>> report = kneser.Pipeline("lm.bin").run(["docs.jsonl.gz"], "kept.jsonl")
+        >>> print(report)
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        normalizer: Any = "ccnet",
+        tokenizer: Any = None,
+        field: str = "text",
+        percentiles: Sequence[float] = (30.0, 60.0),
+        thresholds: Sequence[float] | None = None,
+        calibration: int = 10_000,
+        dedup: str | None = "document",
+        keep: Iterable[str] = BUCKETS,
+        on_error: str = "skip",
+        batch_size: int = 2048,
+    ) -> None:
+        self.model = (
+            _kneser.Model(os.fspath(model)) if isinstance(model, (str, os.PathLike)) else model
+        )
+        self.normalizer = _kneser.Normalizer.ccnet() if normalizer == "ccnet" else normalizer
+        self.tokenizer = tokenizer
+        self.field = field
+        if thresholds is not None:
+            if len(thresholds) != 2 or thresholds[0] > thresholds[1]:
+                raise ArgumentError("thresholds must be two increasing perplexities")
+        if len(percentiles) != 2 or not 0 <= percentiles[0] <= percentiles[1] <= 100:
+            raise ArgumentError("percentiles must be two increasing values in [0, 100]")
+        self.percentiles = tuple(percentiles)
+        self.thresholds = tuple(thresholds) if thresholds is not None else None
+        self.calibration = max(1, calibration)
+        if dedup not in ("document", "line", None):
+            raise ArgumentError(f"dedup must be 'document', 'line' or None, not {dedup!r}")
+        self.dedup = dedup
+        self.dedup_normalizer = _kneser.Normalizer.ccnet_dedup() if dedup else None
+        self.keep = set(keep)
+        if not self.keep <= set(BUCKETS):
+            raise ArgumentError(f"keep must be a subset of {BUCKETS}")
+        if on_error not in ("skip", "raise"):
+            raise ArgumentError("on_error must be 'skip' or 'raise'")
+        self.on_error = on_error
+        self.batch_size = max(1, batch_size)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _documents(
+        self, inputs: Sequence[str | os.PathLike[str]], fmt: str, report: Report
+    ) -> Iterator[list[dict[str, Any]]]:
+        for path in inputs:
+            name = os.fspath(path)
+            is_json = fmt == "jsonl" or (fmt == "auto" and ".json" in Path(name).name)
+            for batch in _kneser.read_lines(name, self.batch_size):
+                docs = []
+                for number, line in batch:
+                    if not is_json:
+                        docs.append({self.field: line})
+                        continue
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = json.loads(line)
+                        if not isinstance(obj, dict) or not isinstance(obj.get(self.field), str):
+                            raise ValueError(f"no string field {self.field!r}")
+                    except ValueError as err:
+                        message = str(err)
+                        if self.on_error == "raise":
+                            raise FormatError(
+                                f"{name}:{number}: malformed JSON line: {message}"
+                            ) from err
+                        report.malformed.append((name, number, message))
+                        continue
+                    docs.append(obj)
+                yield docs
+
+    # -- the stages ------------------------------------------------------------------------
+
+    def _prepare(self, objs: list[dict[str, Any]], seen: set[bytes], report: Report) -> list[_Doc]:
+        """Normalize, deduplicate and tokenize one batch."""
+        report.documents += len(objs)
+        # Lines (paragraphs) are normalized and scored one by one, as CCNet does.
+        raw = [o[self.field].split("\n") for o in objs]
+        flat = [ln for lines in raw for ln in lines]
+        norm = self.normalizer.normalize_batch(flat) if self.normalizer else flat
+        keys = self.dedup_normalizer.normalize_batch(flat) if self.dedup_normalizer else None
+        docs: list[_Doc] = []
+        pos = 0
+        for obj, lines_raw in zip(objs, raw):
+            n = len(lines_raw)
+            span = range(pos, pos + n)
+            pos += n
+            lines = [norm[j] for j in span if norm[j].strip()]
+            if self.dedup == "document":
+                h = _hash("\n".join(keys[j] for j in span))
+                if h in seen:
+                    report.duplicates += 1
+                    continue
+                seen.add(h)
+            elif self.dedup == "line":
+                kept_lines = []
+                for j in span:
+                    if not norm[j].strip():
+                        continue
+                    h = _hash(keys[j])
+                    if h in seen:
+                        report.duplicate_lines += 1
+                        continue
+                    seen.add(h)
+                    kept_lines.append(norm[j])
+                if lines and not kept_lines:
+                    report.duplicates += 1
+                    continue
+                lines = kept_lines
+            if not lines:
+                report.empty += 1
+                continue
+            docs.append(_Doc(obj, lines))
+        if self.tokenizer is not None:
+            flat = [ln for d in docs for ln in d.lines]
+            toks = self.tokenizer.tokenize_batch(flat)
+            it = iter(toks)
+            for d in docs:
+                d.lines = [" ".join(next(it)) for _ in d.lines]
+        return docs
+
+    def _score(self, docs: list[_Doc], report: Report) -> None:
+        """Perplexity of each document: 10^(-sum of line log10 scores / (tokens + lines)), the
+        kenlm definition for one line, summed over the document's lines as CCNet does."""
+        flat = [ln for d in docs for ln in d.lines]
+        if not flat:
+            return
+        scores = self.model.score_batch(flat)
+        pos = 0
+        for d in docs:
+            n = len(d.lines)
+            total = float(np.sum(scores[pos : pos + n]))
+            d.ntokens = sum(len(ln.split()) for ln in d.lines)
+            d.perplexity = 10.0 ** (-total / (d.ntokens + n))
+            pos += n
+            report.tokens += d.ntokens
+
+    def _bucket(self, ppl: float, cutoffs: tuple[float, float]) -> str:
+        if ppl < cutoffs[0]:
+            return "head"
+        if ppl < cutoffs[1]:
+            return "middle"
+        return "tail"
+
+    # -- running ---------------------------------------------------------------------------
+
+    def run(
+        self,
+        inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        output: str | os.PathLike[str],
+        *,
+        format: str = "auto",
+        shards: str | os.PathLike[str] | None = None,
+        vocab: Any = None,
+        histogram: str | os.PathLike[str] | None = None,
+        progress: bool = False,
+    ) -> Report:
+        """Filters ``inputs`` into ``output`` (JSON lines with ``perplexity`` and ``bucket``).
+
+        Args:
+            inputs: files of JSON lines (``format="jsonl"``) or plain text, one document a
+                line (``format="text"``); "auto" decides by ``.json`` in the name. Plain, .gz,
+                .xz or .zst.
+            output: the JSON-lines file of kept documents (written atomically).
+            shards: a directory for token-id shards of the kept documents (``encode_corpus``).
+            vocab: the ``kneser.Vocab`` for the shards (default: built from the kept text).
+            histogram: a PNG path for the perplexity histogram per bucket (needs matplotlib).
+            progress: print progress on stderr.
+
+        Returns:
+            a :class:`Report`.
+        """
+        start = time.perf_counter()
+        if isinstance(inputs, (str, os.PathLike)):
+            inputs = [inputs]
+        report = Report()
+        out_path = Path(output)
+        out_dir = out_path.parent if str(out_path.parent) else Path(".")
+        seen: set[bytes] = set()
+        cutoffs = self.thresholds
+        pending: list[_Doc] = []
+        fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{out_path.name}.", suffix=".partial")
+        text_tmp = None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                if shards is not None:
+                    text_tmp = tempfile.NamedTemporaryFile(
+                        "w", encoding="utf-8", suffix=".txt", delete=False, dir=out_dir
+                    )
+
+                def emit(docs: list[_Doc], cut: tuple[float, float]) -> None:
+                    for d in docs:
+                        b = self._bucket(d.perplexity, cut)
+                        report.buckets[b] += 1
+                        lp = math.log10(d.perplexity) if d.perplexity > 0 else 0.0
+                        i = int(np.searchsorted(HIST_EDGES, lp, side="right")) - 1
+                        report.histogram_counts[b][min(max(i, 0), len(HIST_EDGES) - 2)] += 1
+                        if b not in self.keep:
+                            continue
+                        report.kept += 1
+                        report.kept_per_bucket[b] += 1
+                        report.kept_tokens += d.ntokens
+                        obj = dict(d.obj)
+                        obj["perplexity"] = round(d.perplexity, 2)
+                        obj["bucket"] = b
+                        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                        if text_tmp is not None:
+                            text_tmp.write(" ".join(d.lines) + "\n")
+
+                for objs in self._documents(inputs, format, report):
+                    docs = self._prepare(objs, seen, report)
+                    self._score(docs, report)
+                    if cutoffs is None:
+                        pending.extend(docs)
+                        if len(pending) >= self.calibration:
+                            cutoffs = self._cutoffs(pending)
+                            emit(pending, cutoffs)
+                            pending = []
+                    else:
+                        emit(docs, cutoffs)
+                    if progress:
+                        print(
+                            f"\rkneser pipeline: {report.documents:,} documents, "
+                            f"{report.kept:,} kept",
+                            end="",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                if cutoffs is None:
+                    cutoffs = self._cutoffs(pending)
+                emit(pending, cutoffs)
+                if progress:
+                    print(file=sys.stderr)
+            os.replace(tmp_name, out_path)
+            report.output = str(out_path)
+            report.cutoffs = (float(cutoffs[0]), float(cutoffs[1]))
+            if text_tmp is not None:
+                text_tmp.close()
+                report.shards = self._encode(Path(text_tmp.name), Path(shards), vocab)
+            if histogram is not None:
+                report.histogram = _plot_histogram(report, Path(histogram))
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+            if text_tmp is not None:
+                text_tmp.close()
+                if os.path.exists(text_tmp.name):
+                    os.unlink(text_tmp.name)
+        report.seconds = time.perf_counter() - start
+        return report
+
+    def _cutoffs(self, docs: list[_Doc]) -> tuple[float, float]:
+        if not docs:
+            return (math.inf, math.inf)
+        ppl = np.array([d.perplexity for d in docs])
+        lo, hi = np.percentile(ppl, self.percentiles)
+        return (float(lo), float(hi))
+
+    def _encode(self, text: Path, shards: Path, vocab: Any) -> dict[str, Any] | None:
+        if text.stat().st_size == 0:
+            return None
+        if vocab is None:
+            vocab = _kneser.Vocab.build(str(text))
+        index = _kneser.encode_corpus(str(text), vocab, str(shards))
+        index["dir"] = str(shards)
+        return index
+
+
+def _plot_histogram(report: Report, path: Path) -> str | None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(
+            "kneser: matplotlib is not installed (pip install 'kneser[plot]'); no histogram",
+            file=sys.stderr,
+        )
+        return None
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    centers = (HIST_EDGES[:-1] + HIST_EDGES[1:]) / 2
+    width = HIST_EDGES[1] - HIST_EDGES[0]
+    bottom = np.zeros(len(centers))
+    for b, color in zip(BUCKETS, ("#2a9d8f", "#e9c46a", "#e76f51")):
+        counts = np.array(report.histogram_counts[b])
+        ax.bar(centers, counts, width=width, bottom=bottom, color=color, label=b)
+        bottom += counts
+    for c in report.cutoffs:
+        if math.isfinite(c) and c > 0:
+            ax.axvline(math.log10(c), color="black", linestyle="--", linewidth=1)
+    ax.set_xlabel("log10 perplexity")
+    ax.set_ylabel("documents")
+    ax.set_title("Perplexity per bucket (dashed: cutoffs)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return str(path)
+
+
+def _normalized_lines(
+    inputs: Sequence[str | os.PathLike[str]], normalizer: Any, tokenizer: Any
+) -> Iterator[str]:
+    for path in inputs:
+        for batch in _kneser.read_lines(os.fspath(path)):
+            texts = [t for _, t in batch]
+            if normalizer is not None:
+                texts = normalizer.normalize_batch(texts)
+            if tokenizer is not None:
+                texts = [" ".join(t) for t in tokenizer.tokenize_batch(texts)]
+            yield from texts
+
+
+def train_lm(
+    inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    order: int,
+    arpa: str | os.PathLike[str],
+    *,
+    binary: str | os.PathLike[str] | None = None,
+    normalizer: Any = "ccnet",
+    tokenizer: Any = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """CCNet's recipe: normalize and tokenize a reference corpus, estimate an order-N model,
+    write the ARPA and (optionally) the binary model.
+
+    Args:
+        inputs: text files, one sentence (paragraph) a line; plain, .gz, .xz or .zst.
+        order: the model order.
+        arpa: the ARPA to write.
+        binary: the binary model to write as well (fast to load, memory-mapped).
+        normalizer: a ``kneser.Normalizer``, "ccnet" (default) or None.
+        tokenizer: a ``kneser.Tokenizer`` or None (whitespace as is).
+        **options: passed to ``kneser.estimate`` (memory, prune, discount_fallback, ...).
+
+    Returns:
+        the estimation summary, with ``arpa`` and ``binary`` paths added.
+    """
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [inputs]
+    if normalizer == "ccnet":
+        normalizer = _kneser.Normalizer.ccnet()
+    lines = _normalized_lines(inputs, normalizer, tokenizer)
+    summary = _kneser.estimate(lines, order, os.fspath(arpa), **options)
+    summary["arpa"] = os.fspath(arpa)
+    if binary is not None:
+        _kneser.Model(os.fspath(arpa)).save_binary(os.fspath(binary))
+        summary["binary"] = os.fspath(binary)
+    return summary
+
+
+def demo(out_dir: str | os.PathLike[str] | None = None, order: int = 3) -> Report:
+    """Runs the whole flow on the bundled public-domain sample (no network): trains a model on
+    ``data/reference.txt.xz``, filters ``data/documents.jsonl.xz`` by perplexity (keeping the
+    head and middle buckets, dropping exact duplicates), writes token-id shards of the kept
+    text and a histogram if matplotlib is installed, and prints the report."""
+    data = Path(__file__).parent / "data"
+    out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="kneser-demo-"))
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"kneser demo: writing into {out}\n")
+    print(f"1. train an order-{order} model on {data / 'reference.txt.xz'} (CCNet normalization)")
+    summary = train_lm(
+        [data / "reference.txt.xz"], order, out / "lm.arpa", binary=out / "lm.bin", memory="256M"
+    )
+    counts = ", ".join(f"{n:,} {i + 1}-grams" for i, n in enumerate(summary["counts"]))
+    print(f"   {summary['tokens']:,} tokens -> {counts} in {summary['seconds']:.2f} s")
+    print(f"   ARPA {out / 'lm.arpa'}, binary {out / 'lm.bin'}\n")
+    print(f"2. filter {data / 'documents.jsonl.xz'} by perplexity (keep head and middle)")
+    pipeline = Pipeline(out / "lm.bin", keep=("head", "middle"), dedup="document")
+    report = pipeline.run(
+        [data / "documents.jsonl.xz"],
+        out / "kept.jsonl",
+        format="jsonl",
+        shards=out / "shards",
+        histogram=out / "perplexity.png",
+    )
+    print("\n".join("   " + line for line in str(report).split("\n")))
+    with (out / "kept.jsonl").open(encoding="utf-8") as f:
+        kept = [json.loads(line) for line in f]
+    by_source: dict[str, int] = {}
+    for d in kept:
+        by_source[d.get("source", "?")] = by_source.get(d.get("source", "?"), 0) + 1
+    print(f"\n   kept by source: {dict(sorted(by_source.items()))}")
+    if kept:
+        best = min(kept, key=lambda d: d["perplexity"])
+        print(f"   lowest perplexity kept ({best['perplexity']}): {best['text'][:90]}")
+    return report

@@ -1,0 +1,373 @@
+//! Backoff scoring, as KenLM's probing model does it.
+//!
+//! Input: a [`State`] (the recent words, newest first, each context's backoff) and a word id.
+//! Output: log10 p(word | context), the length of the n-gram that matched, and the state after
+//! the word. The rule (Katz backoff over an ARPA model; Heafield 2011, section 4):
+//!
+//! 1. Start from the unigram of the word (`<unk>`'s entry for an unknown word): length 1.
+//! 2. Walk back through the context, newest word first, looking up ever longer n-grams ending in
+//!    the word; stop at the first that is missing. The last found gives the probability and the
+//!    length `L`.
+//! 3. Add the backoffs of the contexts longer than the one used: `backoff[j]` for
+//!    `j >= L - 1` (in increasing `j`, in `f32`, the order KenLM adds them).
+//! 4. The new state is the word followed by the context words whose n-grams were found, at most
+//!    `order - 1` words, each with the backoff of its n-gram, cut after the longest n-gram that
+//!    is the context of some longer n-gram (KenLM's minimal state: a longer context could only
+//!    lead to lookups that fail, and its backoff is 0).
+//!
+//! Sentences: words are split on bytes 9 to 13 and 32 (Python's `bytes.split()`, which the
+//! kenlm module uses, and KenLM's `query`); scores are summed in `f32` as the kenlm module does.
+//!
+//! Memory: a state is a fixed 128-byte value; scoring allocates nothing.
+
+use crate::arpa::reader::is_arpa_space;
+
+use super::table::{extend_key, extends, find, unigram_key, unpack, word_key, Words};
+use super::MAX_ORDER;
+
+/// The context of the next word: up to `order - 1` recent words, newest first, and the backoff
+/// of each context (`backoff[i]` belongs to the n-gram `words[i] ... words[0]`).
+#[derive(Debug, Clone, Copy)]
+pub struct State {
+    len: u8,
+    words: [u32; MAX_ORDER - 1],
+    backoff: [f32; MAX_ORDER - 1],
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            len: 0,
+            words: [0; MAX_ORDER - 1],
+            backoff: [0.0; MAX_ORDER - 1],
+        }
+    }
+}
+
+impl State {
+    /// The number of context words held.
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// Whether no context is held (the null context).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The context word ids, newest first.
+    pub fn words(&self) -> &[u32] {
+        &self.words[..self.len()]
+    }
+
+    /// The backoffs of the contexts, shortest first.
+    pub fn backoffs(&self) -> &[f32] {
+        &self.backoff[..self.len()]
+    }
+
+    pub(crate) fn single(word: u32, backoff: f32) -> Self {
+        let mut s = State {
+            len: 1,
+            ..State::default()
+        };
+        s.words[0] = word;
+        s.backoff[0] = backoff;
+        s
+    }
+}
+
+impl PartialEq for State {
+    fn eq(&self, other: &Self) -> bool {
+        self.words() == other.words()
+            && self
+                .backoffs()
+                .iter()
+                .zip(other.backoffs())
+                .all(|(a, b)| a.to_bits() == b.to_bits())
+    }
+}
+
+impl Eq for State {}
+
+impl std::hash::Hash for State {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.words().hash(h);
+    }
+}
+
+/// The score of one word.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FullScore {
+    /// log10 p(word | context), backoffs included.
+    pub prob: f32,
+    /// The length of the n-gram that matched (1 for a unigram).
+    pub ngram_length: u8,
+    /// Whether the word is out of the vocabulary (scored as `<unk>`).
+    pub oov: bool,
+}
+
+/// The words of `text` under the scoring rule (bytes 9 to 13 and 32 separate words).
+pub fn split_words(text: &[u8]) -> impl Iterator<Item = &[u8]> {
+    text.split(|&b| is_arpa_space(b)).filter(|w| !w.is_empty())
+}
+
+/// Read access to the tables of a model, owned or memory-mapped.
+#[derive(Clone, Copy)]
+pub(crate) struct View<W: Words> {
+    pub order: usize,
+    pub bos: u32,
+    pub eos: u32,
+    pub vocab: W,
+    pub unigrams: W,
+    /// `tables[n]` holds the n-grams of order `n` (2..=order); 0 and 1 are unused.
+    pub tables: [W; MAX_ORDER + 1],
+}
+
+impl<W: Words> View<W> {
+    /// The id of `word`, 0 (`<unk>`) when unknown.
+    #[inline]
+    pub fn index(&self, word: &[u8]) -> u32 {
+        find(self.vocab, word_key(word)).map_or(0, |id| id as u32)
+    }
+
+    pub fn begin_sentence(&self) -> State {
+        let (_, backoff) = unpack(self.unigrams.get(self.bos as usize));
+        State::single(self.bos, backoff)
+    }
+
+    /// Scores `word` after `state`, writing the next state to `out`.
+    #[inline]
+    pub fn full_score(&self, state: &State, word: u32, out: &mut State) -> FullScore {
+        let (mut prob, backoff) = unpack(self.unigrams.get(word as usize));
+        let mut length = 1usize;
+        out.words[0] = word;
+        out.backoff[0] = backoff;
+        // The state keeps the context up to the longest matched n-gram that extends (KenLM's
+        // minimal state): a longer one could only lead to probes that fail.
+        let mut out_len = usize::from(extends(backoff));
+        let in_len = state.len().min(self.order - 1);
+        // Every key the walk may probe, with its first bucket prefetched: the probes then miss
+        // the cache in parallel rather than one after the other.
+        let mut keys = [0u64; MAX_ORDER];
+        let mut key = unigram_key(word);
+        for (i, slot) in keys.iter_mut().enumerate().take(in_len) {
+            key = extend_key(key, state.words[i]);
+            *slot = key;
+            let table = self.tables[i + 2];
+            let buckets = table.len() / 2;
+            if buckets > 0 {
+                table.prefetch(2 * super::table::first_bucket(key, buckets));
+            }
+        }
+        for (i, &key) in keys[..in_len].iter().enumerate() {
+            let Some(value) = find(self.tables[i + 2], key) else {
+                break;
+            };
+            let (p, b) = unpack(value);
+            prob = p;
+            length = i + 2;
+            if i + 1 < self.order - 1 {
+                out.words[i + 1] = state.words[i];
+                out.backoff[i + 1] = b;
+                if extends(b) {
+                    out_len = i + 2;
+                }
+            }
+        }
+        for j in (length - 1)..in_len {
+            prob += state.backoff[j];
+        }
+        out.len = out_len.min(self.order - 1) as u8;
+        FullScore {
+            prob,
+            ngram_length: length as u8,
+            oov: word == 0,
+        }
+    }
+
+    fn start(&self, bos: bool) -> State {
+        if bos {
+            self.begin_sentence()
+        } else {
+            State::default()
+        }
+    }
+
+    /// The log10 probability of `text`, summed in `f32` as the kenlm module does.
+    pub fn score(&self, text: &[u8], bos: bool, eos: bool) -> f32 {
+        let mut state = self.start(bos);
+        let mut out = State::default();
+        let mut total = 0.0f32;
+        // Look the words up a block at a time before scoring them: the vocabulary probes are
+        // independent, so their cache misses overlap instead of queueing behind the n-gram
+        // probes.
+        let mut words = split_words(text);
+        let mut ids = [0u32; 64];
+        loop {
+            let mut n = 0;
+            for (slot, word) in ids.iter_mut().zip(&mut words) {
+                *slot = self.index(word);
+                n += 1;
+            }
+            for j in 0..n {
+                let id = ids[j];
+                if j + 1 < n {
+                    self.prefetch_after(&state, id, ids[j + 1]);
+                }
+                total += self.full_score(&state, id, &mut out).prob;
+                std::mem::swap(&mut state, &mut out);
+            }
+            if n < ids.len() {
+                break;
+            }
+        }
+        if eos {
+            total += self.full_score(&state, self.eos, &mut out).prob;
+        }
+        total
+    }
+
+    /// Prefetches the buckets that scoring `word` after `state` will probe first, so that the
+    /// cache misses of several sentences overlap.
+    #[inline]
+    fn prefetch(&self, state: &State, word: u32) {
+        self.unigrams.prefetch(word as usize);
+        let mut key = unigram_key(word);
+        let in_len = state.len().min(self.order - 1);
+        for i in 0..in_len {
+            key = extend_key(key, state.words[i]);
+            let table = self.tables[i + 2];
+            let buckets = table.len() / 2;
+            if buckets > 0 {
+                table.prefetch(2 * super::table::first_bucket(key, buckets));
+            }
+        }
+    }
+
+    /// Prefetches what scoring `next` will probe if `word`, scored after `state`, keeps its
+    /// whole context (the most it can keep), so the misses of the next word overlap the
+    /// scoring of this one.
+    #[inline]
+    fn prefetch_after(&self, state: &State, word: u32, next: u32) {
+        self.unigrams.prefetch(next as usize);
+        let max = (state.len() + 1).min(self.order - 1);
+        let mut key = unigram_key(next);
+        for i in 0..max {
+            let older = if i == 0 { word } else { state.words[i - 1] };
+            key = extend_key(key, older);
+            let table = self.tables[i + 2];
+            let buckets = table.len() / 2;
+            if buckets > 0 {
+                table.prefetch(2 * super::table::first_bucket(key, buckets));
+            }
+        }
+    }
+
+    /// Scores `texts` into `out` (same length), several sentences in lockstep: the next words
+    /// of all lanes are prefetched before any is scored, so their cache misses overlap. Each
+    /// sentence's sum is the same `f32` sum, in the same order, as [`View::score`].
+    pub fn score_block(&self, texts: &[&[u8]], bos: bool, eos: bool, out: &mut [f32]) {
+        const LANES: usize = 12;
+        // Every word's id first: hash every word and prefetch its vocabulary bucket, then look
+        // the keys up (the probes are independent, so their misses overlap).
+        let mut ids: Vec<u32> = Vec::with_capacity(texts.len() * 24);
+        let mut ends: Vec<usize> = Vec::with_capacity(texts.len());
+        let mut keys: Vec<u64> = Vec::with_capacity(texts.len() * 24);
+        let vocab_buckets = self.vocab.len() / 2;
+        for text in texts {
+            for word in split_words(text) {
+                let key = word_key(word);
+                if vocab_buckets > 0 {
+                    self.vocab
+                        .prefetch(2 * super::table::first_bucket(key, vocab_buckets));
+                }
+                keys.push(key);
+            }
+            if eos {
+                keys.push(0); // </s>, known
+            }
+            ends.push(keys.len());
+        }
+        let eos_id = self.eos;
+        ids.extend(keys.iter().map(|&k| {
+            if k == 0 {
+                eos_id
+            } else {
+                find(self.vocab, k).map_or(0, |id| id as u32)
+            }
+        }));
+        #[derive(Clone, Copy)]
+        struct Lane {
+            text: usize,
+            pos: usize,
+            end: usize,
+            total: f32,
+            state: State,
+        }
+        let mut next = 0usize;
+        let start_of = |t: usize| if t == 0 { 0 } else { ends[t - 1] };
+        let mut lanes: Vec<Lane> = Vec::with_capacity(LANES);
+        let mut scratch = State::default();
+        loop {
+            // Fill free lanes; empty sentences finish at once with 0.
+            while lanes.len() < LANES && next < texts.len() {
+                let (pos, end) = (start_of(next), ends[next]);
+                if pos == end {
+                    out[next] = 0.0;
+                } else {
+                    lanes.push(Lane {
+                        text: next,
+                        pos,
+                        end,
+                        total: 0.0,
+                        state: self.start(bos),
+                    });
+                }
+                next += 1;
+            }
+            if lanes.is_empty() {
+                break;
+            }
+            for lane in &lanes {
+                self.prefetch(&lane.state, ids[lane.pos]);
+            }
+            let mut i = 0;
+            while i < lanes.len() {
+                let lane = &mut lanes[i];
+                lane.total += self
+                    .full_score(&lane.state, ids[lane.pos], &mut scratch)
+                    .prob;
+                std::mem::swap(&mut lane.state, &mut scratch);
+                lane.pos += 1;
+                if lane.pos == lane.end {
+                    out[lane.text] = lane.total;
+                    lanes.swap_remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+        }
+    }
+
+    /// Every word's score (and `</s>`'s with `eos`).
+    pub fn full_scores(&self, text: &[u8], bos: bool, eos: bool) -> Vec<FullScore> {
+        let mut state = self.start(bos);
+        let mut out = State::default();
+        let mut scores = Vec::new();
+        for word in split_words(text) {
+            scores.push(self.full_score(&state, self.index(word), &mut out));
+            std::mem::swap(&mut state, &mut out);
+        }
+        if eos {
+            scores.push(self.full_score(&state, self.eos, &mut out));
+        }
+        scores
+    }
+}
+
+/// The kenlm module's perplexity: `10^(-score(text, bos, eos) / (words + 1))`, the `+ 1` for
+/// `</s>`.
+pub fn perplexity_of(score: f32, text: &[u8]) -> f64 {
+    let words = split_words(text).count() as f64 + 1.0;
+    10f64.powf(-f64::from(score) / words)
+}

@@ -1,0 +1,243 @@
+//! Tests of the model on small hand-written ARPA files.
+
+use std::path::Path;
+
+use super::*;
+
+/// A bigram model with hand-picked numbers; `b` has no `<s> b` bigram.
+const ARPA: &str = "\\data\\
+ngram 1=5
+ngram 2=3
+
+\\1-grams:
+-1.5\t<unk>\t0
+0\t<s>\t-0.5
+-0.75\t</s>\t0
+-0.5\ta\t-0.25
+-1\tb\t-0.125
+
+\\2-grams:
+-0.25\t<s> a
+-0.125\ta b
+-0.0625\tb </s>
+
+\\end\\
+";
+
+fn model() -> Model {
+    Model::from_arpa_reader(ARPA.as_bytes(), "t.arpa", &Cancel::new()).unwrap()
+}
+
+#[test]
+fn ids_follow_the_unigram_list() {
+    let m = model();
+    assert_eq!(m.order(), 2);
+    assert_eq!(m.vocab_size(), 5);
+    assert_eq!(m.index("<unk>"), 0);
+    assert_eq!(m.index("<s>"), 1);
+    assert_eq!(m.index("</s>"), 2);
+    assert_eq!(m.index("a"), 3);
+    assert_eq!(m.index("b"), 4);
+    assert_eq!(m.index("zzz"), 0);
+    assert!(m.contains("a") && !m.contains("<unk>") && !m.contains("zzz"));
+    assert!(!m.unk_missing());
+}
+
+#[test]
+fn backoff_rule() {
+    let m = model();
+    // <s> a: bigram found.
+    let s = m.full_scores("a b", true, true);
+    assert_eq!(s[0].prob, -0.25);
+    assert_eq!(s[0].ngram_length, 2);
+    // a b: bigram found.
+    assert_eq!(s[1].prob, -0.125);
+    // b </s>: bigram found.
+    assert_eq!(s[2].prob, -0.0625);
+    assert_eq!(m.score("a b", true, true), -0.25 - 0.125 - 0.0625);
+    // <s> b: no bigram, backoff(<s>) + p(b).
+    let s = m.full_scores("b zzz", true, true);
+    assert_eq!((s[0].prob, s[0].ngram_length), (-0.5 - 1.0, 1));
+    // b zzz: p(<unk>) + backoff(b).
+    assert_eq!(
+        (s[1].prob, s[1].ngram_length, s[1].oov),
+        (-1.5 - 0.125, 1, true)
+    );
+    // zzz </s>: p(</s>) + backoff(<unk>) = -0.75.
+    assert_eq!(s[2].prob, -0.75);
+    // No context.
+    let s = m.full_scores("a", false, false);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].prob, -0.5);
+    let ppl = m.perplexity("a b");
+    assert!((ppl - 10f64.powf(0.4375 / 3.0)).abs() < 1e-9);
+}
+
+#[test]
+fn missing_unk_gets_minus_100() {
+    let text = ARPA
+        .replace("ngram 1=5", "ngram 1=4")
+        .replace("-1.5\t<unk>\t0\n", "");
+    let m = Model::from_arpa_reader(text.as_bytes(), "t.arpa", &Cancel::new()).unwrap();
+    assert!(m.unk_missing());
+    assert_eq!(m.index("a"), 3);
+    assert_eq!(m.full_scores("zzz", false, false)[0].prob, -100.0);
+}
+
+#[test]
+fn missing_context_is_filled_by_backing_off() {
+    // The trigram `<s> b a` has no bigram `<s> b`.
+    let text = "\\data\\\nngram 1=4\nngram 2=1\nngram 3=1\n\n\\1-grams:\n-1\t<unk>\t0\n0\t<s>\t-0.5\n-1\t</s>\t0\n-0.5\tb\t-0.25\n\n\\2-grams:\n-0.3\tb </s>\t-0.1\n\n\\3-grams:\n-0.2\t<s> b </s>\n\n\\end\\\n";
+    let m = Model::from_arpa_reader(text.as_bytes(), "t.arpa", &Cancel::new()).unwrap();
+    let s = m.full_scores("b", true, true);
+    // p(b | <s>) backs off: -0.5 + -0.5.
+    assert_eq!(s[0].prob, -1.0);
+    // The trigram is reachable.
+    assert_eq!((s[1].prob, s[1].ngram_length), (-0.2, 3));
+}
+
+fn error_of(text: &str) -> String {
+    match Model::from_arpa_reader(text.as_bytes(), "t.arpa", &Cancel::new()) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn corrupt_models_are_refused_with_the_line() {
+    let no_s = ARPA.replace("0\t<s>\t-0.5", "0\t<x>\t-0.5");
+    assert!(error_of(&no_s).contains("no <s> unigram"));
+    let dup = ARPA.replace("-1\tb\t-0.125", "-1\ta\t-0.125");
+    assert!(error_of(&dup).starts_with("t.arpa:10: duplicate unigram"));
+    let unknown = ARPA.replace("-0.125\ta b", "-0.125\ta c");
+    assert!(error_of(&unknown).starts_with("t.arpa:14: the word \"c\""));
+    let positive = ARPA.replace("-0.125\ta b", "0.125\ta b");
+    assert!(error_of(&positive).contains("positive"));
+    let dup2 = ARPA.replace("-0.0625\tb </s>", "-0.0625\ta b");
+    assert!(error_of(&dup2).starts_with("t.arpa:15: duplicate 2-gram"));
+}
+
+#[test]
+fn binary_round_trip_and_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.kbin");
+    let m = model();
+    m.save_binary(&path).unwrap();
+    let b = Model::load(&path, &Cancel::new()).unwrap();
+    assert!(b.is_mapped());
+    assert_eq!(b.order(), 2);
+    assert_eq!(b.vocab_size(), 5);
+    for text in ["a b", "b zzz", "", "a a a b b </s> <s>"] {
+        assert_eq!(
+            m.full_scores(text, true, true),
+            b.full_scores(text, true, true)
+        );
+        assert_eq!(
+            m.full_scores(text, false, false),
+            b.full_scores(text, false, false)
+        );
+    }
+    // Saving a mapped model gives the same bytes.
+    let again = dir.path().join("again.kbin");
+    b.save_binary(&again).unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+
+    let bytes = std::fs::read(&path).unwrap();
+    let cut = dir.path().join("cut.kbin");
+    for len in [10, 40, 60, bytes.len() - 8] {
+        std::fs::write(&cut, &bytes[..len]).unwrap();
+        let e = Model::load(&cut, &Cancel::new()).err().unwrap().to_string();
+        assert!(e.contains("byte offset"), "{e}");
+    }
+    let mut foreign = bytes.clone();
+    foreign[12] ^= 0xff;
+    std::fs::write(&cut, &foreign).unwrap();
+    let e = Model::load(&cut, &Cancel::new()).err().unwrap().to_string();
+    assert!(e.contains("byte offset 12"), "{e}");
+}
+
+#[test]
+fn query_report() {
+    let m = model();
+    let mut out = Vec::new();
+    let mut totals = query::QueryTotals::default();
+    query::query_input(
+        &m,
+        "a b\nzzz\nb".as_bytes(),
+        "in",
+        &mut out,
+        query::QueryOptions::default(),
+        &mut totals,
+        &Cancel::new(),
+    )
+    .unwrap();
+    query::write_summary(&mut out, &totals).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "a=3 2 -0.25\tb=4 2 -0.125\t</s>=2 2 -0.0625\tTotal: -0.4375 OOV: 0"
+    );
+    assert_eq!(lines[1], "zzz=0 1 -2\t</s>=2 1 -0.75\tTotal: -2.75 OOV: 1");
+    // The unterminated last line: words printed, no </s>, no Total.
+    assert!(lines[2].starts_with("b=4 1 -1.5\tPerplexity including OOVs:\t"));
+    assert_eq!(totals.tokens, 6);
+    assert_eq!(totals.oovs, 1);
+    assert_eq!(query::format_f32(-3.1063172e-7), "-3.1063172e-7");
+    let _ = Path::new("");
+}
+
+#[test]
+fn float_formatting_matches_kenlm() {
+    use query::{format_f32, format_f64};
+    assert_eq!(format_f32(-3.160_156_2), "-3.1601562"); // a tie: the even digit
+    assert_eq!(format_f32(-2.5718565), "-2.5718565");
+    assert_eq!(format_f32(0.0), "0");
+    assert_eq!(format_f32(-0.5), "-0.5");
+    assert_eq!(format_f32(-131.04475), "-131.04475");
+    assert_eq!(format_f32(-100.0), "-100");
+    assert_eq!(format_f64(713.888051884589), "713.888051884589");
+    assert_eq!(format_f64(f64::NAN), "nan");
+}
+
+#[test]
+fn long_sentences_score_as_their_words() {
+    let m = model();
+    let words = ["a", "b", "zzz", "</s>", "<s>"];
+    for len in [0usize, 1, 63, 64, 65, 128, 200] {
+        let text: Vec<&str> = (0..len).map(|i| words[(i * 7 + i / 3) % 5]).collect();
+        let text = text.join(" ");
+        for (bos, eos) in [(true, true), (false, false), (true, false)] {
+            let sum = m
+                .full_scores(&text, bos, eos)
+                .iter()
+                .fold(0.0f32, |acc, s| acc + s.prob);
+            assert_eq!(m.score(&text, bos, eos), sum, "len {len}");
+        }
+    }
+}
+
+#[test]
+fn batches_equal_single_scores() {
+    let m = model();
+    let words = ["a", "b", "zzz", "</s>", "<s>"];
+    let texts: Vec<String> = (0..700usize)
+        .map(|i| {
+            let len = (i * 13) % 37;
+            (0..len)
+                .map(|j| words[(i + j * 3) % 5])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    for (bos, eos) in [(true, true), (false, false), (true, false), (false, true)] {
+        let batch = m.score_batch(&texts, bos, eos, &Cancel::new()).unwrap();
+        let single: Vec<f32> = texts.iter().map(|t| m.score(t, bos, eos)).collect();
+        assert_eq!(batch, single);
+    }
+    let ppl = m.perplexity_batch(&texts, &Cancel::new()).unwrap();
+    assert_eq!(ppl[5], m.perplexity(&texts[5]));
+}

@@ -1,0 +1,286 @@
+//! Parallel token counting, and the batched line reader the vocabulary stages share.
+//!
+//! Input: text lines, from in-memory strings ([`TokenCounter::add_texts`]) or from files
+//! ([`TokenCounter::add_files`], read through [`crate::io::open_input`] and
+//! [`crate::io::LineReader`]; invalid UTF-8 is an error naming the file and line). Each line is
+//! split by a [`Tokenizer`]. Output: a map token -> occurrences (no order), turned into a
+//! [`Vocab`] by [`TokenCounter::into_vocab`].
+//!
+//! Parallelism: a batch of lines is split among rayon's threads; each counts into its own
+//! FxHash map (a token is allocated once per thread and batch, never per occurrence) and the maps
+//! are merged pairwise. Counts are sums, so the result does not depend on the thread count.
+//! Reading runs on its own thread, one batch ahead.
+//!
+//! Memory: the distinct tokens with their counts, plus at most four line batches of about
+//! [`BATCH_BYTES`] each (two queued, one being read, one being counted) and the per-thread maps
+//! of one batch.
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::cancel::Cancel;
+use crate::error::{Error, Result};
+use crate::io::{display_name, open_input, LineReader};
+use crate::text::tokenize::Tokenizer;
+
+use super::{Vocab, VocabConfig};
+
+/// The size of one batch of lines, in bytes of text, read from a file before it is processed.
+pub const BATCH_BYTES: usize = 4 << 20;
+
+/// A map from token to count, hashed with FxHash (fast, not DoS-resistant: the keys are the
+/// user's own corpus).
+pub type Counts = FxHashMap<Box<str>, u64>;
+
+/// Lines read from one file: their text back to back, and where each ends.
+#[derive(Debug, Default)]
+pub struct LineBatch {
+    /// The lines' text, concatenated without separators.
+    pub text: String,
+    /// `ends[i]` is the end of line `i` in `text` (line `i` starts at `ends[i - 1]`, or 0).
+    pub ends: Vec<usize>,
+    /// Index of the file in the list being read.
+    pub file_index: usize,
+    /// The file's name for messages.
+    pub source: String,
+    /// 1-based number of the first line of the batch in its file.
+    pub first_line: u64,
+}
+
+impl LineBatch {
+    /// The number of lines.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether the batch holds no line.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Line `i` of the batch.
+    pub fn line(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.text[start..self.ends[i]]
+    }
+
+    /// All lines, in order.
+    pub fn lines(&self) -> Vec<&str> {
+        (0..self.len()).map(|i| self.line(i)).collect()
+    }
+}
+
+/// Reads `paths` in batches of lines on a reader thread and calls `consume` on each batch, in
+/// file and line order, on the calling thread. Stops at the first error (of reading, of
+/// `consume`, or a cancellation) and returns it.
+pub fn for_each_batch(
+    paths: &[PathBuf],
+    cancel: &Cancel,
+    mut consume: impl FnMut(LineBatch) -> Result<()>,
+) -> Result<()> {
+    let (tx, rx) = mpsc::sync_channel::<Result<LineBatch>>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for (file_index, path) in paths.iter().enumerate() {
+                if let Err(e) = read_file(path, file_index, cancel, &tx) {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        });
+        let mut outcome = Ok(());
+        // `rx` is moved into the loop: leaving it early drops the receiver, so a reader blocked
+        // on a full channel wakes up (its send fails) and the scope can join it.
+        for batch in rx {
+            outcome = batch.and_then(|b| {
+                cancel.check()?;
+                consume(b)
+            });
+            if outcome.is_err() {
+                break;
+            }
+        }
+        outcome
+    })
+}
+
+/// Reads one file into batches sent on `tx`; returns early (Ok) when the receiver is gone.
+fn read_file(
+    path: &Path,
+    file_index: usize,
+    cancel: &Cancel,
+    tx: &mpsc::SyncSender<Result<LineBatch>>,
+) -> Result<()> {
+    let name = display_name(path);
+    let mut reader = LineReader::new(open_input(path)?, name.clone());
+    let fresh = |first_line| LineBatch {
+        text: String::with_capacity(BATCH_BYTES + (BATCH_BYTES >> 3)),
+        ends: Vec::new(),
+        file_index,
+        source: name.clone(),
+        first_line,
+    };
+    let mut batch = fresh(1);
+    while let Some(line) = reader.next_line()? {
+        let number = line.number;
+        batch.text.push_str(line.as_str(&name)?);
+        batch.ends.push(batch.text.len());
+        if batch.text.len() >= BATCH_BYTES {
+            cancel.check()?;
+            let full = std::mem::replace(&mut batch, fresh(number + 1));
+            if tx.send(Ok(full)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(Ok(batch));
+    }
+    Ok(())
+}
+
+/// Counts tokens over any number of calls, in parallel within each call.
+///
+/// Example:
+/// ```
+/// use kneser::text::tokenize::Tokenizer;
+/// let mut c = kneser::vocab::TokenCounter::new();
+/// c.add_texts(&Tokenizer::whitespace(), &["a b a", "b a"]);
+/// assert_eq!(c.get("a"), 3);
+/// assert_eq!((c.total(), c.distinct()), (5, 2));
+/// ```
+#[derive(Debug, Default)]
+pub struct TokenCounter {
+    counts: Counts,
+    total: u64,
+    lines: u64,
+}
+
+impl TokenCounter {
+    /// An empty counter.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts the tokens of each text (one line, or any string) in parallel.
+    pub fn add_texts<S: AsRef<str> + Sync>(&mut self, tokenizer: &Tokenizer, texts: &[S]) {
+        let local = count_parallel(tokenizer, texts);
+        self.lines += texts.len() as u64;
+        self.merge(local);
+    }
+
+    /// Counts the tokens of every line of `paths` (plain or compressed; `-` is stdin).
+    ///
+    /// Errors: a missing or unreadable file, invalid UTF-8 (naming file and line), or
+    /// `Interrupted` once `cancel` is set.
+    pub fn add_files(
+        &mut self,
+        tokenizer: &Tokenizer,
+        paths: &[PathBuf],
+        cancel: &Cancel,
+    ) -> Result<()> {
+        for_each_batch(paths, cancel, |batch| {
+            let lines = batch.lines();
+            self.add_texts(tokenizer, &lines);
+            Ok(())
+        })
+    }
+
+    /// The occurrences of `token` counted so far.
+    pub fn get(&self, token: &str) -> u64 {
+        self.counts.get(token).copied().unwrap_or(0)
+    }
+
+    /// The number of token occurrences counted.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// The number of distinct tokens.
+    pub fn distinct(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// The number of texts (lines) counted.
+    pub fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    /// The counts, token -> occurrences.
+    pub fn into_counts(self) -> Counts {
+        self.counts
+    }
+
+    /// The vocabulary these counts give under `config`; `source` names the input in errors.
+    pub fn into_vocab(self, config: &VocabConfig, source: &str) -> Result<Vocab> {
+        Vocab::from_counts(self.counts, config, source)
+    }
+
+    fn merge(&mut self, other: Counts) {
+        for (token, count) in other {
+            self.total += count;
+            *self.counts.entry(token).or_insert(0) += count;
+        }
+    }
+}
+
+/// Adds one to `token`'s count, allocating the key only on its first occurrence.
+#[inline]
+fn bump(counts: &mut Counts, token: &str) {
+    if let Some(c) = counts.get_mut(token) {
+        *c += 1;
+    } else {
+        counts.insert(Box::from(token), 1);
+    }
+}
+
+fn merge_into(mut big: Counts, mut small: Counts) -> Counts {
+    if big.len() < small.len() {
+        std::mem::swap(&mut big, &mut small);
+    }
+    for (token, count) in small {
+        *big.entry(token).or_insert(0) += count;
+    }
+    big
+}
+
+fn count_parallel<S: AsRef<str> + Sync>(tokenizer: &Tokenizer, texts: &[S]) -> Counts {
+    texts
+        .par_iter()
+        .with_min_len(256)
+        .fold(Counts::default, |mut counts, text| {
+            tokenizer.for_each_token(text.as_ref(), &mut |t| bump(&mut counts, t));
+            counts
+        })
+        .reduce(Counts::default, merge_into)
+}
+
+/// Builds a vocabulary from files: counts every line of `paths` and cuts the counts under
+/// `config` (see [`Vocab::from_counts`]).
+///
+/// Example:
+/// ```no_run
+/// use kneser::{text::tokenize::Tokenizer, vocab::{build_from_files, VocabConfig}, Cancel};
+/// let v = build_from_files(&["corpus.txt".into()], &Tokenizer::whitespace(),
+///                          &VocabConfig::default(), &Cancel::new()).unwrap();
+/// ```
+pub fn build_from_files(
+    paths: &[PathBuf],
+    tokenizer: &Tokenizer,
+    config: &VocabConfig,
+    cancel: &Cancel,
+) -> Result<Vocab> {
+    config.validate()?;
+    if paths.is_empty() {
+        return Err(Error::InvalidArgument(
+            "no input files given to build a vocabulary from".into(),
+        ));
+    }
+    let mut counter = TokenCounter::new();
+    counter.add_files(tokenizer, paths, cancel)?;
+    let names: Vec<String> = paths.iter().map(|p| display_name(p)).collect();
+    counter.into_vocab(config, &names.join(", "))
+}

@@ -1,0 +1,576 @@
+//! A corpus to token-id shards for training loaders (`.npy`, or raw `.bin` as nanoGPT reads).
+//!
+//! Input: text files (plain or compressed), one document per line, split by a [`Tokenizer`] and
+//! mapped through a [`Vocab`]. Lines with no token are skipped (counted in the index as
+//! `empty_lines`). Output, in `out_dir`:
+//! * `{prefix}_000000.npy`, `{prefix}_000001.npy`, ...: the ids in corpus order, each document
+//!   followed by the end-of-document id (`</s>` by default), cut into shards of exactly
+//!   `shard_tokens` ids (the last one shorter; a document may straddle two shards). `.npy` files
+//!   have a 128-byte version 1.0 header and a 1-D little-endian array; `.bin` files are the raw
+//!   little-endian ids (`np.memmap(path, dtype=np.uint16, mode="r")`).
+//! * `index.json`: documents, tokens, the shard files with their token and document counts (a
+//!   document counts in the shard holding its last id), dtype, vocabulary size, end-of-document id.
+//!
+//! The dtype is uint16 when every id fits (a vocabulary of at most 65,536 tokens), else uint32.
+//! Every file is written through [`AtomicFile`], the index last, so a crash or Ctrl-C never leaves
+//! a half-written file under a final name.
+//!
+//! Memory: the reader's batches (at most four of [`super::count::BATCH_BYTES`] of text), the ids
+//! of one batch (4 bytes per token) and one write buffer; independent of the corpus size.
+
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use crate::cancel::Cancel;
+use crate::error::{Error, IoContext, Result};
+use crate::io::{display_name, AtomicFile};
+use crate::text::tokenize::Tokenizer;
+
+use super::count::{for_each_batch, LineBatch};
+use super::encode::Unknown;
+use super::{Vocab, EOS, UNK};
+
+/// The element type of the shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ShardDtype {
+    /// uint16 when the vocabulary fits (at most 65,536 ids), else uint32.
+    #[default]
+    Auto,
+    /// Little-endian uint16; the vocabulary must have at most 65,536 ids.
+    U16,
+    /// Little-endian uint32.
+    U32,
+}
+
+impl ShardDtype {
+    /// `"auto"`, `"uint16"` or `"uint32"`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "auto" => Ok(ShardDtype::Auto),
+            "uint16" | "u16" => Ok(ShardDtype::U16),
+            "uint32" | "u32" => Ok(ShardDtype::U32),
+            other => Err(Error::InvalidArgument(format!(
+                "dtype must be \"auto\", \"uint16\" or \"uint32\", got {other:?}"
+            ))),
+        }
+    }
+
+    /// The concrete dtype for a vocabulary of `vocab_size` ids.
+    pub fn resolve(self, vocab_size: usize) -> Result<Self> {
+        let fits16 = vocab_size <= 1 << 16;
+        match self {
+            ShardDtype::Auto if fits16 => Ok(ShardDtype::U16),
+            ShardDtype::Auto => Ok(ShardDtype::U32),
+            ShardDtype::U16 if !fits16 => Err(Error::InvalidArgument(format!(
+                "dtype uint16 holds ids below 65536, but the vocabulary has {vocab_size} ids; use uint32 or auto"
+            ))),
+            d => Ok(d),
+        }
+    }
+
+    /// The numpy name (`uint16`, `uint32`; `auto` before resolution).
+    pub fn name(self) -> &'static str {
+        match self {
+            ShardDtype::Auto => "auto",
+            ShardDtype::U16 => "uint16",
+            ShardDtype::U32 => "uint32",
+        }
+    }
+
+    fn width(self) -> usize {
+        if self == ShardDtype::U16 {
+            2
+        } else {
+            4
+        }
+    }
+}
+
+/// The file format of the shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ShardFormat {
+    /// numpy's `.npy` (version 1.0 header, 1-D array).
+    #[default]
+    Npy,
+    /// Raw little-endian ids, no header (`.bin`).
+    Bin,
+}
+
+impl ShardFormat {
+    /// `"npy"` or `"bin"`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "npy" => Ok(ShardFormat::Npy),
+            "bin" => Ok(ShardFormat::Bin),
+            other => Err(Error::InvalidArgument(format!(
+                "format must be \"npy\" or \"bin\", got {other:?}"
+            ))),
+        }
+    }
+
+    /// The file extension, which is also the name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ShardFormat::Npy => "npy",
+            ShardFormat::Bin => "bin",
+        }
+    }
+}
+
+/// Options of [`encode_corpus`], checked before any work.
+#[derive(Debug, Clone)]
+pub struct EncodeConfig {
+    /// Element type of the shards.
+    pub dtype: ShardDtype,
+    /// File format of the shards.
+    pub format: ShardFormat,
+    /// Ids per shard (the last shard holds the rest). At least 1.
+    pub shard_tokens: u64,
+    /// The token appended after each document, or `None` for no end-of-document id.
+    pub eod: Option<String>,
+    /// Unknown tokens: `<unk>`, or an error naming file and line.
+    pub unknown: Unknown,
+    /// Print progress on stderr.
+    pub progress: bool,
+    /// Shard file names are `{prefix}_{index:06}.{npy|bin}`.
+    pub prefix: String,
+}
+
+impl Default for EncodeConfig {
+    fn default() -> Self {
+        EncodeConfig {
+            dtype: ShardDtype::Auto,
+            format: ShardFormat::Npy,
+            shard_tokens: 100_000_000,
+            eod: Some(EOS.to_string()),
+            unknown: Unknown::Unk,
+            progress: false,
+            prefix: "shard".to_string(),
+        }
+    }
+}
+
+/// One shard file of a [`CorpusIndex`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardInfo {
+    /// The file name, relative to the output directory.
+    pub file: String,
+    /// Ids in the file.
+    pub tokens: u64,
+    /// Documents whose last id is in the file.
+    pub documents: u64,
+}
+
+/// What [`encode_corpus`] wrote; saved as `index.json`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorpusIndex {
+    /// Documents (non-empty lines) encoded.
+    pub documents: u64,
+    /// Ids written, end-of-document ids included.
+    pub tokens: u64,
+    /// Ids written for unknown tokens (and for `<unk>` in the text).
+    pub unk_tokens: u64,
+    /// Lines without any token, skipped.
+    pub empty_lines: u64,
+    /// The shards in order.
+    pub shards: Vec<ShardInfo>,
+    /// `uint16` or `uint32`.
+    pub dtype: ShardDtype,
+    /// `npy` or `bin`.
+    pub format: ShardFormat,
+    /// Ids per full shard.
+    pub shard_tokens: u64,
+    /// Number of ids of the vocabulary.
+    pub vocab_size: usize,
+    /// The end-of-document token and id, if any.
+    pub eod: Option<(String, u32)>,
+    /// The input files as given.
+    pub sources: Vec<String>,
+}
+
+impl CorpusIndex {
+    /// The index as a JSON document (what `index.json` holds).
+    pub fn to_json(&self) -> String {
+        let shards: Vec<_> = self
+            .shards
+            .iter()
+            .map(|s| serde_json::json!({"file": s.file, "tokens": s.tokens, "documents": s.documents}))
+            .collect();
+        let value = serde_json::json!({
+            "format": "kneser-shards",
+            "version": 1,
+            "file_format": self.format.name(),
+            "dtype": self.dtype.name(),
+            "vocab_size": self.vocab_size,
+            "eod_token": self.eod.as_ref().map(|e| e.0.clone()),
+            "eod_id": self.eod.as_ref().map(|e| e.1),
+            "documents": self.documents,
+            "tokens": self.tokens,
+            "unk_tokens": self.unk_tokens,
+            "empty_lines": self.empty_lines,
+            "shard_tokens": self.shard_tokens,
+            "shards": shards,
+            "sources": self.sources,
+        });
+        let mut s = serde_json::to_string_pretty(&value).unwrap_or_default();
+        s.push('\n');
+        s
+    }
+}
+
+/// Encodes every line of `paths` into shards in `out_dir` (created if missing) and writes
+/// `out_dir/index.json`; see the module doc for the layout.
+///
+/// Errors: a bad option (`InvalidArgument`: `shard_tokens` 0, an end-of-document token not in
+/// the vocabulary, uint16 for a vocabulary too large), I/O errors, invalid UTF-8 or (with
+/// [`Unknown::Raise`]) an unknown token as a `Format` error naming file and line, `Interrupted`.
+///
+/// Example:
+/// ```no_run
+/// use kneser::{text::tokenize::Tokenizer, vocab::*, Cancel};
+/// # let vocab: Vocab = unimplemented!();
+/// let index = encode_corpus(&["train.txt".into()], &vocab, &Tokenizer::whitespace(),
+///                           "shards".as_ref(), &EncodeConfig::default(), &Cancel::new()).unwrap();
+/// println!("{} tokens in {} shards", index.tokens, index.shards.len());
+/// ```
+pub fn encode_corpus(
+    paths: &[PathBuf],
+    vocab: &Vocab,
+    tokenizer: &Tokenizer,
+    out_dir: &Path,
+    config: &EncodeConfig,
+    cancel: &Cancel,
+) -> Result<CorpusIndex> {
+    if config.shard_tokens == 0 {
+        return Err(Error::InvalidArgument(
+            "shard_tokens must be at least 1".into(),
+        ));
+    }
+    if paths.is_empty() {
+        return Err(Error::InvalidArgument("no input files to encode".into()));
+    }
+    let dtype = config.dtype.resolve(vocab.len())?;
+    let eod = match &config.eod {
+        None => None,
+        Some(token) => Some((
+            token.clone(),
+            vocab.token_to_id(token).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "end-of-document token {token:?} is not in the vocabulary; name one that is, or turn eod off"
+                ))
+            })?,
+        )),
+    };
+    let unk = vocab.unknown_id(config.unknown)?;
+    std::fs::create_dir_all(out_dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NotFound {
+            path: out_dir.to_path_buf(),
+        },
+        _ => Error::io("cannot create directory", out_dir, e),
+    })?;
+    let mut index = CorpusIndex {
+        documents: 0,
+        tokens: 0,
+        unk_tokens: 0,
+        empty_lines: 0,
+        shards: Vec::new(),
+        dtype,
+        format: config.format,
+        shard_tokens: config.shard_tokens,
+        vocab_size: vocab.len(),
+        eod: eod.clone(),
+        sources: paths.iter().map(|p| display_name(p)).collect(),
+    };
+    let mut writer = ShardWriter::new(out_dir, config, dtype);
+    let mut progress = config.progress.then(|| Progress::new(paths.len()));
+    let eod_id = eod.map(|e| e.1);
+    for_each_batch(paths, cancel, |batch| {
+        let encoded = encode_lines(vocab, tokenizer, &batch, unk, eod_id)?;
+        index.empty_lines += encoded.empty_lines;
+        index.documents += encoded.doc_ends.len() as u64;
+        if let Some(u) = vocab.unk_id() {
+            index.unk_tokens += encoded.ids.iter().filter(|&&id| id == u).count() as u64;
+        }
+        writer.write(&encoded.ids, &encoded.doc_ends)?;
+        if let Some(p) = progress.as_mut() {
+            p.update(&batch, index.documents, writer.written);
+        }
+        Ok(())
+    })?;
+    index.tokens = writer.written;
+    index.shards = writer.finish()?;
+    let index_path = out_dir.join("index.json");
+    let mut file = AtomicFile::create(&index_path)?;
+    file.write_all(index.to_json().as_bytes())
+        .at_path("cannot write", &index_path)?;
+    file.commit()?;
+    if let Some(p) = progress.as_mut() {
+        p.done(index.documents, index.tokens);
+    }
+    Ok(index)
+}
+
+/// The ids of one batch: documents back to back with their end-of-document ids.
+struct EncodedLines {
+    ids: Vec<u32>,
+    /// Offset in `ids` just past each document.
+    doc_ends: Vec<usize>,
+    empty_lines: u64,
+}
+
+fn encode_lines(
+    vocab: &Vocab,
+    tokenizer: &Tokenizer,
+    batch: &LineBatch,
+    unk: Option<u32>,
+    eod: Option<u32>,
+) -> Result<EncodedLines> {
+    let n = batch.len();
+    let chunk = n.div_ceil(rayon::current_num_threads() * 8).max(64);
+    let parts: Vec<EncodedLines> = (0..n)
+        .into_par_iter()
+        .step_by(chunk)
+        .map(|start| {
+            let mut part = EncodedLines { ids: Vec::new(), doc_ends: Vec::new(), empty_lines: 0 };
+            for i in start..(start + chunk).min(n) {
+                let before = part.ids.len();
+                if let Some(token) = vocab.encode_into(tokenizer, batch.line(i), unk, &mut part.ids) {
+                    return Err(Error::format(
+                        batch.source.clone(),
+                        batch.first_line + i as u64,
+                        format!("token {token:?} is not in the vocabulary (unk=\"raise\"); pass unk=\"unk\" to map it to {UNK}"),
+                    ));
+                }
+                if part.ids.len() == before {
+                    part.empty_lines += 1;
+                    continue;
+                }
+                if let Some(e) = eod {
+                    part.ids.push(e);
+                }
+                part.doc_ends.push(part.ids.len());
+            }
+            Ok(part)
+        })
+        .collect::<Result<_>>()?;
+    let total = parts.iter().map(|p| p.ids.len()).sum();
+    let mut out = EncodedLines {
+        ids: Vec::with_capacity(total),
+        doc_ends: Vec::new(),
+        empty_lines: 0,
+    };
+    for part in parts {
+        let base = out.ids.len();
+        out.ids.extend_from_slice(&part.ids);
+        out.doc_ends.extend(part.doc_ends.iter().map(|e| base + e));
+        out.empty_lines += part.empty_lines;
+    }
+    Ok(out)
+}
+
+/// Length of the `.npy` header we write (magic, version, length and the padded dict).
+const NPY_HEADER_LEN: usize = 128;
+
+/// A version 1.0 `.npy` header for a 1-D little-endian array of `len` elements.
+pub fn npy_header(dtype: ShardDtype, len: u64) -> [u8; NPY_HEADER_LEN] {
+    let descr = if dtype == ShardDtype::U16 {
+        "<u2"
+    } else {
+        "<u4"
+    };
+    let dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({len},), }}");
+    let mut header = [b' '; NPY_HEADER_LEN];
+    header[..6].copy_from_slice(b"\x93NUMPY");
+    header[6] = 1;
+    header[7] = 0;
+    header[8..10].copy_from_slice(&((NPY_HEADER_LEN - 10) as u16).to_le_bytes());
+    // At most 75 bytes of dict for any u64 length: it always fits the 118 available.
+    header[10..10 + dict.len()].copy_from_slice(dict.as_bytes());
+    header[NPY_HEADER_LEN - 1] = b'\n';
+    header
+}
+
+/// Writes ids into consecutive shard files of `shard_tokens` ids each.
+struct ShardWriter<'a> {
+    dir: &'a Path,
+    config: &'a EncodeConfig,
+    dtype: ShardDtype,
+    current: Option<(AtomicFile, PathBuf, usize)>,
+    /// Ids written in all shards so far.
+    written: u64,
+    done: Vec<ShardInfo>,
+    bytes: Vec<u8>,
+}
+
+impl<'a> ShardWriter<'a> {
+    fn new(dir: &'a Path, config: &'a EncodeConfig, dtype: ShardDtype) -> Self {
+        ShardWriter {
+            dir,
+            config,
+            dtype,
+            current: None,
+            written: 0,
+            done: Vec::new(),
+            bytes: Vec::new(),
+        }
+    }
+
+    fn shard_len(&self, index: usize) -> u64 {
+        let start = index as u64 * self.config.shard_tokens;
+        self.written
+            .saturating_sub(start)
+            .min(self.config.shard_tokens)
+    }
+
+    /// Appends `ids`; `doc_ends` (offsets into `ids`) say where documents end.
+    fn write(&mut self, mut ids: &[u32], doc_ends: &[usize]) -> Result<()> {
+        let first = self.written;
+        let per = self.config.shard_tokens;
+        for &end in doc_ends {
+            let shard = ((first + end as u64 - 1) / per) as usize;
+            if self.done.len() <= shard {
+                self.done.resize(
+                    shard + 1,
+                    ShardInfo {
+                        file: String::new(),
+                        tokens: 0,
+                        documents: 0,
+                    },
+                );
+            }
+            self.done[shard].documents += 1;
+        }
+        while !ids.is_empty() {
+            if self.current.is_none() {
+                self.open()?;
+            }
+            let room = (per - self.written % per) as usize;
+            let take = room.min(ids.len());
+            self.put(&ids[..take])?;
+            ids = &ids[take..];
+            if self.written.is_multiple_of(per) {
+                self.close()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn open(&mut self) -> Result<()> {
+        let index = (self.written / self.config.shard_tokens) as usize;
+        let name = format!(
+            "{}_{index:06}.{}",
+            self.config.prefix,
+            self.config.format.name()
+        );
+        let path = self.dir.join(&name);
+        let mut file = AtomicFile::create(&path)?;
+        if self.config.format == ShardFormat::Npy {
+            file.write_all(&npy_header(self.dtype, 0))
+                .at_path("cannot write", &path)?;
+        }
+        if self.done.len() <= index {
+            self.done.resize(
+                index + 1,
+                ShardInfo {
+                    file: String::new(),
+                    tokens: 0,
+                    documents: 0,
+                },
+            );
+        }
+        self.done[index].file = name;
+        self.current = Some((file, path, index));
+        Ok(())
+    }
+
+    fn put(&mut self, ids: &[u32]) -> Result<()> {
+        self.bytes.clear();
+        if self.dtype == ShardDtype::U16 {
+            // Every id fits: resolve() checked the vocabulary size.
+            self.bytes
+                .extend(ids.iter().flat_map(|&id| (id as u16).to_le_bytes()));
+        } else {
+            self.bytes
+                .extend(ids.iter().flat_map(|&id| id.to_le_bytes()));
+        }
+        debug_assert_eq!(self.bytes.len(), ids.len() * self.dtype.width());
+        let (file, path, _) = self
+            .current
+            .as_mut()
+            .ok_or_else(|| Error::Internal("no open shard".into()))?;
+        file.write_all(&self.bytes)
+            .at_path("cannot write", &*path)?;
+        self.written += ids.len() as u64;
+        Ok(())
+    }
+
+    fn close(&mut self) -> Result<()> {
+        if let Some((mut file, path, index)) = self.current.take() {
+            let len = self.shard_len(index);
+            if self.config.format == ShardFormat::Npy {
+                file.seek(SeekFrom::Start(0))
+                    .at_path("cannot write", &path)?;
+                file.write_all(&npy_header(self.dtype, len))
+                    .at_path("cannot write", &path)?;
+            }
+            file.commit()?;
+            self.done[index].tokens = len;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Vec<ShardInfo>> {
+        self.close()?;
+        Ok(self.done)
+    }
+}
+
+/// A one-line progress report on stderr, redrawn at most twice a second.
+struct Progress {
+    files: usize,
+    start: Instant,
+    last: Instant,
+}
+
+impl Progress {
+    fn new(files: usize) -> Self {
+        let now = Instant::now();
+        Progress {
+            files,
+            start: now,
+            last: now - Duration::from_secs(1),
+        }
+    }
+
+    fn line(&self, docs: u64, tokens: u64) -> String {
+        let secs = self.start.elapsed().as_secs_f64().max(1e-9);
+        format!(
+            "{docs} documents, {tokens} tokens, {:.2}M tokens/s",
+            tokens as f64 / secs / 1e6
+        )
+    }
+
+    fn update(&mut self, batch: &LineBatch, docs: u64, tokens: u64) {
+        if self.last.elapsed() < Duration::from_millis(500) {
+            return;
+        }
+        self.last = Instant::now();
+        let (i, n) = (batch.file_index + 1, self.files);
+        eprint!(
+            "\r\x1b[2Kkneser encode: file {i}/{n} {}: {}",
+            batch.source,
+            self.line(docs, tokens)
+        );
+    }
+
+    fn done(&mut self, docs: u64, tokens: u64) {
+        eprintln!(
+            "\r\x1b[2Kkneser encode: done, {} in {:.1}s",
+            self.line(docs, tokens),
+            self.start.elapsed().as_secs_f64()
+        );
+    }
+}

@@ -1,0 +1,128 @@
+"""kneser.Normalizer: CCNet parity, the composable steps, batches and bad input."""
+
+from __future__ import annotations
+
+import json
+import lzma
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import kneser
+
+# Python's str.isspace() set, which CCNet's str.strip() removes.
+PY_SPACE = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+
+VARIANTS = {
+    "normalize": kneser.Normalizer.ccnet(),
+    "normalize_punct2": kneser.Normalizer.ccnet(punct=2),
+    "normalize_no_accent_no_case": kneser.Normalizer.ccnet(accent=False, case=False),
+    "normalize_for_dedup": kneser.Normalizer.ccnet_dedup(),
+}
+
+
+@pytest.fixture(scope="module")
+def ccnet_rows(data_dir):
+    with lzma.open(data_dir / "ccnet_normalize.jsonl.xz", "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_ccnet_parity_on_every_reference_input(ccnet_rows, variant):
+    norm = VARIANTS[variant]
+    assert len(ccnet_rows) == 3017
+    inputs = [row["input"] for row in ccnet_rows]
+    expected = [row[variant] for row in ccnet_rows]
+    one_by_one = [norm.normalize(text) for text in inputs]
+    mismatches = [(t, o, e) for t, o, e in zip(inputs, one_by_one, expected) if o != e]
+    assert mismatches == []
+    assert norm.normalize_batch(inputs) == expected
+
+
+def test_ccnet_examples():
+    assert kneser.Normalizer.ccnet().normalize("  Café «2024» ") == 'cafe "0000"'
+    assert kneser.Normalizer.ccnet(punct=2).normalize("«Ça va ?»") == "ca va ?"
+    assert kneser.Normalizer.ccnet(punct=0).normalize("«A»") == "«a»"
+    assert kneser.Normalizer.ccnet_dedup().normalize(" Ünï， 42 ") == "ünï 00"
+    # Python's str.lower special cases: dotted capital I, final sigma.
+    assert kneser.Normalizer.ccnet(accent=False).normalize("İ ΟΔΟΣ") == "i\u0307 οδος"
+    # \d is every decimal digit (category Nd), fullwidth one before the punctuation table.
+    assert kneser.Normalizer.ccnet().normalize("٣१１½") == "000½"
+
+
+def test_keyword_steps():
+    n = kneser.Normalizer(
+        unicode="NFKC",
+        urls="<url>",
+        emails="<email>",
+        lowercase=True,
+        strip_accents=True,
+        digits="run",
+        punct="remove-all",
+        remove_control=True,
+        collapse_whitespace=True,
+        strip=True,
+    )
+    text = " Mail ME@x.org, see HTTPS://x.org/a?b=1 — ﬁne Ⅻ 2024-01-02\t!! "
+    assert n.normalize(text) == "mail email see url fine xii 000"
+    assert n.steps[0] == "Unicode(Nfkc)"
+    assert "Strip" in repr(n)
+    assert kneser.Normalizer().normalize(" As Is ") == " As Is "
+    assert kneser.Normalizer(digits="each").normalize("a12") == "a00"
+    assert kneser.Normalizer(punct="ccnet-map").normalize("x，y") == "x,y"
+    assert kneser.Normalizer(punct="ccnet-remove").normalize("x，y") == "xy"
+    assert kneser.Normalizer(unicode="nfd").normalize("é") == "e\u0301"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"unicode": "NFX"}, {"digits": "all"}, {"punct": "yes"}],
+)
+def test_bad_options(kwargs):
+    with pytest.raises(ValueError):
+        kneser.Normalizer(**kwargs)
+    with pytest.raises(ValueError):
+        kneser.Normalizer.ccnet(punct=3)
+
+
+def test_lone_surrogate_is_a_clear_value_error():
+    norm = kneser.Normalizer.ccnet()
+    with pytest.raises(kneser.FormatError, match=r"lone surrogate '\\ud800' at position 2"):
+        norm.normalize("ab\ud800c")
+    with pytest.raises(ValueError, match="text 1 of the batch"):
+        norm.normalize_batch(["ok", "x\udfff"])
+    with pytest.raises(TypeError, match="expected str at index 1"):
+        norm.normalize_batch(["ok", 3])
+    with pytest.raises(TypeError, match="single str"):
+        norm.normalize_batch("abc")
+
+
+def test_batch_keeps_order_and_accepts_generators():
+    norm = kneser.Normalizer.ccnet()
+    texts = [f"Line {i} É" for i in range(50_000)]
+    out = norm.normalize_batch(t for t in texts)
+    assert out == [norm.normalize(t) for t in texts]
+    assert norm.normalize_batch([]) == []
+
+
+def test_long_text_is_normalized_with_the_gil_released():
+    text = "Ä1 " * 100_000
+    assert kneser.Normalizer.ccnet().normalize(text) == ("a0 " * 100_000).strip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(), st.sampled_from(sorted(VARIANTS)))
+def test_presets_are_idempotent_up_to_a_final_strip(text, variant):
+    norm = VARIANTS[variant]
+    once = norm.normalize(text)
+    assert norm.normalize(once) == once.strip(PY_SPACE)
+    assert norm.normalize(once.strip(PY_SPACE)) == once.strip(PY_SPACE)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8")))
+def test_collapse_and_strip_leave_no_double_spaces(text):
+    out = kneser.Normalizer(collapse_whitespace=True, strip=True).normalize(text)
+    assert "  " not in out
+    assert out == out.strip(PY_SPACE)

@@ -1,0 +1,190 @@
+"""kneser.Pipeline, train_lm and the demo: perplexities, buckets, dedup, malformed input."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import kneser
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory, data_dir):
+    out = tmp_path_factory.mktemp("lm")
+    kneser.estimate(data_dir / "lmplz" / "book.txt", order=3, arpa=out / "lm.arpa")
+    return kneser.Model(out / "lm.arpa")
+
+
+def write_jsonl(path, docs):
+    with open(path, "w", encoding="utf-8") as f:
+        for d in docs:
+            f.write(d if isinstance(d, str) else json.dumps(d, ensure_ascii=False))
+            f.write("\n")
+
+
+def read_jsonl(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+def test_perplexities_equal_model_scores_of_the_normalized_text(tmp_path, model, data_dir):
+    lines = (data_dir / "lmplz" / "book.txt").read_text(encoding="utf-8").splitlines()[:300]
+    docs = [{"id": i, "text": t} for i, t in enumerate(lines) if t.strip()]
+    write_jsonl(tmp_path / "in.jsonl", docs)
+    report = kneser.Pipeline(model, dedup=None).run(tmp_path / "in.jsonl", tmp_path / "out.jsonl")
+    out = read_jsonl(tmp_path / "out.jsonl")
+    assert report.kept == len(out) == len(docs)
+    norm = kneser.Normalizer.ccnet()
+    for d in out:
+        expected = model.perplexity(norm.normalize(d["text"]))
+        assert d["perplexity"] == pytest.approx(expected, rel=1e-6, abs=0.01)
+
+
+def test_multi_line_documents_sum_their_lines_as_ccnet(tmp_path, model):
+    text = "the old man said\nand then he went home"
+    write_jsonl(tmp_path / "in.jsonl", [{"text": text}])
+    kneser.Pipeline(model, normalizer=None).run(tmp_path / "in.jsonl", tmp_path / "o.jsonl")
+    (got,) = read_jsonl(tmp_path / "o.jsonl")
+    lines = text.split("\n")
+    total = sum(model.score(ln) for ln in lines)
+    words = sum(len(ln.split()) + 1 for ln in lines)
+    assert got["perplexity"] == pytest.approx(10 ** (-total / words), abs=0.01)
+
+
+def test_buckets_follow_the_percentiles(tmp_path, model, data_dir):
+    lines = (data_dir / "lmplz" / "book.txt").read_text(encoding="utf-8").splitlines()[:400]
+    write_jsonl(tmp_path / "in.jsonl", [{"text": t} for t in lines if t.strip()])
+    report = kneser.Pipeline(model, dedup=None, percentiles=(25, 75)).run(
+        tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    )
+    out = read_jsonl(tmp_path / "out.jsonl")
+    ppl = np.array([d["perplexity"] for d in out])
+    lo, hi = report.cutoffs
+    assert lo == pytest.approx(np.percentile(ppl, 25), rel=1e-3)
+    assert hi == pytest.approx(np.percentile(ppl, 75), rel=1e-3)
+    for d in out:
+        want = "head" if d["perplexity"] < lo else "middle" if d["perplexity"] < hi else "tail"
+        if not math.isclose(d["perplexity"], lo, rel_tol=1e-4) and not math.isclose(
+            d["perplexity"], hi, rel_tol=1e-4
+        ):
+            assert d["bucket"] == want
+    n = len(out)
+    assert abs(report.buckets["head"] - n * 0.25) <= 2
+    assert abs(report.buckets["tail"] - n * 0.25) <= 2
+
+
+def test_thresholds_and_keep(tmp_path, model):
+    docs = [{"text": "the man"}, {"text": "zq xv wk pl"}, {"text": "and he said"}]
+    write_jsonl(tmp_path / "in.jsonl", docs)
+    report = kneser.Pipeline(model, thresholds=(1000, 5000), keep=("head",)).run(
+        tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    )
+    out = read_jsonl(tmp_path / "out.jsonl")
+    assert all(d["perplexity"] < 1000 and d["bucket"] == "head" for d in out)
+    assert report.kept == len(out) == report.buckets["head"]
+    assert sum(report.buckets.values()) == 3
+
+
+def test_deduplication_removes_exactly_the_duplicates(tmp_path, model):
+    docs = [
+        {"id": 1, "text": "The cat sat."},
+        {"id": 2, "text": "  the CAT sat."},  # the same after normalize_for_dedup
+        {"id": 3, "text": "A dog ran."},
+        {"id": 4, "text": "The cat sat."},
+        {"id": 5, "text": "The cat sat 2."},  # digits differ only: 0 after dedup normalization
+        {"id": 6, "text": "The cat sat 3."},
+    ]
+    write_jsonl(tmp_path / "in.jsonl", docs)
+    report = kneser.Pipeline(model).run(tmp_path / "in.jsonl", tmp_path / "out.jsonl")
+    ids = [d["id"] for d in read_jsonl(tmp_path / "out.jsonl")]
+    dedup = kneser.Normalizer.ccnet_dedup()
+    seen, expected = set(), []
+    for d in docs:
+        key = dedup.normalize(d["text"])
+        if key not in seen:
+            seen.add(key)
+            expected.append(d["id"])
+    assert sorted(ids) == expected == [1, 3, 5]
+    assert report.duplicates == 3
+
+
+def test_line_dedup_drops_repeated_lines(tmp_path, model):
+    docs = [{"id": 1, "text": "a b c\nd e f"}, {"id": 2, "text": "d e f\ng h"}, {"id": 3,
+            "text": "a b c"}]  # fmt: skip
+    write_jsonl(tmp_path / "in.jsonl", docs)
+    report = kneser.Pipeline(model, dedup="line").run(tmp_path / "in.jsonl", tmp_path / "o.jsonl")
+    assert [d["id"] for d in read_jsonl(tmp_path / "o.jsonl")] == [1, 2]
+    assert report.duplicate_lines == 2
+    assert report.duplicates == 1
+
+
+def test_malformed_lines_are_counted_with_line_numbers_or_fatal(tmp_path, model):
+    write_jsonl(
+        tmp_path / "in.jsonl",
+        [{"text": "the man"}, "{not json", {"text": "and he"}, '{"other": 1}', "[1, 2]"],
+    )
+    report = kneser.Pipeline(model).run(tmp_path / "in.jsonl", tmp_path / "out.jsonl")
+    assert [m[1] for m in report.malformed] == [2, 4, 5]
+    assert all(m[0].endswith("in.jsonl") for m in report.malformed)
+    assert report.kept == 2
+    assert "malformed" in str(report)
+    with pytest.raises(kneser.FormatError, match=r"in\.jsonl:2: malformed JSON"):
+        kneser.Pipeline(model, on_error="raise").run(tmp_path / "in.jsonl", tmp_path / "x.jsonl")
+    assert not (tmp_path / "x.jsonl").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
+
+
+def test_text_input_and_compressed_input(tmp_path, model):
+    import gzip
+
+    with gzip.open(tmp_path / "docs.txt.gz", "wt", encoding="utf-8") as f:
+        f.write("the man said\nand he went\n")
+    report = kneser.Pipeline(model).run(tmp_path / "docs.txt.gz", tmp_path / "o.jsonl")
+    assert report.kept == 2
+    assert [d["text"] for d in read_jsonl(tmp_path / "o.jsonl")] == ["the man said", "and he went"]
+
+
+def test_shards_hold_the_kept_text(tmp_path, model):
+    docs = [{"text": "the man said"}, {"text": "and he went home"}]
+    write_jsonl(tmp_path / "in.jsonl", docs)
+    report = kneser.Pipeline(model).run(
+        tmp_path / "in.jsonl", tmp_path / "o.jsonl", shards=tmp_path / "shards"
+    )
+    index = json.loads((tmp_path / "shards" / "index.json").read_text())
+    assert index["documents"] == 2
+    assert index["tokens"] == report.shards["tokens"] == 3 + 4 + 2  # + one end id each
+
+
+def test_train_lm_normalizes_then_estimates(tmp_path, data_dir):
+    summary = kneser.train_lm(
+        data_dir / "lmplz" / "book.txt", 2, tmp_path / "lm.arpa", binary=tmp_path / "lm.bin"
+    )
+    norm = kneser.Normalizer.ccnet()
+    lines = (data_dir / "lmplz" / "book.txt").read_text(encoding="utf-8").splitlines()
+    kneser.estimate(iter(norm.normalize_batch(lines)), 2, tmp_path / "direct.arpa")
+    assert (tmp_path / "lm.arpa").read_bytes() == (tmp_path / "direct.arpa").read_bytes()
+    a, b = kneser.Model(tmp_path / "lm.arpa"), kneser.Model(tmp_path / "lm.bin")
+    assert a.score("the old man") == b.score("the old man")
+    assert summary["binary"] == str(tmp_path / "lm.bin")
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "kneser.cli", "demo", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "documents out" in out.stdout
+    kept = read_jsonl(tmp_path / "kept.jsonl")
+    assert kept and all(d["bucket"] in ("head", "middle") for d in kept)
+    assert (tmp_path / "lm.bin").exists() and (tmp_path / "shards" / "index.json").exists()
+    # The word-salad documents are mostly filtered out.
+    salad = sum(d["source"] == "word-salad" for d in kept)
+    assert salad <= 6
