@@ -171,3 +171,26 @@ def test_filter_pipeline_normalizes_scores_and_buckets(book, model_paths):
         ds, model_paths[1], cutoffs=(200.0, 1000.0), keep=["head"], normalize=normalize
     ).take_all()
     assert len(kept) == int((want == "head").sum())
+
+
+@needs_model
+def test_documents_are_scored_line_by_line_as_the_pipeline(book, model_paths):
+    lines = book.read_text(encoding="utf-8").splitlines()[:300]
+    docs = ["\n".join(lines[i : i + 7]) for i in range(0, len(lines), 7)] + ["", " \n "]
+    ds = ray.data.from_items([{"text": t, "i": i} for i, t in enumerate(docs)])
+    rows = sorted(
+        kray.score(ds, model_paths[1], documents=True, batch_size=16).take_all(),
+        key=lambda r: r["i"],
+    )
+    model = kneser.Model(model_paths[1])
+    for doc, row in zip(docs, rows):
+        kept = [ln for ln in doc.split("\n") if ln.strip()]
+        if not kept:
+            assert np.isnan(row["perplexity"])
+            continue
+        total = float(np.sum(model.score_batch(kept)))
+        tokens = sum(len(ln.split()) for ln in kept)
+        assert row["perplexity"] == 10.0 ** (-total / (tokens + len(kept)))
+    cutoffs = kray.calibrate(kray.score(ds, model_paths[1], documents=True), (30.0, 60.0))
+    finite = np.array([r["perplexity"] for r in rows if not np.isnan(r["perplexity"])])
+    assert cutoffs == tuple(np.percentile(finite, [30.0, 60.0]))

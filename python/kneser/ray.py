@@ -48,6 +48,7 @@ __all__ = [
     "Bucketer",
     "Normalize",
     "PerplexityScorer",
+    "calibrate",
     "count",
     "estimate",
     "filter_pipeline",
@@ -438,20 +439,45 @@ class PerplexityScorer:
         model: path of an ARPA or binary model, visible to every node.
         column: the text column to score.
         output: the column written with the perplexities (float64).
+        documents: False scores each row as one sentence (``Model.perplexity_batch``); True
+            takes each row as a document of lines, as ``kneser.Pipeline`` and CCNet do: the
+            non-blank lines are scored one by one and the perplexity is
+            ``10 ** (-sum of line scores / (tokens + lines))`` (NaN for a blank document).
 
     Example:
         >>> ds.map_batches(PerplexityScorer, fn_constructor_args=("lm.kbin",), concurrency=4)
     """
 
     def __init__(
-        self, model: str | os.PathLike[str], column: str = "text", output: str = "perplexity"
+        self,
+        model: str | os.PathLike[str],
+        column: str = "text",
+        output: str = "perplexity",
+        documents: bool = False,
     ):
         self.model = kneser.Model(os.fspath(model))
         self.column = column
         self.output = output
+        self.documents = documents
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        batch[self.output] = np.asarray(self.model.perplexity_batch(_texts(batch[self.column])))
+        texts = _texts(batch[self.column])
+        if not self.documents:
+            batch[self.output] = np.asarray(self.model.perplexity_batch(texts))
+            return batch
+        docs = [[ln for ln in t.split("\n") if ln.strip()] for t in texts]
+        flat = [ln for lines in docs for ln in lines]
+        scores = np.asarray(self.model.score_batch(flat)) if flat else np.zeros(0)
+        ppl = np.full(len(docs), np.nan)
+        pos = 0
+        for i, lines in enumerate(docs):
+            n = len(lines)
+            if n:
+                total = float(np.sum(scores[pos : pos + n]))
+                tokens = sum(len(ln.split()) for ln in lines)
+                ppl[i] = 10.0 ** (-total / (tokens + n))
+            pos += n
+        batch[self.output] = ppl
         return batch
 
 
@@ -461,6 +487,7 @@ class Normalize:
     Args:
         column: the text column.
         output: the column to write (the raw text stays in ``column``).
+        documents: normalize each line of a multi-line row on its own (CCNet's way).
         normalizer: keyword arguments of ``kneser.Normalizer.ccnet`` (punct, accent, case,
             numbers).
 
@@ -468,7 +495,13 @@ class Normalize:
         >>> ds.map_batches(Normalize, fn_constructor_kwargs={"output": "norm"}, concurrency=2)
     """
 
-    def __init__(self, column: str = "text", output: str = "normalized", **normalizer: Any):
+    def __init__(
+        self,
+        column: str = "text",
+        output: str = "normalized",
+        documents: bool = False,
+        **normalizer: Any,
+    ):
         make = getattr(getattr(kneser, "Normalizer", None), "ccnet", None)
         if make is None:
             raise kneser.ArgumentError(
@@ -477,9 +510,21 @@ class Normalize:
         self.normalizer = make(**normalizer)
         self.column = column
         self.output = output
+        self.documents = documents
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        texts = self.normalizer.normalize_batch(_texts(batch[self.column]))
+        texts = _texts(batch[self.column])
+        if self.documents:
+            # Line by line, as CCNet: the lines of every document in one parallel batch.
+            split = [t.split("\n") for t in texts]
+            flat = self.normalizer.normalize_batch([ln for lines in split for ln in lines])
+            out, pos = [], 0
+            for lines in split:
+                out.append("\n".join(flat[pos : pos + len(lines)]))
+                pos += len(lines)
+            texts = out
+        else:
+            texts = self.normalizer.normalize_batch(texts)
         batch[self.output] = np.asarray(texts, dtype=object)
         return batch
 
@@ -523,12 +568,25 @@ class Bucketer:
         return batch
 
 
+class _KeepBuckets:
+    """map_batches function: keeps the rows whose bucket is one of ``keep``."""
+
+    def __init__(self, keep: Sequence[str], column: str = "bucket"):
+        self.keep = np.asarray(list(keep), dtype=object)
+        self.column = column
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        mask = np.isin(batch[self.column], self.keep)
+        return {k: v[mask] for k, v in batch.items()}
+
+
 def score(
     ds: ray.data.Dataset,
     model: str | os.PathLike[str],
     *,
     column: str = "text",
     output: str = "perplexity",
+    documents: bool = False,
     concurrency: int | tuple[int, int] = 1,
     batch_size: int = 4096,
     num_cpus: float = 1,
@@ -539,6 +597,7 @@ def score(
         ds: a Dataset with a str column ``column``.
         model: path of an ARPA or binary model, visible to every node.
         column, output: the text column and the perplexity column.
+        documents: score rows as documents of lines (see :class:`PerplexityScorer`).
         concurrency: actors (an int, or a (min, max) autoscaling range).
         batch_size: rows per batch (each batch is scored in parallel in Rust).
         num_cpus: CPUs reserved per actor.
@@ -549,12 +608,39 @@ def score(
     return ds.map_batches(
         PerplexityScorer,
         fn_constructor_args=(os.fspath(model),),
-        fn_constructor_kwargs={"column": column, "output": output},
+        fn_constructor_kwargs={"column": column, "output": output, "documents": documents},
         concurrency=concurrency,
         batch_size=batch_size,
         batch_format="numpy",
         num_cpus=num_cpus,
     )
+
+
+def calibrate(
+    scored: ray.data.Dataset,
+    percentiles: Sequence[float] = (30.0, 60.0),
+    *,
+    column: str = "perplexity",
+    sample: int = 10_000,
+) -> tuple[float, ...]:
+    """Perplexity cutoffs at ``percentiles`` of the first ``sample`` scored rows (as
+    ``kneser.Pipeline`` calibrates; CCNet's head / middle / tail are 30 and 60).
+
+    Args:
+        scored: a Dataset with a perplexity column (e.g. from :func:`score`).
+        percentiles: increasing percentiles in [0, 100].
+        column: the perplexity column.
+        sample: rows to read.
+
+    Example:
+        >>> cutoffs = kneser.ray.calibrate(kneser.ray.score(ds, "lm.kbin"))
+    """
+    rows = scored.limit(sample).select_columns([column]).take_all()
+    ppl = np.array([r[column] for r in rows], dtype=np.float64)
+    ppl = ppl[~np.isnan(ppl)]
+    if ppl.size == 0:
+        raise kneser.ArgumentError("no scored rows to calibrate the cutoffs on")
+    return tuple(float(x) for x in np.percentile(ppl, list(percentiles)))
 
 
 def filter_pipeline(
@@ -565,6 +651,7 @@ def filter_pipeline(
     labels: Sequence[str] | None = None,
     keep: Sequence[str] | None = None,
     normalize: bool | dict = True,
+    documents: bool = False,
     column: str = "text",
     concurrency: int | tuple[int, int] = 1,
     batch_size: int = 4096,
@@ -579,6 +666,8 @@ def filter_pipeline(
         keep: bucket labels to keep (None keeps every row).
         normalize: True for ``Normalizer.ccnet()``, a dict of its arguments, or False to
             score the raw text.
+        documents: rows are documents of lines, normalized and scored line by line as
+            ``kneser.Pipeline`` does.
         column: the text column.
         concurrency: actors per stage.
         batch_size: rows per batch.
@@ -591,18 +680,29 @@ def filter_pipeline(
         kwargs = normalize if isinstance(normalize, dict) else {}
         ds = ds.map_batches(
             Normalize,
-            fn_constructor_kwargs={"column": column, "output": "normalized", **kwargs},
+            fn_constructor_kwargs={
+                "column": column,
+                "output": "normalized",
+                "documents": documents,
+                **kwargs,
+            },
             concurrency=concurrency,
             batch_size=batch_size,
             batch_format="numpy",
         )
         scored_column = "normalized"
-    ds = score(ds, model, column=scored_column, concurrency=concurrency, batch_size=batch_size)
+    ds = score(
+        ds,
+        model,
+        column=scored_column,
+        documents=documents,
+        concurrency=concurrency,
+        batch_size=batch_size,
+    )
     if cutoffs is not None:
         ds = ds.map_batches(Bucketer(cutoffs, labels), batch_format="numpy", batch_size=batch_size)
         if keep is not None:
-            wanted = set(keep)
-            ds = ds.filter(lambda row: row["bucket"] in wanted)
+            ds = ds.map_batches(_KeepBuckets(keep), batch_format="numpy", batch_size=batch_size)
     elif keep is not None:
         raise kneser.ArgumentError("keep needs cutoffs")
     return ds
