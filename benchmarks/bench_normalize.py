@@ -104,15 +104,51 @@ def timed(fn, repeat: int = 1):
     return best, result
 
 
+def check_codepoints(ccnet: ModuleType) -> None:
+    """Every code point, between two letters and between two capital sigmas, through both."""
+    import unicodedata
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    texts = [f"a{c}b" for c in chars] + [f"Σ{c}Σ" for c in chars]
+    cases = [
+        ("normalize", ccnet.normalize, kneser.Normalizer.ccnet()),
+        ("punct=2", lambda s: ccnet.normalize(s, punct=2), kneser.Normalizer.ccnet(punct=2)),
+        (
+            "accent=False, case=False",
+            lambda s: ccnet.normalize(s, accent=False, case=False),
+            kneser.Normalizer.ccnet(accent=False, case=False),
+        ),
+        ("normalize_for_dedup", ccnet.normalize_for_dedup, kneser.Normalizer.ccnet_dedup()),
+    ]
+    print(f"every code point (Python's Unicode {unicodedata.unidata_version}):")
+    for name, py_fn, norm in cases:
+        ours = norm.normalize_batch(texts)
+        bad = [t for t, o in zip(texts, ours) if py_fn(t) != o]
+        assigned = sorted({f"U+{ord(t[1]):04X}" for t in bad if unicodedata.category(t[1]) != "Cn"})
+        print(
+            f"  {name:<26} {len(bad):5} of {len(texts):,} differ; "
+            f"{len(bad) - sum(unicodedata.category(t[1]) != 'Cn' for t in bad)} involve code "
+            f"points unassigned in Python's Unicode; assigned ones: {', '.join(assigned) or '-'}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--ccnet-src", type=Path, default=None)
     parser.add_argument("--repeat", type=int, default=3, help="every timing: best of N runs")
+    parser.add_argument(
+        "--codepoints",
+        action="store_true",
+        help="also compare the outputs on every Unicode code point (a parity check)",
+    )
     args = parser.parse_args()
 
     ccnet, origin = load_ccnet(args.ccnet_src)
+    if args.codepoints:
+        check_codepoints(ccnet)
+        print()
     lines = read_lines(args.corpus, args.lines)
     mb = sum(len(s.encode("utf-8")) for s in lines) / 1e6
     print(f"CCNet normalizer: {origin}")

@@ -116,6 +116,18 @@ def test_long_text_is_cut_without_the_gil(seg: kneser.Segmenter) -> None:
     assert seg.cut(long, cut_all=True) == seg.cut(part, cut_all=True) * 10_000
 
 
+def test_tokenizer_from_segmenter(seg: kneser.Segmenter) -> None:
+    text = "我的朋友 在 Beijing 工作。"
+    words = [w for w in seg.cut(text) if not w.isspace()]
+    assert seg.tokenizer().tokenize(text) == words
+    lowered = seg.tokenizer(lowercase=True, stopwords=["的", "。"]).tokenize(text)
+    assert lowered == [w.lower() for w in words if w not in ("的", "。")]
+    full = seg.tokenizer(cut_all=True).tokenize(text)
+    assert full == [w for w in seg.cut(text, cut_all=True) if w and not w.isspace()]
+    batch = seg.tokenizer().tokenize_batch([text, "北京"])
+    assert batch == [words, ["北京"]]
+
+
 def test_small_dictionary_matches_jieba(small: kneser.Segmenter, data_dir: Path) -> None:
     ref = _jieba_small(data_dir)
     assert small.total == ref.total == 507
@@ -179,8 +191,10 @@ def test_errors(tmp_path: Path, small: kneser.Segmenter) -> None:
         small.add_word("", 3)
     with pytest.raises(kneser.ArgumentError):
         small.add_word("词", -1)
-    with pytest.raises(UnicodeEncodeError):
+    with pytest.raises(kneser.FormatError, match="surrogate"):
         small.cut("a\ud800b")
+    with pytest.raises(kneser.FormatError, match="text 1 of the batch"):
+        small.cut_batch(["ok", "a\ud800b"])
     with pytest.raises(TypeError):
         small.cut_batch("北京")
 

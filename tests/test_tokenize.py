@@ -123,3 +123,19 @@ def test_any_lone_surrogate_gives_format_error(text, pos):
         kneser.Tokenizer("cjk-chars").tokenize(bad)
     with pytest.raises(kneser.FormatError):
         kneser.Normalizer.ccnet().normalize(bad)
+
+
+def test_segmenter_as_a_mode():
+    seg = kneser.Segmenter()
+    seg.add_word("北京", 1000)
+    seg.add_word("大学", 1000)
+    tok = kneser.Tokenizer(seg, lowercase=True, stopwords=["的"])
+    assert tok.mode == "segmenter"
+    words = tok.tokenize("北京大学的 NLP")
+    assert words[:2] == ["北京", "大学"]
+    assert "的" not in words and " " not in words and "nlp" in words
+    seg.add_word("北京大学", 10**9)  # the tokenizer keeps its snapshot
+    assert tok.tokenize("北京大学") == ["北京", "大学"]
+    assert kneser.Tokenizer(seg).tokenize("北京大学") == ["北京大学"]
+    with pytest.raises(TypeError, match="Segmenter"):
+        kneser.Tokenizer(3)

@@ -216,7 +216,9 @@ class Tokenizer:
         mode: "whitespace" (lmplz's rule: space, tab, CR, LF and NUL separate tokens),
             "unicode-words" (UAX #29 words), "cjk-chars" (each Han, kana or hangul character
             a token; other letter and digit runs whole; punctuation separate) or
-            "punctuation" (whitespace splitting, each punctuation character a token).
+            "punctuation" (whitespace splitting, each punctuation character a token),
+            or a kneser.Segmenter (its words, HMM off, whitespace words dropped; the
+            tokenizer keeps the dictionary as it is now, later add_word calls do not change it).
         lowercase: lowercase each token.
         stopwords: None, "en" or "zh" (our built-in lists), a path to a file with one word
             per line, or an iterable of str. Matched exactly after lowercasing.
@@ -230,7 +232,9 @@ class Tokenizer:
 
     def __init__(
         self,
-        mode: Literal["whitespace", "unicode-words", "cjk-chars", "punctuation"] = "whitespace",
+        mode: Literal["whitespace", "unicode-words", "cjk-chars", "punctuation"]
+        | Segmenter
+        | None = None,
         lowercase: bool = False,
         stopwords: str | os.PathLike[str] | Iterable[str] | None = None,
     ) -> None: ...
@@ -300,7 +304,7 @@ class Segmenter:
         concatenate back to ``text``.
 
         Args:
-            text: the text (a str; a lone surrogate raises UnicodeEncodeError).
+            text: the text (a str; a lone surrogate raises FormatError, a ValueError).
             cut_all: full mode instead of the default (accurate) mode.
 
         Example:
@@ -392,6 +396,25 @@ class Segmenter:
 
         Args:
             word: the word.
+        """
+    def tokenizer(
+        self,
+        lowercase: bool = False,
+        stopwords: str | os.PathLike[str] | Iterable[str] | None = None,
+        cut_all: bool = False,
+    ) -> Tokenizer:
+        """A ``Tokenizer`` whose tokens are this segmenter's words (without the whitespace ones
+        jieba keeps), with the Tokenizer's lowercasing and stopwords. It uses the dictionary as
+        it is now: later ``add_word`` calls do not change it.
+
+        Args:
+            lowercase: lowercase each token.
+            stopwords: None, "en" or "zh" (built-in lists), a path, or an iterable of str.
+            cut_all: full mode instead of the default mode.
+
+        Example:
+            >>> seg.tokenizer(stopwords="zh").tokenize("我的 朋友")
+            ['朋友']
         """
     @property
     def total(self) -> int:

@@ -11,6 +11,7 @@ use rustc_hash::FxHashMap;
 
 use crate::detach::run_detached;
 use crate::errors::to_pyerr;
+use crate::text::{extract_text, stopwords_arg, PyTokenizer};
 
 /// Texts longer than this (in bytes) are cut with the GIL released.
 const DETACH_BYTES: usize = 1 << 16;
@@ -180,14 +181,21 @@ impl PySegmenter {
     /// concatenate back to ``text``.
     ///
     /// Args:
-    ///     text: the text (a str; a lone surrogate raises UnicodeEncodeError).
+    ///     text: the text (a str; a lone surrogate raises FormatError, a ValueError).
     ///     cut_all: full mode instead of the default (accurate) mode.
     ///
     /// Example:
     ///     >>> seg.cut("我来到北京清华大学")
     ///     ['我', '来到', '北京', '清华大学']
     #[pyo3(signature = (text, cut_all = false))]
-    fn cut<'py>(&self, py: Python<'py>, text: &str, cut_all: bool) -> PyResult<Bound<'py, PyList>> {
+    fn cut<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Bound<'py, PyAny>,
+        cut_all: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let text = extract_text(text, None)?;
+        let text = text.as_str();
         let seg = self.inner()?;
         let words = if text.len() > DETACH_BYTES {
             py.detach(|| WordList::cut(&seg, text, cut_all))
@@ -221,7 +229,8 @@ impl PySegmenter {
         }
         let owned: Vec<String> = texts
             .try_iter()?
-            .map(|t| t.and_then(|t| t.extract::<String>()))
+            .enumerate()
+            .map(|(i, t)| t.and_then(|t| extract_text(&t, Some(i))))
             .collect::<PyResult<_>>()?;
         let seg = self.inner()?;
         let lists = run_detached(py, move |cancel| {
@@ -367,6 +376,36 @@ impl PySegmenter {
     ///     word: the word.
     fn word_freq(&self, word: &str) -> PyResult<Option<u64>> {
         Ok(self.inner()?.table_freq(word))
+    }
+
+    /// A ``Tokenizer`` whose tokens are this segmenter's words (without the whitespace ones
+    /// jieba keeps), with the Tokenizer's lowercasing and stopwords. It uses the dictionary as
+    /// it is now: later ``add_word`` calls do not change it.
+    ///
+    /// Args:
+    ///     lowercase: lowercase each token.
+    ///     stopwords: None, "en" or "zh" (built-in lists), a path, or an iterable of str.
+    ///     cut_all: full mode instead of the default mode.
+    ///
+    /// Example:
+    ///     >>> seg.tokenizer(stopwords="zh").tokenize("我的 朋友")
+    ///     ['朋友']
+    #[pyo3(signature = (lowercase = false, stopwords = None, cut_all = false))]
+    fn tokenizer(
+        &self,
+        py: Python<'_>,
+        lowercase: bool,
+        stopwords: Option<&Bound<'_, PyAny>>,
+        cut_all: bool,
+    ) -> PyResult<PyTokenizer> {
+        let stopwords = match stopwords {
+            Some(arg) => stopwords_arg(py, arg)?,
+            None => None,
+        };
+        let tok = Segmenter::tokenizer(&self.inner()?, cut_all)
+            .with_lowercase(lowercase)
+            .with_stopwords(stopwords);
+        Ok(PyTokenizer::from_core(tok))
     }
 
     /// The sum of every frequency given so far (jieba's ``total``).

@@ -12,10 +12,11 @@ use kneser::text::stopwords::Stopwords;
 use kneser::text::tokenize::{Mode, Tokenizer};
 use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyList, PyString};
 
 use crate::detach::{detach_short, run_detached};
 use crate::errors::format_error;
+use crate::segment::PySegmenter;
 
 /// Texts per parallel chunk of a batch call (Ctrl-C is checked between chunks).
 const CHUNK: usize = 16_384;
@@ -24,7 +25,7 @@ const CHUNK: usize = 16_384;
 const DETACH_BYTES: usize = 1 << 16;
 
 /// Copies a Python `str` into Rust, turning a lone surrogate into `kneser.FormatError`.
-fn extract_text(obj: &Bound<'_, PyAny>, index: Option<usize>) -> PyResult<String> {
+pub(crate) fn extract_text(obj: &Bound<'_, PyAny>, index: Option<usize>) -> PyResult<String> {
     let py = obj.py();
     let s = obj.cast::<PyString>().map_err(|_| {
         let type_name = obj
@@ -290,13 +291,48 @@ impl PyNormalizer {
     }
 }
 
+/// The tokens of one text in one buffer (one allocation, not one per token), made without
+/// the GIL and turned into a list of str with it.
+struct FlatTokens {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl FlatTokens {
+    fn of(tok: &Tokenizer, text: &str) -> Self {
+        let mut flat = FlatTokens {
+            text: String::with_capacity(text.len()),
+            ends: Vec::new(),
+        };
+        tok.for_each_token(text, &mut |t| {
+            flat.text.push_str(t);
+            flat.ends.push(flat.text.len());
+        });
+        flat
+    }
+
+    fn to_list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let mut start = 0;
+        PyList::new(
+            py,
+            self.ends.iter().map(|&end| {
+                let s = PyString::new(py, &self.text[start..end]);
+                start = end;
+                s
+            }),
+        )
+    }
+}
+
 /// Splits text into tokens.
 ///
 /// Args:
 ///     mode: "whitespace" (lmplz's rule: space, tab, CR, LF and NUL separate tokens),
 ///         "unicode-words" (UAX #29 words), "cjk-chars" (each Han, kana or hangul character
 ///         a token; other letter and digit runs whole; punctuation separate) or
-///         "punctuation" (whitespace splitting, each punctuation character a token).
+///         "punctuation" (whitespace splitting, each punctuation character a token),
+///         or a kneser.Segmenter (its words, HMM off, whitespace words dropped; the
+///         tokenizer keeps the dictionary as it is now, later add_word calls do not change it).
 ///     lowercase: lowercase each token.
 ///     stopwords: None, "en" or "zh" (our built-in lists), a path to a file with one word
 ///         per line, or an iterable of str. Matched exactly after lowercasing.
@@ -312,6 +348,13 @@ pub struct PyTokenizer {
 }
 
 impl PyTokenizer {
+    /// Wraps a core tokenizer built elsewhere (e.g. `Segmenter.tokenizer`).
+    pub(crate) fn from_core(tok: Tokenizer) -> Self {
+        PyTokenizer {
+            inner: Arc::new(tok),
+        }
+    }
+
     /// The shared core tokenizer, for other bindings (vocab, pipeline) to use without the GIL.
     #[allow(dead_code)]
     pub fn inner(&self) -> Arc<Tokenizer> {
@@ -320,7 +363,7 @@ impl PyTokenizer {
 }
 
 /// Reads the `stopwords` argument of `Tokenizer`.
-fn stopwords_arg(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<Option<Stopwords>> {
+pub(crate) fn stopwords_arg(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<Option<Stopwords>> {
     if arg.is_none() {
         return Ok(None);
     }
@@ -351,19 +394,43 @@ fn stopwords_arg(py: Python<'_>, arg: &Bound<'_, PyAny>) -> PyResult<Option<Stop
 #[pymethods]
 impl PyTokenizer {
     #[new]
-    #[pyo3(signature = (mode = "whitespace", lowercase = false, stopwords = None))]
+    #[pyo3(signature = (mode = None, lowercase = false, stopwords = None))]
     fn new(
         py: Python<'_>,
-        mode: &str,
+        mode: Option<&Bound<'_, PyAny>>,
         lowercase: bool,
         stopwords: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
-        let mode = Mode::from_name(mode).ok_or_else(|| {
-            PyValueError::new_err(format!(
-                "unknown tokenizer mode {mode:?}; expected \"whitespace\", \"unicode-words\", \
-                 \"cjk-chars\" or \"punctuation\""
-            ))
-        })?;
+        let mode = match mode {
+            None => Mode::Whitespace,
+            Some(m) => {
+                if let Ok(seg) = m.cast::<PySegmenter>() {
+                    let seg = seg.get().inner()?;
+                    Mode::Custom {
+                        name: "segmenter".into(),
+                        split: Arc::new(move |text: &str, f: &mut dyn FnMut(&str)| {
+                            seg.for_each_word(text, &mut |w: &str| {
+                                if !w.chars().all(char::is_whitespace) {
+                                    f(w)
+                                }
+                            })
+                        }),
+                    }
+                } else {
+                    let name = m.cast::<PyString>().map_err(|_| {
+                        PyTypeError::new_err("mode must be a mode name (str) or a kneser.Segmenter")
+                    })?;
+                    let name = name.to_cow()?;
+                    Mode::from_name(&name).ok_or_else(|| {
+                        PyValueError::new_err(format!(
+                            "unknown tokenizer mode {name:?}; expected \"whitespace\", \
+                             \"unicode-words\", \"cjk-chars\", \"punctuation\" or a \
+                             kneser.Segmenter"
+                        ))
+                    })?
+                }
+            }
+        };
         let stopwords = match stopwords {
             Some(arg) => stopwords_arg(py, arg)?,
             None => None,
@@ -381,40 +448,51 @@ impl PyTokenizer {
     ///
     /// Args:
     ///     text: a str (a lone surrogate in it raises kneser.FormatError).
-    fn tokenize(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    fn tokenize<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         let text = extract_text(text, None)?;
-        if text.len() < DETACH_BYTES {
-            return Ok(self.inner.tokenize(&text));
-        }
-        let tok = Arc::clone(&self.inner);
-        detach_short(py, move || Ok(tok.tokenize(&text)))
+        let flat = if text.len() < DETACH_BYTES {
+            FlatTokens::of(&self.inner, &text)
+        } else {
+            let tok = Arc::clone(&self.inner);
+            detach_short(py, move || Ok(FlatTokens::of(&tok, &text)))?
+        };
+        flat.to_list(py)
     }
 
     /// The tokens of each text, in input order; computed in parallel with the GIL released.
     ///
     /// Args:
     ///     texts: an iterable of str.
-    fn tokenize_batch(
+    fn tokenize_batch<'py>(
         &self,
-        py: Python<'_>,
-        texts: &Bound<'_, PyAny>,
-    ) -> PyResult<Vec<Vec<String>>> {
+        py: Python<'py>,
+        texts: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
         use rayon::prelude::*;
         let texts = extract_texts(texts)?;
         let tok = Arc::clone(&self.inner);
-        run_detached(py, move |cancel| {
+        let flats = run_detached(py, move |cancel| {
             let mut out = Vec::with_capacity(texts.len());
             for chunk in texts.chunks(CHUNK) {
                 cancel.check()?;
-                let part: Vec<Vec<String>> = chunk
+                let part: Vec<FlatTokens> = chunk
                     .par_iter()
                     .with_min_len(64)
-                    .map(|t| tok.tokenize(t))
+                    .map(|t| FlatTokens::of(&tok, t))
                     .collect();
                 out.extend(part);
             }
             Ok(out)
-        })
+        })?;
+        let lists = flats
+            .iter()
+            .map(|f| f.to_list(py))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, lists)
     }
 
     /// The splitting mode's name.

@@ -37,7 +37,8 @@ pub fn is_python_space(c: char) -> bool {
 /// Whether `c` is a decimal digit (general category Nd): what `\d` matches in Python's `re`.
 #[inline]
 pub fn is_decimal_digit(c: char) -> bool {
-    if c.is_ascii() {
+    if c < '\u{660}' {
+        // The first decimal digit beyond ASCII is U+0660 ARABIC-INDIC DIGIT ZERO.
         c.is_ascii_digit()
     } else {
         c.general_category() == GeneralCategory::DecimalNumber
@@ -47,7 +48,8 @@ pub fn is_decimal_digit(c: char) -> bool {
 /// Whether `c` is a non-spacing mark (general category Mn), such as U+0301 COMBINING ACUTE.
 #[inline]
 pub fn is_nonspacing_mark(c: char) -> bool {
-    !c.is_ascii() && c.general_category() == GeneralCategory::NonspacingMark
+    // The first non-spacing mark is U+0300 COMBINING GRAVE ACCENT.
+    c >= '\u{300}' && c.general_category() == GeneralCategory::NonspacingMark
 }
 
 /// Whether `c` is a mark of any kind (Mn, Mc or Me): it belongs to the character before it.

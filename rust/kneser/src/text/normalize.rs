@@ -1,8 +1,9 @@
 //! Text normalization: a composable list of steps, with presets reproducing CCNet.
 //!
 //! Input: text (`&str`, one line or document). Output: the normalized text as a new `String`
-//! (or appended to a caller's buffer). Memory: two buffers the size of the text per call; the
-//! batch form holds the outputs of the batch. Deterministic, independent of the thread count.
+//! (or written to a caller's buffer). Memory: two scratch buffers the size of the text, kept
+//! per thread and reused (freed after a text over 1 MiB); the batch form holds the outputs of
+//! the batch. Deterministic, independent of the thread count.
 //!
 //! A [`Normalizer`] applies its [`Step`]s in order. Each step is one pass over the text:
 //! Unicode normalization (NFC, NFKC, NFD, NFKD), stripping, lowercasing, accent removal, digit
@@ -26,6 +27,8 @@
 //! Idempotence: the presets are idempotent on their outputs up to a final strip: as in CCNet,
 //! stripping runs before control and punctuation removal, so `"\0 a"` gives `" a"` and a second
 //! pass gives `"a"`. Applied to an output without whitespace at its ends, they change nothing.
+
+use std::cell::RefCell;
 
 use rayon::prelude::*;
 
@@ -90,6 +93,9 @@ pub enum Step {
     /// Replaces e-mail addresses with the given string.
     ReplaceEmails(String),
 }
+
+/// Scratch buffers larger than this (bytes) are freed after use rather than kept per thread.
+const SCRATCH_KEEP: usize = 1 << 20;
 
 /// The options of CCNet's `normalize(line, accent, case, numbers, punct)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,17 +201,18 @@ impl Normalizer {
         })
     }
 
-    /// Normalizes `text` into a new string.
-    pub fn normalize(&self, text: &str) -> String {
-        // `cur` holds the latest changed version; `range` is the current text within it (or
-        // within `text` while no pass has changed anything), narrowed by strip passes.
-        let mut cur: Option<String> = None;
-        let mut next = String::new();
+    /// Runs the passes over `text` with `bufs` as scratch and gives the result to `finish`.
+    fn run<R>(&self, text: &str, bufs: &mut [String; 2], finish: impl FnOnce(&str) -> R) -> R {
+        // `cur` is the buffer holding the latest changed version (None: still `text`), and
+        // `range` the current text within it, narrowed by strip passes.
+        let mut cur: Option<usize> = None;
         let mut range = 0..text.len();
         for pass in &self.passes {
-            let src = match &cur {
-                Some(c) => &c[range.clone()],
-                None => &text[range.clone()],
+            let [b0, b1] = &mut *bufs;
+            let (src, dst, dst_index) = match cur {
+                None => (&text[range.clone()], b0, 0),
+                Some(0) => (&b0[range.clone()], b1, 1),
+                Some(_) => (&b1[range.clone()], b0, 0),
             };
             if let Pass::Strip = pass {
                 let trimmed = src.trim_start_matches(is_python_space);
@@ -214,23 +221,51 @@ impl Normalizer {
                 range = start..start + trimmed.len();
                 continue;
             }
-            next.clear();
-            if pass.apply(src, &mut next) {
-                range = 0..next.len();
-                let old = cur.replace(std::mem::take(&mut next));
-                next = old.unwrap_or_default();
+            dst.clear();
+            if pass.apply(src, dst) {
+                range = 0..dst.len();
+                cur = Some(dst_index);
             }
         }
         match cur {
-            Some(c) if range == (0..c.len()) => c,
-            Some(c) => c[range].to_string(),
-            None => text[range].to_string(),
+            None => finish(&text[range]),
+            Some(k) => finish(&bufs[k][range]),
         }
+    }
+
+    /// Normalizes `text` into a new string.
+    pub fn normalize(&self, text: &str) -> String {
+        self.with_normalized(text, str::to_string)
+    }
+
+    /// Normalizes `text` and passes the result to `f` (no allocation for the result: the
+    /// scratch buffers are per thread and reused).
+    pub fn with_normalized<R>(&self, text: &str, f: impl FnOnce(&str) -> R) -> R {
+        thread_local! {
+            static SCRATCH: RefCell<[String; 2]> = const { RefCell::new([String::new(), String::new()]) };
+        }
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut bufs) => {
+                let r = self.run(text, &mut bufs, f);
+                // Keep the memory bound: do not hold on to the buffers of a huge text.
+                for b in bufs.iter_mut() {
+                    if b.capacity() > SCRATCH_KEEP {
+                        *b = String::new();
+                    }
+                }
+                r
+            }
+            // Re-entered from `f`: use fresh buffers.
+            Err(_) => self.run(text, &mut [String::new(), String::new()], f),
+        })
     }
 
     /// Replaces the contents of `out` with `text` normalized.
     pub fn normalize_into(&self, text: &str, out: &mut String) {
-        *out = self.normalize(text);
+        self.with_normalized(text, |r| {
+            out.clear();
+            out.push_str(r);
+        });
     }
 
     /// Normalizes every text of `texts` in parallel (rayon); the output keeps the input order.

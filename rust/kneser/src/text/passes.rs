@@ -132,6 +132,8 @@ pub(crate) struct CharChain {
     ascii_edits: [bool; 128],
     /// For each ASCII byte, what the whole chain makes of it.
     ascii_out: [AsciiOut; 128],
+    /// When every ASCII byte becomes exactly one byte: that byte (a table lookup per byte).
+    ascii_map: Option<[u8; 128]>,
 }
 
 impl CharChain {
@@ -150,10 +152,19 @@ impl CharChain {
                 _ => AsciiOut::Several,
             };
         }
+        let mut map = [0u8; 128];
+        let mut bytewise = true;
+        for (m, out) in map.iter_mut().zip(ascii_out) {
+            match out {
+                AsciiOut::Byte(x) => *m = x,
+                _ => bytewise = false,
+            }
+        }
         CharChain {
             steps,
             ascii_edits,
             ascii_out,
+            ascii_map: bytewise.then_some(map),
         }
     }
 
@@ -206,17 +217,35 @@ impl CharChain {
         out.extend_from_slice(&bytes[..first]);
         let mut i = first;
         while i < bytes.len() {
-            let b = bytes[i];
-            if b < 0x80 {
-                match self.ascii_out[usize::from(b)] {
-                    AsciiOut::Byte(x) => out.push(x),
-                    AsciiOut::Drop => {}
-                    AsciiOut::Several => push_through(&self.steps, char::from(b), &mut out),
+            // A run of ASCII bytes, then one other character.
+            let run_end = bytes[i..]
+                .iter()
+                .position(|&b| b >= 0x80)
+                .map_or(bytes.len(), |p| i + p);
+            let run = &bytes[i..run_end];
+            match &self.ascii_map {
+                Some(map) => out.extend(run.iter().map(|&b| map[usize::from(b & 0x7f)])),
+                None => {
+                    // Copy the unchanged stretches whole.
+                    let mut copied = 0;
+                    for (k, &b) in run.iter().enumerate() {
+                        let b = b & 0x7f;
+                        if !self.ascii_edits[usize::from(b)] {
+                            continue;
+                        }
+                        out.extend_from_slice(&run[copied..k]);
+                        match self.ascii_out[usize::from(b)] {
+                            AsciiOut::Byte(x) => out.push(x),
+                            AsciiOut::Drop => {}
+                            AsciiOut::Several => push_through(&self.steps, char::from(b), &mut out),
+                        }
+                        copied = k + 1;
+                    }
+                    out.extend_from_slice(&run[copied..]);
                 }
-                i += 1;
-                continue;
             }
-            let Some(c) = src[i..].chars().next() else {
+            i = run_end;
+            let Some(c) = src.get(i..).and_then(|rest| rest.chars().next()) else {
                 break;
             };
             let len = c.len_utf8();
@@ -429,5 +458,75 @@ mod tests {
             .filter(|&c| !is_nonspacing_mark(c))
             .collect();
         assert_eq!(out, whole);
+    }
+
+    mod props {
+        use super::*;
+        use crate::text::normalize::Normalizer;
+        use proptest::prelude::*;
+
+        /// Each step on its own, the plain way (whole-string library calls, no fast paths).
+        fn reference(step: &Step, s: &str) -> String {
+            match step {
+                Step::Lowercase => s.to_lowercase(),
+                Step::StripAccents => s.nfd().filter(|&c| !is_nonspacing_mark(c)).collect(),
+                Step::Digits(DigitMode::Each) => s
+                    .chars()
+                    .map(|c| if is_decimal_digit(c) { '0' } else { c })
+                    .collect(),
+                Step::Punct(PunctMode::CcnetMap) => s
+                    .chars()
+                    .map(|c| ccnet_punct(c).map_or_else(|| c.to_string(), str::to_string))
+                    .collect(),
+                Step::Punct(PunctMode::CcnetRemove) => {
+                    s.chars().filter(|&c| ccnet_punct(c).is_none()).collect()
+                }
+                Step::Punct(PunctMode::RemoveAll) => {
+                    s.chars().filter(|&c| !is_punctuation(c)).collect()
+                }
+                Step::RemoveControl => s.chars().filter(|&c| !is_ccnet_control(c)).collect(),
+                Step::Strip => s.trim_matches(is_python_space).to_string(),
+                other => Normalizer::from_steps(vec![other.clone()]).normalize(s),
+            }
+        }
+
+        fn any_step() -> impl Strategy<Value = Step> {
+            prop_oneof![
+                Just(Step::Lowercase),
+                Just(Step::StripAccents),
+                Just(Step::Digits(DigitMode::Each)),
+                Just(Step::Digits(DigitMode::Run)),
+                Just(Step::Punct(PunctMode::CcnetMap)),
+                Just(Step::Punct(PunctMode::CcnetRemove)),
+                Just(Step::Punct(PunctMode::RemoveAll)),
+                Just(Step::RemoveControl),
+                Just(Step::Strip),
+                Just(Step::CollapseWhitespace),
+                Just(Step::Unicode(UnicodeForm::Nfkc)),
+            ]
+        }
+
+        fn text() -> impl Strategy<Value = String> {
+            // Mostly the characters the fast paths care about, plus anything.
+            prop_oneof![
+                "[a-zA-Z0-9 ΣσςΑİé\u{301}\u{327}１٣，。“”—…\t\x00\u{85}\u{3000}]{0,40}",
+                any::<String>(),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn fused_passes_equal_the_steps_one_by_one(
+                steps in proptest::collection::vec(any_step(), 1..7),
+                s in text(),
+            ) {
+                let fused = Normalizer::from_steps(steps.clone()).normalize(&s);
+                let mut plain = s.clone();
+                for step in &steps {
+                    plain = reference(step, &plain);
+                }
+                prop_assert_eq!(fused, plain);
+            }
+        }
     }
 }

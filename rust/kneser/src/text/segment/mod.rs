@@ -40,13 +40,15 @@ mod trie;
 use std::cell::RefCell;
 use std::io::BufRead;
 use std::path::Path;
+use std::sync::Arc;
 
 pub use stream::{JoinOptions, SegmentStats, WordList};
 
 use crate::error::{Error, Result};
 use crate::io::{display_name, open_input, LineReader};
+use crate::text::tokenize::Tokenizer;
 use cut::{Cutter, Scratch};
-use format::{parse_main_line, parse_user_line};
+use format::{is_py_space, parse_main_line, parse_user_line};
 use trie::PrefixDict;
 
 /// Blocks longer than this many characters do not keep their scratch buffers afterwards.
@@ -262,6 +264,36 @@ impl Segmenter {
         let mut out = Vec::new();
         self.cut_with(text, cut_all, &mut |w| out.push(w.to_string()));
         out
+    }
+
+    /// A [`Tokenizer`] whose tokens are this segmenter's words (full mode when `cut_all`),
+    /// without the words that are only whitespace (jieba keeps each space as a word) or empty;
+    /// lowercasing and stopwords can then be set on it as on any tokenizer.
+    ///
+    /// Example:
+    /// ```
+    /// use std::sync::Arc;
+    /// use kneser::text::segment::Segmenter;
+    ///
+    /// let mut seg = Segmenter::new();
+    /// seg.add_word("北京", Some(10)).unwrap();
+    /// let tok = Segmenter::tokenizer(&Arc::new(seg), false).with_lowercase(true);
+    /// assert_eq!(tok.tokenize("去北京 OK"), ["去", "北京", "ok"]);
+    /// ```
+    pub fn tokenizer(seg: &Arc<Segmenter>, cut_all: bool) -> Tokenizer {
+        let seg = Arc::clone(seg);
+        let name = if cut_all {
+            "segmenter-full"
+        } else {
+            "segmenter"
+        };
+        Tokenizer::custom(name, move |text: &str, f: &mut dyn FnMut(&str)| {
+            seg.cut_with(text, cut_all, &mut |w| {
+                if !w.chars().all(is_py_space) {
+                    f(w);
+                }
+            });
+        })
     }
 }
 
