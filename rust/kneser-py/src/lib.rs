@@ -4,6 +4,7 @@
 use pyo3::prelude::*;
 
 mod detach;
+mod distributed;
 mod errors;
 mod estimate;
 mod io;
@@ -24,5 +25,6 @@ fn _kneser(m: &Bound<'_, PyModule>) -> PyResult<()> {
     text::register(m)?;
     vocab::register(m)?;
     pipeline::register(m)?;
+    distributed::register(m)?;
     Ok(())
 }

@@ -24,6 +24,7 @@ pub mod counts_file;
 pub mod discount;
 pub mod initial;
 pub mod interpolate;
+pub mod partition;
 pub mod pipeline;
 
 pub use config::{EstimateConfig, PruneConfig};

@@ -1,0 +1,382 @@
+//! Partitioned merge of count files, for estimating on a cluster (`kneser.ray`).
+//!
+//! Input: the count files of the shards of one corpus, in corpus order (see
+//! [`super::counts_file`]). The merge that [`super::counts_file::read_counts`] does on one node
+//! is split into steps that can run on different machines:
+//!
+//! 1. [`merge_vocabularies`] reads only the vocabularies and writes the *vocabulary file*: a count
+//!    file holding the merged vocabulary (the first-appearance order of the concatenated
+//!    corpus: the first shard's words, then the second's new words, ...), the total tokens and
+//!    no records.
+//! 2. [`last_word_histogram`] (one shard at a time) counts a shard's windows per merged id of
+//!    their last word, so that key ranges of about equal size can be chosen.
+//! 3. [`merge_partition`] (one key range `[lo, hi)` at a time, in parallel) reads every shard,
+//!    maps its ids onto the merged vocabulary, keeps the windows whose last word's merged id is
+//!    in the range, and combines and sorts them in suffix order into a *partition file*: a count
+//!    file with the merged vocabulary and those windows. The partition starting at id 0
+//!    carries the corpus's token count, the others 0.
+//!
+//! Output: suffix order sorts by the last word first, so the partitions of consecutive ranges,
+//! read in range order, are exactly the merged windows of the concatenated corpus; estimating
+//! from them ([`super::Source::Counts`]) gives its model byte for byte.
+//!
+//! Memory: the merged vocabulary (a hash map of every word) plus one shard's id map, and for
+//! [`merge_partition`] the sort budget (beyond it, sorted runs spill to the temp dir).
+
+use std::io::{BufReader, Read};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use super::count::Vocabulary;
+use super::counts_file::{write_counts, CountsHeader};
+use crate::cancel::Cancel;
+use crate::error::{Error, IoContext, Result};
+use crate::sort::{add_counts, KeyOrder, Layout, Sorter, TempDir};
+
+/// The magic bytes of a count file (version 1), as written by [`super::counts_file`].
+const MAGIC: &[u8; 8] = b"KNESERC\x01";
+/// Longest word accepted in a count file, a guard against corrupt lengths.
+const MAX_WORD_BYTES: usize = 1 << 24;
+
+/// A count file opened for reading: its header, then its words, then its records.
+struct CountsFile {
+    inner: BufReader<std::fs::File>,
+    name: String,
+    offset: u64,
+    header: CountsHeader,
+}
+
+impl CountsFile {
+    fn open(path: &Path) -> Result<Self> {
+        let f = std::fs::File::open(path).at_path("cannot open", path)?;
+        let mut r = CountsFile {
+            inner: BufReader::with_capacity(1 << 20, f),
+            name: path.display().to_string(),
+            offset: 0,
+            header: CountsHeader {
+                order: 0,
+                tokens: 0,
+                words: 0,
+                records: 0,
+            },
+        };
+        let mut magic = [0u8; 8];
+        r.exact(&mut magic, "the magic bytes")?;
+        if &magic != MAGIC {
+            return Err(Error::format(
+                &r.name,
+                0,
+                "not a kneser count file (bad magic bytes at offset 0); make one with `kneser count`",
+            ));
+        }
+        r.header = CountsHeader {
+            order: r.u32("the order")? as usize,
+            tokens: r.u64("the token count")?,
+            words: r.u64("the vocabulary size")?,
+            records: r.u64("the record count")?,
+        };
+        if r.header.order == 0 || r.header.words < 3 {
+            return Err(Error::format(&r.name, 0, "corrupt count file header"));
+        }
+        Ok(r)
+    }
+
+    fn exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
+        match self.inner.read_exact(buf) {
+            Ok(()) => {
+                self.offset += buf.len() as u64;
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(Error::format(
+                &self.name,
+                0,
+                format!(
+                    "truncated count file: {what} expected at byte offset {}",
+                    self.offset
+                ),
+            )),
+            Err(e) => Err(Error::io("cannot read", &self.name, e)),
+        }
+    }
+
+    fn u32(&mut self, what: &str) -> Result<u32> {
+        let mut b = [0u8; 4];
+        self.exact(&mut b, what)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn u64(&mut self, what: &str) -> Result<u64> {
+        let mut b = [0u8; 8];
+        self.exact(&mut b, what)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    /// Calls `f` with each word of the vocabulary, in id order.
+    fn for_each_word(&mut self, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        let mut word = Vec::new();
+        for _ in 0..self.header.words {
+            let len = self.u32("a word length")? as usize;
+            if len > MAX_WORD_BYTES {
+                return Err(Error::format(
+                    &self.name,
+                    0,
+                    format!(
+                        "corrupt word length {len} at byte offset {}",
+                        self.offset - 4
+                    ),
+                ));
+            }
+            word.resize(len, 0);
+            let mut w = std::mem::take(&mut word);
+            self.exact(&mut w, "a word")?;
+            f(&w)?;
+            word = w;
+        }
+        Ok(())
+    }
+
+    /// Reads the vocabulary and maps each word onto `merged` (ids of words it lacks are an
+    /// error, for a shard that was not part of the vocabulary pass).
+    fn map_onto(&mut self, merged: &Vocabulary, vocabulary_name: &str) -> Result<Vec<u32>> {
+        let mut map = Vec::with_capacity(self.header.words as usize);
+        let name = self.name.clone();
+        self.for_each_word(|w| {
+            let id = merged.get(w).ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "{name} holds the word {:?}, missing from the vocabulary file {vocabulary_name}; \
+                     make the vocabulary from the same shards",
+                    String::from_utf8_lossy(w)
+                ))
+            })?;
+            map.push(id);
+            Ok(())
+        })?;
+        Ok(map)
+    }
+
+    /// Reads the next record (`order` ids and a u64 count as 2 words) into `rec`.
+    fn record(&mut self, bytes: &mut [u8], rec: &mut [u32]) -> Result<()> {
+        self.exact(bytes, "a record")?;
+        for (w, b) in rec.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        Ok(())
+    }
+
+    fn bad_id(&self, id: u32) -> Error {
+        Error::format(
+            &self.name,
+            0,
+            format!("word id {id} out of range near byte offset {}", self.offset),
+        )
+    }
+}
+
+/// Reads a vocabulary file (or any count file) into a [`Vocabulary`]; returns it with the
+/// file's header.
+pub fn read_vocabulary(path: &Path) -> Result<(Vocabulary, CountsHeader)> {
+    let mut f = CountsFile::open(path)?;
+    let mut vocab = Vocabulary::with_specials();
+    let mut next = 0u32;
+    let name = f.name.clone();
+    f.for_each_word(|w| {
+        if vocab.insert(w) != next {
+            return Err(Error::format(
+                &name,
+                0,
+                format!(
+                    "word {:?} listed twice (or a special out of place) in the vocabulary",
+                    String::from_utf8_lossy(w)
+                ),
+            ));
+        }
+        next += 1;
+        Ok(())
+    })?;
+    Ok((vocab, f.header))
+}
+
+fn empty_stream(
+    order: usize,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<crate::sort::SortedStream> {
+    let layout = Layout {
+        key_words: order,
+        payload_words: 2,
+    };
+    Sorter::new(layout, KeyOrder::Suffix, Some(add_counts), 1, temp, cancel).finish()
+}
+
+/// Step 1: merges the vocabularies of `shards` (in corpus order) into a vocabulary file at
+/// `output` (written atomically); returns its header (order, total tokens, merged words, 0
+/// records).
+///
+/// Args:
+///     shards: count files of the shards, in corpus order, all of one order.
+///     output: the vocabulary file to write.
+///     temp: a temp dir (nothing large is written there).
+///
+/// Example:
+///     `merge_vocabularies(&[a, b], Path::new("vocab.counts"), &temp, &cancel)?`
+pub fn merge_vocabularies(
+    shards: &[PathBuf],
+    output: &Path,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<CountsHeader> {
+    if shards.is_empty() {
+        return Err(Error::InvalidArgument("no count files given".into()));
+    }
+    let mut vocab = Vocabulary::with_specials();
+    let mut order = 0;
+    let mut tokens = 0u64;
+    for (i, path) in shards.iter().enumerate() {
+        cancel.check()?;
+        let mut f = CountsFile::open(path)?;
+        if i == 0 {
+            order = f.header.order;
+        } else if f.header.order != order {
+            return Err(different_orders(path, f.header.order, order));
+        }
+        tokens += f.header.tokens;
+        f.for_each_word(|w| {
+            vocab.insert(w);
+            Ok(())
+        })?;
+    }
+    write_counts(
+        output,
+        &vocab,
+        empty_stream(order, temp, cancel)?,
+        order,
+        tokens,
+        cancel,
+    )
+}
+
+fn different_orders(path: &Path, got: usize, want: usize) -> Error {
+    Error::InvalidArgument(format!(
+        "count files of different orders cannot be merged: {} has order {got}, the vocabulary {want}",
+        path.display()
+    ))
+}
+
+/// Step 2: the number of windows of `shard` per merged id of their last word (a vector as long
+/// as the merged vocabulary), for choosing partition ranges of about equal size.
+///
+/// Args:
+///     shard: a count file that took part in the vocabulary pass.
+///     vocabulary: the vocabulary file from [`merge_vocabularies`].
+///
+/// Example:
+///     `let h = last_word_histogram(&a, Path::new("vocab.counts"), &cancel)?;`
+pub fn last_word_histogram(shard: &Path, vocabulary: &Path, cancel: &Cancel) -> Result<Vec<u64>> {
+    let (merged, vh) = read_vocabulary(vocabulary)?;
+    let mut f = CountsFile::open(shard)?;
+    if f.header.order != vh.order {
+        return Err(different_orders(shard, f.header.order, vh.order));
+    }
+    let map = f.map_onto(&merged, &vocabulary.display().to_string())?;
+    let n = f.header.order;
+    let mut hist = vec![0u64; merged.len()];
+    let mut bytes = vec![0u8; (n + 2) * 4];
+    let mut rec = vec![0u32; n + 2];
+    for i in 0..f.header.records {
+        if i % (1 << 20) == 0 {
+            cancel.check()?;
+        }
+        f.record(&mut bytes, &mut rec)?;
+        let last = rec[n - 1];
+        let id = *map.get(last as usize).ok_or_else(|| f.bad_id(last))?;
+        hist[id as usize] += 1;
+    }
+    Ok(hist)
+}
+
+/// Step 3: the windows of all `shards` whose last word's merged id is in `range`, ids mapped
+/// onto the merged vocabulary, combined and sorted in suffix order, written to `output` as a
+/// count file with the merged vocabulary (atomically). The partition whose range starts at 0
+/// carries the corpus's tokens. Returns its header.
+///
+/// Args:
+///     shards: the count files given to [`merge_vocabularies`], in the same order.
+///     vocabulary: the vocabulary file.
+///     range: merged ids of the last word to keep, `lo..hi`.
+///     output: the partition file to write.
+///     memory: the sort budget in bytes.
+///     temp: where sorted runs spill.
+///
+/// Example:
+///     `merge_partition(&[a, b], voc, 0..1000, Path::new("p0.counts"), 1 << 30, &temp, &cancel)?`
+pub fn merge_partition(
+    shards: &[PathBuf],
+    vocabulary: &Path,
+    range: Range<u32>,
+    output: &Path,
+    memory: usize,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<CountsHeader> {
+    if range.is_empty() {
+        // Two partitions starting at 0 would both carry the tokens.
+        return Err(Error::InvalidArgument(format!(
+            "empty partition range {}..{}; give ranges with lo < hi",
+            range.start, range.end
+        )));
+    }
+    let (merged, vh) = read_vocabulary(vocabulary)?;
+    let vocabulary_name = vocabulary.display().to_string();
+    let n = vh.order;
+    let mut sorter = Sorter::new(
+        Layout {
+            key_words: n,
+            payload_words: 2,
+        },
+        KeyOrder::Suffix,
+        Some(add_counts),
+        memory,
+        temp,
+        cancel,
+    );
+    let mut bytes = vec![0u8; (n + 2) * 4];
+    let mut rec = vec![0u32; n + 2];
+    let mut tokens = 0u64;
+    for path in shards {
+        let mut f = CountsFile::open(path)?;
+        if f.header.order != n {
+            return Err(different_orders(path, f.header.order, n));
+        }
+        tokens += f.header.tokens;
+        let map = f.map_onto(&merged, &vocabulary_name)?;
+        for i in 0..f.header.records {
+            if i % (1 << 20) == 0 {
+                cancel.check()?;
+            }
+            f.record(&mut bytes, &mut rec)?;
+            let last = *map
+                .get(rec[n - 1] as usize)
+                .ok_or_else(|| f.bad_id(rec[n - 1]))?;
+            if !range.contains(&last) {
+                continue;
+            }
+            for w in rec[..n].iter_mut() {
+                *w = *map.get(*w as usize).ok_or_else(|| f.bad_id(*w))?;
+            }
+            sorter.push(&rec)?;
+        }
+    }
+    if tokens != vh.tokens {
+        return Err(Error::InvalidArgument(format!(
+            "the shards hold {tokens} tokens but the vocabulary file {vocabulary_name} was made \
+             from {}; give the same shards in the same order",
+            vh.tokens
+        )));
+    }
+    let carried = if range.start == 0 { tokens } else { 0 };
+    write_counts(output, &merged, sorter.finish()?, n, carried, cancel)
+}
+
+#[cfg(test)]
+#[path = "partition_tests.rs"]
+mod tests;

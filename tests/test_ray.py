@@ -1,0 +1,196 @@
+"""kneser.ray on a local Ray cluster: the estimated model is byte-identical to the one-process
+model of the same corpus; scoring through Ray Data gives kneser.Model's perplexities."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+ray = pytest.importorskip("ray")
+pytest.importorskip("ray.data")
+
+import kneser  # noqa: E402
+import kneser.ray as kray  # noqa: E402
+
+# Ray's own deprecation notices (its internals) are not ours to fix.
+pytestmark = pytest.mark.filterwarnings(r"ignore::DeprecationWarning:ray\..*")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def book(data_dir):
+    return data_dir / "lmplz" / "book.txt"
+
+
+def write_shards(tmp_path, book, cuts):
+    lines = book.read_text(encoding="utf-8").splitlines(True)
+    bounds = [0, *cuts, len(lines)]
+    paths = []
+    for i, (a, b) in enumerate(zip(bounds, bounds[1:])):
+        p = tmp_path / f"shard{i}.txt"
+        p.write_text("".join(lines[a:b]), encoding="utf-8")
+        paths.append(p)
+    return paths
+
+
+@pytest.mark.parametrize(("order", "prune"), [(3, None), (3, [0, 1, 1]), (5, [0, 1, 1])])
+def test_ray_model_is_byte_identical_to_one_process(tmp_path, book, order, prune):
+    shards = write_shards(tmp_path, book, [600, 1700, 2900])
+    whole = tmp_path / "whole.arpa"
+    kneser.estimate(book, order=order, arpa=whole, prune=prune)
+    arpa = tmp_path / "ray.arpa"
+    summary = kray.estimate(
+        shards,
+        order,
+        arpa,
+        workdir=tmp_path / "work",
+        partitions=3,
+        memory="4M",
+        prune=prune,
+    )
+    assert arpa.read_bytes() == whole.read_bytes()
+    assert set(summary["stages"]) == {"count", "merge", "estimate"}
+    assert len(summary["partitions"]) == 3
+    # The work files are removed.
+    assert list((tmp_path / "work" / "counts").iterdir()) == []
+    assert list((tmp_path / "work" / "partitions").iterdir()) == []
+
+
+def test_dataset_source_counts_in_row_order(tmp_path, book):
+    lines = book.read_text(encoding="utf-8").splitlines()
+    whole = tmp_path / "whole.arpa"
+    kneser.estimate(iter(lines), order=3, arpa=whole, prune=[0, 1, 1])
+    ds = ray.data.from_items([{"text": t} for t in lines], override_num_blocks=4)
+    arpa = tmp_path / "ray.arpa"
+    summary = kray.estimate(
+        ds,
+        3,
+        arpa,
+        workdir=tmp_path / "work",
+        partitions=2,
+        lines_per_shard=1000,
+        prune=[0, 1, 1],
+        keep_files=True,
+    )
+    assert len(summary["count_task_seconds"]) > 1
+    assert arpa.read_bytes() == whole.read_bytes()
+
+
+def test_partitions_concatenate_to_the_one_node_merge(tmp_path, book):
+    shards = kray.count(write_shards(tmp_path, book, [1000, 2000]), 3, tmp_path / "w")
+    assert [s["order"] for s in shards] == [3, 3, 3]
+    parts = kray.merge(shards, tmp_path / "w", partitions=4)
+    assert parts[0]["lo"] == 0
+    assert all(a["hi"] == b["lo"] for a, b in zip(parts, parts[1:]))
+    assert sum(p["tokens"] for p in parts) == sum(s["tokens"] for s in shards)
+    a, b = tmp_path / "a.arpa", tmp_path / "b.arpa"
+    kneser.estimate(None, 3, a, from_counts=[s["path"] for s in shards])
+    kneser.estimate(None, 3, b, from_counts=[p["path"] for p in parts])
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_partition_bounds_balance_and_cover():
+    h = np.array([0, 0, 5, 1, 1, 3, 0, 0], dtype=np.uint64)
+    assert kray.partition_bounds(h, 1) == [(0, 8)]
+    assert kray.partition_bounds(h, 2) == [(0, 3), (3, 8)]
+    b = kray.partition_bounds(h, 20)
+    assert b[0][0] == 0 and b[-1][1] == 8
+    assert all(lo < hi for lo, hi in b)
+    assert all(x[1] == y[0] for x, y in zip(b, b[1:]))
+    with pytest.raises(kneser.ArgumentError):
+        kray.partition_bounds(h, 0)
+
+
+def test_bad_inputs_are_clear_errors(tmp_path, data_dir):
+    with pytest.raises(kneser.ArgumentError, match="no input files"):
+        kray.count([], 3, tmp_path)
+    with pytest.raises(kneser.ArgumentError, match="labels"):
+        kray.Bucketer((1.0, 2.0, 3.0))
+    with pytest.raises(kneser.ArgumentError, match="increase"):
+        kray.Bucketer((2.0, 1.0))
+    missing = tmp_path / "missing.txt"
+    with pytest.raises(ray.exceptions.RayTaskError) as err:
+        kray.count([missing], 3, tmp_path)
+    assert isinstance(err.value.cause, kneser.NotFoundError)
+
+
+needs_model = pytest.mark.skipif(
+    not hasattr(kneser, "Model"), reason="kneser.Model is not in this build yet"
+)
+
+
+@pytest.fixture(scope="module")
+def model_paths(tmp_path_factory, book):
+    d = tmp_path_factory.mktemp("model")
+    arpa = d / "book.arpa"
+    kneser.estimate(book, order=3, arpa=arpa)
+    binary = d / "book.kbin"
+    kneser.Model(arpa).save_binary(binary)
+    return arpa, binary
+
+
+@needs_model
+@pytest.mark.parametrize("kind", ["arpa", "binary"])
+def test_ray_scoring_equals_model_perplexities(book, model_paths, kind):
+    path = model_paths[0] if kind == "arpa" else model_paths[1]
+    lines = book.read_text(encoding="utf-8").splitlines()[:1500]
+    lines += ["", "words never seen zzqx", "the the the"]
+    ds = ray.data.from_items([{"text": t, "i": i} for i, t in enumerate(lines)])
+    rows = kray.score(ds, path, concurrency=2, batch_size=256).take_all()
+    rows.sort(key=lambda r: r["i"])
+    got = np.array([r["perplexity"] for r in rows])
+    want = kneser.Model(path).perplexity_batch(lines)
+    assert np.array_equal(got, want)
+
+
+@needs_model
+def test_filter_pipeline_normalizes_scores_and_buckets(book, model_paths):
+    lines = book.read_text(encoding="utf-8").splitlines()[:400]
+    ds = ray.data.from_items([{"text": t, "i": i} for i, t in enumerate(lines)])
+    normalize = hasattr(kneser, "Normalizer")
+    out = kray.filter_pipeline(
+        ds, model_paths[1], cutoffs=(200.0, 1000.0), normalize=normalize, batch_size=128
+    ).take_all()
+    out.sort(key=lambda r: r["i"])
+    assert [r["text"] for r in out] == lines
+    model = kneser.Model(model_paths[1])
+    scored = [r["normalized"] for r in out] if normalize else lines
+    if normalize:
+        assert scored == kneser.Normalizer.ccnet().normalize_batch(lines)
+    ppl = model.perplexity_batch(scored)
+    assert np.array_equal(np.array([r["perplexity"] for r in out]), ppl)
+    want = np.where(ppl < 200.0, "head", np.where(ppl < 1000.0, "middle", "tail"))
+    assert [r["bucket"] for r in out] == list(want)
+    kept = kray.filter_pipeline(
+        ds, model_paths[1], cutoffs=(200.0, 1000.0), keep=["head"], normalize=normalize
+    ).take_all()
+    assert len(kept) == int((want == "head").sum())
+
+
+@needs_model
+def test_documents_are_scored_line_by_line_as_the_pipeline(book, model_paths):
+    lines = book.read_text(encoding="utf-8").splitlines()[:300]
+    docs = ["\n".join(lines[i : i + 7]) for i in range(0, len(lines), 7)] + ["", " \n "]
+    ds = ray.data.from_items([{"text": t, "i": i} for i, t in enumerate(docs)])
+    rows = sorted(
+        kray.score(ds, model_paths[1], documents=True, batch_size=16).take_all(),
+        key=lambda r: r["i"],
+    )
+    model = kneser.Model(model_paths[1])
+    for doc, row in zip(docs, rows):
+        kept = [ln for ln in doc.split("\n") if ln.strip()]
+        if not kept:
+            assert np.isnan(row["perplexity"])
+            continue
+        total = float(np.sum(model.score_batch(kept)))
+        tokens = sum(len(ln.split()) for ln in kept)
+        assert row["perplexity"] == 10.0 ** (-total / (tokens + len(kept)))
+    cutoffs = kray.calibrate(kray.score(ds, model_paths[1], documents=True), (30.0, 60.0))
+    finite = np.array([r["perplexity"] for r in rows if not np.isnan(r["perplexity"])])
+    assert cutoffs == tuple(np.percentile(finite, [30.0, 60.0]))
