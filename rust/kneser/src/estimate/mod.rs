@@ -25,6 +25,8 @@ pub mod discount;
 pub mod initial;
 pub mod interpolate;
 pub mod pipeline;
+pub mod sink;
+pub mod vocabulary;
 
 pub use config::{EstimateConfig, PruneConfig};
 pub use discount::Discount;
