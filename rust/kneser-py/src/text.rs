@@ -453,4 +453,3 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     crate::segment::register_segmenter(m)?;
     Ok(())
 }
-
