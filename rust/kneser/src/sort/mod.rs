@@ -9,7 +9,8 @@
 //! nothing touches the disk.
 //!
 //! Input: records in any order. Output: the same records in [`KeyOrder`], one per distinct key
-//! when a combiner is given. Memory: the buffer (the budget given) plus, while merging,
+//! when a combiner is given. Memory: the buffer (the budget given; reserved at once but touched
+//! only as records arrive, and reused for every run) plus, while merging,
 //! [`MERGE_BUFFER`] bytes per run being merged. Temp files live in a [`TempDir`] shared by the
 //! whole job and are deleted when the run is consumed or on drop (an error, Ctrl-C).
 
