@@ -13,62 +13,13 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+pub use super::vocabulary::Vocabulary;
+
 use super::{BOS, EOS, UNK};
 use crate::cancel::Cancel;
 use crate::error::{Error, Location, Result};
 use crate::sort::{add_counts, KeyOrder, Layout, SortedStream, Sorter, TempDir};
 use crate::text::whitespace::lmplz_tokens;
-
-/// Words and their ids, in order of first appearance after the three specials.
-#[derive(Debug, Default)]
-pub struct Vocabulary {
-    ids: FxHashMap<Box<[u8]>, u32>,
-    words: Vec<Box<[u8]>>,
-}
-
-impl Vocabulary {
-    /// A vocabulary holding `<unk>`, `<s>`, `</s>` with ids 0, 1, 2.
-    pub fn with_specials() -> Self {
-        let mut v = Vocabulary::default();
-        for w in ["<unk>", "<s>", "</s>"] {
-            v.insert(w.as_bytes());
-        }
-        v
-    }
-
-    /// The id of `word`, assigning the next id if it is new.
-    #[inline]
-    pub fn insert(&mut self, word: &[u8]) -> u32 {
-        if let Some(&id) = self.ids.get(word) {
-            return id;
-        }
-        let id = self.words.len() as u32;
-        let boxed: Box<[u8]> = word.into();
-        self.words.push(boxed.clone());
-        self.ids.insert(boxed, id);
-        id
-    }
-
-    /// The id of `word`, if known.
-    pub fn get(&self, word: &[u8]) -> Option<u32> {
-        self.ids.get(word).copied()
-    }
-
-    /// The word with id `id`.
-    pub fn word(&self, id: u32) -> &[u8] {
-        &self.words[id as usize]
-    }
-
-    /// Number of words, specials included.
-    pub fn len(&self) -> usize {
-        self.words.len()
-    }
-
-    /// Whether only the specials are present.
-    pub fn is_empty(&self) -> bool {
-        self.words.len() <= 3
-    }
-}
 
 /// Options of the counting stage.
 #[derive(Debug, Clone)]

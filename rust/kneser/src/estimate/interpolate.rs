@@ -19,6 +19,7 @@ use std::io::Write;
 use rayon::prelude::*;
 
 use super::count::Vocabulary;
+use super::sink::ArpaSink;
 use crate::arpa::writer::format_f32;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
@@ -135,11 +136,25 @@ struct Line {
     backoff: Option<f32>,
 }
 
-fn format_block(lines: &[Line], words: &[u32], k: usize, vocab: &Vocabulary, out: &mut Vec<u8>) {
+/// Lines formatted by one task.
+const PART: usize = 2048;
+
+/// Formats `lines` in parallel and queues the text on `sink`, in order.
+fn format_block(
+    lines: &[Line],
+    words: &[u32],
+    k: usize,
+    vocab: &Vocabulary,
+    sink: &mut ArpaSink,
+) -> Result<()> {
+    let bufs: Vec<Vec<u8>> = (0..lines.len().div_ceil(PART))
+        .map(|_| sink.buffer())
+        .collect();
     let parts: Vec<Vec<u8>> = lines
-        .par_chunks(2048)
-        .map(|chunk| {
-            let mut buf = Vec::with_capacity(chunk.len() * (16 + 8 * k));
+        .par_chunks(PART)
+        .zip(bufs)
+        .map(|(chunk, mut buf)| {
+            buf.reserve(chunk.len() * (24 + 8 * k));
             for line in chunk {
                 format_f32(line.prob, &mut buf);
                 buf.push(b'\t');
@@ -147,7 +162,7 @@ fn format_block(lines: &[Line], words: &[u32], k: usize, vocab: &Vocabulary, out
                     if j > 0 {
                         buf.push(b' ');
                     }
-                    buf.extend_from_slice(vocab.word(w));
+                    vocab.append_word(w, &mut buf);
                 }
                 if let Some(b) = line.backoff {
                     buf.push(b'\t');
@@ -159,8 +174,9 @@ fn format_block(lines: &[Line], words: &[u32], k: usize, vocab: &Vocabulary, out
         })
         .collect();
     for p in parts {
-        out.extend_from_slice(&p);
+        sink.send(p)?;
     }
+    Ok(())
 }
 
 /// Interpolates order `k` and writes its ARPA section body; see the module doc.
@@ -171,20 +187,15 @@ pub fn interpolate_order(
     lower: &mut Lower,
     mut backoffs: Option<Backoffs>,
     vocab: &Vocabulary,
-    out: &mut dyn Write,
+    out: &mut ArpaSink,
     mut next: Option<&mut RecordWriter>,
-    out_name: &str,
     cancel: &Cancel,
 ) -> Result<()> {
     let mut words: Vec<u32> = Vec::with_capacity(BLOCK * k);
     let mut lines: Vec<Line> = Vec::with_capacity(BLOCK);
-    let mut text: Vec<u8> = Vec::new();
     let mut next_rec = vec![0u32; k + 1];
     let mut flush = |words: &mut Vec<u32>, lines: &mut Vec<Line>| -> Result<()> {
-        text.clear();
-        format_block(lines, words, k, vocab, &mut text);
-        out.write_all(&text)
-            .map_err(|e| Error::io("cannot write", out_name, e))?;
+        format_block(lines, words, k, vocab, out)?;
         words.clear();
         lines.clear();
         cancel.check()
@@ -238,7 +249,7 @@ pub fn write_unigrams(
         };
         format_f32(prob, &mut buf);
         buf.push(b'\t');
-        buf.extend_from_slice(vocab.word(id as u32));
+        vocab.append_word(id as u32, &mut buf);
         if let Some(b) = backoffs.as_mut() {
             buf.push(b'\t');
             let backoff = b.lookup(&[id as u32])?.map(|g| g.log10()).unwrap_or(0.0);

@@ -16,6 +16,14 @@
 //!
 //! [`pipeline`] holds the configuration and runs the stages; its memory budget bounds every
 //! sort buffer, and the output does not depend on the budget or the thread count.
+//!
+//! Memory, all of it: the sort buffers share the budget (the whole budget while counting; a
+//! third each for the three sorts alive in stages 4-5), plus outside the budget the
+//! [`vocabulary`] (one arena of the words, about 13 bytes a word beyond their text), the batch of
+//! text chunks being tokenized (8 MiB of text and their ids), [`crate::sort::MERGE_BUFFER`] per
+//! run being merged, the formatting block of stage 5 (32,768 lines) and the [`sink`]'s queue
+//! (at most 16 blocks of about 256 KiB). Measured on en-bench (594,316 types), order 5: peak RSS
+//! 260 MB with `-S 200M`, Python included.
 
 pub mod adjust;
 pub mod config;
@@ -26,6 +34,8 @@ pub mod initial;
 pub mod interpolate;
 pub mod partition;
 pub mod pipeline;
+pub mod sink;
+pub mod vocabulary;
 
 pub use config::{EstimateConfig, PruneConfig};
 pub use discount::Discount;

@@ -17,6 +17,7 @@ use super::counts_file::{read_counts, write_counts, CountsHeader};
 use super::discount::Discount;
 use super::initial::{initial_order, initial_unigrams, Initial};
 use super::interpolate::{interpolate_order, write_unigrams, Backoffs, Lower};
+use super::sink::{ArpaSink, Target};
 use super::{BOS, EOS, UNK};
 use crate::arpa::writer::write_header;
 use crate::cancel::Cancel;
@@ -125,13 +126,14 @@ fn run(
     let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
     let temp = TempDir::new_in(&config.temp_dir)?;
     // Open the output first: a bad target path fails before any work.
-    let (mut sink, out_name) = match output {
+    let (target, out_name) = match output {
         Output::Path(p) => {
             let name = p.display().to_string();
-            (Sink::File(AtomicFile::create(&p)?), name)
+            (Target::File(AtomicFile::create(&p)?), name)
         }
-        Output::Writer(w) => (Sink::Writer(w), "<stdout>".to_string()),
+        Output::Writer(w) => (Target::Writer(w), "<stdout>".to_string()),
     };
+    let mut sink = ArpaSink::new(target, out_name.clone())?;
 
     // Stage 1: count.
     log(config, "=== 1/5 Counting and sorting n-grams ===");
@@ -316,7 +318,6 @@ fn run(
             &vocab,
             &mut sink,
             next.as_mut(),
-            &out_name,
             cancel,
         )?;
         if let Some(next) = next {
@@ -329,7 +330,7 @@ fn run(
     }
     writeln!(sink, "\n\\end\\").map_err(write_err)?;
     log(config, "=== 5/5 Writing ARPA model ===");
-    sink.finish(&out_name)?;
+    sink.finish()?;
     drop(temp);
     Ok(Summary {
         counts,
@@ -343,42 +344,6 @@ fn run(
         types: vocab.len(),
         seconds: start.elapsed().as_secs_f64(),
     })
-}
-
-/// The ARPA's destination: an atomic file, committed at the end, or a caller's writer.
-enum Sink {
-    File(AtomicFile),
-    Writer(Box<dyn Write + Send>),
-}
-
-impl Sink {
-    fn finish(self, name: &str) -> Result<()> {
-        match self {
-            Sink::File(f) => f.commit(),
-            Sink::Writer(mut w) => w.flush().map_err(|e| Error::io("cannot write", name, e)),
-        }
-    }
-}
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Sink::File(f) => f.write(buf),
-            Sink::Writer(w) => w.write(buf),
-        }
-    }
-    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        match self {
-            Sink::File(f) => f.write_all(buf),
-            Sink::Writer(w) => w.write_all(buf),
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        match self {
-            Sink::File(f) => f.flush(),
-            Sink::Writer(w) => w.flush(),
-        }
-    }
 }
 
 /// Stage 1 for any source: the vocabulary, the counted windows in suffix order, the tokens.

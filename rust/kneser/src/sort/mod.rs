@@ -9,7 +9,8 @@
 //! nothing touches the disk.
 //!
 //! Input: records in any order. Output: the same records in [`KeyOrder`], one per distinct key
-//! when a combiner is given. Memory: the buffer (the budget given) plus, while merging,
+//! when a combiner is given. Memory: the buffer (the budget given; reserved at once but touched
+//! only as records arrive, and reused for every run) plus, while merging,
 //! [`MERGE_BUFFER`] bytes per run being merged. Temp files live in a [`TempDir`] shared by the
 //! whole job and are deleted when the run is consumed or on drop (an error, Ctrl-C).
 
@@ -123,6 +124,12 @@ impl Sorter {
             if self.buf.len() + record.len() > self.cap_words {
                 self.spill()?;
             }
+            // Reserve the whole budget at once (pages are only touched as records arrive, so
+            // this costs no memory up front); if the system refuses, grow by doubling.
+            if self.buf.capacity() == 0 && self.buf.try_reserve_exact(self.cap_words).is_ok() {
+                self.buf.extend_from_slice(record);
+                return Ok(());
+            }
             // Grow by doubling, but never past the budget.
             let want = (self.buf.capacity() * 2)
                 .max(1 << 16)
@@ -146,6 +153,9 @@ impl Sorter {
         let mut writer = RecordWriter::create(&self.temp, self.layout.width())?;
         writer.write_words(&sorted)?;
         self.runs.push(writer.finish()?);
+        // Reuse the buffer (its pages are already mapped) for the next run.
+        self.buf = sorted;
+        self.buf.clear();
         Ok(())
     }
 
@@ -183,6 +193,15 @@ pub fn sort_block(
 ) -> Vec<u32> {
     let width = layout.width();
     let k = layout.key_words;
+    // The common shape (a u64 payload) gets comparisons unrolled for its key length.
+    macro_rules! keyed {
+        ($($k:literal)*) => {
+            match (k, layout.payload_words) {
+                $(($k, 2) => sort_keyed::<{ $k + 2 }, $k>(&mut buf, order),)*
+                _ => direct!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16),
+            }
+        };
+    }
     macro_rules! direct {
         ($($w:literal)*) => {
             match width {
@@ -191,7 +210,7 @@ pub fn sort_block(
             }
         };
     }
-    direct!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16);
+    keyed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14);
     if let Some(combine) = combine {
         combine_sorted(&mut buf, width, k, combine);
     }
@@ -200,6 +219,58 @@ pub fn sort_block(
 
 /// Widest record sorted directly as an array.
 pub const MAX_DIRECT_WIDTH: usize = 16;
+
+/// Compares the first `K` words of two records in `order`, unrolled for the key length.
+#[inline(always)]
+fn compare_keyed<const W: usize, const K: usize>(
+    order: KeyOrder,
+    a: &[u32; W],
+    b: &[u32; W],
+) -> std::cmp::Ordering {
+    let (a, b) = (&a[..K], &b[..K]);
+    match order {
+        KeyOrder::Suffix => {
+            for i in (0..K).rev() {
+                if a[i] != b[i] {
+                    return a[i].cmp(&b[i]);
+                }
+            }
+            std::cmp::Ordering::Equal
+        }
+        KeyOrder::Context => {
+            for i in (0..K.saturating_sub(1)).rev() {
+                if a[i] != b[i] {
+                    return a[i].cmp(&b[i]);
+                }
+            }
+            a[K - 1].cmp(&b[K - 1])
+        }
+    }
+}
+
+fn sort_keyed<const W: usize, const K: usize>(buf: &mut [u32], order: KeyOrder) {
+    let (records, rest) = buf.as_chunks_mut::<W>();
+    debug_assert!(rest.is_empty());
+    match order {
+        KeyOrder::Suffix => sort_records(records, |a, b| {
+            compare_keyed::<W, K>(KeyOrder::Suffix, a, b)
+        }),
+        KeyOrder::Context => sort_records(records, |a, b| {
+            compare_keyed::<W, K>(KeyOrder::Context, a, b)
+        }),
+    }
+}
+
+fn sort_records<const W: usize>(
+    records: &mut [[u32; W]],
+    cmp: impl Fn(&[u32; W], &[u32; W]) -> std::cmp::Ordering + Sync,
+) {
+    if records.len() > 1 << 14 {
+        records.par_sort_unstable_by(cmp);
+    } else {
+        records.sort_unstable_by(cmp);
+    }
+}
 
 fn sort_direct<const W: usize>(buf: &mut [u32], k: usize, order: KeyOrder) {
     let (records, rest) = buf.as_chunks_mut::<W>();

@@ -1,0 +1,170 @@
+//! The ARPA's destination, written by a background thread so that formatting and writing
+//! overlap.
+//!
+//! Input: blocks of formatted ARPA text, in order ([`ArpaSink::send`], or small writes through
+//! [`std::io::Write`]). Output: the same bytes at an [`AtomicFile`] (renamed into place by
+//! [`ArpaSink::finish`]) or a caller's writer. Memory: at most [`QUEUE`] blocks in flight, each
+//! about [`BLOCK_BYTES`]; written blocks are handed back for reuse ([`ArpaSink::buffer`]).
+//! An error of the writer thread is returned by the next send or by `finish`; dropping the sink
+//! unfinished (an error elsewhere, Ctrl-C) stops the thread and removes the partial file.
+
+use std::io::{self, Write};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use crate::error::{Error, Result};
+use crate::io::AtomicFile;
+
+/// Blocks queued for the writer thread at most.
+pub const QUEUE: usize = 16;
+/// Typical size of a block (small writes are gathered up to this size).
+pub const BLOCK_BYTES: usize = 1 << 18;
+
+/// Where the bytes finally go.
+pub enum Target {
+    /// A file, written atomically.
+    File(AtomicFile),
+    /// Any writer (stdout); the caller owns atomicity.
+    Writer(Box<dyn Write + Send>),
+}
+
+impl Target {
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Target::File(f) => f.write_all(buf),
+            Target::Writer(w) => w.write_all(buf),
+        }
+    }
+
+    fn finish(self, name: &str) -> Result<()> {
+        match self {
+            Target::File(f) => f.commit(),
+            Target::Writer(mut w) => w.flush().map_err(|e| Error::io("cannot write", name, e)),
+        }
+    }
+}
+
+type Outcome = (Target, io::Result<()>);
+
+/// A [`Target`] fed through a bounded queue by a writer thread; see the module doc.
+pub struct ArpaSink {
+    tx: Option<SyncSender<Vec<u8>>>,
+    spare: Receiver<Vec<u8>>,
+    handle: Option<JoinHandle<Outcome>>,
+    cur: Vec<u8>,
+    name: String,
+}
+
+impl ArpaSink {
+    /// Starts the writer thread for `target`, named `name` in errors.
+    pub fn new(target: Target, name: String) -> Result<Self> {
+        let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
+        let (spare_tx, spare) = sync_channel::<Vec<u8>>(QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("kneser-arpa-writer".into())
+            .spawn(move || {
+                let mut target = target;
+                for mut block in rx {
+                    if let Err(e) = target.write_all(&block) {
+                        return (target, Err(e));
+                    }
+                    block.clear();
+                    // A full spare queue just frees the block.
+                    let _ = spare_tx.try_send(block);
+                }
+                (target, Ok(()))
+            })
+            .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
+        Ok(ArpaSink {
+            tx: Some(tx),
+            spare,
+            handle: Some(handle),
+            cur: Vec::with_capacity(BLOCK_BYTES),
+            name,
+        })
+    }
+
+    /// An empty buffer to format a block into (a written one when available).
+    pub fn buffer(&mut self) -> Vec<u8> {
+        self.spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES))
+    }
+
+    /// Queues `block` after everything written before it.
+    pub fn send(&mut self, block: Vec<u8>) -> Result<()> {
+        if !self.cur.is_empty() {
+            let cur = std::mem::take(&mut self.cur);
+            self.push(cur)?;
+        }
+        self.push(block)
+    }
+
+    fn push(&mut self, block: Vec<u8>) -> Result<()> {
+        if block.is_empty() {
+            return Ok(());
+        }
+        let sent = match &self.tx {
+            Some(tx) => tx.send(block).is_ok(),
+            None => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            Err(self.failure())
+        }
+    }
+
+    /// The writer thread's error, once it has stopped.
+    fn failure(&mut self) -> Error {
+        self.tx = None;
+        match self.handle.take().map(|h| h.join()) {
+            Some(Ok((_, Err(e)))) => Error::io("cannot write", &self.name, e),
+            Some(Err(_)) => Error::Internal("the ARPA writer thread panicked".into()),
+            _ => Error::Internal("the ARPA writer thread stopped".into()),
+        }
+    }
+
+    /// Writes what is queued and commits the output.
+    pub fn finish(mut self) -> Result<()> {
+        let cur = std::mem::take(&mut self.cur);
+        self.push(cur)?;
+        self.tx = None;
+        match self.handle.take().map(|h| h.join()) {
+            Some(Ok((target, Ok(())))) => target.finish(&self.name),
+            Some(Ok((_, Err(e)))) => Err(Error::io("cannot write", &self.name, e)),
+            _ => Err(Error::Internal("the ARPA writer thread panicked".into())),
+        }
+    }
+}
+
+impl Write for ArpaSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.cur.extend_from_slice(buf);
+        if self.cur.len() >= BLOCK_BYTES {
+            let cur = std::mem::replace(&mut self.cur, Vec::with_capacity(BLOCK_BYTES));
+            self.push(cur).map_err(io::Error::other)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ArpaSink {
+    fn drop(&mut self) {
+        // Closing the queue stops the thread; the unfinished target is dropped with it (an
+        // AtomicFile removes its temporary).
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
