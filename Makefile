@@ -23,6 +23,11 @@ test-python:
 test: test-rust test-python
 
 bench:
-	python benchmarks/run_all.py
+	python benchmarks/bench_estimate.py
+	python benchmarks/bench_query.py
+	python benchmarks/bench_segment.py
+	python benchmarks/bench_normalize.py
+	python benchmarks/bench_encode.py
+	python benchmarks/bench_pipeline.py
 
 all: lint build-dev test
