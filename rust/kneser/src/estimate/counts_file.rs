@@ -19,7 +19,6 @@ use crate::error::{Error, IoContext, Result};
 use crate::io::AtomicFile;
 use crate::sort::{add_counts, KeyOrder, Layout, SortedStream, Sorter, TempDir};
 
-const MAGIC: &[u8; 8] = b"KNESERC\x01";
 /// Byte offset of the record count in the header.
 const RECORDS_OFFSET: u64 = 8 + 4 + 8 + 8;
 
@@ -85,23 +84,55 @@ pub fn write_counts(
     })
 }
 
-struct CountsReader {
+/// The magic bytes of a count file (version 1).
+const MAGIC: &[u8; 8] = b"KNESERC\x01";
+/// Longest word accepted in a count file, a guard against corrupt lengths.
+const MAX_WORD_BYTES: usize = 1 << 24;
+
+/// A count file opened for reading: its header, then its words, then its records.
+pub(crate) struct CountsFile {
     inner: BufReader<std::fs::File>,
-    name: String,
-    offset: u64,
+    pub(crate) name: String,
+    pub(crate) offset: u64,
+    pub(crate) header: CountsHeader,
 }
 
-impl CountsReader {
-    fn open(path: &Path) -> Result<Self> {
+impl CountsFile {
+    pub(crate) fn open(path: &Path) -> Result<Self> {
         let f = std::fs::File::open(path).at_path("cannot open", path)?;
-        Ok(CountsReader {
+        let mut r = CountsFile {
             inner: BufReader::with_capacity(1 << 20, f),
             name: path.display().to_string(),
             offset: 0,
-        })
+            header: CountsHeader {
+                order: 0,
+                tokens: 0,
+                words: 0,
+                records: 0,
+            },
+        };
+        let mut magic = [0u8; 8];
+        r.exact(&mut magic, "the magic bytes")?;
+        if &magic != MAGIC {
+            return Err(Error::format(
+                &r.name,
+                0,
+                "not a kneser count file (bad magic bytes at offset 0); make one with `kneser count`",
+            ));
+        }
+        r.header = CountsHeader {
+            order: r.u32("the order")? as usize,
+            tokens: r.u64("the token count")?,
+            words: r.u64("the vocabulary size")?,
+            records: r.u64("the record count")?,
+        };
+        if r.header.order == 0 || r.header.words < 3 {
+            return Err(Error::format(&r.name, 0, "corrupt count file header"));
+        }
+        Ok(r)
     }
 
-    fn exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
+    pub(crate) fn exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
         match self.inner.read_exact(buf) {
             Ok(()) => {
                 self.offset += buf.len() as u64;
@@ -119,34 +150,57 @@ impl CountsReader {
         }
     }
 
-    fn u32(&mut self, what: &str) -> Result<u32> {
+    pub(crate) fn u32(&mut self, what: &str) -> Result<u32> {
         let mut b = [0u8; 4];
         self.exact(&mut b, what)?;
         Ok(u32::from_le_bytes(b))
     }
 
-    fn u64(&mut self, what: &str) -> Result<u64> {
+    pub(crate) fn u64(&mut self, what: &str) -> Result<u64> {
         let mut b = [0u8; 8];
         self.exact(&mut b, what)?;
         Ok(u64::from_le_bytes(b))
     }
 
-    fn header(&mut self) -> Result<CountsHeader> {
-        let mut magic = [0u8; 8];
-        self.exact(&mut magic, "the magic bytes")?;
-        if &magic != MAGIC {
-            return Err(Error::format(
-                &self.name,
-                0,
-                "not a kneser count file (bad magic bytes at offset 0); make one with `kneser count`",
-            ));
+    /// Calls `f` with each word of the vocabulary, in id order.
+    pub(crate) fn for_each_word(&mut self, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        let mut word = Vec::new();
+        for _ in 0..self.header.words {
+            let len = self.u32("a word length")? as usize;
+            if len > MAX_WORD_BYTES {
+                return Err(Error::format(
+                    &self.name,
+                    0,
+                    format!(
+                        "corrupt word length {len} at byte offset {}",
+                        self.offset - 4
+                    ),
+                ));
+            }
+            word.resize(len, 0);
+            let mut w = std::mem::take(&mut word);
+            self.exact(&mut w, "a word")?;
+            f(&w)?;
+            word = w;
         }
-        Ok(CountsHeader {
-            order: self.u32("the order")? as usize,
-            tokens: self.u64("the token count")?,
-            words: self.u64("the vocabulary size")?,
-            records: self.u64("the record count")?,
-        })
+        Ok(())
+    }
+
+    /// Reads the next record (`order` ids and a u64 count as 2 words) into `rec`.
+    pub(crate) fn record(&mut self, bytes: &mut [u8], rec: &mut [u32]) -> Result<()> {
+        self.exact(bytes, "a record")?;
+        for (w, b) in rec.iter_mut().zip(bytes.chunks_exact(4)) {
+            *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn bad_id(&self, id: u32) -> Error {
+        Error::format(
+            &self.name,
+            0,
+            format!("word id {id} out of range near byte offset {}", self.offset),
+        )
     }
 }
 
@@ -163,8 +217,8 @@ pub fn read_counts(
     let mut tokens = 0u64;
     let mut sorter: Option<Sorter> = None;
     for path in paths {
-        let mut r = CountsReader::open(path)?;
-        let h = r.header()?;
+        let mut r = CountsFile::open(path)?;
+        let h = r.header;
         match order {
             None => order = Some(h.order),
             Some(o) if o != h.order => {
@@ -176,25 +230,12 @@ pub fn read_counts(
             }
             _ => {}
         }
-        if h.order == 0 || h.words < 3 {
-            return Err(Error::format(&r.name, 0, "corrupt count file header"));
-        }
         tokens += h.tokens;
         let mut map = Vec::with_capacity(h.words as usize);
-        let mut word = Vec::new();
-        for _ in 0..h.words {
-            let len = r.u32("a word length")? as usize;
-            if len > 1 << 24 {
-                return Err(Error::format(
-                    &r.name,
-                    0,
-                    format!("corrupt word length {len} at byte offset {}", r.offset - 4),
-                ));
-            }
-            word.resize(len, 0);
-            r.exact(&mut word, "a word")?;
-            map.push(vocab.insert(&word));
-        }
+        r.for_each_word(|w| {
+            map.push(vocab.insert(w));
+            Ok(())
+        })?;
         let n = h.order;
         let s = sorter.get_or_insert_with(|| {
             Sorter::new(
@@ -212,18 +253,9 @@ pub fn read_counts(
         let mut bytes = vec![0u8; (n + 2) * 4];
         let mut rec = vec![0u32; n + 2];
         for _ in 0..h.records {
-            r.exact(&mut bytes, "a record")?;
-            for (w, b) in rec.iter_mut().zip(bytes.chunks_exact(4)) {
-                *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-            }
+            r.record(&mut bytes, &mut rec)?;
             for w in rec[..n].iter_mut() {
-                *w = *map.get(*w as usize).ok_or_else(|| {
-                    Error::format(
-                        &r.name,
-                        0,
-                        format!("word id {w} out of range near byte offset {}", r.offset),
-                    )
-                })?;
+                *w = *map.get(*w as usize).ok_or_else(|| r.bad_id(*w))?;
             }
             s.push(&rec)?;
         }

@@ -23,118 +23,16 @@
 //! Memory: the merged vocabulary (a hash map of every word) plus one shard's id map, and for
 //! [`merge_partition`] the sort budget (beyond it, sorted runs spill to the temp dir).
 
-use std::io::{BufReader, Read};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::count::Vocabulary;
-use super::counts_file::{write_counts, CountsHeader};
+use super::counts_file::{write_counts, CountsFile, CountsHeader};
 use crate::cancel::Cancel;
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
 use crate::sort::{add_counts, KeyOrder, Layout, Sorter, TempDir};
 
-/// The magic bytes of a count file (version 1), as written by [`super::counts_file`].
-const MAGIC: &[u8; 8] = b"KNESERC\x01";
-/// Longest word accepted in a count file, a guard against corrupt lengths.
-const MAX_WORD_BYTES: usize = 1 << 24;
-
-/// A count file opened for reading: its header, then its words, then its records.
-struct CountsFile {
-    inner: BufReader<std::fs::File>,
-    name: String,
-    offset: u64,
-    header: CountsHeader,
-}
-
 impl CountsFile {
-    fn open(path: &Path) -> Result<Self> {
-        let f = std::fs::File::open(path).at_path("cannot open", path)?;
-        let mut r = CountsFile {
-            inner: BufReader::with_capacity(1 << 20, f),
-            name: path.display().to_string(),
-            offset: 0,
-            header: CountsHeader {
-                order: 0,
-                tokens: 0,
-                words: 0,
-                records: 0,
-            },
-        };
-        let mut magic = [0u8; 8];
-        r.exact(&mut magic, "the magic bytes")?;
-        if &magic != MAGIC {
-            return Err(Error::format(
-                &r.name,
-                0,
-                "not a kneser count file (bad magic bytes at offset 0); make one with `kneser count`",
-            ));
-        }
-        r.header = CountsHeader {
-            order: r.u32("the order")? as usize,
-            tokens: r.u64("the token count")?,
-            words: r.u64("the vocabulary size")?,
-            records: r.u64("the record count")?,
-        };
-        if r.header.order == 0 || r.header.words < 3 {
-            return Err(Error::format(&r.name, 0, "corrupt count file header"));
-        }
-        Ok(r)
-    }
-
-    fn exact(&mut self, buf: &mut [u8], what: &str) -> Result<()> {
-        match self.inner.read_exact(buf) {
-            Ok(()) => {
-                self.offset += buf.len() as u64;
-                Ok(())
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(Error::format(
-                &self.name,
-                0,
-                format!(
-                    "truncated count file: {what} expected at byte offset {}",
-                    self.offset
-                ),
-            )),
-            Err(e) => Err(Error::io("cannot read", &self.name, e)),
-        }
-    }
-
-    fn u32(&mut self, what: &str) -> Result<u32> {
-        let mut b = [0u8; 4];
-        self.exact(&mut b, what)?;
-        Ok(u32::from_le_bytes(b))
-    }
-
-    fn u64(&mut self, what: &str) -> Result<u64> {
-        let mut b = [0u8; 8];
-        self.exact(&mut b, what)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    /// Calls `f` with each word of the vocabulary, in id order.
-    fn for_each_word(&mut self, mut f: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
-        let mut word = Vec::new();
-        for _ in 0..self.header.words {
-            let len = self.u32("a word length")? as usize;
-            if len > MAX_WORD_BYTES {
-                return Err(Error::format(
-                    &self.name,
-                    0,
-                    format!(
-                        "corrupt word length {len} at byte offset {}",
-                        self.offset - 4
-                    ),
-                ));
-            }
-            word.resize(len, 0);
-            let mut w = std::mem::take(&mut word);
-            self.exact(&mut w, "a word")?;
-            f(&w)?;
-            word = w;
-        }
-        Ok(())
-    }
-
     /// Reads the vocabulary and maps each word onto `merged` (ids of words it lacks are an
     /// error, for a shard that was not part of the vocabulary pass).
     fn map_onto(&mut self, merged: &Vocabulary, vocabulary_name: &str) -> Result<Vec<u32>> {
@@ -152,23 +50,6 @@ impl CountsFile {
             Ok(())
         })?;
         Ok(map)
-    }
-
-    /// Reads the next record (`order` ids and a u64 count as 2 words) into `rec`.
-    fn record(&mut self, bytes: &mut [u8], rec: &mut [u32]) -> Result<()> {
-        self.exact(bytes, "a record")?;
-        for (w, b) in rec.iter_mut().zip(bytes.chunks_exact(4)) {
-            *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
-        }
-        Ok(())
-    }
-
-    fn bad_id(&self, id: u32) -> Error {
-        Error::format(
-            &self.name,
-            0,
-            format!("word id {id} out of range near byte offset {}", self.offset),
-        )
     }
 }
 
