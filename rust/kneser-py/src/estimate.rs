@@ -40,6 +40,22 @@ fn memory_arg(py: Python<'_>, memory: &Bound<'_, PyAny>) -> PyResult<u64> {
     parse_memory(&text).map_err(|e| to_pyerr(py, e))
 }
 
+/// Applies the `memory` and `temp_dir` arguments shared by `estimate` and `count`.
+fn set_budget(
+    py: Python<'_>,
+    config: &mut EstimateConfig,
+    memory: Option<&Bound<'_, PyAny>>,
+    temp_dir: Option<PathBuf>,
+) -> PyResult<()> {
+    if let Some(m) = memory {
+        config.memory = memory_arg(py, m)?;
+    }
+    if let Some(t) = temp_dir {
+        config.temp_dir = t;
+    }
+    Ok(())
+}
+
 fn read_limit_vocab(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if let Some(path) = as_path(obj) {
         let words = py.detach(|| -> kneser::Result<Vec<String>> {
@@ -148,12 +164,7 @@ fn estimate<'py>(
         verbose,
         ..Default::default()
     };
-    if let Some(m) = memory {
-        config.memory = memory_arg(py, m)?;
-    }
-    if let Some(t) = temp_dir {
-        config.temp_dir = t;
-    }
+    set_budget(py, &mut config, memory, temp_dir)?;
     if let Some(f) = discount_fallback {
         if let Ok(flag) = f.extract::<bool>() {
             if flag {
@@ -244,12 +255,7 @@ fn count<'py>(
         verbose,
         ..Default::default()
     };
-    if let Some(m) = memory {
-        config.memory = memory_arg(py, m)?;
-    }
-    if let Some(t) = temp_dir {
-        config.temp_dir = t;
-    }
+    set_budget(py, &mut config, memory, temp_dir)?;
     config.validate().map_err(|e| to_pyerr(py, e))?;
     let header = match source_paths(source) {
         Some(paths) => run_detached(py, move |cancel| {

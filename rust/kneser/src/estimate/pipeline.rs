@@ -107,12 +107,17 @@ pub fn estimate(
     output: Output,
     cancel: &Cancel,
 ) -> Result<Summary> {
+    in_pool(config, || run(source, config, output, cancel))
+}
+
+/// Checks `config`, then runs `job` in a thread pool of `config.threads` threads.
+fn in_pool<T: Send>(config: &EstimateConfig, job: impl FnOnce() -> Result<T> + Send) -> Result<T> {
     config.validate()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
         .build()
         .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))?;
-    pool.install(|| run(source, config, output, cancel))
+    pool.install(job)
 }
 
 fn run(
@@ -474,12 +479,7 @@ pub fn count_to_file(
     path: &std::path::Path,
     cancel: &Cancel,
 ) -> Result<CountsHeader> {
-    config.validate()?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.threads)
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start threads: {e}")))?;
-    pool.install(|| {
+    in_pool(config, || {
         let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
         let temp = TempDir::new_in(&config.temp_dir)?;
         let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
