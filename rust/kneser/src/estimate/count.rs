@@ -48,18 +48,7 @@ pub struct Counter {
 impl Counter {
     /// A counter with a sort buffer of `memory` bytes in `temp`.
     pub fn new(opts: CountOptions, memory: usize, temp: &TempDir, cancel: &Cancel) -> Self {
-        let layout = Layout {
-            key_words: opts.order,
-            payload_words: 2,
-        };
-        let sorter = Sorter::new(
-            layout,
-            KeyOrder::Suffix,
-            Some(add_counts),
-            memory,
-            temp,
-            cancel,
-        );
+        let sorter = window_sorter(opts.order, memory, temp, cancel);
         Counter {
             record: vec![0; opts.order + 2],
             opts,
@@ -136,6 +125,27 @@ impl Counter {
         let stream = self.sorter.finish()?;
         Ok((self.vocab, stream, self.tokens))
     }
+}
+
+/// The sorter of counted order-`order` windows `[w0 .. w(order-1) | count u64]`: suffix order,
+/// equal windows' counts added. Used by counting and by every merge of count files.
+pub(crate) fn window_sorter(
+    order: usize,
+    memory: usize,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Sorter {
+    Sorter::new(
+        Layout {
+            key_words: order,
+            payload_words: 2,
+        },
+        KeyOrder::Suffix,
+        Some(add_counts),
+        memory,
+        temp,
+        cancel,
+    )
 }
 
 /// A piece of input holding whole lines, for parallel tokenization.

@@ -13,11 +13,11 @@
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-use super::count::Vocabulary;
+use super::count::{window_sorter, Vocabulary};
 use crate::cancel::Cancel;
 use crate::error::{Error, IoContext, Result};
 use crate::io::AtomicFile;
-use crate::sort::{add_counts, KeyOrder, Layout, SortedStream, Sorter, TempDir};
+use crate::sort::{SortedStream, Sorter, TempDir};
 
 /// Byte offset of the record count in the header.
 const RECORDS_OFFSET: u64 = 8 + 4 + 8 + 8;
@@ -237,19 +237,7 @@ pub fn read_counts(
             Ok(())
         })?;
         let n = h.order;
-        let s = sorter.get_or_insert_with(|| {
-            Sorter::new(
-                Layout {
-                    key_words: n,
-                    payload_words: 2,
-                },
-                KeyOrder::Suffix,
-                Some(add_counts),
-                memory,
-                temp,
-                cancel,
-            )
-        });
+        let s = sorter.get_or_insert_with(|| window_sorter(n, memory, temp, cancel));
         let mut bytes = vec![0u8; (n + 2) * 4];
         let mut rec = vec![0u32; n + 2];
         for _ in 0..h.records {

@@ -26,11 +26,11 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
-use super::count::Vocabulary;
+use super::count::{window_sorter, Vocabulary};
 use super::counts_file::{write_counts, CountsFile, CountsHeader};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::sort::{add_counts, KeyOrder, Layout, Sorter, TempDir};
+use crate::sort::TempDir;
 
 impl CountsFile {
     /// Reads the vocabulary and maps each word onto `merged` (ids of words it lacks are an
@@ -82,11 +82,7 @@ fn empty_stream(
     temp: &TempDir,
     cancel: &Cancel,
 ) -> Result<crate::sort::SortedStream> {
-    let layout = Layout {
-        key_words: order,
-        payload_words: 2,
-    };
-    Sorter::new(layout, KeyOrder::Suffix, Some(add_counts), 1, temp, cancel).finish()
+    window_sorter(order, 1, temp, cancel).finish()
 }
 
 /// Step 1: merges the vocabularies of `shards` (in corpus order) into a vocabulary file at
@@ -209,17 +205,7 @@ pub fn merge_partition(
     let (merged, vh) = read_vocabulary(vocabulary)?;
     let vocabulary_name = vocabulary.display().to_string();
     let n = vh.order;
-    let mut sorter = Sorter::new(
-        Layout {
-            key_words: n,
-            payload_words: 2,
-        },
-        KeyOrder::Suffix,
-        Some(add_counts),
-        memory,
-        temp,
-        cancel,
-    );
+    let mut sorter = window_sorter(n, memory, temp, cancel);
     let mut bytes = vec![0u8; (n + 2) * 4];
     let mut rec = vec![0u32; n + 2];
     let mut tokens = 0u64;
