@@ -27,7 +27,7 @@ texts = st.builds(
 @settings(max_examples=200, deadline=None)
 @given(texts, st.booleans(), st.booleans())
 def test_full_scores_sum_to_score(text: str, bos: bool, eos: bool) -> None:
-    scores = MODEL.full_scores(text, bos=bos, eos=eos)
+    scores = list(MODEL.full_scores(text, bos=bos, eos=eos))
     assert sum(p for p, _, _ in scores) == pytest.approx(
         MODEL.score(text, bos=bos, eos=eos), abs=1e-4
     )
@@ -39,13 +39,13 @@ def test_full_scores_sum_to_score(text: str, bos: bool, eos: bool) -> None:
 @settings(max_examples=200, deadline=None)
 @given(texts, st.booleans())
 def test_bos_eos_semantics(text: str, bos: bool) -> None:
-    with_eos = MODEL.full_scores(text, bos=bos, eos=True)
-    without = MODEL.full_scores(text, bos=bos, eos=False)
+    with_eos = list(MODEL.full_scores(text, bos=bos, eos=True))
+    without = list(MODEL.full_scores(text, bos=bos, eos=False))
     assert with_eos[:-1] == without
     assert with_eos[-1][2] is False  # </s> is never OOV
     # With bos, the first word is scored in the <s> context: the same as a sentence that
     # starts with an explicit "<s>" word scored without context, minus that word.
-    explicit = MODEL.full_scores("<s> " + text, bos=False, eos=True)
+    explicit = list(MODEL.full_scores("<s> " + text, bos=False, eos=True))
     if bos:
         assert explicit[1:] == with_eos
     state, out = kneser.State(), kneser.State()
@@ -63,7 +63,7 @@ def test_agrees_with_kenlm_module(text: str, bos: bool, eos: bool) -> None:
     kenlm = pytest.importorskip("kenlm")
     theirs = _kenlm_model(kenlm)
     a = list(theirs.full_scores(text, bos=bos, eos=eos))
-    b = MODEL.full_scores(text, bos=bos, eos=eos)
+    b = list(MODEL.full_scores(text, bos=bos, eos=eos))
     assert [(round(p, 5), n, o) for p, n, o in a] == [(round(p, 5), n, o) for p, n, o in b]
 
 

@@ -16,7 +16,16 @@ from kneser._errors import (
     KneserIOError,
     NotFoundError,
 )
-from kneser._kneser import Model, Normalizer, State, Tokenizer
+from kneser._kneser import (
+    ARPALoadComplain,
+    Config,
+    FullScoreReturn,
+    LoadMethod,
+    Model,
+    Normalizer,
+    State,
+    Tokenizer,
+)
 
 __version__: str = _kneser.__version__
 estimate = _kneser.estimate
@@ -27,15 +36,25 @@ Vocab = _kneser.Vocab
 encode_corpus = _kneser.encode_corpus
 read_lines = _kneser.read_lines
 
+
+class LanguageModel(Model):
+    """Backwards compatibility name of `Model`, as in the kenlm module (a subclass there too)."""
+
+
 from kneser.pipeline import Pipeline, Report, train_lm  # noqa: E402 (needs the names above)
 
 __all__ = [
+    "ARPALoadComplain",
     "ArgumentError",
+    "Config",
     "DiscountError",
     "FormatError",
+    "FullScoreReturn",
     "InternalError",
     "KneserError",
     "KneserIOError",
+    "LanguageModel",
+    "LoadMethod",
     "Model",
     "Normalizer",
     "NotFoundError",

@@ -8,6 +8,7 @@ mod distributed;
 mod errors;
 mod estimate;
 mod io;
+mod kenlm_api;
 mod model;
 mod pipeline;
 mod segment;
@@ -22,6 +23,7 @@ fn _kneser(m: &Bound<'_, PyModule>) -> PyResult<()> {
     estimate::register(m)?;
     io::register(m)?;
     model::register(m)?;
+    kenlm_api::register(m)?;
     text::register(m)?;
     vocab::register(m)?;
     pipeline::register(m)?;

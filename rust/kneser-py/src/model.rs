@@ -2,15 +2,17 @@
 //! `State`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use kneser::model::query::{query_input, write_summary, QueryOptions, QueryTotals};
-use kneser::model::{Model, State};
+use kneser::model::{LoadMethod, Model, State};
 use numpy::PyArray1;
+use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::detach::run_detached;
+use crate::kenlm_api::{kenlm_bytes, model_path, PyConfig, PyFullScoreReturn, Truthy};
 
 /// A context for word-by-word scoring (kenlm's `State`): the recent words and their backoffs.
 ///
@@ -36,18 +38,28 @@ impl PyState {
         self.inner.len()
     }
 
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+    /// kenlm's order of states: by length, then by the word ids' bytes (`State::Compare`).
+    fn __richcmp__(&self, other: &Bound<'_, PyAny>, op: CompareOp) -> Py<PyAny> {
+        let py = other.py();
         match other.cast::<PyState>() {
-            Ok(o) => self.inner == o.borrow().inner,
-            Err(_) => false,
+            Ok(o) => op
+                .matches(self.inner.kenlm_compare(&o.borrow().inner))
+                .into_pyobject(py)
+                .map(|b| b.to_owned().into_any().unbind())
+                .unwrap_or_else(|_| py.NotImplemented()),
+            Err(_) => py.NotImplemented(),
         }
     }
 
-    fn __hash__(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.inner.hash(&mut h);
-        h.finish()
+    /// kenlm's hash of a state (MurmurHash64A of its words, as a signed integer).
+    fn __hash__(&self) -> isize {
+        let h = self.inner.kenlm_hash() as i64 as isize;
+        // -1 is Python's error value for hashes; CPython maps it to -2 the same way.
+        if h == -1 {
+            -2
+        } else {
+            h
+        }
     }
 
     fn __copy__(&self) -> Self {
@@ -63,22 +75,25 @@ impl PyState {
     }
 }
 
-/// An n-gram language model for scoring, with KenLM's numbers.
+/// An n-gram language model for scoring, with KenLM's numbers: the kenlm module's `Model`.
 ///
 /// Loads an ARPA file (KenLM's, SRILM's or kneser's; plain, .gz, .xz or .zst) or a kneser binary
-/// model (recognised by its magic bytes; memory-mapped, loads in milliseconds).
+/// model (recognised by its magic bytes; memory-mapped, or read into memory, as
+/// `config.load_method` says).
 ///
 /// Args:
-///     path: the model file.
+///     path: the model file (str or bytes as in kenlm; os.PathLike too).
+///     config: a `kneser.Config` (default `Config()`: load_method `POPULATE_OR_READ`).
 ///
 /// Example:
 ///     >>> lm = kneser.Model("lm.arpa.xz")
 ///     >>> lm.score("this is a sentence", bos=True, eos=True)
 ///     -12.3
-#[pyclass(name = "Model", module = "kneser", frozen)]
+#[pyclass(name = "Model", module = "kneser", frozen, subclass)]
 pub struct PyModel {
     inner: Arc<Model>,
-    path: String,
+    /// `os.path.abspath` of the path's bytes, as kenlm's `Model.path` (settable, as kenlm's).
+    path: Mutex<Py<PyBytes>>,
 }
 
 /// Pulls the str items of an iterable (a lone str is refused: it would score its characters).
@@ -95,22 +110,56 @@ fn texts_from(texts: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     Ok(out)
 }
 
+impl PyModel {
+    fn path_bytes(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
+        let guard = self.path.lock().map_err(|_| {
+            pyo3::exceptions::PyRuntimeError::new_err("kneser.Model: lock poisoned")
+        })?;
+        Ok(guard.clone_ref(py))
+    }
+}
+
 #[pymethods]
 impl PyModel {
     #[new]
-    fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
-        let shown = path.display().to_string();
-        let model = run_detached(py, move |cancel| Model::load(&path, cancel))?;
+    #[pyo3(signature = (path, config = None))]
+    fn new(
+        py: Python<'_>,
+        path: &Bound<'_, PyAny>,
+        config: Option<PyRef<'_, PyConfig>>,
+    ) -> PyResult<Self> {
+        let (path, abs) = model_path(path)?;
+        let method = config.map_or(LoadMethod::default(), |c| c.load_method());
+        let model = run_detached(py, move |cancel| Model::load_with(&path, method, cancel))?;
         Ok(PyModel {
             inner: Arc::new(model),
-            path: shown,
+            path: Mutex::new(abs),
         })
     }
 
-    /// The path the model was loaded from.
+    /// The absolute path the model was loaded from, as bytes (kenlm's `Model.path`).
     #[getter]
-    fn path(&self) -> &str {
-        &self.path
+    fn get_path(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
+        self.path_bytes(py)
+    }
+
+    #[setter]
+    fn set_path(&self, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes = value.cast::<PyBytes>().map_err(|_| {
+            pyo3::exceptions::PyTypeError::new_err(format!(
+                "Expected bytes, got {}",
+                value
+                    .get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_else(|_| "?".into())
+            ))
+        })?;
+        let mut guard = self.path.lock().map_err(|_| {
+            pyo3::exceptions::PyRuntimeError::new_err("kneser.Model: lock poisoned")
+        })?;
+        *guard = bytes.clone().unbind();
+        Ok(())
     }
 
     /// The n-gram order.
@@ -125,7 +174,7 @@ impl PyModel {
         self.inner.vocab_size()
     }
 
-    /// Whether the model file is memory-mapped (a binary model).
+    /// Whether the model was loaded from a binary model file (mapped or read).
     #[getter]
     fn is_binary(&self) -> bool {
         self.inner.is_mapped()
@@ -137,9 +186,9 @@ impl PyModel {
         self.inner.unk_missing()
     }
 
-    /// Whether `word` is in the vocabulary (`<unk>` is not, as in kenlm).
-    fn __contains__(&self, word: &str) -> bool {
-        self.inner.contains(word)
+    /// Whether `word` (str or bytes) is in the vocabulary (`<unk>` is not, as in kenlm).
+    fn __contains__(&self, word: &Bound<'_, PyAny>) -> PyResult<bool> {
+        Ok(self.inner.kenlm_contains(&kenlm_bytes(word)?))
     }
 
     /// The id of `word` (0 when unknown), as KenLM's `query` prints it.
@@ -147,48 +196,61 @@ impl PyModel {
         self.inner.index(word)
     }
 
-    /// log10 probability of `text` (words split on ASCII whitespace, as kenlm).
+    /// log10 probability of `sentence` (str or bytes; words split on ASCII whitespace, as
+    /// kenlm).
     ///
     /// Args:
-    ///     text: one sentence.
+    ///     sentence: one sentence, without `<s>` (never include it) and usually without `</s>`.
     ///     bos: start in the `<s>` context.
     ///     eos: score `</s>` at the end.
     ///
     /// Example:
     ///     >>> lm.score("a b c", bos=True, eos=True)
-    #[pyo3(signature = (text, bos = true, eos = true))]
-    fn score(&self, text: &str, bos: bool, eos: bool) -> f64 {
-        f64::from(self.inner.score(text, bos, eos))
+    #[pyo3(signature = (sentence, bos = Truthy(true), eos = Truthy(true)))]
+    fn score(&self, sentence: &Bound<'_, PyAny>, bos: Truthy, eos: Truthy) -> PyResult<f64> {
+        let text = kenlm_bytes(sentence)?;
+        Ok(f64::from(self.inner.kenlm_score(&text, bos.0, eos.0)))
     }
 
-    /// Each word's `(log10 p, n-gram length, is OOV)`, `</s>` last with `eos`.
+    /// An iterator over each word's `(log10 p, n-gram length, is OOV)`, `</s>` last with
+    /// `eos` (kenlm's generator).
     ///
     /// Args:
-    ///     text: one sentence.
+    ///     sentence: one sentence (str or bytes).
     ///     bos: start in the `<s>` context.
     ///     eos: score `</s>` at the end.
     ///
     /// Example:
-    ///     >>> lm.full_scores("a b")
+    ///     >>> list(lm.full_scores("a b"))
     ///     [(-1.2, 2, False), (-0.7, 3, False), (-0.3, 2, False)]
-    #[pyo3(signature = (text, bos = true, eos = true))]
-    fn full_scores(&self, text: &str, bos: bool, eos: bool) -> Vec<(f64, u8, bool)> {
-        self.inner
-            .full_scores(text, bos, eos)
-            .into_iter()
-            .map(|s| (f64::from(s.prob), s.ngram_length, s.oov))
-            .collect()
+    #[pyo3(signature = (sentence, bos = Truthy(true), eos = Truthy(true)))]
+    fn full_scores<'py>(
+        &self,
+        py: Python<'py>,
+        sentence: &Bound<'py, PyAny>,
+        bos: Truthy,
+        eos: Truthy,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let text = kenlm_bytes(sentence)?;
+        let scores = self.inner.kenlm_full_scores(&text, bos.0, eos.0);
+        let list = PyList::new(
+            py,
+            scores
+                .into_iter()
+                .map(|s| (f64::from(s.prob), s.ngram_length, s.oov)),
+        )?;
+        list.try_iter().map(Bound::into_any)
     }
 
-    /// `10 ** (-score(text) / (words + 1))`, kenlm's definition.
+    /// `10 ** (-score(sentence) / (words + 1))`, kenlm's definition.
     ///
     /// Args:
-    ///     text: one sentence.
+    ///     sentence: one sentence (str or bytes).
     ///
     /// Example:
     ///     >>> lm.perplexity("a b c")
-    fn perplexity(&self, text: &str) -> f64 {
-        self.inner.perplexity(text)
+    fn perplexity(&self, sentence: &Bound<'_, PyAny>) -> PyResult<f64> {
+        Ok(self.inner.kenlm_perplexity(&kenlm_bytes(sentence)?))
     }
 
     /// Scores many sentences in parallel with the GIL released; a float64 array in input order.
@@ -212,7 +274,7 @@ impl PyModel {
         let texts = texts_from(texts)?;
         let model = Arc::clone(&self.inner);
         let scores = run_detached(py, move |cancel| {
-            let s = model.score_batch(&texts, bos, eos, cancel)?;
+            let s = model.kenlm_score_batch(&texts, bos, eos, cancel)?;
             Ok(s.into_iter().map(f64::from).collect::<Vec<f64>>())
         })?;
         Ok(PyArray1::from_vec(py, scores))
@@ -233,7 +295,9 @@ impl PyModel {
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let texts = texts_from(texts)?;
         let model = Arc::clone(&self.inner);
-        let ppl = run_detached(py, move |cancel| model.perplexity_batch(&texts, cancel))?;
+        let ppl = run_detached(py, move |cancel| {
+            model.kenlm_perplexity_batch(&texts, cancel)
+        })?;
         Ok(PyArray1::from_vec(py, ppl))
     }
 
@@ -265,7 +329,7 @@ impl PyModel {
     ///
     /// Args:
     ///     in_state: the context.
-    ///     word: the word (str).
+    ///     word: the word (a str, as kenlm requires).
     ///     out_state: receives the next state (may be `in_state` itself).
     ///
     /// Example:
@@ -277,26 +341,24 @@ impl PyModel {
         word: &str,
         out_state: &Bound<'_, PyState>,
     ) -> PyResult<f64> {
-        let (prob, _, _) = self.kenlm_base_full_score(in_state, word, out_state)?;
-        Ok(prob)
+        Ok(f64::from(self.full_score(in_state, word, out_state)?.prob))
     }
 
-    /// `(log10 p, n-gram length, is OOV)` of `word` after `in_state` (kenlm's
+    /// The `FullScoreReturn` (log_prob, ngram_length, oov) of `word` after `in_state` (kenlm's
     /// `BaseFullScore`); the next state goes to `out_state`.
+    ///
+    /// Example:
+    ///     >>> lm.BaseFullScore(s, "the", out).log_prob
     #[pyo3(name = "BaseFullScore")]
     fn kenlm_base_full_score(
         &self,
         in_state: &Bound<'_, PyState>,
         word: &str,
         out_state: &Bound<'_, PyState>,
-    ) -> PyResult<(f64, u8, bool)> {
-        let state = in_state.try_borrow()?.inner;
-        let mut out = State::default();
-        let s = self
-            .inner
-            .full_score(&state, self.inner.index(word), &mut out);
-        out_state.try_borrow_mut()?.inner = out;
-        Ok((f64::from(s.prob), s.ngram_length, s.oov))
+    ) -> PyResult<PyFullScoreReturn> {
+        Ok(PyFullScoreReturn::from_core(
+            self.full_score(in_state, word, out_state)?,
+        ))
     }
 
     /// Alias of `BeginSentenceWrite`.
@@ -325,7 +387,7 @@ impl PyModel {
         in_state: &Bound<'_, PyState>,
         word: &str,
         out_state: &Bound<'_, PyState>,
-    ) -> PyResult<(f64, u8, bool)> {
+    ) -> PyResult<PyFullScoreReturn> {
         self.kenlm_base_full_score(in_state, word, out_state)
     }
 
@@ -375,17 +437,40 @@ impl PyModel {
         })
     }
 
-    fn __repr__(&self) -> String {
-        format!(
-            "Model(path={:?}, order={}, vocab_size={})",
-            self.path,
-            self.inner.order(),
-            self.inner.vocab_size()
-        )
+    /// kenlm's repr: `<Model from b'lm.arpa'>` (the base name of `path`).
+    fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
+        let path = self.path_bytes(py)?;
+        let bytes = path.bind(py).as_bytes();
+        let base = match bytes.iter().rposition(|&b| b == b'/') {
+            Some(i) => &bytes[i + 1..],
+            None => bytes,
+        };
+        Ok(format!("<Model from {}>", PyBytes::new(py, base).repr()?))
     }
 
-    fn __getnewargs__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, [self.path.as_str()])
+    /// Pickles by path, as kenlm: `(Model, (path,))` (the config is not kept).
+    fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let cls = py.get_type::<PyModel>();
+        let args = PyTuple::new(py, [self.path_bytes(py)?])?;
+        PyTuple::new(py, [cls.into_any(), args.into_any()])
+    }
+}
+
+impl PyModel {
+    /// Scores `word` after `in_state` into `out_state`, as kenlm's `BaseFullScore`.
+    fn full_score(
+        &self,
+        in_state: &Bound<'_, PyState>,
+        word: &str,
+        out_state: &Bound<'_, PyState>,
+    ) -> PyResult<kneser::model::FullScore> {
+        let state = in_state.try_borrow()?.inner;
+        let mut out = State::default();
+        let s = self
+            .inner
+            .full_score(&state, self.inner.kenlm_index(word.as_bytes()), &mut out);
+        out_state.try_borrow_mut()?.inner = out;
+        Ok(s)
     }
 }
 

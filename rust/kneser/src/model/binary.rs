@@ -34,6 +34,7 @@ use std::path::Path;
 use crate::error::{Error, IoContext, Result};
 use crate::io::AtomicFile;
 
+use super::load_method::{map_model_file, LoadMethod};
 use super::table::Words;
 use super::{head_of, Model, Storage, MAX_ORDER};
 
@@ -146,13 +147,9 @@ impl Reader<'_> {
     }
 }
 
-pub(crate) fn load(path: &Path) -> Result<Model> {
+pub(crate) fn load(path: &Path, method: LoadMethod) -> Result<Model> {
     let file = File::open(path).at_path("cannot open", path)?;
-    // SAFETY: the mapping is read-only and only ever read through `&[u8]` with bounds checks
-    // (`LeWords`, `Reader`). Mapped files must not be truncated or rewritten while in use, the
-    // usual contract of memory-mapped models (KenLM's included); `save_binary` writes a new
-    // file and renames it, so it never changes a mapped one in place.
-    let map = unsafe { memmap2::Mmap::map(&file) }.at_path("cannot map", path)?;
+    let map = map_model_file(&file, path, method)?;
     let r = Reader {
         bytes: &map[..],
         name: crate::io::display_name(path),

@@ -29,6 +29,7 @@ use crate::arpa::reader::MAX_ARPA_ORDER;
 use crate::cancel::Cancel;
 use crate::error::{IoContext, Result};
 
+pub use load_method::LoadMethod;
 pub use score::{split_words, FullScore, State};
 use table::unpack;
 
@@ -113,6 +114,8 @@ macro_rules! with_view {
 
 mod binary;
 mod build;
+mod kenlm_module;
+mod load_method;
 pub mod query;
 mod score;
 mod table;
@@ -128,8 +131,17 @@ impl Model {
     /// Example:
     ///     `let lm = Model::load(Path::new("lm.arpa.xz"), &Cancel::new())?;`
     pub fn load(path: &Path, cancel: &Cancel) -> Result<Model> {
+        Self::load_with(path, LoadMethod::default(), cancel)
+    }
+
+    /// Loads a model as [`Model::load`] does, bringing a binary model into memory by `method`
+    /// (an ARPA file is always parsed into memory).
+    ///
+    /// Example:
+    ///     `let lm = Model::load_with(Path::new("lm.kbin"), LoadMethod::Read, &Cancel::new())?;`
+    pub fn load_with(path: &Path, method: LoadMethod, cancel: &Cancel) -> Result<Model> {
         if binary::is_binary(path)? {
-            binary::load(path)
+            binary::load(path, method)
         } else {
             build::from_arpa(path, cancel)
         }
@@ -170,7 +182,8 @@ impl Model {
         self.unk_missing
     }
 
-    /// Whether the model was memory-mapped from a binary file.
+    /// Whether the model was loaded from a binary file (mapped, or copied by
+    /// [`LoadMethod::Read`]).
     pub fn is_mapped(&self) -> bool {
         matches!(self.storage, Storage::Mapped { .. })
     }

@@ -106,6 +106,12 @@ pub struct FullScore {
     pub oov: bool,
 }
 
+/// `x` with its sign bit set (log probabilities are never positive: only +0.0 changes).
+#[inline]
+fn with_sign(x: f32) -> f32 {
+    f32::from_bits(x.to_bits() | 0x8000_0000)
+}
+
 /// The words of `text` under the scoring rule (bytes 9 to 13 and 32 separate words).
 pub fn split_words(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     text.split(|&b| is_arpa_space(b)).filter(|w| !w.is_empty())
@@ -138,7 +144,11 @@ impl<W: Words> View<W> {
     /// Scores `word` after `state`, writing the next state to `out`.
     #[inline]
     pub fn full_score(&self, state: &State, word: u32, out: &mut State) -> FullScore {
-        let (mut prob, backoff) = unpack(self.unigrams.get(word as usize));
+        let (prob, backoff) = unpack(self.unigrams.get(word as usize));
+        // KenLM's probing model reads unigram and middle-order probabilities with the sign bit
+        // set (its `GenericProbingProxy::Prob`): a log10 p of 0 comes back as -0.0. The top
+        // order is read as stored.
+        let mut prob = with_sign(prob);
         let mut length = 1usize;
         out.words[0] = word;
         out.backoff[0] = backoff;
@@ -164,8 +174,8 @@ impl<W: Words> View<W> {
                 break;
             };
             let (p, b) = unpack(value);
-            prob = p;
             length = i + 2;
+            prob = if length < self.order { with_sign(p) } else { p };
             if i + 1 < self.order - 1 {
                 out.words[i + 1] = state.words[i];
                 out.backoff[i + 1] = b;

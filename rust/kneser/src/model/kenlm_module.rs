@@ -1,0 +1,332 @@
+//! The conventions of KenLM's Python module (`kenlm.pyx`), for the bindings that mirror it.
+//!
+//! Input: sentences and words as bytes (the module encodes a `str` as UTF-8 and passes `bytes`
+//! as they are, valid UTF-8 or not). Output: the scores, flags and state order the module
+//! gives, bit for bit.
+//!
+//! The module hands text to KenLM as C strings, so a NUL byte ends it:
+//!
+//! - `score(s)` with `bos` and `eos` passes the whole sentence to KenLM's `ScoreSentence` as one
+//!   C string: the sentence ends at its first NUL, and is then split on bytes 9 to 13 and 32;
+//! - every other call (`score` without `bos` or `eos`, `full_scores`, `BaseScore`, `in`) splits
+//!   the sentence first with Python's `bytes.split()` (the same six bytes) and looks each word
+//!   up as a C string: each word ends at its first NUL;
+//! - `perplexity(s)` counts the words of the whole sentence (`len(s.split()) + 1`) but scores
+//!   only what `score(s)` sees.
+//!
+//! Sums are in `f32` in word order, as the module's `cdef float total` (and `ScoreSentence`'s
+//! `float ret`) accumulate them. OOV means the word's id is 0; `</s>` is never OOV.
+//!
+//! States compare as KenLM's `State::Compare` does: by length, then the word ids as the bytes
+//! of their native (little-endian) representation (`memcmp`); backoffs are not compared.
+
+use std::cmp::Ordering;
+
+use super::score::{perplexity_of, split_words};
+use super::{FullScore, Model, State};
+use crate::cancel::Cancel;
+use crate::error::Result;
+
+/// The part of `bytes` a C string holds: everything before the first NUL.
+fn c_string(bytes: &[u8]) -> &[u8] {
+    match memchr::memchr(0, bytes) {
+        Some(end) => &bytes[..end],
+        None => bytes,
+    }
+}
+
+impl Model {
+    /// The id the kenlm module gives `word` (`vocab.Index(word)`, the word read as a C string).
+    pub fn kenlm_index(&self, word: &[u8]) -> u32 {
+        self.index_bytes(c_string(word))
+    }
+
+    /// `word in model` of the kenlm module: the word has an id other than `<unk>`'s.
+    pub fn kenlm_contains(&self, word: &[u8]) -> bool {
+        self.kenlm_index(word) != 0
+    }
+
+    /// The word ids of `sentence` as the kenlm module looks them up for `score(sentence, bos,
+    /// eos)` (and, with `bos` or `eos` off, for `full_scores`).
+    fn kenlm_ids<'a>(
+        &'a self,
+        sentence: &'a [u8],
+        bos: bool,
+        eos: bool,
+    ) -> impl Iterator<Item = u32> + 'a {
+        let text = if bos && eos {
+            c_string(sentence)
+        } else {
+            sentence
+        };
+        split_words(text).map(move |w| self.kenlm_index(w))
+    }
+
+    /// Walks the ids from the start state, calling `f` with each word's score and then with
+    /// `</s>`'s when `eos`.
+    fn kenlm_walk(
+        &self,
+        ids: impl Iterator<Item = u32>,
+        bos: bool,
+        eos: bool,
+        mut f: impl FnMut(FullScore),
+    ) {
+        let mut state = if bos {
+            self.begin_sentence_state()
+        } else {
+            self.null_context_state()
+        };
+        let mut out = State::default();
+        for id in ids {
+            f(self.full_score(&state, id, &mut out));
+            std::mem::swap(&mut state, &mut out);
+        }
+        if eos {
+            f(self.full_score(&state, self.eos_id(), &mut out));
+        }
+    }
+
+    /// `model.score(sentence, bos, eos)` of the kenlm module.
+    pub fn kenlm_score(&self, sentence: &[u8], bos: bool, eos: bool) -> f32 {
+        let mut total = 0.0f32;
+        self.kenlm_walk(self.kenlm_ids(sentence, bos, eos), bos, eos, |s| {
+            total += s.prob
+        });
+        total
+    }
+
+    /// `list(model.full_scores(sentence, bos, eos))` of the kenlm module: the words are split
+    /// before they are cut at a NUL, whatever `bos` and `eos`.
+    pub fn kenlm_full_scores(&self, sentence: &[u8], bos: bool, eos: bool) -> Vec<FullScore> {
+        let mut out = Vec::new();
+        let ids = split_words(sentence).map(|w| self.kenlm_index(w));
+        self.kenlm_walk(ids, bos, eos, |s| out.push(s));
+        out
+    }
+
+    /// `model.perplexity(sentence)` of the kenlm module:
+    /// `10 ** (-score(sentence) / (len(sentence.split()) + 1))`.
+    pub fn kenlm_perplexity(&self, sentence: &[u8]) -> f64 {
+        perplexity_of(self.kenlm_score(sentence, true, true), sentence)
+    }
+
+    /// [`Model::kenlm_score`] of every text, in parallel ([`Model::score_batch`]; the few
+    /// texts holding a NUL byte are then scored by the module's C-string rule).
+    pub fn kenlm_score_batch<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        bos: bool,
+        eos: bool,
+        cancel: &Cancel,
+    ) -> Result<Vec<f32>> {
+        let mut scores = self.score_batch(texts, bos, eos, cancel)?;
+        for (score, text) in scores.iter_mut().zip(texts) {
+            let text = text.as_ref().as_bytes();
+            if memchr::memchr(0, text).is_some() {
+                *score = self.kenlm_score(text, bos, eos);
+            }
+        }
+        Ok(scores)
+    }
+
+    /// [`Model::kenlm_perplexity`] of every text, in parallel.
+    pub fn kenlm_perplexity_batch<S: AsRef<str> + Sync>(
+        &self,
+        texts: &[S],
+        cancel: &Cancel,
+    ) -> Result<Vec<f64>> {
+        let mut out = self.perplexity_batch(texts, cancel)?;
+        for (ppl, text) in out.iter_mut().zip(texts) {
+            let text = text.as_ref().as_bytes();
+            if memchr::memchr(0, text).is_some() {
+                *ppl = self.kenlm_perplexity(text);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// MurmurHash64A (Austin Appleby's 64-bit MurmurHash2, the hash KenLM uses on 64-bit
+/// machines), of `key` with `seed`; 8-byte blocks read little-endian.
+fn murmur_hash_64a(key: &[u8], seed: u64) -> u64 {
+    const M: u64 = 0xc6a4_a793_5bd1_e995;
+    const R: u32 = 47;
+    let mut h = seed ^ (key.len() as u64).wrapping_mul(M);
+    let mut blocks = key.chunks_exact(8);
+    for block in &mut blocks {
+        let mut k = u64::from_le_bytes(block.try_into().unwrap_or([0; 8]));
+        k = k.wrapping_mul(M);
+        k ^= k >> R;
+        k = k.wrapping_mul(M);
+        h ^= k;
+        h = h.wrapping_mul(M);
+    }
+    let tail = blocks.remainder();
+    if !tail.is_empty() {
+        for (i, &b) in tail.iter().enumerate() {
+            h ^= u64::from(b) << (8 * i);
+        }
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> R;
+    h = h.wrapping_mul(M);
+    h ^= h >> R;
+    h
+}
+
+impl State {
+    /// KenLM's `hash_value(state)`: MurmurHash64A of the word ids' bytes, seed 0 (the kenlm
+    /// module's `hash(state)` is this value as a signed 64-bit integer).
+    pub fn kenlm_hash(&self) -> u64 {
+        let bytes: Vec<u8> = self.words().iter().flat_map(|w| w.to_le_bytes()).collect();
+        murmur_hash_64a(&bytes, 0)
+    }
+
+    /// KenLM's `State::Compare`: shorter states first, then the word ids compared as the bytes
+    /// of their little-endian representation (the kenlm module's `<`, `==`, ... on states).
+    pub fn kenlm_compare(&self, other: &State) -> Ordering {
+        self.len().cmp(&other.len()).then_with(|| {
+            let bytes =
+                |s: &State| -> Vec<u8> { s.words().iter().flat_map(|w| w.to_le_bytes()).collect() };
+            bytes(self).cmp(&bytes(other))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ARPA: &str = "\\data\\
+ngram 1=5
+ngram 2=3
+
+\\1-grams:
+-1.5\t<unk>\t0
+0\t<s>\t-0.5
+-0.75\t</s>\t0
+-0.5\ta\t-0.25
+-1\tb\t-0.125
+
+\\2-grams:
+-0.25\t<s> a
+-0.125\ta b
+-0.0625\tb </s>
+
+\\end\\
+";
+
+    fn model() -> Model {
+        Model::from_arpa_reader(ARPA.as_bytes(), "t.arpa", &Cancel::new()).expect("model")
+    }
+
+    #[test]
+    fn plain_text_scores_as_the_core() {
+        let m = model();
+        for text in ["a b", "b zzz a", "", "  a\tb\x0b a ", "a\u{a0}b"] {
+            for (bos, eos) in [(true, true), (true, false), (false, true), (false, false)] {
+                assert_eq!(
+                    m.kenlm_score(text.as_bytes(), bos, eos),
+                    m.score(text, bos, eos)
+                );
+                assert_eq!(
+                    m.kenlm_full_scores(text.as_bytes(), bos, eos),
+                    m.full_scores(text, bos, eos)
+                );
+            }
+            assert_eq!(m.kenlm_perplexity(text.as_bytes()), m.perplexity(text));
+        }
+    }
+
+    #[test]
+    fn nul_ends_the_sentence_with_bos_and_eos_and_each_word_otherwise() {
+        let m = model();
+        // ScoreSentence reads a C string: "a b" only.
+        assert_eq!(
+            m.kenlm_score(b"a b\0 zzz a", true, true),
+            m.score("a b", true, true)
+        );
+        // Split first, then each word cut: "a", "b", "a".
+        assert_eq!(
+            m.kenlm_score(b"a b\0zzz a", false, true),
+            m.score("a b a", false, true)
+        );
+        assert_eq!(
+            m.kenlm_full_scores(b"a\0q b", true, true),
+            m.full_scores("a b", true, true)
+        );
+        assert!(m.kenlm_contains(b"a\0zzz") && !m.kenlm_contains(b"\0a"));
+        // perplexity counts the words of the whole sentence.
+        let score = m.score("a", true, true);
+        let want = 10f64.powf(-f64::from(score) / 4.0);
+        assert_eq!(m.kenlm_perplexity(b"a\0b c d"), want);
+    }
+
+    #[test]
+    fn batches_follow_the_same_rule() {
+        let m = model();
+        let texts = ["a b", "a\0b zzz", "\0", "b a\0 b", ""];
+        let cancel = Cancel::new();
+        for (bos, eos) in [(true, true), (false, true), (true, false)] {
+            let batch = m
+                .kenlm_score_batch(&texts, bos, eos, &cancel)
+                .expect("batch");
+            let single: Vec<f32> = texts
+                .iter()
+                .map(|t| m.kenlm_score(t.as_bytes(), bos, eos))
+                .collect();
+            assert_eq!(batch, single);
+        }
+        let ppl = m.kenlm_perplexity_batch(&texts, &cancel).expect("batch");
+        let single: Vec<f64> = texts
+            .iter()
+            .map(|t| m.kenlm_perplexity(t.as_bytes()))
+            .collect();
+        assert_eq!(ppl, single);
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_are_words_like_any_other() {
+        let m = model();
+        let s = m.kenlm_full_scores(b"a \xff\xfe b", false, false);
+        assert_eq!(s.len(), 3);
+        assert!(s[1].oov && !s[0].oov && !s[2].oov);
+    }
+
+    #[test]
+    fn murmur_hash_64a_known_values() {
+        // Values of KenLM's util::MurmurHash64A (and the kenlm module's hash of the states).
+        assert_eq!(murmur_hash_64a(b"", 0), 0);
+        assert_eq!(State::default().kenlm_hash(), 0);
+        assert_eq!(
+            State::single(1, 0.0).kenlm_hash() as i64,
+            -780_611_581_681_153_783
+        );
+        // Every tail length takes its own branch.
+        let hashes: Vec<u64> = (0..=16)
+            .map(|n| murmur_hash_64a(&[7u8; 16][..n], 0))
+            .collect();
+        let mut distinct = hashes.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), hashes.len());
+    }
+
+    #[test]
+    fn states_order_by_length_then_bytes() {
+        let m = model();
+        let null = m.null_context_state();
+        let bos = m.begin_sentence_state();
+        assert_eq!(null.kenlm_compare(&null), Ordering::Equal);
+        assert_eq!(null.kenlm_compare(&bos), Ordering::Less);
+        let mut a = State::default();
+        let mut b = State::default();
+        m.full_score(&null, m.index("a"), &mut a); // [3]
+        m.full_score(&null, m.index("b"), &mut b); // [4]
+        assert_eq!(a.kenlm_compare(&b), Ordering::Less);
+        // memcmp of little-endian bytes: 256 = [0, 1, 0, 0] sorts before 1 = [1, 0, 0, 0].
+        let x = State::single(256, 0.0);
+        let y = State::single(1, 0.0);
+        assert_eq!(x.kenlm_compare(&y), Ordering::Less);
+    }
+}
