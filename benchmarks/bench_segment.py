@@ -64,7 +64,7 @@ def worker(args: argparse.Namespace) -> None:
     out["cut_batch"] = best_of(args.repeat, lambda: seg.cut_batch(lines))
     out["cut_batch_all"] = best_of(args.repeat, lambda: seg.cut_batch(lines, cut_all=True))
     if args.loop:
-        out["cut_loop"] = best_of(args.repeat, lambda: [seg.cut(t) for t in lines])
+        out["cut_loop"] = best_of(args.repeat, lambda: [seg.lcut(t) for t in lines])
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "in.txt"
         src.write_text("\n".join(lines) + "\n", encoding="utf-8")

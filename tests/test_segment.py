@@ -44,11 +44,11 @@ def _parity_lines(lines: list[str], seg: kneser.Segmenter) -> tuple[int, int, li
     same_accurate = same_full = 0
     differing: list[str] = []
     for line in lines:
-        if seg.cut(line) == list(jieba.cut(line, HMM=False)):
+        if seg.lcut(line) == list(jieba.cut(line, HMM=False)):
             same_accurate += 1
         else:
             differing.append(line)
-        if seg.cut(line, cut_all=True) == list(jieba.cut(line, cut_all=True)):
+        if seg.lcut(line, cut_all=True) == list(jieba.cut(line, cut_all=True)):
             same_full += 1
         else:
             differing.append(line)
@@ -75,7 +75,7 @@ def test_parity_on_20000_corpus_lines(seg: kneser.Segmenter, shared_dir: Path) -
     accurate, full, differing = _parity_lines(lines, seg)
     assert (accurate, full, differing) == (PARITY_LINES, PARITY_LINES, [])
     # The batch call gives the same words as one call per line.
-    assert seg.cut_batch(lines[:2000]) == [seg.cut(t) for t in lines[:2000]]
+    assert seg.cut_batch(lines[:2000]) == [seg.lcut(t) for t in lines[:2000]]
 
 
 CRAFTED = [
@@ -104,26 +104,26 @@ CRAFTED = [
 
 @pytest.mark.parametrize("text", CRAFTED)
 def test_crafted_cases_match_jieba(seg: kneser.Segmenter, text: str) -> None:
-    assert seg.cut(text) == list(jieba.cut(text, HMM=False))
-    assert seg.cut(text, cut_all=True) == list(jieba.cut(text, cut_all=True))
-    assert "".join(seg.cut(text)) == text
+    assert seg.lcut(text) == list(jieba.cut(text, HMM=False))
+    assert seg.lcut(text, cut_all=True) == list(jieba.cut(text, cut_all=True))
+    assert "".join(seg.lcut(text)) == text
 
 
 def test_long_text_is_cut_without_the_gil(seg: kneser.Segmenter) -> None:
     part = "我爱北京天安门abc 123。"
     long = part * 10_000  # well above the size cut with the GIL released
-    assert seg.cut(long) == seg.cut(part) * 10_000
-    assert seg.cut(long, cut_all=True) == seg.cut(part, cut_all=True) * 10_000
+    assert seg.lcut(long) == seg.lcut(part) * 10_000
+    assert seg.lcut(long, cut_all=True) == seg.lcut(part, cut_all=True) * 10_000
 
 
 def test_tokenizer_from_segmenter(seg: kneser.Segmenter) -> None:
     text = "我的朋友 在 Beijing 工作。"
-    words = [w for w in seg.cut(text) if not w.isspace()]
+    words = [w for w in seg.lcut(text) if not w.isspace()]
     assert seg.tokenizer().tokenize(text) == words
     lowered = seg.tokenizer(lowercase=True, stopwords=["的", "。"]).tokenize(text)
     assert lowered == [w.lower() for w in words if w not in ("的", "。")]
     full = seg.tokenizer(cut_all=True).tokenize(text)
-    assert full == [w for w in seg.cut(text, cut_all=True) if w and not w.isspace()]
+    assert full == [w for w in seg.lcut(text, cut_all=True) if w and not w.isspace()]
     batch = seg.tokenizer().tokenize_batch([text, "北京"])
     assert batch == [words, ["北京"]]
 
@@ -138,8 +138,8 @@ def test_small_dictionary_matches_jieba(small: kneser.Segmenter, data_dir: Path)
         "天安天安门",
         " 北京 \r\n 大学\t",
     ]:
-        assert small.cut(text) == list(ref.cut(text, HMM=False))
-        assert small.cut(text, cut_all=True) == list(ref.cut(text, cut_all=True))
+        assert small.lcut(text) == list(ref.cut(text, HMM=False))
+        assert small.lcut(text, cut_all=True) == list(ref.cut(text, cut_all=True))
 
 
 def test_user_words_match_jieba(data_dir: Path) -> None:
@@ -152,10 +152,10 @@ def test_user_words_match_jieba(data_dir: Path) -> None:
     )
     assert ours.total == ref.total
     text = "研究生命的起源"
-    assert ours.cut(text) == list(ref.cut(text, HMM=False)) == ["研究生命", "的", "起源"]
+    assert ours.lcut(text) == list(ref.cut(text, HMM=False)) == ["研究生命", "的", "起源"]
     ours.del_word("研究生命")
     ref.del_word("研究生命")
-    assert ours.cut(text) == list(ref.cut(text, HMM=False)) == ["研究", "生命", "的", "起源"]
+    assert ours.lcut(text) == list(ref.cut(text, HMM=False)) == ["研究", "生命", "的", "起源"]
     ours.add_word("起源", 1)
     ref.add_word("起源", 1)
     assert ours.total == ref.total
@@ -176,8 +176,8 @@ def test_userdict_matches_jieba(data_dir: Path) -> None:
     for word in ["研究生命", "云 计算", "创新办", "kneser", "创新"]:
         assert ours.word_freq(word) == ref.FREQ.get(word), word
     for text in ["研究生命的起源", "创新办kneser云 计算"]:
-        assert ours.cut(text) == list(ref.cut(text, HMM=False))
-        assert ours.cut(text, cut_all=True) == list(ref.cut(text, cut_all=True))
+        assert ours.lcut(text) == list(ref.cut(text, HMM=False))
+        assert ours.lcut(text, cut_all=True) == list(ref.cut(text, cut_all=True))
 
 
 def test_errors(tmp_path: Path, small: kneser.Segmenter) -> None:
@@ -192,7 +192,7 @@ def test_errors(tmp_path: Path, small: kneser.Segmenter) -> None:
     with pytest.raises(kneser.ArgumentError):
         small.add_word("词", -1)
     with pytest.raises(kneser.FormatError, match="surrogate"):
-        small.cut("a\ud800b")
+        small.lcut("a\ud800b")
     with pytest.raises(kneser.FormatError, match="text 1 of the batch"):
         small.cut_batch(["ok", "a\ud800b"])
     with pytest.raises(TypeError):
@@ -203,15 +203,15 @@ def test_jieba_default(seg: kneser.Segmenter) -> None:
     default = kneser.Segmenter.jieba_default()
     jieba.initialize()
     assert default.total == seg.total == jieba.dt.total
-    assert default.cut("我来到北京清华大学") == ["我", "来到", "北京", "清华大学"]
+    assert default.lcut("我来到北京清华大学") == ["我", "来到", "北京", "清华大学"]
 
 
 def test_cut_batch_and_threads(seg: kneser.Segmenter, data_dir: Path) -> None:
     lines = (data_dir / "zh-sample.txt").read_text(encoding="utf-8").splitlines()
-    expected = [seg.cut(t) for t in lines]
+    expected = [seg.lcut(t) for t in lines]
     assert seg.cut_batch(lines) == expected
     assert seg.cut_batch(iter(lines)) == expected
-    assert seg.cut_batch(lines, cut_all=True) == [seg.cut(t, cut_all=True) for t in lines]
+    assert seg.cut_batch(lines, cut_all=True) == [seg.lcut(t, cut_all=True) for t in lines]
     results: list[list[list[str]]] = []
     threads = [
         threading.Thread(target=lambda: results.append(seg.cut_batch(lines))) for _ in range(3)
@@ -228,12 +228,12 @@ def test_cut_file(seg: kneser.Segmenter, data_dir: Path, tmp_path: Path) -> None
     out = tmp_path / "out.txt"
     lines, words = seg.cut_file(src, out)
     texts = src.read_text(encoding="utf-8").splitlines()
-    expected = [" ".join(seg.cut(t)) for t in texts]
+    expected = [" ".join(seg.lcut(t)) for t in texts]
     assert out.read_text(encoding="utf-8").splitlines() == expected
     assert lines == len(texts)
-    assert words == sum(len(seg.cut(t)) for t in texts)
+    assert words == sum(len(seg.lcut(t)) for t in texts)
     seg.cut_file([src, src], out, cut_all=True, delimiter="|")
-    full = ["|".join(seg.cut(t, cut_all=True)) for t in texts]
+    full = ["|".join(seg.lcut(t, cut_all=True)) for t in texts]
     assert out.read_text(encoding="utf-8").splitlines() == full * 2
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"ok\n\xff\xfe\n")
@@ -250,7 +250,7 @@ def test_cli_plain_and_jsonl(data_dir: Path, tmp_path: Path, seg: kneser.Segment
     plain.write_text("\n".join(texts) + "\n", encoding="utf-8")
     out = tmp_path / "out.txt"
     assert main(["segment", "--dict", str(JIEBA_DICT), str(plain), "-o", str(out)]) == 0
-    assert out.read_text(encoding="utf-8").splitlines() == [" ".join(seg.cut(t)) for t in texts]
+    assert out.read_text(encoding="utf-8").splitlines() == [" ".join(seg.lcut(t)) for t in texts]
 
     jl = tmp_path / "in.jsonl"
     jl.write_text(
@@ -264,7 +264,7 @@ def test_cli_plain_and_jsonl(data_dir: Path, tmp_path: Path, seg: kneser.Segment
     assert main([*args, "--delimiter", "/", str(jl), "-o", str(out_jl)]) == 0
     rows = [json.loads(line) for line in out_jl.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == list(range(len(texts)))
-    assert [r["text"] for r in rows] == ["/".join(seg.cut(t, cut_all=True)) for t in texts]
+    assert [r["text"] for r in rows] == ["/".join(seg.lcut(t, cut_all=True)) for t in texts]
 
     spaced = tmp_path / "spaced.jsonl"
     spaced.write_text('{"text": "hello  世界\\u3000abc"}\n', encoding="utf-8")
@@ -304,18 +304,18 @@ ALPHABET = st.sampled_from(
 @given(st.lists(ALPHABET, max_size=40).map("".join) | st.text(max_size=40))
 def test_matches_jieba_on_generated_text(text: str) -> None:
     seg = _default_segmenter()
-    assert seg.cut(text) == list(jieba.cut(text, HMM=False))
-    assert seg.cut(text, cut_all=True) == list(jieba.cut(text, cut_all=True))
+    assert seg.lcut(text) == list(jieba.cut(text, HMM=False))
+    assert seg.lcut(text, cut_all=True) == list(jieba.cut(text, cut_all=True))
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60))
 def test_words_concatenate_back_and_never_panic(text: str) -> None:
     seg = _default_segmenter()
-    words = seg.cut(text)
+    words = seg.lcut(text)
     assert "".join(words) == text
     assert all(words)
-    seg.cut(text, cut_all=True)
+    seg.lcut(text, cut_all=True)
 
 
 _DEFAULT: list[kneser.Segmenter] = []

@@ -298,17 +298,20 @@ class Tokenizer:
 
 class Segmenter:
     """Splits Chinese text into words with a jieba-format dictionary: jieba's word DAG and its
-    maximum-probability route (``jieba.cut(text, HMM=False)``), or its full mode.
+    maximum-probability route (``jieba.cut(text, HMM=False)``), or its full mode; the methods
+    of ``jieba.Tokenizer`` with the HMM off.
 
-    ``Segmenter()`` starts with an empty dictionary; most users call ``Segmenter.from_dict``.
+    ``Segmenter()`` starts with an empty dictionary; ``Segmenter(dictionary)`` (or
+    ``Segmenter.from_dict``) loads one, as ``jieba.Tokenizer(dictionary)``. Text arguments are
+    ``str``, or bytes decoded as jieba decodes them (UTF-8, else GBK ignoring errors).
 
     Example:
         >>> seg = kneser.Segmenter.from_dict("dict.txt")
-        >>> seg.cut("我爱北京天安门")
+        >>> seg.lcut("我爱北京天安门")
         ['我', '爱', '北京', '天安门']
     """
 
-    def __init__(self) -> None: ...
+    def __init__(self, dictionary: str | os.PathLike[str] | None = None) -> None: ...
     @staticmethod
     def from_dict(path: str | os.PathLike[str]) -> Segmenter:
         """Loads a dictionary in jieba's format (``word freq [tag]`` a line; plain, gz, xz or zst).
@@ -331,22 +334,68 @@ class Segmenter:
             NotFoundError: jieba is not installed or has no ``dict.txt``.
 
         Example:
-            >>> kneser.Segmenter.jieba_default().cut("北京大学")
+            >>> kneser.Segmenter.jieba_default().lcut("北京大学")
             ['北京大学']
         """
-    def cut(self, text: str, cut_all: bool = False) -> list[str]:
-        """The words of ``text``: ``list(jieba.cut(text, HMM=False))``, or with ``cut_all=True``
-        ``list(jieba.cut(text, cut_all=True))`` (overlapping words; like jieba, full mode yields
-        empty strings around whitespace outside Chinese runs). In the default mode the words
-        concatenate back to ``text``.
+    def cut(
+        self,
+        sentence: str | bytes,
+        cut_all: bool = False,
+        HMM: bool = False,
+        use_paddle: bool = False,
+    ) -> Iterator[str]:
+        """An iterator over the words of ``sentence``, as ``jieba.cut(sentence, HMM=False)``, or
+        with ``cut_all=True`` as ``jieba.cut(sentence, cut_all=True)`` (overlapping words; like
+        jieba, full mode yields empty strings around whitespace outside Chinese runs). In the
+        default mode the words concatenate back to ``sentence``.
 
         Args:
-            text: the text (a str; a lone surrogate raises FormatError, a ValueError).
+            sentence: a str, or bytes decoded as jieba does (UTF-8, else GBK); a lone
+                surrogate raises FormatError, a ValueError.
             cut_all: full mode instead of the default (accurate) mode.
+            HMM: must be false (kneser has no HMM) unless ``cut_all``.
+            use_paddle: ignored, as jieba ignores it without paddle installed.
 
         Example:
-            >>> seg.cut("我来到北京清华大学")
+            >>> list(seg.cut("我来到北京清华大学"))
             ['我', '来到', '北京', '清华大学']
+        """
+    def lcut(
+        self,
+        sentence: str | bytes,
+        cut_all: bool = False,
+        HMM: bool = False,
+        use_paddle: bool = False,
+    ) -> list[str]:
+        """The words of ``sentence`` as a list: ``jieba.lcut`` (arguments as ``cut``).
+
+        Example:
+            >>> seg.lcut("我来到北京清华大学")
+            ['我', '来到', '北京', '清华大学']
+        """
+    def cut_for_search(self, sentence: str | bytes, HMM: bool = False) -> Iterator[str]:
+        """An iterator over jieba's ``cut_for_search(sentence, HMM=False)``: each accurate-mode
+        word, preceded by its 2- and 3-character pieces that are dictionary words.
+
+        Example:
+            >>> list(seg.cut_for_search("中华人民共和国"))
+            ['中华', '华人', '人民', '共和', '共和国', '中华人民共和国']
+        """
+    def lcut_for_search(self, sentence: str | bytes, HMM: bool = False) -> list[str]:
+        """``cut_for_search`` as a list (jieba's ``lcut_for_search``)."""
+    def tokenize(
+        self, unicode_sentence: str, mode: str = "default", HMM: bool = False
+    ) -> Iterator[tuple[str, int, int]]:
+        """An iterator over ``(word, start, end)`` as jieba's ``tokenize(sentence, mode,
+        HMM=False)``: offsets in characters; ``mode="search"`` (any mode but ``"default"``, as
+        in jieba) adds the dictionary words of 2 and 3 characters inside longer words.
+
+        Raises:
+            ValueError: ``unicode_sentence`` is not a str (jieba's own check).
+
+        Example:
+            >>> list(seg.tokenize("永和服装饰品"))
+            [('永和', 0, 2), ('服装', 2, 4), ('饰品', 4, 6)]
         """
     def cut_batch(self, texts: Iterable[str], cut_all: bool = False) -> list[list[str]]:
         """Cuts many texts in parallel (all cores, the GIL released); results in input order.
@@ -389,50 +438,62 @@ class Segmenter:
             >>> seg.cut_file("corpus.txt", "corpus.seg.txt")
             (117648, 4381210)
         """
-    def add_word(self, word: str, freq: int | None = None) -> int:
-        """Adds ``word`` as jieba's ``add_word`` does: its frequency is set to ``freq`` (or, when
-        None, to ``suggest_freq(word)``, just enough for it to be cut whole) and the total grows.
+    def add_word(
+        self, word: str | bytes, freq: int | str | float | None = None, tag: str | None = None
+    ) -> int:
+        """Adds ``word`` as jieba's ``add_word`` does: its frequency is set to ``int(freq)`` (or,
+        when None, to ``suggest_freq(word)``, just enough for it to be cut whole) and the total
+        grows by it.
 
         Args:
-            word: a non-empty word.
-            freq: a non-negative integer, or None.
+            word: a non-empty word (str, or bytes decoded as jieba does).
+            freq: None, or anything ``int()`` takes (an int, "12", 3.0) that is not negative.
+            tag: a part-of-speech tag; accepted and not kept (kneser has no POS tagging).
 
         Returns:
-            The frequency used.
+            The frequency used (jieba returns None).
 
         Example:
             >>> seg.add_word("石墨烯")
             4
         """
-    def del_word(self, word: str) -> None:
+    def del_word(self, word: str | bytes) -> None:
         """Deletes ``word`` (sets its frequency to 0, as jieba's ``del_word`` does).
 
         Args:
-            word: the word.
+            word: the word (str or bytes).
         """
-    def load_userdict(self, path: str | os.PathLike[str]) -> None:
+    def load_userdict(self, f: str | bytes | os.PathLike[str] | Iterable[str | bytes]) -> None:
         """Adds a user dictionary in jieba's ``load_userdict`` format: ``word [freq] [tag]`` a line
-        (words may contain spaces; a missing frequency is suggested; tags are ignored).
+        (words may contain spaces; a missing frequency is suggested; tags are accepted and not
+        kept). All lines are added, or none when one is malformed.
 
         Args:
-            path: the user dictionary file.
+            f: a path (plain, gz, xz or zst), or a file object as jieba takes it (lines of
+                bytes, decoded as UTF-8 with byte-order marks dropped, or of str).
 
         Raises:
             FormatError: a malformed line (the message names the file and line).
         """
-    def suggest_freq(self, word: str) -> int:
-        """The frequency jieba's ``suggest_freq(word)`` gives: just enough for ``word`` to be cut
-        whole (the dictionary is not changed).
+    def suggest_freq(self, segment: str | bytes | Iterable[str | bytes], tune: bool = False) -> int:
+        """The frequency jieba's ``suggest_freq`` gives: for a word (a str), just enough for it to
+        be cut whole; for a tuple (or any iterable) of pieces, low enough for their
+        concatenation to be cut into those pieces.
 
         Args:
-            word: the word.
+            segment: a word, or the pieces it should be split into (str or bytes each).
+            tune: also set the word's frequency to the suggestion (``add_word``), as jieba.
+
+        Example:
+            >>> seg.suggest_freq(("中", "将"), tune=True)
+            494
         """
-    def word_freq(self, word: str) -> int | None:
+    def word_freq(self, word: str | bytes) -> int | None:
         """jieba's ``FREQ.get(word)``: the frequency of ``word``, 0 for a prefix of a word (or a
         deleted word), None otherwise.
 
         Args:
-            word: the word.
+            word: the word (str or bytes).
         """
     def tokenizer(
         self,

@@ -4,13 +4,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::{Mutex, RwLock};
 
-use kneser::text::segment::{JoinOptions, Segmenter, WordList};
+use kneser::text::segment::{JoinOptions, Segmenter, UserDictLine, WordList};
+use pyo3::exceptions::{PyTypeError, PyUnicodeDecodeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyTuple};
 use rustc_hash::FxHashMap;
 
 use crate::detach::run_detached;
 use crate::errors::to_pyerr;
+use crate::kenlm_api::Truthy;
 use crate::text::{extract_text, stopwords_arg, PyTokenizer};
 
 /// Texts longer than this (in bytes) are cut with the GIL released.
@@ -52,13 +54,16 @@ impl StringCache {
 }
 
 /// Splits Chinese text into words with a jieba-format dictionary: jieba's word DAG and its
-/// maximum-probability route (``jieba.cut(text, HMM=False)``), or its full mode.
+/// maximum-probability route (``jieba.cut(text, HMM=False)``), or its full mode; the methods
+/// of ``jieba.Tokenizer`` with the HMM off.
 ///
-/// ``Segmenter()`` starts with an empty dictionary; most users call ``Segmenter.from_dict``.
+/// ``Segmenter()`` starts with an empty dictionary; ``Segmenter(dictionary)`` (or
+/// ``Segmenter.from_dict``) loads one, as ``jieba.Tokenizer(dictionary)``. Text arguments are
+/// ``str``, or bytes decoded as jieba decodes them (UTF-8, else GBK ignoring errors).
 ///
 /// Example:
 ///     >>> seg = kneser.Segmenter.from_dict("dict.txt")
-///     >>> seg.cut("我爱北京天安门")
+///     >>> seg.lcut("我爱北京天安门")
 ///     ['我', '爱', '北京', '天安门']
 #[pyclass(name = "Segmenter", module = "kneser", frozen)]
 pub struct PySegmenter {
@@ -96,6 +101,34 @@ impl PySegmenter {
         let mut guard = self.inner.write().map_err(|_| poisoned())?;
         Ok(f(Arc::make_mut(&mut guard)))
     }
+
+    /// Applies `change` to a copy of the dictionary without the lock (and the GIL), and
+    /// installs the copy when it succeeds, unless another thread changed the dictionary
+    /// meanwhile, in which case it starts again from the new one. A failed change leaves the
+    /// dictionary as it was.
+    fn install<F>(&self, py: Python<'_>, change: F) -> PyResult<()>
+    where
+        F: Fn(&mut Segmenter) -> kneser::Result<()> + Send + Sync,
+    {
+        loop {
+            let snapshot = self.inner()?;
+            let mut seg = Segmenter::clone(&snapshot);
+            let change = &change;
+            let seg = run_detached(py, move |_| {
+                change(&mut seg)?;
+                Ok(seg)
+            })?;
+            let mut guard = self.inner.write().map_err(|_| poisoned())?;
+            if Arc::ptr_eq(&guard, &snapshot) {
+                *guard = Arc::new(seg);
+                return Ok(());
+            }
+        }
+    }
+
+    fn load_userdict_path(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+        self.install(py, move |seg| seg.load_userdict(&path))
+    }
 }
 
 fn poisoned() -> PyErr {
@@ -114,11 +147,63 @@ fn paths_of(input: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
     })
 }
 
+/// A text argument as jieba's `strdecode` takes it: a `str` as it is; anything with a
+/// `decode` method (bytes, bytearray) decoded as UTF-8, or, when that fails, as GBK with
+/// undecodable bytes dropped. Other types are a TypeError (jieba fails on `.decode`).
+fn jieba_text(obj: &Bound<'_, PyAny>, index: Option<usize>) -> PyResult<String> {
+    if obj.is_instance_of::<PyString>() {
+        return extract_text(obj, index);
+    }
+    if obj.hasattr("decode")? {
+        let decoded = match obj.call_method1("decode", ("utf-8",)) {
+            Ok(text) => text,
+            Err(e) if e.is_instance_of::<PyUnicodeDecodeError>(obj.py()) => {
+                obj.call_method1("decode", ("gbk", "ignore"))?
+            }
+            Err(e) => return Err(e),
+        };
+        return extract_text(&decoded, index);
+    }
+    let at = index.map(|i| format!(" at index {i}")).unwrap_or_default();
+    Err(PyTypeError::new_err(format!(
+        "expected str or bytes{at}, got {}",
+        obj.get_type().name()?
+    )))
+}
+
+/// jieba's HMM (new-word discovery) is not part of kneser: `HMM=True` is refused unless full
+/// mode makes it moot (jieba ignores it there too).
+fn check_hmm(py: Python<'_>, hmm: bool, cut_all: bool) -> PyResult<()> {
+    if hmm && !cut_all {
+        return Err(to_pyerr(
+            py,
+            kneser::Error::InvalidArgument(
+                "kneser.Segmenter is jieba with its HMM off: pass HMM=False (the default), or \
+                 use jieba itself for HMM new-word discovery"
+                    .into(),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// One line of a user dictionary pulled from a Python file object.
+enum OwnedUserLine {
+    Bytes(Vec<u8>),
+    Text(String),
+}
+
 #[pymethods]
 impl PySegmenter {
+    /// ``Segmenter()`` has an empty dictionary; ``Segmenter(dictionary)`` loads one, as
+    /// ``jieba.Tokenizer(dictionary)`` (the same as ``Segmenter.from_dict(dictionary)``).
     #[new]
-    fn new() -> Self {
-        PySegmenter::wrap(Segmenter::new())
+    #[pyo3(signature = (dictionary = None))]
+    fn new(py: Python<'_>, dictionary: Option<PathBuf>) -> PyResult<Self> {
+        match dictionary {
+            Some(path) => PySegmenter::from_dict(py, path),
+            None => Ok(PySegmenter::wrap(Segmenter::new())),
+        }
     }
 
     /// Loads a dictionary in jieba's format (``word freq [tag]`` a line; plain, gz, xz or zst).
@@ -144,7 +229,7 @@ impl PySegmenter {
     ///     NotFoundError: jieba is not installed or has no ``dict.txt``.
     ///
     /// Example:
-    ///     >>> kneser.Segmenter.jieba_default().cut("北京大学")
+    ///     >>> kneser.Segmenter.jieba_default().lcut("北京大学")
     ///     ['北京大学']
     #[staticmethod]
     fn jieba_default(py: Python<'_>) -> PyResult<Self> {
@@ -175,26 +260,54 @@ impl PySegmenter {
         PySegmenter::from_dict(py, dir.join("dict.txt"))
     }
 
-    /// The words of ``text``: ``list(jieba.cut(text, HMM=False))``, or with ``cut_all=True``
-    /// ``list(jieba.cut(text, cut_all=True))`` (overlapping words; like jieba, full mode yields
-    /// empty strings around whitespace outside Chinese runs). In the default mode the words
-    /// concatenate back to ``text``.
+    /// An iterator over the words of ``sentence``, as ``jieba.cut(sentence, HMM=False)``, or
+    /// with ``cut_all=True`` as ``jieba.cut(sentence, cut_all=True)`` (overlapping words; like
+    /// jieba, full mode yields empty strings around whitespace outside Chinese runs). In the
+    /// default mode the words concatenate back to ``sentence``.
     ///
     /// Args:
-    ///     text: the text (a str; a lone surrogate raises FormatError, a ValueError).
+    ///     sentence: a str, or bytes decoded as jieba does (UTF-8, else GBK); a lone
+    ///         surrogate raises FormatError, a ValueError.
     ///     cut_all: full mode instead of the default (accurate) mode.
+    ///     HMM: must be false (kneser has no HMM) unless ``cut_all``.
+    ///     use_paddle: ignored, as jieba ignores it without paddle installed.
     ///
     /// Example:
-    ///     >>> seg.cut("我来到北京清华大学")
+    ///     >>> list(seg.cut("我来到北京清华大学"))
     ///     ['我', '来到', '北京', '清华大学']
-    #[pyo3(signature = (text, cut_all = false))]
+    #[pyo3(signature = (sentence, cut_all = Truthy(false), HMM = Truthy(false), use_paddle = Truthy(false)))]
+    #[allow(non_snake_case)]
     fn cut<'py>(
         &self,
         py: Python<'py>,
-        text: &Bound<'py, PyAny>,
-        cut_all: bool,
+        sentence: &Bound<'py, PyAny>,
+        cut_all: Truthy,
+        HMM: Truthy,
+        use_paddle: Truthy,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let list = self.lcut(py, sentence, cut_all, HMM, use_paddle)?;
+        list.try_iter().map(Bound::into_any)
+    }
+
+    /// The words of ``sentence`` as a list: ``jieba.lcut`` (arguments as ``cut``).
+    ///
+    /// Example:
+    ///     >>> seg.lcut("我来到北京清华大学")
+    ///     ['我', '来到', '北京', '清华大学']
+    #[pyo3(signature = (sentence, cut_all = Truthy(false), HMM = Truthy(false), use_paddle = Truthy(false)))]
+    #[allow(non_snake_case)]
+    fn lcut<'py>(
+        &self,
+        py: Python<'py>,
+        sentence: &Bound<'py, PyAny>,
+        cut_all: Truthy,
+        HMM: Truthy,
+        use_paddle: Truthy,
     ) -> PyResult<Bound<'py, PyList>> {
-        let text = extract_text(text, None)?;
+        let _ = use_paddle;
+        let cut_all = cut_all.0;
+        check_hmm(py, HMM.0, cut_all)?;
+        let text = jieba_text(sentence, None)?;
         let text = text.as_str();
         let seg = self.inner()?;
         let words = if text.len() > DETACH_BYTES {
@@ -204,6 +317,107 @@ impl PySegmenter {
         };
         let mut cache = self.strings.lock().map_err(|_| poisoned())?;
         cache.list(py, &words)
+    }
+
+    /// An iterator over jieba's ``cut_for_search(sentence, HMM=False)``: each accurate-mode
+    /// word, preceded by its 2- and 3-character pieces that are dictionary words.
+    ///
+    /// Example:
+    ///     >>> list(seg.cut_for_search("中华人民共和国"))
+    ///     ['中华', '华人', '人民', '共和', '共和国', '中华人民共和国']
+    #[pyo3(signature = (sentence, HMM = Truthy(false)))]
+    #[allow(non_snake_case)]
+    fn cut_for_search<'py>(
+        &self,
+        py: Python<'py>,
+        sentence: &Bound<'py, PyAny>,
+        HMM: Truthy,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let list = self.lcut_for_search(py, sentence, HMM)?;
+        list.try_iter().map(Bound::into_any)
+    }
+
+    /// ``cut_for_search`` as a list (jieba's ``lcut_for_search``).
+    #[pyo3(signature = (sentence, HMM = Truthy(false)))]
+    #[allow(non_snake_case)]
+    fn lcut_for_search<'py>(
+        &self,
+        py: Python<'py>,
+        sentence: &Bound<'py, PyAny>,
+        HMM: Truthy,
+    ) -> PyResult<Bound<'py, PyList>> {
+        check_hmm(py, HMM.0, false)?;
+        let text = jieba_text(sentence, None)?;
+        let seg = self.inner()?;
+        let cut = |text: &str| {
+            let mut words = Vec::new();
+            seg.for_each_word_search(text, &mut |w| words.push(w.to_string()));
+            words
+        };
+        let words = if text.len() > DETACH_BYTES {
+            py.detach(|| cut(&text))
+        } else {
+            cut(&text)
+        };
+        let mut cache = self.strings.lock().map_err(|_| poisoned())?;
+        PyList::new(py, words.iter().map(|w| cache.get(py, w)))
+    }
+
+    /// An iterator over ``(word, start, end)`` as jieba's ``tokenize(sentence, mode,
+    /// HMM=False)``: offsets in characters; ``mode="search"`` (any mode but ``"default"``, as
+    /// in jieba) adds the dictionary words of 2 and 3 characters inside longer words.
+    ///
+    /// Raises:
+    ///     ValueError: ``unicode_sentence`` is not a str (jieba's own check).
+    ///
+    /// Example:
+    ///     >>> list(seg.tokenize("永和服装饰品"))
+    ///     [('永和', 0, 2), ('服装', 2, 4), ('饰品', 4, 6)]
+    #[pyo3(signature = (unicode_sentence, mode = "default", HMM = Truthy(false)))]
+    #[allow(non_snake_case)]
+    fn tokenize<'py>(
+        &self,
+        py: Python<'py>,
+        unicode_sentence: &Bound<'py, PyAny>,
+        mode: &str,
+        HMM: Truthy,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if !unicode_sentence.is_instance_of::<PyString>() {
+            return Err(PyValueError::new_err(
+                "jieba: the input parameter should be unicode.",
+            ));
+        }
+        check_hmm(py, HMM.0, false)?;
+        let text = extract_text(unicode_sentence, None)?;
+        let search = mode != "default";
+        let seg = self.inner()?;
+        let tokenize = |text: &str| {
+            let mut tokens = Vec::new();
+            seg.for_each_token(text, search, &mut |w, a, b| {
+                tokens.push((w.to_string(), a, b))
+            });
+            tokens
+        };
+        let tokens = if text.len() > DETACH_BYTES {
+            py.detach(|| tokenize(&text))
+        } else {
+            tokenize(&text)
+        };
+        let mut cache = self.strings.lock().map_err(|_| poisoned())?;
+        let items = tokens
+            .iter()
+            .map(|(w, a, b)| {
+                PyTuple::new(
+                    py,
+                    [
+                        cache.get(py, w).into_any(),
+                        a.into_pyobject(py)?.into_any(),
+                        b.into_pyobject(py)?.into_any(),
+                    ],
+                )
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, items)?.try_iter().map(Bound::into_any)
     }
 
     /// Cuts many texts in parallel (all cores, the GIL released); results in input order.
@@ -230,7 +444,7 @@ impl PySegmenter {
         let owned: Vec<String> = texts
             .try_iter()?
             .enumerate()
-            .map(|(i, t)| t.and_then(|t| extract_text(&t, Some(i))))
+            .map(|(i, t)| t.and_then(|t| jieba_text(&t, Some(i))))
             .collect::<PyResult<_>>()?;
         let seg = self.inner()?;
         let lists = run_detached(py, move |cancel| {
@@ -288,94 +502,158 @@ impl PySegmenter {
         Ok((stats.lines, stats.words))
     }
 
-    /// Adds ``word`` as jieba's ``add_word`` does: its frequency is set to ``freq`` (or, when
-    /// None, to ``suggest_freq(word)``, just enough for it to be cut whole) and the total grows.
+    /// Adds ``word`` as jieba's ``add_word`` does: its frequency is set to ``int(freq)`` (or,
+    /// when None, to ``suggest_freq(word)``, just enough for it to be cut whole) and the total
+    /// grows by it.
     ///
     /// Args:
-    ///     word: a non-empty word.
-    ///     freq: a non-negative integer, or None.
+    ///     word: a non-empty word (str, or bytes decoded as jieba does).
+    ///     freq: None, or anything ``int()`` takes (an int, "12", 3.0) that is not negative.
+    ///     tag: a part-of-speech tag; accepted and not kept (kneser has no POS tagging).
     ///
     /// Returns:
-    ///     The frequency used.
+    ///     The frequency used (jieba returns None).
     ///
     /// Example:
     ///     >>> seg.add_word("石墨烯")
     ///     4
-    #[pyo3(signature = (word, freq = None))]
+    #[pyo3(signature = (word, freq = None, tag = None))]
     fn add_word(
         &self,
         py: Python<'_>,
-        word: &str,
+        word: &Bound<'_, PyAny>,
         freq: Option<&Bound<'_, PyAny>>,
+        tag: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<u64> {
+        let _ = tag;
+        let word = jieba_text(word, None)?;
         let freq = match freq {
             None => None,
-            Some(f) => Some(f.extract::<u64>().map_err(|_| {
-                to_pyerr(
-                    py,
-                    kneser::Error::InvalidArgument(format!(
-                        "freq must be an integer from 0 to {}, or None",
-                        u64::MAX
-                    )),
-                )
-            })?),
+            Some(f) if f.is_none() => None,
+            Some(f) => {
+                let as_int = py.get_type::<PyInt>().call1((f,))?;
+                Some(as_int.extract::<u64>().map_err(|_| {
+                    to_pyerr(
+                        py,
+                        kneser::Error::InvalidArgument(format!(
+                            "freq must be an integer from 0 to {}, or None; got {}",
+                            u64::MAX,
+                            as_int
+                        )),
+                    )
+                })?)
+            }
         };
-        self.modify(|s| s.add_word(word, freq))?
+        self.modify(|s| s.add_word(&word, freq))?
             .map_err(|e| to_pyerr(py, e))
     }
 
     /// Deletes ``word`` (sets its frequency to 0, as jieba's ``del_word`` does).
     ///
     /// Args:
-    ///     word: the word.
-    fn del_word(&self, py: Python<'_>, word: &str) -> PyResult<()> {
-        self.modify(|s| s.del_word(word))?
+    ///     word: the word (str or bytes).
+    fn del_word(&self, py: Python<'_>, word: &Bound<'_, PyAny>) -> PyResult<()> {
+        let word = jieba_text(word, None)?;
+        self.modify(|s| s.del_word(&word))?
             .map_err(|e| to_pyerr(py, e))
     }
 
     /// Adds a user dictionary in jieba's ``load_userdict`` format: ``word [freq] [tag]`` a line
-    /// (words may contain spaces; a missing frequency is suggested; tags are ignored).
+    /// (words may contain spaces; a missing frequency is suggested; tags are accepted and not
+    /// kept). All lines are added, or none when one is malformed.
     ///
     /// Args:
-    ///     path: the user dictionary file.
+    ///     f: a path (plain, gz, xz or zst), or a file object as jieba takes it (lines of
+    ///         bytes, decoded as UTF-8 with byte-order marks dropped, or of str).
     ///
     /// Raises:
     ///     FormatError: a malformed line (the message names the file and line).
-    fn load_userdict(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
-        // Load into a copy without the lock (and the GIL); install it unless another thread
-        // changed the dictionary meanwhile, in which case start again from the new one.
-        loop {
-            let snapshot = self.inner()?;
-            let mut seg = Segmenter::clone(&snapshot);
-            let path = path.clone();
-            let seg = run_detached(py, move |_| {
-                seg.load_userdict(&path)?;
-                Ok(seg)
-            })?;
-            let mut guard = self.inner.write().map_err(|_| poisoned())?;
-            if Arc::ptr_eq(&guard, &snapshot) {
-                *guard = Arc::new(seg);
-                return Ok(());
+    fn load_userdict(&self, py: Python<'_>, f: &Bound<'_, PyAny>) -> PyResult<()> {
+        if f.is_instance_of::<PyString>()
+            || f.is_instance_of::<PyBytes>()
+            || f.hasattr("__fspath__")?
+        {
+            return self.load_userdict_path(py, f.extract()?);
+        }
+        let name = match f.getattr("name") {
+            Ok(n) => n.str()?.to_string(),
+            Err(_) => f.repr()?.to_string(),
+        };
+        let mut lines = Vec::new();
+        for item in f.try_iter()? {
+            let item = item?;
+            if let Ok(b) = item.cast::<PyBytes>() {
+                lines.push(OwnedUserLine::Bytes(b.as_bytes().to_vec()));
+            } else if item.is_instance_of::<PyString>() {
+                lines.push(OwnedUserLine::Text(extract_text(&item, None)?));
+            } else {
+                return Err(PyTypeError::new_err(format!(
+                    "load_userdict: line {} of {name} is {}, not bytes or str",
+                    lines.len() + 1,
+                    item.get_type().name()?
+                )));
             }
         }
+        self.install(py, move |seg| {
+            for (i, line) in lines.iter().enumerate() {
+                let line = match line {
+                    OwnedUserLine::Bytes(b) => UserDictLine::Bytes(b),
+                    OwnedUserLine::Text(t) => UserDictLine::Text(t),
+                };
+                seg.add_userdict_line(line, &name, i as u64 + 1)?;
+            }
+            Ok(())
+        })
     }
 
-    /// The frequency jieba's ``suggest_freq(word)`` gives: just enough for ``word`` to be cut
-    /// whole (the dictionary is not changed).
+    /// The frequency jieba's ``suggest_freq`` gives: for a word (a str), just enough for it to
+    /// be cut whole; for a tuple (or any iterable) of pieces, low enough for their
+    /// concatenation to be cut into those pieces.
     ///
     /// Args:
-    ///     word: the word.
-    fn suggest_freq(&self, word: &str) -> PyResult<u64> {
-        Ok(self.inner()?.suggest_freq(word))
+    ///     segment: a word, or the pieces it should be split into (str or bytes each).
+    ///     tune: also set the word's frequency to the suggestion (``add_word``), as jieba.
+    ///
+    /// Example:
+    ///     >>> seg.suggest_freq(("中", "将"), tune=True)
+    ///     494
+    #[pyo3(signature = (segment, tune = Truthy(false)))]
+    fn suggest_freq(
+        &self,
+        py: Python<'_>,
+        segment: &Bound<'_, PyAny>,
+        tune: Truthy,
+    ) -> PyResult<u64> {
+        let single = segment.is_instance_of::<PyString>() || segment.is_instance_of::<PyBytes>();
+        let (word, freq) = if single {
+            let word = jieba_text(segment, None)?;
+            let freq = self.inner()?.suggest_freq(&word);
+            (word, freq)
+        } else {
+            let pieces: Vec<String> = segment
+                .try_iter()?
+                .enumerate()
+                .map(|(i, p)| p.and_then(|p| jieba_text(&p, Some(i))))
+                .collect::<PyResult<_>>()?;
+            let refs: Vec<&str> = pieces.iter().map(String::as_str).collect();
+            let freq = self.inner()?.suggest_split_freq(&refs);
+            (pieces.concat(), freq)
+        };
+        if tune.0 {
+            self.modify(|s| s.add_word(&word, Some(freq)))?
+                .map_err(|e| to_pyerr(py, e))?;
+        }
+        Ok(freq)
     }
 
     /// jieba's ``FREQ.get(word)``: the frequency of ``word``, 0 for a prefix of a word (or a
     /// deleted word), None otherwise.
     ///
     /// Args:
-    ///     word: the word.
-    fn word_freq(&self, word: &str) -> PyResult<Option<u64>> {
-        Ok(self.inner()?.table_freq(word))
+    ///     word: the word (str or bytes).
+    fn word_freq(&self, word: &Bound<'_, PyAny>) -> PyResult<Option<u64>> {
+        let word = jieba_text(word, None)?;
+        Ok(self.inner()?.table_freq(&word))
     }
 
     /// A ``Tokenizer`` whose tokens are this segmenter's words (without the whitespace ones

@@ -135,9 +135,9 @@ fn match_freq_tag(rest: &str) -> Option<(Option<&str>, Option<&str>)> {
     (i == b.len()).then_some((freq, tag))
 }
 
-/// Parses one line of a user dictionary as jieba's `load_userdict` does: strip ASCII whitespace,
-/// drop leading byte-order marks, skip blank lines, then take the shortest word (at least one
-/// character) after which the rest of the line is ` digits` and/or ` lowercase-tag`.
+/// Parses one line of a user dictionary as jieba's `load_userdict` does with a file opened in
+/// binary mode (as it opens a path): strip ASCII whitespace, decode UTF-8, drop leading
+/// byte-order marks, skip blank lines, then [`parse_user_entry`].
 pub(crate) fn parse_user_line(raw: &[u8]) -> Result<Option<UserEntry<'_>>, String> {
     let line = std::str::from_utf8(strip_ascii_space(raw)).map_err(|e| {
         format!(
@@ -145,7 +145,19 @@ pub(crate) fn parse_user_line(raw: &[u8]) -> Result<Option<UserEntry<'_>>, Strin
             e.valid_up_to()
         )
     })?;
-    let line = line.trim_start_matches('\u{feff}');
+    parse_user_entry(line.trim_start_matches('\u{feff}'))
+}
+
+/// Parses one line of a user dictionary read as text (a file object opened in text mode):
+/// jieba strips it with `str.strip()` (Python's whitespace) and keeps byte-order marks.
+pub(crate) fn parse_user_text_line(line: &str) -> Result<Option<UserEntry<'_>>, String> {
+    parse_user_entry(line.trim_matches(is_py_space))
+}
+
+/// Matches a stripped line against jieba's `^(.+?)( [0-9]+)?( [a-z]+)?$`: the shortest word (at
+/// least one character) after which the rest of the line is ` digits` and/or ` lowercase-tag`.
+/// `Ok(None)` for an empty line.
+fn parse_user_entry(line: &str) -> Result<Option<UserEntry<'_>>, String> {
     let Some(first) = line.chars().next() else {
         return Ok(None);
     };
@@ -224,6 +236,26 @@ mod tests {
         );
         assert_eq!(parse_user_line("\u{feff}".as_bytes()), Ok(None));
         assert_eq!(parse_user_line(b" \t "), Ok(None));
+    }
+
+    #[test]
+    fn text_lines_strip_python_whitespace_and_keep_byte_order_marks() {
+        let e = |w, f, t| {
+            Some(UserEntry {
+                word: w,
+                freq: f,
+                tag: t,
+            })
+        };
+        assert_eq!(
+            parse_user_text_line("\u{3000}云计算 5 n\u{3000}\n"),
+            Ok(e("云计算", Some(5), Some("n")))
+        );
+        assert_eq!(
+            parse_user_text_line("\u{feff}词 2\n"),
+            Ok(e("\u{feff}词", Some(2), None))
+        );
+        assert_eq!(parse_user_text_line("\u{85}\u{1c} \n"), Ok(None));
     }
 
     #[test]

@@ -34,6 +34,7 @@
 
 mod cut;
 mod format;
+mod jieba_api;
 mod stream;
 mod trie;
 
@@ -42,13 +43,14 @@ use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 
+pub use jieba_api::UserDictLine;
 pub use stream::{JoinOptions, SegmentStats, WordList};
 
 use crate::error::{Error, Result};
 use crate::io::{display_name, open_input, LineReader};
 use crate::text::tokenize::Tokenizer;
 use cut::{Cutter, Scratch};
-use format::{is_py_space, parse_main_line, parse_user_line};
+use format::{is_py_space, parse_main_line};
 use trie::PrefixDict;
 
 /// Blocks longer than this many characters do not keep their scratch buffers afterwards.
@@ -139,18 +141,7 @@ impl Segmenter {
     pub fn load_userdict_reader(&mut self, reader: impl BufRead, name: &str) -> Result<()> {
         let mut lines = LineReader::new(reader, name);
         while let Some(line) = lines.next_line()? {
-            let number = line.number;
-            match parse_user_line(line.bytes) {
-                Ok(Some(entry)) => {
-                    let freq = match entry.freq {
-                        Some(f) => f,
-                        None => self.suggest_freq(entry.word),
-                    };
-                    self.insert(entry.word, freq, name, number)?;
-                }
-                Ok(None) => {}
-                Err(message) => return Err(Error::format(name, number, message)),
-            }
+            self.add_userdict_line(UserDictLine::Bytes(line.bytes), name, line.number)?;
         }
         Ok(())
     }
