@@ -234,10 +234,12 @@ class Normalizer:
         """The normalized ``text``.
 
         Args:
-            text: a str (a lone surrogate in it raises kneser.FormatError).
+            text: a str. Lone surrogates (from ``errors="surrogateescape"`` decoding, or JSON
+                escapes) are kept where they are, as Python's own string functions keep them.
         """
     def normalize_batch(self, texts: Iterable[str]) -> list[str]:
         """The normalized texts, in input order; computed in parallel with the GIL released.
+        Lone surrogates are kept, as in ``normalize``.
 
         Args:
             texts: an iterable of str.

@@ -2,8 +2,10 @@
 //!
 //! Strings are copied out of Python while the GIL is held; batches are then processed in
 //! parallel (rayon) with the GIL released, in chunks between which Ctrl-C is honoured. A
-//! Python string holding a lone surrogate cannot be UTF-8 and raises `kneser.FormatError`
-//! (a `ValueError`) naming the position, never a panic.
+//! Python string holding a lone surrogate cannot be UTF-8: the `Normalizer` passes it to the
+//! core as surrogate-passing UTF-8 and keeps the surrogates where they are (as CCNet's
+//! normalizer does); elsewhere it raises `kneser.FormatError` (a `ValueError`) naming the
+//! position, never a panic.
 
 use std::sync::Arc;
 
@@ -12,7 +14,7 @@ use kneser::text::stopwords::Stopwords;
 use kneser::text::tokenize::{Mode, Tokenizer};
 use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
+use pyo3::types::{PyBytes, PyList, PyString};
 
 use crate::detach::{detach_short, run_detached};
 use crate::errors::format_error;
@@ -81,6 +83,41 @@ fn extract_texts(texts: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
         out.push(extract_text(&item?, Some(i))?);
     }
     Ok(out)
+}
+
+/// A text for the normalizer: valid Unicode, or a `str` holding lone surrogates, carried as
+/// surrogate-passing UTF-8 (`s.encode("utf-8", "surrogatepass")`) for the core to keep them.
+enum NormText {
+    Utf8(String),
+    Surrogates(Vec<u8>),
+}
+
+impl NormText {
+    fn extract(obj: &Bound<'_, PyAny>, index: Option<usize>) -> PyResult<NormText> {
+        let py = obj.py();
+        if let Ok(s) = obj.cast::<PyString>() {
+            match s.to_cow() {
+                Ok(cow) => return Ok(NormText::Utf8(cow.into_owned())),
+                Err(err) if err.is_instance_of::<PyUnicodeEncodeError>(py) => {
+                    let bytes = s.call_method1("encode", ("utf-8", "surrogatepass"))?;
+                    return Ok(NormText::Surrogates(
+                        bytes.cast_into::<PyBytes>()?.as_bytes().to_vec(),
+                    ));
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        // Not a str: the same TypeError as every other text argument.
+        extract_text(obj, index).map(NormText::Utf8)
+    }
+}
+
+/// A `str` from surrogate-passing UTF-8 (`bytes.decode("utf-8", "surrogatepass")`).
+fn surrogate_str<'py>(py: Python<'py>, bytes: &[u8]) -> PyResult<Bound<'py, PyString>> {
+    PyBytes::new(py, bytes)
+        .call_method1("decode", ("utf-8", "surrogatepass"))?
+        .cast_into::<PyString>()
+        .map_err(Into::into)
 }
 
 /// Cleans text with an ordered list of steps, or one of the CCNet presets.
@@ -249,31 +286,83 @@ impl PyNormalizer {
     /// The normalized `text`.
     ///
     /// Args:
-    ///     text: a str (a lone surrogate in it raises kneser.FormatError).
-    fn normalize(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<String> {
-        let text = extract_text(text, None)?;
-        if text.len() < DETACH_BYTES {
-            return Ok(self.inner.normalize(&text));
+    ///     text: a str. Lone surrogates (from `errors="surrogateescape"` decoding, or JSON
+    ///         escapes) are kept where they are, as Python's own string functions keep them.
+    fn normalize<'py>(
+        &self,
+        py: Python<'py>,
+        text: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyString>> {
+        match NormText::extract(text, None)? {
+            NormText::Utf8(text) => {
+                let out = if text.len() < DETACH_BYTES {
+                    self.inner.normalize(&text)
+                } else {
+                    let norm = Arc::clone(&self.inner);
+                    detach_short(py, move || Ok(norm.normalize(&text)))?
+                };
+                Ok(PyString::new(py, &out))
+            }
+            NormText::Surrogates(bytes) => {
+                let norm = Arc::clone(&self.inner);
+                let out =
+                    detach_short(py, move || norm.normalize_surrogate_utf8(&bytes, "<text>"))?;
+                surrogate_str(py, &out)
+            }
         }
-        let norm = Arc::clone(&self.inner);
-        detach_short(py, move || Ok(norm.normalize(&text)))
     }
 
     /// The normalized texts, in input order; computed in parallel with the GIL released.
+    /// Lone surrogates are kept, as in `normalize`.
     ///
     /// Args:
     ///     texts: an iterable of str.
-    fn normalize_batch(&self, py: Python<'_>, texts: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-        let texts = extract_texts(texts)?;
+    fn normalize_batch<'py>(
+        &self,
+        py: Python<'py>,
+        texts: &Bound<'py, PyAny>,
+    ) -> PyResult<Vec<Bound<'py, PyString>>> {
+        if texts.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err(
+                "expected an iterable of str, got a single str (wrap it in a list)",
+            ));
+        }
+        let mut plain: Vec<String> = Vec::with_capacity(texts.len().unwrap_or(0));
+        // (index, surrogate-passing UTF-8) of the few texts holding lone surrogates.
+        let mut odd: Vec<(usize, Vec<u8>)> = Vec::new();
+        for (i, item) in texts.try_iter()?.enumerate() {
+            match NormText::extract(&item?, Some(i))? {
+                NormText::Utf8(t) => plain.push(t),
+                NormText::Surrogates(b) => {
+                    plain.push(String::new());
+                    odd.push((i, b));
+                }
+            }
+        }
         let norm = Arc::clone(&self.inner);
-        run_detached(py, move |cancel| {
-            let mut out = Vec::with_capacity(texts.len());
-            for chunk in texts.chunks(CHUNK) {
+        let (out, odd_out) = run_detached(py, move |cancel| {
+            let mut out = Vec::with_capacity(plain.len());
+            for chunk in plain.chunks(CHUNK) {
                 cancel.check()?;
                 out.extend(norm.normalize_batch(chunk));
             }
-            Ok(out)
-        })
+            let odd_out = odd
+                .into_iter()
+                .map(|(i, b)| {
+                    Ok((
+                        i,
+                        norm.normalize_surrogate_utf8(&b, &format!("<text {i}>"))?,
+                    ))
+                })
+                .collect::<kneser::Result<Vec<_>>>()?;
+            Ok((out, odd_out))
+        })?;
+        let mut result: Vec<Bound<'py, PyString>> =
+            out.iter().map(|s| PyString::new(py, s)).collect();
+        for (i, bytes) in odd_out {
+            result[i] = surrogate_str(py, &bytes)?;
+        }
+        Ok(result)
     }
 
     /// The steps, in the order they are applied, as readable strings.

@@ -7,5 +7,6 @@ pub mod normalize;
 pub mod passes;
 pub mod segment;
 pub mod stopwords;
+pub mod surrogates;
 pub mod tokenize;
 pub mod whitespace;

@@ -34,6 +34,7 @@ use rayon::prelude::*;
 
 use super::chars::is_python_space;
 use super::passes::{compile, Pass};
+use super::surrogates::Stand;
 
 /// A Unicode normalization form (UAX #15).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +239,18 @@ impl Normalizer {
         self.with_normalized(text, str::to_string)
     }
 
+    /// Normalizes surrogate-passing UTF-8 (Python's `s.encode("utf-8", "surrogatepass")`, the
+    /// form in which a `str` holding lone surrogates reaches the core), keeping each surrogate
+    /// where it is, as Python's string functions (and so CCNet's normalizer) keep them; see
+    /// [`crate::text::surrogates`]. Output in the same form.
+    ///
+    /// Errors: [`crate::Error::Format`] naming `source` for bytes that are not UTF-8 even with
+    /// surrogates allowed.
+    pub fn normalize_surrogate_utf8(&self, text: &[u8], source: &str) -> crate::Result<Vec<u8>> {
+        let stand = Stand::new(text, source)?;
+        Ok(stand.restore(&self.normalize(&stand.text)))
+    }
+
     /// Normalizes `text` and passes the result to `f` (no allocation for the result: the
     /// scratch buffers are per thread and reused).
     pub fn with_normalized<R>(&self, text: &str, f: impl FnOnce(&str) -> R) -> R {
@@ -284,6 +297,24 @@ mod tests {
 
     fn ccnet(s: &str) -> String {
         Normalizer::ccnet(CcnetOptions::default()).normalize(s)
+    }
+
+    #[test]
+    fn surrogates_stay_where_they_were() {
+        // "  ÀB\udc80 1\udc80\u{301}" as Python's surrogatepass bytes.
+        let mut bytes = "  ÀB".as_bytes().to_vec();
+        bytes.extend_from_slice(b"\xed\xb2\x80 1\xed\xb2\x80\xcc\x81  ");
+        let out = Normalizer::ccnet(CcnetOptions::default())
+            .normalize_surrogate_utf8(&bytes, "t")
+            .expect("normalize");
+        // strip, lower, accents off (the combining acute after a surrogate goes), digit to 0.
+        assert_eq!(out, b"ab\xed\xb2\x80 0\xed\xb2\x80");
+        assert_eq!(
+            Normalizer::ccnet(CcnetOptions::default())
+                .normalize_surrogate_utf8(b"x", "t")
+                .expect("plain"),
+            b"x"
+        );
     }
 
     #[test]
