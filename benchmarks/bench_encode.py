@@ -74,7 +74,7 @@ def main() -> int:
     lines = [line for line in lines if not odd.intersection(line)]
     n_tokens = sum(len(line.split()) for line in lines)
     t_build = time.perf_counter()
-    vocab = kneser.Vocab.build(iter(lines), max_size=args.max_size)
+    vocab = kneser.Vocab.build(texts=lines, max_size=args.max_size)
     t_build = time.perf_counter() - t_build
     table = vocab.get_vocab()
     unk = vocab.unk_id

@@ -173,7 +173,7 @@ def test_specials_without_skip_symbols_fail_naming_the_line(tmp_path):
 def test_iterable_source_equals_file_source(tmp_path):
     lines = (LOCAL / "book.txt").read_text(encoding="utf-8").splitlines()
     kneser.estimate(LOCAL / "book.txt", order=3, arpa=tmp_path / "a.arpa")
-    kneser.estimate(iter(lines), order=3, arpa=tmp_path / "b.arpa")
+    kneser.estimate(texts=lines, order=3, arpa=tmp_path / "b.arpa")
     assert (tmp_path / "a.arpa").read_bytes() == (tmp_path / "b.arpa").read_bytes()
 
 
@@ -183,5 +183,5 @@ def test_an_exception_in_the_iterable_propagates_and_leaves_nothing(tmp_path):
         raise RuntimeError("source broke")
 
     with pytest.raises(RuntimeError, match="source broke"):
-        kneser.estimate(lines(), order=2, arpa=tmp_path / "lm.arpa", discount_fallback=True)
+        kneser.estimate(texts=lines(), order=2, arpa=tmp_path / "lm.arpa", discount_fallback=True)
     assert not (tmp_path / "lm.arpa").exists()

@@ -54,7 +54,7 @@ def prob(probs, backoffs, context, word):
 @given(lines=corpora, order=st.integers(1, 4), prune=st.sampled_from([None, [0, 1], [0, 0, 1]]))
 def test_every_context_distribution_sums_to_one(tmp_path, lines, order, prune):
     out = tmp_path / "lm.arpa"
-    kneser.estimate(iter(lines), order=order, arpa=out, discount_fallback=True, prune=prune)
+    kneser.estimate(texts=lines, order=order, arpa=out, discount_fallback=True, prune=prune)
     probs, backoffs, n = read_arpa(out)
     assert n == order
     vocab = [g[0] for g in probs if len(g) == 1 and g[0] != "<s>"]
@@ -75,7 +75,7 @@ def test_output_does_not_depend_on_threads_or_memory(tmp_path, lines, order):
     for i, (threads, memory) in enumerate([(1, "1G"), (2, "1G"), (2, "1M")]):
         out = tmp_path / f"{i}.arpa"
         kneser.estimate(
-            iter(lines),
+            texts=lines,
             order=order,
             arpa=out,
             discount_fallback=True,
@@ -110,7 +110,7 @@ def test_missing_input_and_temp_dir_are_not_found(tmp_path):
         kneser.estimate(tmp_path / "nope.txt", order=2, arpa=tmp_path / "x.arpa")
     assert info.value.filename == str(tmp_path / "nope.txt")
     with pytest.raises(FileNotFoundError):
-        kneser.estimate(["a b"], order=2, arpa=tmp_path / "x.arpa", temp_dir=tmp_path / "no")
+        kneser.estimate(texts=["a b"], order=2, arpa=tmp_path / "x.arpa", temp_dir=tmp_path / "no")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -128,4 +128,4 @@ def test_invalid_utf8_names_the_line_or_is_replaced(tmp_path):
 
 def test_unwritable_output_is_an_os_error(tmp_path):
     with pytest.raises(kneser.NotFoundError):
-        kneser.estimate(["a b"], order=2, arpa=tmp_path / "no" / "x.arpa")
+        kneser.estimate(texts=["a b"], order=2, arpa=tmp_path / "no" / "x.arpa")

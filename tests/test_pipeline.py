@@ -166,7 +166,7 @@ def test_train_lm_normalizes_then_estimates(tmp_path, data_dir):
     )
     norm = kneser.Normalizer.ccnet()
     lines = (data_dir / "lmplz" / "book.txt").read_text(encoding="utf-8").splitlines()
-    kneser.estimate(iter(norm.normalize_batch(lines)), 2, tmp_path / "direct.arpa")
+    kneser.estimate(texts=norm.normalize_batch(lines), order=2, arpa=tmp_path / "direct.arpa")
     assert (tmp_path / "lm.arpa").read_bytes() == (tmp_path / "direct.arpa").read_bytes()
     a, b = kneser.Model(tmp_path / "lm.arpa"), kneser.Model(tmp_path / "lm.bin")
     assert a.score("the old man") == b.score("the old man")

@@ -65,7 +65,7 @@ def test_ray_model_is_byte_identical_to_one_process(tmp_path, book, order, prune
 def test_dataset_source_counts_in_row_order(tmp_path, book):
     lines = book.read_text(encoding="utf-8").splitlines()
     whole = tmp_path / "whole.arpa"
-    kneser.estimate(iter(lines), order=3, arpa=whole, prune=[0, 1, 1])
+    kneser.estimate(texts=lines, order=3, arpa=whole, prune=[0, 1, 1])
     ds = ray.data.from_items([{"text": t} for t in lines], override_num_blocks=4)
     arpa = tmp_path / "ray.arpa"
     summary = kray.estimate(

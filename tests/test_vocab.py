@@ -50,8 +50,8 @@ def test_counts_equal_counter_on_fixture(data_dir: Path):
     lines = path.read_text(encoding="utf-8").splitlines()
     check_against_counter(kneser.Vocab.build(path), lines)
     check_against_counter(kneser.Vocab.build(str(path)), lines)
-    check_against_counter(kneser.Vocab.build(iter(lines)), lines)
-    check_against_counter(kneser.Vocab.build(line for line in lines), lines)
+    check_against_counter(kneser.Vocab.build(texts=iter(lines)), lines)
+    check_against_counter(kneser.Vocab.build(texts=(line for line in lines)), lines)
 
 
 def test_counts_equal_counter_on_en_bench_slice(shared_dir: Path, tmp_path: Path):
@@ -64,21 +64,21 @@ def test_counts_equal_counter_on_en_bench_slice(shared_dir: Path, tmp_path: Path
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     from_file = kneser.Vocab.build(path)
     check_against_counter(from_file, lines)
-    from_iter = kneser.Vocab.build(iter(lines))
+    from_iter = kneser.Vocab.build(texts=lines)
     assert from_iter.tokens() == from_file.tokens()
     # Split across two files in the other order: the same vocabulary.
     a, b = tmp_path / "a.txt", tmp_path / "b.txt"
     a.write_text("\n".join(lines[:7000]), encoding="utf-8")
     b.write_text("\n".join(lines[7000:]), encoding="utf-8")
-    assert kneser.Vocab.build([b, a]).tokens() == from_file.tokens()
-    assert (kneser.Vocab.build([str(a), str(b)]).counts() == from_file.counts()).all()
+    assert kneser.Vocab.build(files=[b, a]).tokens() == from_file.tokens()
+    assert (kneser.Vocab.build(files=[str(a), str(b)]).counts() == from_file.counts()).all()
 
 
 def test_order_is_deterministic_and_documented():
     lines = ["b c a c", "a c b\td", "Z"]
-    v = kneser.Vocab.build(iter(lines))
+    v = kneser.Vocab.build(texts=iter(lines))
     assert v.tokens() == ["<unk>", "<s>", "</s>", "c", "a", "b", "Z", "d"]
-    assert v.tokens() == kneser.Vocab.build(iter(reversed(lines))).tokens()
+    assert v.tokens() == kneser.Vocab.build(texts=iter(reversed(lines))).tokens()
     assert v.specials == SPECIALS
     assert v.unk_id == 0
     assert len(v) == 8
@@ -93,13 +93,13 @@ def test_order_is_deterministic_and_documented():
 
 def test_min_count_max_size_specials_and_pad():
     text = ["a a a b b c d d"]
-    v = kneser.Vocab.build(iter(text), min_count=2)
+    v = kneser.Vocab.build(texts=iter(text), min_count=2)
     assert v.tokens() == ["<unk>", "<s>", "</s>", "a", "b", "d"]
-    v = kneser.Vocab.build(iter(text), max_size=5, pad=True)
+    v = kneser.Vocab.build(texts=iter(text), max_size=5, pad=True)
     assert v.tokens() == ["<unk>", "<s>", "</s>", "<pad>", "a"]
-    v = kneser.Vocab.build(iter(text), specials=["<pad>", "<unk>", "<eos>"])
+    v = kneser.Vocab.build(texts=iter(text), specials=["<pad>", "<unk>", "<eos>"])
     assert v.tokens()[:3] == ["<pad>", "<unk>", "<eos>"] and v.unk_id == 1
-    v = kneser.Vocab.build(iter(text), specials=[])
+    v = kneser.Vocab.build(texts=iter(text), specials=[])
     assert v.unk_id is None and v.tokens() == ["a", "b", "d", "c"]
     with pytest.raises(kneser.ArgumentError, match="no <unk> token"):
         v.encode("zz")
@@ -107,17 +107,17 @@ def test_min_count_max_size_specials_and_pad():
 
 
 def test_special_tokens_in_text_count_on_the_special():
-    v = kneser.Vocab.build(iter(["<s> a </s>", "</s>"]))
+    v = kneser.Vocab.build(texts=iter(["<s> a </s>", "</s>"]))
     assert v.tokens() == ["<unk>", "<s>", "</s>", "a"]
     assert v.counts().tolist() == [0, 1, 2, 1]
 
 
 def test_tokenizer_argument():
     tok = _kneser.Tokenizer("whitespace")
-    v = kneser.Vocab.build(iter(["x y x"]), tokenizer=tok)
+    v = kneser.Vocab.build(texts=iter(["x y x"]), tokenizer=tok)
     assert v.tokens()[3:] == ["x", "y"]
     with pytest.raises(TypeError):
-        kneser.Vocab.build(iter(["x"]), tokenizer="whitespace")
+        kneser.Vocab.build(texts=iter(["x"]), tokenizer="whitespace")
 
 
 @pytest.mark.parametrize(
@@ -135,7 +135,7 @@ def test_tokenizer_argument():
 )
 def test_bad_builds_raise_argument_error(lines, kwargs, message):
     with pytest.raises(kneser.ArgumentError, match=message):
-        kneser.Vocab.build(iter(lines), **kwargs)
+        kneser.Vocab.build(texts=iter(lines), **kwargs)
 
 
 def test_bad_sources(tmp_path: Path):
@@ -149,14 +149,14 @@ def test_bad_sources(tmp_path: Path):
         kneser.Vocab.build(bad)
     with pytest.raises(kneser.NotFoundError):
         kneser.Vocab.build(tmp_path / "missing.txt")
-    with pytest.raises(TypeError, match="iter"):
+    with pytest.raises(TypeError, match="files="):
         kneser.Vocab.build([1, 2])
-    with pytest.raises(TypeError, match="item 1 of the source is not a str"):
-        kneser.Vocab.build(iter(["a", b"b"]))
+    with pytest.raises(TypeError, match=r"texts= item 1 is bytes, not str"):
+        kneser.Vocab.build(texts=iter(["a", b"b"]))
 
 
 def test_save_and_load_round_trip(tmp_path: Path):
-    v = kneser.Vocab.build(iter(['b a "q\\ b', "é 中 a b", "tab\u00a0nbsp"]), pad=True)
+    v = kneser.Vocab.build(texts=iter(['b a "q\\ b', "é 中 a b", "tab\u00a0nbsp"]), pad=True)
     for name in ["v.txt", "v.json", "v.vocab"]:
         path = tmp_path / name
         v.save(path)
@@ -205,7 +205,7 @@ def test_bad_vocab_files_raise_format_error(tmp_path: Path, name, text, message)
 def en_vocab(data_dir: Path) -> kneser.Vocab:
     # Half the fixture, so the other half has unknown words.
     lines = (data_dir / "en-500.txt").read_text(encoding="utf-8").splitlines()
-    return kneser.Vocab.build(iter(lines[:250]))
+    return kneser.Vocab.build(texts=iter(lines[:250]))
 
 
 def test_encode_and_encode_batch(en_vocab: kneser.Vocab, data_dir: Path):
@@ -263,7 +263,7 @@ TEXT = st.lists(
 def test_round_trip_is_tokenized_text_with_unk(text: str, corpus: list[str]):
     if not counter_of(corpus) - collections.Counter(SPECIALS):
         return
-    v = kneser.Vocab.build(iter(corpus))
+    v = kneser.Vocab.build(texts=iter(corpus))
     expect = " ".join(t if t in v else "<unk>" for t in lmplz_split(text))
     assert v.decode(v.encode(text)) == expect
     ids, offsets = v.encode_batch([text, text])

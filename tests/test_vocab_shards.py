@@ -35,7 +35,7 @@ def corpus(tmp_path_factory, data_dir: Path) -> tuple[list[Path], kneser.Vocab]:
     a, b = d / "a.txt", d / "b.txt"
     a.write_text("\n".join(lines[:300]) + "\n\n\n", encoding="utf-8")
     b.write_text("\n".join(lines[300:]), encoding="utf-8")  # no final newline
-    vocab = kneser.Vocab.build(iter(lines[:200]), min_count=2)
+    vocab = kneser.Vocab.build(texts=lines[:200], min_count=2)
     return [a, b], vocab
 
 
@@ -62,7 +62,9 @@ def test_shards_hold_the_ids_in_order(corpus, tmp_path: Path, fmt: str, shard_to
         tiny.write_text("the of\n\nand zzqx\n", encoding="utf-8")
         paths = [tiny]
     out = tmp_path / "out"
-    index = kneser.encode_corpus(paths, vocab, out, format=fmt, shard_tokens=shard_tokens)
+    index = kneser.encode_corpus(
+        files=paths, vocab=vocab, out_dir=out, format=fmt, shard_tokens=shard_tokens
+    )
     want, docs = expected_ids(vocab, paths, vocab.token_to_id("</s>"))
     got = read_shards(out, index)
     assert got.dtype == np.uint16 and index["dtype"] == "uint16"
@@ -88,14 +90,16 @@ def test_uint32_no_eod_custom_eod_and_prefix(corpus, tmp_path: Path):
     assert got.dtype == np.uint32 and index["shards"][0]["file"] == "train_000000.npy"
     want, _ = expected_ids(vocab, paths[:1], None)
     assert got.tolist() == want and index["eod_id"] is None
-    index = kneser.encode_corpus([str(paths[0])], vocab, tmp_path / "s", eod="<s>")
+    index = kneser.encode_corpus(
+        files=[str(paths[0])], vocab=vocab, out_dir=tmp_path / "s", eod="<s>"
+    )
     want, _ = expected_ids(vocab, paths[:1], 1)
     assert read_shards(tmp_path / "s", index).tolist() == want
 
 
 def test_large_vocab_uses_uint32(tmp_path: Path):
     words = [f"w{i}" for i in range(70_000)]
-    vocab = kneser.Vocab.build(iter([" ".join(words)]))
+    vocab = kneser.Vocab.build(texts=[" ".join(words)])
     corpus = tmp_path / "c.txt"
     corpus.write_text("w69999 w0 nope\nw5\n", encoding="utf-8")
     index = kneser.encode_corpus(corpus, vocab, tmp_path / "out", format="bin")
@@ -110,20 +114,20 @@ def test_large_vocab_uses_uint32(tmp_path: Path):
 def test_bad_options_and_unknown_raise(corpus, tmp_path: Path):
     paths, vocab = corpus
     with pytest.raises(kneser.ArgumentError, match="shard_tokens"):
-        kneser.encode_corpus(paths, vocab, tmp_path / "x", shard_tokens=0)
+        kneser.encode_corpus(files=paths, vocab=vocab, out_dir=tmp_path / "x", shard_tokens=0)
     with pytest.raises(kneser.ArgumentError, match="format"):
-        kneser.encode_corpus(paths, vocab, tmp_path / "x", format="pt")
+        kneser.encode_corpus(files=paths, vocab=vocab, out_dir=tmp_path / "x", format="pt")
     with pytest.raises(kneser.ArgumentError, match="dtype"):
-        kneser.encode_corpus(paths, vocab, tmp_path / "x", dtype="int8")
+        kneser.encode_corpus(files=paths, vocab=vocab, out_dir=tmp_path / "x", dtype="int8")
     with pytest.raises(kneser.ArgumentError, match='"<eod>" is not in the vocabulary'):
-        kneser.encode_corpus(paths, vocab, tmp_path / "x", eod="<eod>")
+        kneser.encode_corpus(files=paths, vocab=vocab, out_dir=tmp_path / "x", eod="<eod>")
     with pytest.raises(kneser.NotFoundError):
         kneser.encode_corpus(tmp_path / "missing.txt", vocab, tmp_path / "x")
     with pytest.raises(TypeError):
-        kneser.encode_corpus(iter(["a"]), vocab, tmp_path / "x")
+        kneser.encode_corpus(iter(["a"]), vocab, tmp_path / "x")  # texts go by name
     out = tmp_path / "raise"
     with pytest.raises(kneser.FormatError, match=r"a\.txt:1: token .* is not in the vocabulary"):
-        kneser.encode_corpus(paths, vocab, out, unk="raise", shard_tokens=5)
+        kneser.encode_corpus(files=paths, vocab=vocab, out_dir=out, unk="raise", shard_tokens=5)
     # Nothing is left under a final name: no index, no shard, no temp file.
     assert list(out.iterdir()) == []
     bad = tmp_path / "bad.txt"
@@ -137,7 +141,7 @@ def test_progress_goes_to_stderr(corpus, tmp_path: Path):
     vocab_path = tmp_path / "v.json"
     code = (
         "import kneser, sys\n"
-        f"v = kneser.Vocab.build({[str(p) for p in paths]!r})\n"
+        f"v = kneser.Vocab.build(files={[str(p) for p in paths]!r})\n"
         f"kneser.encode_corpus({str(paths[0])!r}, v, {str(tmp_path / 'o')!r}, progress=True)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -13,10 +13,12 @@ __version__: str
 def _busy_wait(seconds: float) -> int: ...
 def _raise_core_error(kind: str) -> None: ...
 def estimate(
-    source: str | PathLike[str] | Sequence[str | PathLike[str]] | Iterable[str] | None,
-    order: int,
-    arpa: str | PathLike[str],
+    source: str | PathLike[str] | None = None,
+    order: int | None = None,
+    arpa: str | PathLike[str] | None = None,
     *,
+    files: str | PathLike[str] | Iterable[str | PathLike[str]] | None = None,
+    texts: Iterable[str] | None = None,
     from_counts: Sequence[str | PathLike[str]] | None = None,
     memory: int | str | None = None,
     temp_dir: str | PathLike[str] | None = None,
@@ -32,15 +34,19 @@ def estimate(
     verbose: bool = False,
 ) -> dict[str, Any]:
     """Estimates a modified Kneser-Ney language model, as KenLM's lmplz does, and writes it as
-    ARPA (atomically). Returns counts, unpruned_counts, discounts, fallback_orders, tokens,
-    types and seconds. See the Rust docstring in rust/kneser-py/src/estimate.rs for every
-    argument."""
+    ARPA (atomically). The corpus is one positional path, ``files=`` (paths) or ``texts=`` (an
+    iterable of str lines), or ``from_counts=``; a list, tuple, iterator or bytes given
+    positionally is a TypeError. ``order`` and ``arpa`` are required. Returns counts,
+    unpruned_counts, discounts, fallback_orders, tokens, types and seconds. See the Rust
+    docstring in rust/kneser-py/src/estimate.rs for every argument."""
 
 def count(
-    source: str | PathLike[str] | Sequence[str | PathLike[str]] | Iterable[str],
-    order: int,
-    output: str | PathLike[str],
+    source: str | PathLike[str] | None = None,
+    order: int | None = None,
+    output: str | PathLike[str] | None = None,
     *,
+    files: str | PathLike[str] | Iterable[str | PathLike[str]] | None = None,
+    texts: Iterable[str] | None = None,
     memory: int | str | None = None,
     temp_dir: str | PathLike[str] | None = None,
     skip_symbols: bool = False,
@@ -49,9 +55,9 @@ def count(
     threads: int = 0,
     verbose: bool = False,
 ) -> dict[str, Any]:
-    """Counts the order-N windows of a corpus into a count file for sharded estimation
-    (``estimate(None, order, arpa, from_counts=[...])``). Returns order, tokens, words and
-    records."""
+    """Counts the order-N windows of a corpus (one positional path, ``files=`` or ``texts=``)
+    into a count file for sharded estimation (``estimate(order=N, arpa=..., from_counts=[...])``).
+    Returns order, tokens, words and records."""
 
 class read_lines:
     """Batches of ``(line_number, text)`` from a plain, gz, xz or zst file ("-" is stdin)."""
@@ -531,7 +537,7 @@ class Vocab:
     then by count descending, ties by the token's UTF-8 bytes ascending.
 
     Example:
-        >>> v = kneser.Vocab.build(iter(["b a b", "c b a"]))
+        >>> v = kneser.Vocab.build(texts=["b a b", "c b a"])
         >>> v.tokens()
         ['<unk>', '<s>', '</s>', 'b', 'a', 'c']
         >>> v.encode("a b zz")
@@ -540,31 +546,41 @@ class Vocab:
 
     @staticmethod
     def build(
-        source: _Path | Sequence[_Path] | Iterable[str],
+        source: _Path | None = None,
         tokenizer: Tokenizer | None = None,
         min_count: int = 1,
         max_size: int | None = None,
         specials: Sequence[str] | None = None,
         pad: bool = False,
+        *,
+        files: _Path | Iterable[_Path] | None = None,
+        texts: Iterable[str] | None = None,
     ) -> Vocab:
-        """Builds a vocabulary by counting the tokens of `source` in parallel.
+        """Builds a vocabulary by counting the tokens of a corpus in parallel.
+
+        The corpus is named once: a positional path, `files=` or `texts=`, never guessed from
+        its type.
 
         Args:
-            source: a path (str or os.PathLike; plain, .gz, .xz or .zst), a list or tuple of
-                paths, or any other iterable of str (one text per item, e.g. a generator or
-                `iter(list_of_texts)`), pulled in batches.
+            source: one path (str or os.PathLike; plain, .gz, .xz or .zst). Lists, tuples,
+                iterators and bytes are refused (TypeError): pass them as files= or texts=.
             tokenizer: a `kneser.Tokenizer` (default: whitespace, lmplz's rule).
             min_count: tokens seen fewer times are left out.
             max_size: the largest vocabulary size, specials included (None: no limit).
             specials: the special tokens, ids 0, 1, ... (default `<unk>`, `<s>`, `</s>`).
             pad: append `<pad>` to the default specials.
+            files: a path or an iterable of paths, counted in order.
+            texts: an iterable of str (one text per item, e.g. a list or a generator), pulled
+                in batches.
 
         Raises:
             ArgumentError: an empty corpus, min_count above every count, a bad option.
             FormatError: invalid UTF-8 (naming file and line).
+            TypeError: a source that is not one path, or a corpus given twice.
 
         Example:
             >>> v = kneser.Vocab.build("corpus.txt", min_count=2, max_size=50_000)
+            >>> v = kneser.Vocab.build(texts=["b a b", "c b a"])
         """
     @staticmethod
     def load(
@@ -679,14 +695,18 @@ class Vocab:
     def encode_batch(
         self, texts: Sequence[str], unk: Literal["unk", "raise"] = "unk", *, as_list: Literal[True]
     ) -> list[npt.NDArray[np.uint32]]: ...
-    def decode(self, ids: Sequence[int] | npt.NDArray[np.integer[Any]]) -> str:
+    def decode(self, ids: Iterable[int] | npt.NDArray[np.integer[Any]]) -> str:
         """The tokens of `ids` joined by single spaces.
 
         Args:
-            ids: a sequence or numpy array of ints.
+            ids: a 1-D numpy array of an integer dtype, or a sequence of ints (Python or numpy
+                integers); never wrapped or truncated.
 
         Raises:
-            ArgumentError: an id out of range.
+            TypeError: ids that are not integers (floats, bools, strings), or not a sequence.
+            ValueError: an array of more than one dimension.
+            OverflowError: an id below 0 or above 4294967295 (uint32, the id type).
+            ArgumentError: an id not in the vocabulary.
 
         Example:
             >>> v.decode([4, 3, 0])
@@ -694,9 +714,9 @@ class Vocab:
         """
 
 def encode_corpus(
-    paths: _Path | Sequence[_Path],
-    vocab: Vocab,
-    out_dir: _Path,
+    source: _Path | None = None,
+    vocab: Vocab | None = None,
+    out_dir: _Path | None = None,
     dtype: Literal["auto", "uint16", "uint32"] = "auto",
     format: Literal["npy", "bin"] = "npy",
     shard_tokens: int = 100_000_000,
@@ -704,16 +724,21 @@ def encode_corpus(
     unk: Literal["unk", "raise"] = "unk",
     progress: bool = False,
     prefix: str = "shard",
+    *,
+    files: _Path | Iterable[_Path] | None = None,
+    texts: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """Encodes a corpus into token-id shards for training loaders, with an `index.json`.
 
-    One line is one document; lines without tokens are skipped; each document is followed by
-    the end-of-document id. Shards hold exactly `shard_tokens` ids (the last fewer).
+    One line (or one item of `texts`) is one document; documents without tokens are skipped;
+    each is followed by the end-of-document id. Shards hold exactly `shard_tokens` ids (the
+    last fewer). The corpus is named once: a positional path, `files=` or `texts=`.
 
     Args:
-        paths: a path or a list of paths (plain, .gz, .xz or .zst).
-        vocab: the `kneser.Vocab` (and its tokenizer) to encode with.
-        out_dir: the output directory, created if missing.
+        source: one path (plain, .gz, .xz or .zst); lists, tuples, iterators and bytes are
+            refused (TypeError): pass them as files= or texts=.
+        vocab: the `kneser.Vocab` (and its tokenizer) to encode with (required).
+        out_dir: the output directory, created if missing (required).
         dtype: "auto" (uint16 when the vocabulary fits, else uint32), "uint16" or "uint32".
         format: "npy" (numpy files) or "bin" (raw little-endian ids, as nanoGPT reads).
         shard_tokens: ids per shard.
@@ -721,6 +746,8 @@ def encode_corpus(
         unk: "unk" or "raise" (a FormatError naming file and line).
         progress: print progress on stderr.
         prefix: shard files are named `{prefix}_000000.{format}`, ...
+        files: a path or an iterable of paths, encoded in order.
+        texts: an iterable of str, one document per item (the index names them `<texts>`).
 
     Returns:
         the index (a dict, as written to `out_dir/index.json`).

@@ -472,7 +472,7 @@ def train_lm(
     if normalizer == "ccnet":
         normalizer = _kneser.Normalizer.ccnet()
     lines = _normalized_lines(inputs, normalizer, tokenizer)
-    summary = _kneser.estimate(lines, order, os.fspath(arpa), **options)
+    summary = _kneser.estimate(texts=lines, order=order, arpa=os.fspath(arpa), **options)
     summary["arpa"] = os.fspath(arpa)
     if binary is not None:
         _kneser.Model(os.fspath(arpa)).save_binary(os.fspath(binary))

@@ -69,9 +69,10 @@ def _timed(info: dict, started: float, cpu: float) -> dict:
     return info
 
 
-def _count_shard(source: Any, order: int, output: str, options: dict) -> dict:
+def _count_shard(source: dict, order: int, output: str, options: dict) -> dict:
+    """Counts one shard; `source` is ``{"files": [...]}`` or ``{"texts": iterable}``."""
     started, cpu = time.perf_counter(), time.process_time()
-    info = kneser.count(source, order=order, output=output, **options)
+    info = kneser.count(**source, order=order, output=output, **options)
     info["path"] = output
     return _timed(info, started, cpu)
 
@@ -174,7 +175,12 @@ def count(
         raise kneser.ArgumentError("no input files given")
     task = _with_cpus(_count_task, threads)
     refs = [
-        task.remote(p, order, str(out_dir / f"shard{i:05d}-{uuid.uuid4().hex[:8]}.counts"), options)
+        task.remote(
+            {"files": [p]},
+            order,
+            str(out_dir / f"shard{i:05d}-{uuid.uuid4().hex[:8]}.counts"),
+            options,
+        )
         for i, p in enumerate(paths)
     ]
     return ray.get(refs)
@@ -187,10 +193,9 @@ class _CountBlock:
         self.order, self.out_dir, self.column, self.options = order, out_dir, column, options
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        # A generator: kneser.count takes a list of str for a list of paths.
         lines = (t if isinstance(t, str) else str(t) for t in batch[self.column])
         out = os.path.join(self.out_dir, f"shard-{uuid.uuid4().hex}.counts")
-        info = _count_shard(lines, self.order, out, self.options)
+        info = _count_shard({"texts": lines}, self.order, out, self.options)
         return {k: [v] for k, v in info.items()}
 
 

@@ -132,7 +132,7 @@ def _common_tail(p: argparse.ArgumentParser) -> None:
 def run_count(args: argparse.Namespace) -> int:
     inputs = list(args.inputs) + list(args.text) or ["-"]
     summary = kneser.count(
-        inputs,
+        files=inputs,
         order=args.order,
         output=args.output,
         memory=args.memory,
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _estimate(args: argparse.Namespace, source, fallback, arpa: str) -> dict:
     return kneser.estimate(
-        source,
+        files=source,
         order=args.order,
         arpa=arpa,
         from_counts=args.from_counts,

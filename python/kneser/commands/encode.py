@@ -47,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
     vocab = kneser.Vocab.load(args.vocab)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     index = kneser.encode_corpus(
-        list(args.files),
-        vocab,
-        args.output,
+        files=list(args.files),
+        vocab=vocab,
+        out_dir=args.output,
         dtype=args.dtype,
         format=args.format,
         shard_tokens=args.shard_tokens,

@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     specials = args.specials.split(",") if args.specials is not None else None
     vocab = kneser.Vocab.build(
-        list(args.files),
+        files=list(args.files),
         min_count=args.min_count,
         max_size=args.max_size,
         specials=specials,

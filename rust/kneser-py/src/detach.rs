@@ -155,6 +155,7 @@ where
             let _ = res_tx.send(outcome);
         });
         let mut tx = Some(tx);
+        let mut pulled = 0usize;
         let mut feed_error: Option<PyErr> = None;
         let mut res_rx = res_rx;
         loop {
@@ -163,8 +164,11 @@ where
                 let mut done = false;
                 for _ in 0..FEED_BATCH {
                     match iter.next() {
-                        Some(Ok(item)) => match item.extract::<String>() {
-                            Ok(s) => batch.push(s),
+                        Some(Ok(item)) => match feed_text(&item, pulled) {
+                            Ok(s) => {
+                                batch.push(s);
+                                pulled += 1;
+                            }
                             Err(e) => {
                                 feed_error = Some(e);
                                 done = true;
@@ -226,6 +230,16 @@ where
             }
         }
     })
+}
+
+/// Item `index` of a `texts=` iterable as a Rust string: a TypeError naming the item for a
+/// non-str, kneser.FormatError for a str holding a lone surrogate.
+fn feed_text(item: &Bound<'_, PyAny>, index: usize) -> PyResult<String> {
+    if item.is_instance_of::<pyo3::types::PyString>() {
+        crate::text::extract_text(item, Some(index))
+    } else {
+        Err(crate::sources::not_a_text(item, index))
+    }
 }
 
 type Outcome<T> = std::thread::Result<kneser::Result<T>>;

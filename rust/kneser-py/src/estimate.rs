@@ -9,6 +9,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::detach::{run_detached, run_detached_feeding};
 use crate::errors::to_pyerr;
+use crate::sources::{corpus, required_corpus, Corpus};
 
 /// A path-like object (str or os.PathLike) as a path, or None.
 fn as_path(obj: &Bound<'_, PyAny>) -> Option<PathBuf> {
@@ -21,15 +22,13 @@ fn as_path(obj: &Bound<'_, PyAny>) -> Option<PathBuf> {
     None
 }
 
-/// The source as a list of paths (a path or a non-empty list of paths), or None for an iterable
-/// of lines.
-fn source_paths(source: &Bound<'_, PyAny>) -> Option<Vec<PathBuf>> {
-    if let Some(p) = as_path(source) {
-        return Some(vec![p]);
-    }
-    let list = source.cast::<PyList>().ok()?;
-    let paths: Option<Vec<PathBuf>> = list.iter().map(|item| as_path(&item)).collect();
-    paths.filter(|v| !v.is_empty())
+/// A required argument that the signature leaves optional (it follows the optional source).
+fn required<T>(api: &str, name: &str, value: Option<T>) -> PyResult<T> {
+    value.ok_or_else(|| {
+        pyo3::exceptions::PyTypeError::new_err(format!(
+            "{api}() missing required argument: '{name}'"
+        ))
+    })
 }
 
 fn memory_arg(py: Python<'_>, memory: &Bound<'_, PyAny>) -> PyResult<u64> {
@@ -95,9 +94,12 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 
 /// Estimates a modified Kneser-Ney language model, as KenLM's lmplz does, and writes it as ARPA.
 ///
+/// The corpus is named once: a positional path, `files=` (paths) or `texts=` (str lines),
+/// never guessed from its type; or it is omitted with `from_counts`.
+///
 /// Args:
-///     source: a path (plain, .gz, .xz, .zst; "-" for stdin), a list of paths, or an iterable
-///         of str lines; None with from_counts.
+///     source: one path (plain, .gz, .xz, .zst; "-" for stdin). Lists, tuples, iterators and
+///         bytes are refused (TypeError): pass them as files= or texts=.
 ///     order: the model order N (>= 1).
 ///     arpa: where to write the ARPA ("-" for stdout). Written under a temporary name and
 ///         renamed when complete.
@@ -118,6 +120,8 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 ///     lmplz_final_line: text after the last newline gets no </s> (lmplz's behaviour).
 ///     threads: worker threads, 0 for all cores.
 ///     verbose: print lmplz-style progress and statistics on stderr.
+///     files: a path or an iterable of paths, read in order.
+///     texts: an iterable of str, one line (sentence) per item, pulled in batches.
 ///
 /// Returns:
 ///     dict with counts (per order), unpruned_counts, discounts ((D1, D2, D3+) per order),
@@ -126,9 +130,10 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 /// Example:
 ///     >>> kneser.estimate("corpus.txt", order=3, arpa="lm.arpa", memory="1G")["counts"]
 ///     [19467, 86567, 132688]
+///     >>> kneser.estimate(texts=["a b c", "b c"], order=2, arpa="lm.arpa", discount_fallback=True)
 #[pyfunction]
 #[pyo3(signature = (
-    source, order, arpa, *, from_counts = None, memory = None, temp_dir = None, discount_fallback = None,
+    source = None, order = None, arpa = None, *, files = None, texts = None, from_counts = None, memory = None, temp_dir = None, discount_fallback = None,
     prune = None, limit_vocab = None, interpolate_unigrams = true, vocab_pad = 0,
     skip_symbols = false, replace_invalid_utf8 = false, lmplz_final_line = true, threads = 0,
     verbose = false
@@ -136,9 +141,11 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 #[allow(clippy::too_many_arguments)]
 fn estimate<'py>(
     py: Python<'py>,
-    source: &Bound<'py, PyAny>,
-    order: usize,
-    arpa: PathBuf,
+    source: Option<&Bound<'py, PyAny>>,
+    order: Option<usize>,
+    arpa: Option<PathBuf>,
+    files: Option<&Bound<'py, PyAny>>,
+    texts: Option<&Bound<'py, PyAny>>,
     from_counts: Option<Vec<PathBuf>>,
     memory: Option<&Bound<'py, PyAny>>,
     temp_dir: Option<PathBuf>,
@@ -153,6 +160,9 @@ fn estimate<'py>(
     threads: usize,
     verbose: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let order = required("estimate", "order", order)?;
+    let arpa = required("estimate", "arpa", arpa)?;
+    let corpus = corpus("estimate", source, files, texts)?;
     let mut config = EstimateConfig {
         order,
         interpolate_unigrams,
@@ -189,25 +199,26 @@ fn estimate<'py>(
     } else {
         Output::Path(arpa)
     };
-    if let Some(counts) = from_counts {
-        if !source.is_none() {
+    let summary = match (corpus, from_counts) {
+        (Some(_), Some(_)) => {
             return Err(pyo3::exceptions::PyValueError::new_err(
-                "give either source or from_counts, not both",
-            ));
+                "give either a corpus (source, files= or texts=) or from_counts, not both",
+            ))
         }
-        let summary = run_detached(py, move |cancel| {
+        (None, Some(counts)) => run_detached(py, move |cancel| {
             kneser::estimate::estimate(Source::Counts(counts), &config, output, cancel)
-        })?;
-        return summary_dict(py, &summary);
-    }
-    let paths = source_paths(source);
-    let summary = match paths {
-        Some(paths) => run_detached(py, move |cancel| {
+        })?,
+        (None, None) => return Err(pyo3::exceptions::PyTypeError::new_err(
+            "estimate: no corpus given: pass a path, files=[...], texts=... or from_counts=[...]",
+        )),
+        (Some(Corpus::Files(paths)), None) => run_detached(py, move |cancel| {
             kneser::estimate::estimate(Source::Paths(paths), &config, output, cancel)
         })?,
-        None => run_detached_feeding(py, source, move |cancel, batches| {
-            kneser::estimate::estimate(Source::Batches(batches), &config, output, cancel)
-        })?,
+        (Some(Corpus::Texts(texts)), None) => {
+            run_detached_feeding(py, &texts, move |cancel, batches| {
+                kneser::estimate::estimate(Source::Batches(batches), &config, output, cancel)
+            })?
+        }
     };
     summary_dict(py, &summary)
 }
@@ -216,11 +227,13 @@ fn estimate<'py>(
 /// merged with the count files of other shards: `estimate(None, order, arpa, from_counts=[...])`).
 ///
 /// Args:
-///     source: a path, a list of paths, or an iterable of str lines.
+///     source: one path (a list or an iterator is refused: pass files= or texts=).
 ///     order: the model order N.
 ///     output: the count file to write (atomically).
 ///     memory, temp_dir, skip_symbols, replace_invalid_utf8, lmplz_final_line, threads,
 ///         verbose: as for estimate.
+///     files: a path or an iterable of paths, read in order.
+///     texts: an iterable of str, one line per item.
 ///
 /// Returns:
 ///     dict with order, tokens, words (vocabulary size) and records (distinct windows).
@@ -229,15 +242,17 @@ fn estimate<'py>(
 ///     >>> kneser.count("shard1.txt", order=5, output="shard1.counts")["records"]
 #[pyfunction]
 #[pyo3(signature = (
-    source, order, output, *, memory = None, temp_dir = None, skip_symbols = false,
+    source = None, order = None, output = None, *, files = None, texts = None, memory = None, temp_dir = None, skip_symbols = false,
     replace_invalid_utf8 = false, lmplz_final_line = true, threads = 0, verbose = false
 ))]
 #[allow(clippy::too_many_arguments)]
 fn count<'py>(
     py: Python<'py>,
-    source: &Bound<'py, PyAny>,
-    order: usize,
-    output: PathBuf,
+    source: Option<&Bound<'py, PyAny>>,
+    order: Option<usize>,
+    output: Option<PathBuf>,
+    files: Option<&Bound<'py, PyAny>>,
+    texts: Option<&Bound<'py, PyAny>>,
     memory: Option<&Bound<'py, PyAny>>,
     temp_dir: Option<PathBuf>,
     skip_symbols: bool,
@@ -246,6 +261,9 @@ fn count<'py>(
     threads: usize,
     verbose: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
+    let order = required("count", "order", order)?;
+    let output = required("count", "output", output)?;
+    let corpus = required_corpus("count", source, files, texts)?;
     let mut config = EstimateConfig {
         order,
         skip_symbols,
@@ -257,8 +275,8 @@ fn count<'py>(
     };
     set_budget(py, &mut config, memory, temp_dir)?;
     config.validate().map_err(|e| to_pyerr(py, e))?;
-    let header = match source_paths(source) {
-        Some(paths) => run_detached(py, move |cancel| {
+    let header = match corpus {
+        Corpus::Files(paths) => run_detached(py, move |cancel| {
             kneser::estimate::pipeline::count_to_file(
                 Source::Paths(paths),
                 &config,
@@ -266,7 +284,7 @@ fn count<'py>(
                 cancel,
             )
         })?,
-        None => run_detached_feeding(py, source, move |cancel, batches| {
+        Corpus::Texts(texts) => run_detached_feeding(py, &texts, move |cancel, batches| {
             kneser::estimate::pipeline::count_to_file(
                 Source::Batches(batches),
                 &config,

@@ -12,7 +12,9 @@ mod kenlm_api;
 mod model;
 mod pipeline;
 mod segment;
+mod sources;
 mod text;
+mod token_ids;
 mod vocab;
 
 /// The native module `kneser._kneser`; the public API is re-exported by `kneser/__init__.py`.

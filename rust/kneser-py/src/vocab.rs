@@ -10,18 +10,20 @@ use std::sync::Arc;
 
 use kneser::text::tokenize::Tokenizer;
 use kneser::vocab::{
-    build_from_files, default_specials, encode_corpus as core_encode_corpus, EncodeConfig,
-    ShardDtype, ShardFormat, TokenCounter, Unknown, Vocab, VocabConfig, EOS,
+    build_from_files, default_specials, encode_corpus as core_encode_corpus, encode_texts,
+    EncodeConfig, ShardDtype, ShardFormat, TokenCounter, Unknown, Vocab, VocabConfig, EOS,
 };
-use numpy::{AllowTypeChange, PyArray1, PyArrayLike1};
+use numpy::PyArray1;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-use crate::detach::{detach_short, run_detached};
+use crate::detach::{detach_short, run_detached, run_detached_feeding};
 use crate::errors::IntoPyResult;
+use crate::sources::{not_a_text, required_corpus, Corpus};
 use crate::text::PyTokenizer;
+use crate::token_ids::token_ids;
 
 /// Texts pulled from a Python iterable per batch (or fewer, once this many bytes are held).
 const PULL_ITEMS: usize = 8192;
@@ -35,7 +37,7 @@ const DETACH_BYTES: usize = 1 << 16;
 /// then by count descending, ties by the token's UTF-8 bytes ascending.
 ///
 /// Example:
-///     >>> v = kneser.Vocab.build(iter(["b a b", "c b a"]))
+///     >>> v = kneser.Vocab.build(texts=["b a b", "c b a"])
 ///     >>> v.tokens()
 ///     ['<unk>', '<s>', '</s>', 'b', 'a', 'c']
 ///     >>> v.encode("a b zz")
@@ -44,27 +46,6 @@ const DETACH_BYTES: usize = 1 << 16;
 pub struct PyVocab {
     vocab: Arc<Vocab>,
     tokenizer: Arc<Tokenizer>,
-}
-
-/// What `Vocab.build` reads from.
-enum Source {
-    Paths(Vec<PathBuf>),
-    Texts,
-}
-
-fn classify(source: &Bound<'_, PyAny>) -> PyResult<Source> {
-    if source.is_instance_of::<PyString>() || source.hasattr("__fspath__")? {
-        return Ok(Source::Paths(vec![source.extract()?]));
-    }
-    if source.is_instance_of::<PyList>() || source.is_instance_of::<PyTuple>() {
-        let paths: Vec<PathBuf> = source.extract().map_err(|_| {
-            PyTypeError::new_err(
-                "a list or tuple source must hold paths (str or os.PathLike); to build from texts pass an iterator, e.g. iter(texts)",
-            )
-        })?;
-        return Ok(Source::Paths(paths));
-    }
-    Ok(Source::Texts)
 }
 
 fn tokenizer_of(tokenizer: Option<PyRef<'_, PyTokenizer>>) -> Arc<Tokenizer> {
@@ -85,33 +66,44 @@ impl PyVocab {
 impl PyVocab {
     /// Builds a vocabulary by counting the tokens of `source` in parallel.
     ///
+    /// The corpus is named once: a positional path, `files=` or `texts=`, never guessed from
+    /// its type.
+    ///
     /// Args:
-    ///     source: a path (str or os.PathLike; plain, .gz, .xz or .zst), a list or tuple of
-    ///         paths, or any other iterable of str (one text per item, e.g. a generator or
-    ///         `iter(list_of_texts)`), pulled in batches.
+    ///     source: one path (str or os.PathLike; plain, .gz, .xz or .zst). Lists, tuples,
+    ///         iterators and bytes are refused (TypeError): pass them as files= or texts=.
     ///     tokenizer: a `kneser.Tokenizer` (default: whitespace, lmplz's rule).
     ///     min_count: tokens seen fewer times are left out.
     ///     max_size: the largest vocabulary size, specials included (None: no limit).
     ///     specials: the special tokens, ids 0, 1, ... (default `<unk>`, `<s>`, `</s>`).
     ///     pad: append `<pad>` to the default specials.
+    ///     files: a path or an iterable of paths, counted in order.
+    ///     texts: an iterable of str (one text per item, e.g. a list or a generator), pulled
+    ///         in batches.
     ///
     /// Raises:
     ///     ArgumentError: an empty corpus, min_count above every count, a bad option.
     ///     FormatError: invalid UTF-8 (naming file and line).
+    ///     TypeError: a source that is not one path, or a corpus given twice.
     ///
     /// Example:
     ///     >>> v = kneser.Vocab.build("corpus.txt", min_count=2, max_size=50_000)
+    ///     >>> v = kneser.Vocab.build(texts=["b a b", "c b a"])
     #[staticmethod]
-    #[pyo3(signature = (source, tokenizer = None, min_count = 1, max_size = None, specials = None, pad = false))]
+    #[pyo3(signature = (source = None, tokenizer = None, min_count = 1, max_size = None, specials = None, pad = false, *, files = None, texts = None))]
+    #[allow(clippy::too_many_arguments)]
     fn build(
         py: Python<'_>,
-        source: &Bound<'_, PyAny>,
+        source: Option<&Bound<'_, PyAny>>,
         tokenizer: Option<PyRef<'_, PyTokenizer>>,
         min_count: u64,
         max_size: Option<usize>,
         specials: Option<Vec<String>>,
         pad: bool,
+        files: Option<&Bound<'_, PyAny>>,
+        texts: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
+        let corpus = required_corpus("Vocab.build", source, files, texts)?;
         let tokenizer = tokenizer_of(tokenizer);
         let specials = match specials {
             Some(mut s) => {
@@ -128,27 +120,27 @@ impl PyVocab {
             specials,
         };
         config.validate().py_err(py)?;
-        let vocab = match classify(source)? {
-            Source::Paths(paths) => {
+        let vocab = match corpus {
+            Corpus::Files(paths) => {
                 let tok = Arc::clone(&tokenizer);
                 run_detached(py, move |cancel| {
                     build_from_files(&paths, &tok, &config, cancel)
                 })?
             }
-            Source::Texts => {
+            Corpus::Texts(texts) => {
                 let mut counter = TokenCounter::new();
-                let mut iter = source.try_iter()?;
+                let mut iter = texts.try_iter()?;
                 let mut index = 0usize;
                 loop {
                     let mut batch: Vec<String> = Vec::with_capacity(PULL_ITEMS);
                     let mut bytes = 0;
                     while batch.len() < PULL_ITEMS && bytes < PULL_BYTES {
                         let Some(item) = iter.next() else { break };
-                        let text: String = item?.extract().map_err(|_| {
-                            PyTypeError::new_err(format!(
-                                "item {index} of the source is not a str; an iterable source must yield str"
-                            ))
-                        })?;
+                        let item = item?;
+                        if !item.is_instance_of::<PyString>() {
+                            return Err(not_a_text(&item, index));
+                        }
+                        let text = crate::text::extract_text(&item, Some(index))?;
                         index += 1;
                         bytes += text.len();
                         batch.push(text);
@@ -163,7 +155,9 @@ impl PyVocab {
                     });
                     py.check_signals()?;
                 }
-                detach_short(py, move || counter.into_vocab(&config, "<iterable>"))?
+                detach_short(py, move || {
+                    counter.into_vocab(&config, kneser::vocab::TEXTS_SOURCE)
+                })?
             }
         };
         Ok(PyVocab {
@@ -386,20 +380,19 @@ impl PyVocab {
     /// The tokens of `ids` joined by single spaces.
     ///
     /// Args:
-    ///     ids: a sequence or numpy array of ints.
+    ///     ids: a 1-D numpy array of an integer dtype, or a sequence of ints (Python or numpy
+    ///         integers); never wrapped or truncated.
     ///
     /// Raises:
-    ///     ArgumentError: an id out of range.
+    ///     TypeError: ids that are not integers (floats, bools, strings), or not 1-D.
+    ///     OverflowError: an id below 0 or above 4294967295 (uint32, the id type).
+    ///     ArgumentError: an id not in the vocabulary.
     ///
     /// Example:
     ///     >>> v.decode([4, 3, 0])
     ///     'a b <unk>'
-    fn decode(
-        &self,
-        py: Python<'_>,
-        ids: PyArrayLike1<'_, u32, AllowTypeChange>,
-    ) -> PyResult<String> {
-        let ids: Vec<u32> = ids.as_array().iter().copied().collect();
+    fn decode(&self, py: Python<'_>, ids: &Bound<'_, PyAny>) -> PyResult<String> {
+        let ids = token_ids(ids)?;
         self.vocab.decode(&ids).py_err(py)
     }
 }
@@ -416,8 +409,12 @@ enum Eod {
 /// One line is one document; lines without tokens are skipped; each document is followed by
 /// the end-of-document id. Shards hold exactly `shard_tokens` ids (the last fewer).
 ///
+/// The corpus is named once: a positional path, `files=` or `texts=`, never guessed from its
+/// type.
+///
 /// Args:
-///     paths: a path or a list of paths (plain, .gz, .xz or .zst).
+///     source: one path (plain, .gz, .xz or .zst); lists, tuples, iterators and bytes are
+///         refused (TypeError): pass them as files= or texts=.
 ///     vocab: the `kneser.Vocab` (and its tokenizer) to encode with.
 ///     out_dir: the output directory, created if missing.
 ///     dtype: "auto" (uint16 when the vocabulary fits, else uint32), "uint16" or "uint32".
@@ -427,6 +424,8 @@ enum Eod {
 ///     unk: "unk" or "raise" (a FormatError naming file and line).
 ///     progress: print progress on stderr.
 ///     prefix: shard files are named `{prefix}_000000.{format}`, ...
+///     files: a path or an iterable of paths, encoded in order.
+///     texts: an iterable of str, one document per item (the index names them `<texts>`).
 ///
 /// Returns:
 ///     the index (a dict, as written to `out_dir/index.json`).
@@ -435,13 +434,13 @@ enum Eod {
 ///     >>> index = kneser.encode_corpus("train.txt", vocab, "shards", format="bin")
 ///     >>> index["tokens"], [s["file"] for s in index["shards"]]
 #[pyfunction]
-#[pyo3(signature = (paths, vocab, out_dir, dtype = "auto", format = "npy", shard_tokens = 100_000_000, eod = Eod::Flag(true), unk = "unk", progress = false, prefix = "shard".to_string()))]
+#[pyo3(signature = (source = None, vocab = None, out_dir = None, dtype = "auto", format = "npy", shard_tokens = 100_000_000, eod = Eod::Flag(true), unk = "unk", progress = false, prefix = "shard".to_string(), *, files = None, texts = None))]
 #[allow(clippy::too_many_arguments)]
 fn encode_corpus<'py>(
     py: Python<'py>,
-    paths: &Bound<'py, PyAny>,
-    vocab: PyRef<'py, PyVocab>,
-    out_dir: PathBuf,
+    source: Option<&Bound<'py, PyAny>>,
+    vocab: Option<PyRef<'py, PyVocab>>,
+    out_dir: Option<PathBuf>,
     dtype: &str,
     format: &str,
     shard_tokens: u64,
@@ -449,15 +448,17 @@ fn encode_corpus<'py>(
     unk: &str,
     progress: bool,
     prefix: String,
+    files: Option<&Bound<'py, PyAny>>,
+    texts: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let paths: Vec<PathBuf> = match classify(paths)? {
-        Source::Paths(p) => p,
-        Source::Texts => {
-            return Err(PyTypeError::new_err(
-                "paths must be a path or a list of paths",
-            ))
-        }
+    let missing = |name: &str| {
+        PyTypeError::new_err(format!(
+            "encode_corpus() missing required argument: '{name}'"
+        ))
     };
+    let vocab = vocab.ok_or_else(|| missing("vocab"))?;
+    let out_dir = out_dir.ok_or_else(|| missing("out_dir"))?;
+    let corpus = required_corpus("encode_corpus", source, files, texts)?;
     let eod = match eod {
         Eod::Token(token) => Some(token),
         Eod::Flag(on) => on.then(|| EOS.to_string()),
@@ -472,9 +473,14 @@ fn encode_corpus<'py>(
         prefix,
     };
     let (v, tok) = (Arc::clone(&vocab.vocab), Arc::clone(&vocab.tokenizer));
-    let index = run_detached(py, move |cancel| {
-        core_encode_corpus(&paths, &v, &tok, &out_dir, &config, cancel)
-    })?;
+    let index = match corpus {
+        Corpus::Files(paths) => run_detached(py, move |cancel| {
+            core_encode_corpus(&paths, &v, &tok, &out_dir, &config, cancel)
+        })?,
+        Corpus::Texts(texts) => run_detached_feeding(py, &texts, move |cancel, batches| {
+            encode_texts(batches, &v, &tok, &out_dir, &config, cancel)
+        })?,
+    };
     py.import("json")?.call_method1("loads", (index.to_json(),))
 }
 

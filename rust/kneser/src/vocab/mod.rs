@@ -27,7 +27,9 @@ use table::TokenTable;
 
 pub use count::{build_from_files, TokenCounter};
 pub use encode::{EncodedBatch, Unknown};
-pub use shards::{encode_corpus, CorpusIndex, EncodeConfig, ShardDtype, ShardFormat};
+pub use shards::{
+    encode_corpus, encode_texts, CorpusIndex, EncodeConfig, ShardDtype, ShardFormat, TEXTS_SOURCE,
+};
 
 /// The unknown-word token.
 pub const UNK: &str = "<unk>";

@@ -244,13 +244,80 @@ pub fn encode_corpus(
     config: &EncodeConfig,
     cancel: &Cancel,
 ) -> Result<CorpusIndex> {
+    if paths.is_empty() {
+        return Err(Error::InvalidArgument("no input files to encode".into()));
+    }
+    let sources = paths.iter().map(|p| display_name(p)).collect();
+    encode_with(sources, vocab, tokenizer, out_dir, config, |consume| {
+        for_each_batch(paths, cancel, consume)
+    })
+}
+
+/// The name texts from a caller go by, in the index's `sources` and in messages.
+pub const TEXTS_SOURCE: &str = "<texts>";
+
+/// Encodes texts from a caller, given in batches (each string one document, as one line of a
+/// file is), into shards as [`encode_corpus`] does; the index names them [`TEXTS_SOURCE`] and
+/// an unknown token (with [`Unknown::Raise`]) is reported with the text's 1-based number.
+///
+/// Errors: as [`encode_corpus`], and any error a batch carries.
+///
+/// Example:
+/// ```no_run
+/// use kneser::{text::tokenize::Tokenizer, vocab::*, Cancel};
+/// # let vocab: Vocab = unimplemented!();
+/// let batches = vec![Ok(vec!["a b".to_string(), "c".to_string()])];
+/// let index = encode_texts(batches, &vocab, &Tokenizer::whitespace(), "shards".as_ref(),
+///                          &EncodeConfig::default(), &Cancel::new()).unwrap();
+/// ```
+pub fn encode_texts(
+    batches: impl IntoIterator<Item = Result<Vec<String>>>,
+    vocab: &Vocab,
+    tokenizer: &Tokenizer,
+    out_dir: &Path,
+    config: &EncodeConfig,
+    cancel: &Cancel,
+) -> Result<CorpusIndex> {
+    let sources = vec![TEXTS_SOURCE.to_string()];
+    encode_with(sources, vocab, tokenizer, out_dir, config, |consume| {
+        let mut first_line = 1u64;
+        for texts in batches {
+            let texts = texts?;
+            cancel.check()?;
+            let mut batch = LineBatch {
+                text: String::with_capacity(texts.iter().map(String::len).sum()),
+                ends: Vec::with_capacity(texts.len()),
+                file_index: 0,
+                source: TEXTS_SOURCE.to_string(),
+                first_line,
+            };
+            for t in &texts {
+                batch.text.push_str(t);
+                batch.ends.push(batch.text.len());
+            }
+            first_line += texts.len() as u64;
+            if !batch.is_empty() {
+                consume(batch)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The encoder behind [`encode_corpus`] and [`encode_texts`]: `feed` calls its argument with
+/// every batch of lines in corpus order.
+fn encode_with(
+    sources: Vec<String>,
+    vocab: &Vocab,
+    tokenizer: &Tokenizer,
+    out_dir: &Path,
+    config: &EncodeConfig,
+    feed: impl FnOnce(&mut dyn FnMut(LineBatch) -> Result<()>) -> Result<()>,
+) -> Result<CorpusIndex> {
     if config.shard_tokens == 0 {
         return Err(Error::InvalidArgument(
             "shard_tokens must be at least 1".into(),
         ));
-    }
-    if paths.is_empty() {
-        return Err(Error::InvalidArgument("no input files to encode".into()));
     }
     let dtype = config.dtype.resolve(vocab.len())?;
     let eod = match &config.eod {
@@ -282,12 +349,12 @@ pub fn encode_corpus(
         shard_tokens: config.shard_tokens,
         vocab_size: vocab.len(),
         eod: eod.clone(),
-        sources: paths.iter().map(|p| display_name(p)).collect(),
+        sources,
     };
     let mut writer = ShardWriter::new(out_dir, config, dtype);
-    let mut progress = config.progress.then(|| Progress::new(paths.len()));
+    let mut progress = config.progress.then(|| Progress::new(index.sources.len()));
     let eod_id = eod.map(|e| e.1);
-    for_each_batch(paths, cancel, |batch| {
+    feed(&mut |batch| {
         let encoded = encode_lines(vocab, tokenizer, &batch, unk, eod_id)?;
         index.empty_lines += encoded.empty_lines;
         index.documents += encoded.doc_ends.len() as u64;

@@ -367,6 +367,57 @@ fn corpus_to_shards_in_order() {
 }
 
 #[test]
+fn texts_encode_as_the_same_lines_in_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = ["a b", "", "c a zz", "b"];
+    let file = write(dir.path(), "a.txt", &lines.join("\n"));
+    let v = build(&["a b c"], &VocabConfig::default()).unwrap();
+    let config = EncodeConfig {
+        shard_tokens: 4,
+        ..EncodeConfig::default()
+    };
+    let from_file = dir.path().join("f");
+    let from_texts = dir.path().join("t");
+    let a = encode_corpus(&[file], &v, &ws(), &from_file, &config, &Cancel::new()).unwrap();
+    // Two batches, the split inside the corpus.
+    let batches = vec![
+        Ok(vec![lines[0].to_string(), lines[1].to_string()]),
+        Ok(vec![lines[2].to_string(), lines[3].to_string()]),
+    ];
+    let b = encode_texts(batches, &v, &ws(), &from_texts, &config, &Cancel::new()).unwrap();
+    assert_eq!(
+        (a.documents, a.tokens, a.empty_lines),
+        (b.documents, b.tokens, b.empty_lines)
+    );
+    assert_eq!(b.sources, [TEXTS_SOURCE]);
+    for shard in &a.shards {
+        assert_eq!(
+            std::fs::read(from_file.join(&shard.file)).unwrap(),
+            std::fs::read(from_texts.join(&shard.file)).unwrap()
+        );
+    }
+    // An unknown token is reported with the text's number.
+    let config = EncodeConfig {
+        unknown: Unknown::Raise,
+        ..EncodeConfig::default()
+    };
+    let batches = vec![
+        Ok(vec!["a".to_string()]),
+        Ok(vec!["b".to_string(), "zz".to_string()]),
+    ];
+    let e = encode_texts(
+        batches,
+        &v,
+        &ws(),
+        &dir.path().join("u"),
+        &config,
+        &Cancel::new(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("<texts>:3: token \"zz\""), "{e}");
+}
+
+#[test]
 fn an_error_early_in_a_large_file_does_not_hang_the_reader() {
     let dir = tempfile::tempdir().unwrap();
     let line = "a b c a b c a b c a b c a b c a b c a b c a b c a b c a b c\n";
