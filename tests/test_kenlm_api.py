@@ -411,3 +411,21 @@ def test_generated_sentences_equal(
         theirs.full_scores(sentence, bos, eos)
     )
     assert _same_float(ours.perplexity(sentence), theirs.perplexity(sentence))
+
+
+def test_where_kneser_differs_on_purpose(capfd: pytest.CaptureFixture[str]) -> None:
+    # An order-1 model: KenLM refuses it ("assumes at least a bigram model"); kneser scores it.
+    unigram = DATA / "lmplz" / "book.o1.arpa"
+    with pytest.raises(OSError, match="at least a bigram"):
+        kenlm.Model(str(unigram), _quiet())
+    capfd.readouterr()
+    lm = kneser.Model(unigram)
+    assert lm.order == 1
+    assert _same_float(lm.score("the"), sum(p for p, _, _ in lm.full_scores("the")))
+    # Nothing is printed while loading (kenlm prints a progress bar and a complaint).
+    kneser.Model(DATA / "query" / "seed.o2.fallback.arpa")
+    assert capfd.readouterr() == ("", "")
+    # A State reads well and deep-copies (kenlm's __deepcopy__ takes no memo and fails).
+    s = kneser.State()
+    lm.BeginSentenceWrite(s)
+    assert repr(s) == "State(words=[1])" and copy.deepcopy(s) == s
