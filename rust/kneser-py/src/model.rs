@@ -206,7 +206,7 @@ impl PyModel {
     ///
     /// Example:
     ///     >>> lm.score("a b c", bos=True, eos=True)
-    #[pyo3(signature = (sentence, bos = Truthy(true), eos = Truthy(true)))]
+    #[pyo3(signature = (sentence, bos = Truthy(true), eos = Truthy(true)), text_signature = "(self, sentence, bos=True, eos=True)")]
     fn score(&self, sentence: &Bound<'_, PyAny>, bos: Truthy, eos: Truthy) -> PyResult<f64> {
         let text = kenlm_bytes(sentence)?;
         Ok(f64::from(self.inner.kenlm_score(&text, bos.0, eos.0)))
@@ -223,7 +223,7 @@ impl PyModel {
     /// Example:
     ///     >>> list(lm.full_scores("a b"))
     ///     [(-1.2, 2, False), (-0.7, 3, False), (-0.3, 2, False)]
-    #[pyo3(signature = (sentence, bos = Truthy(true), eos = Truthy(true)))]
+    #[pyo3(signature = (sentence, bos = Truthy(true), eos = Truthy(true)), text_signature = "(self, sentence, bos=True, eos=True)")]
     fn full_scores<'py>(
         &self,
         py: Python<'py>,

@@ -275,7 +275,7 @@ impl PySegmenter {
     /// Example:
     ///     >>> list(seg.cut("我来到北京清华大学"))
     ///     ['我', '来到', '北京', '清华大学']
-    #[pyo3(signature = (sentence, cut_all = Truthy(false), HMM = Truthy(false), use_paddle = Truthy(false)))]
+    #[pyo3(signature = (sentence, cut_all = Truthy(false), HMM = Truthy(false), use_paddle = Truthy(false)), text_signature = "(self, sentence, cut_all=False, HMM=False, use_paddle=False)")]
     #[allow(non_snake_case)]
     fn cut<'py>(
         &self,
@@ -294,7 +294,7 @@ impl PySegmenter {
     /// Example:
     ///     >>> seg.lcut("我来到北京清华大学")
     ///     ['我', '来到', '北京', '清华大学']
-    #[pyo3(signature = (sentence, cut_all = Truthy(false), HMM = Truthy(false), use_paddle = Truthy(false)))]
+    #[pyo3(signature = (sentence, cut_all = Truthy(false), HMM = Truthy(false), use_paddle = Truthy(false)), text_signature = "(self, sentence, cut_all=False, HMM=False, use_paddle=False)")]
     #[allow(non_snake_case)]
     fn lcut<'py>(
         &self,
@@ -325,7 +325,7 @@ impl PySegmenter {
     /// Example:
     ///     >>> list(seg.cut_for_search("中华人民共和国"))
     ///     ['中华', '华人', '人民', '共和', '共和国', '中华人民共和国']
-    #[pyo3(signature = (sentence, HMM = Truthy(false)))]
+    #[pyo3(signature = (sentence, HMM = Truthy(false)), text_signature = "(self, sentence, HMM=False)")]
     #[allow(non_snake_case)]
     fn cut_for_search<'py>(
         &self,
@@ -338,7 +338,7 @@ impl PySegmenter {
     }
 
     /// ``cut_for_search`` as a list (jieba's ``lcut_for_search``).
-    #[pyo3(signature = (sentence, HMM = Truthy(false)))]
+    #[pyo3(signature = (sentence, HMM = Truthy(false)), text_signature = "(self, sentence, HMM=False)")]
     #[allow(non_snake_case)]
     fn lcut_for_search<'py>(
         &self,
@@ -373,7 +373,7 @@ impl PySegmenter {
     /// Example:
     ///     >>> list(seg.tokenize("永和服装饰品"))
     ///     [('永和', 0, 2), ('服装', 2, 4), ('饰品', 4, 6)]
-    #[pyo3(signature = (unicode_sentence, mode = "default", HMM = Truthy(false)))]
+    #[pyo3(signature = (unicode_sentence, mode = "default", HMM = Truthy(false)), text_signature = "(self, unicode_sentence, mode='default', HMM=False)")]
     #[allow(non_snake_case)]
     fn tokenize<'py>(
         &self,
@@ -617,7 +617,7 @@ impl PySegmenter {
     /// Example:
     ///     >>> seg.suggest_freq(("中", "将"), tune=True)
     ///     494
-    #[pyo3(signature = (segment, tune = Truthy(false)))]
+    #[pyo3(signature = (segment, tune = Truthy(false)), text_signature = "(self, segment, tune=False)")]
     fn suggest_freq(
         &self,
         py: Python<'_>,
