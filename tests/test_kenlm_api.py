@@ -429,3 +429,21 @@ def test_where_kneser_differs_on_purpose(capfd: pytest.CaptureFixture[str]) -> N
     s = kneser.State()
     lm.BeginSentenceWrite(s)
     assert repr(s) == "State(words=[1])" and copy.deepcopy(s) == s
+
+
+def test_signatures_match_kenlm() -> None:
+    import inspect
+
+    for cls in ("Model", "FullScoreReturn", "Config", "State"):
+        theirs, ours = getattr(kenlm, cls), getattr(kneser, cls)
+        for name in dir(theirs):
+            if name.startswith("_") or not callable(getattr(theirs, name)):
+                continue
+            try:
+                want = inspect.signature(getattr(theirs, name))
+            except ValueError:
+                continue
+            got = inspect.signature(getattr(ours, name))
+            assert [(p.name, p.default) for p in got.parameters.values()] == [
+                (p.name, p.default) for p in want.parameters.values()
+            ], f"{cls}.{name}"
