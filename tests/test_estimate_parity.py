@@ -62,6 +62,9 @@ CASES = [
     ("book.o3.vocab_pad_50000", "book.txt", {"order": 3, "vocab_pad": 50000}),
     ("zh.chars.o3", "zh.chars.txt", {"order": 3}),
     ("zh.chars.o5", "zh.chars.txt", {"order": 5}),
+    ("lastword.o2", "lastword.txt", {"order": 2}),
+    ("lastword.o3", "lastword.txt", {"order": 3}),
+    ("lastword.o4", "lastword.txt", {"order": 4}),
 ]
 
 
