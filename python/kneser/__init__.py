@@ -28,6 +28,7 @@ from kneser._kneser import (
 )
 
 __version__: str = _kneser.__version__
+DEFAULT_MEMORY: int = _kneser.DEFAULT_MEMORY  # the sort budget when none is given (1 GiB)
 estimate = _kneser.estimate
 count = _kneser.count
 
@@ -44,6 +45,7 @@ class LanguageModel(Model):
 from kneser.pipeline import Pipeline, Report, train_lm  # noqa: E402 (needs the names above)
 
 __all__ = [
+    "DEFAULT_MEMORY",
     "ARPALoadComplain",
     "ArgumentError",
     "Config",

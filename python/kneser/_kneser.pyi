@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+DEFAULT_MEMORY: int
 
 def _busy_wait(seconds: float) -> int: ...
 def _raise_core_error(kind: str) -> None: ...

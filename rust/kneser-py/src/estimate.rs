@@ -57,16 +57,7 @@ fn set_budget(
 
 fn read_limit_vocab(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if let Some(path) = as_path(obj) {
-        let words = py.detach(|| -> kneser::Result<Vec<String>> {
-            let name = kneser::io::display_name(&path);
-            let mut r = kneser::io::LineReader::new(kneser::io::open_input(&path)?, name.clone());
-            let mut words = Vec::new();
-            while let Some(line) = r.next_line()? {
-                let text = line.as_str(&name)?;
-                words.extend(text.split_whitespace().map(str::to_string));
-            }
-            Ok(words)
-        });
+        let words = py.detach(|| kneser::estimate::config::read_limit_vocab(&path));
         return words.map_err(|e| to_pyerr(py, e));
     }
     let mut words = Vec::new();

@@ -17,12 +17,13 @@ use super::counts_file::{read_counts, write_counts, CountsHeader};
 use super::discount::Discount;
 use super::initial::{initial_order, initial_unigrams, Initial};
 use super::interpolate::{interpolate_order, write_unigrams, Backoffs, Lower};
-use super::sink::{ArpaSink, Target};
+use super::sink::ArpaSink;
+pub use super::sink::Output;
 use super::{BOS, EOS, UNK};
 use crate::arpa::writer::write_header;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::io::{display_name, open_input, AtomicFile};
+use crate::io::{display_name, open_input};
 use crate::sort::{get_u64, RecordWriter, SortedStream, TempDir};
 
 /// Bytes of text per chunk tokenized by one thread.
@@ -41,14 +42,6 @@ pub enum Source {
     Batches(Batches),
     /// Count files written by [`count_to_file`], merged as if their corpora were concatenated.
     Counts(Vec<PathBuf>),
-}
-
-/// Where the ARPA goes.
-pub enum Output {
-    /// A file, written atomically.
-    Path(PathBuf),
-    /// Any writer (stdout); the caller owns atomicity.
-    Writer(Box<dyn Write + Send>),
 }
 
 /// What an estimation did.
@@ -131,14 +124,8 @@ fn run(
     let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
     let temp = TempDir::new_in(&config.temp_dir)?;
     // Open the output first: a bad target path fails before any work.
-    let (target, out_name) = match output {
-        Output::Path(p) => {
-            let name = p.display().to_string();
-            (Target::File(AtomicFile::create(&p)?), name)
-        }
-        Output::Writer(w) => (Target::Writer(w), "<stdout>".to_string()),
-    };
-    let mut sink = ArpaSink::new(target, out_name.clone())?;
+    let mut sink = ArpaSink::new(output)?;
+    let out_name = sink.name().to_string();
 
     // Stage 1: count.
     log(config, "=== 1/5 Counting and sorting n-grams ===");
