@@ -14,6 +14,7 @@ from kneser._errors import (
     InternalError,
     KneserError,
     KneserIOError,
+    KneserMemoryError,
     NotFoundError,
 )
 from kneser._kneser import (
@@ -55,6 +56,7 @@ __all__ = [
     "InternalError",
     "KneserError",
     "KneserIOError",
+    "KneserMemoryError",
     "LanguageModel",
     "LoadMethod",
     "Model",

@@ -34,6 +34,11 @@ class NotFoundError(KneserIOError, FileNotFoundError):
     """A path that does not exist; ``.filename`` is the path."""
 
 
+class KneserMemoryError(KneserError, MemoryError):
+    """The system refused memory the job asked for (a ``memory``/``-S`` budget larger than the
+    machine or ``ulimit -v`` allows); temp files and partial outputs have been removed."""
+
+
 class InternalError(KneserError, RuntimeError):
     """A bug in kneser (an internal invariant failed, or a panic was caught). Please report it."""
 
@@ -45,5 +50,6 @@ __all__ = [
     "InternalError",
     "KneserError",
     "KneserIOError",
+    "KneserMemoryError",
     "NotFoundError",
 ]

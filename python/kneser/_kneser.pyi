@@ -33,6 +33,7 @@ def estimate(
     lmplz_final_line: bool = True,
     threads: int = 0,
     verbose: bool = False,
+    verbose_header: bool = False,
 ) -> dict[str, Any]:
     """Estimates a modified Kneser-Ney language model, as KenLM's lmplz does, and writes it as
     ARPA (atomically). The corpus is one positional path, ``files=`` (paths) or ``texts=`` (an

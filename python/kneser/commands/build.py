@@ -103,6 +103,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="COUNTS",
         help="estimate from count files written by `kneser count` (shards, in corpus order)",
     )
+    _lmplz_only(p)
     _common_tail(p)
     p.set_defaults(func=run)
 
@@ -131,6 +132,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.set_defaults(func=run_count)
 
 
+def _lmplz_only(p: argparse.ArgumentParser) -> None:
+    """The rest of `lmplz --help`, with lmplz's meaning."""
+    hints = p.add_argument_group(
+        "lmplz memory-plan hints",
+        "accepted for lmplz command lines; kneser's sorter sizes its buffers from -S alone and "
+        "its vocabulary grows as needed, so these change nothing in the output",
+    )
+    hints.add_argument("--vocab_estimate", type=int, default=None, metavar="N")
+    hints.add_argument("--minimum_block", default=None, metavar="SIZE")
+    hints.add_argument("--sort_block", default=None, metavar="SIZE")
+    hints.add_argument("--block_count", type=int, default=None, metavar="N")
+    p.add_argument(
+        "--verbose_header",
+        action="store_true",
+        help="start the ARPA with lmplz's comment lines (input file, token count, smoothing)",
+    )
+    for flag in ("--renumber", "--collapse_values"):
+        p.add_argument(flag, action="store_true", help="lmplz's flag; not supported yet (error)")
+    p.add_argument(
+        "--intermediate",
+        default=None,
+        help="lmplz's intermediate n-gram files; not supported (error): kneser writes ARPA",
+    )
+
+
+def _refuse_unsupported(args: argparse.Namespace) -> None:
+    for name, value in (("vocab_estimate", args.vocab_estimate), ("block_count", args.block_count)):
+        if value is not None and value < 1:
+            raise SystemExit(f"kneser build: --{name} must be at least 1, got {value}")
+    if args.intermediate is not None:
+        raise SystemExit(
+            "kneser build: --intermediate is not supported: lmplz's intermediate files are its "
+            "internal binary n-gram streams (for its own interpolation tools), which kneser does "
+            "not write; use --arpa, or `kneser count` for shard files"
+        )
+    for flag in ("renumber", "collapse_values"):
+        if getattr(args, flag):
+            raise SystemExit(f"kneser build: --{flag} is not supported yet")
+
+
 def _common_tail(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0, help="worker threads (default: all cores)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -157,6 +198,7 @@ def run_count(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    _refuse_unsupported(args)
     inputs = list(args.inputs) + list(args.text)
     if args.from_counts:
         if inputs:
@@ -205,4 +247,5 @@ def _estimate(args: argparse.Namespace, source, fallback, arpa: str) -> dict:
         lmplz_final_line=not args.close_final_line,
         threads=args.threads,
         verbose=not args.quiet,
+        verbose_header=args.verbose_header,
     )

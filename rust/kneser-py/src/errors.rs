@@ -8,6 +8,7 @@
 //! | `InvalidUtf8`, `Format`, `SpecialInCorpus` | `FormatError` (`KneserError`, `ValueError`) |
 //! | `Discount` | `DiscountError` (`KneserError`, `ValueError`) |
 //! | `InvalidArgument`, `MemoryBudget` | `ArgumentError` (`KneserError`, `ValueError`) |
+//! | `OutOfMemory` | `KneserMemoryError` (`KneserError`, `MemoryError`) |
 //! | `Interrupted` | `KeyboardInterrupt` |
 //! | `Internal`, a caught panic | `InternalError` (`KneserError`, `RuntimeError`) |
 
@@ -45,6 +46,9 @@ pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
                 class(py, "FormatError")?.call1((message.clone(),))?
             }
             Error::Discount { .. } => class(py, "DiscountError")?.call1((message.clone(),))?,
+            Error::OutOfMemory { .. } => {
+                class(py, "KneserMemoryError")?.call1((message.clone(),))?
+            }
             Error::InvalidArgument(_) | Error::MemoryBudget { .. } => {
                 class(py, "ArgumentError")?.call1((message.clone(),))?
             }

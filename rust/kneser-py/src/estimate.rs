@@ -109,6 +109,8 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 ///     skip_symbols: treat <s>, </s>, <unk> in the text as whitespace instead of failing.
 ///     replace_invalid_utf8: replace invalid UTF-8 instead of failing with the line number.
 ///     lmplz_final_line: text after the last newline gets no </s> (lmplz's behaviour).
+///     verbose_header: start the ARPA with lmplz's `--verbose_header` comment lines (input
+///         file, token count, smoothing).
 ///     threads: worker threads, 0 for all cores.
 ///     verbose: print lmplz-style progress and statistics on stderr.
 ///     files: a path or an iterable of paths, read in order.
@@ -127,7 +129,7 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
     source = None, order = None, arpa = None, *, files = None, texts = None, from_counts = None, memory = None, temp_dir = None, discount_fallback = None,
     prune = None, limit_vocab = None, interpolate_unigrams = true, vocab_pad = 0,
     skip_symbols = false, replace_invalid_utf8 = false, lmplz_final_line = true, threads = 0,
-    verbose = false
+    verbose = false, verbose_header = false
 ))]
 #[allow(clippy::too_many_arguments)]
 fn estimate<'py>(
@@ -150,6 +152,7 @@ fn estimate<'py>(
     lmplz_final_line: bool,
     threads: usize,
     verbose: bool,
+    verbose_header: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let order = required("estimate", "order", order)?;
     let arpa = required("estimate", "arpa", arpa)?;
@@ -163,6 +166,7 @@ fn estimate<'py>(
         lmplz_final_line,
         threads,
         verbose,
+        verbose_header,
         ..Default::default()
     };
     set_budget(py, &mut config, memory, temp_dir)?;

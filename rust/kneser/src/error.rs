@@ -122,6 +122,17 @@ pub enum Error {
         minimum: u64,
     },
 
+    /// The system refused memory that the job asked for (a `-S` budget larger than the machine
+    /// or `ulimit -v` allows). Nothing is left behind: temp files and partial outputs are
+    /// removed. Fix: a smaller `--memory`.
+    #[error("out of memory: cannot allocate {bytes} bytes for {what}; give a smaller --memory (-S) or free memory")]
+    OutOfMemory {
+        /// What the memory was for.
+        what: &'static str,
+        /// The size asked for.
+        bytes: u64,
+    },
+
     /// The job was cancelled (Ctrl-C). Temp files have been removed.
     #[error("interrupted")]
     Interrupted,

@@ -31,7 +31,7 @@ impl PruneConfig {
 /// Everything `estimate` needs to know; see each field for its lmplz flag.
 #[derive(Debug, Clone)]
 pub struct EstimateConfig {
-    /// Order of the model (`-o`), at least 1; no maximum.
+    /// Order of the model (`-o`), 1 to [`MAX_ORDER`].
     pub order: usize,
     /// Discounts to use for an order whose modified Kneser-Ney discounts cannot be estimated
     /// (`--discount_fallback`): one to three values for D1, D2, D3+, the last repeated. `None`
@@ -62,6 +62,9 @@ pub struct EstimateConfig {
     pub threads: usize,
     /// Print lmplz-style progress and statistics on stderr.
     pub verbose: bool,
+    /// Start the ARPA with lmplz's comment lines (`--verbose_header`): the input file (`stdin`
+    /// for `-`), the token count and the smoothing.
+    pub verbose_header: bool,
 }
 
 impl Default for EstimateConfig {
@@ -80,6 +83,7 @@ impl Default for EstimateConfig {
             temp_dir: std::env::temp_dir(),
             threads: 0,
             verbose: false,
+            verbose_header: false,
         }
     }
 }
@@ -89,6 +93,11 @@ impl Default for EstimateConfig {
 /// Every default of kneser (the CLI, `kneser.estimate`, `kneser.count`, the Ray helpers) is
 /// this one, exposed to Python as `kneser.DEFAULT_MEMORY`.
 pub const DEFAULT_MEMORY: u64 = 1 << 30;
+
+/// The largest order accepted: the model loader's limit ([`crate::model::MAX_ORDER`]), so that
+/// every model kneser builds can be loaded and scored. (lmplz's limit is its compile-time
+/// `KENLM_MAX_ORDER`, 6 by default.)
+pub const MAX_ORDER: usize = crate::model::MAX_ORDER;
 
 /// lmplz's default discount fallback.
 pub const DEFAULT_FALLBACK: [f32; 3] = [0.5, 1.0, 1.5];
@@ -103,6 +112,12 @@ impl EstimateConfig {
             return Err(Error::InvalidArgument(
                 "order must be at least 1".to_string(),
             ));
+        }
+        if self.order > MAX_ORDER {
+            return Err(Error::InvalidArgument(format!(
+                "order {} is above the largest supported order {MAX_ORDER} (the limit of kneser's model loader, so that every model built can be loaded)",
+                self.order
+            )));
         }
         if let Some(f) = &self.discount_fallback {
             if f.is_empty() || f.len() > 3 {
@@ -245,6 +260,18 @@ mod tests {
             read_limit_vocab(&path).unwrap(),
             ["a", "b", "x\u{a0}y", "全\u{3000}角", "c\x0bd"]
         );
+    }
+
+    #[test]
+    fn order_is_bounded_by_the_loader() {
+        let mut c = EstimateConfig {
+            order: MAX_ORDER,
+            ..Default::default()
+        };
+        assert!(c.validate().is_ok());
+        c.order = MAX_ORDER + 1;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("largest supported order 16"), "{e}");
     }
 
     #[test]

@@ -44,6 +44,27 @@ pub enum Source {
     Counts(Vec<PathBuf>),
 }
 
+impl Source {
+    /// The input's name as lmplz's `--verbose_header` gives it: `stdin` for `-`, else the paths
+    /// as given (space-separated when several).
+    pub fn name(&self) -> String {
+        let names = |paths: &[PathBuf]| -> String {
+            paths
+                .iter()
+                .map(|p| match p.to_str() {
+                    Some("-") => "stdin".to_string(),
+                    _ => p.display().to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        match self {
+            Source::Paths(p) | Source::Counts(p) => names(p),
+            Source::Batches(_) => "<iterable>".to_string(),
+        }
+    }
+}
+
 /// What an estimation did.
 #[derive(Debug, Clone)]
 pub struct Summary {
@@ -121,6 +142,7 @@ fn run(
 ) -> Result<Summary> {
     let start = Instant::now();
     let n = config.order;
+    let input_name = source.name();
     let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
     let temp = TempDir::new_in(&config.temp_dir)?;
     // Open the output first: a bad target path fails before any work.
@@ -272,6 +294,13 @@ fn run(
         interp[UNK as usize] += gamma1;
     }
     let write_err = |e| Error::io("cannot write", &out_name, e);
+    if config.verbose_header {
+        write!(
+            sink,
+            "# Input file: {input_name}\n# Token count: {tokens}\n# Smoothing: Modified Kneser-Ney\n"
+        )
+        .map_err(write_err)?;
+    }
     write_header(&mut sink, &counts).map_err(write_err)?;
     writeln!(sink, "\n\\1-grams:").map_err(write_err)?;
     let uni_backoffs = match pending.as_mut().and_then(|p| p.backoffs.take()) {
