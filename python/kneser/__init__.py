@@ -37,6 +37,7 @@ Segmenter = _kneser.Segmenter
 Vocab = _kneser.Vocab
 encode_corpus = _kneser.encode_corpus
 read_lines = _kneser.read_lines
+build_binary = _kneser.build_binary
 
 
 class LanguageModel(Model):
@@ -69,6 +70,7 @@ __all__ = [
     "Tokenizer",
     "Vocab",
     "__version__",
+    "build_binary",
     "count",
     "encode_corpus",
     "estimate",

@@ -16,6 +16,7 @@ from kneser._errors import KneserError, KneserIOError
 COMMANDS: tuple[str, ...] = (
     "build",
     "query",
+    "build_binary",
     "clean",
     "tokenize",
     "segment",
