@@ -22,7 +22,7 @@ use super::{BOS, EOS, UNK};
 use crate::arpa::writer::write_header;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::io::{display_name, open_input, AtomicFile};
+use crate::io::{display_name, open_input, OutputFile};
 use crate::sort::{get_u64, RecordWriter, SortedStream, TempDir};
 
 /// Bytes of text per chunk tokenized by one thread.
@@ -43,9 +43,20 @@ pub enum Source {
     Counts(Vec<PathBuf>),
 }
 
+impl Source {
+    /// The files read (none for batches), for refusing one of them as the output.
+    pub fn paths(&self) -> &[PathBuf] {
+        match self {
+            Source::Paths(p) | Source::Counts(p) => p,
+            Source::Batches(_) => &[],
+        }
+    }
+}
+
 /// Where the ARPA goes.
 pub enum Output {
-    /// A file, written atomically.
+    /// A path, claimed through [`OutputFile`] (atomic for a regular file, in place for a FIFO
+    /// or device, `-` for stdout).
     Path(PathBuf),
     /// Any writer (stdout); the caller owns atomicity.
     Writer(Box<dyn Write + Send>),
@@ -130,11 +141,12 @@ fn run(
     let n = config.order;
     let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
     let temp = TempDir::new_in(&config.temp_dir)?;
-    // Open the output first: a bad target path fails before any work.
+    // Claim the output first: a bad target path, or an input as output, fails before any work.
     let (target, out_name) = match output {
         Output::Path(p) => {
-            let name = p.display().to_string();
-            (Target::File(AtomicFile::create(&p)?), name)
+            let file = OutputFile::create_for(&p, source.paths())?;
+            let name = file.name().to_string();
+            (Target::File(file), name)
         }
         Output::Writer(w) => (Target::Writer(w), "<stdout>".to_string()),
     };
@@ -480,6 +492,7 @@ pub fn count_to_file(
     cancel: &Cancel,
 ) -> Result<CountsHeader> {
     in_pool(config, || {
+        crate::io::claim_output(path, source.paths())?;
         let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
         let temp = TempDir::new_in(&config.temp_dir)?;
         let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
