@@ -35,6 +35,8 @@ Segmenter = _kneser.Segmenter
 Vocab = _kneser.Vocab
 encode_corpus = _kneser.encode_corpus
 read_lines = _kneser.read_lines
+OutputFile = _kneser.OutputFile
+claim_output = _kneser.claim_output
 
 
 class LanguageModel(Model):
@@ -58,6 +60,7 @@ __all__ = [
     "Model",
     "Normalizer",
     "NotFoundError",
+    "OutputFile",
     "Pipeline",
     "Report",
     "Segmenter",
@@ -65,6 +68,7 @@ __all__ = [
     "Tokenizer",
     "Vocab",
     "__version__",
+    "claim_output",
     "count",
     "encode_corpus",
     "estimate",
