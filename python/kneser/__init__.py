@@ -38,6 +38,8 @@ Vocab = _kneser.Vocab
 encode_corpus = _kneser.encode_corpus
 read_lines = _kneser.read_lines
 build_binary = _kneser.build_binary
+OutputFile = _kneser.OutputFile
+claim_output = _kneser.claim_output
 
 
 class LanguageModel(Model):
@@ -63,6 +65,7 @@ __all__ = [
     "Model",
     "Normalizer",
     "NotFoundError",
+    "OutputFile",
     "Pipeline",
     "Report",
     "Segmenter",
@@ -71,6 +74,7 @@ __all__ = [
     "Vocab",
     "__version__",
     "build_binary",
+    "claim_output",
     "count",
     "encode_corpus",
     "estimate",

@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 import kneser
+from kneser import _kneser
 
 
 def _bool01(text: str) -> bool:
@@ -211,6 +212,9 @@ def run(args: argparse.Namespace) -> int:
         fallback = True
     arpa = args.arpa
     tmp_arpa = None
+    if args.binary:
+        # Checked before any work, as the ARPA output is by the core.
+        _kneser.claim_output(args.binary, inputs)
     if args.binary and arpa == "-":
         fd, tmp_arpa = tempfile.mkstemp(
             suffix=".arpa", dir=os.path.dirname(os.path.abspath(args.binary))

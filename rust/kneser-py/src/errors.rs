@@ -37,8 +37,8 @@ pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
                 message.clone(),
                 path.to_string_lossy().into_owned(),
             ))?,
-            Error::Io { path, source, .. } => class(py, "KneserIOError")?.call1((
-                source.raw_os_error().unwrap_or(0),
+            Error::Io { path, .. } => class(py, "KneserIOError")?.call1((
+                err.errno().unwrap_or(0),
                 message.clone(),
                 path.to_string_lossy().into_owned(),
             ))?,

@@ -189,11 +189,8 @@ fn estimate<'py>(
         config.limit_vocab = Some(read_limit_vocab(py, l)?);
     }
     config.validate().map_err(|e| to_pyerr(py, e))?;
-    let output = if arpa.as_os_str() == "-" {
-        Output::Writer(Box::new(std::io::stdout()))
-    } else {
-        Output::Path(arpa)
-    };
+    // `-` is stdout, claimed by the core's output layer like any path.
+    let output = Output::Path(arpa);
     let summary = match (corpus, from_counts) {
         (Some(_), Some(_)) => {
             return Err(pyo3::exceptions::PyValueError::new_err(

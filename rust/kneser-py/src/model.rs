@@ -430,14 +430,9 @@ impl PyModel {
                 out.flush()
                     .map_err(|e| kneser::Error::io("cannot write", &output, e))
             };
-            if output == "-" {
-                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                run(&mut out)
-            } else {
-                let mut file = kneser::io::AtomicFile::create(&output)?;
-                run(&mut file)?;
-                file.commit()
-            }
+            let mut file = kneser::io::OutputFile::create_for(&output, &inputs)?;
+            run(&mut file)?;
+            file.commit()
         })
     }
 

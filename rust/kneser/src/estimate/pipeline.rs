@@ -63,6 +63,14 @@ impl Source {
             Source::Batches(_) => "<iterable>".to_string(),
         }
     }
+
+    /// The files read (none for batches), for refusing one of them as the output.
+    pub fn paths(&self) -> &[PathBuf] {
+        match self {
+            Source::Paths(p) | Source::Counts(p) => p,
+            Source::Batches(_) => &[],
+        }
+    }
 }
 
 /// What an estimation did.
@@ -145,8 +153,8 @@ fn run(
     let input_name = source.name();
     let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
     let temp = TempDir::new_in(&config.temp_dir)?;
-    // Open the output first: a bad target path fails before any work.
-    let mut sink = ArpaSink::new(output)?;
+    // Claim the output first: a bad target path, or an input as output, fails before any work.
+    let mut sink = ArpaSink::new(output, source.paths())?;
     let out_name = sink.name().to_string();
 
     // Stage 1: count.
@@ -496,6 +504,7 @@ pub fn count_to_file(
     cancel: &Cancel,
 ) -> Result<CountsHeader> {
     in_pool(config, || {
+        crate::io::claim_output(path, source.paths())?;
         let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
         let temp = TempDir::new_in(&config.temp_dir)?;
         let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;

@@ -2,7 +2,7 @@
 //! overlap.
 //!
 //! Input: blocks of formatted ARPA text, in order ([`ArpaSink::send`], or small writes through
-//! [`std::io::Write`]). Output: the same bytes at an [`AtomicFile`] (renamed into place by
+//! [`std::io::Write`]). Output: the same bytes at an [`OutputFile`] (renamed into place by
 //! [`ArpaSink::finish`]) or a caller's writer. Memory: at most [`QUEUE`] blocks in flight, each
 //! about [`BLOCK_BYTES`]; written blocks are handed back for reuse ([`ArpaSink::buffer`]).
 //! An error of the writer thread is returned by the next send or by `finish`; dropping the sink
@@ -14,7 +14,7 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::io::AtomicFile;
+use crate::io::OutputFile;
 
 /// Blocks queued for the writer thread at most.
 pub const QUEUE: usize = 16;
@@ -31,7 +31,7 @@ pub enum Output {
 
 /// An [`Output`] once opened (private: the writer thread's handle).
 enum Target {
-    File(AtomicFile),
+    File(OutputFile),
     Writer(Box<dyn Write + Send>),
 }
 
@@ -63,12 +63,14 @@ pub struct ArpaSink {
 }
 
 impl ArpaSink {
-    /// Opens `output` (a bad path fails here, before any work) and starts the writer thread.
-    pub fn new(output: Output) -> Result<Self> {
+    /// Claims `output` (a bad path, or one of `inputs` as the output, fails here, before any
+    /// work) and starts the writer thread.
+    pub fn new(output: Output, inputs: &[PathBuf]) -> Result<Self> {
         let (target, name) = match output {
             Output::Path(p) => {
-                let name = p.display().to_string();
-                (Target::File(AtomicFile::create(&p)?), name)
+                let file = OutputFile::create_for(&p, inputs)?;
+                let name = file.name().to_string();
+                (Target::File(file), name)
             }
             Output::Writer(w) => (Target::Writer(w), "<stdout>".to_string()),
         };
