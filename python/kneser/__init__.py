@@ -18,11 +18,13 @@ from kneser._errors import (
 )
 from kneser._kneser import (
     ARPALoadComplain,
+    CcnetScorer,
     Config,
     FullScoreReturn,
     LoadMethod,
     Model,
     Normalizer,
+    SentencePiece,
     State,
     Tokenizer,
 )
@@ -46,6 +48,7 @@ from kneser.pipeline import Pipeline, Report, train_lm  # noqa: E402 (needs the 
 __all__ = [
     "ARPALoadComplain",
     "ArgumentError",
+    "CcnetScorer",
     "Config",
     "DiscountError",
     "FormatError",
@@ -61,6 +64,7 @@ __all__ = [
     "Pipeline",
     "Report",
     "Segmenter",
+    "SentencePiece",
     "State",
     "Tokenizer",
     "Vocab",

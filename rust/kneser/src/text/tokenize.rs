@@ -22,6 +22,8 @@
 //! * [`Mode::Punctuation`]: whitespace and control characters separate tokens, and every
 //!   punctuation character ([`is_punctuation`]) is a token of its own (`"Hi, you!"` gives
 //!   `Hi`, `,`, `you`, `!`).
+//! * [`Mode::SentencePiece`]: the pieces of a SentencePiece model
+//!   ([`super::sentencepiece`]), its own normalization included.
 //! * [`Mode::Custom`]: the hook for another splitter, such as the dictionary-based Chinese
 //!   segmenter: a shared function `Fn(&str, &mut dyn FnMut(&str))` that calls its second
 //!   argument with each token. Build one with [`Tokenizer::custom`]; lowercasing and stopwords
@@ -38,6 +40,7 @@ use std::sync::Arc;
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::chars::{is_cjk, is_mark, is_punctuation};
+use super::sentencepiece::SentencePiece;
 use super::stopwords::Stopwords;
 
 /// A custom splitting function: calls its second argument with each token of its first.
@@ -54,6 +57,9 @@ pub enum Mode {
     CjkChars,
     /// Whitespace splitting with each punctuation character a token of its own.
     Punctuation,
+    /// SentencePiece pieces of a loaded model (its own normalization included), exactly as
+    /// `sentencepiece.SentencePieceProcessor.encode_as_pieces`.
+    SentencePiece(Arc<SentencePiece>),
     /// A custom splitter, named for display.
     Custom {
         /// A name for messages and `repr` (e.g. `"segmenter"`).
@@ -82,6 +88,7 @@ impl Mode {
             Mode::UnicodeWords => "unicode-words",
             Mode::CjkChars => "cjk-chars",
             Mode::Punctuation => "punctuation",
+            Mode::SentencePiece(_) => "sentencepiece",
             Mode::Custom { name, .. } => name,
         }
     }
@@ -100,6 +107,7 @@ impl PartialEq for Mode {
     fn eq(&self, other: &Mode) -> bool {
         match (self, other) {
             (Mode::Custom { split: a, .. }, Mode::Custom { split: b, .. }) => Arc::ptr_eq(a, b),
+            (Mode::SentencePiece(a), Mode::SentencePiece(b)) => Arc::ptr_eq(a, b),
             (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
         }
     }
@@ -267,6 +275,10 @@ impl Tokenizer {
             Mode::UnicodeWords => text.unicode_words().for_each(f),
             Mode::CjkChars => scan(text, cjk_class, f),
             Mode::Punctuation => scan(text, punct_class, f),
+            Mode::SentencePiece(sp) => {
+                let mut scratch = String::new();
+                sp.for_each_piece(text, &mut scratch, f)
+            }
             Mode::Custom { split, .. } => split(text, &mut |t: &str| {
                 if !t.is_empty() {
                     f(t)
