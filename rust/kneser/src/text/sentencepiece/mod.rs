@@ -455,18 +455,19 @@ impl SentencePiece {
                     return;
                 }
                 let piece = &self.pieces[id as usize];
-                // SentencePiece adds in double precision here and stores a float.
+                // Scores and path sums are single-precision floats, as in SentencePiece (the
+                // rounding decides between paths of equal exact score).
                 let score = if piece.kind == PieceType::UserDefined {
-                    len as f64 * f64::from(self.max_score) - 0.1
+                    (len as f64 * f64::from(self.max_score) - 0.1) as f32
                 } else {
-                    f64::from(piece.score)
+                    piece.score
                 };
-                let candidate = score + f64::from(till_here);
+                let candidate = score + till_here;
                 let target = &mut best[start + len];
-                if !target.set || candidate > f64::from(target.score) {
+                if !target.set || candidate > target.score {
                     *target = Best {
                         id,
-                        score: candidate as f32,
+                        score: candidate,
                         start,
                         set: true,
                     };
