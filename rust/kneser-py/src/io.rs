@@ -32,6 +32,9 @@ pub struct PyLineBatches {
     skip: bool,
 }
 
+/// A batch of (line number, text) pairs; the text is None for an invalid line with `errors="skip"`.
+type Batch = Vec<(u64, Option<String>)>;
+
 #[pymethods]
 impl PyLineBatches {
     #[new]
@@ -63,7 +66,7 @@ impl PyLineBatches {
         slf
     }
 
-    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Vec<(u64, Option<String>)>>> {
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Batch>> {
         let mut guard = self
             .reader
             .lock()
@@ -73,7 +76,7 @@ impl PyLineBatches {
         };
         let (batch_size, replace, skip) = (self.batch_size, self.replace, self.skip);
         let batch = py
-            .detach(|| -> kneser::Result<Vec<(u64, Option<String>)>> {
+            .detach(|| -> kneser::Result<Batch> {
                 let mut batch = Vec::with_capacity(batch_size);
                 let name = reader.name().to_string();
                 while batch.len() < batch_size {

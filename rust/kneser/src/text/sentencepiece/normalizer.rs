@@ -87,7 +87,7 @@ impl SpNormalizer {
             let size =
                 u32::from_le_bytes([charsmap[0], charsmap[1], charsmap[2], charsmap[3]]) as usize;
             let rest = &charsmap[4..];
-            if size > rest.len() || size % 4 != 0 {
+            if size > rest.len() || !size.is_multiple_of(4) {
                 return Err(format!(
                     "precompiled_charsmap announces a trie of {size} bytes in {} bytes",
                     rest.len()
