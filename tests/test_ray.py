@@ -195,3 +195,68 @@ def test_documents_are_scored_line_by_line_as_the_pipeline(book, model_paths):
     cutoffs = kray.calibrate(kray.score(ds, model_paths[1], documents=True), (30.0, 60.0))
     finite = np.array([r["perplexity"] for r in rows if not np.isnan(r["perplexity"])])
     assert cutoffs == tuple(np.percentile(finite, [30.0, 60.0]))
+
+
+def test_bytes_and_null_rows_are_text_or_nothing_never_their_repr(tmp_path, book):
+    lines = book.read_text(encoding="utf-8").splitlines()[:400]
+    whole = tmp_path / "whole.arpa"
+    kneser.estimate(texts=lines, order=3, arpa=whole)
+    rows = []
+    for i, t in enumerate(lines):
+        rows.append({"text": t.encode("utf-8") if i % 2 else t})
+        if i % 50 == 0:
+            rows.append({"text": None})
+    ds = ray.data.from_items(rows, override_num_blocks=2)
+    arpa = tmp_path / "ray.arpa"
+    kray.estimate(ds, 3, arpa, workdir=tmp_path / "work", partitions=1, lines_per_shard=500)
+    assert arpa.read_bytes() == whole.read_bytes()
+
+
+def test_ccnet_through_ray_equals_the_pipeline(tmp_path):
+    spm = pytest.importorskip("sentencepiece")
+    import io
+    import json
+
+    from test_ccnet import _documents, _en_lines
+
+    lm_dir = tmp_path / "lm"
+    lm_dir.mkdir()
+    norm = kneser.Normalizer.ccnet()
+    text = [norm.normalize(t) for t in _en_lines()[:3000]]
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter([t for t in text if t]),
+        model_writer=model,
+        vocab_size=600,
+        minloglevel=2,
+        num_threads=1,
+    )
+    (lm_dir / "en.sp.model").write_bytes(model.getvalue())
+    sp = kneser.SentencePiece(lm_dir / "en.sp.model")
+    pieces = [" ".join(p) for p in sp.tokenize_batch([t for t in text if t])]
+    kneser.estimate(texts=pieces, order=3, arpa=str(lm_dir / "en.arpa"))
+    docs = _documents()[:600]
+    src = tmp_path / "docs.jsonl"
+    src.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    kneser.Pipeline.ccnet(lm_dir).run(src, out)
+    ppl = [json.loads(x).get("perplexity") for x in out.read_text(encoding="utf-8").splitlines()]
+    head, tail = np.percentile([p for p in ppl if p is not None], [30, 60])
+    cutoff = tmp_path / "cutoff.csv"
+    cutoff.write_text(f",en\n30,{head:.1f}\n60,{tail:.1f}\n", encoding="utf-8")
+    kneser.Pipeline.ccnet(lm_dir, cutoff).run(src, out)
+    expected = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    rows = [
+        dict(d, raw_content=d["raw_content"].encode()) if i % 3 == 0 else d
+        for i, d in enumerate(docs)
+    ]
+    ds = kray.ccnet(ray.data.from_items(rows, override_num_blocks=3), lm_dir, cutoff)
+    got = ds.take_all()
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert g["bucket"] == e["bucket"]
+        if "perplexity" in e:
+            assert g["perplexity"] == e["perplexity"]
+        else:
+            assert np.isnan(g["perplexity"])
+    assert {e["bucket"] for e in expected} >= {"head", "tail", "all"}

@@ -19,11 +19,13 @@ from kneser._errors import (
 )
 from kneser._kneser import (
     ARPALoadComplain,
+    CcnetScorer,
     Config,
     FullScoreReturn,
     LoadMethod,
     Model,
     Normalizer,
+    SentencePiece,
     State,
     Tokenizer,
 )
@@ -52,6 +54,7 @@ __all__ = [
     "DEFAULT_MEMORY",
     "ARPALoadComplain",
     "ArgumentError",
+    "CcnetScorer",
     "Config",
     "DiscountError",
     "FormatError",
@@ -69,6 +72,7 @@ __all__ = [
     "Pipeline",
     "Report",
     "Segmenter",
+    "SentencePiece",
     "State",
     "Tokenizer",
     "Vocab",

@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -45,6 +46,7 @@ class Report:
     malformed: list[tuple[str, int, str]] = field(default_factory=list)
     buckets: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
     kept_per_bucket: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BUCKETS, 0))
+    unscored: int = 0
     tokens: int = 0
     kept_tokens: int = 0
     cutoffs: tuple[float, float] = (math.nan, math.nan)
@@ -69,10 +71,16 @@ class Report:
             f"malformed         {len(self.malformed):>10,}",
             f"empty             {self.empty:>10,}",
             f"duplicates        {self.duplicates:>10,}   (+{self.duplicate_lines:,} lines)",
-            f"perplexity cutoffs  head < {self.cutoffs[0]:.1f} <= middle < {self.cutoffs[1]:.1f}"
-            " <= tail",
         ]
-        for b in BUCKETS:
+        if "all" in self.buckets:
+            lines.append(f"unscored          {self.unscored:>10,}   (no model for the language)")
+            lines.append("perplexity cutoffs  per language, from cutoff.csv")
+        else:
+            lines.append(
+                f"perplexity cutoffs  head < {self.cutoffs[0]:.1f} <= middle < "
+                f"{self.cutoffs[1]:.1f} <= tail"
+            )
+        for b in self.buckets:
             lines.append(f"  {b:<8} in {self.buckets[b]:>8,}   kept {self.kept_per_bucket[b]:>8,}")
         lines.append(f"documents out     {self.kept:>10,}")
         lines.append(f"tokens in / out   {self.tokens:,} / {self.kept_tokens:,}")
@@ -98,6 +106,59 @@ class _Doc:
     lines: list[str]
     ntokens: int = 0
     perplexity: float = math.nan
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def read_documents(
+    inputs: Sequence[str | os.PathLike[str]],
+    *,
+    field: str,
+    fmt: str,
+    on_error: str,
+    batch_size: int,
+    report: Report,
+) -> Iterator[list[dict[str, Any]]]:
+    """Batches of documents (dicts with a str ``field``) from JSON-lines or text files.
+
+    A bad line (invalid UTF-8, JSON that does not parse or nests too deep, a lone surrogate in
+    any field, no str ``field``) raises FormatError naming file and line with
+    ``on_error="raise"``; with ``"skip"`` it is skipped and recorded in
+    ``report.malformed`` as (file, line, reason), and the run goes on.
+    """
+    for path in inputs:
+        name = os.fspath(path)
+        is_json = fmt == "jsonl" or (fmt == "auto" and ".json" in Path(name).name)
+        for batch in _kneser.read_lines(name, batch_size, errors="skip"):
+            docs = []
+            for number, line in batch:
+                try:
+                    if line is None:
+                        raise ValueError("invalid UTF-8")
+                    if not is_json:
+                        docs.append({field: line})
+                        continue
+                    if not line.strip():
+                        continue
+                    obj = json.loads(line)
+                    if not isinstance(obj, dict) or not isinstance(obj.get(field), str):
+                        raise ValueError(f"no string field {field!r}")
+                    if _SURROGATE_ESCAPE.search(line):
+                        json.dumps(obj, ensure_ascii=False).encode("utf-8")
+                except (ValueError, RecursionError) as err:
+                    if isinstance(err, RecursionError):
+                        message = "JSON nested too deeply"
+                    elif isinstance(err, UnicodeError):
+                        message = "lone surrogate in a string"
+                    else:
+                        message = str(err)
+                    if on_error == "raise":
+                        raise FormatError(f"{name}:{number}: malformed line: {message}") from None
+                    report.malformed.append((name, number, message))
+                    continue
+                docs.append(obj)
+            yield docs
 
 
 def _hash(text: str) -> bytes:
@@ -168,36 +229,70 @@ class Pipeline:
         self.on_error = on_error
         self.batch_size = max(1, batch_size)
 
+    @classmethod
+    def ccnet(
+        cls,
+        lm_dir: str | os.PathLike[str],
+        cutoff_csv: str | os.PathLike[str] | None = None,
+        field: str = "raw_content",
+        percentile_head: float = 30,
+        percentile_tail: float = 60,
+        *,
+        language_field: str = "language",
+        keep: Iterable[str] | None = None,
+        dedup: str | None = None,
+        on_error: str = "skip",
+        batch_size: int = 2048,
+    ) -> CcnetPipeline:
+        """CCNet's perplexity filter, exactly (``cc_net/mine.py``'s sp, lm and pp_bucket
+        steps): per-language SentencePiece and KenLM models from ``lm_dir``
+        (``{lang}.sp.model`` + ``{lang}.arpa.bin``, or an ARPA or kneser binary model), the
+        document's ``field`` normalized as a whole, its pieces scored line by line, CCNet's
+        rounded ``perplexity`` and ``bucket`` (head / middle / tail from ``cutoff_csv`` at
+        ``percentile_head`` / ``percentile_tail``; ``all`` for a language without cutoffs).
+        Documents whose language has no model pass through unscored (bucket ``all``) and are
+        counted in ``report.unscored``. All of it runs in the Rust core, one call per batch.
+
+        Args:
+            lm_dir: the model directory, laid out as CCNet's ``data/lm_sp``.
+            cutoff_csv: CCNet's ``cutoff.csv`` (None: every bucket ``all``).
+            field: the text field (CCNet: ``raw_content``).
+            percentile_head, percentile_tail: the cutoff rows (CCNet's defaults 30 and 60).
+            language_field: the field naming the document's language.
+            keep: buckets to write (default all four).
+            dedup: "document" drops exact duplicates (``normalize_for_dedup`` text) or None.
+            on_error: "skip" (count and report bad lines) or "raise".
+            batch_size: documents per core call.
+
+        Example:
+            >>> kneser.Pipeline.ccnet("data/lm_sp", "cutoff.csv").run("docs.json.gz", "out.jsonl")
+        """
+        return CcnetPipeline(
+            lm_dir,
+            cutoff_csv,
+            field=field,
+            percentile_head=percentile_head,
+            percentile_tail=percentile_tail,
+            language_field=language_field,
+            keep=keep,
+            dedup=dedup,
+            on_error=on_error,
+            batch_size=batch_size,
+        )
+
     # -- reading ---------------------------------------------------------------------------
 
     def _documents(
         self, inputs: Sequence[str | os.PathLike[str]], fmt: str, report: Report
     ) -> Iterator[list[dict[str, Any]]]:
-        for path in inputs:
-            name = os.fspath(path)
-            is_json = fmt == "jsonl" or (fmt == "auto" and ".json" in Path(name).name)
-            for batch in _kneser.read_lines(name, self.batch_size):
-                docs = []
-                for number, line in batch:
-                    if not is_json:
-                        docs.append({self.field: line})
-                        continue
-                    if not line.strip():
-                        continue
-                    try:
-                        obj = json.loads(line)
-                        if not isinstance(obj, dict) or not isinstance(obj.get(self.field), str):
-                            raise ValueError(f"no string field {self.field!r}")
-                    except ValueError as err:
-                        message = str(err)
-                        if self.on_error == "raise":
-                            raise FormatError(
-                                f"{name}:{number}: malformed JSON line: {message}"
-                            ) from err
-                        report.malformed.append((name, number, message))
-                        continue
-                    docs.append(obj)
-                yield docs
+        return read_documents(
+            inputs,
+            field=self.field,
+            fmt=fmt,
+            on_error=self.on_error,
+            batch_size=self.batch_size,
+            report=report,
+        )
 
     # -- the stages ------------------------------------------------------------------------
 
@@ -391,6 +486,129 @@ class Pipeline:
         index = _kneser.encode_corpus(str(text), vocab, str(shards))
         index["dir"] = str(shards)
         return index
+
+
+CCNET_BUCKETS = (*BUCKETS, "all")
+
+
+class CcnetPipeline:
+    """CCNet's perplexity filter; made by :meth:`Pipeline.ccnet` (see there)."""
+
+    def __init__(
+        self,
+        lm_dir: str | os.PathLike[str],
+        cutoff_csv: str | os.PathLike[str] | None = None,
+        *,
+        field: str = "raw_content",
+        percentile_head: float = 30,
+        percentile_tail: float = 60,
+        language_field: str = "language",
+        keep: Iterable[str] | None = None,
+        dedup: str | None = None,
+        on_error: str = "skip",
+        batch_size: int = 2048,
+    ) -> None:
+        if dedup not in ("document", None):
+            raise ArgumentError(f"dedup must be 'document' or None, not {dedup!r}")
+        if on_error not in ("skip", "raise"):
+            raise ArgumentError("on_error must be 'skip' or 'raise'")
+        self.keep = set(CCNET_BUCKETS if keep is None else keep)
+        if not self.keep <= set(CCNET_BUCKETS):
+            raise ArgumentError(f"keep must be a subset of {CCNET_BUCKETS}")
+        self.scorer = _kneser.CcnetScorer(
+            os.fspath(lm_dir),
+            None if cutoff_csv is None else os.fspath(cutoff_csv),
+            float(percentile_head),
+            float(percentile_tail),
+        )
+        self.field = field
+        self.language_field = language_field
+        self.dedup = dedup
+        self.on_error = on_error
+        self.batch_size = max(1, batch_size)
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages with models in ``lm_dir``."""
+        return self.scorer.languages
+
+    def run(
+        self,
+        inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+        output: str | os.PathLike[str],
+        *,
+        format: str = "jsonl",
+        progress: bool = False,
+    ) -> Report:
+        """Scores ``inputs`` (JSON lines, plain or compressed) into ``output``: each kept
+        document unchanged plus CCNet's ``perplexity`` (scored documents only) and
+        ``bucket``, written atomically. Returns a :class:`Report`."""
+        start = time.perf_counter()
+        if isinstance(inputs, (str, os.PathLike)):
+            inputs = [inputs]
+        report = Report()
+        report.buckets = dict.fromkeys(CCNET_BUCKETS, 0)
+        report.kept_per_bucket = dict.fromkeys(CCNET_BUCKETS, 0)
+        out_path = Path(output)
+        out_dir = out_path.parent if str(out_path.parent) else Path(".")
+        seen: set[int] = set()
+        fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{out_path.name}.", suffix=".partial")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                for objs in read_documents(
+                    inputs,
+                    field=self.field,
+                    fmt=format,
+                    on_error=self.on_error,
+                    batch_size=self.batch_size,
+                    report=report,
+                ):
+                    if not objs:
+                        continue
+                    report.documents += len(objs)
+                    langs = [o.get(self.language_field) for o in objs]
+                    res = self.scorer.score_batch([o[self.field] for o in objs], langs)
+                    ppl, scored, buckets = res["perplexity"], res["scored"], res["bucket"]
+                    tokens, hashes = res["tokens"], res["dedup"]
+                    for i, obj in enumerate(objs):
+                        if self.dedup is not None:
+                            h = int(hashes[i])
+                            if h in seen:
+                                report.duplicates += 1
+                                continue
+                            seen.add(h)
+                        b = buckets[i]
+                        report.buckets[b] += 1
+                        report.tokens += int(tokens[i])
+                        if not scored[i]:
+                            report.unscored += 1
+                        if b not in self.keep:
+                            continue
+                        report.kept += 1
+                        report.kept_per_bucket[b] += 1
+                        report.kept_tokens += int(tokens[i])
+                        doc = dict(obj)
+                        if scored[i]:
+                            doc["perplexity"] = float(ppl[i])
+                        doc["bucket"] = b
+                        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+                    if progress:
+                        print(
+                            f"\rkneser pipeline: {report.documents:,} documents, "
+                            f"{report.kept:,} kept",
+                            end="",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                if progress:
+                    print(file=sys.stderr)
+            os.replace(tmp_name, out_path)
+            report.output = str(out_path)
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+        report.seconds = time.perf_counter() - start
+        return report
 
 
 def _plot_histogram(report: Report, path: Path) -> str | None:

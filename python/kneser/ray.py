@@ -46,9 +46,11 @@ except ImportError as e:  # pragma: no cover - exercised only without the extra
 
 __all__ = [
     "Bucketer",
+    "CcnetScorer",
     "Normalize",
     "PerplexityScorer",
     "calibrate",
+    "ccnet",
     "count",
     "estimate",
     "filter_pipeline",
@@ -193,7 +195,10 @@ class _CountBlock:
         self.order, self.out_dir, self.column, self.options = order, out_dir, column, options
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list]:
-        lines = (t if isinstance(t, str) else str(t) for t in batch[self.column])
+        # Null rows are no text (skipped), bytes are decoded: never counted as their repr.
+        lines = (
+            t for t in (_text(v, i) for i, v in enumerate(batch[self.column])) if t is not None
+        )
         out = os.path.join(self.out_dir, f"shard-{uuid.uuid4().hex}.counts")
         info = _count_shard({"texts": lines}, self.order, out, self.options)
         return {k: [v] for k, v in info.items()}
@@ -429,8 +434,24 @@ def estimate(
 # Scoring and the filtering pipeline as map_batches stages
 
 
+def _text(value: Any, row: int) -> str | None:
+    """A row's text: str as is, bytes decoded as UTF-8, None (a null) as no text; any other
+    type is an error (never its Python repr)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(value).decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise kneser.FormatError(f"row {row}: invalid UTF-8 at byte {err.start}") from None
+    if isinstance(value, np.str_):
+        return str(value)
+    raise kneser.ArgumentError(f"row {row}: expected str or bytes text, got {type(value).__name__}")
+
+
 def _texts(column: np.ndarray) -> list[str]:
-    return [t if isinstance(t, str) else str(t) for t in column]
+    """The texts of a column; a null row is an empty text (it scores as a blank row)."""
+    return [_text(t, i) or "" for i, t in enumerate(column)]
 
 
 class PerplexityScorer:
@@ -710,4 +731,88 @@ def filter_pipeline(
             ds = ds.map_batches(_KeepBuckets(keep), batch_format="numpy", batch_size=batch_size)
     elif keep is not None:
         raise kneser.ArgumentError("keep needs cutoffs")
+    return ds
+
+
+class CcnetScorer:
+    """Ray Data class UDF: CCNet's perplexity filter (``kneser.Pipeline.ccnet``'s core scorer,
+    loaded once per actor): adds CCNet's ``perplexity`` (NaN when unscored) and ``bucket``.
+
+    Args:
+        lm_dir: CCNet's model directory (``{lang}.sp.model`` + ``{lang}.arpa.bin``), visible
+            to every node.
+        cutoff_csv: CCNet's cutoff.csv (None: every bucket "all").
+        column: the text column (CCNet: ``raw_content``); bytes are decoded, nulls unscored.
+        language_column: the language column.
+        percentile_head, percentile_tail: the cutoff rows (30 and 60).
+    """
+
+    def __init__(
+        self,
+        lm_dir: str | os.PathLike[str],
+        cutoff_csv: str | os.PathLike[str] | None = None,
+        column: str = "raw_content",
+        language_column: str = "language",
+        percentile_head: float = 30,
+        percentile_tail: float = 60,
+    ):
+        self.scorer = kneser.CcnetScorer(
+            os.fspath(lm_dir),
+            None if cutoff_csv is None else os.fspath(cutoff_csv),
+            float(percentile_head),
+            float(percentile_tail),
+        )
+        self.column = column
+        self.language_column = language_column
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        texts = [_text(t, i) for i, t in enumerate(batch[self.column])]
+        n = len(texts)
+        langs = batch.get(self.language_column, np.full(n, None, dtype=object))
+        langs = [lang if isinstance(lang, str) else None for lang in langs]
+        res = self.scorer.score_batch(texts, langs)
+        batch["perplexity"] = res["perplexity"]
+        batch["bucket"] = np.asarray(res["bucket"], dtype=object)
+        return batch
+
+
+def ccnet(
+    ds: ray.data.Dataset,
+    lm_dir: str | os.PathLike[str],
+    cutoff_csv: str | os.PathLike[str] | None = None,
+    *,
+    column: str = "raw_content",
+    language_column: str = "language",
+    percentile_head: float = 30,
+    percentile_tail: float = 60,
+    keep: Sequence[str] | None = None,
+    concurrency: int | tuple[int, int] = 1,
+    batch_size: int = 4096,
+    num_cpus: float = 1,
+) -> ray.data.Dataset:
+    """CCNet's perplexity filter on a Dataset (lazily): the same core scorer as
+    ``kneser.Pipeline.ccnet``, one call per batch, in a pool of actors.
+
+    Example:
+        >>> kneser.ray.ccnet(ray.data.read_json("docs/"), "lm_sp", "cutoff.csv", keep=["head"])
+    """
+    ds = ds.map_batches(
+        CcnetScorer,
+        fn_constructor_args=(
+            os.fspath(lm_dir),
+            None if cutoff_csv is None else os.fspath(cutoff_csv),
+        ),
+        fn_constructor_kwargs={
+            "column": column,
+            "language_column": language_column,
+            "percentile_head": percentile_head,
+            "percentile_tail": percentile_tail,
+        },
+        concurrency=concurrency,
+        batch_size=batch_size,
+        batch_format="numpy",
+        num_cpus=num_cpus,
+    )
+    if keep is not None:
+        ds = ds.map_batches(_KeepBuckets(keep), batch_format="numpy", batch_size=batch_size)
     return ds

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import kneser
@@ -19,15 +20,32 @@ def register(sub: argparse._SubParsersAction) -> None:
         "perplexity and bucket; optionally token-id shards of the kept text.",
     )
     p.add_argument("inputs", nargs="+", help="JSON lines or text files (plain, .gz, .xz, .zst)")
-    p.add_argument("-m", "--model", required=True, help="ARPA or binary model")
+    p.add_argument("-m", "--model", default=None, help="ARPA or binary model")
+    p.add_argument(
+        "--ccnet-lm-dir",
+        default=None,
+        help="CCNet mode: a directory of {lang}.sp.model + {lang}.arpa.bin (or .arpa) models; "
+        "documents are scored exactly as CCNet's mine.py does",
+    )
+    p.add_argument("--cutoff-csv", default=None, help="CCNet mode: CCNet's cutoff.csv")
+    p.add_argument("--percentile-head", type=float, default=30.0, help="CCNet mode")
+    p.add_argument("--percentile-tail", type=float, default=60.0, help="CCNet mode")
+    p.add_argument("--language-field", default="language", help="CCNet mode")
     p.add_argument("-O", "--output", required=True, help="kept documents (JSON lines)")
     p.add_argument("--format", choices=["auto", "jsonl", "text"], default="auto")
-    p.add_argument("--field", default="text", help="the JSON field with the text")
+    p.add_argument(
+        "--field", default=None, help="the JSON field with the text (text; CCNet mode raw_content)"
+    )
     p.add_argument("--percentiles", type=float, nargs=2, default=(30.0, 60.0))
     p.add_argument("--thresholds", type=float, nargs=2, default=None, help="fixed perplexities")
     p.add_argument("--calibration", type=int, default=10_000)
-    p.add_argument("--dedup", choices=["document", "line", "none"], default="document")
-    p.add_argument("--keep", nargs="+", choices=BUCKETS, default=list(BUCKETS))
+    p.add_argument(
+        "--dedup",
+        choices=["document", "line", "none"],
+        default=None,
+        help="default: document; none with --ccnet-lm-dir (CCNet dedups in another step)",
+    )
+    p.add_argument("--keep", nargs="+", choices=[*BUCKETS, "all"], default=None)
     p.add_argument("--normalize", choices=["ccnet", "none"], default="ccnet")
     p.add_argument("--tokenizer", default=None, help="tokenizer mode before scoring")
     p.add_argument("--on-error", choices=["skip", "raise"], default="skip")
@@ -62,24 +80,62 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _tokenizer(mode: str | None):
-    return kneser.Tokenizer(mode) if mode else None
+    """A tokenizer mode name, or a SentencePiece ``.model`` file."""
+    if not mode:
+        return None
+    if mode.endswith(".model") or os.path.isfile(mode):
+        return kneser.SentencePiece(mode)
+    return kneser.Tokenizer(mode)
 
 
 def run_pipeline(args: argparse.Namespace) -> int:
+    if (args.model is None) == (args.ccnet_lm_dir is None):
+        raise kneser.ArgumentError("give either -m/--model or --ccnet-lm-dir")
+    if args.ccnet_lm_dir is not None:
+        ccnet = Pipeline.ccnet(
+            args.ccnet_lm_dir,
+            args.cutoff_csv,
+            field=args.field or "raw_content",
+            percentile_head=args.percentile_head,
+            percentile_tail=args.percentile_tail,
+            language_field=args.language_field,
+            keep=args.keep,
+            dedup=None if args.dedup in (None, "none") else "document",
+            on_error=args.on_error,
+            batch_size=args.batch_size,
+        )
+        report = ccnet.run(
+            args.inputs,
+            args.output,
+            format="jsonl" if args.format == "auto" else args.format,
+            progress=not args.quiet,
+        )
+    else:
+        report = _run_model(args)
+    if args.json:
+        print(json.dumps(report.as_dict()))
+    else:
+        print(report, file=sys.stderr)
+    return 0
+
+
+def _run_model(args: argparse.Namespace):
+    if args.keep is not None and "all" in args.keep:
+        raise kneser.ArgumentError("--keep all is for --ccnet-lm-dir")
     pipeline = Pipeline(
         args.model,
         normalizer="ccnet" if args.normalize == "ccnet" else None,
         tokenizer=_tokenizer(args.tokenizer),
-        field=args.field,
+        field=args.field or "text",
         percentiles=args.percentiles,
         thresholds=args.thresholds,
         calibration=args.calibration,
-        dedup=None if args.dedup == "none" else args.dedup,
-        keep=args.keep,
+        dedup=None if args.dedup == "none" else (args.dedup or "document"),
+        keep=args.keep if args.keep is not None else list(BUCKETS),
         on_error=args.on_error,
         batch_size=args.batch_size,
     )
-    report = pipeline.run(
+    return pipeline.run(
         args.inputs,
         args.output,
         format=args.format,
@@ -87,11 +143,6 @@ def run_pipeline(args: argparse.Namespace) -> int:
         histogram=args.histogram,
         progress=not args.quiet,
     )
-    if args.json:
-        print(json.dumps(report.as_dict()))
-    else:
-        print(report, file=sys.stderr)
-    return 0
 
 
 def run_train_lm(args: argparse.Namespace) -> int:

@@ -14,12 +14,13 @@ use crate::errors::to_pyerr;
 /// Iterates over the lines of a file in batches: each item is a list of up to `batch_size`
 /// `(line_number, text)` pairs, the text without its newline. Compression (gzip, xz, zstd) is
 /// recognised by magic bytes; "-" reads stdin. Invalid UTF-8 raises kneser.FormatError naming
-/// the file and line, unless `errors="replace"`.
+/// the file and line, unless `errors="replace"` (U+FFFD for invalid bytes) or `errors="skip"`
+/// (the text of an invalid line is None, so the caller can count and report it).
 ///
 /// Args:
 ///     path: the file.
 ///     batch_size: lines per batch.
-///     errors: "strict" or "replace".
+///     errors: "strict", "replace" or "skip".
 ///
 /// Example:
 ///     >>> for batch in kneser.read_lines("docs.jsonl.zst"):
@@ -30,19 +31,24 @@ pub struct PyLineBatches {
     reader: Mutex<Option<LineReader<Box<dyn std::io::BufRead + Send>>>>,
     batch_size: usize,
     replace: bool,
+    skip: bool,
 }
+
+/// A batch of (line number, text) pairs; the text is None for an invalid line with `errors="skip"`.
+type Batch = Vec<(u64, Option<String>)>;
 
 #[pymethods]
 impl PyLineBatches {
     #[new]
     #[pyo3(signature = (path, batch_size = 4096, errors = "strict"))]
     fn new(py: Python<'_>, path: PathBuf, batch_size: usize, errors: &str) -> PyResult<Self> {
-        let replace = match errors {
-            "strict" => false,
-            "replace" => true,
+        let (replace, skip) = match errors {
+            "strict" => (false, false),
+            "replace" => (true, false),
+            "skip" => (false, true),
             other => {
                 return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "errors must be \"strict\" or \"replace\", not {other:?}"
+                    "errors must be \"strict\", \"replace\" or \"skip\", not {other:?}"
                 )))
             }
         };
@@ -54,6 +60,7 @@ impl PyLineBatches {
             reader: Mutex::new(Some(LineReader::new(input, name))),
             batch_size: batch_size.max(1),
             replace,
+            skip,
         })
     }
 
@@ -61,7 +68,7 @@ impl PyLineBatches {
         slf
     }
 
-    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Vec<(u64, String)>>> {
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Batch>> {
         let mut guard = self
             .reader
             .lock()
@@ -69,9 +76,9 @@ impl PyLineBatches {
         let Some(reader) = guard.as_mut() else {
             return Ok(None);
         };
-        let (batch_size, replace) = (self.batch_size, self.replace);
+        let (batch_size, replace, skip) = (self.batch_size, self.replace, self.skip);
         let batch = py
-            .detach(|| -> kneser::Result<Vec<(u64, String)>> {
+            .detach(|| -> kneser::Result<Batch> {
                 let mut batch = Vec::with_capacity(batch_size);
                 let name = reader.name().to_string();
                 while batch.len() < batch_size {
@@ -80,11 +87,15 @@ impl PyLineBatches {
                     };
                     let bytes = line.bytes.strip_suffix(b"\r").unwrap_or(line.bytes);
                     let text = if replace {
-                        String::from_utf8_lossy(bytes).into_owned()
+                        Some(String::from_utf8_lossy(bytes).into_owned())
+                    } else if skip {
+                        std::str::from_utf8(bytes).ok().map(str::to_string)
                     } else {
-                        kneser::io::RawLine { bytes, ..line }
-                            .as_str(&name)?
-                            .to_string()
+                        Some(
+                            kneser::io::RawLine { bytes, ..line }
+                                .as_str(&name)?
+                                .to_string(),
+                        )
                     };
                     batch.push((line.number, text));
                 }

@@ -12,6 +12,7 @@ mod kenlm_api;
 mod model;
 mod pipeline;
 mod segment;
+mod sentencepiece;
 mod sources;
 mod text;
 mod token_ids;

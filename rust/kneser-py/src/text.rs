@@ -431,7 +431,7 @@ impl FlatTokens {
 ///     ['a', 'b']
 ///     >>> kneser.Tokenizer("unicode-words", lowercase=True, stopwords="en").tokenize("The cat.")
 ///     ['cat']
-#[pyclass(name = "Tokenizer", module = "kneser", frozen)]
+#[pyclass(name = "Tokenizer", module = "kneser", frozen, subclass)]
 pub struct PyTokenizer {
     inner: Arc<Tokenizer>,
 }

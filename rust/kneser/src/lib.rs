@@ -23,6 +23,7 @@
 
 pub mod arpa;
 pub mod cancel;
+pub mod ccnet;
 pub mod error;
 pub mod estimate;
 pub mod io;

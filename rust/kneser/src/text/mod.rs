@@ -6,6 +6,7 @@ pub mod links;
 pub mod normalize;
 pub mod passes;
 pub mod segment;
+pub mod sentencepiece;
 pub mod stopwords;
 pub mod surrogates;
 pub mod tokenize;

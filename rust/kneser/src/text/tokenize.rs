@@ -23,6 +23,8 @@
 //! * [`Mode::Punctuation`]: whitespace and control characters separate tokens, and every
 //!   punctuation character ([`is_punctuation`]) is a token of its own (`"Hi, you!"` gives
 //!   `Hi`, `,`, `you`, `!`).
+//! * [`Mode::SentencePiece`]: the pieces of a SentencePiece model
+//!   ([`super::sentencepiece`]), its own normalization included.
 //! * [`Mode::Custom`]: the hook for another splitter, such as the dictionary-based Chinese
 //!   segmenter: a shared function `Fn(&str, &mut dyn FnMut(&str))` that calls its second
 //!   argument with each token. Build one with [`Tokenizer::custom`]; lowercasing and stopwords
@@ -39,6 +41,7 @@ use std::sync::Arc;
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::chars::{is_cjk, is_mark, is_punctuation};
+use super::sentencepiece::SentencePiece;
 use super::stopwords::Stopwords;
 use super::whitespace::Rule;
 
@@ -56,6 +59,9 @@ pub enum Mode {
     CjkChars,
     /// Whitespace splitting with each punctuation character a token of its own.
     Punctuation,
+    /// SentencePiece pieces of a loaded model (its own normalization included), exactly as
+    /// `sentencepiece.SentencePieceProcessor.encode_as_pieces`.
+    SentencePiece(Arc<SentencePiece>),
     /// A custom splitter, named for display.
     Custom {
         /// A name for messages and `repr` (e.g. `"segmenter"`).
@@ -96,6 +102,7 @@ impl Mode {
             Mode::UnicodeWords => "unicode-words",
             Mode::CjkChars => "cjk-chars",
             Mode::Punctuation => "punctuation",
+            Mode::SentencePiece(_) => "sentencepiece",
             Mode::Custom { name, .. } => name,
         }
     }
@@ -114,6 +121,7 @@ impl PartialEq for Mode {
     fn eq(&self, other: &Mode) -> bool {
         match (self, other) {
             (Mode::Custom { split: a, .. }, Mode::Custom { split: b, .. }) => Arc::ptr_eq(a, b),
+            (Mode::SentencePiece(a), Mode::SentencePiece(b)) => Arc::ptr_eq(a, b),
             (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
         }
     }
@@ -283,6 +291,10 @@ impl Tokenizer {
                 .for_each(f),
             Mode::CjkChars => scan(text, cjk_class, f),
             Mode::Punctuation => scan(text, punct_class, f),
+            Mode::SentencePiece(sp) => {
+                let mut scratch = String::new();
+                sp.for_each_piece(text, &mut scratch, f)
+            }
             Mode::Custom { split, .. } => split(text, &mut |t: &str| {
                 if !t.is_empty() {
                     f(t)

@@ -1,0 +1,450 @@
+//! CCNet's perplexity filter, exactly, as one document scorer (`cc_net/perplexity.py` and
+//! `cc_net/mine.py`): this is the only home of the document flow, its perplexity formula and its
+//! bucket rule; `kneser.Pipeline.ccnet`, `kneser pipeline --ccnet-lm-dir` and `kneser.ray.ccnet`
+//! all call [`CcnetScorer::score_batch`].
+//!
+//! For a document with text `raw` and language `lang`:
+//! 1. no model for `lang` (or no language): passed through unscored, bucket `all`;
+//! 2. `raw` is normalized as a whole with CCNet's `text_normalizer.normalize` rules
+//!    ([`Normalizer::ccnet`]), split into `lang`'s SentencePiece pieces, joined by spaces;
+//!    an empty result is unscored;
+//! 3. that text is split on `\n`, and each line scored with `lang`'s model as the kenlm module's
+//!    `model.score(line)` (with `<s>` and `</s>`), its length `len(line.split()) + 1` (Python's
+//!    whitespace);
+//! 4. perplexity [`perplexity`] `= 10 ** (-sum(scores) / sum(lengths))`, rounded to one decimal
+//!    as Python's `round(x, 1)`;
+//! 5. bucket from `cutoff.csv` ([`Cutoffs`]): `head` below the `percentile_head` cutoff,
+//!    `middle` below `percentile_tail`, else `tail`; `all` for a language without cutoffs.
+//!
+//! Memory: the models of every language in the directory (binary models memory-mapped) and one
+//! scratch buffer per document in flight.
+
+use std::collections::BTreeMap;
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::model::Model;
+use crate::text::normalize::{CcnetOptions, Normalizer};
+use crate::text::sentencepiece::SentencePiece;
+use crate::{Cancel, Error, Location, Result};
+
+/// CCNet's document perplexity: `10 ** (-log10_sum / length)` where `length` counts every
+/// line's words plus one (its `</s>`). The one definition of the formula.
+pub fn perplexity(log10_sum: f64, length: u64) -> f64 {
+    10f64.powf(-log10_sum / length as f64)
+}
+
+/// Python's `round(x, 1)`: the nearest one-decimal value, ties by the exact binary value.
+pub fn round1(x: f64) -> f64 {
+    if !x.is_finite() {
+        return x;
+    }
+    format!("{x:.1}").parse().unwrap_or(x)
+}
+
+/// Whether Python's `str.split()` splits at `c`.
+pub fn is_python_space(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n'
+            | '\x0b'
+            | '\x0c'
+            | '\r'
+            | '\x1c'..='\x1f'
+            | ' '
+            | '\u{85}'
+            | '\u{a0}'
+            | '\u{1680}'
+            | '\u{2000}'..='\u{200a}'
+            | '\u{2028}'
+            | '\u{2029}'
+            | '\u{202f}'
+            | '\u{205f}'
+            | '\u{3000}'
+    )
+}
+
+/// `len(text.split())` in Python.
+pub fn python_word_count(text: &str) -> u64 {
+    text.split(is_python_space)
+        .filter(|w| !w.is_empty())
+        .count() as u64
+}
+
+/// A perplexity bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Bucket {
+    /// Below the head cutoff.
+    Head,
+    /// Between the head and tail cutoffs.
+    Middle,
+    /// At or above the tail cutoff.
+    Tail,
+    /// No cutoffs for the language, or the document is unscored.
+    All,
+}
+
+impl Bucket {
+    /// `head`, `middle`, `tail` or `all`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Bucket::Head => "head",
+            Bucket::Middle => "middle",
+            Bucket::Tail => "tail",
+            Bucket::All => "all",
+        }
+    }
+}
+
+/// Per-language (head, tail) cutoffs read from CCNet's `cutoff.csv`.
+#[derive(Debug, Clone, Default)]
+pub struct Cutoffs {
+    by_language: BTreeMap<String, (f64, f64)>,
+}
+
+impl Cutoffs {
+    /// Reads `cutoff.csv`: a header row of language codes after one index column, then one row
+    /// per percentile (the index), as CCNet's `PerplexityBucket` reads it with pandas.
+    pub fn from_csv(path: &Path, percentile_head: f64, percentile_tail: f64) -> Result<Cutoffs> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot open", path, e))?;
+        Self::parse(
+            &text,
+            &path.display().to_string(),
+            percentile_head,
+            percentile_tail,
+        )
+    }
+
+    /// Parses the text of a `cutoff.csv`; `name` appears in error messages.
+    pub fn parse(text: &str, name: &str, head: f64, tail: f64) -> Result<Cutoffs> {
+        let fail = |line: u64, message: String| Error::Format {
+            at: Location::new(name, line),
+            message,
+        };
+        let mut lines = text.lines().enumerate();
+        let (_, header) = lines
+            .next()
+            .ok_or_else(|| fail(0, "empty cutoff file".into()))?;
+        let languages: Vec<&str> = header.split(',').skip(1).map(str::trim).collect();
+        if languages.is_empty() {
+            return Err(fail(1, "no language columns in the header".into()));
+        }
+        let (mut heads, mut tails) = (None, None);
+        for (i, line) in lines {
+            let number = i as u64 + 1;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            if fields.len() != languages.len() + 1 {
+                return Err(fail(
+                    number,
+                    format!(
+                        "{} fields, the header has {}",
+                        fields.len(),
+                        languages.len() + 1
+                    ),
+                ));
+            }
+            let label: f64 = fields[0].parse().map_err(|_| {
+                fail(
+                    number,
+                    format!("percentile {:?} is not a number", fields[0]),
+                )
+            })?;
+            let values = || -> Result<Vec<f64>> {
+                fields[1..]
+                    .iter()
+                    .map(|f| {
+                        f.parse::<f64>()
+                            .map_err(|_| fail(number, format!("cutoff {f:?} is not a number")))
+                    })
+                    .collect()
+            };
+            if label == head {
+                heads = Some(values()?);
+            }
+            if label == tail {
+                tails = Some(values()?);
+            }
+        }
+        let heads = heads.ok_or_else(|| fail(0, format!("no row for percentile_head {head}")))?;
+        let tails = tails.ok_or_else(|| fail(0, format!("no row for percentile_tail {tail}")))?;
+        let by_language = languages
+            .iter()
+            .zip(heads.into_iter().zip(tails))
+            .map(|(l, ht)| (l.to_string(), ht))
+            .collect();
+        Ok(Cutoffs { by_language })
+    }
+
+    /// The (head, tail) cutoffs of `language`.
+    pub fn get(&self, language: &str) -> Option<(f64, f64)> {
+        self.by_language.get(language).copied()
+    }
+
+    /// The bucket of a (rounded) perplexity in `language`, CCNet's `PerplexityBucket` rule.
+    pub fn bucket(&self, language: &str, perplexity: Option<f64>) -> Bucket {
+        let (Some(ppl), Some((head, tail))) = (perplexity, self.get(language)) else {
+            return Bucket::All;
+        };
+        if ppl < 0.0 {
+            Bucket::All
+        } else if ppl < head {
+            Bucket::Head
+        } else if ppl < tail {
+            Bucket::Middle
+        } else {
+            Bucket::Tail
+        }
+    }
+}
+
+/// The SentencePiece model and language model of one language.
+#[derive(Clone)]
+pub struct LanguageModels {
+    /// `{lang}.sp.model`.
+    pub sentencepiece: Arc<SentencePiece>,
+    /// `{lang}.arpa.bin` (or an ARPA or kneser binary model).
+    pub model: Arc<Model>,
+    /// The language model's path.
+    pub model_path: PathBuf,
+}
+
+/// The language-model file names looked for, in order, for language `lang` (CCNet's
+/// `{lang}.arpa.bin` first). Each is loaded by [`Model::load`], which recognises the format
+/// by content.
+pub const MODEL_SUFFIXES: [&str; 6] = [
+    ".arpa.bin",
+    ".bin",
+    ".arpa",
+    ".arpa.gz",
+    ".arpa.xz",
+    ".arpa.zst",
+];
+
+/// Loads every language of a CCNet `lm_dir`: each `{lang}.sp.model` with its language model
+/// (`{lang}.arpa.bin`, else another of [`MODEL_SUFFIXES`]). A SentencePiece model without a
+/// language model, or the reverse for `.arpa.bin`, is an error naming the missing file.
+pub fn load_lm_dir(dir: &Path, cancel: &Cancel) -> Result<BTreeMap<String, LanguageModels>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io("cannot open", dir, e))?;
+    let mut languages = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("cannot read", dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(lang) = name.strip_suffix(".sp.model") {
+            languages.push(lang.to_string());
+        } else if let Some(lang) = name.strip_suffix(".arpa.bin") {
+            if !dir.join(format!("{lang}.sp.model")).exists() {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: {name} has no SentencePiece model {lang}.sp.model next to it",
+                    dir.display()
+                )));
+            }
+        }
+    }
+    languages.sort();
+    let loaded: Vec<Result<(String, LanguageModels)>> = languages
+        .par_iter()
+        .map(|lang| {
+            cancel.check()?;
+            let sp_path = dir.join(format!("{lang}.sp.model"));
+            let model_path = MODEL_SUFFIXES
+                .iter()
+                .map(|s| dir.join(format!("{lang}{s}")))
+                .find(|p| p.is_file())
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "{}: {lang}.sp.model has no language model ({lang}.arpa.bin, \
+                         {lang}.arpa or {lang}.bin)",
+                        dir.display()
+                    ))
+                })?;
+            let sentencepiece = Arc::new(SentencePiece::load(&sp_path)?);
+            let model = Arc::new(Model::load(&model_path, cancel)?);
+            Ok((
+                lang.clone(),
+                LanguageModels {
+                    sentencepiece,
+                    model,
+                    model_path,
+                },
+            ))
+        })
+        .collect();
+    loaded.into_iter().collect()
+}
+
+/// What the scorer found for one document.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DocScore {
+    /// CCNet's rounded perplexity; None when the document is unscored.
+    pub perplexity: Option<f64>,
+    /// Its bucket.
+    pub bucket: Bucket,
+    /// Words scored (pieces, without the `</s>` per line).
+    pub tokens: u64,
+    /// A 64-bit hash of the document's `normalize_for_dedup` text, for exact deduplication.
+    pub dedup_hash: u64,
+}
+
+/// CCNet's document scorer over a directory of per-language models.
+pub struct CcnetScorer {
+    normalizer: Normalizer,
+    dedup: Normalizer,
+    models: BTreeMap<String, LanguageModels>,
+    cutoffs: Cutoffs,
+}
+
+impl CcnetScorer {
+    /// A scorer over loaded models and cutoffs (empty cutoffs: every bucket `all`).
+    pub fn new(models: BTreeMap<String, LanguageModels>, cutoffs: Cutoffs) -> Self {
+        CcnetScorer {
+            normalizer: Normalizer::ccnet(CcnetOptions::default()),
+            dedup: Normalizer::ccnet_dedup(),
+            models,
+            cutoffs,
+        }
+    }
+
+    /// Loads `lm_dir` ([`load_lm_dir`]) and, if given, `cutoff_csv` at the two percentiles.
+    pub fn open(
+        lm_dir: &Path,
+        cutoff_csv: Option<&Path>,
+        percentile_head: f64,
+        percentile_tail: f64,
+        cancel: &Cancel,
+    ) -> Result<Self> {
+        if !(0.0..=100.0).contains(&percentile_head)
+            || !(0.0..=100.0).contains(&percentile_tail)
+            || percentile_head > percentile_tail
+        {
+            return Err(Error::InvalidArgument(format!(
+                "percentile_head ({percentile_head}) and percentile_tail ({percentile_tail}) \
+                 must be increasing values in [0, 100]"
+            )));
+        }
+        let cutoffs = match cutoff_csv {
+            Some(p) => Cutoffs::from_csv(p, percentile_head, percentile_tail)?,
+            None => Cutoffs::default(),
+        };
+        Ok(Self::new(load_lm_dir(lm_dir, cancel)?, cutoffs))
+    }
+
+    /// The languages with models, sorted.
+    pub fn languages(&self) -> Vec<String> {
+        self.models.keys().cloned().collect()
+    }
+
+    /// The models of `language`.
+    pub fn models(&self, language: &str) -> Option<&LanguageModels> {
+        self.models.get(language)
+    }
+
+    /// Scores one document (see the module doc).
+    pub fn score(&self, text: &str, language: Option<&str>) -> DocScore {
+        let mut h = rustc_hash::FxHasher::default();
+        self.dedup.with_normalized(text, |d| h.write(d.as_bytes()));
+        let dedup_hash = h.finish();
+        let unscored = DocScore {
+            perplexity: None,
+            bucket: Bucket::All,
+            tokens: 0,
+            dedup_hash,
+        };
+        let Some((lang, models)) = language.and_then(|l| self.models.get(l).map(|m| (l, m))) else {
+            return unscored;
+        };
+        let normalized = self.normalizer.normalize(text);
+        let mut joined = String::with_capacity(normalized.len() * 2);
+        let mut scratch = String::new();
+        models
+            .sentencepiece
+            .for_each_piece(&normalized, &mut scratch, &mut |p| {
+                if !joined.is_empty() {
+                    joined.push(' ');
+                }
+                joined.push_str(p);
+            });
+        if joined.is_empty() {
+            return unscored;
+        }
+        let (mut log_sum, mut length, mut tokens) = (0f64, 0u64, 0u64);
+        for line in joined.split('\n') {
+            log_sum += f64::from(models.model.kenlm_score(line.as_bytes(), true, true));
+            let words = python_word_count(line);
+            tokens += words;
+            length += words + 1;
+        }
+        let ppl = round1(perplexity(log_sum, length));
+        DocScore {
+            perplexity: Some(ppl),
+            bucket: self.cutoffs.bucket(lang, Some(ppl)),
+            tokens,
+            dedup_hash,
+        }
+    }
+
+    /// Scores a batch of (text, language) documents in parallel, in input order. A document
+    /// without text is unscored.
+    pub fn score_batch<T, L>(
+        &self,
+        docs: &[(Option<T>, Option<L>)],
+        cancel: &Cancel,
+    ) -> Result<Vec<DocScore>>
+    where
+        T: AsRef<str> + Sync,
+        L: AsRef<str> + Sync,
+    {
+        let mut out = Vec::with_capacity(docs.len());
+        for chunk in docs.chunks(4096) {
+            cancel.check()?;
+            let part: Vec<DocScore> = chunk
+                .par_iter()
+                .with_min_len(16)
+                .map(|(text, lang)| match text {
+                    Some(t) => self.score(t.as_ref(), lang.as_ref().map(AsRef::as_ref)),
+                    None => DocScore {
+                        perplexity: None,
+                        bucket: Bucket::All,
+                        tokens: 0,
+                        dedup_hash: 0,
+                    },
+                })
+                .collect();
+            out.extend(part);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_and_rounding() {
+        assert_eq!(perplexity(-2.0, 2), 10.0);
+        assert_eq!(round1(0.25), 0.2);
+        assert_eq!(round1(123.456), 123.5);
+        assert_eq!(python_word_count(" a\u{a0}b\u{3000}c  "), 3);
+        assert_eq!(python_word_count("▁a ▁b"), 2);
+    }
+
+    #[test]
+    fn cutoffs() {
+        let c =
+            Cutoffs::parse(",de,en\n0,0,0\n30,100,200\n60,300,400.5\n", "c", 30.0, 60.0).unwrap();
+        assert_eq!(c.get("en"), Some((200.0, 400.5)));
+        assert_eq!(c.bucket("en", Some(199.9)), Bucket::Head);
+        assert_eq!(c.bucket("en", Some(200.0)), Bucket::Middle);
+        assert_eq!(c.bucket("en", Some(400.5)), Bucket::Tail);
+        assert_eq!(c.bucket("fr", Some(1.0)), Bucket::All);
+        assert_eq!(c.bucket("en", None), Bucket::All);
+        assert!(Cutoffs::parse(",de\n30,1\n", "c", 30.0, 60.0).is_err());
+        assert!(Cutoffs::parse(",de\n30,x\n60,1\n", "c", 30.0, 60.0).is_err());
+    }
+}

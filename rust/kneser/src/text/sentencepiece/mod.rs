@@ -1,0 +1,714 @@
+//! SentencePiece encoding in pure Rust: loads a SentencePiece `.model` file and splits text
+//! into the pieces `sentencepiece.SentencePieceProcessor.encode_as_pieces` gives for the same
+//! model and text.
+//!
+//! Written from the SentencePiece paper (Kudo and Richardson 2018, Kudo 2018 for the unigram
+//! model) and the documented model format (`sentencepiece_model.proto`), with no C++ in the
+//! build. Input: a `&str`. Output: pieces as borrowed slices of the normalized text (or byte
+//! pieces `<0xXX>` for byte fallback), passed to a callback. Memory: the normalized text and
+//! one lattice entry per byte.
+//!
+//! The steps, as SentencePiece does them:
+//! 1. Normalization ([`normalizer`]): the model's `precompiled_charsmap` (NFKC-like rules for
+//!    `nmt_nfkc`, none for `identity`), longest rule first; user-defined symbols untouched;
+//!    leading, trailing and repeated spaces removed (`remove_extra_whitespaces`); a space
+//!    prepended (`add_dummy_prefix`); spaces written as `▁` (`escape_whitespaces`).
+//! 2. Segmentation by the model type:
+//!    * unigram: Viterbi over all pieces matching at each character (a trie of the normal,
+//!      user-defined and unused pieces; unused ones never chosen); a user-defined piece scores
+//!      `length * max_score - 0.1` so it always wins; where no piece covers a character, that
+//!      character is one unknown piece scoring `min_score - 10`. Ties keep the first path found.
+//!    * BPE: characters (user-defined symbols whole and frozen), then repeatedly the adjacent
+//!      pair whose merge is a piece with the highest score (the leftmost on ties) is merged;
+//!      merged unused pieces are split back into their parts.
+//!    * word: split before each `▁` (after, with `treat_whitespace_as_suffix`).
+//!    * char: one piece per character (user-defined symbols whole).
+//! 3. Consecutive unknown pieces are output as one (for every model type).
+//! 4. With `byte_fallback`, an unknown piece is written as the `<0xXX>` pieces of its bytes.
+
+mod normalizer;
+pub mod proto;
+
+use std::collections::BinaryHeap;
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
+
+pub use normalizer::{SpNormalizer, SPACE_SYMBOL};
+pub use proto::{ModelType, PieceType};
+
+use crate::{Error, Location, Result};
+
+/// Longest-match of user-defined symbols at the start of a text.
+#[derive(Debug, Clone, Default)]
+pub struct PrefixMatcher {
+    trie: Trie,
+}
+
+impl PrefixMatcher {
+    /// (bytes of the match, true) for the longest user-defined symbol starting `text`, or
+    /// (bytes of the first character, false).
+    pub fn prefix_match(&self, text: &str) -> (usize, bool) {
+        if !self.trie.is_empty() {
+            let mut best = 0;
+            self.trie.prefixes(text.as_bytes(), |len, _| best = len);
+            if best > 0 {
+                return (best, true);
+            }
+        }
+        (text.chars().next().map_or(0, char::len_utf8), false)
+    }
+}
+
+/// A byte trie (children sorted by byte, found by binary search).
+#[derive(Debug, Clone, Default)]
+struct Trie {
+    /// Per node: the first child edge index and the number of children.
+    nodes: Vec<(u32, u32, i64)>,
+    /// Edges: (byte, child node), sorted per parent.
+    edges: Vec<(u8, u32)>,
+}
+
+impl Trie {
+    fn build(keys: &[(&[u8], u32)]) -> Trie {
+        // Build a pointer trie first, then flatten it.
+        #[derive(Default)]
+        struct N {
+            children: Vec<(u8, usize)>,
+            value: i64,
+        }
+        let mut nodes: Vec<N> = vec![N {
+            children: Vec::new(),
+            value: -1,
+        }];
+        for (key, value) in keys {
+            let mut at = 0;
+            for &b in *key {
+                let next = match nodes[at].children.iter().find(|(c, _)| *c == b) {
+                    Some(&(_, n)) => n,
+                    None => {
+                        nodes.push(N {
+                            children: Vec::new(),
+                            value: -1,
+                        });
+                        let n = nodes.len() - 1;
+                        nodes[at].children.push((b, n));
+                        n
+                    }
+                };
+                at = next;
+            }
+            if nodes[at].value < 0 {
+                nodes[at].value = i64::from(*value);
+            }
+        }
+        let mut trie = Trie::default();
+        for n in &mut nodes {
+            n.children.sort_unstable();
+            trie.nodes
+                .push((trie.edges.len() as u32, n.children.len() as u32, n.value));
+            trie.edges
+                .extend(n.children.iter().map(|&(b, c)| (b, c as u32)));
+        }
+        if keys.is_empty() {
+            trie.nodes.clear();
+        }
+        trie
+    }
+
+    fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Calls `f(length, value)` for every key that is a prefix of `text`, shortest first.
+    #[inline]
+    fn prefixes(&self, text: &[u8], mut f: impl FnMut(usize, u32)) {
+        let mut at = 0usize;
+        for (i, &b) in text.iter().enumerate() {
+            let Some(&(first, count, _)) = self.nodes.get(at) else {
+                return;
+            };
+            let edges = &self.edges[first as usize..(first + count) as usize];
+            match edges.binary_search_by_key(&b, |e| e.0) {
+                Ok(k) => at = edges[k].1 as usize,
+                Err(_) => return,
+            }
+            let value = self.nodes[at].2;
+            if value >= 0 {
+                f(i + 1, value as u32);
+            }
+        }
+    }
+}
+
+/// One entry of the vocabulary.
+#[derive(Debug, Clone)]
+struct Piece {
+    text: String,
+    score: f32,
+    kind: PieceType,
+}
+
+/// A loaded SentencePiece model.
+#[derive(Debug, Clone)]
+pub struct SentencePiece {
+    pieces: Vec<Piece>,
+    /// Normal, user-defined and unused pieces (SentencePiece's `pieces_`).
+    index: FxHashMap<String, u32>,
+    /// Other pieces (unknown, control, byte): SentencePiece's reserved ids.
+    reserved: FxHashMap<String, u32>,
+    model_type: ModelType,
+    unk_id: u32,
+    byte_fallback: bool,
+    byte_ids: Vec<Option<u32>>,
+    min_score: f32,
+    max_score: f32,
+    normalizer: SpNormalizer,
+    matcher: PrefixMatcher,
+    /// Unigram: all normal, user-defined and unused pieces.
+    trie: Trie,
+    treat_whitespace_as_suffix: bool,
+    name: String,
+}
+
+/// One piece of an encoding: a slice of the normalized text, or a byte-fallback piece.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Out<'a> {
+    /// A piece whose text is this slice of the normalized input.
+    Text(&'a str, u32),
+    /// A byte-fallback piece: its id in the vocabulary.
+    Id(u32),
+}
+
+const UNK_PENALTY: f32 = 10.0;
+
+impl SentencePiece {
+    /// Loads a `.model` file.
+    pub fn load(path: &Path) -> Result<SentencePiece> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io("cannot open", path, e))?;
+        Self::from_bytes(&bytes, &path.display().to_string())
+    }
+
+    /// Loads a serialized `ModelProto`; `name` appears in error messages.
+    pub fn from_bytes(bytes: &[u8], name: &str) -> Result<SentencePiece> {
+        let fail = |message: String| Error::Format {
+            at: Location::new(name, 0),
+            message: format!("not a SentencePiece model: {message}"),
+        };
+        let proto = proto::parse_model(bytes)
+            .map_err(|e| fail(format!("{} at byte {}", e.message, e.offset)))?;
+        if proto.pieces.is_empty() {
+            return Err(fail("no pieces".into()));
+        }
+        let mut index = FxHashMap::default();
+        let mut reserved = FxHashMap::default();
+        let mut unk_id = None;
+        let mut byte_ids = vec![None; 256];
+        let mut min_score = f32::MAX;
+        let mut max_score = f32::MIN_POSITIVE;
+        let mut user_keys: Vec<(&[u8], u32)> = Vec::new();
+        let mut trie_keys: Vec<(&[u8], u32)> = Vec::new();
+        for (id, p) in proto.pieces.iter().enumerate() {
+            let id = id as u32;
+            if p.piece.is_empty() {
+                return Err(fail(format!("piece {id} is empty")));
+            }
+            let normal = matches!(
+                p.kind,
+                PieceType::Normal | PieceType::UserDefined | PieceType::Unused
+            );
+            let map = if normal { &mut index } else { &mut reserved };
+            if map.insert(p.piece.clone(), id).is_some() {
+                return Err(fail(format!("piece {:?} is defined twice", p.piece)));
+            }
+            match p.kind {
+                PieceType::Unknown => {
+                    if unk_id.is_some() {
+                        return Err(fail("more than one unknown piece".into()));
+                    }
+                    unk_id = Some(id)
+                }
+                PieceType::UserDefined => user_keys.push((p.piece.as_bytes(), id)),
+                PieceType::Byte => {
+                    if let Some(b) = parse_byte_piece(&p.piece) {
+                        byte_ids[b as usize] = Some(id);
+                    }
+                }
+                PieceType::Normal => {
+                    min_score = min_score.min(p.score);
+                    max_score = max_score.max(p.score);
+                }
+                _ => {}
+            }
+            if normal {
+                trie_keys.push((p.piece.as_bytes(), id));
+            }
+        }
+        let unk_id = unk_id.ok_or_else(|| fail("no unknown piece".into()))?;
+        if min_score == f32::MAX {
+            min_score = 0.0;
+        }
+        if max_score == f32::MIN_POSITIVE {
+            max_score = 0.0;
+        }
+        if proto.byte_fallback && byte_ids.iter().any(Option::is_none) {
+            return Err(fail(
+                "byte_fallback is on but not all 256 byte pieces exist".into(),
+            ));
+        }
+        let normalizer = SpNormalizer::new(
+            &proto.precompiled_charsmap,
+            proto.add_dummy_prefix,
+            proto.remove_extra_whitespaces,
+            proto.escape_whitespaces,
+            proto.treat_whitespace_as_suffix,
+        )
+        .map_err(fail)?;
+        let matcher = PrefixMatcher {
+            trie: Trie::build(&user_keys),
+        };
+        let trie = if proto.model_type == ModelType::Unigram {
+            Trie::build(&trie_keys)
+        } else {
+            Trie::default()
+        };
+        let pieces = proto
+            .pieces
+            .into_iter()
+            .map(|p| Piece {
+                text: p.piece,
+                score: p.score,
+                kind: p.kind,
+            })
+            .collect();
+        Ok(SentencePiece {
+            pieces,
+            index,
+            reserved,
+            model_type: proto.model_type,
+            unk_id,
+            byte_fallback: proto.byte_fallback,
+            byte_ids,
+            min_score,
+            max_score,
+            normalizer,
+            matcher,
+            trie,
+            treat_whitespace_as_suffix: proto.treat_whitespace_as_suffix,
+            name: proto.normalizer_name,
+        })
+    }
+
+    /// The number of pieces.
+    pub fn len(&self) -> usize {
+        self.pieces.len()
+    }
+
+    /// Whether the vocabulary is empty (never, for a loaded model).
+    pub fn is_empty(&self) -> bool {
+        self.pieces.is_empty()
+    }
+
+    /// The model type.
+    pub fn model_type(&self) -> ModelType {
+        self.model_type
+    }
+
+    /// The normalizer's name in the model (`nmt_nfkc`, `identity`, ...).
+    pub fn normalizer_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The text of piece `id`.
+    pub fn id_to_piece(&self, id: u32) -> Option<&str> {
+        self.pieces.get(id as usize).map(|p| p.text.as_str())
+    }
+
+    /// The id of `piece` (the unknown id when it is not in the vocabulary).
+    pub fn piece_to_id(&self, piece: &str) -> u32 {
+        self.index
+            .get(piece)
+            .or_else(|| self.reserved.get(piece))
+            .copied()
+            .unwrap_or(self.unk_id)
+    }
+
+    /// SentencePiece's normalization of `text` into `out`.
+    pub fn normalize_into(&self, text: &str, out: &mut String) {
+        self.normalizer.normalize_into(text, &self.matcher, out)
+    }
+
+    /// Calls `f` with each piece of `text` (`encode_as_pieces`), using `scratch` for the
+    /// normalized text.
+    pub fn for_each_piece(&self, text: &str, scratch: &mut String, f: &mut dyn FnMut(&str)) {
+        self.normalize_into(text, scratch);
+        self.encode_normalized(scratch, &mut |o| match o {
+            Out::Text(s, _) => f(s),
+            Out::Id(id) => f(&self.pieces[id as usize].text),
+        });
+    }
+
+    /// The pieces of `text` as owned strings.
+    pub fn encode_as_pieces(&self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut scratch = String::new();
+        self.for_each_piece(text, &mut scratch, &mut |p| out.push(p.to_string()));
+        out
+    }
+
+    /// The ids of `text`'s pieces (`encode_as_ids`).
+    pub fn encode_as_ids(&self, text: &str) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut scratch = String::new();
+        self.normalize_into(text, &mut scratch);
+        self.encode_normalized(&scratch, &mut |o| match o {
+            Out::Text(_, id) | Out::Id(id) => out.push(id),
+        });
+        out
+    }
+
+    /// Segments already-normalized text, then applies byte fallback to unknown pieces.
+    fn encode_normalized<'a>(&self, normalized: &'a str, f: &mut dyn FnMut(Out<'a>)) {
+        let base = normalized.as_ptr() as usize;
+        // A run of unknown pieces, as a byte range of `normalized` (pieces are contiguous).
+        let mut pending: Option<(usize, usize)> = None;
+        let flush = |range: (usize, usize), f: &mut dyn FnMut(Out<'a>)| {
+            let s = &normalized[range.0..range.1];
+            if self.byte_fallback {
+                for &b in s.as_bytes() {
+                    if let Some(bid) = self.byte_ids[b as usize] {
+                        f(Out::Id(bid));
+                    }
+                }
+            } else {
+                f(Out::Text(s, self.unk_id));
+            }
+        };
+        let mut emit = |s: &'a str, id: u32| {
+            let start = s.as_ptr() as usize - base;
+            if id == self.unk_id {
+                pending = Some(match pending {
+                    Some((ps, _)) => (ps, start + s.len()),
+                    None => (start, start + s.len()),
+                });
+                return;
+            }
+            if let Some(range) = pending.take() {
+                flush(range, f);
+            }
+            f(Out::Text(s, id));
+        };
+        match self.model_type {
+            ModelType::Unigram => self.unigram(normalized, &mut emit),
+            ModelType::Bpe => self.bpe(normalized, &mut emit),
+            ModelType::Char => {
+                let mut rest = normalized;
+                while !rest.is_empty() {
+                    let (n, _) = self.matcher.prefix_match(rest);
+                    let w = &rest[..n];
+                    emit(w, self.piece_to_id(w));
+                    rest = &rest[n..];
+                }
+            }
+            ModelType::Word => {
+                for w in split_words(normalized, self.treat_whitespace_as_suffix) {
+                    emit(w, self.piece_to_id(w));
+                }
+            }
+        }
+        if let Some(range) = pending {
+            flush(range, f);
+        }
+    }
+
+    fn is_unused(&self, id: u32) -> bool {
+        self.pieces[id as usize].kind == PieceType::Unused
+    }
+
+    fn unigram<'a>(&self, text: &'a str, emit: &mut dyn FnMut(&'a str, u32)) {
+        #[derive(Clone, Copy)]
+        struct Best {
+            id: u32,
+            score: f32,
+            start: usize,
+            set: bool,
+        }
+        let size = text.len();
+        let bytes = text.as_bytes();
+        let mut best = vec![
+            Best {
+                id: 0,
+                score: 0.0,
+                start: 0,
+                set: false,
+            };
+            size + 1
+        ];
+        let unk_score = self.min_score - UNK_PENALTY;
+        let mut start = 0;
+        while start < size {
+            let till_here = best[start].score;
+            let mblen = one_char_len(bytes[start]).min(size - start);
+            let mut single = false;
+            self.trie.prefixes(&bytes[start..], |len, id| {
+                if self.is_unused(id) {
+                    return;
+                }
+                let piece = &self.pieces[id as usize];
+                // Scores and path sums are single-precision floats, as in SentencePiece (the
+                // rounding decides between paths of equal exact score).
+                let score = if piece.kind == PieceType::UserDefined {
+                    (len as f64 * f64::from(self.max_score) - 0.1) as f32
+                } else {
+                    piece.score
+                };
+                let candidate = score + till_here;
+                let target = &mut best[start + len];
+                if !target.set || candidate > target.score {
+                    *target = Best {
+                        id,
+                        score: candidate,
+                        start,
+                        set: true,
+                    };
+                }
+                if len == mblen {
+                    single = true;
+                }
+            });
+            if !single {
+                let candidate = unk_score + till_here;
+                let target = &mut best[start + mblen];
+                if !target.set || candidate > target.score {
+                    *target = Best {
+                        id: self.unk_id,
+                        score: candidate,
+                        start,
+                        set: true,
+                    };
+                }
+            }
+            start += mblen;
+        }
+        let mut out = Vec::new();
+        let mut end = size;
+        while end > 0 {
+            let node = best[end];
+            out.push((node.start, end, node.id));
+            end = node.start;
+        }
+        for &(s, e, id) in out.iter().rev() {
+            emit(&text[s..e], id);
+        }
+    }
+
+    fn bpe<'a>(&self, text: &'a str, emit: &mut dyn FnMut(&'a str, u32)) {
+        struct Symbol {
+            start: usize,
+            len: usize,
+            prev: isize,
+            next: isize,
+            freeze: bool,
+        }
+        #[derive(PartialEq)]
+        struct Pair {
+            score: f32,
+            left: usize,
+            right: usize,
+            size: usize,
+        }
+        impl Eq for Pair {}
+        impl PartialOrd for Pair {
+            fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(o))
+            }
+        }
+        impl Ord for Pair {
+            // The greatest pops first: the highest score, then the leftmost.
+            fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+                self.score
+                    .partial_cmp(&o.score)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then_with(|| o.left.cmp(&self.left))
+            }
+        }
+        let mut symbols: Vec<Symbol> = Vec::new();
+        let mut rest = text;
+        let mut pos = 0;
+        while !rest.is_empty() {
+            let (n, freeze) = self.matcher.prefix_match(rest);
+            let i = symbols.len() as isize;
+            rest = &rest[n..];
+            symbols.push(Symbol {
+                start: pos,
+                len: n,
+                prev: i - 1,
+                next: if rest.is_empty() { -1 } else { i + 1 },
+                freeze,
+            });
+            pos += n;
+        }
+        if symbols.is_empty() {
+            return;
+        }
+        let mut agenda = BinaryHeap::new();
+        let mut rev_merge: FxHashMap<&'a str, (&'a str, &'a str)> = FxHashMap::default();
+        let add = |left: isize,
+                   right: isize,
+                   symbols: &Vec<Symbol>,
+                   agenda: &mut BinaryHeap<Pair>,
+                   rev: &mut FxHashMap<&'a str, (&'a str, &'a str)>| {
+            if left < 0 || right < 0 {
+                return;
+            }
+            let (l, r) = (&symbols[left as usize], &symbols[right as usize]);
+            if l.freeze || r.freeze {
+                return;
+            }
+            let piece = &text[l.start..l.start + l.len + r.len];
+            let Some(&id) = self.index.get(piece) else {
+                return;
+            };
+            agenda.push(Pair {
+                score: self.pieces[id as usize].score,
+                left: left as usize,
+                right: right as usize,
+                size: piece.len(),
+            });
+            if self.is_unused(id) {
+                rev.insert(
+                    piece,
+                    (
+                        &text[l.start..l.start + l.len],
+                        &text[r.start..r.start + r.len],
+                    ),
+                );
+            }
+        };
+        for i in 1..symbols.len() {
+            add(
+                i as isize - 1,
+                i as isize,
+                &symbols,
+                &mut agenda,
+                &mut rev_merge,
+            );
+        }
+        while let Some(top) = agenda.pop() {
+            let (l, r) = (&symbols[top.left], &symbols[top.right]);
+            if l.len == 0 || r.len == 0 || l.len + r.len != top.size {
+                continue;
+            }
+            let right_next = r.next;
+            symbols[top.left].len += symbols[top.right].len;
+            symbols[top.left].next = right_next;
+            if right_next >= 0 {
+                symbols[right_next as usize].prev = top.left as isize;
+            }
+            symbols[top.right].len = 0;
+            let prev = symbols[top.left].prev;
+            add(
+                prev,
+                top.left as isize,
+                &symbols,
+                &mut agenda,
+                &mut rev_merge,
+            );
+            add(
+                top.left as isize,
+                right_next,
+                &symbols,
+                &mut agenda,
+                &mut rev_merge,
+            );
+        }
+        fn resegment<'a>(
+            sp: &SentencePiece,
+            w: &'a str,
+            rev: &FxHashMap<&'a str, (&'a str, &'a str)>,
+            emit: &mut dyn FnMut(&'a str, u32),
+        ) {
+            let id = sp.piece_to_id(w);
+            if !sp.is_unused(id) {
+                return emit(w, id);
+            }
+            match rev.get(w) {
+                Some(&(a, b)) => {
+                    resegment(sp, a, rev, emit);
+                    resegment(sp, b, rev, emit);
+                }
+                None => emit(w, id),
+            }
+        }
+        let mut i = 0isize;
+        while i >= 0 {
+            let s = &symbols[i as usize];
+            resegment(self, &text[s.start..s.start + s.len], &rev_merge, emit);
+            i = s.next;
+        }
+    }
+}
+
+/// The byte of a `<0xXX>` piece.
+fn parse_byte_piece(piece: &str) -> Option<u8> {
+    let hex = piece.strip_prefix("<0x")?.strip_suffix('>')?;
+    if hex.len() != 2 {
+        return None;
+    }
+    u8::from_str_radix(hex, 16).ok()
+}
+
+/// The length of the UTF-8 sequence a lead byte starts (SentencePiece's `OneCharLen`).
+#[inline]
+fn one_char_len(b: u8) -> usize {
+    const LEN: [usize; 16] = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4];
+    LEN[(b >> 4) as usize]
+}
+
+/// Words of normalized text: a new word at each `▁` (or after each, for suffix models).
+fn split_words(text: &str, suffix: bool) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, c) in text.char_indices() {
+        let ws = c == '\u{2581}';
+        if suffix {
+            if ws {
+                out.push(&text[start..i + c.len_utf8()]);
+                start = i + c.len_utf8();
+            }
+        } else if ws && i > start {
+            out.push(&text[start..i]);
+            start = i;
+        }
+    }
+    if start < text.len() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trie_prefixes() {
+        let t = Trie::build(&[(b"a", 1), (b"ab", 2), (b"abc", 3), (b"b", 4)]);
+        let mut got = Vec::new();
+        t.prefixes(b"abd", |l, v| got.push((l, v)));
+        assert_eq!(got, vec![(1, 1), (2, 2)]);
+    }
+
+    #[test]
+    fn words() {
+        assert_eq!(split_words("▁a▁bc", false), vec!["▁a", "▁bc"]);
+        assert_eq!(split_words("a▁bc▁", true), vec!["a▁", "bc▁"]);
+        assert_eq!(parse_byte_piece("<0x0A>"), Some(10));
+    }
+
+    #[test]
+    fn not_a_model() {
+        assert!(SentencePiece::from_bytes(b"hello world", "x").is_err());
+        assert!(SentencePiece::from_bytes(b"", "x").is_err());
+    }
+}

@@ -1,0 +1,330 @@
+"""CCNet mode: kneser's perplexity and bucket equal CCNet's own flow (cc_net's MultiSentencePiece,
+DocLM and PerplexityBucket with the sentencepiece package and the kenlm module) for every
+document, with SentencePiece and language models trained here on bundled text."""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import lzma
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import kneser
+from kneser.cli import main
+
+spm = pytest.importorskip("sentencepiece")
+pytest.importorskip("kenlm")
+pytest.importorskip("pandas")
+perplexity = pytest.importorskip("cc_net.perplexity")
+text_normalizer = pytest.importorskip("cc_net.text_normalizer")
+
+DATA = Path(kneser.__file__).parent / "data"
+TESTS = Path(__file__).parent / "data"
+KENLM_BIN = Path.home() / ".cache/kneser-anchors/kenlm-build/bin"
+
+
+def _en_lines() -> list[str]:
+    with lzma.open(DATA / "reference.txt.xz", "rt", encoding="utf-8") as f:
+        ref = [ln.rstrip("\n") for ln in f if ln.strip()]
+    return ref + (TESTS / "en-500.txt").read_text(encoding="utf-8").splitlines()
+
+
+def _zh_lines() -> list[str]:
+    return [ln for ln in (TESTS / "zh-sample.txt").read_text(encoding="utf-8").splitlines() if ln]
+
+
+def _train_lang(lm_dir: Path, lang: str, lines: list[str], vocab_size: int) -> None:
+    normalized = [text_normalizer.normalize(ln) for ln in lines]
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter([n for n in normalized if n]),
+        model_writer=model,
+        vocab_size=vocab_size,
+        hard_vocab_limit=False,
+        minloglevel=2,
+        num_threads=1,
+    )
+    (lm_dir / f"{lang}.sp.model").write_bytes(model.getvalue())
+    sp = spm.SentencePieceProcessor(model_file=str(lm_dir / f"{lang}.sp.model"))
+    pieces = [" ".join(sp.encode_as_pieces(n)) for n in normalized if n]
+    arpa = lm_dir / f"{lang}.arpa"
+    kneser.estimate(texts=pieces, order=3, arpa=str(arpa), discount_fallback=[0.5, 1, 1.5])
+    # CCNet's file name; kenlm and kneser both recognise an ARPA by its content.
+    shutil.copy(arpa, lm_dir / f"{lang}.arpa.bin")
+    arpa.unlink()
+
+
+def _documents(seed: int = 7) -> list[dict]:
+    rng = random.Random(seed)
+    docs = []
+
+    def group(lines, lang, n):
+        for i in range(n):
+            k = rng.randint(1, 6)
+            start = rng.randrange(len(lines))
+            body = lines[start : start + k]
+            if rng.random() < 0.2:  # word salad: shuffled words score badly
+                words = " ".join(body).split()
+                rng.shuffle(words)
+                body = [" ".join(words)]
+            sep = rng.choice(["\n", "\n\n", "\n  \t", " "])
+            docs.append({"url": f"{lang}-{i}", "raw_content": sep.join(body), "language": lang})
+
+    group(_en_lines(), "en", 2000)
+    group(_zh_lines(), "zh", 800)
+    group(_en_lines(), "de", 200)  # no model for de: passed through unscored
+    docs.append({"url": "empty", "raw_content": "", "language": "en"})
+    docs.append({"url": "blank", "raw_content": " \n\t ", "language": "zh"})
+    docs.append({"url": "nolang", "raw_content": "Some text without a language."})
+    docs.append({"url": "nulllang", "raw_content": "More text.", "language": None})
+    rng.shuffle(docs)
+    return docs
+
+
+def _ccnet(lm_dir: Path, cutoff: Path | None, docs: list[dict], langs) -> list[dict]:
+    sp = perplexity.MultiSentencePiece(
+        {lang: lm_dir / f"{lang}.sp.model" for lang in langs},
+        field="raw_content",
+        output_field="tokenized",
+        normalize=True,
+    )
+    lm = perplexity.DocLM(
+        {lang: lm_dir / f"{lang}.arpa.bin" for lang in langs},
+        field="tokenized",
+        output_field="perplexity",
+        normalize=False,
+    )
+    steps = [sp, lm]
+    if cutoff is not None:
+        steps.append(perplexity.PerplexityBucket(cutoff))
+    steps.append(perplexity.DropKeys("tokenized"))
+    out = []
+    for step in steps:
+        step.__enter__()
+    try:
+        for d in copy.deepcopy(docs):
+            for step in steps:
+                d = step(d)
+            out.append(d)
+    finally:
+        for step in reversed(steps):
+            step.__exit__(None, None, None)
+    return out
+
+
+def _write_cutoffs(path: Path, reference: list[dict]) -> None:
+    """A cutoff.csv as CCNet's: rows 0..100 of per-language perplexity percentiles (here from
+    the documents themselves, so every bucket is used and ties at the cutoffs occur)."""
+    import numpy as np
+
+    cols = {}
+    for lang in ("en", "zh"):
+        ppl = [
+            d["perplexity"] for d in reference if d.get("language") == lang and "perplexity" in d
+        ]
+        cols[lang] = [round(float(x), 1) for x in np.percentile(ppl, range(101))]
+    lines = [",en,zh"] + [f"{p},{cols['en'][p]},{cols['zh'][p]}" for p in range(101)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ccnet")
+    lm_dir = root / "lm_sp"
+    lm_dir.mkdir()
+    _train_lang(lm_dir, "en", _en_lines(), 1200)
+    _train_lang(lm_dir, "zh", _zh_lines(), 3000)
+    docs = _documents()
+    unbucketed = _ccnet(lm_dir, None, docs, ["en", "zh"])
+    cutoff = root / "cutoff.csv"
+    _write_cutoffs(cutoff, unbucketed)
+    expected = _ccnet(lm_dir, cutoff, docs, ["en", "zh"])
+    inputs = root / "docs.json.gz"
+    import gzip
+
+    with gzip.open(inputs, "wt", encoding="utf-8") as f:
+        for d in docs:
+            f.write(json.dumps(d, ensure_ascii=False) + "\n")
+    return {
+        "root": root,
+        "lm_dir": lm_dir,
+        "cutoff": cutoff,
+        "docs": docs,
+        "expected": expected,
+        "inputs": inputs,
+    }
+
+
+def _read(path: Path) -> list[dict]:
+    return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_equal_to_ccnet_for_every_document(setup):
+    out = setup["root"] / "out.jsonl"
+    report = kneser.Pipeline.ccnet(setup["lm_dir"], setup["cutoff"]).run(setup["inputs"], out)
+    got = _read(out)
+    expected = setup["expected"]
+    assert len(got) == len(expected) == len(setup["docs"])
+    mismatches = [(g, e) for g, e in zip(got, expected) if g != e]
+    assert not mismatches[:3]
+    buckets = {
+        b: sum(d["bucket"] == b for d in expected) for b in ("head", "middle", "tail", "all")
+    }
+    assert report.buckets == buckets
+    assert min(buckets.values()) > 0
+    # de (no model), the empty and blank texts and the two docs without a language.
+    unscored = [d for d in expected if "perplexity" not in d]
+    assert report.unscored == len(unscored) == 200 + 4
+    assert all(d["bucket"] == "all" for d in unscored)
+    assert report.documents == len(expected)
+    assert not report.malformed
+
+
+def test_scorer_batch_api(setup):
+    scorer = kneser.CcnetScorer(setup["lm_dir"], setup["cutoff"], 30, 60)
+    assert scorer.languages == ["en", "zh"]
+    docs, expected = setup["docs"][:300], setup["expected"][:300]
+    res = scorer.score_batch([d["raw_content"] for d in docs], [d.get("language") for d in docs])
+    for i, e in enumerate(expected):
+        assert res["bucket"][i] == e["bucket"]
+        assert bool(res["scored"][i]) == ("perplexity" in e)
+        if "perplexity" in e:
+            assert res["perplexity"][i] == e["perplexity"]
+    # bytes are decoded, None is no text.
+    res = scorer.score_batch([docs[0]["raw_content"].encode(), None], [docs[0]["language"], "en"])
+    assert bool(res["scored"][1]) is False and res["bucket"][1] == "all"
+
+
+def test_without_cutoffs_every_bucket_is_all(setup):
+    out = setup["root"] / "nocut.jsonl"
+    kneser.Pipeline.ccnet(setup["lm_dir"]).run(setup["inputs"], out)
+    got = _read(out)
+    expected = _ccnet(setup["lm_dir"], None, setup["docs"], ["en", "zh"])
+    assert all(d["bucket"] == "all" for d in got)
+    assert [d.get("perplexity") for d in got] == [d.get("perplexity") for d in expected]
+
+
+def test_missing_language_dir(setup, tmp_path):
+    lm_dir = tmp_path / "only_en"
+    lm_dir.mkdir()
+    for name in ("en.sp.model", "en.arpa.bin"):
+        shutil.copy(setup["lm_dir"] / name, lm_dir / name)
+    out = tmp_path / "out.jsonl"
+    report = kneser.Pipeline.ccnet(lm_dir, setup["cutoff"]).run(setup["inputs"], out)
+    got = _read(out)
+    zh = [d for d in got if d.get("language") == "zh"]
+    assert zh and all("perplexity" not in d and d["bucket"] == "all" for d in zh)
+    assert report.unscored == sum("perplexity" not in d for d in got)
+    assert report.unscored >= 800 + 200
+    assert "unscored" in str(report)
+
+
+def test_cli_and_keep(setup, tmp_path):
+    out = tmp_path / "cli.jsonl"
+    rc = main(
+        [
+            "pipeline",
+            str(setup["inputs"]),
+            "--ccnet-lm-dir",
+            str(setup["lm_dir"]),
+            "--cutoff-csv",
+            str(setup["cutoff"]),
+            "--field",
+            "raw_content",
+            "-O",
+            str(out),
+            "--keep",
+            "head",
+            "middle",
+            "-q",
+            "--json",
+        ]
+    )
+    assert rc == 0
+    got = _read(out)
+    expected = [e for e in setup["expected"] if e["bucket"] in ("head", "middle")]
+    assert got == expected
+
+
+def test_bad_lm_dir(tmp_path, setup):
+    shutil.copy(setup["lm_dir"] / "en.arpa.bin", tmp_path / "en.arpa.bin")
+    with pytest.raises(kneser.ArgumentError, match=r"en\.sp\.model"):
+        kneser.Pipeline.ccnet(tmp_path)
+    (tmp_path / "en.arpa.bin").unlink()
+    shutil.copy(setup["lm_dir"] / "en.sp.model", tmp_path / "en.sp.model")
+    with pytest.raises(kneser.ArgumentError, match="no language model"):
+        kneser.Pipeline.ccnet(tmp_path)
+    bad = tmp_path / "cut.csv"
+    bad.write_text(",en\n0,1\n", encoding="utf-8")
+    shutil.copy(setup["lm_dir"] / "en.arpa.bin", tmp_path / "en.arpa.bin")
+    with pytest.raises(kneser.FormatError, match="percentile_head 30"):
+        kneser.Pipeline.ccnet(tmp_path, bad)
+
+
+def test_skip_bad_lines_counted_with_file_and_line(setup, tmp_path):
+    good = setup["docs"][:5]
+    path = tmp_path / "bad.jsonl"
+    with path.open("wb") as f:
+        f.write((json.dumps(good[0]) + "\n").encode())
+        f.write(b"[" * 100_000 + b"\n")  # nests too deeply for json
+        f.write((json.dumps(good[1]) + "\n").encode())
+        f.write(b'{"raw_content": "a \\ud800 b", "language": "en"}\n')  # lone surrogate
+        f.write(b'{"raw_content": "ok", "x": "\\udfff"}\n')  # lone surrogate in another field
+        f.write(b'{"raw_content": "caf\xe9", "language": "en"}\n')  # invalid UTF-8
+        f.write((json.dumps(good[2]) + "\n").encode())
+        f.write(b"not json\n")
+    out = tmp_path / "out.jsonl"
+    report = kneser.Pipeline.ccnet(setup["lm_dir"], setup["cutoff"]).run(path, out)
+    assert len(_read(out)) == 3
+    assert [(Path(p).name, n) for p, n, _ in report.malformed] == [
+        ("bad.jsonl", 2),
+        ("bad.jsonl", 4),
+        ("bad.jsonl", 5),
+        ("bad.jsonl", 6),
+        ("bad.jsonl", 8),
+    ]
+    reasons = [m for _, _, m in report.malformed]
+    assert "nested" in reasons[0] and "surrogate" in reasons[1] and "UTF-8" in reasons[3]
+    # The model pipeline skips them the same way.
+    arpa = setup["lm_dir"] / "en.arpa.bin"
+    rep = kneser.Pipeline(arpa, field="raw_content", dedup=None).run(path, tmp_path / "o2.jsonl")
+    assert len(rep.malformed) == 5
+    with pytest.raises(kneser.FormatError, match=r"bad\.jsonl:2"):
+        kneser.Pipeline.ccnet(setup["lm_dir"], on_error="raise").run(path, tmp_path / "o3.jsonl")
+    assert not (tmp_path / "o3.jsonl").exists()
+
+
+@pytest.mark.skipif(not (KENLM_BIN / "build_binary").exists(), reason="KenLM binaries not built")
+def test_kenlm_binary_model(setup, tmp_path):
+    """CCNet's real {lang}.arpa.bin is a KenLM binary: loaded through kneser.Model's loader."""
+    lm_dir = tmp_path / "lm"
+    lm_dir.mkdir()
+    shutil.copy(setup["lm_dir"] / "en.sp.model", lm_dir / "en.sp.model")
+    subprocess.run(
+        [
+            str(KENLM_BIN / "build_binary"),
+            str(setup["lm_dir"] / "en.arpa.bin"),
+            str(lm_dir / "en.arpa.bin"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        kneser.Model(str(lm_dir / "en.arpa.bin"))
+    except kneser.FormatError:
+        pytest.skip("kneser.Model does not read KenLM binary files in this build")
+    out = tmp_path / "out.jsonl"
+    kneser.Pipeline.ccnet(lm_dir, setup["cutoff"]).run(setup["inputs"], out)
+    expected = _ccnet(lm_dir, setup["cutoff"], setup["docs"], ["en"])
+    assert _read(out) == expected
+
+
+def test_ccnet_python_flow_is_importable():
+    assert sys.modules["cc_net.perplexity"].DocLM

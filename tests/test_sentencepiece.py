@@ -1,0 +1,142 @@
+"""kneser.SentencePiece (pure Rust) against the sentencepiece package on models trained here."""
+
+from __future__ import annotations
+
+import io
+import lzma
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kneser
+
+spm = pytest.importorskip("sentencepiece")
+
+DATA = Path(kneser.__file__).parent / "data"
+EXTRA = [
+    "我爱自然语言处理。今天天气很好！",
+    "東京は日本の首都です。カタカナ、ひらがな",
+    "Café naïve résumé — «citation» ½ ﬁ ① Ｆｕｌｌ ｗｉｄｔｈ",
+    "emoji 😀🎉👍🏽 e\u0301 a\u0308 n\u0303",
+    "Привет, как дела? Ελληνικά κείμενα.",
+]
+
+
+def _corpus() -> list[str]:
+    with lzma.open(DATA / "reference.txt.xz", "rt", encoding="utf-8") as f:
+        lines = [ln.strip() for ln in f if ln.strip()]
+    return lines[:4000] + EXTRA * 20
+
+
+def train(tmp: Path, name: str, **options) -> Path:
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(_corpus()),
+        model_writer=model,
+        vocab_size=options.pop("vocab_size", 800),
+        minloglevel=2,
+        num_threads=1,
+        **options,
+    )
+    path = tmp / f"{name}.model"
+    path.write_bytes(model.getvalue())
+    return path
+
+
+CONFIGS = {
+    "unigram-nfkc": {"model_type": "unigram", "normalization_rule_name": "nmt_nfkc"},
+    "unigram-identity": {"model_type": "unigram", "normalization_rule_name": "identity"},
+    "bpe-nfkc": {"model_type": "bpe", "normalization_rule_name": "nmt_nfkc"},
+    "bpe-identity": {"model_type": "bpe", "normalization_rule_name": "identity"},
+    "unigram-bytes-user": {
+        "model_type": "unigram",
+        "byte_fallback": True,
+        "user_defined_symbols": ["<sep>", "ab"],
+    },
+    "bpe-nodummy": {
+        "model_type": "bpe",
+        "add_dummy_prefix": False,
+        "remove_extra_whitespaces": False,
+        "user_defined_symbols": ["<sep>"],
+    },
+    "char": {"model_type": "char", "vocab_size": 300},
+    "word": {"model_type": "word", "vocab_size": 2000},
+}
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory) -> dict[str, tuple[kneser.SentencePiece, object]]:
+    tmp = tmp_path_factory.mktemp("spm")
+    out = {}
+    for name, options in CONFIGS.items():
+        path = train(tmp, name, **dict(options))
+        ours = kneser.SentencePiece(path)
+        theirs = spm.SentencePieceProcessor(model_file=str(path))
+        out[name] = (ours, theirs)
+    return out
+
+
+SPECIAL = [*" \t\n\r\u3000\u00a0\u2009\u200b\ufeff", "  ", "   ", "<sep>", "ab"]
+CHARS = st.one_of(
+    st.sampled_from(SPECIAL),
+    st.sampled_from(list("abcdefghijklmnopqrstuvwxyzTHE.,;'!?-0123456789")),
+    st.sampled_from(list("我爱语言東京日本カタナひらがな한국어")),
+    st.sampled_from(["\u0301", "\u0308", "\u0303", "\u0327", "\u200d", "\ufe0f"]),
+    st.sampled_from(["😀", "🎉", "👍🏽", "🇫🇷", "½", "ﬁ", "①", "Ｆ", "ｗ", "™", "…"]),
+    st.characters(exclude_categories=("Cs",)),
+)
+TEXT = st.lists(CHARS, max_size=40).map("".join)
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+def test_corpus_lines_equal(models, name):
+    ours, theirs = models[name]
+    lines = _corpus()[::7][:600] + EXTRA
+    expected = [theirs.encode_as_pieces(t) for t in lines]
+    assert ours.tokenize_batch(lines) == expected
+    assert [ours.encode_as_pieces(t) for t in lines[:50]] == expected[:50]
+    assert [ours.encode_as_ids(t) for t in lines[:50]] == [
+        theirs.encode_as_ids(t) for t in lines[:50]
+    ]
+
+
+@pytest.mark.parametrize("name", list(CONFIGS))
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=TEXT)
+def test_random_unicode_equal(models, name, text):
+    ours, theirs = models[name]
+    assert ours.encode_as_pieces(text) == theirs.encode_as_pieces(text)
+
+
+def test_model_facts(models):
+    ours, theirs = models["unigram-nfkc"]
+    assert len(ours) == theirs.get_piece_size()
+    assert ours.model_type == "unigram"
+    assert ours.id_to_piece(5) == theirs.id_to_piece(5)
+    assert ours.piece_to_id("▁the") == theirs.piece_to_id("▁the")
+    assert isinstance(ours, kneser.Tokenizer)
+    assert ours.mode == "sentencepiece"
+
+
+def test_a_tokenizer_everywhere(models, tmp_path):
+    ours, theirs = models["bpe-nfkc"]
+    text = tmp_path / "t.txt"
+    text.write_text("the cat sat\nthe dog\n", encoding="utf-8")
+    vocab = kneser.Vocab.build(str(text), tokenizer=ours)
+    ids = vocab.encode("the cat")
+    assert vocab.decode(ids) == " ".join(theirs.encode_as_pieces("the cat"))
+
+
+def test_not_a_model(tmp_path):
+    bad = tmp_path / "bad.model"
+    bad.write_bytes(b"\x0a\xff\xff\xff")
+    with pytest.raises(kneser.FormatError, match=r"bad\.model"):
+        kneser.SentencePiece(bad)
+    with pytest.raises(kneser.NotFoundError):
+        kneser.SentencePiece(tmp_path / "missing.model")
