@@ -86,12 +86,13 @@ impl Mode {
     /// The whitespace rule this mode splits on: no token holds a character that is whitespace
     /// under it ([`Rule::Lmplz`] for `whitespace`, [`Rule::Unicode`] for the others; the cjk-chars
     /// and punctuation modes also separate on control characters). `None` for a custom
-    /// splitter, which follows its own rule.
+    /// splitter and for SentencePiece, which follow their own rule (SentencePiece escapes only
+    /// the space, as `▁`, after its model's normalization).
     pub fn whitespace_rule(&self) -> Option<Rule> {
         match self {
             Mode::Whitespace => Some(Rule::Lmplz),
             Mode::UnicodeWords | Mode::CjkChars | Mode::Punctuation => Some(Rule::Unicode),
-            Mode::Custom { .. } => None,
+            Mode::SentencePiece(_) | Mode::Custom { .. } => None,
         }
     }
 
