@@ -406,8 +406,10 @@ impl Probabilities<'_> {
             }
         };
         let b = backoffs(&mut pending, 1)?;
-        write_unigrams(&interp, &unigrams.present, b, self.vocab, sink, &out_name)?;
-        let mut lower = Lower::Unigrams(interp);
+        let collapse = config.collapse_values;
+        let present = &unigrams.present;
+        let q = write_unigrams(&interp, present, b, self.vocab, sink, &out_name, collapse)?;
+        let mut lower = Lower::Unigrams { p: interp, q };
         for k in 2..=n {
             let Some(current) = pending.take() else {
                 return Err(Error::Internal(format!("order {k} has no probabilities")));
@@ -416,7 +418,10 @@ impl Probabilities<'_> {
             writeln!(sink, "\n\\{k}-grams:").map_err(write_err)?;
             let b = backoffs(&mut pending, k)?;
             let mut next = match k < n {
-                true => Some(RecordWriter::create(self.temp, k + 1)?),
+                true => Some(RecordWriter::create(
+                    self.temp,
+                    k + 1 + usize::from(collapse),
+                )?),
                 false => None,
             };
             let (vocab, cancel) = (self.vocab, self.cancel);
@@ -428,10 +433,11 @@ impl Probabilities<'_> {
                 vocab,
                 sink,
                 next.as_mut(),
+                collapse,
                 cancel,
             )?;
             if let Some(next) = next {
-                lower = Lower::from_run(next.finish()?, k)?;
+                lower = Lower::from_run(next.finish()?, k, collapse)?;
             }
             let secs = self.start.elapsed().as_secs_f64();
             log(config, format!("Wrote {k}-grams ({secs:.1} s)"));
