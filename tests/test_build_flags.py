@@ -83,7 +83,16 @@ def test_verbose_header_names_the_input_file(tmp_path):
     assert got.startswith(header.encode() + b"\\data\\\n")
 
 
-@pytest.mark.parametrize("flag", [["--intermediate", "x"], ["--renumber"], ["--collapse_values"]])
+def test_collapse_values_equals_lmplz(tmp_path):
+    reference = REMOTE / "book.o3.collapse_values.arpa.xz"
+    if not reference.exists():
+        pytest.skip("shared reference absent")
+    got = build("-o", "3", "-q", "--collapse_values", stdin=BOOK.read_bytes()).stdout
+    with lzma.open(reference, "rb") as f:
+        assert got == f.read()
+
+
+@pytest.mark.parametrize("flag", [["--intermediate", "x"], ["--renumber"]])
 def test_unsupported_output_flags_fail_clearly(tmp_path, flag):
     out = tmp_path / "lm.arpa"
     proc = build(

@@ -34,6 +34,7 @@ def estimate(
     threads: int = 0,
     verbose: bool = False,
     verbose_header: bool = False,
+    collapse_values: bool = False,
 ) -> dict[str, Any]:
     """Estimates a modified Kneser-Ney language model, as KenLM's lmplz does, and writes it as
     ARPA (atomically). The corpus is one positional path, ``files=`` (paths) or ``texts=`` (an

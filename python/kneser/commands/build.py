@@ -149,8 +149,12 @@ def _lmplz_only(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="start the ARPA with lmplz's comment lines (input file, token count, smoothing)",
     )
-    for flag in ("--renumber", "--collapse_values"):
-        p.add_argument(flag, action="store_true", help="lmplz's flag; not supported yet (error)")
+    p.add_argument(
+        "--collapse_values",
+        action="store_true",
+        help="write q, probability and backoff collapsed into one value (lmplz's meaning)",
+    )
+    p.add_argument("--renumber", action="store_true", help="lmplz's flag; not supported (error)")
     p.add_argument(
         "--intermediate",
         default=None,
@@ -168,9 +172,11 @@ def _refuse_unsupported(args: argparse.Namespace) -> None:
             "internal binary n-gram streams (for its own interpolation tools), which kneser does "
             "not write; use --arpa, or `kneser count` for shard files"
         )
-    for flag in ("renumber", "collapse_values"):
-        if getattr(args, flag):
-            raise SystemExit(f"kneser build: --{flag} is not supported yet")
+    if args.renumber:
+        raise SystemExit(
+            "kneser build: --renumber is not supported yet (lmplz's hash order of the vocabulary "
+            "ids, for its trie format); the model is the same without it, in another line order"
+        )
 
 
 def _common_tail(p: argparse.ArgumentParser) -> None:
@@ -252,4 +258,5 @@ def _estimate(args: argparse.Namespace, source, fallback, arpa: str) -> dict:
         threads=args.threads,
         verbose=not args.quiet,
         verbose_header=args.verbose_header,
+        collapse_values=args.collapse_values,
     )

@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--binary", default=None)
     t.add_argument("--normalize", choices=["ccnet", "none"], default="ccnet")
     t.add_argument("--tokenizer", default=None)
-    t.add_argument("-S", "--memory", default="1G")
+    t.add_argument("-S", "--memory", default=kneser.DEFAULT_MEMORY)
     t.add_argument("-T", "--temp-dir", default=None)
     t.add_argument("--prune", type=int, nargs="+", default=None)
     t.add_argument("--discount-fallback", action="store_true")

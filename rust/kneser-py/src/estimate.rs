@@ -111,6 +111,8 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 ///     lmplz_final_line: text after the last newline gets no </s> (lmplz's behaviour).
 ///     verbose_header: start the ARPA with lmplz's `--verbose_header` comment lines (input
 ///         file, token count, smoothing).
+///     collapse_values: write q, probability and backoff collapsed into one value, instead of
+///         both (lmplz's `--collapse_values`).
 ///     threads: worker threads, 0 for all cores.
 ///     verbose: print lmplz-style progress and statistics on stderr.
 ///     files: a path or an iterable of paths, read in order.
@@ -129,7 +131,7 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
     source = None, order = None, arpa = None, *, files = None, texts = None, from_counts = None, memory = None, temp_dir = None, discount_fallback = None,
     prune = None, limit_vocab = None, interpolate_unigrams = true, vocab_pad = 0,
     skip_symbols = false, replace_invalid_utf8 = false, lmplz_final_line = true, threads = 0,
-    verbose = false, verbose_header = false
+    verbose = false, verbose_header = false, collapse_values = false
 ))]
 #[allow(clippy::too_many_arguments)]
 fn estimate<'py>(
@@ -153,6 +155,7 @@ fn estimate<'py>(
     threads: usize,
     verbose: bool,
     verbose_header: bool,
+    collapse_values: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let order = required("estimate", "order", order)?;
     let arpa = required("estimate", "arpa", arpa)?;
@@ -167,6 +170,7 @@ fn estimate<'py>(
         threads,
         verbose,
         verbose_header,
+        collapse_values,
         ..Default::default()
     };
     set_budget(py, &mut config, memory, temp_dir)?;

@@ -65,6 +65,9 @@ pub struct EstimateConfig {
     /// Start the ARPA with lmplz's comment lines (`--verbose_header`): the input file (`stdin`
     /// for `-`), the token count and the smoothing.
     pub verbose_header: bool,
+    /// Write `q`, probability and backoff collapsed into one value, instead of both
+    /// (`--collapse_values`; see [`super::interpolate::interpolate_order`]).
+    pub collapse_values: bool,
 }
 
 impl Default for EstimateConfig {
@@ -84,6 +87,7 @@ impl Default for EstimateConfig {
             threads: 0,
             verbose: false,
             verbose_header: false,
+            collapse_values: false,
         }
     }
 }

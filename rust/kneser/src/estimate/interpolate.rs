@@ -28,11 +28,17 @@ use crate::sort::{compare_suffix, RecordReader, RecordWriter, Run, SortedStream}
 /// N-grams formatted per parallel block.
 const BLOCK: usize = 1 << 15;
 
-/// The interpolated probabilities of the order below.
+/// The interpolated probabilities of the order below (with, when collapsing, each n-gram's
+/// `q_delta`).
 pub enum Lower {
-    /// Unigrams, indexed by id.
-    Unigrams(Vec<f32>),
-    /// A file of `[w | p_interp]` in suffix order.
+    /// Unigrams, indexed by id; `q` is empty unless collapsing.
+    Unigrams {
+        /// Interpolated probabilities.
+        p: Vec<f32>,
+        /// The unigrams' `q_delta` (their backoff, linear; 1 for a non-context).
+        q: Vec<f32>,
+    },
+    /// A file of `[w | p_interp]` (`[w | p_interp | q_delta]` when collapsing) in suffix order.
     File {
         /// Keeps the file alive.
         run: Run,
@@ -46,10 +52,10 @@ pub enum Lower {
 }
 
 impl Lower {
-    /// Opens a file of interpolated probabilities of order `k`.
-    pub fn from_run(run: Run, k: usize) -> Result<Self> {
+    /// Opens a file of interpolated probabilities of order `k` (with `q_delta` if `collapse`).
+    pub fn from_run(run: Run, k: usize, collapse: bool) -> Result<Self> {
         let mut reader = run.reader()?;
-        let mut cur = vec![0u32; k + 1];
+        let mut cur = vec![0u32; k + 1 + usize::from(collapse)];
         let valid = reader.read(&mut cur)?;
         Ok(Lower::File {
             run,
@@ -59,10 +65,14 @@ impl Lower {
         })
     }
 
-    /// The interpolated probability of `suffix`, which must not precede the previous call's.
-    fn lookup(&mut self, suffix: &[u32]) -> Result<f32> {
+    /// The interpolated probability of `suffix` and its `q_delta` (1 when not collapsing),
+    /// which must not precede the previous call's.
+    fn lookup(&mut self, suffix: &[u32]) -> Result<(f32, f32)> {
         match self {
-            Lower::Unigrams(p) => Ok(p[suffix[0] as usize]),
+            Lower::Unigrams { p, q } => {
+                let i = suffix[0] as usize;
+                Ok((p[i], q.get(i).copied().unwrap_or(1.0)))
+            }
             Lower::File {
                 reader, cur, valid, ..
             } => {
@@ -71,7 +81,8 @@ impl Lower {
                     *valid = reader.read(cur)?;
                 }
                 if *valid && cur[..k] == *suffix {
-                    Ok(f32::from_bits(cur[k]))
+                    let q = cur.get(k + 1).map_or(1.0, |&b| f32::from_bits(b));
+                    Ok((f32::from_bits(cur[k]), q))
                 } else {
                     Err(Error::Internal(format!(
                         "the suffix {suffix:?} of an n-gram is missing from the order below"
@@ -180,6 +191,12 @@ fn format_block(
 }
 
 /// Interpolates order `k` and writes its ARPA section body; see the module doc.
+///
+/// With `collapse` (lmplz's `--collapse_values`; Heafield, Koehn and Lavie 2012, "Language
+/// Model Rest Costs and Space-Efficient Storage") each line holds `q` instead of p and backoff:
+/// `q(w1..wk) = p_interp * q_delta(w1..wk)`, `q_delta(w1..wk) = q_delta(w2..wk) /
+/// gamma(w1..w(k-1)) * backoff(w1..wk)` and `q_delta(w) = backoff(w)` (linear, backoff 1 for a
+/// non-context), in f32 as lmplz computes it, not clamped at 0; the backoff column is `0`.
 #[allow(clippy::too_many_arguments)]
 pub fn interpolate_order(
     k: usize,
@@ -189,11 +206,12 @@ pub fn interpolate_order(
     vocab: &Vocabulary,
     out: &mut ArpaSink,
     mut next: Option<&mut RecordWriter>,
+    collapse: bool,
     cancel: &Cancel,
 ) -> Result<()> {
     let mut words: Vec<u32> = Vec::with_capacity(BLOCK * k);
     let mut lines: Vec<Line> = Vec::with_capacity(BLOCK);
-    let mut next_rec = vec![0u32; k + 1];
+    let mut next_rec = vec![0u32; k + 1 + usize::from(collapse)];
     let mut flush = |words: &mut Vec<u32>, lines: &mut Vec<Line>| -> Result<()> {
         format_block(lines, words, k, vocab, out)?;
         words.clear();
@@ -204,20 +222,29 @@ pub fn interpolate_order(
         let gram = &r[..k];
         let p = f32::from_bits(r[k]);
         let gamma = f32::from_bits(r[k + 1]);
-        let lower_p = lower.lookup(&gram[1..])?;
+        let (lower_p, lower_q) = lower.lookup(&gram[1..])?;
         let interp = p + gamma * lower_p;
+        let full = match backoffs.as_mut() {
+            Some(b) => Some(b.lookup(gram)?.unwrap_or(1.0)),
+            None => None,
+        };
+        let q_delta = lower_q / gamma * full.unwrap_or(1.0);
         if let Some(next) = next.as_deref_mut() {
             next_rec[..k].copy_from_slice(gram);
             next_rec[k] = interp.to_bits();
+            if collapse {
+                next_rec[k + 1] = q_delta.to_bits();
+            }
             next.write(&next_rec)?;
         }
-        let backoff = match backoffs.as_mut() {
-            Some(b) => Some(b.lookup(gram)?.map(|g| g.log10()).unwrap_or(0.0)),
-            None => None,
+        let (prob, backoff) = if collapse {
+            ((interp * q_delta).log10(), full.map(|_| 0.0))
+        } else {
+            (log10_prob(interp), full.map(f32::log10))
         };
         lines.push(Line {
             start: words.len(),
-            prob: log10_prob(interp),
+            prob,
             backoff,
         });
         words.extend_from_slice(gram);
@@ -228,7 +255,9 @@ pub fn interpolate_order(
     flush(&mut words, &mut lines)
 }
 
-/// Writes the unigram section: ids in order, `<s>` with probability 1 (log 0).
+/// Writes the unigram section: ids in order, `<s>` with probability 1 (log 0). With
+/// `collapse`, `q = p * backoff` (see [`interpolate_order`]); returns the unigrams' `q_delta`
+/// (their linear backoffs) then, else an empty vector.
 pub fn write_unigrams(
     interp: &[f32],
     present: &[bool],
@@ -236,23 +265,34 @@ pub fn write_unigrams(
     vocab: &Vocabulary,
     out: &mut dyn Write,
     out_name: &str,
-) -> Result<()> {
+    collapse: bool,
+) -> Result<Vec<f32>> {
     let mut buf = Vec::with_capacity(1 << 20);
+    let mut q_delta = Vec::new();
+    if collapse {
+        q_delta = vec![1.0f32; interp.len()];
+    }
     for (id, &p) in interp.iter().enumerate() {
         if !present[id] {
             continue;
         }
-        let prob = if id as u32 == super::BOS {
-            0.0
+        let p = if id as u32 == super::BOS { 1.0 } else { p };
+        let full = match backoffs.as_mut() {
+            Some(b) => Some(b.lookup(&[id as u32])?.unwrap_or(1.0)),
+            None => None,
+        };
+        let (prob, backoff) = if collapse {
+            let q = full.unwrap_or(1.0);
+            q_delta[id] = q;
+            ((p * q).log10(), full.map(|_| 0.0))
         } else {
-            log10_prob(p)
+            (log10_prob(p), full.map(f32::log10))
         };
         format_f32(prob, &mut buf);
         buf.push(b'\t');
         vocab.append_word(id as u32, &mut buf);
-        if let Some(b) = backoffs.as_mut() {
+        if let Some(backoff) = backoff {
             buf.push(b'\t');
-            let backoff = b.lookup(&[id as u32])?.map(|g| g.log10()).unwrap_or(0.0);
             format_f32(backoff, &mut buf);
         }
         buf.push(b'\n');
@@ -263,5 +303,6 @@ pub fn write_unigrams(
         }
     }
     out.write_all(&buf)
-        .map_err(|e| Error::io("cannot write", out_name, e))
+        .map_err(|e| Error::io("cannot write", out_name, e))?;
+    Ok(q_delta)
 }

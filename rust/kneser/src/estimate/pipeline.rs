@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::adjust::{adjust_counts, PruneRule, PRUNED};
+use super::adjust::{adjust_counts, Adjusted, OrderStats, PruneRule, PRUNED};
 use super::config::EstimateConfig;
 use super::count::{Chunk, CountOptions, Counter, Vocabulary};
 use super::counts_file::{read_counts, write_counts, CountsHeader};
@@ -149,225 +149,47 @@ fn run(
     cancel: &Cancel,
 ) -> Result<Summary> {
     let start = Instant::now();
-    let n = config.order;
-    let input_name = source.name();
     let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
+    let input_name = source.name();
     let temp = TempDir::new_in(&config.temp_dir)?;
     // Claim the output first: a bad target path, or an input as output, fails before any work.
     let mut sink = ArpaSink::new(output, source.paths())?;
-    let out_name = sink.name().to_string();
 
-    // Stage 1: count.
-    log(config, "=== 1/5 Counting and sorting n-grams ===");
     let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
-    log(
-        config,
-        format!("Unigram tokens {tokens} types {}", vocab.len()),
-    );
-
-    // Stage 2: adjust.
-    log(
-        config,
-        "=== 2/5 Calculating and sorting adjusted counts ===",
-    );
-    let allowed = config.limit_vocab.as_ref().map(|words| {
-        let mut a = vec![false; vocab.len()];
-        // The specials are always allowed.
-        a[..=EOS as usize].iter_mut().for_each(|x| *x = true);
-        for w in words {
-            if let Some(id) = vocab.get(w.as_bytes()) {
-                a[id as usize] = true;
-            }
-        }
-        a
-    });
-    let rule = PruneRule {
-        thresholds: (1..=n).map(|k| config.prune.threshold(k)).collect(),
-        allowed: allowed.as_deref(),
-    };
-    let adjusted = adjust_counts(windows, n, &rule, &temp, cancel)?;
-
-    // Stage 3: discounts.
-    let mut discounts = Vec::with_capacity(n);
-    let mut fallback_orders = Vec::new();
-    for (i, st) in adjusted.stats.iter().enumerate() {
-        match Discount::estimate(i + 1, &st.count_of_counts) {
-            Ok(d) => discounts.push(d),
-            Err(e) => match config.fallback() {
-                Some(f) => {
-                    let why = match &e {
-                        Error::Discount { reason, .. } => reason.clone(),
-                        other => other.to_string(),
-                    };
-                    log(
-                        config,
-                        format!(
-                            "Substituting fallback discounts for order {}: D1={} D2={} D3+={} ({why})",
-                            i + 1,
-                            format_g6(f[0]),
-                            format_g6(f[1]),
-                            format_g6(f[2])
-                        ),
-                    );
-                    fallback_orders.push(i + 1);
-                    discounts.push(Discount::from_values(f));
-                }
-                None => return Err(e),
-            },
-        }
-    }
-    // Unigrams: <unk> and <s> are always in the model.
-    let mut uni_counts = vec![0u64; vocab.len()];
-    let mut present = vec![false; vocab.len()];
-    present[UNK as usize] = true;
-    present[BOS as usize] = true;
-    {
-        let mut r = adjusted.files[0].reader()?;
-        let mut rec = [0u32; 3];
-        while r.read(&mut rec)? {
-            let c = get_u64(&rec[1..]);
-            uni_counts[rec[0] as usize] = c;
-            present[rec[0] as usize] = c & PRUNED == 0;
-        }
-    }
+    let adjusted = adjust_stage(config, &vocab, windows, &temp, cancel)?;
+    let (discounts, fallback_orders) = discount_stage(config, &adjusted.stats)?;
+    let unigrams = read_unigrams(&adjusted.files[0], vocab.len())?;
     let mut counts: Vec<u64> = adjusted.stats.iter().map(|s| s.kept).collect();
-    counts[0] = present.iter().filter(|&&p| p).count() as u64;
+    counts[0] = unigrams.present.iter().filter(|&&p| p).count() as u64;
     let unpruned: Vec<u64> = adjusted.stats.iter().map(|s| s.total).collect();
-    if config.verbose {
-        eprintln!("Statistics:");
-        for k in 1..=n {
-            let d = discounts[k - 1].amount;
-            let shown = if config.prune.any() || config.limit_vocab.is_some() {
-                format!(
-                    "{}/{}",
-                    counts[k - 1],
-                    unpruned[k - 1] + if k == 1 { 2 } else { 0 }
-                )
-            } else {
-                counts[k - 1].to_string()
-            };
-            eprintln!(
-                "{k} {shown} D1={} D2={} D3+={}",
-                format_g6(d[1]),
-                format_g6(d[2]),
-                format_g6(d[3])
-            );
-        }
-    }
+    print_statistics(config, &counts, &unpruned, &discounts);
 
-    // Stages 4 and 5, interleaved so that at most two orders' probabilities are held: the
-    // initial probabilities of order k+1 give the backoffs that order k's ARPA lines need.
-    // Each of the three sort buffers alive at once (the held order's stream, and the context
-    // and suffix sorts of the next) gets a third of the budget.
-    log(
-        config,
-        "=== 3/5 Calculating and sorting initial probabilities ===",
-    );
-    let third = (memory / 3).max(1);
-    let (uninterp, gamma1) = initial_unigrams(&discounts[0], &uni_counts);
-    let mut files = adjusted.files.into_iter();
-    let _unigram_file = files.next();
-    let next_initial = |k: usize, file: Option<crate::sort::Run>| -> Result<Option<Initial>> {
-        match file {
-            Some(file) => Ok(Some(initial_order(
-                &file,
-                k,
-                &discounts[k - 1],
-                2 * third,
-                &temp,
-                cancel,
-            )?)),
-            None => Ok(None),
-        }
+    let header = Header {
+        input_name: &input_name,
+        tokens,
+        counts: &counts,
     };
-    let mut pending = next_initial(2, files.next())?;
-
-    log(
+    // Stages 3/5 and 4/5 write the ARPA body.
+    let stages = Probabilities {
         config,
-        "=== 4/5 Calculating and writing order-interpolated probabilities ===",
-    );
-    // The uniform distribution spreads over the unigrams in the model but <s> (lmplz counts the
-    // pruned ones out too), or vocab_pad words if more.
-    let uniform_size = counts[0].saturating_sub(1).max(config.vocab_pad);
-    let mut interp = uninterp;
-    if uni_counts.iter().all(|&c| c & !PRUNED == 0) {
-        // Nothing was counted (empty input): <unk> takes all the mass.
-        interp[UNK as usize] = 1.0;
-    } else if config.interpolate_unigrams {
-        let uniform = 1.0f32 / uniform_size.max(1) as f32;
-        for p in interp.iter_mut() {
-            *p += gamma1 * uniform;
-        }
-    } else {
-        interp[UNK as usize] += gamma1;
-    }
-    let write_err = |e| Error::io("cannot write", &out_name, e);
-    if config.verbose_header {
-        write!(
-            sink,
-            "# Input file: {input_name}\n# Token count: {tokens}\n# Smoothing: Modified Kneser-Ney\n"
-        )
-        .map_err(write_err)?;
-    }
-    write_header(&mut sink, &counts).map_err(write_err)?;
-    writeln!(sink, "\n\\1-grams:").map_err(write_err)?;
-    let uni_backoffs = match pending.as_mut().and_then(|p| p.backoffs.take()) {
-        Some(run) => Some(Backoffs::from_run(run, 1)?),
-        None => None,
+        discounts: &discounts,
+        vocab: &vocab,
+        memory,
+        temp: &temp,
+        cancel,
+        start,
     };
-    write_unigrams(
-        &interp,
-        &present,
-        uni_backoffs,
-        &vocab,
-        &mut sink,
-        &out_name,
-    )?;
-    let mut lower = Lower::Unigrams(interp);
-    for k in 2..=n {
-        let Some(current) = pending.take() else {
-            return Err(Error::Internal(format!("order {k} has no probabilities")));
-        };
-        pending = next_initial(k + 1, files.next())?;
-        writeln!(sink, "\n\\{k}-grams:").map_err(write_err)?;
-        let b = match pending.as_mut().and_then(|p| p.backoffs.take()) {
-            Some(run) => Some(Backoffs::from_run(run, k)?),
-            None => None,
-        };
-        let mut next = if k < n {
-            Some(RecordWriter::create(&temp, k + 1)?)
-        } else {
-            None
-        };
-        interpolate_order(
-            k,
-            current.probs,
-            &mut lower,
-            b,
-            &vocab,
-            &mut sink,
-            next.as_mut(),
-            cancel,
-        )?;
-        if let Some(next) = next {
-            lower = Lower::from_run(next.finish()?, k)?;
-        }
-        log(
-            config,
-            format!("Wrote {k}-grams ({:.1} s)", start.elapsed().as_secs_f64()),
-        );
-    }
-    writeln!(sink, "\n\\end\\").map_err(write_err)?;
+    stages.write(adjusted.files, unigrams, &header, &mut sink)?;
     log(config, "=== 5/5 Writing ARPA model ===");
     sink.finish()?;
     drop(temp);
+    let discounts = discounts
+        .iter()
+        .map(|d| [d.amount[1], d.amount[2], d.amount[3]]);
     Ok(Summary {
         counts,
         unpruned,
-        discounts: discounts
-            .iter()
-            .map(|d| [d.amount[1], d.amount[2], d.amount[3]])
-            .collect(),
+        discounts: discounts.collect(),
         fallback_orders,
         tokens,
         types: vocab.len(),
@@ -375,8 +197,282 @@ fn run(
     })
 }
 
+/// Stage 2 with its pruning rule: `--prune` thresholds per order and the `--limit_vocab_file`
+/// mask.
+fn adjust_stage(
+    config: &EstimateConfig,
+    vocab: &Vocabulary,
+    windows: SortedStream,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<Adjusted> {
+    log(
+        config,
+        "=== 2/5 Calculating and sorting adjusted counts ===",
+    );
+    let allowed = limit_vocab_mask(config, vocab);
+    let rule = PruneRule {
+        thresholds: (1..=config.order)
+            .map(|k| config.prune.threshold(k))
+            .collect(),
+        allowed: allowed.as_deref(),
+    };
+    adjust_counts(windows, config.order, &rule, temp, cancel)
+}
+
+/// Stage 2's vocabulary filter (`--limit_vocab_file`): `allowed[id]` for every word, the
+/// specials always allowed; `None` without a limit.
+fn limit_vocab_mask(config: &EstimateConfig, vocab: &Vocabulary) -> Option<Vec<bool>> {
+    config.limit_vocab.as_ref().map(|words| {
+        let mut a = vec![false; vocab.len()];
+        a[..=EOS as usize].iter_mut().for_each(|x| *x = true);
+        for w in words {
+            if let Some(id) = vocab.get(w.as_bytes()) {
+                a[id as usize] = true;
+            }
+        }
+        a
+    })
+}
+
+/// Stage 3: D1, D2, D3+ per order from the count-of-counts, with the fallback where they
+/// cannot be estimated (and the orders that took it).
+fn discount_stage(
+    config: &EstimateConfig,
+    stats: &[OrderStats],
+) -> Result<(Vec<Discount>, Vec<usize>)> {
+    let mut discounts = Vec::with_capacity(stats.len());
+    let mut fallback_orders = Vec::new();
+    for (i, st) in stats.iter().enumerate() {
+        match Discount::estimate(i + 1, &st.count_of_counts) {
+            Ok(d) => discounts.push(d),
+            Err(e) => {
+                let Some(f) = config.fallback() else {
+                    return Err(e);
+                };
+                let why = match &e {
+                    Error::Discount { reason, .. } => reason.clone(),
+                    other => other.to_string(),
+                };
+                log(
+                    config,
+                    format!(
+                        "Substituting fallback discounts for order {}: D1={} D2={} D3+={} ({why})",
+                        i + 1,
+                        format_g6(f[0]),
+                        format_g6(f[1]),
+                        format_g6(f[2])
+                    ),
+                );
+                fallback_orders.push(i + 1);
+                discounts.push(Discount::from_values(f));
+            }
+        }
+    }
+    Ok((discounts, fallback_orders))
+}
+
+/// The unigrams' adjusted counts (with [`PRUNED`] marks) and which are in the model.
+struct Unigrams {
+    counts: Vec<u64>,
+    present: Vec<bool>,
+}
+
+/// Reads back stage 2's unigram file; `<unk>` and `<s>` are always in the model.
+fn read_unigrams(file: &crate::sort::Run, types: usize) -> Result<Unigrams> {
+    let mut counts = vec![0u64; types];
+    let mut present = vec![false; types];
+    present[UNK as usize] = true;
+    present[BOS as usize] = true;
+    let mut r = file.reader()?;
+    let mut rec = [0u32; 3];
+    while r.read(&mut rec)? {
+        let c = get_u64(&rec[1..]);
+        counts[rec[0] as usize] = c;
+        present[rec[0] as usize] = c & PRUNED == 0;
+    }
+    Ok(Unigrams { counts, present })
+}
+
+/// lmplz's `Statistics:` lines on stderr (with `kept/total` when pruning).
+fn print_statistics(config: &EstimateConfig, counts: &[u64], unpruned: &[u64], d: &[Discount]) {
+    if !config.verbose {
+        return;
+    }
+    eprintln!("Statistics:");
+    for k in 1..=counts.len() {
+        let a = d[k - 1].amount;
+        let shown = if config.prune.any() || config.limit_vocab.is_some() {
+            let total = unpruned[k - 1] + if k == 1 { 2 } else { 0 };
+            format!("{}/{total}", counts[k - 1])
+        } else {
+            counts[k - 1].to_string()
+        };
+        eprintln!(
+            "{k} {shown} D1={} D2={} D3+={}",
+            format_g6(a[1]),
+            format_g6(a[2]),
+            format_g6(a[3])
+        );
+    }
+}
+
+/// What the ARPA header says.
+struct Header<'a> {
+    input_name: &'a str,
+    tokens: u64,
+    counts: &'a [u64],
+}
+
+impl Header<'_> {
+    /// lmplz's `--verbose_header` lines when asked, then `\data\` with the counts.
+    fn write(&self, config: &EstimateConfig, sink: &mut ArpaSink) -> std::io::Result<()> {
+        if config.verbose_header {
+            write!(
+                sink,
+                "# Input file: {}\n# Token count: {}\n# Smoothing: Modified Kneser-Ney\n",
+                self.input_name, self.tokens
+            )?;
+        }
+        write_header(sink, self.counts)
+    }
+}
+
+/// Stages 4 and 5: initial probabilities and interpolation, order by order, into the ARPA.
+struct Probabilities<'a> {
+    config: &'a EstimateConfig,
+    discounts: &'a [Discount],
+    vocab: &'a Vocabulary,
+    memory: usize,
+    temp: &'a TempDir,
+    cancel: &'a Cancel,
+    start: Instant,
+}
+
+impl Probabilities<'_> {
+    /// Stage 4 for order `k` (context sort, gammas, back to suffix order), if it exists.
+    fn initial(&self, k: usize, file: Option<crate::sort::Run>) -> Result<Option<Initial>> {
+        let Some(file) = file else {
+            return Ok(None);
+        };
+        let third = (self.memory / 3).max(1);
+        let d = &self.discounts[k - 1];
+        initial_order(&file, k, d, 2 * third, self.temp, self.cancel).map(Some)
+    }
+
+    /// The interpolated unigram probabilities (lmplz's `--interpolate_unigrams`, `--vocab_pad`).
+    fn unigram_probabilities(&self, unigrams: &Unigrams, count: u64) -> Vec<f32> {
+        let (mut interp, gamma1) = initial_unigrams(&self.discounts[0], &unigrams.counts);
+        // The uniform distribution spreads over the unigrams in the model but <s> (lmplz counts
+        // the pruned ones out too), or vocab_pad words if more.
+        let uniform_size = count.saturating_sub(1).max(self.config.vocab_pad);
+        if unigrams.counts.iter().all(|&c| c & !PRUNED == 0) {
+            // Nothing was counted (empty input): <unk> takes all the mass.
+            interp[UNK as usize] = 1.0;
+        } else if self.config.interpolate_unigrams {
+            let uniform = 1.0f32 / uniform_size.max(1) as f32;
+            for p in interp.iter_mut() {
+                *p += gamma1 * uniform;
+            }
+        } else {
+            interp[UNK as usize] += gamma1;
+        }
+        interp
+    }
+
+    /// Writes the whole ARPA body. At most two orders' probabilities are held: the initial
+    /// probabilities of order k+1 give the backoffs that order k's lines need. Each of the three
+    /// sort buffers alive at once (the held order's stream, and the context and suffix sorts of
+    /// the next) gets a third of the budget.
+    fn write(
+        &self,
+        files: Vec<crate::sort::Run>,
+        unigrams: Unigrams,
+        header: &Header<'_>,
+        sink: &mut ArpaSink,
+    ) -> Result<()> {
+        let (n, config) = (self.config.order, self.config);
+        let out_name = sink.name().to_string();
+        let write_err = |e| Error::io("cannot write", &out_name, e);
+        log(
+            config,
+            "=== 3/5 Calculating and sorting initial probabilities ===",
+        );
+        let interp = self.unigram_probabilities(&unigrams, header.counts[0]);
+        let mut files = files.into_iter().skip(1);
+        let mut pending = self.initial(2, files.next())?;
+        log(
+            config,
+            "=== 4/5 Calculating and writing order-interpolated probabilities ===",
+        );
+        header.write(config, sink).map_err(write_err)?;
+        writeln!(sink, "\n\\1-grams:").map_err(write_err)?;
+        let backoffs = |p: &mut Option<Initial>, k: usize| -> Result<Option<Backoffs>> {
+            match p.as_mut().and_then(|p| p.backoffs.take()) {
+                Some(run) => Ok(Some(Backoffs::from_run(run, k)?)),
+                None => Ok(None),
+            }
+        };
+        let b = backoffs(&mut pending, 1)?;
+        let collapse = config.collapse_values;
+        let present = &unigrams.present;
+        let q = write_unigrams(&interp, present, b, self.vocab, sink, &out_name, collapse)?;
+        let mut lower = Lower::Unigrams { p: interp, q };
+        for k in 2..=n {
+            let Some(current) = pending.take() else {
+                return Err(Error::Internal(format!("order {k} has no probabilities")));
+            };
+            pending = self.initial(k + 1, files.next())?;
+            writeln!(sink, "\n\\{k}-grams:").map_err(write_err)?;
+            let b = backoffs(&mut pending, k)?;
+            let mut next = match k < n {
+                true => Some(RecordWriter::create(
+                    self.temp,
+                    k + 1 + usize::from(collapse),
+                )?),
+                false => None,
+            };
+            let (vocab, cancel) = (self.vocab, self.cancel);
+            interpolate_order(
+                k,
+                current.probs,
+                &mut lower,
+                b,
+                vocab,
+                sink,
+                next.as_mut(),
+                collapse,
+                cancel,
+            )?;
+            if let Some(next) = next {
+                lower = Lower::from_run(next.finish()?, k, collapse)?;
+            }
+            let secs = self.start.elapsed().as_secs_f64();
+            log(config, format!("Wrote {k}-grams ({secs:.1} s)"));
+        }
+        writeln!(sink, "\n\\end\\").map_err(write_err)
+    }
+}
+
 /// Stage 1 for any source: the vocabulary, the counted windows in suffix order, the tokens.
 fn count_stage(
+    source: Source,
+    config: &EstimateConfig,
+    memory: usize,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<(Vocabulary, SortedStream, u64)> {
+    log(config, "=== 1/5 Counting and sorting n-grams ===");
+    let (vocab, windows, tokens) = count_source(source, config, memory, temp, cancel)?;
+    log(
+        config,
+        format!("Unigram tokens {tokens} types {}", vocab.len()),
+    );
+    Ok((vocab, windows, tokens))
+}
+
+/// Stage 1's reading and counting, by kind of source.
+fn count_source(
     source: Source,
     config: &EstimateConfig,
     memory: usize,
@@ -508,10 +604,6 @@ pub fn count_to_file(
         let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
         let temp = TempDir::new_in(&config.temp_dir)?;
         let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
-        log(
-            config,
-            format!("Unigram tokens {tokens} types {}", vocab.len()),
-        );
         write_counts(path, &vocab, windows, config.order, tokens, cancel)
     })
 }
