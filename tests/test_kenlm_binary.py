@@ -361,3 +361,46 @@ def test_en_bench_order5_model_loads_and_scores_as_kenlm(shared_dir: Path) -> No
     for text in [*lines, "discernable, discernible; “’Oo’s “’Ow’d"]:
         want = [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text)]
         assert exact(ours, text) == want
+
+
+# -- kneser query on binaries, with query's flags ----------------------------------------------
+
+
+@pytest.mark.parametrize("load", ["lazy", "populate", "read", "parallel"])
+def test_query_on_kenlm_binary_matches_kenlm_query(
+    shared_dir: Path, tmp_path: Path, load: str
+) -> None:
+    ref = shared_dir / "reference"
+    binary = unxz(ref / "binary" / "book.o5.probing.bin.xz", tmp_path / "o5.bin")
+    out = tmp_path / "q.txt"
+    heldout = ref / "query" / "book.heldout.txt"
+    assert (
+        kneser.cli.main(["query", "-l", load, "-b", str(binary), str(heldout), "-o", str(out)]) == 0
+    )
+    want = (ref / "query" / "book.o5.heldout.query.txt").read_text(encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == want
+
+
+QUERY = BUILD_BINARY.parent / "query"
+
+
+@pytest.mark.skipif(not QUERY.exists(), reason="KenLM's query is not built")
+@pytest.mark.parametrize("flags", [[], ["-n"], ["-v", "sentence"], ["-v", "word", "-v", "summary"]])
+def test_query_flags_match_kenlm_query_on_a_pruned_model(
+    heldout: list[str], tmp_path: Path, flags: list[str]
+) -> None:
+    orders = parse_arpa((LMPLZ / "book.o3.prune_1.arpa").read_text(encoding="utf-8"))
+    uni, bi, tri = orders
+    contexts = {" ".join(line.split("\t")[1].split()[:2]) for line in tri}
+    keep = [b for i, b in enumerate(bi) if b.split("\t")[1] in contexts or i % 3]
+    arpa = tmp_path / "pruned.arpa"
+    arpa.write_text(write_arpa([uni, keep, tri]), encoding="utf-8")
+    text = tmp_path / "in.txt"
+    text.write_text("\n".join(heldout[:100]) + "\n", encoding="utf-8")
+    with text.open("rb") as stdin:
+        want = subprocess.run(
+            [QUERY, *flags, arpa], stdin=stdin, capture_output=True, check=True
+        ).stdout.decode("utf-8")
+    out = tmp_path / "q.txt"
+    assert kneser.cli.main(["query", *flags, str(arpa), str(text), "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == want

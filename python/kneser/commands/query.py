@@ -1,8 +1,11 @@
 """``kneser query``: KenLM's ``query`` report (per word ``word=id length log10p``, per line
 ``Total:`` and ``OOV:``, then the perplexity summary), from stdin or files.
 
-KenLM's flags are accepted: ``-n`` (no ``<s>``/``</s>``), ``-v summary|sentence|word`` (repeatable;
-all three when absent), ``-b`` and ``-l`` (accepted for compatibility; they change nothing).
+KenLM's flags, with query's meaning: ``-n`` (no ``<s>``/``</s>``), ``-v summary|sentence|word``
+(repeatable; all three when absent), ``-l lazy|populate|read|parallel`` (how a binary model is
+brought into memory: mapped lazily, mapped and read now (the default), or copied into memory;
+``parallel`` is ``read``, as KenLM now does), ``-b`` (accepted: the report is written as each
+input ends). The model is an ARPA file or a KenLM probing binary, recognised by content.
 """
 
 from __future__ import annotations
@@ -10,7 +13,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kneser._kneser import Model
+from kneser._kneser import Config, LoadMethod, Model
+
+LOAD_METHODS = {
+    "lazy": LoadMethod.LAZY,
+    "populate": LoadMethod.POPULATE_OR_READ,
+    "read": LoadMethod.READ,
+    "parallel": LoadMethod.PARALLEL_READ,
+}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("model", help="ARPA file (plain, .gz, .xz, .zst) or kneser binary model")
+    parser.add_argument("model", help="ARPA file (plain, .gz, .xz, .zst) or KenLM probing binary")
     parser.add_argument(
         "inputs", nargs="*", default=["-"], help="text files, one sentence a line (default: stdin)"
     )
@@ -42,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-l",
         dest="load",
         choices=["lazy", "populate", "read", "parallel"],
-        help="accepted for KenLM compatibility (binary models are always memory-mapped)",
+        help="load method of a binary model: lazy, populate (default), read, parallel (= read)",
     )
     parser.add_argument("-o", "--output", default="-", help="output file (default: stdout)")
     parser.set_defaults(func=run)
@@ -50,7 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     levels = set(args.verbosity or ["summary", "sentence", "word"])
-    model = Model(args.model)
+    config = Config()
+    if args.load:
+        config.load_method = LOAD_METHODS[args.load]
+    model = Model(args.model, config)
     sys.stdout.flush()
     model._query(
         args.inputs,

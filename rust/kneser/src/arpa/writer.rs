@@ -57,6 +57,9 @@ fn parse_exponent(bytes: &[u8]) -> i32 {
 }
 
 /// Appends the shortest round-trip decimal of `v` in KenLM's style.
+///
+/// This is the only `f32` digit printer of the crate (ARPA files, and `query` reports through
+/// [`crate::model::query::format_f32`]). Every zero prints as `0` here, as lmplz's zeros are.
 pub fn format_f32(v: f32, out: &mut Vec<u8>) {
     if v == 0.0 {
         out.push(b'0');

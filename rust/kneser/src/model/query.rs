@@ -80,9 +80,17 @@ impl QueryTotals {
     }
 }
 
-/// Formats an `f32` as KenLM prints it: shortest round-trip digits, exponent below 1e-6.
+/// Formats an `f32` as KenLM's `query` prints it: the digits of the one printer,
+/// [`crate::arpa::writer::format_f32`] (shortest round-trip digits, exponent form below 1e-6 and
+/// from 1e21), and the sign of a -0.0 (a log10 p of 0 read back from a model carries the sign
+/// bit, and KenLM's printer, double-conversion without `UNIQUE_ZERO`, prints `-0`).
 pub fn format_f32(x: f32) -> String {
-    format_shortest(format!("{x}"), format!("{x:e}"), f64::from(x))
+    let mut out = Vec::with_capacity(16);
+    if x == 0.0 && x.is_sign_negative() {
+        out.push(b'-');
+    }
+    crate::arpa::writer::format_f32(x, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Formats an `f64` as KenLM prints it: shortest round-trip digits, exponent below 1e-6.

@@ -260,6 +260,9 @@ fn float_formatting_matches_kenlm() {
     assert_eq!(format_f32(-3.160_156_2), "-3.1601562"); // a tie: the even digit
     assert_eq!(format_f32(-2.5718565), "-2.5718565");
     assert_eq!(format_f32(0.0), "0");
+    assert_eq!(format_f32(-0.0), "-0");
+    assert_eq!(format_f32(-8.522675e22), "-8.522675e22");
+    assert_eq!(format_f32(-3.160_156_2), "-3.1601562"); // the f32 -3.16015625, a tie
     assert_eq!(format_f32(-0.5), "-0.5");
     assert_eq!(format_f32(-131.04475), "-131.04475");
     assert_eq!(format_f32(-100.0), "-100");
