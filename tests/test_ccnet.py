@@ -328,3 +328,14 @@ def test_kenlm_binary_model(setup, tmp_path):
 
 def test_ccnet_python_flow_is_importable():
     assert sys.modules["cc_net.perplexity"].DocLM
+
+
+def test_dedup_document(setup, tmp_path):
+    docs = setup["docs"][:20]
+    dup = dict(docs[3], url="copy", raw_content=docs[3]["raw_content"].upper() + "  ")
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in [*docs, dup, docs[5]]), encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    report = kneser.Pipeline.ccnet(setup["lm_dir"], dedup="document").run(path, out)
+    assert report.duplicates == 2
+    assert [d["url"] for d in _read(out)] == [d["url"] for d in docs]

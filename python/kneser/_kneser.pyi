@@ -863,5 +863,8 @@ class CcnetScorer:
     @property
     def languages(self) -> list[str]: ...
     def score_batch(
-        self, texts: Iterable[str | bytes | None], languages: Iterable[str | None]
+        self,
+        texts: Iterable[str | bytes | None],
+        languages: Iterable[str | None],
+        dedup: bool = False,
     ) -> dict[str, Any]: ...

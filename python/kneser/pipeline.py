@@ -570,7 +570,9 @@ class CcnetPipeline:
                         continue
                     report.documents += len(objs)
                     langs = [o.get(self.language_field) for o in objs]
-                    res = self.scorer.score_batch([o[self.field] for o in objs], langs)
+                    res = self.scorer.score_batch(
+                        [o[self.field] for o in objs], langs, dedup=self.dedup is not None
+                    )
                     ppl, scored, buckets = res["perplexity"], res["scored"], res["bucket"]
                     tokens, hashes = res["tokens"], res["dedup"]
                     for i, obj in enumerate(objs):

@@ -344,11 +344,16 @@ impl CcnetScorer {
         self.models.get(language)
     }
 
-    /// Scores one document (see the module doc).
-    pub fn score(&self, text: &str, language: Option<&str>) -> DocScore {
-        let mut h = rustc_hash::FxHasher::default();
-        self.dedup.with_normalized(text, |d| h.write(d.as_bytes()));
-        let dedup_hash = h.finish();
+    /// Scores one document (see the module doc); `dedup` also hashes its
+    /// `normalize_for_dedup` text (else the hash is 0).
+    pub fn score(&self, text: &str, language: Option<&str>, dedup: bool) -> DocScore {
+        let dedup_hash = if dedup {
+            let mut h = rustc_hash::FxHasher::default();
+            self.dedup.with_normalized(text, |d| h.write(d.as_bytes()));
+            h.finish()
+        } else {
+            0
+        };
         let unscored = DocScore {
             perplexity: None,
             bucket: Bucket::All,
@@ -393,6 +398,7 @@ impl CcnetScorer {
     pub fn score_batch<T, L>(
         &self,
         docs: &[(Option<T>, Option<L>)],
+        dedup: bool,
         cancel: &Cancel,
     ) -> Result<Vec<DocScore>>
     where
@@ -406,7 +412,7 @@ impl CcnetScorer {
                 .par_iter()
                 .with_min_len(16)
                 .map(|(text, lang)| match text {
-                    Some(t) => self.score(t.as_ref(), lang.as_ref().map(AsRef::as_ref)),
+                    Some(t) => self.score(t.as_ref(), lang.as_ref().map(AsRef::as_ref), dedup),
                     None => DocScore {
                         perplexity: None,
                         bucket: Bucket::All,
