@@ -377,4 +377,4 @@ def test_train_lm_trains_the_sentencepiece_model_then_estimates_on_pieces(tmp_pa
     kneser.Pipeline.ccnet(lm_dir).run(src, tmp_path / "o.jsonl")
     got = _read(tmp_path / "o.jsonl")
     assert [d.get("perplexity") for d in got] == [d.get("perplexity") for d in expected]
-    assert sum("perplexity" in d for d in got) > 250
+    assert sum("perplexity" in d for d in got) > 100
