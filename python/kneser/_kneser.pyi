@@ -60,13 +60,14 @@ def count(
     Returns order, tokens, words and records."""
 
 class read_lines:
-    """Batches of ``(line_number, text)`` from a plain, gz, xz or zst file ("-" is stdin)."""
+    """Batches of ``(line_number, text)`` from a plain, gz, xz or zst file ("-" is stdin);
+    ``errors`` is "strict", "replace" or "skip" (an invalid line's text is then None)."""
 
     def __init__(
         self, path: str | PathLike[str], batch_size: int = 4096, errors: str = "strict"
     ) -> None: ...
     def __iter__(self) -> read_lines: ...
-    def __next__(self) -> list[tuple[int, str]]: ...
+    def __next__(self) -> list[tuple[int, str | None]]: ...
 
 # --- model (scoring) ---------------------------------------------------------------------------
 
