@@ -154,7 +154,8 @@ def read_documents(
                     else:
                         message = str(err)
                     if on_error == "raise":
-                        raise FormatError(f"{name}:{number}: malformed line: {message}") from None
+                        kind = "malformed JSON line" if is_json else "malformed line"
+                        raise FormatError(f"{name}:{number}: {kind}: {message}") from None
                     report.malformed.append((name, number, message))
                     continue
                 docs.append(obj)
