@@ -62,6 +62,9 @@ CASES = [
     ("book.o3.vocab_pad_50000", "book.txt", {"order": 3, "vocab_pad": 50000}),
     ("zh.chars.o3", "zh.chars.txt", {"order": 3}),
     ("zh.chars.o5", "zh.chars.txt", {"order": 5}),
+    ("lastword.o2", "lastword.txt", {"order": 2}),
+    ("lastword.o3", "lastword.txt", {"order": 3}),
+    ("lastword.o4", "lastword.txt", {"order": 4}),
 ]
 
 
@@ -185,3 +188,21 @@ def test_an_exception_in_the_iterable_propagates_and_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError, match="source broke"):
         kneser.estimate(texts=lines(), order=2, arpa=tmp_path / "lm.arpa", discount_fallback=True)
     assert not (tmp_path / "lm.arpa").exists()
+
+
+def test_order_above_the_loader_limit_is_refused_before_any_work(tmp_path):
+    out = tmp_path / "lm.arpa"
+    (tmp_path / "t").mkdir()
+    with pytest.raises(kneser.ArgumentError, match=r"largest supported order 16"):
+        kneser.estimate(LOCAL / "seed.txt", order=17, arpa=out, temp_dir=tmp_path / "t")
+    assert not out.exists()
+    assert list((tmp_path / "t").iterdir()) == []
+    kneser.estimate(
+        LOCAL / "seed.txt", order=16, arpa=out, discount_fallback=True, temp_dir=tmp_path / "t"
+    )
+    assert kneser.Model(out).order == 16
+
+
+def test_memory_error_is_typed():
+    assert issubclass(kneser.KneserMemoryError, MemoryError)
+    assert issubclass(kneser.KneserMemoryError, kneser.KneserError)

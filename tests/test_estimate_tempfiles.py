@@ -100,7 +100,7 @@ def test_full_disk_is_an_oserror_naming_the_file_and_leaves_nothing(tmp_path):
     assert not arpa.exists()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_cli_removes_temp_files_on_signal(tmp_path, signum):
     tmp = tmp_path / "tmp"
     tmp.mkdir()

@@ -200,7 +200,7 @@ def test_state_api_matches_kenlm(book_o5_path: Path, book_o5: kneser.Model) -> N
 def test_binary_model_same_scores(
     book_o5: kneser.Model, heldout: list[str], tmp_path: Path
 ) -> None:
-    path = tmp_path / "book.o5.kbin"
+    path = tmp_path / "book.o5.bin"
     book_o5.save_binary(path)
     binary = kneser.Model(path)
     assert binary.is_binary and not book_o5.is_binary
@@ -213,7 +213,7 @@ def test_binary_model_same_scores(
     np.testing.assert_array_equal(binary.score_batch(heldout), book_o5.score_batch(heldout))
     assert ("the" in binary) and ("zzzz" not in binary)
     # Saving again from the mapped model gives the same file.
-    again = tmp_path / "again.kbin"
+    again = tmp_path / "again.bin"
     binary.save_binary(again)
     assert again.read_bytes() == path.read_bytes()
 
@@ -227,7 +227,7 @@ def test_small_model_binary_and_compression(data_dir: Path, tmp_path: Path) -> N
 
     gz.write_bytes(gzip.compress(src.read_bytes()))
     xz.write_bytes(lzma.compress(src.read_bytes()))
-    kbin = tmp_path / "m.kbin"
+    kbin = tmp_path / "m.bin"
     plain.save_binary(kbin)
     text = "a b c\xa0d e \u3000x yz unknown"
     for other in (kneser.Model(gz), kneser.Model(xz), kneser.Model(str(kbin))):
@@ -236,22 +236,24 @@ def test_small_model_binary_and_compression(data_dir: Path, tmp_path: Path) -> N
 
 def test_truncated_or_foreign_binary(data_dir: Path, tmp_path: Path) -> None:
     lm = kneser.Model(data_dir / "query" / "seed.o2.fallback.arpa")
-    path = tmp_path / "m.kbin"
+    path = tmp_path / "m.bin"
     lm.save_binary(path)
     data = path.read_bytes()
-    bad = tmp_path / "bad.kbin"
+    bad = tmp_path / "bad.bin"
     for cut in (9, 30, 64, len(data) - 8):
         bad.write_bytes(data[:cut])
-        with pytest.raises(kneser.FormatError, match="byte offset"):
+        with pytest.raises(kneser.FormatError, match="KenLM binary model at byte"):
             kneser.Model(bad)
     foreign = bytearray(data)
-    foreign[8] = 99  # version
+    foreign[49] = ord("9")  # version
     bad.write_bytes(bytes(foreign))
-    with pytest.raises(kneser.FormatError, match="byte offset 8: binary format version 99"):
+    with pytest.raises(
+        kneser.FormatError, match='at byte 48: expected format version 5, found version "9"'
+    ):
         kneser.Model(bad)
     # A file that is neither: read as ARPA, refused with a line number.
     bad.write_bytes(b"\x00\x01garbage\n")
-    with pytest.raises(kneser.FormatError, match=r"bad\.kbin:1: not an ARPA file"):
+    with pytest.raises(kneser.FormatError, match=r"bad\.bin:1: not an ARPA file"):
         kneser.Model(bad)
 
 

@@ -14,6 +14,7 @@ from kneser._errors import (
     InternalError,
     KneserError,
     KneserIOError,
+    KneserMemoryError,
     NotFoundError,
 )
 from kneser._kneser import (
@@ -30,6 +31,7 @@ from kneser._kneser import (
 )
 
 __version__: str = _kneser.__version__
+DEFAULT_MEMORY: int = _kneser.DEFAULT_MEMORY  # the sort budget when none is given (1 GiB)
 estimate = _kneser.estimate
 count = _kneser.count
 
@@ -37,6 +39,9 @@ Segmenter = _kneser.Segmenter
 Vocab = _kneser.Vocab
 encode_corpus = _kneser.encode_corpus
 read_lines = _kneser.read_lines
+build_binary = _kneser.build_binary
+OutputFile = _kneser.OutputFile
+claim_output = _kneser.claim_output
 
 
 class LanguageModel(Model):
@@ -46,6 +51,7 @@ class LanguageModel(Model):
 from kneser.pipeline import Pipeline, Report, train_lm  # noqa: E402 (needs the names above)
 
 __all__ = [
+    "DEFAULT_MEMORY",
     "ARPALoadComplain",
     "ArgumentError",
     "CcnetScorer",
@@ -56,11 +62,13 @@ __all__ = [
     "InternalError",
     "KneserError",
     "KneserIOError",
+    "KneserMemoryError",
     "LanguageModel",
     "LoadMethod",
     "Model",
     "Normalizer",
     "NotFoundError",
+    "OutputFile",
     "Pipeline",
     "Report",
     "Segmenter",
@@ -69,6 +77,8 @@ __all__ = [
     "Tokenizer",
     "Vocab",
     "__version__",
+    "build_binary",
+    "claim_output",
     "count",
     "encode_corpus",
     "estimate",

@@ -27,11 +27,23 @@ class ArgumentError(KneserError, ValueError):
 
 
 class KneserIOError(KneserError, OSError):
-    """An operating-system error (permissions, a full disk); ``.filename`` is the path."""
+    """An operating-system error (permissions, a full disk); ``.errno`` is the system's error
+    number (ENOSPC, EACCES, EMFILE...) and ``.filename`` the path."""
+
+    def __str__(self) -> str:
+        # The core's message names the path once; OSError's own form would repeat it.
+        if len(self.args) >= 2 and isinstance(self.args[1], str):
+            return self.args[1]
+        return super().__str__()
 
 
 class NotFoundError(KneserIOError, FileNotFoundError):
     """A path that does not exist; ``.filename`` is the path."""
+
+
+class KneserMemoryError(KneserError, MemoryError):
+    """The system refused memory the job asked for (a ``memory``/``-S`` budget larger than the
+    machine or ``ulimit -v`` allows); temp files and partial outputs have been removed."""
 
 
 class InternalError(KneserError, RuntimeError):
@@ -45,5 +57,6 @@ __all__ = [
     "InternalError",
     "KneserError",
     "KneserIOError",
+    "KneserMemoryError",
     "NotFoundError",
 ]

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 __version__: str
+DEFAULT_MEMORY: int
 
 def _busy_wait(seconds: float) -> int: ...
 def _raise_core_error(kind: str) -> None: ...
@@ -32,6 +33,7 @@ def estimate(
     lmplz_final_line: bool = True,
     threads: int = 0,
     verbose: bool = False,
+    verbose_header: bool = False,
 ) -> dict[str, Any]:
     """Estimates a modified Kneser-Ney language model, as KenLM's lmplz does, and writes it as
     ARPA (atomically). The corpus is one positional path, ``files=`` (paths) or ``texts=`` (an
@@ -60,7 +62,7 @@ def count(
     Returns order, tokens, words and records."""
 
 class read_lines:
-    """Batches of ``(line_number, text)`` from a plain, gz, xz or zst file ("-" is stdin);
+    """Batches of ``(line_number, text)`` from a plain, gz, xz, zst or bz2 file ("-" is stdin);
     ``errors`` is "strict", "replace" or "skip" (an invalid line's text is then None)."""
 
     def __init__(
@@ -68,6 +70,26 @@ class read_lines:
     ) -> None: ...
     def __iter__(self) -> read_lines: ...
     def __next__(self) -> list[tuple[int, str | None]]: ...
+
+class OutputFile:
+    """The core's output layer: claimed before any work ("-" is stdout, a FIFO or device is
+    written in place, a regular file appears only on ``commit()``); refuses an input as output."""
+
+    def __new__(
+        cls, path: str | PathLike[str], inputs: Sequence[str | PathLike[str]] = ...
+    ) -> OutputFile: ...
+    def write(self, data: str | bytes) -> None: ...
+    def commit(self) -> None: ...
+    def abort(self) -> None: ...
+    @property
+    def name(self) -> str: ...
+    def __enter__(self) -> OutputFile: ...
+    def __exit__(self, exc_type: Any = None, _exc: Any = None, _tb: Any = None) -> bool: ...
+
+def claim_output(
+    path: str | PathLike[str], inputs: Sequence[str | PathLike[str]] = ...
+) -> None:
+    """Checks an output path before any work as ``OutputFile`` would."""
 
 # --- model (scoring) ---------------------------------------------------------------------------
 
@@ -126,6 +148,15 @@ class FullScoreReturn:
     @property
     def oov(self) -> bool: ...
 
+def build_binary(
+    arpa: str | PathLike[str],
+    output: str | PathLike[str],
+    probing_multiplier: float = 1.5,
+    include_vocab: bool = True,
+    map_positive: bool = False,
+    unknown_log10p: float = -100.0,
+) -> None: ...
+
 class Model:
     """An n-gram language model for scoring, with KenLM's numbers: the kenlm module's ``Model``.
 
@@ -155,7 +186,7 @@ class Model:
         self, texts: Iterable[str], bos: bool = True, eos: bool = True
     ) -> npt.NDArray[np.float64]: ...
     def perplexity_batch(self, texts: Iterable[str]) -> npt.NDArray[np.float64]: ...
-    def save_binary(self, path: str | PathLike[str]) -> None: ...
+    def save_binary(self, path: str | PathLike[str], include_vocab: bool = True) -> None: ...
     def BeginSentenceWrite(self, state: State) -> None: ...
     def NullContextWrite(self, state: State) -> None: ...
     def BaseScore(self, in_state: State, word: str, out_state: State) -> float: ...

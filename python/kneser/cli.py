@@ -16,6 +16,7 @@ from kneser._errors import KneserError, KneserIOError
 COMMANDS: tuple[str, ...] = (
     "build",
     "query",
+    "build_binary",
     "clean",
     "tokenize",
     "segment",
@@ -47,8 +48,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
-    # SIGTERM is handled like Ctrl-C, so a killed job still removes its temp files.
+    # SIGTERM and SIGHUP (a closed terminal or ssh session) are handled like Ctrl-C, so a
+    # killed job still removes its temp files and partial outputs.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, _raise_keyboard_interrupt)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -57,11 +61,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BrokenPipeError, KneserIOError) as err:
         if err.errno == errno.EPIPE:  # the reader went away (e.g. `| head`): not an error
             return 141
-        print(f"kneser: error: {err}", file=sys.stderr)
-        return 1
-    except KneserError as err:
-        print(f"kneser: error: {err}", file=sys.stderr)
-        return 1
+        return _fail(err)
+    except (KneserError, OSError, EOFError, ValueError, OverflowError, TypeError) as err:
+        # Ordinary mistakes (a bad number or name, a missing directory, a truncated file, a
+        # full disk): one line and a non-zero exit, never a traceback.
+        return _fail(err)
+
+
+def _fail(err: BaseException) -> int:
+    message = str(err) or type(err).__name__
+    if isinstance(err, OSError) and not isinstance(err, KneserIOError) and err.filename:
+        message = f"{err.filename}: {err.strerror or message}"
+    print(f"kneser: error: {message}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

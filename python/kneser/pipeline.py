@@ -397,67 +397,65 @@ class Pipeline:
             a :class:`Report`.
         """
         start = time.perf_counter()
-        if isinstance(inputs, (str, os.PathLike)):
-            inputs = [inputs]
+        inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
         report = Report()
         out_path = Path(output)
         out_dir = out_path.parent if str(out_path.parent) else Path(".")
         seen: set[bytes] = set()
         cutoffs = self.thresholds
         pending: list[_Doc] = []
-        fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{out_path.name}.", suffix=".partial")
+        # The core's output layer: claimed before any work (refuses an input as output).
+        out = _kneser.OutputFile(os.fspath(output), [os.fspath(p) for p in inputs])
         text_tmp = None
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                if shards is not None:
-                    text_tmp = tempfile.NamedTemporaryFile(
-                        "w", encoding="utf-8", suffix=".txt", delete=False, dir=out_dir
-                    )
+            if shards is not None:
+                text_tmp = tempfile.NamedTemporaryFile(
+                    "w", encoding="utf-8", suffix=".txt", delete=False, dir=out_dir
+                )
 
-                def emit(docs: list[_Doc], cut: tuple[float, float]) -> None:
-                    for d in docs:
-                        b = self._bucket(d.perplexity, cut)
-                        report.buckets[b] += 1
-                        lp = math.log10(d.perplexity) if d.perplexity > 0 else 0.0
-                        i = int(np.searchsorted(HIST_EDGES, lp, side="right")) - 1
-                        report.histogram_counts[b][min(max(i, 0), len(HIST_EDGES) - 2)] += 1
-                        if b not in self.keep:
-                            continue
-                        report.kept += 1
-                        report.kept_per_bucket[b] += 1
-                        report.kept_tokens += d.ntokens
-                        obj = dict(d.obj)
-                        obj["perplexity"] = round(d.perplexity, 2)
-                        obj["bucket"] = b
-                        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-                        if text_tmp is not None:
-                            text_tmp.write(" ".join(d.lines) + "\n")
+            def emit(docs: list[_Doc], cut: tuple[float, float]) -> None:
+                for d in docs:
+                    b = self._bucket(d.perplexity, cut)
+                    report.buckets[b] += 1
+                    lp = math.log10(d.perplexity) if d.perplexity > 0 else 0.0
+                    i = int(np.searchsorted(HIST_EDGES, lp, side="right")) - 1
+                    report.histogram_counts[b][min(max(i, 0), len(HIST_EDGES) - 2)] += 1
+                    if b not in self.keep:
+                        continue
+                    report.kept += 1
+                    report.kept_per_bucket[b] += 1
+                    report.kept_tokens += d.ntokens
+                    obj = dict(d.obj)
+                    obj["perplexity"] = round(d.perplexity, 2)
+                    obj["bucket"] = b
+                    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                    if text_tmp is not None:
+                        text_tmp.write(" ".join(d.lines) + "\n")
 
-                for objs in self._documents(inputs, format, report):
-                    docs = self._prepare(objs, seen, report)
-                    self._score(docs, report)
-                    if cutoffs is None:
-                        pending.extend(docs)
-                        if len(pending) >= self.calibration:
-                            cutoffs = self._cutoffs(pending)
-                            emit(pending, cutoffs)
-                            pending = []
-                    else:
-                        emit(docs, cutoffs)
-                    if progress:
-                        print(
-                            f"\rkneser pipeline: {report.documents:,} documents, "
-                            f"{report.kept:,} kept",
-                            end="",
-                            file=sys.stderr,
-                            flush=True,
-                        )
+            for objs in self._documents(inputs, format, report):
+                docs = self._prepare(objs, seen, report)
+                self._score(docs, report)
                 if cutoffs is None:
-                    cutoffs = self._cutoffs(pending)
-                emit(pending, cutoffs)
+                    pending.extend(docs)
+                    if len(pending) >= self.calibration:
+                        cutoffs = self._cutoffs(pending)
+                        emit(pending, cutoffs)
+                        pending = []
+                else:
+                    emit(docs, cutoffs)
                 if progress:
-                    print(file=sys.stderr)
-            os.replace(tmp_name, out_path)
+                    print(
+                        f"\rkneser pipeline: {report.documents:,} documents, {report.kept:,} kept",
+                        end="",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+            if cutoffs is None:
+                cutoffs = self._cutoffs(pending)
+            emit(pending, cutoffs)
+            if progress:
+                print(file=sys.stderr)
+            out.commit()
             report.output = str(out_path)
             report.cutoffs = (float(cutoffs[0]), float(cutoffs[1]))
             if text_tmp is not None:
@@ -466,8 +464,7 @@ class Pipeline:
             if histogram is not None:
                 report.histogram = _plot_histogram(report, Path(histogram))
         finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
+            out.abort()
             if text_tmp is not None:
                 text_tmp.close()
                 if os.path.exists(text_tmp.name):

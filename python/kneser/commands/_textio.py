@@ -1,29 +1,22 @@
 """Streaming line input and output shared by the text subcommands (clean, tokenize).
 
-Input: files (plain, gzip, xz, bzip2, or zstd when the ``zstandard`` module is installed,
-recognised by their magic bytes) or standard input (``-`` or no file). Lines are read as bytes,
-decoded as strict UTF-8 (an error names the file and line, or ``--errors replace`` replaces bad
-bytes) and yielded in batches, so memory is bounded by the batch size. Output goes to standard
-output or to a file written under a temporary name and renamed when complete.
+Input: the core's reader: files (plain, gzip, xz, zstd, bzip2, recognised by their magic bytes)
+or standard input (``-`` or no file), decoded as strict UTF-8 (an error names the file and line,
+or ``--errors replace`` replaces bad bytes), in batches, so memory is bounded by the batch size.
+Output: the core's output layer (``kneser.OutputFile``). The one JSON-lines loop of the CLI is
+:func:`process`.
 """
 
 from __future__ import annotations
 
 import argparse
-import bz2
 import contextlib
-import gzip
-import io
 import json
-import lzma
-import os
-import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import IO, Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
-from kneser._errors import FormatError, NotFoundError
+from kneser import _kneser
+from kneser._errors import FormatError
 
 DEFAULT_BATCH = 20_000
 
@@ -34,7 +27,7 @@ def add_io_arguments(parser: argparse.ArgumentParser) -> None:
         "inputs",
         nargs="*",
         metavar="INPUT",
-        help="input files (plain, gz, xz, bz2; '-' or none: standard input)",
+        help="input files (plain, gz, xz, zst, bz2; '-' or none: standard input)",
     )
     parser.add_argument(
         "-o", "--output", metavar="PATH", help="output file (default: standard output)"
@@ -58,52 +51,17 @@ def add_io_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _open_binary(path: str) -> IO[bytes]:
-    if path == "-":
-        return sys.stdin.buffer
-    try:
-        raw = open(path, "rb")  # closed by the caller
-    except FileNotFoundError as err:
-        raise NotFoundError(2, f"no such file: {path}", path) from err
-    head = raw.peek(6)[:6] if isinstance(raw, io.BufferedReader) else b""
-    if head.startswith(b"\x1f\x8b"):
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    if head.startswith(b"\xfd7zXZ\x00"):
-        return lzma.LZMAFile(raw)  # type: ignore[return-value]
-    if head.startswith(b"BZh"):
-        return bz2.BZ2File(raw)  # type: ignore[return-value]
-    if head.startswith(b"\x28\xb5\x2f\xfd"):
-        try:
-            import zstandard  # type: ignore[import-not-found]
-        except ImportError as err:
-            raw.close()
-            raise FormatError(
-                f"{path} is zstd-compressed; install the zstandard module or decompress it"
-            ) from err
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw))
-    return raw
-
-
 def read_lines(paths: list[str], errors: str) -> Iterator[tuple[str, int, str]]:
-    """Yields (file name, 1-based line number, line without its newline) for every input."""
+    """Yields (file name, 1-based line number, line without its newline) for every input.
+
+    The core's reader (``kneser.read_lines``) does the work: compression by magic bytes, strict
+    or replaced UTF-8, errors naming file and line, a truncated stream as an I/O error.
+    """
     for path in paths or ["-"]:
         name = "<stdin>" if path == "-" else path
-        stream = _open_binary(path)
-        try:
-            for number, raw in enumerate(stream, 1):
-                if raw.endswith(b"\n"):
-                    raw = raw[:-1]
-                try:
-                    line = raw.decode("utf-8", errors)
-                except UnicodeDecodeError as err:
-                    raise FormatError(
-                        f"{name}:{number}: invalid UTF-8 at byte {err.start} "
-                        "(use --errors replace to replace it)"
-                    ) from None
+        for batch in _kneser.read_lines(path, DEFAULT_BATCH, errors):
+            for number, line in batch:
                 yield name, number, line
-        finally:
-            if path != "-":
-                stream.close()
 
 
 def batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
@@ -119,26 +77,17 @@ def batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
 
 
 @contextlib.contextmanager
-def open_output(path: str | None) -> Iterator[IO[str]]:
-    """Standard output, or ``path`` written under a temporary name and renamed on success."""
-    if path is None or path == "-":
-        out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
-        try:
-            yield out
-            out.flush()
-        finally:
-            out.detach()
-        return
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+def open_output(path: str | None, inputs: Sequence[str] = ()) -> Iterator[_kneser.OutputFile]:
+    """The core's output layer (``kneser.OutputFile``): stdout for ``-`` or None, a FIFO or
+    device in place, a regular file under a temporary name renamed on success. Claimed before
+    any work; refuses an output that is one of ``inputs``."""
+    out = _kneser.OutputFile("-" if path is None else path, [p for p in inputs if p != "-"])
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            yield out
-        os.replace(tmp, target)
+        yield out
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        out.abort()
         raise
+    out.commit()
 
 
 def process(
@@ -152,11 +101,13 @@ def process(
     ``args.field`` of each object is replaced by the result (or ``args.output_field`` is set,
     when the command has that option); empty lines are kept empty.
     """
+    if not hasattr(args, "batch_size"):
+        args.batch_size = DEFAULT_BATCH
     if args.batch_size < 1:
         raise SystemExit("kneser: error: --batch-size must be at least 1")
     out_field = getattr(args, "output_field", None) or args.field
-    lines = read_lines(args.inputs, args.errors)
-    with open_output(args.output) as out:
+    lines = read_lines(args.inputs, getattr(args, "errors", "strict"))
+    with open_output(args.output, args.inputs) as out:
         for batch in batches(lines, args.batch_size):
             if not args.jsonl:
                 results = batch_fn([line for _, _, line in batch])

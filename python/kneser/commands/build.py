@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 import kneser
+from kneser import _kneser
 
 
 def _bool01(text: str) -> bool:
@@ -38,7 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--order", type=int, required=True, help="order of the model")
     p.add_argument("--arpa", "--output", dest="arpa", default="-", help="ARPA output (stdout)")
     p.add_argument(
-        "-S", "--memory", default="1G", help="sort memory budget: 500M, 2G, 80%% (default 1G)"
+        "-S",
+        "--memory",
+        default=kneser.DEFAULT_MEMORY,
+        help=f"sort memory budget: 500M, 2G, 80%% (default {kneser.DEFAULT_MEMORY >> 20}M)",
     )
     p.add_argument(
         "-T", "--temp_prefix", "--temp-dir", dest="temp_dir", default=None, help="temp directory"
@@ -100,6 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="COUNTS",
         help="estimate from count files written by `kneser count` (shards, in corpus order)",
     )
+    _lmplz_only(p)
     _common_tail(p)
     p.set_defaults(func=run)
 
@@ -114,13 +119,58 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--text", action="append", default=[], help="input file (lmplz spelling)")
     c.add_argument("-o", "--order", type=int, required=True, help="order of the model")
     c.add_argument("-O", "--output", required=True, help="count file to write")
-    c.add_argument("-S", "--memory", default="1G", help="sort memory budget (default 1G)")
+    c.add_argument(
+        "-S",
+        "--memory",
+        default=kneser.DEFAULT_MEMORY,
+        help=f"sort memory budget (default {kneser.DEFAULT_MEMORY >> 20}M)",
+    )
     c.add_argument("-T", "--temp_prefix", "--temp-dir", dest="temp_dir", default=None)
     c.add_argument("--skip_symbols", "--skip-symbols", dest="skip_symbols", action="store_true")
     c.add_argument("--replace-invalid-utf8", action="store_true")
     c.add_argument("--close-final-line", action="store_true")
     _common_tail(c)
     c.set_defaults(func=run_count)
+
+
+def _lmplz_only(p: argparse.ArgumentParser) -> None:
+    """The rest of `lmplz --help`, with lmplz's meaning."""
+    hints = p.add_argument_group(
+        "lmplz memory-plan hints",
+        "accepted for lmplz command lines; kneser's sorter sizes its buffers from -S alone and "
+        "its vocabulary grows as needed, so these change nothing in the output",
+    )
+    hints.add_argument("--vocab_estimate", type=int, default=None, metavar="N")
+    hints.add_argument("--minimum_block", default=None, metavar="SIZE")
+    hints.add_argument("--sort_block", default=None, metavar="SIZE")
+    hints.add_argument("--block_count", type=int, default=None, metavar="N")
+    p.add_argument(
+        "--verbose_header",
+        action="store_true",
+        help="start the ARPA with lmplz's comment lines (input file, token count, smoothing)",
+    )
+    for flag in ("--renumber", "--collapse_values"):
+        p.add_argument(flag, action="store_true", help="lmplz's flag; not supported yet (error)")
+    p.add_argument(
+        "--intermediate",
+        default=None,
+        help="lmplz's intermediate n-gram files; not supported (error): kneser writes ARPA",
+    )
+
+
+def _refuse_unsupported(args: argparse.Namespace) -> None:
+    for name, value in (("vocab_estimate", args.vocab_estimate), ("block_count", args.block_count)):
+        if value is not None and value < 1:
+            raise SystemExit(f"kneser build: --{name} must be at least 1, got {value}")
+    if args.intermediate is not None:
+        raise SystemExit(
+            "kneser build: --intermediate is not supported: lmplz's intermediate files are its "
+            "internal binary n-gram streams (for its own interpolation tools), which kneser does "
+            "not write; use --arpa, or `kneser count` for shard files"
+        )
+    for flag in ("renumber", "collapse_values"):
+        if getattr(args, flag):
+            raise SystemExit(f"kneser build: --{flag} is not supported yet")
 
 
 def _common_tail(p: argparse.ArgumentParser) -> None:
@@ -149,6 +199,7 @@ def run_count(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    _refuse_unsupported(args)
     inputs = list(args.inputs) + list(args.text)
     if args.from_counts:
         if inputs:
@@ -161,6 +212,9 @@ def run(args: argparse.Namespace) -> int:
         fallback = True
     arpa = args.arpa
     tmp_arpa = None
+    if args.binary:
+        # Checked before any work, as the ARPA output is by the core.
+        _kneser.claim_output(args.binary, inputs)
     if args.binary and arpa == "-":
         fd, tmp_arpa = tempfile.mkstemp(
             suffix=".arpa", dir=os.path.dirname(os.path.abspath(args.binary))
@@ -197,4 +251,5 @@ def _estimate(args: argparse.Namespace, source, fallback, arpa: str) -> dict:
         lmplz_final_line=not args.close_final_line,
         threads=args.threads,
         verbose=not args.quiet,
+        verbose_header=args.verbose_header,
     )

@@ -8,19 +8,10 @@ of each object is replaced by its segmented form (or written to ``--output-field
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gzip
-import io
-import json
-import lzma
-import os
-import sys
-import tempfile
-from collections.abc import Iterator
-from typing import IO
 
 import kneser
-from kneser._errors import ArgumentError, FormatError
+from kneser._errors import ArgumentError
+from kneser.commands._textio import process
 
 # Lines of JSON segmented per parallel batch.
 JSONL_BATCH = 4096
@@ -102,83 +93,14 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_text(path: str) -> IO[str]:
-    """Opens `path` ('-' for stdin) as UTF-8 text, decompressing gzip and xz by magic bytes."""
-    if path == "-":
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", newline="\n")
-    raw = open(path, "rb")  # closed with the wrapper
-    head = raw.peek(6)[:6] if hasattr(raw, "peek") else b""
-    if head.startswith(b"\x1f\x8b"):
-        stream: IO[bytes] = gzip.GzipFile(fileobj=raw)
-    elif head.startswith(b"\xfd7zXZ\x00"):
-        stream = lzma.LZMAFile(raw)
-    elif head.startswith(b"\x28\xb5\x2f\xfd"):
-        raw.close()
-        raise ArgumentError(f"{path}: zstd-compressed JSON lines are not supported; decompress it")
-    else:
-        stream = raw
-    return io.TextIOWrapper(stream, encoding="utf-8", newline="\n")
-
-
-def _records(paths: list[str], field: str) -> Iterator[tuple[dict, str]]:
-    """Each JSON object of the inputs with the text of its field; errors name file and line."""
-    for path in paths:
-        name = "<stdin>" if path == "-" else path
-        with _open_text(path) as f:
-            lineno = 0
-            while True:
-                try:
-                    line = f.readline()
-                except UnicodeDecodeError as err:
-                    raise FormatError(f"{name}:{lineno + 1}: invalid UTF-8: {err}") from err
-                if not line:
-                    break
-                lineno += 1
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise FormatError(f"{name}:{lineno}: invalid JSON: {err}") from err
-                if not isinstance(obj, dict):
-                    raise FormatError(f"{name}:{lineno}: expected a JSON object")
-                text = obj.get(field)
-                if not isinstance(text, str):
-                    raise FormatError(f"{name}:{lineno}: field {field!r} is missing or not a str")
-                yield obj, text
-
-
-@contextlib.contextmanager
-def _atomic_output(path: str) -> Iterator[IO[str]]:
-    """stdout for '-'; otherwise a temporary sibling renamed over `path` on success only."""
-    if path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    prefix = f".{os.path.basename(path)}."
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".partial", dir=directory)
-    try:
-        with open(fd, "w", encoding="utf-8", newline="\n") as out:
-            yield out
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def _run_jsonl(seg: kneser.Segmenter, args: argparse.Namespace) -> None:
-    target = args.output_field or args.field
-    records = _records(args.inputs, args.field)
-    with _atomic_output(args.output) as out:
-        while True:
-            batch = [r for _, r in zip(range(JSONL_BATCH), records)]
-            if not batch:
-                break
-            cut = seg.cut_batch([text for _, text in batch], cut_all=args.cut_all)
-            for (obj, _), words in zip(batch, cut):
-                if args.drop_whitespace:
-                    words = [w for w in words if w and not w.isspace()]
-                obj[target] = args.delimiter.join(words)
-                out.write(json.dumps(obj, ensure_ascii=False))
-                out.write("\n")
+    def segment(texts: list[str]) -> list[str]:
+        out = []
+        for words in seg.cut_batch(texts, cut_all=args.cut_all):
+            if args.drop_whitespace:
+                words = [w for w in words if w and not w.isspace()]
+            out.append(args.delimiter.join(words))
+        return out
+
+    args.batch_size = JSONL_BATCH
+    process(args, segment, str)

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 import kneser
+from kneser import _kneser
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     specials = args.specials.split(",") if args.specials is not None else None
+    # Outputs are checked before any work (the core refuses an input as output).
+    for out in (args.output, args.limit_vocab):
+        if out:
+            _kneser.claim_output(out, list(args.files))
     vocab = kneser.Vocab.build(
         files=list(args.files),
         min_count=args.min_count,

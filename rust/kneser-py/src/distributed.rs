@@ -125,7 +125,7 @@ fn merge_partition<'py>(
     threads: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let memory: u64 = match memory {
-        None => 1 << 30,
+        None => kneser::estimate::config::DEFAULT_MEMORY,
         Some(m) => match m.extract::<u64>() {
             Ok(n) => n,
             Err(_) => parse_memory(&m.extract::<String>()?).map_err(|e| to_pyerr(py, e))?,

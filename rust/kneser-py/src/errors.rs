@@ -8,6 +8,7 @@
 //! | `InvalidUtf8`, `Format`, `SpecialInCorpus` | `FormatError` (`KneserError`, `ValueError`) |
 //! | `Discount` | `DiscountError` (`KneserError`, `ValueError`) |
 //! | `InvalidArgument`, `MemoryBudget` | `ArgumentError` (`KneserError`, `ValueError`) |
+//! | `OutOfMemory` | `KneserMemoryError` (`KneserError`, `MemoryError`) |
 //! | `Interrupted` | `KeyboardInterrupt` |
 //! | `Internal`, a caught panic | `InternalError` (`KneserError`, `RuntimeError`) |
 
@@ -36,8 +37,8 @@ pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
                 message.clone(),
                 path.to_string_lossy().into_owned(),
             ))?,
-            Error::Io { path, source, .. } => class(py, "KneserIOError")?.call1((
-                source.raw_os_error().unwrap_or(0),
+            Error::Io { path, .. } => class(py, "KneserIOError")?.call1((
+                err.errno().unwrap_or(0),
                 message.clone(),
                 path.to_string_lossy().into_owned(),
             ))?,
@@ -45,6 +46,9 @@ pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
                 class(py, "FormatError")?.call1((message.clone(),))?
             }
             Error::Discount { .. } => class(py, "DiscountError")?.call1((message.clone(),))?,
+            Error::OutOfMemory { .. } => {
+                class(py, "KneserMemoryError")?.call1((message.clone(),))?
+            }
             Error::InvalidArgument(_) | Error::MemoryBudget { .. } => {
                 class(py, "ArgumentError")?.call1((message.clone(),))?
             }

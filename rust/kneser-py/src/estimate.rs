@@ -57,16 +57,7 @@ fn set_budget(
 
 fn read_limit_vocab(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if let Some(path) = as_path(obj) {
-        let words = py.detach(|| -> kneser::Result<Vec<String>> {
-            let name = kneser::io::display_name(&path);
-            let mut r = kneser::io::LineReader::new(kneser::io::open_input(&path)?, name.clone());
-            let mut words = Vec::new();
-            while let Some(line) = r.next_line()? {
-                let text = line.as_str(&name)?;
-                words.extend(text.split_whitespace().map(str::to_string));
-            }
-            Ok(words)
-        });
+        let words = py.detach(|| kneser::estimate::config::read_limit_vocab(&path));
         return words.map_err(|e| to_pyerr(py, e));
     }
     let mut words = Vec::new();
@@ -118,6 +109,8 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 ///     skip_symbols: treat <s>, </s>, <unk> in the text as whitespace instead of failing.
 ///     replace_invalid_utf8: replace invalid UTF-8 instead of failing with the line number.
 ///     lmplz_final_line: text after the last newline gets no </s> (lmplz's behaviour).
+///     verbose_header: start the ARPA with lmplz's `--verbose_header` comment lines (input
+///         file, token count, smoothing).
 ///     threads: worker threads, 0 for all cores.
 ///     verbose: print lmplz-style progress and statistics on stderr.
 ///     files: a path or an iterable of paths, read in order.
@@ -136,7 +129,7 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
     source = None, order = None, arpa = None, *, files = None, texts = None, from_counts = None, memory = None, temp_dir = None, discount_fallback = None,
     prune = None, limit_vocab = None, interpolate_unigrams = true, vocab_pad = 0,
     skip_symbols = false, replace_invalid_utf8 = false, lmplz_final_line = true, threads = 0,
-    verbose = false
+    verbose = false, verbose_header = false
 ))]
 #[allow(clippy::too_many_arguments)]
 fn estimate<'py>(
@@ -159,6 +152,7 @@ fn estimate<'py>(
     lmplz_final_line: bool,
     threads: usize,
     verbose: bool,
+    verbose_header: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let order = required("estimate", "order", order)?;
     let arpa = required("estimate", "arpa", arpa)?;
@@ -172,6 +166,7 @@ fn estimate<'py>(
         lmplz_final_line,
         threads,
         verbose,
+        verbose_header,
         ..Default::default()
     };
     set_budget(py, &mut config, memory, temp_dir)?;
@@ -194,11 +189,8 @@ fn estimate<'py>(
         config.limit_vocab = Some(read_limit_vocab(py, l)?);
     }
     config.validate().map_err(|e| to_pyerr(py, e))?;
-    let output = if arpa.as_os_str() == "-" {
-        Output::Writer(Box::new(std::io::stdout()))
-    } else {
-        Output::Path(arpa)
-    };
+    // `-` is stdout, claimed by the core's output layer like any path.
+    let output = Output::Path(arpa);
     let summary = match (corpus, from_counts) {
         (Some(_), Some(_)) => {
             return Err(pyo3::exceptions::PyValueError::new_err(

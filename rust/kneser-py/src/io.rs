@@ -1,10 +1,12 @@
-//! Bindings of the input layer: `kneser.read_lines`, batches of lines from any input kneser
-//! reads (plain, gz, xz, zst, stdin), for the Python pipeline.
+//! Bindings of the core's input and output layers: `kneser.read_lines`, batches of lines from
+//! any input kneser reads (plain, gz, xz, zst, bz2, stdin), and `kneser.OutputFile` /
+//! `kneser.claim_output`, the one output layer (`kneser::io::OutputFile`), for the Python
+//! commands and pipeline.
 
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use kneser::io::{display_name, open_input, LineReader};
+use kneser::io::{display_name, open_input, LineReader, OutputFile};
 use pyo3::prelude::*;
 
 use crate::errors::to_pyerr;
@@ -108,7 +110,131 @@ impl PyLineBatches {
     }
 }
 
+/// An output claimed before any work (see `kneser::io::OutputFile`): `-` is stdout, a FIFO or
+/// device is written in place, a regular file appears at its path only on `commit()` (written
+/// under a temporary name, removed if the object is closed or collected uncommitted). Refuses an
+/// empty path, a directory, a missing directory and any of `inputs` (the same file).
+///
+/// Args:
+///     path: the output path, or "-".
+///     inputs: the job's input paths, refused as the output.
+///
+/// Example:
+///     >>> with kneser.OutputFile("out.txt") as out:
+///     ...     out.write("a line\n")
+#[pyclass(name = "OutputFile", module = "kneser")]
+pub struct PyOutputFile {
+    inner: Mutex<Option<OutputFile>>,
+}
+
+impl PyOutputFile {
+    fn with<T>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Option<OutputFile>) -> kneser::Result<T>,
+    ) -> PyResult<T> {
+        let mut guard = self
+            .inner
+            .lock()
+            .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("output poisoned"))?;
+        f(&mut guard).map_err(|e| to_pyerr(py, e))
+    }
+}
+
+fn closed() -> kneser::Error {
+    kneser::Error::InvalidArgument("the output is already committed or closed".into())
+}
+
+#[pymethods]
+impl PyOutputFile {
+    #[new]
+    #[pyo3(signature = (path, inputs = Vec::new()))]
+    fn new(py: Python<'_>, path: PathBuf, inputs: Vec<PathBuf>) -> PyResult<Self> {
+        let file = py
+            .detach(|| OutputFile::create_for(&path, &inputs))
+            .map_err(|e| to_pyerr(py, e))?;
+        Ok(PyOutputFile {
+            inner: Mutex::new(Some(file)),
+        })
+    }
+
+    /// Writes `data` (str, as UTF-8, or bytes).
+    fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let owned;
+        let bytes: &[u8] = if let Ok(b) = data.cast::<pyo3::types::PyBytes>() {
+            b.as_bytes()
+        } else {
+            owned = data.extract::<String>()?;
+            owned.as_bytes()
+        };
+        self.with(py, |slot| {
+            let out = slot.as_mut().ok_or_else(closed)?;
+            let name = out.name().to_string();
+            std::io::Write::write_all(out, bytes)
+                .map_err(|e| kneser::Error::io("cannot write", name, e))
+        })
+    }
+
+    /// Flushes and, for a regular file, renames it into place.
+    fn commit(&self, py: Python<'_>) -> PyResult<()> {
+        let file = self.with(py, |slot| slot.take().ok_or_else(closed))?;
+        py.detach(|| file.commit()).map_err(|e| to_pyerr(py, e))
+    }
+
+    /// Drops the output uncommitted: a temporary file is removed, nothing appears at the path.
+    fn abort(&self, py: Python<'_>) -> PyResult<()> {
+        self.with(py, |slot| {
+            slot.take();
+            Ok(())
+        })
+    }
+
+    /// The path as given (`<stdout>` for "-").
+    #[getter]
+    fn name(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |slot| {
+            Ok(slot
+                .as_ref()
+                .map(|o| o.name().to_string())
+                .unwrap_or_default())
+        })
+    }
+
+    fn __enter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    /// Commits when the block ended normally, aborts on an exception.
+    #[pyo3(signature = (exc_type = None, _exc = None, _tb = None))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        exc_type: Option<&Bound<'_, PyAny>>,
+        _exc: Option<&Bound<'_, PyAny>>,
+        _tb: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let pending = self.with(py, |slot| Ok(slot.is_some()))?;
+        if exc_type.is_some_and(|t| !t.is_none()) || !pending {
+            self.abort(py)?;
+        } else {
+            self.commit(py)?;
+        }
+        Ok(false)
+    }
+}
+
+/// Checks an output path before any work as `OutputFile` would (empty, a directory, a missing
+/// directory, one of `inputs`), for a job whose output is created at its end.
+#[pyfunction]
+#[pyo3(signature = (path, inputs = Vec::new()))]
+fn claim_output(py: Python<'_>, path: PathBuf, inputs: Vec<PathBuf>) -> PyResult<()> {
+    py.detach(|| kneser::io::claim_output(&path, &inputs))
+        .map_err(|e| to_pyerr(py, e))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyLineBatches>()?;
+    m.add_class::<PyOutputFile>()?;
+    m.add_function(wrap_pyfunction!(claim_output, m)?)?;
     Ok(())
 }

@@ -22,6 +22,7 @@ mod vocab;
 #[pymodule]
 fn _kneser(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("DEFAULT_MEMORY", kneser::estimate::config::DEFAULT_MEMORY)?;
     detach::register(m)?;
     estimate::register(m)?;
     io::register(m)?;

@@ -301,16 +301,20 @@ impl PyModel {
         Ok(PyArray1::from_vec(py, ppl))
     }
 
-    /// Writes the model in kneser's binary format (atomically: the file appears when complete).
+    /// Writes the model as KenLM's probing binary, the bytes ``build_binary probing`` writes
+    /// for the same ARPA (atomically: the file appears when complete). The kenlm module and
+    /// KenLM's ``query`` load it.
     ///
     /// Args:
     ///     path: the output file.
+    ///     include_vocab: write the vocabulary strings (``build_binary`` without ``-v``).
     ///
     /// Example:
-    ///     >>> lm.save_binary("lm.kbin"); kneser.Model("lm.kbin")
-    fn save_binary(&self, py: Python<'_>, path: PathBuf) -> PyResult<()> {
+    ///     >>> lm.save_binary("lm.bin"); kneser.Model("lm.bin")
+    #[pyo3(signature = (path, include_vocab = true))]
+    fn save_binary(&self, py: Python<'_>, path: PathBuf, include_vocab: bool) -> PyResult<()> {
         let model = Arc::clone(&self.inner);
-        run_detached(py, move |_| model.save_binary(&path))
+        run_detached(py, move |_| model.save_binary_with(&path, include_vocab))
     }
 
     /// Sets `state` to the start of a sentence (the `<s>` context).
@@ -426,14 +430,9 @@ impl PyModel {
                 out.flush()
                     .map_err(|e| kneser::Error::io("cannot write", &output, e))
             };
-            if output == "-" {
-                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-                run(&mut out)
-            } else {
-                let mut file = kneser::io::AtomicFile::create(&output)?;
-                run(&mut file)?;
-                file.commit()
-            }
+            let mut file = kneser::io::OutputFile::create_for(&output, &inputs)?;
+            run(&mut file)?;
+            file.commit()
         })
     }
 
@@ -474,7 +473,39 @@ impl PyModel {
     }
 }
 
+/// Converts an ARPA file into KenLM's probing binary with ``build_binary``'s options, byte
+/// for byte what ``build_binary [-p mult] [-v] [-i] [-u log10p] probing`` writes.
+///
+/// Args:
+///     arpa: the ARPA file (plain or compressed).
+///     output: the binary file to write (atomically).
+///     probing_multiplier: buckets per entry (``-p``, above 1.0).
+///     include_vocab: write the vocabulary strings (``-v`` turns this off).
+///     map_positive: map positive log10 probabilities to 0 (``-i``) instead of refusing them.
+///     unknown_log10p: log10 p of ``<unk>`` when the ARPA has none (``-u``).
+#[pyfunction]
+#[pyo3(signature = (arpa, output, probing_multiplier = 1.5, include_vocab = true, map_positive = false, unknown_log10p = -100.0))]
+fn build_binary(
+    py: Python<'_>,
+    arpa: PathBuf,
+    output: PathBuf,
+    probing_multiplier: f32,
+    include_vocab: bool,
+    map_positive: bool,
+    unknown_log10p: f32,
+) -> PyResult<()> {
+    let config = kneser::model::BuildConfig {
+        multiplier: probing_multiplier,
+        map_positive_to_zero: map_positive,
+        unknown_missing_log10p: unknown_log10p,
+    };
+    run_detached(py, move |cancel| {
+        kneser::model::build_binary(&arpa, &output, &config, include_vocab, cancel)
+    })
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(build_binary, m)?)?;
     m.add_class::<PyModel>()?;
     m.add_class::<PyState>()?;
     Ok(())

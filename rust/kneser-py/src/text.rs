@@ -499,7 +499,7 @@ impl PyTokenizer {
                         name: "segmenter".into(),
                         split: Arc::new(move |text: &str, f: &mut dyn FnMut(&str)| {
                             seg.for_each_word(text, &mut |w: &str| {
-                                if !w.chars().all(char::is_whitespace) {
+                                if !w.chars().all(kneser::text::whitespace::is_python_space) {
                                     f(w)
                                 }
                             })

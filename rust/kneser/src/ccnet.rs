@@ -29,6 +29,7 @@ use rayon::prelude::*;
 use crate::model::Model;
 use crate::text::normalize::{CcnetOptions, Normalizer};
 use crate::text::sentencepiece::SentencePiece;
+use crate::text::whitespace::Rule;
 use crate::{Cancel, Error, Location, Result};
 
 /// CCNet's document perplexity: `10 ** (-log10_sum / length)` where `length` counts every
@@ -45,33 +46,9 @@ pub fn round1(x: f64) -> f64 {
     format!("{x:.1}").parse().unwrap_or(x)
 }
 
-/// Whether Python's `str.split()` splits at `c`.
-pub fn is_python_space(c: char) -> bool {
-    matches!(
-        c,
-        '\t' | '\n'
-            | '\x0b'
-            | '\x0c'
-            | '\r'
-            | '\x1c'..='\x1f'
-            | ' '
-            | '\u{85}'
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
-    )
-}
-
-/// `len(text.split())` in Python.
+/// `len(text.split())` in Python ([`Rule::Python`], the one home of that rule).
 pub fn python_word_count(text: &str) -> u64 {
-    text.split(is_python_space)
-        .filter(|w| !w.is_empty())
-        .count() as u64
+    Rule::Python.split(text).count() as u64
 }
 
 /// A perplexity bucket.

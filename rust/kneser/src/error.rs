@@ -122,6 +122,17 @@ pub enum Error {
         minimum: u64,
     },
 
+    /// The system refused memory that the job asked for (a `-S` budget larger than the machine
+    /// or `ulimit -v` allows). Nothing is left behind: temp files and partial outputs are
+    /// removed. Fix: a smaller `--memory`.
+    #[error("out of memory: cannot allocate {bytes} bytes for {what}; give a smaller --memory (-S) or free memory")]
+    OutOfMemory {
+        /// What the memory was for.
+        what: &'static str,
+        /// The size asked for.
+        bytes: u64,
+    },
+
     /// The job was cancelled (Ctrl-C). Temp files have been removed.
     #[error("interrupted")]
     Interrupted,
@@ -146,6 +157,17 @@ impl Error {
         }
     }
 
+    /// The operating-system error number behind an I/O error (`ENOSPC`, `EACCES`, `EMFILE`...),
+    /// looked for through wrappers (tempfile and `BufWriter` add their own layers) and, when the
+    /// system gave none, derived from the error kind. `ENOENT` for [`Error::NotFound`].
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            Error::NotFound { .. } => Some(2),
+            Error::Io { source, .. } => errno_of(source),
+            _ => None,
+        }
+    }
+
     /// A [`Error::Format`] at `source:line`.
     pub fn format(source: impl Into<String>, line: u64, message: impl Into<String>) -> Self {
         Error::Format {
@@ -153,6 +175,38 @@ impl Error {
             message: message.into(),
         }
     }
+}
+
+/// The errno of `e`, or of the `io::Error` it wraps, or the usual one for its kind.
+fn errno_of(e: &io::Error) -> Option<i32> {
+    if let Some(n) = e.raw_os_error() {
+        return Some(n);
+    }
+    let mut inner: Option<&(dyn std::error::Error + 'static)> =
+        e.get_ref().map(|r| r as &(dyn std::error::Error + 'static));
+    while let Some(err) = inner {
+        if let Some(n) = err
+            .downcast_ref::<io::Error>()
+            .and_then(|x| x.raw_os_error())
+        {
+            return Some(n);
+        }
+        inner = err.source();
+    }
+    use io::ErrorKind as K;
+    Some(match e.kind() {
+        K::NotFound => 2,
+        K::PermissionDenied => 13,
+        K::AlreadyExists => 17,
+        K::BrokenPipe => 32,
+        K::StorageFull => 28,
+        K::IsADirectory => 21,
+        K::NotADirectory => 20,
+        K::ReadOnlyFilesystem => 30,
+        K::InvalidInput => 22,
+        K::UnexpectedEof | K::InvalidData => 5, // EIO: a truncated or corrupt stream
+        _ => return None,
+    })
 }
 
 /// Adds a path to a bare `io::Result`.

@@ -4,7 +4,8 @@
 //! `kneser-py` crate). Each stage is one module, and each module's doc states its input, its
 //! output, their sort orders and its memory bound.
 //!
-//! * [`io`]: line readers over plain, gzip, xz and zstd input; atomic output files.
+//! * [`io`]: line readers over plain, gzip, xz, zstd and bzip2 input (by content); the one output
+//!   layer (atomic files, FIFOs and devices in place, an input never an output).
 //! * [`text`]: lmplz's whitespace rule, normalization, tokenization, Chinese word segmentation
 //!   and stopwords.
 //! * [`vocab`]: vocabularies and id encoding.

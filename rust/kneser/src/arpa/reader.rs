@@ -347,8 +347,14 @@ fn parse_count_line(text: &[u8]) -> Option<(usize, u64)> {
     let text = std::str::from_utf8(text).ok()?;
     let rest = text.strip_prefix("ngram")?;
     let (order, count) = rest.split_once('=')?;
-    let order: usize = order.trim().parse().ok()?;
-    let count: u64 = count.trim().parse().ok()?;
+    let order: usize = crate::text::whitespace::Rule::Unicode
+        .trim(order)
+        .parse()
+        .ok()?;
+    let count: u64 = crate::text::whitespace::Rule::Unicode
+        .trim(count)
+        .parse()
+        .ok()?;
     if order == 0 {
         return None;
     }

@@ -13,6 +13,15 @@
 //! order computes all of them. Count-of-counts n1..n4 per order are collected on the way, over
 //! all n-grams (pruning does not change discounts).
 //!
+//! lmplz's end-of-stream rule (KenLM `lm/builder/adjust_counts.cc`, the flush after its main
+//! loop): when the stream ends, the last n-gram still held for each order enters the
+//! count-of-counts with its raw count instead of its adjusted count. Its output keeps the
+//! adjusted count, so only n1..n4 (and the discounts) see the difference. The top order and
+//! n-grams starting with `<s>` use raw counts anyway. It shows when the last word in suffix
+//! order (the newest word) has raw and adjusted counts in different buckets, as in
+//! `tests/data/lmplz/lastword.txt`. lmplz's block boundaries (its `CollapseStream`) change no
+//! statistic, so there is no other such rule.
+//!
 //! Pruning (lmplz's `--prune`, `--limit_vocab_file`): an n-gram is pruned when its raw count
 //! (the summed counts of the windows ending in it) is at or below its order's threshold, or
 //! when it holds a word outside the allowed vocabulary. The unigrams `<s>`, `</s>`, `<unk>` are
@@ -105,6 +114,7 @@ pub fn adjust_counts(
     let mut emit = |k: usize,
                     gram_end: &[u32],
                     group: &Group,
+                    at_end: bool,
                     writers: &mut Vec<RecordWriter>,
                     stats: &mut Vec<OrderStats>|
      -> Result<()> {
@@ -119,10 +129,14 @@ pub fn adjust_counts(
         } else {
             group.adjusted
         };
+        // lmplz's end-of-stream rule: the n-gram each lower order still holds when the stream
+        // ends enters the count-of-counts with its raw count (its probability keeps the
+        // adjusted count).
+        let counted = if at_end { group.raw } else { adjusted };
         let st = &mut stats[k - 1];
         st.total += 1;
-        if (1..=4).contains(&adjusted) {
-            st.count_of_counts[adjusted as usize] += 1;
+        if (1..=4).contains(&counted) {
+            st.count_of_counts[counted as usize] += 1;
         }
         let mut count = adjusted;
         if rule.pruned(gram, group.raw) {
@@ -154,7 +168,7 @@ pub fn adjust_counts(
         };
         if have_prev {
             for k in (same + 1..=n).rev() {
-                emit(k, &prev, &groups[k], &mut writers, &mut stats)?;
+                emit(k, &prev, &groups[k], false, &mut writers, &mut stats)?;
             }
         }
         for g in groups.iter_mut().take(n + 1).skip(same + 1) {
@@ -173,7 +187,7 @@ pub fn adjust_counts(
     }
     if have_prev {
         for k in (1..=n).rev() {
-            emit(k, &prev, &groups[k], &mut writers, &mut stats)?;
+            emit(k, &prev, &groups[k], true, &mut writers, &mut stats)?;
         }
     }
     let files = writers

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
+use crate::text::whitespace::Rule;
 
 /// Pruning thresholds, one per order (lmplz's `--prune`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,7 +31,7 @@ impl PruneConfig {
 /// Everything `estimate` needs to know; see each field for its lmplz flag.
 #[derive(Debug, Clone)]
 pub struct EstimateConfig {
-    /// Order of the model (`-o`), at least 1; no maximum.
+    /// Order of the model (`-o`), 1 to [`MAX_ORDER`].
     pub order: usize,
     /// Discounts to use for an order whose modified Kneser-Ney discounts cannot be estimated
     /// (`--discount_fallback`): one to three values for D1, D2, D3+, the last repeated. `None`
@@ -61,6 +62,9 @@ pub struct EstimateConfig {
     pub threads: usize,
     /// Print lmplz-style progress and statistics on stderr.
     pub verbose: bool,
+    /// Start the ARPA with lmplz's comment lines (`--verbose_header`): the input file (`stdin`
+    /// for `-`), the token count and the smoothing.
+    pub verbose_header: bool,
 }
 
 impl Default for EstimateConfig {
@@ -75,13 +79,25 @@ impl Default for EstimateConfig {
             skip_symbols: false,
             replace_invalid_utf8: false,
             lmplz_final_line: true,
-            memory: 1 << 30,
+            memory: DEFAULT_MEMORY,
             temp_dir: std::env::temp_dir(),
             threads: 0,
             verbose: false,
+            verbose_header: false,
         }
     }
 }
+
+/// The default sort-memory budget (`-S`): 1 GiB. lmplz's own default is 80% of physical
+/// memory; kneser takes a fixed size so that a default run never competes with the machine.
+/// Every default of kneser (the CLI, `kneser.estimate`, `kneser.count`, the Ray helpers) is
+/// this one, exposed to Python as `kneser.DEFAULT_MEMORY`.
+pub const DEFAULT_MEMORY: u64 = 1 << 30;
+
+/// The largest order accepted: the model loader's limit ([`crate::model::MAX_ORDER`]), so that
+/// every model kneser builds can be loaded and scored. (lmplz's limit is its compile-time
+/// `KENLM_MAX_ORDER`, 6 by default.)
+pub const MAX_ORDER: usize = crate::model::MAX_ORDER;
 
 /// lmplz's default discount fallback.
 pub const DEFAULT_FALLBACK: [f32; 3] = [0.5, 1.0, 1.5];
@@ -96,6 +112,12 @@ impl EstimateConfig {
             return Err(Error::InvalidArgument(
                 "order must be at least 1".to_string(),
             ));
+        }
+        if self.order > MAX_ORDER {
+            return Err(Error::InvalidArgument(format!(
+                "order {} is above the largest supported order {MAX_ORDER} (the limit of kneser's model loader, so that every model built can be loaded)",
+                self.order
+            )));
         }
         if let Some(f) = &self.discount_fallback {
             if f.is_empty() || f.len() > 3 {
@@ -150,17 +172,32 @@ fn expand_fallback(f: &[f32]) -> [f32; 3] {
     ]
 }
 
+/// Reads a `--limit_vocab_file`: the words separated by lmplz's separators ([`Rule::Lmplz`]:
+/// space, tab, CR, LF, NUL), as lmplz reads it, so a word holding NBSP or U+3000 is kept whole
+/// (and every file `Vocab::save_limit_vocab` writes reads back unchanged). Plain or compressed.
+///
+/// Errors: `NotFound`/`Io` for the file, `InvalidUtf8` naming the file and line.
+pub fn read_limit_vocab(path: &std::path::Path) -> Result<Vec<String>> {
+    let name = crate::io::display_name(path);
+    let mut reader = crate::io::LineReader::new(crate::io::open_input(path)?, name.clone());
+    let mut words = Vec::new();
+    while let Some(line) = reader.next_line()? {
+        words.extend(Rule::Lmplz.split(line.as_str(&name)?).map(str::to_string));
+    }
+    Ok(words)
+}
+
 /// Parses a memory size in lmplz's `-S` syntax: a number with an optional suffix `b`, `K`, `M`,
 /// `G`, `T` (powers of 1024; bare numbers are KiB as in lmplz) or `%` of physical memory.
 pub fn parse_memory(text: &str) -> Result<u64> {
-    let t = text.trim();
+    let t = Rule::Unicode.trim(text);
     let bad = || {
         Error::InvalidArgument(format!(
             "cannot parse memory size {text:?}: use e.g. 500M, 2G, 80%"
         ))
     };
     let (num, suffix) = match t.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(i) => (&t[..i], t[i..].trim()),
+        Some(i) => (&t[..i], Rule::Unicode.trim(&t[i..])),
         None => (t, ""),
     };
     let value: f64 = num.parse().map_err(|_| bad())?;
@@ -188,10 +225,8 @@ pub fn physical_memory() -> Result<u64> {
     })?;
     for line in info.lines() {
         if let Some(rest) = line.strip_prefix("MemTotal:") {
-            let kb: u64 = rest
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
+            let kb: u64 = Rule::Unicode
+                .trim(Rule::Unicode.trim(rest).trim_end_matches("kB"))
                 .parse()
                 .map_err(|_| Error::InvalidArgument("unreadable MemTotal".to_string()))?;
             return Ok(kb * 1024);
@@ -214,6 +249,29 @@ mod tests {
         assert_eq!(parse_memory("100b").unwrap(), 100);
         assert!(parse_memory("80%").unwrap() > 0);
         assert!(parse_memory("lots").is_err());
+    }
+
+    #[test]
+    fn limit_vocab_splits_on_lmplz_separators_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v.txt");
+        std::fs::write(&path, "a\tb\r\nx\u{a0}y  全\u{3000}角\0c\x0bd\n").unwrap();
+        assert_eq!(
+            read_limit_vocab(&path).unwrap(),
+            ["a", "b", "x\u{a0}y", "全\u{3000}角", "c\x0bd"]
+        );
+    }
+
+    #[test]
+    fn order_is_bounded_by_the_loader() {
+        let mut c = EstimateConfig {
+            order: MAX_ORDER,
+            ..Default::default()
+        };
+        assert!(c.validate().is_ok());
+        c.order = MAX_ORDER + 1;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("largest supported order 16"), "{e}");
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use super::count::{window_sorter, Vocabulary};
+use crate::arpa::reader::MAX_ARPA_ORDER;
 use crate::cancel::Cancel;
 use crate::error::{Error, IoContext, Result};
 use crate::io::AtomicFile;
@@ -128,6 +129,31 @@ impl CountsFile {
         };
         if r.header.order == 0 || r.header.words < 3 {
             return Err(Error::format(&r.name, 0, "corrupt count file header"));
+        }
+        // Nothing is sized from the header beyond what the file can hold: every word takes at
+        // least its 4-byte length, every record (order + 2) * 4 bytes.
+        let size = r
+            .inner
+            .get_ref()
+            .metadata()
+            .at_path("cannot read", path)?
+            .len();
+        let rest = size.saturating_sub(r.offset);
+        let order = r.header.order as u64;
+        let record_bytes = order.saturating_add(2).saturating_mul(4);
+        let fits = r.header.words.saturating_mul(4) <= rest
+            && r.header.records.saturating_mul(record_bytes) <= rest
+            && r.header.order <= MAX_ARPA_ORDER;
+        if !fits {
+            return Err(Error::format(
+                &r.name,
+                0,
+                format!(
+                    "corrupt count file header: order {}, {} words and {} records cannot fit in \
+                     its {size} bytes (or the order is above {})",
+                    r.header.order, r.header.words, r.header.records, MAX_ARPA_ORDER
+                ),
+            ));
         }
         Ok(r)
     }

@@ -17,12 +17,13 @@ use super::counts_file::{read_counts, write_counts, CountsHeader};
 use super::discount::Discount;
 use super::initial::{initial_order, initial_unigrams, Initial};
 use super::interpolate::{interpolate_order, write_unigrams, Backoffs, Lower};
-use super::sink::{ArpaSink, Target};
+use super::sink::ArpaSink;
+pub use super::sink::Output;
 use super::{BOS, EOS, UNK};
 use crate::arpa::writer::write_header;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::io::{display_name, open_input, AtomicFile};
+use crate::io::{display_name, open_input};
 use crate::sort::{get_u64, RecordWriter, SortedStream, TempDir};
 
 /// Bytes of text per chunk tokenized by one thread.
@@ -43,12 +44,33 @@ pub enum Source {
     Counts(Vec<PathBuf>),
 }
 
-/// Where the ARPA goes.
-pub enum Output {
-    /// A file, written atomically.
-    Path(PathBuf),
-    /// Any writer (stdout); the caller owns atomicity.
-    Writer(Box<dyn Write + Send>),
+impl Source {
+    /// The input's name as lmplz's `--verbose_header` gives it: `stdin` for `-`, else the paths
+    /// as given (space-separated when several).
+    pub fn name(&self) -> String {
+        let names = |paths: &[PathBuf]| -> String {
+            paths
+                .iter()
+                .map(|p| match p.to_str() {
+                    Some("-") => "stdin".to_string(),
+                    _ => p.display().to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        match self {
+            Source::Paths(p) | Source::Counts(p) => names(p),
+            Source::Batches(_) => "<iterable>".to_string(),
+        }
+    }
+
+    /// The files read (none for batches), for refusing one of them as the output.
+    pub fn paths(&self) -> &[PathBuf] {
+        match self {
+            Source::Paths(p) | Source::Counts(p) => p,
+            Source::Batches(_) => &[],
+        }
+    }
 }
 
 /// What an estimation did.
@@ -128,17 +150,12 @@ fn run(
 ) -> Result<Summary> {
     let start = Instant::now();
     let n = config.order;
+    let input_name = source.name();
     let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
     let temp = TempDir::new_in(&config.temp_dir)?;
-    // Open the output first: a bad target path fails before any work.
-    let (target, out_name) = match output {
-        Output::Path(p) => {
-            let name = p.display().to_string();
-            (Target::File(AtomicFile::create(&p)?), name)
-        }
-        Output::Writer(w) => (Target::Writer(w), "<stdout>".to_string()),
-    };
-    let mut sink = ArpaSink::new(target, out_name.clone())?;
+    // Claim the output first: a bad target path, or an input as output, fails before any work.
+    let mut sink = ArpaSink::new(output, source.paths())?;
+    let out_name = sink.name().to_string();
 
     // Stage 1: count.
     log(config, "=== 1/5 Counting and sorting n-grams ===");
@@ -285,6 +302,13 @@ fn run(
         interp[UNK as usize] += gamma1;
     }
     let write_err = |e| Error::io("cannot write", &out_name, e);
+    if config.verbose_header {
+        write!(
+            sink,
+            "# Input file: {input_name}\n# Token count: {tokens}\n# Smoothing: Modified Kneser-Ney\n"
+        )
+        .map_err(write_err)?;
+    }
     write_header(&mut sink, &counts).map_err(write_err)?;
     writeln!(sink, "\n\\1-grams:").map_err(write_err)?;
     let uni_backoffs = match pending.as_mut().and_then(|p| p.backoffs.take()) {
@@ -480,6 +504,7 @@ pub fn count_to_file(
     cancel: &Cancel,
 ) -> Result<CountsHeader> {
     in_pool(config, || {
+        crate::io::claim_output(path, source.paths())?;
         let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
         let temp = TempDir::new_in(&config.temp_dir)?;
         let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;

@@ -2,29 +2,36 @@
 //! overlap.
 //!
 //! Input: blocks of formatted ARPA text, in order ([`ArpaSink::send`], or small writes through
-//! [`std::io::Write`]). Output: the same bytes at an [`AtomicFile`] (renamed into place by
+//! [`std::io::Write`]). Output: the same bytes at an [`OutputFile`] (renamed into place by
 //! [`ArpaSink::finish`]) or a caller's writer. Memory: at most [`QUEUE`] blocks in flight, each
 //! about [`BLOCK_BYTES`]; written blocks are handed back for reuse ([`ArpaSink::buffer`]).
 //! An error of the writer thread is returned by the next send or by `finish`; dropping the sink
 //! unfinished (an error elsewhere, Ctrl-C) stops the thread and removes the partial file.
 
 use std::io::{self, Write};
+use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::io::AtomicFile;
+use crate::io::OutputFile;
 
 /// Blocks queued for the writer thread at most.
 pub const QUEUE: usize = 16;
 /// Typical size of a block (small writes are gathered up to this size).
 pub const BLOCK_BYTES: usize = 1 << 18;
 
-/// Where the bytes finally go.
-pub enum Target {
-    /// A file, written atomically.
-    File(AtomicFile),
+/// Where the ARPA goes.
+pub enum Output {
+    /// A file, written atomically (under a temporary sibling name, renamed when complete).
+    Path(PathBuf),
     /// Any writer (stdout); the caller owns atomicity.
+    Writer(Box<dyn Write + Send>),
+}
+
+/// An [`Output`] once opened (private: the writer thread's handle).
+enum Target {
+    File(OutputFile),
     Writer(Box<dyn Write + Send>),
 }
 
@@ -46,7 +53,7 @@ impl Target {
 
 type Outcome = (Target, io::Result<()>);
 
-/// A [`Target`] fed through a bounded queue by a writer thread; see the module doc.
+/// An [`Output`] fed through a bounded queue by a writer thread; see the module doc.
 pub struct ArpaSink {
     tx: Option<SyncSender<Vec<u8>>>,
     spare: Receiver<Vec<u8>>,
@@ -56,8 +63,17 @@ pub struct ArpaSink {
 }
 
 impl ArpaSink {
-    /// Starts the writer thread for `target`, named `name` in errors.
-    pub fn new(target: Target, name: String) -> Result<Self> {
+    /// Claims `output` (a bad path, or one of `inputs` as the output, fails here, before any
+    /// work) and starts the writer thread.
+    pub fn new(output: Output, inputs: &[PathBuf]) -> Result<Self> {
+        let (target, name) = match output {
+            Output::Path(p) => {
+                let file = OutputFile::create_for(&p, inputs)?;
+                let name = file.name().to_string();
+                (Target::File(file), name)
+            }
+            Output::Writer(w) => (Target::Writer(w), "<stdout>".to_string()),
+        };
         let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
         let (spare_tx, spare) = sync_channel::<Vec<u8>>(QUEUE);
         let handle = std::thread::Builder::new()
@@ -82,6 +98,11 @@ impl ArpaSink {
             cur: Vec::with_capacity(BLOCK_BYTES),
             name,
         })
+    }
+
+    /// The output's name in messages (its path, or `<stdout>`).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// An empty buffer to format a block into (a written one when available).

@@ -1,119 +1,178 @@
-//! kneser's binary model format: the query tables behind a versioned header, memory-mapped on
-//! load.
+//! KenLM's binary file (format version 5), probing layout: header checks, the section layout,
+//! loading by memory map and saving by dump.
 //!
-//! Input (save): a [`Model`]. Output: a file written atomically. Input (load): such a file;
-//! output: a [`Model`] whose tables are read in place from the mapping (pages load on demand, so
-//! loading takes milliseconds whatever the size).
-//!
-//! Layout, every integer little-endian whatever the machine (values are read with
-//! `from_le_bytes`, so the format is portable):
+//! Input (load): a file written by KenLM's `build_binary` (or by kneser). Output: a [`Model`]
+//! reading its tables in place. Input (save): a [`Model`]; output: the same bytes
+//! `build_binary` writes, atomically. The layout, section by section, is in
+//! `docs/kenlm-binary.md`:
 //!
 //! | offset | size | field |
 //! |---|---|---|
-//! | 0 | 8 | magic `KNESERLM` |
-//! | 8 | 4 | format version (1) |
-//! | 12 | 4 | byte-order mark `0x0A0B0C0D` (a foreign or byte-swapped writer shows here) |
-//! | 16 | 4 | order N |
-//! | 20 | 4 | flags (bit 0: the ARPA had no `<unk>`) |
-//! | 24 | 8 | vocabulary size (unigram entries) |
-//! | 32 | 4 | id of `<s>` |
-//! | 36 | 4 | id of `</s>` |
-//! | 40 | 8 | total file length in bytes (detects truncation) |
-//! | 48 | 16 x (N + 1) | sections: (byte offset, length in 8-byte words) of the vocabulary table, the unigram array, then the tables of orders 2..N |
+//! | 0 | 56 | magic `mmap lm http://kheafield.com/code format version 5\n\0`, zero padded |
+//! | 56 | 32 | sanity block: `0.0f 1.0f -0.5f`, `1u32`, `u32::MAX`, `0u32`, `1u64` (tells endianness and type sizes) |
+//! | 88 | 20 | order `u8` (+3 pad), probing multiplier `f32`, model type `u32`, has-vocabulary `u8` (+3), search version `u32` |
+//! | 108 | 8 N | n-gram counts, `u64` per order |
+//! | align 8 | | vocabulary: version `u8` (0), pad, bound `u32`, then its table |
+//! | | | unigrams, then the tables of orders 2..N-1, then order N |
+//! | | | with the vocabulary flag: every word NUL-terminated, `<unk>` first, in id order |
 //!
-//! Sections start at multiples of 8. Table formats are those of [`super::table`].
+//! Errors: a foreign file, another version, another byte order, an unfinished build, a trie
+//! layout (not read yet), counts or a size that disagree with the file: an [`Error::Format`]
+//! naming the byte offset and what was expected.
 //!
-//! Errors: a foreign file, another version, a truncated file or a section out of bounds is an
-//! [`Error::Format`] giving the byte offset.
+//! Memory: nothing beyond the mapping (or the copy, for [`LoadMethod::Read`]).
 
-use std::fs::File;
 use std::io::Write;
-use std::ops::Range;
 use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
 use crate::io::AtomicFile;
 
 use super::load_method::{map_model_file, LoadMethod};
-use super::table::Words;
+use super::probing::{
+    buckets, f32_at, Table, LONGEST_ENTRY, MIDDLE_ENTRY, UNIGRAM_ENTRY, VOCAB_ENTRY, VOCAB_HEADER,
+};
 use super::{head_of, Model, Storage, MAX_ORDER};
 
-const MAGIC: &[u8; 8] = b"KNESERLM";
-const VERSION: u32 = 1;
-const BOM: u32 = 0x0A0B_0C0D;
-const FIXED_HEADER: usize = 48;
+/// The magic of a finished version-5 file, as stored (with its NUL).
+pub(crate) const MAGIC: &[u8] = b"mmap lm http://kheafield.com/code format version 5\n\0";
+const MAGIC_BEFORE_VERSION: &[u8] = b"mmap lm http://kheafield.com/code format version";
+const MAGIC_INCOMPLETE: &[u8] = b"mmap lm http://kheafield.com/code incomplete\n";
+const MAGIC_PREFIX: &[u8] = b"mmap lm http://kheafield.com/code";
+/// kneser's own format (version 1, written before kneser adopted KenLM's).
+const OLD_KNESER_MAGIC: &[u8] = b"KNESERLM";
+const SANITY: usize = 88;
+const FIXED: usize = 20;
 
-/// Whether the file at `path` starts with the magic bytes of a binary model.
-pub(crate) fn is_binary(path: &Path) -> Result<bool> {
-    if path.as_os_str() == "-" {
-        return Ok(false);
-    }
-    Ok(head_of(path, MAGIC.len())? == MAGIC)
-}
-
-fn header_len(order: usize) -> usize {
-    FIXED_HEADER + 16 * (order + 1)
-}
+/// KenLM's model types (`lm/model_type.hh`).
+const PROBING: u32 = 0;
+const MODEL_NAMES: [&str; 6] = [
+    "probing",
+    "probing with rest costs",
+    "trie",
+    "trie with quantization",
+    "trie with array-compressed pointers",
+    "trie with quantization and array-compressed pointers",
+];
 
 fn align8(n: usize) -> usize {
     n.div_ceil(8) * 8
 }
 
-pub(crate) fn save(model: &Model, path: &Path) -> Result<()> {
-    with_view!(model, v => {
-        let mut sections = vec![v.vocab, v.unigrams];
-        for n in 2..=model.order {
-            sections.push(v.tables[n]);
-        }
-        write_sections(model, path, &sections)
-    })
+/// The header bytes (sanity block, parameters, counts), padded to a multiple of 8.
+pub(crate) fn header_bytes(counts: &[u64], multiplier: f32, has_vocab: bool) -> Vec<u8> {
+    let mut h = vec![0u8; header_size(counts.len())];
+    h[..MAGIC.len()].copy_from_slice(MAGIC);
+    let mut at = 56;
+    for v in [0.0f32, 1.0, -0.5] {
+        h[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        at += 4;
+    }
+    for v in [1u32, u32::MAX, 0] {
+        h[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        at += 4;
+    }
+    h[at..at + 8].copy_from_slice(&1u64.to_le_bytes());
+    h[SANITY] = counts.len() as u8;
+    h[SANITY + 4..SANITY + 8].copy_from_slice(&multiplier.to_le_bytes());
+    h[SANITY + 8..SANITY + 12].copy_from_slice(&PROBING.to_le_bytes());
+    h[SANITY + 12] = u8::from(has_vocab);
+    // search version 0 (KenLM's hashed search).
+    for (i, c) in counts.iter().enumerate() {
+        let at = SANITY + FIXED + 8 * i;
+        h[at..at + 8].copy_from_slice(&c.to_le_bytes());
+    }
+    h
 }
 
-/// Writes the header and `sections` (streamed, never copied whole).
-fn write_sections<W: Words>(model: &Model, path: &Path, sections: &[W]) -> Result<()> {
-    let mut offsets = Vec::with_capacity(sections.len());
-    let mut at = align8(header_len(model.order));
-    for s in sections {
-        offsets.push(at);
-        at += 8 * s.len();
-    }
-    let total = at;
-
-    let mut header = Vec::with_capacity(align8(header_len(model.order)));
-    header.extend_from_slice(MAGIC);
-    header.extend_from_slice(&VERSION.to_le_bytes());
-    header.extend_from_slice(&BOM.to_le_bytes());
-    header.extend_from_slice(&(model.order as u32).to_le_bytes());
-    header.extend_from_slice(&u32::from(model.unk_missing).to_le_bytes());
-    header.extend_from_slice(&(model.vocab_size as u64).to_le_bytes());
-    header.extend_from_slice(&model.bos.to_le_bytes());
-    header.extend_from_slice(&model.eos.to_le_bytes());
-    header.extend_from_slice(&(total as u64).to_le_bytes());
-    for (o, s) in offsets.iter().zip(sections) {
-        header.extend_from_slice(&(*o as u64).to_le_bytes());
-        header.extend_from_slice(&(s.len() as u64).to_le_bytes());
-    }
-    header.resize(align8(header.len()), 0);
-
-    let mut out = AtomicFile::create(path)?;
-    let target = out.target().to_path_buf();
-    out.write_all(&header).at_path("cannot write", &target)?;
-    let mut block = Vec::with_capacity(1 << 16);
-    for s in sections {
-        for i in 0..s.len() {
-            block.extend_from_slice(&s.get(i).to_le_bytes());
-            if block.len() >= 1 << 16 {
-                out.write_all(&block).at_path("cannot write", &target)?;
-                block.clear();
-            }
-        }
-        out.write_all(&block).at_path("cannot write", &target)?;
-        block.clear();
-    }
-    out.commit()
+/// The header size for `order`.
+pub(crate) fn header_size(order: usize) -> usize {
+    align8(SANITY + FIXED + 8 * order)
 }
 
-/// Reads little-endian integers from the header, with the offset in errors.
+/// Byte ranges of the sections of a probing image.
+#[derive(Debug, Clone)]
+pub(crate) struct Layout {
+    pub counts: Vec<u64>,
+    pub multiplier: f32,
+    /// The vocabulary header (version, bound).
+    pub vocab_header: usize,
+    /// The vocabulary table.
+    pub vocab: std::ops::Range<usize>,
+    pub unigrams: std::ops::Range<usize>,
+    /// `tables[n - 2]` for order `n` (the last is the highest order).
+    pub tables: Vec<std::ops::Range<usize>>,
+    /// Where the vocabulary strings start (the end of the tables).
+    pub end: usize,
+}
+
+impl Layout {
+    /// The layout for `counts` (order >= 2) and `multiplier`; `None` if the sizes overflow.
+    pub(crate) fn new(counts: &[u64], multiplier: f32) -> Option<Layout> {
+        let order = counts.len();
+        let mut at = header_size(order);
+        let vocab_header = at;
+        let size = |entries: u64, stride: usize| -> Option<usize> {
+            usize::try_from(buckets(entries, multiplier))
+                .ok()?
+                .checked_mul(stride)
+        };
+        let vocab_len = size(counts[0], VOCAB_ENTRY)?;
+        at = at.checked_add(VOCAB_HEADER)?;
+        let vocab = at..at.checked_add(vocab_len)?;
+        at = vocab.end;
+        let uni_len = usize::try_from(counts[0].checked_add(1)?)
+            .ok()?
+            .checked_mul(UNIGRAM_ENTRY)?;
+        let unigrams = at..at.checked_add(uni_len)?;
+        at = unigrams.end;
+        let mut tables = Vec::with_capacity(order - 1);
+        for (i, &c) in counts.iter().enumerate().skip(1) {
+            let stride = if i + 1 == order {
+                LONGEST_ENTRY
+            } else {
+                MIDDLE_ENTRY
+            };
+            let len = size(c, stride)?;
+            tables.push(at..at.checked_add(len)?);
+            at = tables[tables.len() - 1].end;
+        }
+        Some(Layout {
+            counts: counts.to_vec(),
+            multiplier,
+            vocab_header,
+            vocab,
+            unigrams,
+            tables,
+            end: at,
+        })
+    }
+
+    pub(crate) fn order(&self) -> usize {
+        self.counts.len()
+    }
+
+    /// The entry size of the table of order `n` (>= 2).
+    pub(crate) fn stride(&self, n: usize) -> usize {
+        if n == self.order() {
+            LONGEST_ENTRY
+        } else {
+            MIDDLE_ENTRY
+        }
+    }
+}
+
+/// Whether the file at `path` is a binary model (KenLM's magic, finished or not, or kneser's
+/// old one): decided by content, as KenLM does.
+pub(crate) fn is_binary(path: &Path) -> Result<bool> {
+    if path.as_os_str() == "-" {
+        return Ok(false);
+    }
+    let head = head_of(path, MAGIC_PREFIX.len())?;
+    // A file cut inside the magic is still recognised (and refused as truncated).
+    Ok((head.len() >= 4 && MAGIC_PREFIX.starts_with(&head)) || head.starts_with(OLD_KNESER_MAGIC))
+}
+
 struct Reader<'a> {
     bytes: &'a [u8],
     name: String,
@@ -122,126 +181,298 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn error(&self, offset: usize, message: impl std::fmt::Display) -> Error {
         Error::format(
-            self.name.clone(),
+            &self.name,
             0,
-            format!("byte offset {offset}: {message}"),
+            format!("not a usable KenLM binary model at byte {offset}: {message}"),
         )
     }
 
     fn u32(&self, at: usize) -> Result<u32> {
-        let b = self
-            .bytes
-            .get(at..at + 4)
-            .ok_or_else(|| self.error(at, "the file is truncated inside its header"))?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        match self.bytes.get(at..at + 4) {
+            Some(b) => Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+            None => Err(self.error(at, "the file ends inside its header (truncated)")),
+        }
     }
 
     fn u64(&self, at: usize) -> Result<u64> {
-        let b = self
-            .bytes
-            .get(at..at + 8)
-            .ok_or_else(|| self.error(at, "the file is truncated inside its header"))?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(u64::from_le_bytes(a))
+        match self.bytes.get(at..at + 8) {
+            Some(b) => {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                Ok(u64::from_le_bytes(a))
+            }
+            None => Err(self.error(at, "the file ends inside its header (truncated)")),
+        }
     }
 }
 
-pub(crate) fn load(path: &Path, method: LoadMethod) -> Result<Model> {
-    let file = File::open(path).at_path("cannot open", path)?;
-    let map = map_model_file(&file, path, method)?;
+/// Checks the header of a binary image and returns its layout and vocabulary flag.
+pub(crate) fn parse_header(bytes: &[u8], name: &str) -> Result<(Layout, bool)> {
     let r = Reader {
-        bytes: &map[..],
-        name: crate::io::display_name(path),
+        bytes,
+        name: name.to_string(),
     };
-    if r.bytes.get(..8) != Some(MAGIC.as_slice()) {
+    if bytes.starts_with(OLD_KNESER_MAGIC) {
         return Err(r.error(
             0,
-            "not a kneser binary model (the magic bytes KNESERLM are missing)",
+            "this is kneser's own binary format (version 1), which kneser no longer reads: \
+             rebuild it from the ARPA with `kneser build-binary model.arpa model.bin` (KenLM's \
+             probing format, which both kneser and KenLM load)",
         ));
     }
-    let version = r.u32(8)?;
-    if version != VERSION {
+    if bytes.starts_with(MAGIC_INCOMPLETE) {
         return Err(r.error(
-            8,
-            format!("binary format version {version} is not supported (this kneser reads version {VERSION}); rebuild the model from its ARPA"),
+            0,
+            "this binary file did not finish building (KenLM's 'incomplete' magic)",
         ));
     }
-    let bom = r.u32(12)?;
-    if bom != BOM {
-        return Err(r.error(
-            12,
-            format!(
-                "bad byte-order mark {bom:#010x} (expected {BOM:#010x}): a foreign or corrupt file"
-            ),
-        ));
-    }
-    let order = r.u32(16)? as usize;
-    if order == 0 || order > MAX_ORDER {
-        return Err(r.error(16, format!("order {order} is outside 1..={MAX_ORDER}")));
-    }
-    let flags = r.u32(20)?;
-    let vocab_size = usize::try_from(r.u64(24)?).unwrap_or(usize::MAX);
-    let bos = r.u32(32)?;
-    let eos = r.u32(36)?;
-    let total = r.u64(40)?;
-    if total != r.bytes.len() as u64 {
-        return Err(r.error(
-            r.bytes
-                .len()
-                .min(usize::try_from(total).unwrap_or(usize::MAX)),
-            format!(
-                "the file has {} bytes but its header says {total}: it is truncated or was altered",
-                r.bytes.len()
-            ),
-        ));
-    }
-    let mut ranges: Vec<Range<usize>> = Vec::with_capacity(order + 1);
-    for s in 0..=order {
-        let at = FIXED_HEADER + 16 * s;
-        let offset = usize::try_from(r.u64(at)?).unwrap_or(usize::MAX);
-        let words = usize::try_from(r.u64(at + 8)?).unwrap_or(usize::MAX);
-        let end = words
-            .checked_mul(8)
-            .and_then(|len| offset.checked_add(len))
-            .filter(|&end| {
-                end <= r.bytes.len() && offset >= header_len(order) && offset.is_multiple_of(8)
-            })
-            .ok_or_else(|| {
-                r.error(
-                    at,
-                    format!("section {s} (offset {offset}, {words} words) lies outside the file"),
-                )
-            })?;
-        let pairs_needed = s != 1;
-        if pairs_needed && !words.is_multiple_of(2) {
-            return Err(r.error(at, format!("hash table section {s} has an odd length")));
+    if !bytes.starts_with(MAGIC) {
+        if bytes.starts_with(MAGIC_BEFORE_VERSION) {
+            let rest = &bytes[MAGIC_BEFORE_VERSION.len()..bytes.len().min(60)];
+            let version: String = String::from_utf8_lossy(rest)
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            return Err(r.error(
+                MAGIC_BEFORE_VERSION.len(),
+                format!(
+                    "expected format version 5, found version {version:?}; rebuild the binary from the ARPA"
+                ),
+            ));
         }
-        ranges.push(offset..end);
-    }
-    if ranges[1].len() / 8 != vocab_size || vocab_size == 0 {
         return Err(r.error(
-            FIXED_HEADER + 16,
-            format!("the unigram section does not hold the {vocab_size} entries of the header"),
+            0,
+            "expected KenLM's magic `mmap lm http://kheafield.com/code format version 5`",
         ));
     }
-    if bos as usize >= vocab_size || eos as usize >= vocab_size {
-        return Err(r.error(32, "the ids of <s> and </s> are outside the vocabulary"));
+    let reference = header_bytes(&[], 1.0, false);
+    if bytes.len() < SANITY {
+        return Err(r.error(
+            bytes.len(),
+            "the file ends inside its sanity block (truncated)",
+        ));
     }
-    let vocab = ranges[0].clone();
-    let unigrams = ranges[1].clone();
-    let tables = ranges[2..].to_vec();
-    Ok(Model {
-        order,
-        vocab_size,
-        bos,
-        eos,
-        unk_missing: flags & 1 != 0,
-        storage: Storage::Mapped {
-            map,
-            vocab,
-            unigrams,
-            tables,
-        },
-    })
+    if let Some(at) = (MAGIC.len()..SANITY).find(|&i| bytes[i] != reference[i]) {
+        return Err(r.error(
+            at,
+            "the sanity block (0.0, 1.0, -0.5, 1, 2^32-1, 1) does not match: the file was \
+             written on a machine of another byte order or word size",
+        ));
+    }
+    let order = usize::from(
+        *bytes
+            .get(SANITY)
+            .ok_or_else(|| r.error(SANITY, "truncated"))?,
+    );
+    if !(2..=MAX_ORDER).contains(&order) {
+        return Err(r.error(
+            SANITY,
+            format!("expected an order from 2 to {MAX_ORDER}, found {order}"),
+        ));
+    }
+    let multiplier = f32::from_bits(r.u32(SANITY + 4)?);
+    let model_type = r.u32(SANITY + 8)?;
+    let has_vocab = match bytes.get(SANITY + 12) {
+        Some(0) => false,
+        Some(1) => true,
+        Some(v) => {
+            return Err(r.error(
+                SANITY + 12,
+                format!("expected a vocabulary flag of 0 or 1, found {v}"),
+            ))
+        }
+        None => return Err(r.error(SANITY + 12, "truncated")),
+    };
+    let search_version = r.u32(SANITY + 16)?;
+    match model_type {
+        PROBING => {}
+        t if (t as usize) < MODEL_NAMES.len() => {
+            return Err(r.error(
+                SANITY + 8,
+                format!(
+                    "this file holds KenLM's {} layout, which kneser does not read yet (only \
+                     probing); rebuild it with `build_binary probing` or load the ARPA",
+                    MODEL_NAMES[t as usize]
+                ),
+            ))
+        }
+        t => {
+            return Err(r.error(
+                SANITY + 8,
+                format!("expected a model type 0 to 5, found {t}"),
+            ))
+        }
+    }
+    if search_version != 0 {
+        return Err(r.error(
+            SANITY + 16,
+            format!("expected hashed search version 0, found {search_version}"),
+        ));
+    }
+    if !(multiplier.is_finite() && multiplier > 1.0) {
+        return Err(r.error(
+            SANITY + 4,
+            format!("expected a probing multiplier above 1.0, found {multiplier}"),
+        ));
+    }
+    let mut counts = Vec::with_capacity(order);
+    for n in 0..order {
+        let at = SANITY + FIXED + 8 * n;
+        let c = r.u64(at)?;
+        if c == 0 || c > bytes.len() as u64 {
+            return Err(r.error(
+                at,
+                format!(
+                    "the {}-gram count {c} cannot fit in a file of {} bytes",
+                    n + 1,
+                    bytes.len()
+                ),
+            ));
+        }
+        counts.push(c);
+    }
+    let layout = Layout::new(&counts, multiplier).ok_or_else(|| {
+        r.error(
+            SANITY + FIXED,
+            "the n-gram counts give a size beyond the address space",
+        )
+    })?;
+    if bytes.len() < layout.end {
+        return Err(r.error(
+            bytes.len(),
+            format!(
+                "the counts and multiplier need {} bytes of tables, the file has {} (truncated?)",
+                layout.end,
+                bytes.len()
+            ),
+        ));
+    }
+    if has_vocab {
+        if !bytes[layout.end..].starts_with(b"<unk>\0") {
+            return Err(r.error(
+                layout.end,
+                "expected the vocabulary strings, starting with `<unk>\\0`",
+            ));
+        }
+    } else if bytes.len() != layout.end {
+        return Err(r.error(
+            layout.end,
+            format!(
+                "expected the file to end here ({} bytes), it has {}",
+                layout.end,
+                bytes.len()
+            ),
+        ));
+    }
+    let bound = r.u32(layout.vocab_header + 4)?;
+    if has_vocab {
+        let strings = &bytes[layout.end..];
+        let words = strings.iter().filter(|&&b| b == 0).count();
+        if words != bound as usize || strings.last() != Some(&0) {
+            return Err(r.error(
+                bytes.len(),
+                format!(
+                    "expected {bound} NUL-terminated vocabulary words after byte {}, found {words} \
+                     (truncated or corrupted)",
+                    layout.end
+                ),
+            ));
+        }
+    }
+    let vocab_version = bytes[layout.vocab_header];
+    if vocab_version != 0 {
+        return Err(r.error(
+            layout.vocab_header,
+            format!("expected probing vocabulary version 0, found {vocab_version}"),
+        ));
+    }
+    if u64::from(bound) != counts[0] && u64::from(bound) != counts[0] + 1 {
+        return Err(r.error(
+            layout.vocab_header + 4,
+            format!(
+                "expected a vocabulary bound of {} or {}, found {bound}",
+                counts[0],
+                counts[0] + 1
+            ),
+        ));
+    }
+    Ok((layout, has_vocab))
+}
+
+/// Loads a KenLM probing binary by `method`.
+pub(crate) fn load(path: &Path, method: LoadMethod) -> Result<Model> {
+    let file = std::fs::File::open(path).at_path("cannot open", path)?;
+    let map = map_model_file(&file, path, method)?;
+    let name = path.display().to_string();
+    let (layout, has_vocab) = parse_header(&map, &name)?;
+    Model::from_image(Storage::Mapped(map), layout, has_vocab, &name)
+}
+
+impl Model {
+    /// Finds `<s>`, `</s>` and the vocabulary bound of an image and makes the model.
+    pub(crate) fn from_image(
+        storage: Storage,
+        layout: Layout,
+        has_vocab: bool,
+        name: &str,
+    ) -> Result<Model> {
+        let bytes = storage.bytes();
+        let bound = super::probing::u32_at(bytes, layout.vocab_header + 4);
+        let vocab = Table::new(&bytes[layout.vocab.clone()], VOCAB_ENTRY);
+        let id_of = |w: &[u8]| {
+            vocab
+                .find(super::probing::vocab_hash(w))
+                .map(|at| vocab.u32(at))
+        };
+        let missing = |w: &str| {
+            Error::format(
+                name,
+                0,
+                format!("the model has no {w} (KenLM refuses such models too)"),
+            )
+        };
+        let bos = id_of(b"<s>").ok_or_else(|| missing("<s>"))?;
+        let eos = id_of(b"</s>").ok_or_else(|| missing("</s>"))?;
+        if bos >= bound || eos >= bound {
+            return Err(Error::format(
+                name,
+                0,
+                format!("the ids of <s> ({bos}) and </s> ({eos}) must be below the vocabulary bound {bound}"),
+            ));
+        }
+        let unk = layout.unigrams.start;
+        let unk_missing = f32_at(bytes, unk) == super::build::MISSING_UNK_LOG10P
+            && f32_at(bytes, unk + 4).to_bits() == 0;
+        Ok(Model {
+            order: layout.order(),
+            vocab_size: bound as usize,
+            bos,
+            eos,
+            unk_missing,
+            has_vocab,
+            layout,
+            storage,
+        })
+    }
+}
+
+/// Writes `model` as a KenLM probing binary (with its vocabulary strings when `include_vocab`
+/// and the model has them); the file appears at `path` only when complete.
+pub(crate) fn save(model: &Model, path: &Path, include_vocab: bool) -> Result<()> {
+    let bytes = model.storage.bytes();
+    let with_vocab = include_vocab && model.has_vocab;
+    let header = header_bytes(&model.layout.counts, model.layout.multiplier, with_vocab);
+    let mut out = AtomicFile::create(path)?;
+    let body_end = if with_vocab {
+        bytes.len()
+    } else {
+        model.layout.end
+    };
+    let write = |out: &mut AtomicFile| -> std::io::Result<()> {
+        out.write_all(&header)?;
+        out.write_all(&bytes[header.len()..body_end])
+    };
+    write(&mut out).at_path("cannot write", path)?;
+    out.commit()
 }

@@ -1,148 +1,458 @@
-//! Building the query tables from an ARPA file.
+//! Building a model from an ARPA file: the n-grams are inserted, in file order, into the byte
+//! image of KenLM's probing binary, exactly as KenLM's `build_binary` and `kenlm.Model` insert
+//! them (`lm/search_hashed.cc`), so the image is the file `build_binary probing` writes.
 //!
-//! Input: the n-grams of an ARPA file, in file order (see [`crate::arpa::reader`]). Output: an
-//! owned [`Model`]. Ids: `<unk>` is 0 wherever it is listed; every other unigram takes the next
-//! id (1, 2, ...) in file order, as KenLM's probing vocabulary numbers them.
+//! Input: the n-grams of an ARPA file (see [`crate::arpa::reader`]) and a [`BuildConfig`].
+//! Output: an owned [`Model`]. Ids: `<unk>` (or `<UNK>`, as the CMU and Sphinx toolkits spell it)
+//! is 0 wherever it is listed; every other unigram takes the next id in file order.
 //!
-//! Checks, each an [`Error::Format`] naming the line: a duplicate n-gram, a word of a higher
-//! order missing from the unigrams, a positive log10 probability (KenLM refuses them by
-//! default), a model without `<s>` or `</s>`. A missing `<unk>` gets log10 p = -100 and backoff
-//! 0 (KenLM's default, which also warns).
+//! Rules (KenLM's):
+//! - Probabilities are stored with their sign bit meaning "extends to no longer n-gram on the
+//!   left" and read back with the sign set; a zero backoff is stored as -0.0 ("no extension")
+//!   until a longer n-gram names the n-gram as its context.
+//! - An n-gram whose suffix is missing (SRILM's pruning keeps `a b c` after dropping `b c`) gets
+//!   blank entries for the missing suffixes, their probability that of backing off from the
+//!   longest suffix present, so that the longer n-gram stays reachable.
+//! - An n-gram whose context is missing is refused (KenLM: "The context of every n-gram should
+//!   appear as an (n-1)-gram"), naming the line.
+//! - A positive log10 probability is refused, or mapped to 0 with
+//!   [`BuildConfig::map_positive_to_zero`] (`build_binary -i`); NaN and infinite backoffs are
+//!   refused; a backoff on a highest-order n-gram must be 0.
+//! - Header counts are bounded by what the file can hold before anything is allocated, and the
+//!   image is allocated fallibly: a header announcing billions of n-grams is an error, not an
+//!   abort.
 //!
-//! An n-gram whose context is absent from the order below (SRILM's pruning can leave such
-//! holes) gets that context added with backoff 0 and the probability the model gives it by
-//! backing off, as KenLM does, so that the longer n-gram stays reachable.
-//!
-//! Memory: the tables of the orders read so far (24 to 48 bytes per n-gram while a table grows).
+//! Memory: the image (KenLM's probing size: 12 bytes per vocabulary bucket, 8 per unigram, 16
+//! per middle-order bucket, 12 per highest-order bucket, 1.5 buckets per entry by default) and
+//! the vocabulary strings.
 
 use std::io::BufRead;
 use std::path::Path;
 
-use crate::arpa::reader::{read_arpa, read_arpa_from, ArpaVisitor, LineRef};
+use crate::arpa::reader::{read_arpa_from, ArpaVisitor, LineRef};
 use crate::cancel::Cancel;
-use crate::error::{Error, Result};
+use crate::error::{Error, IoContext, Result};
+use crate::io::{display_name, open_input, Compression};
 
-use super::table::{extend_key, pack, unigram_key, unpack, word_key, TableBuilder, NO_EXTENSION};
+use super::binary::{header_bytes, Layout};
+use super::probing::{
+    combine, f32_at, is_unknown_word, set_extension, u32_at, vocab_hash, with_sign, without_sign,
+    TableFull, TableMut, DEFAULT_MULTIPLIER, UNIGRAM_ENTRY, VOCAB_ENTRY,
+};
 use super::{Model, Storage, MAX_ORDER};
 
 /// log10 p given to `<unk>` when the ARPA has none (KenLM's `unknown_missing_logprob`).
 pub(crate) const MISSING_UNK_LOG10P: f32 = -100.0;
 
-pub(crate) fn from_arpa(path: &Path, cancel: &Cancel) -> Result<Model> {
-    let mut b = Builder::default();
-    read_arpa(path, &mut b, cancel)?;
-    b.finish()
+/// How an ARPA file becomes a model (`build_binary`'s options that change the bytes).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BuildConfig {
+    /// Buckets per entry of every probing table (`build_binary -p`, > 1.0).
+    pub multiplier: f32,
+    /// Map positive log10 probabilities to 0 instead of refusing the file (`build_binary -i`).
+    pub map_positive_to_zero: bool,
+    /// log10 p of `<unk>` when the ARPA has none (`build_binary -u`).
+    pub unknown_missing_log10p: f32,
 }
 
-pub(crate) fn from_arpa_reader(input: impl BufRead, name: &str, cancel: &Cancel) -> Result<Model> {
-    let mut b = Builder::default();
+impl Default for BuildConfig {
+    fn default() -> Self {
+        BuildConfig {
+            multiplier: DEFAULT_MULTIPLIER,
+            map_positive_to_zero: false,
+            unknown_missing_log10p: MISSING_UNK_LOG10P,
+        }
+    }
+}
+
+/// The most bytes a plain ARPA line of an `n`-gram can take at least (`p w1 .. wn\n`).
+fn min_line_bytes(n: usize) -> u64 {
+    2 * n as u64 + 2
+}
+
+/// The largest decompression ratio assumed when bounding the counts of a compressed file.
+const MAX_COMPRESSION_RATIO: u64 = 1 << 12;
+
+pub(crate) fn from_arpa(path: &Path, config: &BuildConfig, cancel: &Cancel) -> Result<Model> {
+    let limit = if path.as_os_str() == "-" {
+        None
+    } else {
+        let len = std::fs::metadata(path).at_path("cannot read", path)?.len();
+        let head = super::head_of(path, 8)?;
+        Some(match Compression::sniff(&head) {
+            Compression::Plain => len,
+            _ => len.saturating_mul(MAX_COMPRESSION_RATIO),
+        })
+    };
+    let input = open_input(path)?;
+    let mut b = Builder::new(*config, limit);
+    read_arpa_from(input, &display_name(path), &mut b, cancel)?;
+    b.finish(&display_name(path))
+}
+
+pub(crate) fn from_arpa_reader(
+    input: impl BufRead,
+    name: &str,
+    config: &BuildConfig,
+    cancel: &Cancel,
+) -> Result<Model> {
+    let mut b = Builder::new(*config, None);
     read_arpa_from(input, name, &mut b, cancel)?;
-    b.finish()
+    b.finish(name)
 }
 
-#[derive(Default)]
 struct Builder {
-    order: usize,
-    vocab: Option<TableBuilder>,
-    unigrams: Vec<u64>,
-    unk_seen: bool,
-    bos: Option<u32>,
-    eos: Option<u32>,
-    /// `tables[n - 2]` for order `n`.
-    tables: Vec<TableBuilder>,
+    config: BuildConfig,
+    /// The most bytes the ARPA text can have (bounds the header counts), if known.
+    limit: Option<u64>,
+    layout: Option<Layout>,
+    image: Vec<u8>,
+    /// Entries inserted: `[0]` the vocabulary, `[n - 1]` order `n >= 2`.
+    entries: Vec<usize>,
+    /// The vocabulary strings: `<unk>\0` then every other word NUL-terminated, in id order.
+    strings: Vec<u8>,
+    /// Where each id's word starts in `strings`.
+    starts: Vec<usize>,
+    bound: u32,
+    saw_unk: bool,
+    /// The ids of the current n-gram, newest first.
     ids: Vec<u32>,
+    keys: Vec<u64>,
+    /// Value offsets (absolute) of the entries `FindLower` visits; `None` for the unigram.
+    between: Vec<Option<usize>>,
 }
 
 impl Builder {
-    fn vocab(&self) -> Result<&TableBuilder> {
-        self.vocab
+    fn new(config: BuildConfig, limit: Option<u64>) -> Self {
+        Builder {
+            config,
+            limit,
+            layout: None,
+            image: Vec::new(),
+            entries: Vec::new(),
+            strings: b"<unk>\0".to_vec(),
+            starts: vec![0],
+            bound: 1,
+            saw_unk: false,
+            ids: Vec::new(),
+            keys: Vec::new(),
+            between: Vec::new(),
+        }
+    }
+
+    fn layout(&self) -> Result<&Layout> {
+        self.layout
             .as_ref()
             .ok_or_else(|| Error::Internal("ARPA n-gram before its header".into()))
     }
 
-    /// The key of the n-gram with `ids` (oldest first).
-    fn key(ids: &[u32]) -> u64 {
-        let mut rev = ids.iter().rev();
-        let mut key = rev.next().map_or(0, |&w| unigram_key(w));
-        for &w in rev {
-            key = extend_key(key, w);
-        }
-        key
-    }
-
-    /// The packed value of an n-gram of order >= 1 if present.
-    fn lookup(&self, ids: &[u32]) -> Option<u64> {
-        match ids.len() {
-            0 => None,
-            1 => self.unigrams.get(ids[0] as usize).copied(),
-            n => self.tables.get(n - 2)?.get(Self::key(ids)),
-        }
-    }
-
-    /// The backed-off log10 p of the last word of `ids` given the others, from the tables built
-    /// so far.
-    fn backed_off(&self, ids: &[u32]) -> f32 {
-        let n = ids.len();
-        // The longest suffix present (the unigram always is).
-        let mut start = n - 1;
-        let mut prob = self.lookup(&ids[n - 1..]).map_or(0.0, |v| unpack(v).0);
-        for s in (0..n - 1).rev() {
-            match self.lookup(&ids[s..]) {
-                Some(v) => {
-                    prob = unpack(v).0;
-                    start = s;
-                }
-                None => break,
-            }
-        }
-        // Add the backoffs of the longer contexts, shortest first.
-        let context = &ids[..n - 1];
-        for s in (0..start).rev() {
-            if let Some(v) = self.lookup(&context[s..]) {
-                prob += unpack(v).1;
-            }
-        }
-        prob
-    }
-
-    /// Marks the n-gram `ids` as the context of a longer one: a -0.0 backoff becomes +0.0.
-    fn mark_context(&mut self, ids: &[u32]) {
-        let mark = |v: u64| {
-            if (v >> 32) as u32 == NO_EXTENSION {
-                v & 0xffff_ffff
-            } else {
-                v
-            }
+    /// The table of order `n` (>= 2; 1 is the vocabulary).
+    fn table(&mut self, n: usize) -> Result<(TableMut<'_>, usize)> {
+        let layout = self
+            .layout
+            .as_ref()
+            .ok_or_else(|| Error::Internal("ARPA n-gram before its header".into()))?;
+        let (range, stride) = if n == 1 {
+            (layout.vocab.clone(), VOCAB_ENTRY)
+        } else {
+            let range = layout
+                .tables
+                .get(n - 2)
+                .ok_or_else(|| Error::Internal("n-gram above the order of the header".into()))?
+                .clone();
+            (range, layout.stride(n))
         };
-        match ids.len() {
-            0 => {}
-            1 => {
-                if let Some(v) = self.unigrams.get_mut(ids[0] as usize) {
-                    *v = mark(*v);
-                }
-            }
-            n => {
-                let key = Self::key(ids);
-                if let Some(t) = self.tables.get_mut(n - 2) {
-                    t.update(key, mark);
-                }
-            }
-        }
+        let start = range.start;
+        Ok((
+            TableMut::new(&mut self.image[range], stride, &mut self.entries[n - 1]),
+            start,
+        ))
     }
 
-    /// Makes sure the context `ids` (order >= 2) is present, adding it (and its own missing
-    /// contexts) as described in the module doc.
-    fn ensure_context(&mut self, ids: &[u32]) {
+    fn find(&mut self, n: usize, key: u64) -> Result<Option<usize>> {
+        let (t, start) = self.table(n)?;
+        Ok(t.find(key).map(|at| start + at))
+    }
+
+    fn unigram_at(&self, id: u32) -> usize {
+        self.layout
+            .as_ref()
+            .map_or(0, |l| l.unigrams.start + id as usize * UNIGRAM_ENTRY)
+    }
+
+    fn f32(&self, at: usize) -> f32 {
+        f32_at(&self.image, at)
+    }
+
+    fn set_f32(&mut self, at: usize, v: f32) {
+        self.image[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn word_of(&self, id: u32) -> &[u8] {
+        let start = self.starts.get(id as usize).copied().unwrap_or(0);
+        let rest = &self.strings[start..];
+        &rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())]
+    }
+
+    fn full(n: usize, full: TableFull, at: &LineRef<'_>) -> Error {
+        at.error(format!(
+            "the {n}-gram table is full ({} buckets): the file holds more {n}-grams, with the \
+             suffixes KenLM adds for pruned models, than its \\data\\ header announces",
+            full.buckets
+        ))
+    }
+
+    fn unigram(&mut self, word: &[u8], p: f32, backoff: f32, at: &LineRef<'_>) -> Result<()> {
+        let hash = vocab_hash(word);
+        let id = if is_unknown_word(hash) {
+            if self.saw_unk {
+                return Err(at.error(format!(
+                    "duplicate unigram {} (the unknown word, also spelled <unk> or <UNK>)",
+                    String::from_utf8_lossy(word)
+                )));
+            }
+            self.saw_unk = true;
+            0
+        } else {
+            if hash == 0 {
+                return Err(at.error(format!(
+                    "the word {:?} hashes to 0, the mark of an empty bucket in KenLM's format",
+                    String::from_utf8_lossy(word)
+                )));
+            }
+            if let Some(found) = self.find(1, hash)? {
+                let other = u32_at(&self.image, found);
+                let other = self.word_of(other);
+                return Err(if other == word {
+                    at.error(format!(
+                        "duplicate unigram {:?}",
+                        String::from_utf8_lossy(word)
+                    ))
+                } else {
+                    at.error(format!(
+                        "the words {:?} and {:?} have the same 64-bit MurmurHash64A key \
+                         {hash:#018x}: KenLM's vocabulary cannot hold both",
+                        String::from_utf8_lossy(other),
+                        String::from_utf8_lossy(word)
+                    ))
+                });
+            }
+            let id = self.bound;
+            if u64::from(id) > self.layout()?.counts[0] {
+                return Err(at.error("more unigrams than the \\data\\ header announces"));
+            }
+            let (mut t, _) = self.table(1)?;
+            t.insert(hash, &id.to_le_bytes())
+                .map_err(|f| Self::full(1, f, at))?;
+            self.starts.push(self.strings.len());
+            self.strings.extend_from_slice(word);
+            self.strings.push(0);
+            self.bound += 1;
+            id
+        };
+        let u = self.unigram_at(id);
+        self.set_f32(u, p);
+        self.set_f32(u + 4, backoff);
+        Ok(())
+    }
+
+    fn ngram_entry(
+        &mut self,
+        words: &[&[u8]],
+        p: f32,
+        backoff: f32,
+        at: &LineRef<'_>,
+    ) -> Result<()> {
+        let n = words.len();
+        let order = self.layout()?.order();
+        let mut ids = std::mem::take(&mut self.ids);
+        ids.clear();
+        for w in words.iter().rev() {
+            let hash = vocab_hash(w);
+            let id = match self.find(1, hash)? {
+                Some(v) => u32_at(&self.image, v),
+                None if is_unknown_word(hash) => 0,
+                None => {
+                    self.ids = ids;
+                    return Err(at.error(format!(
+                        "the word {:?} of this {n}-gram is not among the unigrams (which must \
+                         list the whole vocabulary)",
+                        String::from_utf8_lossy(w)
+                    )));
+                }
+            };
+            ids.push(id);
+        }
+        let mut keys = std::mem::take(&mut self.keys);
+        keys.clear();
+        keys.push(combine(u64::from(ids[0]), ids[1]));
+        for h in 1..n - 1 {
+            keys.push(combine(keys[h - 1], ids[h + 1]));
+        }
+        let result = self.insert_ngram(&ids, &keys, p, backoff, order, words, at);
+        self.ids = ids;
+        self.keys = keys;
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert_ngram(
+        &mut self,
+        ids: &[u32],
+        keys: &[u64],
+        p: f32,
+        backoff: f32,
+        order: usize,
+        words: &[&[u8]],
+        at: &LineRef<'_>,
+    ) -> Result<()> {
         let n = ids.len();
-        if n < 2 || self.lookup(ids).is_some() {
-            return;
+        let key = keys[n - 2];
+        let mut value = [0u8; 8];
+        value[..4].copy_from_slice(&with_sign(p).to_le_bytes());
+        value[4..].copy_from_slice(&backoff.to_le_bytes());
+        {
+            let (mut t, _) = self.table(n)?;
+            if t.find(key).is_some() {
+                let text: Vec<String> = words
+                    .iter()
+                    .map(|w| String::from_utf8_lossy(w).into_owned())
+                    .collect();
+                return Err(at.error(format!(
+                    "duplicate {n}-gram {:?} (or two {n}-grams sharing a 64-bit key)",
+                    text.join(" ")
+                )));
+            }
+            let len = if n == order { 4 } else { 8 };
+            t.insert(key, &value[..len])
+                .map_err(|f| Self::full(n, f, at))?;
         }
-        self.ensure_context(&ids[..n - 1]);
-        let prob = self.backed_off(ids);
-        let key = Self::key(ids);
-        if let Some(t) = self.tables.get_mut(n - 2) {
-            t.insert(key, pack(prob, 0.0));
+        // FindLower: the longest suffix present, inserting blanks for the missing ones.
+        let mut between = std::mem::take(&mut self.between);
+        between.clear();
+        let mut blank = [0u8; 8];
+        blank[4..].copy_from_slice(&(-0.0f32).to_le_bytes());
+        let mut found_basis = false;
+        for lower in (0..n.saturating_sub(2)).rev() {
+            let table_order = lower + 2;
+            let (mut t, start) = self.table(table_order)?;
+            let (v, found) = t
+                .find_or_insert(keys[lower], &blank)
+                .map_err(|f| Self::full(table_order, f, at))?;
+            between.push(Some(start + v));
+            if found {
+                found_basis = true;
+                break;
+            }
         }
+        if !found_basis {
+            between.push(None);
+        }
+        let r = self.adjust_lower(&between, ids, n);
+        self.between = between;
+        r?;
+        // Activate: the context must be present; it now extends.
+        if n == 2 {
+            let u = self.unigram_at(ids[1]) + 4;
+            let b = set_extension(self.f32(u));
+            self.set_f32(u, b);
+        } else {
+            let mut hash = u64::from(ids[1]);
+            for &w in &ids[2..n] {
+                hash = combine(hash, w);
+            }
+            match self.find(n - 1, hash)? {
+                Some(v) => {
+                    let b = set_extension(self.f32(v + 4));
+                    self.set_f32(v + 4, b);
+                }
+                None => {
+                    let context: Vec<String> = words[..n - 1]
+                        .iter()
+                        .map(|w| String::from_utf8_lossy(w).into_owned())
+                        .collect();
+                    return Err(at.error(format!(
+                        "the context {:?} of this {n}-gram is not among the {}-grams (KenLM \
+                         refuses such files: the context of every n-gram must appear as an \
+                         n-gram of the order below)",
+                        context.join(" "),
+                        n - 1
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The value offset of a `between` entry (`None`: the unigram of the newest word).
+    fn between_at(&self, e: Option<usize>, ids: &[u32]) -> usize {
+        e.unwrap_or_else(|| self.unigram_at(ids[0]))
+    }
+
+    /// KenLM's `AdjustLower`: probabilities for the blanks, then every visited entry marked as
+    /// extending to the left (sign bit cleared).
+    fn adjust_lower(&mut self, between: &[Option<usize>], ids: &[u32], n: usize) -> Result<()> {
+        if between.len() > 1 {
+            let last = self.between_at(between[between.len() - 1], ids);
+            let mut prob = -self.f32(last).abs();
+            let mut basis = n - between.len();
+            let mut change = between.len() as isize - 2;
+            if basis == 1 {
+                let u = self.unigram_at(ids[1]) + 4;
+                let b = set_extension(self.f32(u));
+                self.set_f32(u, b);
+                prob += b;
+                let c = self.between_at(between[change as usize], ids);
+                self.set_f32(c, prob);
+                basis = 2;
+                change -= 1;
+            }
+            let mut backoff_hash = u64::from(ids[1]);
+            for &w in &ids[2..=basis] {
+                backoff_hash = combine(backoff_hash, w);
+            }
+            while basis < n - 1 {
+                if let Some(v) = self.find(basis, backoff_hash)? {
+                    let b = set_extension(self.f32(v + 4));
+                    self.set_f32(v + 4, b);
+                    prob += b;
+                }
+                let c = self.between_at(between[change as usize], ids);
+                self.set_f32(c, prob);
+                backoff_hash = combine(backoff_hash, ids[basis + 1]);
+                basis += 1;
+                change -= 1;
+            }
+        }
+        for &e in between {
+            let at = self.between_at(e, ids);
+            let p = without_sign(self.f32(at));
+            self.set_f32(at, p);
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, name: &str) -> Result<Model> {
+        let Some(layout) = self.layout.take() else {
+            return Err(Error::Internal("ARPA read without unigrams".into()));
+        };
+        if !self.saw_unk {
+            let u = layout.unigrams.start;
+            let p = self.config.unknown_missing_log10p;
+            self.set_f32(u, p);
+            self.set_f32(u + 4, 0.0);
+        }
+        let header = header_bytes(&layout.counts, layout.multiplier, true);
+        self.image[..header.len()].copy_from_slice(&header);
+        let vh = layout.vocab_header;
+        self.image[vh] = 0;
+        self.image[vh + 4..vh + 8].copy_from_slice(&self.bound.to_le_bytes());
+        self.image.truncate(layout.end);
+        self.image
+            .try_reserve_exact(self.strings.len())
+            .map_err(|_| Error::format(name, 0, "not enough memory for the vocabulary"))?;
+        self.image.extend_from_slice(&self.strings);
+        Model::from_image(Storage::Owned(self.image), layout, true, name)
     }
 }
 
@@ -157,127 +467,91 @@ impl ArpaVisitor for Builder {
                 counts.len()
             )));
         }
-        self.order = counts.len();
-        let unigrams = usize::try_from(counts[0])
-            .unwrap_or(usize::MAX)
-            .min(1 << 32);
-        self.vocab = Some(TableBuilder::with_entries(unigrams + 1));
-        self.unigrams = Vec::with_capacity(unigrams + 1);
-        self.unigrams.push(pack(MISSING_UNK_LOG10P, -0.0));
-        self.tables = counts[1..]
-            .iter()
-            .map(|&c| TableBuilder::with_entries(usize::try_from(c).unwrap_or(0).min(1 << 40)))
-            .collect();
+        if let Some(limit) = self.limit {
+            for (i, &c) in counts.iter().enumerate() {
+                let n = i + 1;
+                if c.saturating_mul(min_line_bytes(n)) > limit {
+                    return Err(at.error(format!(
+                        "the header announces {c} {n}-grams, more than a file of this size can \
+                         hold (each takes at least {} bytes)",
+                        min_line_bytes(n)
+                    )));
+                }
+            }
+        }
+        if counts[0] >= u64::from(u32::MAX) {
+            return Err(at.error("more than 2^32 - 2 unigrams"));
+        }
+        if !(self.config.multiplier.is_finite() && self.config.multiplier > 1.0) {
+            return Err(Error::InvalidArgument(format!(
+                "the probing multiplier must be above 1.0, not {}",
+                self.config.multiplier
+            )));
+        }
+        let layout = Layout::new(counts, self.config.multiplier)
+            .ok_or_else(|| at.error("the n-gram counts give a model beyond the address space"))?;
+        let mut image = Vec::new();
+        image.try_reserve_exact(layout.end).map_err(|_| {
+            at.error(format!(
+                "not enough memory for a model of {} bytes (the counts of this header)",
+                layout.end
+            ))
+        })?;
+        image.resize(layout.end, 0);
+        self.image = image;
+        self.entries = vec![0; counts.len()];
+        self.layout = Some(layout);
         Ok(())
     }
 
     fn ngram(&mut self, words: &[&[u8]], p: f32, backoff: f32, at: LineRef<'_>) -> Result<()> {
-        // A zero backoff is stored as -0.0 ("no extension") until a longer n-gram names this
-        // one as its context (see `mark_context`).
-        let backoff = if backoff == 0.0 { -0.0 } else { backoff };
-        if p > 0.0 {
-            return Err(at.error(format!(
-                "positive log10 probability {p}: probabilities cannot exceed 1 (is this model from a buggy tool?)"
-            )));
-        }
-        if words.len() == 1 {
-            let word = words[0];
-            let id = if word == b"<unk>" {
-                if self.unk_seen {
-                    return Err(at.error("duplicate unigram <unk>"));
-                }
-                self.unk_seen = true;
-                0
+        let order = self.layout()?.order();
+        let p = if p > 0.0 {
+            if self.config.map_positive_to_zero {
+                0.0
             } else {
-                let id = u32::try_from(self.unigrams.len())
-                    .map_err(|_| at.error("more than 2^32 unigrams"))?;
-                self.unigrams.push(0);
-                id
-            };
-            let vocab = self
-                .vocab
-                .as_mut()
-                .ok_or_else(|| Error::Internal("ARPA n-gram before its header".into()))?;
-            if !vocab.insert(word_key(word), u64::from(id)) {
                 return Err(at.error(format!(
-                    "duplicate unigram {:?}",
-                    String::from_utf8_lossy(word)
+                    "positive log10 probability {p}: probabilities cannot exceed 1 (IRSTLM \
+                     writes such files; `kneser build-binary -i` maps them to 0 as \
+                     build_binary -i does)"
                 )));
             }
-            self.unigrams[id as usize] = pack(p, backoff);
-            if word == b"<s>" {
-                self.bos = Some(id);
-            } else if word == b"</s>" {
-                self.eos = Some(id);
-            }
-            return Ok(());
+        } else {
+            p
+        };
+        if !backoff.is_finite() {
+            return Err(at.error(format!("bad backoff {backoff} (KenLM refuses it too)")));
         }
-        let mut ids = std::mem::take(&mut self.ids);
-        ids.clear();
-        for w in words {
-            match self.vocab()?.get(word_key(w)) {
-                Some(id) => ids.push(id as u32),
-                None => {
-                    return Err(at.error(format!(
-                        "the word {:?} of this {}-gram is not among the unigrams",
-                        String::from_utf8_lossy(w),
-                        words.len()
-                    )))
-                }
-            }
+        if words.len() == order && words.len() > 1 && backoff != 0.0 {
+            return Err(at.error(format!(
+                "non-zero backoff {backoff} for a {}-gram, the highest order, which has no backoff",
+                words.len()
+            )));
         }
-        self.ensure_context(&ids[..ids.len() - 1]);
-        self.mark_context(&ids[..ids.len() - 1]);
-        let key = Self::key(&ids);
-        let n = ids.len();
-        self.ids = ids;
-        let table = self
-            .tables
-            .get_mut(n - 2)
-            .ok_or_else(|| Error::Internal("n-gram above the order of the header".into()))?;
-        if !table.insert(key, pack(p, backoff)) {
-            let text: Vec<String> = words
-                .iter()
-                .map(|w| String::from_utf8_lossy(w).into_owned())
-                .collect();
-            return Err(at.error(format!("duplicate {n}-gram {:?}", text.join(" "))));
+        // A zero backoff is stored as -0.0 ("no extension") until a longer n-gram names this
+        // one as its context.
+        let backoff = if backoff == 0.0 { -0.0 } else { backoff };
+        if words.len() == 1 {
+            self.unigram(words[0], p, backoff, &at)
+        } else {
+            self.ngram_entry(words, p, backoff, &at)
         }
-        Ok(())
     }
 
     fn end_order(&mut self, order: usize, at: LineRef<'_>) -> Result<()> {
         if order == 1 {
-            if self.bos.is_none() {
-                return Err(at.error(
-                    "the model has no <s> unigram (KenLM refuses such models too); add `<s>` with its backoff",
-                ));
-            }
-            if self.eos.is_none() {
-                return Err(at.error(
-                    "the model has no </s> unigram (KenLM refuses such models too); add `</s>`",
-                ));
+            for (w, hint) in [
+                (&b"<s>"[..], "add `<s>` with its backoff"),
+                (&b"</s>"[..], "add `</s>`"),
+            ] {
+                if self.find(1, vocab_hash(w))?.is_none() {
+                    return Err(at.error(format!(
+                        "the model has no {} unigram (KenLM refuses such models too); {hint}",
+                        String::from_utf8_lossy(w)
+                    )));
+                }
             }
         }
         Ok(())
-    }
-}
-
-impl Builder {
-    fn finish(self) -> Result<Model> {
-        let (Some(bos), Some(eos), Some(vocab)) = (self.bos, self.eos, self.vocab) else {
-            return Err(Error::Internal("ARPA read without unigrams".into()));
-        };
-        Ok(Model {
-            order: self.order,
-            vocab_size: self.unigrams.len(),
-            bos,
-            eos,
-            unk_missing: !self.unk_seen,
-            storage: Storage::Owned {
-                vocab: vocab.into_slots(),
-                unigrams: self.unigrams,
-                tables: self.tables.into_iter().map(|t| t.into_slots()).collect(),
-            },
-        })
     }
 }

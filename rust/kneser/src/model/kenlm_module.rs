@@ -146,33 +146,7 @@ impl Model {
     }
 }
 
-/// MurmurHash64A (Austin Appleby's 64-bit MurmurHash2, the hash KenLM uses on 64-bit
-/// machines), of `key` with `seed`; 8-byte blocks read little-endian.
-fn murmur_hash_64a(key: &[u8], seed: u64) -> u64 {
-    const M: u64 = 0xc6a4_a793_5bd1_e995;
-    const R: u32 = 47;
-    let mut h = seed ^ (key.len() as u64).wrapping_mul(M);
-    let mut blocks = key.chunks_exact(8);
-    for block in &mut blocks {
-        let mut k = u64::from_le_bytes(block.try_into().unwrap_or([0; 8]));
-        k = k.wrapping_mul(M);
-        k ^= k >> R;
-        k = k.wrapping_mul(M);
-        h ^= k;
-        h = h.wrapping_mul(M);
-    }
-    let tail = blocks.remainder();
-    if !tail.is_empty() {
-        for (i, &b) in tail.iter().enumerate() {
-            h ^= u64::from(b) << (8 * i);
-        }
-        h = h.wrapping_mul(M);
-    }
-    h ^= h >> R;
-    h = h.wrapping_mul(M);
-    h ^= h >> R;
-    h
-}
+use super::probing::murmur_hash_64a;
 
 impl State {
     /// KenLM's `hash_value(state)`: MurmurHash64A of the word ids' bytes, seed 0 (the kenlm

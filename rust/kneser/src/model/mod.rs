@@ -20,7 +20,6 @@
 //! Memory: ARPA loading holds the tables (about 24 bytes per n-gram) plus a growing table while
 //! an order is read; a binary model is mapped, not read.
 
-use std::ops::Range;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -29,27 +28,28 @@ use crate::arpa::reader::MAX_ARPA_ORDER;
 use crate::cancel::Cancel;
 use crate::error::{IoContext, Result};
 
+pub use build::BuildConfig;
 pub use load_method::LoadMethod;
 pub use score::{split_words, FullScore, State};
-use table::unpack;
 
 /// The largest order a model may have.
 pub const MAX_ORDER: usize = MAX_ARPA_ORDER;
 
-/// Where the tables live.
-enum Storage {
-    Owned {
-        vocab: Vec<u64>,
-        unigrams: Vec<u64>,
-        /// `tables[n - 2]` for order `n`.
-        tables: Vec<Vec<u64>>,
-    },
-    Mapped {
-        map: memmap2::Mmap,
-        vocab: Range<usize>,
-        unigrams: Range<usize>,
-        tables: Vec<Range<usize>>,
-    },
+/// Where the image of the model (KenLM's probing binary, byte for byte) lives.
+pub(crate) enum Storage {
+    /// Built from an ARPA file.
+    Owned(Vec<u8>),
+    /// A binary file, mapped (or copied, for [`LoadMethod::Read`]).
+    Mapped(memmap2::Mmap),
+}
+
+impl Storage {
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Storage::Owned(v) => v,
+            Storage::Mapped(m) => m,
+        }
+    }
 }
 
 /// An n-gram language model ready for scoring. Cheap to share between threads (`Sync`).
@@ -59,56 +59,18 @@ pub struct Model {
     bos: u32,
     eos: u32,
     unk_missing: bool,
+    /// Whether the image holds the vocabulary strings.
+    has_vocab: bool,
+    layout: binary::Layout,
     storage: Storage,
 }
 
-/// Runs `$body` with `$v` bound to the model's [`View`], monomorphised for owned and mapped
-/// storage.
+/// Runs `$body` with `$v` bound to the model's [`score::View`].
 macro_rules! with_view {
     ($model:expr, $v:ident => $body:expr) => {{
         let m: &Model = $model;
-        match &m.storage {
-            Storage::Owned {
-                vocab,
-                unigrams,
-                tables,
-            } => {
-                let mut t: [&[u64]; MAX_ORDER + 1] = [&[]; MAX_ORDER + 1];
-                for (i, table) in tables.iter().enumerate() {
-                    t[i + 2] = table.as_slice();
-                }
-                let $v = $crate::model::score::View {
-                    order: m.order,
-                    bos: m.bos,
-                    eos: m.eos,
-                    vocab: vocab.as_slice(),
-                    unigrams: unigrams.as_slice(),
-                    tables: t,
-                };
-                $body
-            }
-            Storage::Mapped {
-                map,
-                vocab,
-                unigrams,
-                tables,
-            } => {
-                let bytes: &[u8] = &map[..];
-                let mut t = [$crate::model::table::LeWords(&[]); MAX_ORDER + 1];
-                for (i, range) in tables.iter().enumerate() {
-                    t[i + 2] = $crate::model::table::LeWords(&bytes[range.clone()]);
-                }
-                let $v = $crate::model::score::View {
-                    order: m.order,
-                    bos: m.bos,
-                    eos: m.eos,
-                    vocab: $crate::model::table::LeWords(&bytes[vocab.clone()]),
-                    unigrams: $crate::model::table::LeWords(&bytes[unigrams.clone()]),
-                    tables: t,
-                };
-                $body
-            }
-        }
+        let $v = m.view();
+        $body
     }};
 }
 
@@ -116,9 +78,9 @@ mod binary;
 mod build;
 mod kenlm_module;
 mod load_method;
+pub mod probing;
 pub mod query;
 mod score;
-mod table;
 
 impl Model {
     /// Loads a model: a kneser binary model (recognised by its magic bytes) or an ARPA file
@@ -143,13 +105,18 @@ impl Model {
         if binary::is_binary(path)? {
             binary::load(path, method)
         } else {
-            build::from_arpa(path, cancel)
+            build::from_arpa(path, &BuildConfig::default(), cancel)
         }
     }
 
     /// Loads an ARPA file (plain or compressed).
     pub fn from_arpa(path: &Path, cancel: &Cancel) -> Result<Model> {
-        build::from_arpa(path, cancel)
+        build::from_arpa(path, &BuildConfig::default(), cancel)
+    }
+
+    /// Loads an ARPA file with `build_binary`'s options (probing multiplier, `-i`, `-u`).
+    pub fn from_arpa_with(path: &Path, config: &BuildConfig, cancel: &Cancel) -> Result<Model> {
+        build::from_arpa(path, config, cancel)
     }
 
     /// Loads ARPA text from a reader; `name` appears in error messages.
@@ -158,13 +125,63 @@ impl Model {
         name: &str,
         cancel: &Cancel,
     ) -> Result<Model> {
-        build::from_arpa_reader(input, name, cancel)
+        build::from_arpa_reader(input, name, &BuildConfig::default(), cancel)
     }
 
-    /// Writes the model in kneser's binary format; the file appears at `path` only when
-    /// complete.
+    /// Writes the model as KenLM's probing binary (what `build_binary probing` writes for the
+    /// same ARPA, byte for byte), with the vocabulary strings; the file appears at `path` only
+    /// when complete.
     pub fn save_binary(&self, path: &Path) -> Result<()> {
-        binary::save(self, path)
+        self.save_binary_with(path, true)
+    }
+
+    /// [`Model::save_binary`], leaving out the vocabulary strings when `include_vocab` is false
+    /// (`build_binary -v`). Order-1 models cannot be saved (KenLM's format needs order >= 2).
+    pub fn save_binary_with(&self, path: &Path, include_vocab: bool) -> Result<()> {
+        if self.order < 2 {
+            return Err(crate::error::Error::InvalidArgument(
+                "KenLM's binary format holds models of order 2 and above; this model has order 1"
+                    .into(),
+            ));
+        }
+        binary::save(self, path, include_vocab)
+    }
+
+    /// The probing multiplier of the tables (buckets per entry).
+    pub fn probing_multiplier(&self) -> f32 {
+        self.layout.multiplier
+    }
+
+    /// The n-gram counts of the tables (those of the ARPA header).
+    pub fn counts(&self) -> &[u64] {
+        &self.layout.counts
+    }
+
+    /// The words of the vocabulary in id order (`<unk>` first), if the model holds them (an
+    /// ARPA always does; a binary written with `-v` does not).
+    pub fn vocab_words(&self) -> Option<Vec<&[u8]>> {
+        if !self.has_vocab {
+            return None;
+        }
+        let bytes = &self.storage.bytes()[self.layout.end..];
+        Some(bytes.split(|&b| b == 0).take(self.vocab_size).collect())
+    }
+
+    fn view(&self) -> score::View<'_> {
+        let bytes = self.storage.bytes();
+        let mut tables = [probing::Table::EMPTY; MAX_ORDER + 1];
+        for (i, range) in self.layout.tables.iter().enumerate() {
+            let n = i + 2;
+            tables[n] = probing::Table::new(&bytes[range.clone()], self.layout.stride(n));
+        }
+        score::View {
+            order: self.order,
+            bos: self.bos,
+            eos: self.eos,
+            vocab: probing::Table::new(&bytes[self.layout.vocab.clone()], probing::VOCAB_ENTRY),
+            unigrams: &bytes[self.layout.unigrams.clone()],
+            tables,
+        }
     }
 
     /// The n-gram order.
@@ -225,7 +242,7 @@ impl Model {
 
     /// The log10 probability and unigram backoff of the word with `id`.
     pub fn unigram(&self, id: u32) -> (f32, f32) {
-        with_view!(self, v => unpack(table::Words::get(v.unigrams, id as usize)))
+        with_view!(self, v => v.unigram(id))
     }
 
     /// Scores the word with `id` after `state`; the state after it goes to `out`.
@@ -322,6 +339,21 @@ impl Model {
         });
         Ok(out)
     }
+}
+
+/// Converts an ARPA file into KenLM's probing binary: [`Model::from_arpa_with`] then
+/// [`Model::save_binary_with`] (`build_binary [-p] [-v] [-i] [-u] probing arpa out`).
+///
+/// Example:
+///     `build_binary(Path::new("lm.arpa"), Path::new("lm.bin"), &BuildConfig::default(), true, &Cancel::new())?;`
+pub fn build_binary(
+    arpa: &Path,
+    output: &Path,
+    config: &BuildConfig,
+    include_vocab: bool,
+    cancel: &Cancel,
+) -> Result<()> {
+    Model::from_arpa_with(arpa, config, cancel)?.save_binary_with(output, include_vocab)
 }
 
 /// Opens `path` and reads its first bytes (for format detection).

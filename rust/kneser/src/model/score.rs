@@ -22,7 +22,7 @@
 
 use crate::arpa::reader::is_arpa_space;
 
-use super::table::{extend_key, extends, find, unigram_key, unpack, word_key, Words};
+use super::probing::{combine, extends, f32_at, vocab_hash, with_sign, Table, UNIGRAM_ENTRY};
 use super::MAX_ORDER;
 
 /// The context of the next word: up to `order - 1` recent words, newest first, and the backoff
@@ -106,48 +106,60 @@ pub struct FullScore {
     pub oov: bool,
 }
 
-/// `x` with its sign bit set (log probabilities are never positive: only +0.0 changes).
-#[inline]
-fn with_sign(x: f32) -> f32 {
-    f32::from_bits(x.to_bits() | 0x8000_0000)
-}
-
 /// The words of `text` under the scoring rule (bytes 9 to 13 and 32 separate words).
 pub fn split_words(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     text.split(|&b| is_arpa_space(b)).filter(|w| !w.is_empty())
 }
 
-/// Read access to the tables of a model, owned or memory-mapped.
+/// Read access to the tables of a model (its probing image, owned or memory-mapped).
 #[derive(Clone, Copy)]
-pub(crate) struct View<W: Words> {
+pub(crate) struct View<'a> {
     pub order: usize,
     pub bos: u32,
     pub eos: u32,
-    pub vocab: W,
-    pub unigrams: W,
+    pub vocab: Table<'a>,
+    pub unigrams: &'a [u8],
     /// `tables[n]` holds the n-grams of order `n` (2..=order); 0 and 1 are unused.
-    pub tables: [W; MAX_ORDER + 1],
+    pub tables: [Table<'a>; MAX_ORDER + 1],
 }
 
-impl<W: Words> View<W> {
+impl View<'_> {
     /// The id of `word`, 0 (`<unk>`) when unknown.
     #[inline]
     pub fn index(&self, word: &[u8]) -> u32 {
-        find(self.vocab, word_key(word)).map_or(0, |id| id as u32)
+        self.id_of_hash(vocab_hash(word))
+    }
+
+    #[inline]
+    fn id_of_hash(&self, hash: u64) -> u32 {
+        self.vocab.find(hash).map_or(0, |at| self.vocab.u32(at))
+    }
+
+    /// The stored log10 probability and backoff of the unigram `id` (0.0 past the end).
+    #[inline]
+    pub fn unigram(&self, id: u32) -> (f32, f32) {
+        let at = id as usize * UNIGRAM_ENTRY;
+        (f32_at(self.unigrams, at), f32_at(self.unigrams, at + 4))
+    }
+
+    #[inline]
+    fn prefetch_unigram(&self, id: u32) {
+        if let Some(b) = self.unigrams.get(id as usize * UNIGRAM_ENTRY) {
+            super::probing::prefetch(b);
+        }
     }
 
     pub fn begin_sentence(&self) -> State {
-        let (_, backoff) = unpack(self.unigrams.get(self.bos as usize));
+        let (_, backoff) = self.unigram(self.bos);
         State::single(self.bos, backoff)
     }
 
     /// Scores `word` after `state`, writing the next state to `out`.
     #[inline]
     pub fn full_score(&self, state: &State, word: u32, out: &mut State) -> FullScore {
-        let (prob, backoff) = unpack(self.unigrams.get(word as usize));
-        // KenLM's probing model reads unigram and middle-order probabilities with the sign bit
-        // set (its `GenericProbingProxy::Prob`): a log10 p of 0 comes back as -0.0. The top
-        // order is read as stored.
+        let (prob, backoff) = self.unigram(word);
+        // KenLM stores probabilities with the sign bit meaning "independent left" and reads
+        // them with the sign set: a log10 p of 0 comes back as -0.0.
         let mut prob = with_sign(prob);
         let mut length = 1usize;
         out.words[0] = word;
@@ -159,23 +171,25 @@ impl<W: Words> View<W> {
         // Every key the walk may probe, with its first bucket prefetched: the probes then miss
         // the cache in parallel rather than one after the other.
         let mut keys = [0u64; MAX_ORDER];
-        let mut key = unigram_key(word);
+        let mut key = u64::from(word);
         for (i, slot) in keys.iter_mut().enumerate().take(in_len) {
-            key = extend_key(key, state.words[i]);
+            key = combine(key, state.words[i]);
             *slot = key;
-            let table = self.tables[i + 2];
-            let buckets = table.len() / 2;
-            if buckets > 0 {
-                table.prefetch(2 * super::table::first_bucket(key, buckets));
-            }
+            self.tables[i + 2].prefetch(key);
         }
         for (i, &key) in keys[..in_len].iter().enumerate() {
-            let Some(value) = find(self.tables[i + 2], key) else {
+            let table = self.tables[i + 2];
+            let Some(at) = table.find(key) else {
                 break;
             };
-            let (p, b) = unpack(value);
             length = i + 2;
-            prob = if length < self.order { with_sign(p) } else { p };
+            let p = table.f32(at);
+            let b = if length < self.order {
+                table.f32(at + 4)
+            } else {
+                -0.0
+            };
+            prob = with_sign(p);
             if i + 1 < self.order - 1 {
                 out.words[i + 1] = state.words[i];
                 out.backoff[i + 1] = b;
@@ -241,16 +255,12 @@ impl<W: Words> View<W> {
     /// cache misses of several sentences overlap.
     #[inline]
     fn prefetch(&self, state: &State, word: u32) {
-        self.unigrams.prefetch(word as usize);
-        let mut key = unigram_key(word);
+        self.prefetch_unigram(word);
+        let mut key = u64::from(word);
         let in_len = state.len().min(self.order - 1);
         for i in 0..in_len {
-            key = extend_key(key, state.words[i]);
-            let table = self.tables[i + 2];
-            let buckets = table.len() / 2;
-            if buckets > 0 {
-                table.prefetch(2 * super::table::first_bucket(key, buckets));
-            }
+            key = combine(key, state.words[i]);
+            self.tables[i + 2].prefetch(key);
         }
     }
 
@@ -259,17 +269,13 @@ impl<W: Words> View<W> {
     /// scoring of this one.
     #[inline]
     fn prefetch_after(&self, state: &State, word: u32, next: u32) {
-        self.unigrams.prefetch(next as usize);
+        self.prefetch_unigram(next);
         let max = (state.len() + 1).min(self.order - 1);
-        let mut key = unigram_key(next);
+        let mut key = u64::from(next);
         for i in 0..max {
             let older = if i == 0 { word } else { state.words[i - 1] };
-            key = extend_key(key, older);
-            let table = self.tables[i + 2];
-            let buckets = table.len() / 2;
-            if buckets > 0 {
-                table.prefetch(2 * super::table::first_bucket(key, buckets));
-            }
+            key = combine(key, older);
+            self.tables[i + 2].prefetch(key);
         }
     }
 
@@ -283,14 +289,10 @@ impl<W: Words> View<W> {
         let mut ids: Vec<u32> = Vec::with_capacity(texts.len() * 24);
         let mut ends: Vec<usize> = Vec::with_capacity(texts.len());
         let mut keys: Vec<u64> = Vec::with_capacity(texts.len() * 24);
-        let vocab_buckets = self.vocab.len() / 2;
         for text in texts {
             for word in split_words(text) {
-                let key = word_key(word);
-                if vocab_buckets > 0 {
-                    self.vocab
-                        .prefetch(2 * super::table::first_bucket(key, vocab_buckets));
-                }
+                let key = vocab_hash(word);
+                self.vocab.prefetch(key);
                 keys.push(key);
             }
             if eos {
@@ -299,13 +301,10 @@ impl<W: Words> View<W> {
             ends.push(keys.len());
         }
         let eos_id = self.eos;
-        ids.extend(keys.iter().map(|&k| {
-            if k == 0 {
-                eos_id
-            } else {
-                find(self.vocab, k).map_or(0, |id| id as u32)
-            }
-        }));
+        ids.extend(
+            keys.iter()
+                .map(|&k| if k == 0 { eos_id } else { self.id_of_hash(k) }),
+        );
         #[derive(Clone, Copy)]
         struct Lane {
             text: usize,

@@ -85,15 +85,70 @@ fn missing_unk_gets_minus_100() {
 }
 
 #[test]
-fn missing_context_is_filled_by_backing_off() {
-    // The trigram `<s> b a` has no bigram `<s> b`.
-    let text = "\\data\\\nngram 1=4\nngram 2=1\nngram 3=1\n\n\\1-grams:\n-1\t<unk>\t0\n0\t<s>\t-0.5\n-1\t</s>\t0\n-0.5\tb\t-0.25\n\n\\2-grams:\n-0.3\tb </s>\t-0.1\n\n\\3-grams:\n-0.2\t<s> b </s>\n\n\\end\\\n";
+fn missing_suffix_is_filled_with_a_blank_as_kenlm_does() {
+    // The trigram `<s> b </s>` has no bigram `b </s>` (SRILM's pruning leaves such holes).
+    let text = "\\data\\\nngram 1=4\nngram 2=4\nngram 3=1\n\n\\1-grams:\n-1\t<unk>\t0\n0\t<s>\t-0.5\n-1\t</s>\t0\n-0.5\tb\t-0.25\n\n\\2-grams:\n-0.3\t<s> b\t-0.1\n-0.4\t<s> </s>\n-0.6\tb b\n-0.7\t<unk> b\n\n\\3-grams:\n-0.2\t<s> b </s>\n\n\\end\\\n";
     let m = Model::from_arpa_reader(text.as_bytes(), "t.arpa", &Cancel::new()).unwrap();
     let s = m.full_scores("b", true, true);
-    // p(b | <s>) backs off: -0.5 + -0.5.
-    assert_eq!(s[0].prob, -1.0);
-    // The trigram is reachable.
+    assert_eq!((s[0].prob, s[0].ngram_length), (-0.3, 2));
+    // The trigram is reachable through the blank `b </s>`.
     assert_eq!((s[1].prob, s[1].ngram_length), (-0.2, 3));
+    // The blank has the backed-off probability: b </s> = backoff(b) + p(</s>).
+    let s = m.full_scores("b", false, true);
+    assert_eq!((s[1].prob, s[1].ngram_length), (-0.25 + -1.0, 2));
+}
+
+#[test]
+fn missing_context_is_refused_naming_the_line() {
+    // The trigram `<s> b </s>` has no bigram `<s> b` (its context): KenLM refuses the file.
+    let text = "\\data\\\nngram 1=4\nngram 2=1\nngram 3=1\n\n\\1-grams:\n-1\t<unk>\t0\n0\t<s>\t-0.5\n-1\t</s>\t0\n-0.5\tb\t-0.25\n\n\\2-grams:\n-0.3\tb </s>\t-0.1\n\n\\3-grams:\n-0.2\t<s> b </s>\n\n\\end\\\n";
+    let e = error_of(text);
+    assert!(e.starts_with("t.arpa:16: the context \"<s> b\""), "{e}");
+}
+
+#[test]
+fn upper_case_unk_is_the_unknown_word() {
+    let m = Model::from_arpa_reader(
+        ARPA.replace("<unk>", "<UNK>").as_bytes(),
+        "t.arpa",
+        &Cancel::new(),
+    )
+    .unwrap();
+    assert!(!m.unk_missing());
+    assert_eq!(m.index("<UNK>"), 0);
+    assert_eq!(m.full_scores("zzz", false, false)[0].prob, -1.5);
+}
+
+#[test]
+fn non_finite_and_positive_values() {
+    let inf_backoff = ARPA.replace("-0.5\ta\t-0.25", "-0.5\ta\tinf");
+    assert!(error_of(&inf_backoff).contains("bad backoff inf"));
+    let pos = ARPA.replace("-0.5\ta\t-0.25", "0.5\ta\t-0.25");
+    assert!(error_of(&pos).starts_with("t.arpa:9: positive log10 probability"));
+    let config = BuildConfig {
+        map_positive_to_zero: true,
+        ..BuildConfig::default()
+    };
+    let m = build::from_arpa_reader(pos.as_bytes(), "t.arpa", &config, &Cancel::new()).unwrap();
+    assert_eq!(
+        m.full_scores("a", false, false)[0].prob.to_bits(),
+        (-0.0f32).to_bits()
+    );
+    let top_backoff = ARPA.replace("-0.125\ta b", "-0.125\ta b\t-0.5");
+    let e = error_of(&top_backoff);
+    assert!(e.contains("found 4"), "{e}");
+}
+
+#[test]
+fn header_counts_beyond_the_file_are_refused_before_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huge.arpa");
+    std::fs::write(&path, ARPA.replace("ngram 2=3", "ngram 2=4000000000000")).unwrap();
+    let e = Model::load(&path, &Cancel::new())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("more than a file of this size can hold"), "{e}");
 }
 
 fn error_of(text: &str) -> String {
@@ -120,7 +175,7 @@ fn corrupt_models_are_refused_with_the_line() {
 #[test]
 fn binary_round_trip_and_corruption() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.kbin");
+    let path = dir.path().join("m.bin");
     let m = model();
     m.save_binary(&path).unwrap();
     let b = Model::load(&path, &Cancel::new()).unwrap();
@@ -150,13 +205,22 @@ fn binary_round_trip_and_corruption() {
     for len in [10, 40, 60, bytes.len() - 8] {
         std::fs::write(&cut, &bytes[..len]).unwrap();
         let e = Model::load(&cut, &Cancel::new()).err().unwrap().to_string();
-        assert!(e.contains("byte offset"), "{e}");
+        assert!(e.contains("KenLM binary model at byte"), "{e}");
     }
+    // A byte-swapped sanity block (a big-endian writer): 1.0f is 00 00 80 3f here.
     let mut foreign = bytes.clone();
-    foreign[12] ^= 0xff;
+    foreign[60..64].reverse();
     std::fs::write(&cut, &foreign).unwrap();
     let e = Model::load(&cut, &Cancel::new()).err().unwrap().to_string();
-    assert!(e.contains("byte offset 12"), "{e}");
+    assert!(e.contains("at byte 60") && e.contains("byte order"), "{e}");
+    let mut version = bytes.clone();
+    version[49] = b'4';
+    std::fs::write(&cut, &version).unwrap();
+    let e = Model::load(&cut, &Cancel::new()).err().unwrap().to_string();
+    assert!(
+        e.contains("expected format version 5, found version \"4\""),
+        "{e}"
+    );
 }
 
 #[test]

@@ -23,7 +23,7 @@ pub use runs::{RecordReader, RecordWriter, Run, SortedStream, TempDir};
 use rayon::prelude::*;
 
 use crate::cancel::Cancel;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Combines the payload of a record with an equal key into `into` (e.g. adds counts).
 pub type Combine = fn(into: &mut [u32], from: &[u32]);
@@ -66,6 +66,16 @@ impl Layout {
     pub fn width(&self) -> usize {
         self.key_words + self.payload_words
     }
+}
+
+/// Reserves room for `extra` more words in `buf`, or fails with [`Error::OutOfMemory`]
+/// instead of aborting the process when the system refuses.
+pub fn reserve_words(buf: &mut Vec<u32>, extra: usize) -> Result<()> {
+    buf.try_reserve_exact(extra)
+        .map_err(|_| Error::OutOfMemory {
+            what: "a sort buffer",
+            bytes: (buf.len().saturating_add(extra) as u64).saturating_mul(4),
+        })
 }
 
 /// Collects records, sorts them in a [`KeyOrder`] and spills sorted runs; see the module doc.
@@ -135,7 +145,8 @@ impl Sorter {
                 .max(1 << 16)
                 .min(self.cap_words)
                 .max(record.len());
-            self.buf.reserve_exact(want - self.buf.len());
+            let extra = want - self.buf.len();
+            reserve_words(&mut self.buf, extra)?;
         }
         self.buf.extend_from_slice(record);
         Ok(())

@@ -160,3 +160,13 @@ proptest! {
         prop_assert_eq!(a, b);
     }
 }
+
+#[test]
+fn a_refused_allocation_is_a_typed_error() {
+    let mut buf: Vec<u32> = vec![1, 2, 3];
+    // More than the address space: the allocator refuses, no abort.
+    let e = reserve_words(&mut buf, usize::MAX / 2).unwrap_err();
+    assert!(matches!(e, Error::OutOfMemory { .. }), "{e}");
+    assert!(e.to_string().contains("--memory"), "{e}");
+    assert_eq!(buf, [1, 2, 3]);
+}

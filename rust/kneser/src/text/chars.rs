@@ -6,9 +6,8 @@
 //! The classes follow Python's definitions where CCNet relies on them, so that the CCNet
 //! presets of [`crate::text::normalize`] give the same strings as `cc_net.text_normalizer`:
 //!
-//! * [`is_python_space`]: `str.isspace()` / `str.strip()`: Unicode `White_Space` plus the four
-//!   information separators U+001C..U+001F (bidi class B or S), which Rust's
-//!   `char::is_whitespace` leaves out.
+//! * [`is_python_space`]: `str.isspace()` / `str.strip()`, defined in
+//!   [`crate::text::whitespace`] with the other whitespace rules.
 //! * [`is_decimal_digit`]: the `\d` of Python's `re` on `str` patterns, i.e. general category Nd.
 //! * [`is_nonspacing_mark`]: general category Mn (what CCNet's `strip_accents` drops after NFD).
 //! * [`is_ccnet_control`]: CCNet's `NON_PRINTING_CHARS_RE`: U+0000..U+001F and U+007F..U+009F.
@@ -21,18 +20,7 @@
 
 use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
 
-/// Whether Python's `str.isspace()` is true for `c` (and so `str.strip()` removes it).
-#[inline]
-pub fn is_python_space(c: char) -> bool {
-    if c.is_ascii() {
-        matches!(
-            c,
-            '\t' | '\n' | '\x0b' | '\x0c' | '\r' | '\x1c'..='\x1f' | ' '
-        )
-    } else {
-        c.is_whitespace()
-    }
-}
+pub use super::whitespace::is_python_space;
 
 /// Whether `c` is a decimal digit (general category Nd): what `\d` matches in Python's `re`.
 #[inline]

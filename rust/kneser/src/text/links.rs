@@ -51,7 +51,8 @@ fn url_at(text: &str, i: usize) -> Option<usize> {
     let body_start = i + prefix.len();
     let mut end = body_start;
     for (off, c) in text[body_start..].char_indices() {
-        if c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"') {
+        if super::whitespace::is_unicode_space(c) || c.is_control() || matches!(c, '<' | '>' | '"')
+        {
             break;
         }
         end = body_start + off + c.len_utf8();

@@ -17,6 +17,7 @@ use std::path::Path;
 
 use crate::error::Result;
 use crate::io::{display_name, open_input, LineReader};
+use crate::text::whitespace::Rule;
 
 /// A set of stopwords, matched exactly.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -94,12 +95,12 @@ impl Stopwords {
     /// assert!(sw.contains("the") && !sw.contains("house"));
     /// ```
     pub fn english() -> Self {
-        Stopwords::from_words(ENGLISH.split_whitespace())
+        Stopwords::from_words(Rule::Unicode.split(ENGLISH))
     }
 
     /// Our built-in Chinese list (about 250 function words, simplified characters).
     pub fn chinese() -> Self {
-        Stopwords::from_words(CHINESE.split_whitespace())
+        Stopwords::from_words(Rule::Unicode.split(CHINESE))
     }
 
     /// The built-in list named `name`: `"en"`/`"english"` or `"zh"`/`"chinese"`.
@@ -120,7 +121,7 @@ impl Stopwords {
         let mut reader = LineReader::new(open_input(path)?, name.clone());
         let mut words = HashSet::new();
         while let Some(line) = reader.next_line()? {
-            let word = line.as_str(&name)?.trim();
+            let word = Rule::Unicode.trim(line.as_str(&name)?);
             if !word.is_empty() && !word.starts_with('#') {
                 words.insert(word.to_string());
             }

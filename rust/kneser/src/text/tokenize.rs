@@ -12,9 +12,10 @@
 //!
 //! * [`Mode::Whitespace`]: lmplz's rule: runs of space, tab, CR, LF and NUL separate tokens;
 //!   nothing else does (NBSP and U+3000 stay inside tokens).
-//! * [`Mode::UnicodeWords`]: the words of UAX #29 word segmentation (`unicode-segmentation`'s
-//!   `unicode_words`): segments holding at least one letter or digit; punctuation, symbols
-//!   and spaces are dropped. `"can't stop."` gives `can't`, `stop`.
+//! * [`Mode::UnicodeWords`]: the text is split on Unicode `White_Space`, then each piece into
+//!   the words of UAX #29 word segmentation (`unicode-segmentation`'s `unicode_words`):
+//!   segments holding at least one letter or digit; punctuation, symbols and spaces are
+//!   dropped. `"can't stop."` gives `can't`, `stop`.
 //! * [`Mode::CjkChars`]: every Han, kana or hangul character ([`is_cjk`]) is a token; runs of
 //!   other letters and digits (Latin, Cyrillic, digits...) are kept whole; every other
 //!   character (punctuation, symbols) is a token of its own; whitespace and control characters
@@ -42,6 +43,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use super::chars::{is_cjk, is_mark, is_punctuation};
 use super::sentencepiece::SentencePiece;
 use super::stopwords::Stopwords;
+use super::whitespace::Rule;
 
 /// A custom splitting function: calls its second argument with each token of its first.
 pub type SplitFn = Arc<dyn Fn(&str, &mut dyn FnMut(&str)) + Send + Sync>;
@@ -79,6 +81,19 @@ impl Mode {
             "punctuation" => Mode::Punctuation,
             _ => return None,
         })
+    }
+
+    /// The whitespace rule this mode splits on: no token holds a character that is whitespace
+    /// under it ([`Rule::Lmplz`] for `whitespace`, [`Rule::Unicode`] for the others; the cjk-chars
+    /// and punctuation modes also separate on control characters). `None` for a custom
+    /// splitter and for SentencePiece, which follow their own rule (SentencePiece escapes only
+    /// the space, as `▁`, after its model's normalization).
+    pub fn whitespace_rule(&self) -> Option<Rule> {
+        match self {
+            Mode::Whitespace => Some(Rule::Lmplz),
+            Mode::UnicodeWords | Mode::CjkChars | Mode::Punctuation => Some(Rule::Unicode),
+            Mode::SentencePiece(_) | Mode::Custom { .. } => None,
+        }
     }
 
     /// The name of the mode (a custom mode's own name).
@@ -159,7 +174,7 @@ fn scan(text: &str, class: impl Fn(char) -> Class, f: &mut dyn FnMut(&str)) {
 }
 
 fn is_separator(c: char) -> bool {
-    c.is_whitespace() || c.is_control()
+    Rule::Unicode.is_space(c) || c.is_control()
 }
 
 fn cjk_class(c: char) -> Class {
@@ -268,11 +283,13 @@ impl Tokenizer {
     /// Calls `f` with each raw token of `text` (before lowercasing and stopwords).
     fn split(&self, text: &str, f: &mut dyn FnMut(&str)) {
         match &self.mode {
-            Mode::Whitespace => text
-                .split([' ', '\t', '\r', '\n', '\0'])
-                .filter(|t| !t.is_empty())
+            Mode::Whitespace => Rule::Lmplz.split(text).for_each(f),
+            // Split on White_Space first: UAX #29 attaches a combining mark to the space before
+            // it (rule WB4), which would give a word holding a space (" \u{D46}").
+            Mode::UnicodeWords => Rule::Unicode
+                .split(text)
+                .flat_map(UnicodeSegmentation::unicode_words)
                 .for_each(f),
-            Mode::UnicodeWords => text.unicode_words().for_each(f),
             Mode::CjkChars => scan(text, cjk_class, f),
             Mode::Punctuation => scan(text, punct_class, f),
             Mode::SentencePiece(sp) => {
@@ -425,6 +442,53 @@ mod tests {
                     let joined: String = Tokenizer::new(mode).tokenize(&s).concat();
                     let kept: String = s.chars().filter(|&c| !is_separator(c)).collect();
                     prop_assert_eq!(joined, kept);
+                }
+            }
+        }
+    }
+
+    mod rules {
+        use super::*;
+        use proptest::prelude::*;
+
+        const NAMED: [&str; 4] = ["whitespace", "unicode-words", "cjk-chars", "punctuation"];
+
+        #[test]
+        fn every_named_mode_names_its_rule() {
+            let rules: Vec<&str> = NAMED
+                .iter()
+                .map(|n| {
+                    Mode::from_name(n)
+                        .unwrap()
+                        .whitespace_rule()
+                        .unwrap()
+                        .name()
+                })
+                .collect();
+            assert_eq!(rules, ["lmplz", "unicode", "unicode", "unicode"]);
+            assert_eq!(
+                toks(Mode::UnicodeWords, " \u{D46}"),
+                vec!["\u{D46}".to_string()]
+            );
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+            #[test]
+            fn no_token_holds_whitespace_of_its_rule(
+                text in "[ \\t\\n\\r\\x00\\x0b\\x0c\\x1c\\u{85}\\u{a0}\\u{3000}\\u{2028}a-zA-Z0-9,.'\\u{300}\\u{D46}\\u{200D}我你ß\\u{1F600}-]{0,24}",
+                name in proptest::sample::select(NAMED.to_vec()),
+            ) {
+                let mode = Mode::from_name(name).unwrap();
+                let rule = mode.whitespace_rule().unwrap();
+                let tokens = toks(mode.clone(), &text);
+                for t in &tokens {
+                    prop_assert!(!t.is_empty());
+                    prop_assert!(!t.chars().any(|c| rule.is_space(c)), "{:?} in {:?}", t, name);
+                }
+                if mode == Mode::Whitespace {
+                    let expected: Vec<String> = rule.split(&text).map(str::to_string).collect();
+                    prop_assert_eq!(tokens, expected);
                 }
             }
         }

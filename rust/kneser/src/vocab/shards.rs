@@ -12,7 +12,8 @@
 //!   document counts in the shard holding its last id), dtype, vocabulary size, end-of-document id.
 //!
 //! The dtype is uint16 when every id fits (a vocabulary of at most 65,536 tokens), else uint32.
-//! Every file is written through [`AtomicFile`], the index last, so a crash or Ctrl-C never leaves
+//! Every file is written through [`OutputFile`], the index last (an earlier run's index is removed
+//! first and its shard files not overwritten are removed before the new index appears), so a crash or Ctrl-C never leaves
 //! a half-written file under a final name.
 //!
 //! Memory: the reader's batches (at most four of [`super::count::BATCH_BYTES`] of text), the ids
@@ -26,7 +27,7 @@ use rayon::prelude::*;
 
 use crate::cancel::Cancel;
 use crate::error::{Error, IoContext, Result};
-use crate::io::{display_name, AtomicFile};
+use crate::io::{display_name, OutputFile};
 use crate::text::tokenize::Tokenizer;
 
 use super::count::{for_each_batch, LineBatch};
@@ -338,6 +339,15 @@ fn encode_with(
         },
         _ => Error::io("cannot create directory", out_dir, e),
     })?;
+    let index_path = out_dir.join("index.json");
+    // An index of an earlier run would describe shards this run replaces: it goes first, and the
+    // new one is written last, once the directory holds exactly the new shards.
+    match std::fs::remove_file(&index_path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(Error::io("cannot remove the old index", &index_path, e))
+        }
+        _ => {}
+    }
     let mut index = CorpusIndex {
         documents: 0,
         tokens: 0,
@@ -369,8 +379,8 @@ fn encode_with(
     })?;
     index.tokens = writer.written;
     index.shards = writer.finish()?;
-    let index_path = out_dir.join("index.json");
-    let mut file = AtomicFile::create(&index_path)?;
+    remove_stale_shards(out_dir, config, &index.shards)?;
+    let mut file = OutputFile::create(&index_path)?;
     file.write_all(index.to_json().as_bytes())
         .at_path("cannot write", &index_path)?;
     file.commit()?;
@@ -378,6 +388,30 @@ fn encode_with(
         p.done(index.documents, index.tokens);
     }
     Ok(index)
+}
+
+/// Removes the shard files of an earlier run (`{prefix}_NNNNNN.npy` or `.bin`) that are not among
+/// `kept`, so the directory holds only what the new index lists.
+fn remove_stale_shards(dir: &Path, config: &EncodeConfig, kept: &[ShardInfo]) -> Result<()> {
+    let entries = std::fs::read_dir(dir).at_path("cannot list", dir)?;
+    let prefix = format!("{}_", config.prefix);
+    for entry in entries {
+        let entry = entry.at_path("cannot list", dir)?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        let shard_like = matches!(rest.split_once('.'), Some((digits, ext))
+            if digits.len() >= 6
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && (ext == "npy" || ext == "bin"));
+        if shard_like && !kept.iter().any(|k| k.file == name) {
+            let path = entry.path();
+            std::fs::remove_file(&path).at_path("cannot remove the stale shard", &path)?;
+        }
+    }
+    Ok(())
 }
 
 /// The ids of one batch: documents back to back with their end-of-document ids.
@@ -465,7 +499,7 @@ struct ShardWriter<'a> {
     dir: &'a Path,
     config: &'a EncodeConfig,
     dtype: ShardDtype,
-    current: Option<(AtomicFile, PathBuf, usize)>,
+    current: Option<(OutputFile, PathBuf, usize)>,
     /// Ids written in all shards so far.
     written: u64,
     done: Vec<ShardInfo>,
@@ -533,7 +567,7 @@ impl<'a> ShardWriter<'a> {
             self.config.format.name()
         );
         let path = self.dir.join(&name);
-        let mut file = AtomicFile::create(&path)?;
+        let mut file = OutputFile::create(&path)?;
         if self.config.format == ShardFormat::Npy {
             file.write_all(&npy_header(self.dtype, 0))
                 .at_path("cannot write", &path)?;

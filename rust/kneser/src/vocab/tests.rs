@@ -175,7 +175,9 @@ fn text_and_json_round_trip() {
     v.save_limit_vocab(&dir.path().join("limit")).unwrap();
     let limit = std::fs::read_to_string(dir.path().join("limit")).unwrap();
     assert_eq!(
-        limit.split_whitespace().collect::<Vec<_>>(),
+        crate::text::whitespace::Rule::Lmplz
+            .split(&limit)
+            .collect::<Vec<_>>(),
         &v.tokens()[4..]
     );
 }

@@ -27,13 +27,7 @@ pub(crate) fn is_py_space(c: char) -> bool {
 
 /// Strips the bytes Python's `bytes.strip()` removes (ASCII space, `\t`, `\n`, `\r`, `\v`, `\f`).
 pub(crate) fn strip_ascii_space(line: &[u8]) -> &[u8] {
-    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
-    let start = line.iter().position(|b| !is_space(b)).unwrap_or(line.len());
-    let end = line
-        .iter()
-        .rposition(|b| !is_space(b))
-        .map_or(start, |i| i + 1);
-    &line[start..end]
+    crate::text::whitespace::trim_ascii_bytes(line)
 }
 
 /// Parses a frequency as Python's `int()` does for plain decimal text: surrounding whitespace,

@@ -16,7 +16,7 @@ use super::format::is_py_space;
 use super::Segmenter;
 use crate::cancel::Cancel;
 use crate::error::{Error, IoContext, Location, Result};
-use crate::io::{display_name, open_input, AtomicFile, LineReader, BUFFER_SIZE};
+use crate::io::{display_name, open_input, LineReader, OutputFile};
 
 /// Most lines in one parallel batch of a file.
 pub const BATCH_LINES: usize = 8192;
@@ -182,40 +182,22 @@ impl Segmenter {
             out_name
         };
         let mut total = SegmentStats::default();
-        if output.as_os_str() == "-" {
-            let stdout = std::io::stdout();
-            let mut out = std::io::BufWriter::with_capacity(BUFFER_SIZE, stdout.lock());
-            for path in inputs {
-                let mut input = open_input(path)?;
-                let s = self.segment_lines(
-                    &mut input,
-                    &display_name(path),
-                    &mut out,
-                    &out_name,
-                    opts,
-                    cancel,
-                )?;
-                total.lines += s.lines;
-                total.words += s.words;
-            }
-            out.flush().at_path("cannot write", &out_name)?;
-        } else {
-            let mut out = AtomicFile::create(output)?;
-            for path in inputs {
-                let mut input = open_input(path)?;
-                let s = self.segment_lines(
-                    &mut input,
-                    &display_name(path),
-                    &mut out,
-                    &out_name,
-                    opts,
-                    cancel,
-                )?;
-                total.lines += s.lines;
-                total.words += s.words;
-            }
-            out.commit()?;
+        // Claimed before any work: stdout for `-`, refused when it is one of the inputs.
+        let mut out = OutputFile::create_for(output, inputs)?;
+        for path in inputs {
+            let mut input = open_input(path)?;
+            let s = self.segment_lines(
+                &mut input,
+                &display_name(path),
+                &mut out,
+                &out_name,
+                opts,
+                cancel,
+            )?;
+            total.lines += s.lines;
+            total.words += s.words;
         }
+        out.commit()?;
         Ok(total)
     }
 }

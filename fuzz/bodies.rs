@@ -1,0 +1,164 @@
+//! The bodies of the fuzz targets, shared by `cargo fuzz` (fuzz_targets/*.rs, nightly) and the
+//! stable replay and property test of the core (`rust/kneser/tests/fuzz_replay.rs`), so the
+//! committed corpora and any crashing input found run in every `cargo test`.
+//!
+//! Each body takes arbitrary bytes and must return without panicking: a parser answers with a
+//! value or a typed error whose message is not empty; a text stage returns valid text.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::Path;
+
+use kneser::estimate::{EstimateConfig, Output, Source};
+use kneser::model::{LoadMethod, Model};
+use kneser::text::normalize::{CcnetOptions, Normalizer};
+use kneser::text::segment::Segmenter;
+use kneser::text::tokenize::{Mode, Tokenizer};
+use kneser::Cancel;
+
+/// The names of the targets, as directories under `fuzz/corpus/`.
+pub const TARGETS: [&str; 6] = [
+    "arpa_reader",
+    "binary_reader",
+    "counts_reader",
+    "normalizer",
+    "tokenizer",
+    "segmenter",
+];
+
+/// Runs the body named `target` on `data`.
+pub fn run(target: &str, data: &[u8]) {
+    match target {
+        "arpa_reader" => arpa_reader(data),
+        "binary_reader" => binary_reader(data),
+        "counts_reader" => counts_reader(data),
+        "normalizer" => normalizer(data),
+        "tokenizer" => tokenizer(data),
+        "segmenter" => segmenter(data),
+        other => panic!("no fuzz target {other}"),
+    }
+}
+
+fn checked<T>(result: kneser::Result<T>) -> Option<T> {
+    match result {
+        Ok(v) => Some(v),
+        Err(e) => {
+            assert!(!e.to_string().is_empty(), "an error without a message");
+            None
+        }
+    }
+}
+
+fn score_some(model: &Model) {
+    for text in ["", "the", "a b c d e", "<s> </s> <unk>", "zz qq"] {
+        let _ = model.score(text, true, true);
+    }
+}
+
+/// ARPA text, parsed into a model, then scored.
+pub fn arpa_reader(data: &[u8]) {
+    if let Some(model) = checked(Model::from_arpa_reader(data, "<fuzz>", &Cancel::new())) {
+        score_some(&model);
+    }
+}
+
+fn with_file(data: &[u8], f: impl FnOnce(&Path)) {
+    let mut file = tempfile::NamedTempFile::new().expect("a temp file");
+    file.write_all(data).expect("write the input");
+    file.flush().expect("flush the input");
+    f(file.path());
+}
+
+/// Any model file (kneser's binary, KenLM's probing or trie, ARPA), read into memory (no
+/// mapping: a fuzz input is not a file a user promised to keep still), then scored.
+pub fn binary_reader(data: &[u8]) {
+    with_file(data, |path| {
+        if let Some(model) = checked(Model::load_with(path, LoadMethod::Read, &Cancel::new())) {
+            score_some(&model);
+        }
+    });
+}
+
+/// A kneser count file, merged into a model of order 1 to 3 written to nowhere.
+pub fn counts_reader(data: &[u8]) {
+    with_file(data, |path| {
+        let temp = tempfile::tempdir().expect("a temp dir");
+        let config = EstimateConfig {
+            discount_fallback: Some(kneser::estimate::config::DEFAULT_FALLBACK.to_vec()),
+            memory: 4 << 20,
+            temp_dir: temp.path().to_path_buf(),
+            threads: 1,
+            verbose: false,
+            ..EstimateConfig::default()
+        };
+        let _ = checked(kneser::estimate::estimate(
+            Source::Counts(vec![path.to_path_buf()]),
+            &config,
+            Output::Writer(Box::new(std::io::sink())),
+            &Cancel::new(),
+        ));
+    });
+}
+
+/// CCNet's normalizer (every option combination the first byte picks) on the rest as text.
+pub fn normalizer(data: &[u8]) {
+    let (pick, rest) = data.split_first().unwrap_or((&0, &[]));
+    let text = String::from_utf8_lossy(rest);
+    let options = CcnetOptions {
+        accent: pick & 1 != 0,
+        case: pick & 2 != 0,
+        numbers: pick & 4 != 0,
+        punct: (pick >> 3) % 3,
+    };
+    let norm = Normalizer::ccnet(options);
+    let once = norm.normalize(&text);
+    // The surrogate-passing entry takes any bytes and answers text or a typed error.
+    let _ = checked(norm.normalize_surrogate_utf8(rest, "<fuzz>"));
+    let batch = norm.normalize_batch(&[text.as_ref(), once.as_str()]);
+    assert_eq!(batch[0], once, "batch and single normalization differ");
+}
+
+/// Every tokenizer mode, lowercasing on or off; tokens are never empty and never hold the
+/// whitespace of the lmplz rule in whitespace mode.
+pub fn tokenizer(data: &[u8]) {
+    let (pick, rest) = data.split_first().unwrap_or((&0, &[]));
+    let text = String::from_utf8_lossy(rest);
+    for mode in [
+        Mode::Whitespace,
+        Mode::UnicodeWords,
+        Mode::CjkChars,
+        Mode::Punctuation,
+    ] {
+        let whitespace = matches!(mode, Mode::Whitespace);
+        let tok = Tokenizer::new(mode).with_lowercase(pick & 1 != 0);
+        for t in tok.tokenize(&text) {
+            assert!(!t.is_empty(), "an empty token");
+            if whitespace {
+                assert!(
+                    !t.bytes()
+                        .any(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0)),
+                    "a separator inside token {t:?}"
+                );
+            }
+        }
+    }
+}
+
+/// A jieba dictionary (the bytes up to the first NUL) and text to cut (the rest): loading answers
+/// a segmenter or a typed error; cutting covers the text exactly.
+pub fn segmenter(data: &[u8]) {
+    let split = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    let (dict, text) = (&data[..split], data.get(split + 1..).unwrap_or(&[]));
+    let text = String::from_utf8_lossy(text);
+    let Some(seg) = checked(Segmenter::from_reader(dict, "<fuzz>")) else {
+        return;
+    };
+    let words = seg.cut(&text, false);
+    assert_eq!(
+        words.concat(),
+        text,
+        "the words do not join back to the text"
+    );
+    let _ = seg.cut(&text, true);
+}

@@ -1,0 +1,102 @@
+"""`kneser build` accepts every flag of `lmplz --help` with lmplz's meaning."""
+
+from __future__ import annotations
+
+import lzma
+import subprocess
+import sys
+
+import pytest
+
+from conftest import DATA, SHARED
+
+BOOK = DATA / "lmplz" / "book.txt"
+SEED = DATA / "lmplz" / "seed.txt"
+REMOTE = SHARED / "reference" / "lmplz"
+
+
+def build(*args: str, stdin: bytes = b"", check: bool = True):
+    proc = subprocess.run(
+        [sys.executable, "-m", "kneser.cli", "build", *args],
+        input=stdin,
+        capture_output=True,
+        check=False,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr.decode()
+    return proc
+
+
+def test_ccnet_command_line_is_accepted(tmp_path):
+    """CCNet's Makefile: lmplz -o 5 -S 8G -T /tmp --vocab_estimate N --discount_fallback."""
+    out = build(
+        "-o",
+        "5",
+        "-S",
+        "8G",
+        "-T",
+        str(tmp_path),
+        "--vocab_estimate",
+        "1000",
+        "--discount_fallback",
+        "-q",
+        stdin=SEED.read_bytes(),
+    ).stdout
+    plain = build("-o", "5", "--discount_fallback", "-q", stdin=SEED.read_bytes()).stdout
+    assert out == plain and out.startswith(b"\\data\\\n")
+
+
+def test_memory_plan_hints_change_nothing(tmp_path):
+    base = build("-o", "2", "--discount_fallback", "-q", stdin=SEED.read_bytes()).stdout
+    hinted = build(
+        "-o",
+        "2",
+        "--discount_fallback",
+        "-q",
+        "--minimum_block",
+        "8K",
+        "--sort_block",
+        "64M",
+        "--block_count",
+        "2",
+        "--vocab_estimate",
+        "1000000",
+        stdin=SEED.read_bytes(),
+    ).stdout
+    assert hinted == base
+
+
+def test_verbose_header_equals_lmplz(tmp_path):
+    reference = REMOTE / "book.o3.verbose_header.arpa.xz"
+    if not reference.exists():
+        pytest.skip("shared reference absent")
+    got = build("-o", "3", "-q", "--verbose_header", stdin=BOOK.read_bytes()).stdout
+    with lzma.open(reference, "rb") as f:
+        assert got == f.read()
+
+
+def test_verbose_header_names_the_input_file(tmp_path):
+    got = build(
+        "-o", "2", "--discount_fallback", "-q", "--verbose_header", "--text", str(SEED)
+    ).stdout
+    header = f"# Input file: {SEED}\n# Token count: 6\n# Smoothing: Modified Kneser-Ney\n"
+    assert got.startswith(header.encode() + b"\\data\\\n")
+
+
+@pytest.mark.parametrize("flag", [["--intermediate", "x"], ["--renumber"], ["--collapse_values"]])
+def test_unsupported_output_flags_fail_clearly(tmp_path, flag):
+    out = tmp_path / "lm.arpa"
+    proc = build(
+        "-o",
+        "2",
+        "--discount_fallback",
+        "--arpa",
+        str(out),
+        *flag,
+        check=False,
+        stdin=SEED.read_bytes(),
+    )
+    assert proc.returncode != 0
+    assert b"not supported" in proc.stderr
+    assert b"Traceback" not in proc.stderr
+    assert not out.exists()

@@ -1,0 +1,363 @@
+"""KenLM's probing binary format and KenLM's ARPA rules: exact parity with the kenlm module,
+byte parity with build_binary, bad files refused with the offset."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import lzma
+import random
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kneser
+import kneser.cli
+
+BUILD_BINARY = Path.home() / ".cache/kneser-anchors/kenlm-build/bin/build_binary"
+FIXTURES = Path(__file__).parent / "data" / "kenlm"
+LMPLZ = Path(__file__).parent / "data" / "lmplz"
+
+
+def exact(model: kneser.Model, text: str) -> list[tuple[float, int, bool]]:
+    return [(float(p), int(n), bool(o)) for p, n, o in model.full_scores(text)]
+
+
+def records(path: Path) -> list[dict]:
+    with lzma.open(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+
+@pytest.fixture(scope="module")
+def heldout(data_dir: Path) -> list[str]:
+    return (data_dir / "query" / "book.heldout.txt").read_text(encoding="utf-8").splitlines()
+
+
+def assert_same_as_records(model: kneser.Model, heldout: list[str], recs: list[dict]) -> None:
+    assert len(recs) == len(heldout)
+    for text, rec in zip(heldout, recs):
+        assert float(model.score(text, bos=True, eos=True)) == rec["score"], text
+        want = [(p, n, o) for p, n, o in rec["full_scores"]]
+        assert exact(model, text) == want, text
+
+
+# -- ARPA files of other toolkits (SRILM suffix holes, CMU <UNK>) ------------------------------
+
+
+@pytest.mark.parametrize("name", ["book.o3.suffix-holes", "book.o3.UNK-upper"])
+def test_other_toolkits_arpa_scores_equal_kenlm(
+    shared_dir: Path, heldout: list[str], name: str
+) -> None:
+    folder = shared_dir / "reference" / "arpa-other"
+    model = kneser.Model(folder / f"{name}.arpa.xz")
+    assert_same_as_records(model, heldout, records(folder / f"{name}.kenlm-python.jsonl.xz"))
+
+
+# -- Reference binaries written by build_binary ------------------------------------------------
+
+PROBING_REFS = [
+    ("book.o3.probing", "book.o3", []),
+    ("book.o3.probing-p2", "book.o3", ["-p", "2.0", "probing"]),
+    ("book.o3.probing-novocab", "book.o3", ["-v", "probing"]),
+    ("book.o5.probing", "book.o5", []),
+]
+TRIE_REFS = [
+    "book.o3.trie",
+    "book.o3.trie-q8",
+    "book.o3.trie-q8-b7-a22",
+    "book.o3.trie-a255",
+    "book.o5.trie-q8-b7-a255",
+]
+
+
+def unxz(src: Path, dst: Path) -> Path:
+    with lzma.open(src) as f, dst.open("wb") as out:
+        shutil.copyfileobj(f, out)
+    return dst
+
+
+@pytest.mark.parametrize(("name", "arpa", "flags"), PROBING_REFS)
+def test_reference_probing_binaries(
+    shared_dir: Path, heldout: list[str], tmp_path: Path, name: str, arpa: str, flags: list[str]
+) -> None:
+    ref = shared_dir / "reference"
+    binary = unxz(ref / "binary" / f"{name}.bin.xz", tmp_path / f"{name}.bin")
+    model = kneser.Model(binary)
+    assert model.is_binary
+    assert_same_as_records(
+        model, heldout, records(ref / "binary" / f"{name}.kenlm-python.jsonl.xz")
+    )
+    # kneser build-binary with the same flags writes the same bytes.
+    src = unxz(ref / "lmplz" / f"{arpa}.arpa.xz", tmp_path / f"{arpa}.arpa")
+    out = tmp_path / "ours.bin"
+    assert kneser.cli.main(["build-binary", *flags, str(src), str(out)]) == 0
+    assert hashlib.md5(out.read_bytes()).digest() == hashlib.md5(binary.read_bytes()).digest()
+    if not flags:
+        # Model.save_binary of the ARPA model is the same file too, and so is re-saving the
+        # mapped binary.
+        again = tmp_path / "again.bin"
+        kneser.Model(src).save_binary(again)
+        assert again.read_bytes() == binary.read_bytes()
+        model.save_binary(again)
+        assert again.read_bytes() == binary.read_bytes()
+
+
+@pytest.mark.parametrize("name", TRIE_REFS)
+def test_trie_binaries_are_refused_with_a_clear_message(
+    shared_dir: Path, tmp_path: Path, name: str
+) -> None:
+    binary = unxz(shared_dir / "reference" / "binary" / f"{name}.bin.xz", tmp_path / "t.bin")
+    with pytest.raises(kneser.FormatError, match=r"at byte 96: .*trie.*not read yet"):
+        kneser.Model(binary)
+
+
+def test_build_binary_md5_of_fixtures(tmp_path: Path) -> None:
+    """Byte parity with build_binary on the fixture ARPAs (MD5s recorded in tests/data)."""
+    flags = {"probing": [], "probing-p2": ["-p", "2.0"], "probing-novocab": ["-v"]}
+    lines = (FIXTURES / "build_binary.md5").read_text().splitlines()
+    assert len(lines) == 12
+    for line in lines:
+        digest, name = line.split()
+        stem, kind, _ = name.rsplit(".", 2)
+        out = tmp_path / name
+        src = LMPLZ / f"{stem}.arpa"
+        assert kneser.cli.main(["build-binary", *flags[kind], str(src), str(out)]) == 0
+        assert hashlib.md5(out.read_bytes()).hexdigest() == digest, name
+
+
+def test_fixture_binaries_load_and_score_as_their_arpa(tmp_path: Path, heldout: list[str]) -> None:
+    for stem in ("seed.o2.fallback", "whitespace.o2.fallback"):
+        binary = kneser.Model(FIXTURES / f"{stem}.probing.bin")
+        arpa = kneser.Model(LMPLZ / f"{stem}.arpa")
+        for text in ["我 你 他", "a b c\xa0d e \u3000x yz unknown", ""]:
+            assert exact(binary, text) == exact(arpa, text)
+    binary = kneser.Model(unxz(FIXTURES / "book.o3.prune_1.probing.bin.xz", tmp_path / "p.bin"))
+    arpa = kneser.Model(LMPLZ / "book.o3.prune_1.arpa")
+    for text in heldout[:200]:
+        assert exact(binary, text) == exact(arpa, text)
+
+
+def test_every_load_method_gives_the_same_scores(tmp_path: Path, heldout: list[str]) -> None:
+    path = unxz(FIXTURES / "book.o3.prune_1.probing.bin.xz", tmp_path / "p.bin")
+    scores = []
+    for method in (
+        kneser.LoadMethod.LAZY,
+        kneser.LoadMethod.POPULATE_OR_READ,
+        kneser.LoadMethod.READ,
+    ):
+        config = kneser.Config()
+        config.load_method = method
+        model = kneser.Model(path, config)
+        scores.append([exact(model, t) for t in heldout[:50]])
+    assert scores[0] == scores[1] == scores[2]
+
+
+def test_kenlm_module_loads_kneser_binaries(tmp_path: Path, heldout: list[str]) -> None:
+    kenlm = pytest.importorskip("kenlm")
+    # A model kneser estimated, written as KenLM's binary by kneser.
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(heldout[:300]) + "\n", encoding="utf-8")
+    arpa = tmp_path / "m.arpa"
+    kneser.estimate(corpus, 3, arpa, discount_fallback=True)
+    binary = tmp_path / "m.bin"
+    kneser.Model(arpa).save_binary(binary)
+    theirs = kenlm.Model(str(binary))
+    ours = kneser.Model(binary)
+    from_arpa = kenlm.Model(str(arpa))
+    for text in heldout[250:400]:
+        want = [(float(p), int(n), bool(o)) for p, n, o in from_arpa.full_scores(text)]
+        assert [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text)] == want
+        assert exact(ours, text) == want
+
+
+# -- Bad binaries ------------------------------------------------------------------------------
+
+
+def test_bad_binaries_name_the_offset(tmp_path: Path) -> None:
+    data = (FIXTURES / "seed.o2.fallback.probing.bin").read_bytes()
+    bad = tmp_path / "bad.bin"
+
+    def refused(blob: bytes, pattern: str) -> None:
+        bad.write_bytes(blob)
+        with pytest.raises(kneser.FormatError, match=pattern):
+            kneser.Model(bad)
+
+    for cut in (8, 40, 100, 150, len(data) - 3):
+        refused(data[:cut], r"bad\.bin: not a usable KenLM binary model at byte \d+")
+    swapped = bytearray(data)
+    swapped[60:64] = swapped[60:64][::-1]
+    refused(bytes(swapped), "at byte 60: the sanity block .* another byte order")
+    old = bytearray(data)
+    old[49] = ord("4")
+    refused(bytes(old), 'at byte 48: expected format version 5, found version "4"')
+    incomplete = b"mmap lm http://kheafield.com/code incomplete\n" + data[45:]
+    refused(incomplete, "did not finish building")
+    counts = bytearray(data)
+    counts[108:116] = (10**15).to_bytes(8, "little")
+    refused(bytes(counts), "at byte 108: the 1-gram count 1000000000000000 cannot fit")
+    more = bytearray(data)
+    more[116:124] = (int.from_bytes(data[116:124], "little") + 50).to_bytes(8, "little")
+    refused(bytes(more), "tables, the file has")
+    order = bytearray(data)
+    order[88] = 40
+    refused(bytes(order), "at byte 88: expected an order from 2 to")
+    refused(b"KNESERLM" + b"\0" * 100, "kneser's own binary format")
+
+
+# -- KenLM's C++ test expectations (lm/model_test.cc) over our own copy of its test model ------
+
+# A model with the structure lm/test.arpa exercises (written for kneser; values are ours):
+# `<s> looking on a little` with a pruned-suffix 4-gram and an n-gram whose context is present.
+TEST_ARPA = """\\data\\
+ngram 1=8
+ngram 2=7
+ngram 3=4
+ngram 4=2
+
+\\1-grams:
+-1.383514\t<unk>\t0
+0\t<s>\t-0.30103
+-1.5\t</s>\t0
+-1.4\ta\t-0.2
+-1.7\tlittle\t-0.25
+-1.2\ton\t-0.45
+-1.9\tlooking\t-0.4
+-2.1\tmore\t-0.1
+
+\\2-grams:
+-0.8\t<s> looking\t-0.3
+-0.6\tlooking on\t-0.35
+-0.5\ton a\t-0.2
+-0.7\ta little\t-0.15
+-0.9\tlittle </s>
+-1.1\t<s> more
+-0.4\tlittle more\t-0.05
+
+\\3-grams:
+-0.3\t<s> looking on\t-0.25
+-0.2\tlooking on a\t-0.1
+-0.25\ton a little\t-0.05
+-0.35\ta little more
+
+\\4-grams:
+-0.1\t<s> looking on a
+-0.15\tlooking on a little
+
+\\end\\
+"""
+
+
+def test_model_test_cc_expectations(tmp_path: Path) -> None:
+    path = tmp_path / "test.arpa"
+    path.write_text(TEST_ARPA)
+    m = kneser.Model(path)
+    assert m.order == 4
+    # Starting: <s> looking (bigram), on (trigram), a (4-gram), little (4-gram).
+    s = exact(m, "looking on a little more the")
+    assert [n for _, n, _ in s] == [2, 3, 4, 4, 3, 1, 1]
+    assert s[0][0] == pytest.approx(-0.8)
+    assert s[3][0] == pytest.approx(-0.15)
+    # An OOV: <unk>'s probability plus the backoffs of the context it cannot extend.
+    # (`more` after `on a little`: the trigram plus backoff(on a little) = -0.35 - 0.05.)
+    assert s[4][0] == pytest.approx(-0.40)
+    # The state after `more` is `a little more`; backoff(more) + backoff(little more).
+    assert s[5][2] and s[5][0] == pytest.approx(-1.383514 - 0.1 - 0.05)
+    # <s> more: bigram with no backoff of its own.
+    assert exact(m, "more")[0] == (pytest.approx(-1.1), 2, False)
+    # The state after the sentence start is `<s>` alone; after `little` the context is kept.
+    state, out = kneser.State(), kneser.State()
+    m.BeginSentenceWrite(state)
+    assert len(state) == 1
+    m.BaseScore(state, "little", out)
+    assert len(out) == 1
+
+
+def test_agrees_with_kenlm_on_the_hand_written_model(tmp_path: Path) -> None:
+    kenlm = pytest.importorskip("kenlm")
+    path = tmp_path / "test.arpa"
+    path.write_text(TEST_ARPA)
+    ours, theirs = kneser.Model(path), kenlm.Model(str(path))
+    words = "looking on a little more the <s> </s> <unk> zz".split()
+    rng = random.Random(7)
+    for _ in range(300):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 9)))
+        for bos, eos in ((True, True), (False, False), (True, False)):
+            want = [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text, bos, eos)]
+            assert [
+                (float(p), int(n), bool(o)) for p, n, o in ours.full_scores(text, bos, eos)
+            ] == want
+
+
+# -- Random SRILM-style pruned files vs the kenlm module ---------------------------------------
+
+
+def parse_arpa(text: str) -> list[list[tuple[str, str]]]:
+    """Per order, the (first part, rest of the line) of each n-gram."""
+    orders: list[list[str]] = []
+    for line in text.splitlines():
+        if line.startswith("\\") and line.endswith("-grams:"):
+            orders.append([])
+        elif line.strip() and orders and not line.startswith("\\"):
+            orders[-1].append(line)
+    return orders
+
+
+def write_arpa(orders: list[list[str]]) -> str:
+    head = "\\data\\\n" + "".join(f"ngram {i + 1}={len(o)}\n" for i, o in enumerate(orders))
+    body = "".join(f"\n\\{i + 1}-grams:\n" + "\n".join(o) + "\n" for i, o in enumerate(orders))
+    return head + body + "\n\\end\\\n"
+
+
+@pytest.fixture(scope="module")
+def small_o3() -> list[list[str]]:
+    return parse_arpa((LMPLZ / "book.o3.prune_1.arpa").read_text(encoding="utf-8"))
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1), fraction=st.floats(0.05, 0.9))
+def test_pruned_suffixes_score_as_kenlm(
+    small_o3: list[list[str]], heldout: list[str], tmp_path: Path, seed: int, fraction: float
+) -> None:
+    kenlm = pytest.importorskip("kenlm")
+    rng = random.Random(seed)
+    uni, bi, tri = small_o3
+    contexts = {" ".join(line.split("\t")[1].split()[:2]) for line in tri}
+    # Drop bigrams that are no trigram's context (SRILM keeps `a b c` after dropping `b c`).
+    keep = [b for b in bi if b.split("\t")[1] in contexts or rng.random() > fraction]
+    path = tmp_path / f"pruned-{seed}.arpa"
+    path.write_text(write_arpa([uni, keep, tri]), encoding="utf-8")
+    ours, theirs = kneser.Model(path), kenlm.Model(str(path))
+    for text in rng.sample(heldout, 25):
+        want = [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text)]
+        assert exact(ours, text) == want
+    if BUILD_BINARY.exists():
+        ref, out = tmp_path / "ref.bin", tmp_path / "ours.bin"
+        subprocess.run([BUILD_BINARY, path, ref], check=True, capture_output=True)
+        ours.save_binary(out)
+        assert out.read_bytes() == ref.read_bytes()
+
+
+# -- The hash: no collision over every vocabulary we have -------------------------------------
+
+
+def test_en_bench_order5_model_loads_and_scores_as_kenlm(shared_dir: Path) -> None:
+    """The model whose home-made hash collided (`discernable,` / `discernible;`). Generate it with
+    `lmplz -o 5 -S 2G < en-bench.txt > ~/.cache/kneser-anchors/enbench/en-bench.o5.arpa`."""
+    path = Path.home() / ".cache/kneser-anchors/enbench/en-bench.o5.arpa"
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    kenlm = pytest.importorskip("kenlm")
+    ours = kneser.Model(path)
+    for a, b in [("discernable,", "discernible;"), ("“’Oo’s", "“’Ow’d")]:
+        assert ours.index(a) != ours.index(b) and a in ours and b in ours
+    theirs = kenlm.Model(str(path))
+    lines = (shared_dir / "reference" / "query" / "book.heldout.txt").read_text().splitlines()
+    for text in [*lines, "discernable, discernible; “’Oo’s “’Ow’d"]:
+        want = [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text)]
+        assert exact(ours, text) == want
