@@ -86,9 +86,7 @@ class OutputFile:
     def __enter__(self) -> OutputFile: ...
     def __exit__(self, exc_type: Any = None, _exc: Any = None, _tb: Any = None) -> bool: ...
 
-def claim_output(
-    path: str | PathLike[str], inputs: Sequence[str | PathLike[str]] = ...
-) -> None:
+def claim_output(path: str | PathLike[str], inputs: Sequence[str | PathLike[str]] = ...) -> None:
     """Checks an output path before any work as ``OutputFile`` would."""
 
 # --- model (scoring) ---------------------------------------------------------------------------
