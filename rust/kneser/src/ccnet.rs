@@ -105,17 +105,21 @@ impl Cutoffs {
         let (_, header) = lines
             .next()
             .ok_or_else(|| fail(0, "empty cutoff file".into()))?;
-        let languages: Vec<&str> = header.split(',').skip(1).map(str::trim).collect();
+        let languages: Vec<&str> = header
+            .split(',')
+            .skip(1)
+            .map(|f| Rule::Python.trim(f))
+            .collect();
         if languages.is_empty() {
             return Err(fail(1, "no language columns in the header".into()));
         }
         let (mut heads, mut tails) = (None, None);
         for (i, line) in lines {
             let number = i as u64 + 1;
-            if line.trim().is_empty() {
+            if Rule::Python.trim(line).is_empty() {
                 continue;
             }
-            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            let fields: Vec<&str> = line.split(',').map(|f| Rule::Python.trim(f)).collect();
             if fields.len() != languages.len() + 1 {
                 return Err(fail(
                     number,
