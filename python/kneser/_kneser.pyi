@@ -63,13 +63,14 @@ def count(
     Returns order, tokens, words and records."""
 
 class read_lines:
-    """Batches of ``(line_number, text)`` from a plain, gz, xz, zst or bz2 file ("-" is stdin)."""
+    """Batches of ``(line_number, text)`` from a plain, gz, xz, zst or bz2 file ("-" is stdin);
+    ``errors`` is "strict", "replace" or "skip" (an invalid line's text is then None)."""
 
     def __init__(
         self, path: str | PathLike[str], batch_size: int = 4096, errors: str = "strict"
     ) -> None: ...
     def __iter__(self) -> read_lines: ...
-    def __next__(self) -> list[tuple[int, str]]: ...
+    def __next__(self) -> list[tuple[int, str | None]]: ...
 
 class OutputFile:
     """The core's output layer: claimed before any work ("-" is stdout, a FIFO or device is
@@ -893,5 +894,8 @@ class CcnetScorer:
     @property
     def languages(self) -> list[str]: ...
     def score_batch(
-        self, texts: Iterable[str | bytes | None], languages: Iterable[str | None]
+        self,
+        texts: Iterable[str | bytes | None],
+        languages: Iterable[str | None],
+        dedup: bool = False,
     ) -> dict[str, Any]: ...

@@ -154,7 +154,8 @@ def read_documents(
                     else:
                         message = str(err)
                     if on_error == "raise":
-                        raise FormatError(f"{name}:{number}: malformed line: {message}") from None
+                        kind = "malformed JSON line" if is_json else "malformed line"
+                        raise FormatError(f"{name}:{number}: {kind}: {message}") from None
                     report.malformed.append((name, number, message))
                     continue
                 docs.append(obj)
@@ -567,7 +568,9 @@ class CcnetPipeline:
                         continue
                     report.documents += len(objs)
                     langs = [o.get(self.language_field) for o in objs]
-                    res = self.scorer.score_batch([o[self.field] for o in objs], langs)
+                    res = self.scorer.score_batch(
+                        [o[self.field] for o in objs], langs, dedup=self.dedup is not None
+                    )
                     ppl, scored, buckets = res["perplexity"], res["scored"], res["bucket"]
                     tokens, hashes = res["tokens"], res["dedup"]
                     for i, obj in enumerate(objs):
@@ -665,10 +668,18 @@ def train_lm(
     binary: str | os.PathLike[str] | None = None,
     normalizer: Any = "ccnet",
     tokenizer: Any = None,
+    sp_model: str | os.PathLike[str] | None = None,
+    sp_vocab_size: int = 8000,
+    sp_options: dict[str, Any] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """CCNet's recipe: normalize and tokenize a reference corpus, estimate an order-N model,
     write the ARPA and (optionally) the binary model.
+
+    With ``sp_model``, the SentencePiece model is trained first, as CCNet's models were
+    (``spm_train`` on the normalized text; needs ``pip install "kneser[sentencepiece]"``),
+    written there, and the model is estimated on its pieces: ``{lang}.sp.model`` plus the ARPA
+    (which CCNet's kenlm loads as it is) are a pair for ``Pipeline.ccnet`` and CCNet.
 
     Args:
         inputs: text files, one sentence (paragraph) a line; plain, .gz, .xz or .zst.
@@ -676,7 +687,11 @@ def train_lm(
         arpa: the ARPA to write.
         binary: the binary model to write as well (fast to load, memory-mapped).
         normalizer: a ``kneser.Normalizer``, "ccnet" (default) or None.
-        tokenizer: a ``kneser.Tokenizer`` or None (whitespace as is).
+        tokenizer: a ``kneser.Tokenizer`` (a ``kneser.SentencePiece`` too) or None.
+        sp_model: where to write a SentencePiece model trained on the normalized text (then
+            the tokenizer); None trains none.
+        sp_vocab_size: its vocabulary size.
+        sp_options: more ``sentencepiece.SentencePieceTrainer.train`` options.
         **options: passed to ``kneser.estimate`` (memory, prune, discount_fallback, ...).
 
     Returns:
@@ -686,13 +701,50 @@ def train_lm(
         inputs = [inputs]
     if normalizer == "ccnet":
         normalizer = _kneser.Normalizer.ccnet()
+    if sp_model is not None:
+        if tokenizer is not None:
+            raise ArgumentError("give sp_model (to train one) or tokenizer, not both")
+        tokenizer = _train_sentencepiece(
+            (t for t in _normalized_lines(inputs, normalizer, None) if t),
+            Path(sp_model),
+            sp_vocab_size,
+            sp_options or {},
+        )
     lines = _normalized_lines(inputs, normalizer, tokenizer)
     summary = _kneser.estimate(texts=lines, order=order, arpa=os.fspath(arpa), **options)
     summary["arpa"] = os.fspath(arpa)
+    if sp_model is not None:
+        summary["sp_model"] = os.fspath(sp_model)
     if binary is not None:
         _kneser.Model(os.fspath(arpa)).save_binary(os.fspath(binary))
         summary["binary"] = os.fspath(binary)
     return summary
+
+
+def _train_sentencepiece(
+    lines: Iterator[str], path: Path, vocab_size: int, options: dict[str, Any]
+) -> Any:
+    try:
+        import sentencepiece as spm
+    except ImportError:
+        raise ArgumentError(
+            "training a SentencePiece model needs the sentencepiece package: "
+            'pip install "kneser[sentencepiece]"'
+        ) from None
+    import io
+
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=lines,
+        model_writer=model,
+        vocab_size=vocab_size,
+        minloglevel=options.pop("minloglevel", 2),
+        **options,
+    )
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_bytes(model.getvalue())
+    os.replace(tmp, path)
+    return _kneser.SentencePiece(str(path))
 
 
 def demo(out_dir: str | os.PathLike[str] | None = None, order: int = 3) -> Report:

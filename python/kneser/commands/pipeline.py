@@ -65,7 +65,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--arpa", required=True)
     t.add_argument("--binary", default=None)
     t.add_argument("--normalize", choices=["ccnet", "none"], default="ccnet")
-    t.add_argument("--tokenizer", default=None)
+    t.add_argument("--tokenizer", default=None, help="a tokenizer mode or a SentencePiece .model")
+    t.add_argument(
+        "--sp-model",
+        default=None,
+        help="train a SentencePiece model on the normalized text into this file (CCNet's "
+        "{lang}.sp.model), then estimate on its pieces; needs kneser[sentencepiece]",
+    )
+    t.add_argument("--sp-vocab-size", type=int, default=8000)
     t.add_argument("-S", "--memory", default=kneser.DEFAULT_MEMORY)
     t.add_argument("-T", "--temp-dir", default=None)
     t.add_argument("--prune", type=int, nargs="+", default=None)
@@ -153,6 +160,8 @@ def run_train_lm(args: argparse.Namespace) -> int:
         binary=args.binary,
         normalizer="ccnet" if args.normalize == "ccnet" else None,
         tokenizer=_tokenizer(args.tokenizer),
+        sp_model=args.sp_model,
+        sp_vocab_size=args.sp_vocab_size,
         memory=args.memory,
         temp_dir=args.temp_dir,
         prune=args.prune,

@@ -72,16 +72,19 @@ impl PyCcnetScorer {
     /// Args:
     ///     texts: a sequence of str (bytes are decoded as UTF-8; None is no text).
     ///     languages: a sequence of str or None, one per text.
+    ///     dedup: also hash each document's `normalize_for_dedup` text (else "dedup" is 0).
     ///
     /// Returns:
     ///     a dict: "perplexity" (float64 array, NaN when unscored), "scored" (bool array),
     ///     "bucket" (list of "head", "middle", "tail" or "all"), "tokens" (uint64 array),
     ///     "dedup" (uint64 array of 64-bit hashes of the `normalize_for_dedup` text).
+    #[pyo3(signature = (texts, languages, dedup = false))]
     fn score_batch<'py>(
         &self,
         py: Python<'py>,
         texts: &Bound<'py, PyAny>,
         languages: &Bound<'py, PyAny>,
+        dedup: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
         let texts: Vec<Option<String>> = texts
             .try_iter()?
@@ -106,7 +109,7 @@ impl PyCcnetScorer {
         }
         let docs: Vec<(Option<String>, Option<String>)> = texts.into_iter().zip(langs).collect();
         let scorer = Arc::clone(&self.inner);
-        let scores = run_detached(py, move |cancel| scorer.score_batch(&docs, cancel))?;
+        let scores = run_detached(py, move |cancel| scorer.score_batch(&docs, dedup, cancel))?;
         let out = PyDict::new(py);
         out.set_item(
             "perplexity",

@@ -29,6 +29,7 @@ use rayon::prelude::*;
 use crate::model::Model;
 use crate::text::normalize::{CcnetOptions, Normalizer};
 use crate::text::sentencepiece::SentencePiece;
+use crate::text::whitespace::Rule;
 use crate::{Cancel, Error, Location, Result};
 
 /// CCNet's document perplexity: `10 ** (-log10_sum / length)` where `length` counts every
@@ -45,33 +46,9 @@ pub fn round1(x: f64) -> f64 {
     format!("{x:.1}").parse().unwrap_or(x)
 }
 
-/// Whether Python's `str.split()` splits at `c`.
-pub fn is_python_space(c: char) -> bool {
-    matches!(
-        c,
-        '\t' | '\n'
-            | '\x0b'
-            | '\x0c'
-            | '\r'
-            | '\x1c'..='\x1f'
-            | ' '
-            | '\u{85}'
-            | '\u{a0}'
-            | '\u{1680}'
-            | '\u{2000}'..='\u{200a}'
-            | '\u{2028}'
-            | '\u{2029}'
-            | '\u{202f}'
-            | '\u{205f}'
-            | '\u{3000}'
-    )
-}
-
-/// `len(text.split())` in Python.
+/// `len(text.split())` in Python ([`Rule::Python`], the one home of that rule).
 pub fn python_word_count(text: &str) -> u64 {
-    text.split(is_python_space)
-        .filter(|w| !w.is_empty())
-        .count() as u64
+    Rule::Python.split(text).count() as u64
 }
 
 /// A perplexity bucket.
@@ -128,17 +105,21 @@ impl Cutoffs {
         let (_, header) = lines
             .next()
             .ok_or_else(|| fail(0, "empty cutoff file".into()))?;
-        let languages: Vec<&str> = header.split(',').skip(1).map(str::trim).collect();
+        let languages: Vec<&str> = header
+            .split(',')
+            .skip(1)
+            .map(|f| Rule::Python.trim(f))
+            .collect();
         if languages.is_empty() {
             return Err(fail(1, "no language columns in the header".into()));
         }
         let (mut heads, mut tails) = (None, None);
         for (i, line) in lines {
             let number = i as u64 + 1;
-            if line.trim().is_empty() {
+            if Rule::Python.trim(line).is_empty() {
                 continue;
             }
-            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            let fields: Vec<&str> = line.split(',').map(|f| Rule::Python.trim(f)).collect();
             if fields.len() != languages.len() + 1 {
                 return Err(fail(
                     number,
@@ -344,11 +325,16 @@ impl CcnetScorer {
         self.models.get(language)
     }
 
-    /// Scores one document (see the module doc).
-    pub fn score(&self, text: &str, language: Option<&str>) -> DocScore {
-        let mut h = rustc_hash::FxHasher::default();
-        self.dedup.with_normalized(text, |d| h.write(d.as_bytes()));
-        let dedup_hash = h.finish();
+    /// Scores one document (see the module doc); `dedup` also hashes its
+    /// `normalize_for_dedup` text (else the hash is 0).
+    pub fn score(&self, text: &str, language: Option<&str>, dedup: bool) -> DocScore {
+        let dedup_hash = if dedup {
+            let mut h = rustc_hash::FxHasher::default();
+            self.dedup.with_normalized(text, |d| h.write(d.as_bytes()));
+            h.finish()
+        } else {
+            0
+        };
         let unscored = DocScore {
             perplexity: None,
             bucket: Bucket::All,
@@ -393,6 +379,7 @@ impl CcnetScorer {
     pub fn score_batch<T, L>(
         &self,
         docs: &[(Option<T>, Option<L>)],
+        dedup: bool,
         cancel: &Cancel,
     ) -> Result<Vec<DocScore>>
     where
@@ -406,7 +393,7 @@ impl CcnetScorer {
                 .par_iter()
                 .with_min_len(16)
                 .map(|(text, lang)| match text {
-                    Some(t) => self.score(t.as_ref(), lang.as_ref().map(AsRef::as_ref)),
+                    Some(t) => self.score(t.as_ref(), lang.as_ref().map(AsRef::as_ref), dedup),
                     None => DocScore {
                         perplexity: None,
                         bucket: Bucket::All,

@@ -27,6 +27,7 @@ use std::path::Path;
 
 use crate::error::{Error, IoContext, Result};
 use crate::io::AtomicFile;
+use crate::text::whitespace::Rule;
 
 use super::load_method::{map_model_file, LoadMethod};
 use super::probing::{
@@ -230,7 +231,7 @@ pub(crate) fn parse_header(bytes: &[u8], name: &str) -> Result<(Layout, bool)> {
         if bytes.starts_with(MAGIC_BEFORE_VERSION) {
             let rest = &bytes[MAGIC_BEFORE_VERSION.len()..bytes.len().min(60)];
             let version: String = String::from_utf8_lossy(rest)
-                .trim()
+                .trim_matches(|c: char| Rule::Ascii.is_space(c))
                 .chars()
                 .take_while(|c| c.is_ascii_digit())
                 .collect();
