@@ -230,8 +230,7 @@ mod tests {
         // tempfile wraps the OS error with the path: raw_os_error() alone says nothing.
         let wrapped = tempfile::Builder::new()
             .tempfile_in("/no/such/dir/for/kneser")
-            .err()
-            .expect("the directory is missing");
+            .expect_err("the directory is missing");
         assert_eq!(wrapped.raw_os_error(), None);
         let e = Error::Io {
             action: "cannot create output file in",
