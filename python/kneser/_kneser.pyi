@@ -62,16 +62,18 @@ def count(
     into a count file for sharded estimation (``estimate(order=N, arpa=..., from_counts=[...])``).
     Returns order, tokens, words and records."""
 
+@final
 class read_lines:
     """Batches of ``(line_number, text)`` from a plain, gz, xz, zst or bz2 file ("-" is stdin);
     ``errors`` is "strict", "replace" or "skip" (an invalid line's text is then None)."""
 
-    def __init__(
-        self, path: str | PathLike[str], batch_size: int = 4096, errors: str = "strict"
-    ) -> None: ...
+    def __new__(
+        cls, path: str | PathLike[str], batch_size: int = 4096, errors: str = "strict"
+    ) -> read_lines: ...
     def __iter__(self) -> read_lines: ...
     def __next__(self) -> list[tuple[int, str | None]]: ...
 
+@final
 class OutputFile:
     """The core's output layer: claimed before any work ("-" is stdout, a FIFO or device is
     written in place, a regular file appears only on ``commit()``); refuses an input as output."""
@@ -198,13 +200,14 @@ class Model:
     def _query(
         self,
         inputs: list[str],
-        output: str = "-",
+        output: str = ...,
         sentence_context: bool = True,
         words: bool = True,
         lines: bool = True,
         summary: bool = True,
     ) -> None: ...
 
+@final
 class Normalizer:
     """Cleans text with an ordered list of steps, or one of the CCNet presets.
 
@@ -232,8 +235,8 @@ class Normalizer:
         'cafe "0000"'
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         *,
         unicode: Literal["NFC", "NFKC", "NFD", "NFKD"] | None = None,
         urls: str | None = None,
@@ -245,7 +248,7 @@ class Normalizer:
         remove_control: bool = False,
         collapse_whitespace: bool = False,
         strip: bool = False,
-    ) -> None: ...
+    ) -> Normalizer: ...
     @staticmethod
     def ccnet(
         punct: int = 1, accent: bool = True, case: bool = True, numbers: bool = True
@@ -289,6 +292,7 @@ class Normalizer:
     def steps(self) -> list[str]:
         """The steps, in the order they are applied, as readable strings."""
 
+@final
 class Tokenizer:
     """Splits text into tokens.
 
@@ -310,14 +314,14 @@ class Tokenizer:
         ['cat']
     """
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         mode: Literal["whitespace", "unicode-words", "cjk-chars", "punctuation"]
         | Segmenter
         | None = None,
         lowercase: bool = False,
         stopwords: str | os.PathLike[str] | Iterable[str] | None = None,
-    ) -> None: ...
+    ) -> Tokenizer: ...
     def tokenize(self, text: str) -> list[str]:
         """The tokens of ``text`` as a list of str.
 
@@ -566,6 +570,7 @@ class Segmenter:
 
 _Path = str | os.PathLike[str]
 
+@final
 class Vocab:
     """A vocabulary: token <-> id maps with counts, and the tokenizer that splits text for it.
 
@@ -656,7 +661,7 @@ class Vocab:
             >>> v.save_limit_vocab("limit.txt")
         """
     def __len__(self) -> int: ...
-    def __contains__(self, token: object) -> bool: ...
+    def __contains__(self, key: object, /) -> bool: ...
     def token_to_id(self, token: str) -> int | None:
         """The id of `token`, or None if it is not in the vocabulary.
 
@@ -756,10 +761,10 @@ def encode_corpus(
     dtype: Literal["auto", "uint16", "uint32"] = "auto",
     format: Literal["npy", "bin"] = "npy",
     shard_tokens: int = 100_000_000,
-    eod: bool | str = True,
+    eod: bool | str = ...,
     unk: Literal["unk", "raise"] = "unk",
     progress: bool = False,
-    prefix: str = "shard",
+    prefix: str = ...,
     *,
     files: _Path | Iterable[_Path] | None = None,
     texts: Iterable[str] | None = None,

@@ -237,6 +237,30 @@ mod tests {
     }
 
     #[test]
+    fn errno_is_found_through_wrappers() {
+        // tempfile wraps the OS error with the path: raw_os_error() alone says nothing.
+        let wrapped = tempfile::Builder::new()
+            .tempfile_in("/no/such/dir/for/kneser")
+            .expect_err("the directory is missing");
+        assert_eq!(wrapped.raw_os_error(), None);
+        let e = Error::Io {
+            action: "cannot create output file in",
+            path: "/no/such/dir/for/kneser".into(),
+            source: wrapped,
+        };
+        assert_eq!(e.errno(), Some(2));
+        // A plain OS error, and a kind without a number.
+        let full = Error::io("cannot write", "x", io::Error::from_raw_os_error(28));
+        assert_eq!(full.errno(), Some(28));
+        let kind = Error::io(
+            "cannot write",
+            "x",
+            io::Error::from(io::ErrorKind::StorageFull),
+        );
+        assert_eq!(kind.errno(), Some(28));
+    }
+
+    #[test]
     fn format_names_file_and_line() {
         let e = Error::format("lm.arpa", 12, "expected a probability");
         assert_eq!(e.to_string(), "lm.arpa:12: expected a probability");

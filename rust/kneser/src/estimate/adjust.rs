@@ -1,6 +1,6 @@
 //! Stage 2: adjusted counts, count-of-counts and prune marks (lmplz's `adjust_counts`).
 //!
-//! Input: the top-order windows `[w0 .. w(N-1) | count]` in [`KeyOrder::Suffix`], one per
+//! Input: the top-order windows `[w0 .. w(N-1) | count]` in [`KeyOrder::Suffix`](crate::sort::KeyOrder::Suffix), one per
 //! distinct window. A window is left-padded with `<s>`; the n-gram it stands for starts at its
 //! last `<s>` (a real n-gram holds `<s>` only first).
 //!
@@ -40,7 +40,7 @@ pub const PRUNED: u64 = 1 << 63;
 /// Per-order statistics gathered by [`adjust_counts`].
 #[derive(Debug, Clone, Default)]
 pub struct OrderStats {
-    /// n[c] = number of n-grams with adjusted count c, for c in 1..=4 (index 0 unused).
+    /// `n[c]` = number of n-grams with adjusted count c, for c in 1..=4 (index 0 unused).
     pub count_of_counts: [u64; 5],
     /// N-grams of this order before pruning.
     pub total: u64,

@@ -6,15 +6,15 @@
 //! probabilities of words and sentences, per-word details (n-gram length, OOV flag),
 //! perplexities, KenLM-style `query` reports.
 //!
-//! The query structure ([`table`]): a vocabulary table (word hash to id), the unigrams as an
+//! The query structure (`table`): a vocabulary table (word hash to id), the unigrams as an
 //! array indexed by id, and one open-addressing hash table per higher order keyed by a 64-bit hash
 //! of the word ids (KenLM's probing model). Word ids follow the ARPA's unigram list: `<unk>` is
 //! 0 and every other word takes the next id in file order, as KenLM's `query` prints them.
 //! A model whose ARPA lacks `<unk>` gives it log10 p = -100 (KenLM's default) and
 //! [`Model::unk_missing`] says so; `<s>` and `</s>` must be present.
 //!
-//! Scoring ([`score`]) reproduces KenLM's backoff rule and float arithmetic. The binary format
-//! ([`binary`]) is the same tables written little-endian behind a versioned header, memory-mapped
+//! Scoring (`score`) reproduces KenLM's backoff rule and float arithmetic. The binary format
+//! (`binary`) is the same tables written little-endian behind a versioned header, memory-mapped
 //! on load: it loads in milliseconds and pages in on demand.
 //!
 //! Memory: ARPA loading holds the tables (about 24 bytes per n-gram) plus a growing table while

@@ -1,12 +1,12 @@
 //! The execution plan of a [`Normalizer`](super::normalize::Normalizer): its steps compiled into
 //! as few passes over the text as possible.
 //!
-//! Input: the list of steps. Output: a list of [`Pass`]es, each of which reads the text and
+//! Input: the list of steps. Output: a list of `Pass`es, each of which reads the text and
 //! either leaves it unchanged (no copy) or appends a new version to a buffer. Memory: the
 //! plan is a few bytes per step plus a 128-entry table per character chain.
 //!
 //! Consecutive per-character steps (lowercasing, digits to 0, the punctuation table or
-//! punctuation removal, control removal) become one [`CharChain`] pass: each character goes
+//! punctuation removal, control removal) become one `CharChain` pass: each character goes
 //! through the steps in order, and ASCII characters that none of the steps touch are skipped
 //! with one table lookup, so the common case is a scan without copying. Lowercasing is only
 //! ever first in a chain, where its input is the pass's input: `Σ` needs the neighbouring

@@ -5,7 +5,7 @@
 //!   time (default `<unk>`, `<s>`, `</s>`, `<pad>`).
 //! * JSON (`.json`): `{"format": "kneser-vocab", "version": 1, "specials": [...],
 //!   "tokens": [[token, count], ...]}`, ids in list order; the specials are stored.
-//! * Limit vocab ([`save_limit_vocab`]): the ordinary tokens one per line, specials omitted, as
+//! * Limit vocab ([`Vocab::save_limit_vocab`]): the ordinary tokens one per line, specials omitted, as
 //!   `lmplz --limit_vocab_file` reads (whitespace-separated words).
 //!
 //! Output files are written through [`AtomicFile`]: they appear only when complete. Loading

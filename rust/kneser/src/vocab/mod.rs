@@ -1,7 +1,7 @@
 //! Vocabularies: token <-> id maps built from counted text, and their files.
 //!
 //! Input: text lines (files through [`crate::io::open_input`], or in-memory strings), split by a
-//! [`Tokenizer`]. Output: a [`Vocab`] whose ids are assigned in a deterministic order: the special
+//! [`Tokenizer`](crate::text::tokenize::Tokenizer). Output: a [`Vocab`] whose ids are assigned in a deterministic order: the special
 //! tokens first, in the order configured (default `<unk>`, `<s>`, `</s>`, optionally `<pad>`),
 //! then every other token by count descending, ties broken by the token's UTF-8 bytes ascending.
 //! The order never depends on the number of threads or on the order of the input files.
