@@ -9,7 +9,7 @@
 //! one lattice entry per byte.
 //!
 //! The steps, as SentencePiece does them:
-//! 1. Normalization ([`normalizer`]): the model's `precompiled_charsmap` (NFKC-like rules for
+//! 1. Normalization (`normalizer`): the model's `precompiled_charsmap` (NFKC-like rules for
 //!    `nmt_nfkc`, none for `identity`), longest rule first; user-defined symbols untouched;
 //!    leading, trailing and repeated spaces removed (`remove_extra_whitespaces`); a space
 //!    prepended (`add_dummy_prefix`); spaces written as `▁` (`escape_whitespaces`).
