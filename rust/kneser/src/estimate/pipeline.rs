@@ -456,7 +456,9 @@ impl Probabilities<'_> {
         let collapse = config.collapse_values;
         let present = &unigrams.present;
         let bos = unigrams.bos;
-        let q = write_unigrams(&interp, present, bos, b, self.vocab, sink, &out_name, collapse)?;
+        let q = write_unigrams(
+            &interp, present, bos, b, self.vocab, sink, &out_name, collapse,
+        )?;
         let mut lower = Lower::Unigrams { p: interp, q };
         for k in 2..=n {
             let Some(current) = pending.take() else {

@@ -126,7 +126,8 @@ impl Vocabulary {
     /// (trie) vocabulary. Returns the new vocabulary and `new_id[old_id]`.
     pub fn renumbered(&self) -> (Vocabulary, Vec<u32>) {
         let hash_of = |id: u32| crate::model::probing::murmur_hash_64a(self.word(id), 0);
-        let mut order: Vec<(u64, u32)> = (1..self.len() as u32).map(|id| (hash_of(id), id)).collect();
+        let mut order: Vec<(u64, u32)> =
+            (1..self.len() as u32).map(|id| (hash_of(id), id)).collect();
         order.sort_unstable();
         let mut v = Vocabulary {
             table: HashTable::new(),
