@@ -92,7 +92,16 @@ def test_collapse_values_equals_lmplz(tmp_path):
         assert got == f.read()
 
 
-@pytest.mark.parametrize("flag", [["--intermediate", "x"], ["--renumber"]])
+def test_renumber_equals_lmplz(tmp_path):
+    reference = REMOTE / "book.o3.renumber.arpa.xz"
+    if not reference.exists():
+        pytest.skip("shared reference absent")
+    got = build("-o", "3", "-q", "--renumber", stdin=BOOK.read_bytes()).stdout
+    with lzma.open(reference, "rb") as f:
+        assert got == f.read()
+
+
+@pytest.mark.parametrize("flag", [["--intermediate", "x"]])
 def test_unsupported_output_flags_fail_clearly(tmp_path, flag):
     out = tmp_path / "lm.arpa"
     proc = build(

@@ -33,6 +33,9 @@ def options(args: list[str]) -> dict:
         elif a == "--discount_fallback":
             out["discount_fallback"] = True
             i += 1
+        elif a == "--renumber":
+            out["renumber"] = True
+            i += 1
         elif a == "--prune":
             j = i + 1
             while j < len(args) and not args[j].startswith("-"):
@@ -70,7 +73,7 @@ def test_the_stored_cases_cover_the_flags():
 
 
 @pytest.mark.skipif(not LMPLZ.exists(), reason="lmplz is not built")
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(12))
 def test_fresh_random_corpora_equal_lmplz(tmp_path, seed):
     rng = random.Random(seed)
     words = [f"w{i}" for i in range(rng.randint(3, 60))] + ["x\u00a0y", "日本"]
@@ -84,6 +87,8 @@ def test_fresh_random_corpora_equal_lmplz(tmp_path, seed):
     args = ["-o", str(order), "--discount_fallback"]
     if seed % 2:
         args += ["--prune", "0", "1"]
+    if seed >= 6:
+        args.append("--renumber")
     (tmp_path / "t").mkdir()
     with corpus.open("rb") as stdin:
         ref = subprocess.run(

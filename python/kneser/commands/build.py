@@ -154,7 +154,11 @@ def _lmplz_only(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write q, probability and backoff collapsed into one value (lmplz's meaning)",
     )
-    p.add_argument("--renumber", action="store_true", help="lmplz's flag; not supported (error)")
+    p.add_argument(
+        "--renumber",
+        action="store_true",
+        help="number the vocabulary in hash order of the words, as lmplz (orders the n-grams)",
+    )
     p.add_argument(
         "--intermediate",
         default=None,
@@ -171,11 +175,6 @@ def _refuse_unsupported(args: argparse.Namespace) -> None:
             "kneser build: --intermediate is not supported: lmplz's intermediate files are its "
             "internal binary n-gram streams (for its own interpolation tools), which kneser does "
             "not write; use --arpa, or `kneser count` for shard files"
-        )
-    if args.renumber:
-        raise SystemExit(
-            "kneser build: --renumber is not supported yet (lmplz's hash order of the vocabulary "
-            "ids, for its trie format); the model is the same without it, in another line order"
         )
 
 
@@ -259,4 +258,5 @@ def _estimate(args: argparse.Namespace, source, fallback, arpa: str) -> dict:
         verbose=not args.quiet,
         verbose_header=args.verbose_header,
         collapse_values=args.collapse_values,
+        renumber=args.renumber,
     )

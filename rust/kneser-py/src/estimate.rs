@@ -113,6 +113,8 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 ///         file, token count, smoothing).
 ///     collapse_values: write q, probability and backoff collapsed into one value, instead of
 ///         both (lmplz's `--collapse_values`).
+///     renumber: number the vocabulary in hash order of the words, as lmplz's `--renumber`
+///         (changes the order of the ARPA's n-grams).
 ///     threads: worker threads, 0 for all cores.
 ///     verbose: print lmplz-style progress and statistics on stderr.
 ///     files: a path or an iterable of paths, read in order.
@@ -131,7 +133,7 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
     source = None, order = None, arpa = None, *, files = None, texts = None, from_counts = None, memory = None, temp_dir = None, discount_fallback = None,
     prune = None, limit_vocab = None, interpolate_unigrams = true, vocab_pad = 0,
     skip_symbols = false, replace_invalid_utf8 = false, lmplz_final_line = true, threads = 0,
-    verbose = false, verbose_header = false, collapse_values = false
+    verbose = false, verbose_header = false, collapse_values = false, renumber = false
 ))]
 #[allow(clippy::too_many_arguments)]
 fn estimate<'py>(
@@ -156,6 +158,7 @@ fn estimate<'py>(
     verbose: bool,
     verbose_header: bool,
     collapse_values: bool,
+    renumber: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let order = required("estimate", "order", order)?;
     let arpa = required("estimate", "arpa", arpa)?;
@@ -171,6 +174,7 @@ fn estimate<'py>(
         verbose,
         verbose_header,
         collapse_values,
+        renumber,
         ..Default::default()
     };
     set_budget(py, &mut config, memory, temp_dir)?;

@@ -68,6 +68,9 @@ pub struct EstimateConfig {
     /// Write `q`, probability and backoff collapsed into one value, instead of both
     /// (`--collapse_values`; see [`super::interpolate::interpolate_order`]).
     pub collapse_values: bool,
+    /// Number the vocabulary in MurmurHash64A order of the words, `<unk>` first (`--renumber`;
+    /// see [`super::vocabulary::Vocabulary::renumbered`]); this orders the ARPA's n-grams.
+    pub renumber: bool,
 }
 
 impl Default for EstimateConfig {
@@ -88,6 +91,7 @@ impl Default for EstimateConfig {
             verbose: false,
             verbose_header: false,
             collapse_values: false,
+            renumber: false,
         }
     }
 }

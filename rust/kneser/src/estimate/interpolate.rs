@@ -255,12 +255,14 @@ pub fn interpolate_order(
     flush(&mut words, &mut lines)
 }
 
-/// Writes the unigram section: ids in order, `<s>` with probability 1 (log 0). With
+/// Writes the unigram section: ids in order, `<s>` (id `bos`) with probability 1 (log 0). With
 /// `collapse`, `q = p * backoff` (see [`interpolate_order`]); returns the unigrams' `q_delta`
 /// (their linear backoffs) then, else an empty vector.
+#[allow(clippy::too_many_arguments)]
 pub fn write_unigrams(
     interp: &[f32],
     present: &[bool],
+    bos: u32,
     mut backoffs: Option<Backoffs>,
     vocab: &Vocabulary,
     out: &mut dyn Write,
@@ -276,7 +278,7 @@ pub fn write_unigrams(
         if !present[id] {
             continue;
         }
-        let p = if id as u32 == super::BOS { 1.0 } else { p };
+        let p = if id as u32 == bos { 1.0 } else { p };
         let full = match backoffs.as_mut() {
             Some(b) => Some(b.lookup(&[id as u32])?.unwrap_or(1.0)),
             None => None,

@@ -156,9 +156,13 @@ fn run(
     let mut sink = ArpaSink::new(output, source.paths())?;
 
     let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
-    let adjusted = adjust_stage(config, &vocab, windows, &temp, cancel)?;
+    let mut adjusted = adjust_stage(config, &vocab, windows, &temp, cancel)?;
+    let (vocab, bos) = match config.renumber {
+        true => renumber_stage(&vocab, &mut adjusted.files, &temp, cancel)?,
+        false => (vocab, BOS),
+    };
     let (discounts, fallback_orders) = discount_stage(config, &adjusted.stats)?;
-    let unigrams = read_unigrams(&adjusted.files[0], vocab.len())?;
+    let unigrams = read_unigrams(&adjusted.files[0], vocab.len(), bos)?;
     let mut counts: Vec<u64> = adjusted.stats.iter().map(|s| s.kept).collect();
     counts[0] = unigrams.present.iter().filter(|&&p| p).count() as u64;
     let unpruned: Vec<u64> = adjusted.stats.iter().map(|s| s.total).collect();
@@ -220,6 +224,35 @@ fn adjust_stage(
     adjust_counts(windows, config.order, &rule, temp, cancel)
 }
 
+/// lmplz's `--renumber`, applied where lmplz applies it (after the adjusted counts, so the
+/// count-of-counts see the original order): the vocabulary in hash order
+/// ([`Vocabulary::renumbered`]) and every adjusted n-gram rewritten with the new ids. Stage 4
+/// sorts its input itself, so the rewritten files need no resort. Returns the new vocabulary
+/// and the new id of `<s>`.
+fn renumber_stage(
+    vocab: &Vocabulary,
+    files: &mut [crate::sort::Run],
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<(Vocabulary, u32)> {
+    let (renumbered, new_id) = vocab.renumbered();
+    for (i, file) in files.iter_mut().enumerate() {
+        let k = i + 1;
+        let mut out = RecordWriter::create(temp, k + 2)?;
+        let mut r = file.reader()?;
+        let mut rec = vec![0u32; k + 2];
+        cancel.check()?;
+        while r.read(&mut rec)? {
+            for w in &mut rec[..k] {
+                *w = new_id[*w as usize];
+            }
+            out.write(&rec)?;
+        }
+        *file = out.finish()?;
+    }
+    Ok((renumbered, new_id[BOS as usize]))
+}
+
 /// Stage 2's vocabulary filter (`--limit_vocab_file`): `allowed[id]` for every word, the
 /// specials always allowed; `None` without a limit.
 fn limit_vocab_mask(config: &EstimateConfig, vocab: &Vocabulary) -> Option<Vec<bool>> {
@@ -276,14 +309,16 @@ fn discount_stage(
 struct Unigrams {
     counts: Vec<u64>,
     present: Vec<bool>,
+    /// The id of `<s>`.
+    bos: u32,
 }
 
-/// Reads back stage 2's unigram file; `<unk>` and `<s>` are always in the model.
-fn read_unigrams(file: &crate::sort::Run, types: usize) -> Result<Unigrams> {
+/// Reads back stage 2's unigram file; `<unk>` and `<s>` (id `bos`) are always in the model.
+fn read_unigrams(file: &crate::sort::Run, types: usize, bos: u32) -> Result<Unigrams> {
     let mut counts = vec![0u64; types];
     let mut present = vec![false; types];
     present[UNK as usize] = true;
-    present[BOS as usize] = true;
+    present[bos as usize] = true;
     let mut r = file.reader()?;
     let mut rec = [0u32; 3];
     while r.read(&mut rec)? {
@@ -291,7 +326,11 @@ fn read_unigrams(file: &crate::sort::Run, types: usize) -> Result<Unigrams> {
         counts[rec[0] as usize] = c;
         present[rec[0] as usize] = c & PRUNED == 0;
     }
-    Ok(Unigrams { counts, present })
+    Ok(Unigrams {
+        counts,
+        present,
+        bos,
+    })
 }
 
 /// lmplz's `Statistics:` lines on stderr (with `kept/total` when pruning).
@@ -416,7 +455,10 @@ impl Probabilities<'_> {
         let b = backoffs(&mut pending, 1)?;
         let collapse = config.collapse_values;
         let present = &unigrams.present;
-        let q = write_unigrams(&interp, present, b, self.vocab, sink, &out_name, collapse)?;
+        let bos = unigrams.bos;
+        let q = write_unigrams(
+            &interp, present, bos, b, self.vocab, sink, &out_name, collapse,
+        )?;
         let mut lower = Lower::Unigrams { p: interp, q };
         for k in 2..=n {
             let Some(current) = pending.take() else {

@@ -121,6 +121,27 @@ impl Vocabulary {
         self.ends.len() <= 3
     }
 
+    /// lmplz's `--renumber`: the same words with `<unk>` kept at 0 and every other word
+    /// numbered in increasing MurmurHash64A (seed 0) of its bytes, the order of KenLM's sorted
+    /// (trie) vocabulary. Returns the new vocabulary and `new_id[old_id]`.
+    pub fn renumbered(&self) -> (Vocabulary, Vec<u32>) {
+        let hash_of = |id: u32| crate::model::probing::murmur_hash_64a(self.word(id), 0);
+        let mut order: Vec<(u64, u32)> =
+            (1..self.len() as u32).map(|id| (hash_of(id), id)).collect();
+        order.sort_unstable();
+        let mut v = Vocabulary {
+            table: HashTable::new(),
+            bytes: vec![0; FAST_COPY],
+            ends: Vec::new(),
+        };
+        let mut new_id = vec![0u32; self.len()];
+        v.insert(self.word(0));
+        for &(_, old) in &order {
+            new_id[old as usize] = v.insert(self.word(old));
+        }
+        (v, new_id)
+    }
+
     /// Heap bytes held (the arena, the offsets and the table), for the memory plan.
     pub fn heap_bytes(&self) -> usize {
         self.bytes.capacity()
@@ -156,5 +177,25 @@ mod tests {
         }
         assert_eq!(v.get(b"nope"), None);
         assert_eq!(v.get(b"</s>"), Some(2));
+    }
+
+    #[test]
+    fn renumbered_keeps_unk_and_orders_by_murmur_hash() {
+        let mut v = Vocabulary::with_specials();
+        for i in 0..300u32 {
+            v.insert(format!("word{i}").as_bytes());
+        }
+        let (r, new_id) = v.renumbered();
+        assert_eq!(r.len(), v.len());
+        assert_eq!(new_id[0], 0);
+        assert_eq!(r.word(0), b"<unk>");
+        let h = |w: &[u8]| crate::model::probing::murmur_hash_64a(w, 0);
+        for id in 1..r.len() as u32 - 1 {
+            assert!(h(r.word(id)) < h(r.word(id + 1)));
+        }
+        for old in 0..v.len() as u32 {
+            assert_eq!(r.word(new_id[old as usize]), v.word(old));
+            assert_eq!(r.get(v.word(old)), Some(new_id[old as usize]));
+        }
     }
 }
