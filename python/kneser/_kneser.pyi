@@ -35,6 +35,7 @@ def estimate(
     verbose: bool = False,
     verbose_header: bool = False,
     collapse_values: bool = False,
+    renumber: bool = False,
 ) -> dict[str, Any]:
     """Estimates a modified Kneser-Ney language model, as KenLM's lmplz does, and writes it as
     ARPA (atomically). The corpus is one positional path, ``files=`` (paths) or ``texts=`` (an
