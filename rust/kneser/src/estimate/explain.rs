@@ -42,6 +42,9 @@ pub struct Explained {
     pub adjusted: Vec<Vec<(Vec<String>, u64, bool)>>,
     /// Stage 2: per order, n1, n2, n3, n4 of the adjusted counts.
     pub count_of_counts: Vec<[u64; 4]>,
+    /// Stage 3: per order, `Y = n1 / (n1 + 2 n2)` as the estimate computes it (NaN when n1 and
+    /// n2 are 0).
+    pub y: Vec<f32>,
     /// Stage 3: per order, D1, D2, D3+.
     pub discounts: Vec<[f32; 3]>,
     /// Orders (1-based) whose discounts are the fallback.
@@ -125,6 +128,7 @@ impl Trace {
         }
         self.with(|t| {
             t.adjusted = all;
+            t.y = stats.iter().map(super::discount::y_of).collect();
             t.count_of_counts = stats.iter().map(|n| [n[1], n[2], n[3], n[4]]).collect();
         });
         Ok(())
