@@ -309,7 +309,6 @@ class Normalizer:
     def steps(self) -> list[str]:
         """The steps, in the order they are applied, as readable strings."""
 
-@final
 class Tokenizer:
     """Splits text into tokens.
 
@@ -889,6 +888,7 @@ def merge_partition(
         >>> kneser._kneser.merge_partition(["a.counts"], "vocab.counts", 0, 500, "p0.counts")
     """
 
+@final
 class SentencePiece(Tokenizer):
     """A SentencePiece model (``.model``): pieces equal to sentencepiece's ``encode_as_pieces``;
     a ``Tokenizer`` usable wherever one is taken."""
@@ -903,6 +903,7 @@ class SentencePiece(Tokenizer):
     def model_type(self) -> str: ...
     def __len__(self) -> int: ...
 
+@final
 class CcnetScorer:
     """CCNet's per-language document scorer over an ``lm_dir`` and an optional cutoff.csv."""
 

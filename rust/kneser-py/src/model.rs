@@ -484,7 +484,10 @@ impl PyModel {
 ///     map_positive: map positive log10 probabilities to 0 (``-i``) instead of refusing them.
 ///     unknown_log10p: log10 p of ``<unk>`` when the ARPA has none (``-u``).
 #[pyfunction]
-#[pyo3(signature = (arpa, output, probing_multiplier = 1.5, include_vocab = true, map_positive = false, unknown_log10p = -100.0))]
+#[pyo3(
+    signature = (arpa, output, probing_multiplier = 1.5, include_vocab = true, map_positive = false, unknown_log10p = -100.0),
+    text_signature = "(arpa, output, probing_multiplier=1.5, include_vocab=True, map_positive=False, unknown_log10p=-100.0)"
+)]
 fn build_binary(
     py: Python<'_>,
     arpa: PathBuf,
