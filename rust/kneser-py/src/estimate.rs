@@ -311,9 +311,13 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
+/// One record's fields, before and after their conversion errors are checked.
+type Fields<'py> = Vec<(&'static str, PyResult<Bound<'py, PyAny>>)>;
+type Record<'py> = Vec<(&'static str, Bound<'py, PyAny>)>;
+
 fn rows<'py>(
     py: Python<'py>,
-    items: impl Iterator<Item = Vec<(&'static str, Bound<'py, PyAny>)>>,
+    items: impl Iterator<Item = Record<'py>>,
 ) -> PyResult<Bound<'py, PyList>> {
     let out = PyList::empty(py);
     for fields in items {
@@ -340,8 +344,8 @@ fn explained_dict<'py>(py: Python<'py>, e: &Explained) -> PyResult<Bound<'py, Py
             ("count", c.into_bound_py_any(py)),
         ]
     });
-    let raw: Vec<Vec<(&str, PyResult<Bound<'_, PyAny>>)>> = raw.collect();
-    let unwrap = |v: Vec<Vec<(&'static str, PyResult<Bound<'py, PyAny>>)>>| -> PyResult<Vec<Vec<(&'static str, Bound<'py, PyAny>)>>> {
+    let raw: Vec<Fields<'py>> = raw.collect();
+    let unwrap = |v: Vec<Fields<'py>>| -> PyResult<Vec<Record<'py>>> {
         v.into_iter()
             .map(|r| r.into_iter().map(|(k, x)| x.map(|x| (k, x))).collect())
             .collect()
