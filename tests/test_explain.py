@@ -87,3 +87,12 @@ def test_tables_agree_with_estimate(tmp_path: Path, corpus: list[list[str]], ord
         if r["ngram"] == "<s>":
             continue
         assert math.isclose(section[r["ngram"]], _log10(r["p"]), abs_tol=1e-6)
+
+
+def test_the_docs_show_the_real_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "explain.md").read_text(encoding="utf-8")
+    shown = doc.split("```text\n", 1)[1].split("```", 1)[0]
+    corpus = tmp_path / "seed.txt"
+    corpus.write_text(SEED, encoding="utf-8")
+    assert main(["explain", "-o", "2", "--discount_fallback", str(corpus)]) == 0
+    assert capsys.readouterr().out == shown
