@@ -34,6 +34,7 @@ __version__: str = _kneser.__version__
 DEFAULT_MEMORY: int = _kneser.DEFAULT_MEMORY  # the sort budget when none is given (1 GiB)
 estimate = _kneser.estimate
 count = _kneser.count
+explain = _kneser.explain
 
 Segmenter = _kneser.Segmenter
 Vocab = _kneser.Vocab
@@ -82,6 +83,7 @@ __all__ = [
     "count",
     "encode_corpus",
     "estimate",
+    "explain",
     "read_lines",
     "train_lm",
 ]

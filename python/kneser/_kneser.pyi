@@ -44,6 +44,23 @@ def estimate(
     unpruned_counts, discounts, fallback_orders, tokens, types and seconds. See the Rust
     docstring in rust/kneser-py/src/estimate.rs for every argument."""
 
+def explain(
+    source: str | PathLike[str] | None = None,
+    order: int | None = None,
+    *,
+    text: str | None = None,
+    discount_fallback: bool | float | Sequence[float] | None = None,
+    prune: Sequence[int] | None = None,
+    interpolate_unigrams: bool = True,
+    vocab_pad: int = 0,
+    skip_symbols: bool = False,
+    lmplz_final_line: bool = True,
+    collapse_values: bool = False,
+) -> dict[str, Any]:
+    """Runs the estimator on a small corpus (at most 2,000 tokens) and returns every stage's
+    output: sentences, and lists of records raw, adjusted, discounts, uninterpolated, gammas,
+    interpolated; arpa and summary. See the docstring in rust/kneser-py/src/estimate.rs."""
+
 def count(
     source: str | PathLike[str] | None = None,
     order: int | None = None,

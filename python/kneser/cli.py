@@ -23,6 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "vocab",
     "encode",
     "pipeline",
+    "explain",
 )
 
 

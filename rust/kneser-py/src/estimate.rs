@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use kneser::estimate::config::parse_memory;
+use kneser::estimate::explain::Explained;
 use kneser::estimate::{EstimateConfig, Output, PruneConfig, Source, Summary};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
@@ -29,6 +30,23 @@ fn required<T>(api: &str, name: &str, value: Option<T>) -> PyResult<T> {
             "{api}() missing required argument: '{name}'"
         ))
     })
+}
+
+/// The `discount_fallback` argument: None, a bool, one float or a list of floats.
+fn set_fallback(config: &mut EstimateConfig, f: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+    if let Some(f) = f {
+        if let Ok(flag) = f.extract::<bool>() {
+            if flag {
+                config.discount_fallback =
+                    Some(kneser::estimate::config::DEFAULT_FALLBACK.to_vec());
+            }
+        } else if let Ok(v) = f.extract::<f32>() {
+            config.discount_fallback = Some(vec![v]);
+        } else {
+            config.discount_fallback = Some(f.extract::<Vec<f32>>()?);
+        }
+    }
+    Ok(())
 }
 
 fn memory_arg(py: Python<'_>, memory: &Bound<'_, PyAny>) -> PyResult<u64> {
@@ -178,18 +196,7 @@ fn estimate<'py>(
         ..Default::default()
     };
     set_budget(py, &mut config, memory, temp_dir)?;
-    if let Some(f) = discount_fallback {
-        if let Ok(flag) = f.extract::<bool>() {
-            if flag {
-                config.discount_fallback =
-                    Some(kneser::estimate::config::DEFAULT_FALLBACK.to_vec());
-            }
-        } else if let Ok(v) = f.extract::<f32>() {
-            config.discount_fallback = Some(vec![v]);
-        } else {
-            config.discount_fallback = Some(f.extract::<Vec<f32>>()?);
-        }
-    }
+    set_fallback(&mut config, discount_fallback)?;
     if let Some(p) = prune {
         config.prune = PruneConfig { thresholds: p };
     }
@@ -304,5 +311,185 @@ fn count<'py>(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(estimate, m)?)?;
     m.add_function(wrap_pyfunction!(count, m)?)?;
+    m.add_function(wrap_pyfunction!(explain, m)?)?;
     Ok(())
+}
+
+/// One record's fields, before and after their conversion errors are checked.
+type Fields<'py> = Vec<(&'static str, PyResult<Bound<'py, PyAny>>)>;
+type Record<'py> = Vec<(&'static str, Bound<'py, PyAny>)>;
+
+fn rows<'py>(
+    py: Python<'py>,
+    items: impl Iterator<Item = Record<'py>>,
+) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for fields in items {
+        let d = PyDict::new(py);
+        for (k, v) in fields {
+            d.set_item(k, v)?;
+        }
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+fn explained_dict<'py>(py: Python<'py>, e: &Explained) -> PyResult<Bound<'py, PyDict>> {
+    use pyo3::IntoPyObjectExt;
+    let d = PyDict::new(py);
+    let s = |v: &[String]| v.join(" ");
+    let f = |x: f32| f64::from(x).into_bound_py_any(py);
+    d.set_item("order", e.order)?;
+    let sentences: Vec<String> = e.sentences.iter().map(|v| s(v)).collect();
+    d.set_item("sentences", sentences)?;
+    let raw = e.raw.iter().map(|(w, c)| {
+        vec![
+            ("ngram", s(w).into_bound_py_any(py)),
+            ("count", c.into_bound_py_any(py)),
+        ]
+    });
+    let raw: Vec<Fields<'py>> = raw.collect();
+    let unwrap = |v: Vec<Fields<'py>>| -> PyResult<Vec<Record<'py>>> {
+        v.into_iter()
+            .map(|r| r.into_iter().map(|(k, x)| x.map(|x| (k, x))).collect())
+            .collect()
+    };
+    d.set_item("raw", rows(py, unwrap(raw)?.into_iter())?)?;
+    let mut adjusted = Vec::new();
+    let mut uninterpolated = Vec::new();
+    let mut gammas = Vec::new();
+    let mut interpolated = Vec::new();
+    let mut discounts = Vec::new();
+    for k in 1..=e.order {
+        for (w, c, pruned) in e.adjusted.get(k - 1).into_iter().flatten() {
+            adjusted.push(vec![
+                ("order", k.into_bound_py_any(py)),
+                ("ngram", s(w).into_bound_py_any(py)),
+                ("count", c.into_bound_py_any(py)),
+                ("pruned", pruned.into_bound_py_any(py)),
+            ]);
+        }
+        for (w, p, g) in e.uninterpolated.get(k - 1).into_iter().flatten() {
+            uninterpolated.push(vec![
+                ("order", k.into_bound_py_any(py)),
+                ("ngram", s(w).into_bound_py_any(py)),
+                ("context", s(&w[..w.len() - 1]).into_bound_py_any(py)),
+                ("word", w[w.len() - 1].clone().into_bound_py_any(py)),
+                ("p", f(*p)),
+                ("gamma", f(*g)),
+            ]);
+        }
+        for (w, g) in e.gammas.get(k - 1).into_iter().flatten() {
+            gammas.push(vec![
+                ("order", k.into_bound_py_any(py)),
+                ("context", s(w).into_bound_py_any(py)),
+                ("gamma", f(*g)),
+            ]);
+        }
+        for (w, p) in e.interpolated.get(k - 1).into_iter().flatten() {
+            interpolated.push(vec![
+                ("order", k.into_bound_py_any(py)),
+                ("ngram", s(w).into_bound_py_any(py)),
+                ("p", f(*p)),
+            ]);
+        }
+        let n = e.count_of_counts.get(k - 1).copied().unwrap_or_default();
+        let ds = e.discounts.get(k - 1).copied().unwrap_or_default();
+        discounts.push(vec![
+            ("order", k.into_bound_py_any(py)),
+            ("n1", n[0].into_bound_py_any(py)),
+            ("n2", n[1].into_bound_py_any(py)),
+            ("n3", n[2].into_bound_py_any(py)),
+            ("n4", n[3].into_bound_py_any(py)),
+            ("Y", f(e.y.get(k - 1).copied().unwrap_or(f32::NAN))),
+            ("D1", f(ds[0])),
+            ("D2", f(ds[1])),
+            ("D3+", f(ds[2])),
+            (
+                "fallback",
+                e.fallback_orders.contains(&k).into_bound_py_any(py),
+            ),
+        ]);
+    }
+    d.set_item("adjusted", rows(py, unwrap(adjusted)?.into_iter())?)?;
+    d.set_item("discounts", rows(py, unwrap(discounts)?.into_iter())?)?;
+    d.set_item(
+        "uninterpolated",
+        rows(py, unwrap(uninterpolated)?.into_iter())?,
+    )?;
+    d.set_item("gammas", rows(py, unwrap(gammas)?.into_iter())?)?;
+    d.set_item("interpolated", rows(py, unwrap(interpolated)?.into_iter())?)?;
+    d.set_item("arpa", &e.arpa)?;
+    if let Some(summary) = &e.summary {
+        d.set_item("summary", summary_dict(py, summary)?)?;
+    }
+    Ok(d)
+}
+
+/// Runs the estimator on a small corpus and returns every stage's output, as `kneser explain`
+/// prints it (at most 2,000 tokens; a larger corpus raises ArgumentError).
+///
+/// Args:
+///     source: a path (plain or compressed), or None with text=.
+///     order: the model order N.
+///     text: the corpus as one str (lines separated by newlines).
+///     discount_fallback, prune, interpolate_unigrams, vocab_pad, skip_symbols,
+///         lmplz_final_line, collapse_values: as for estimate.
+///
+/// Returns:
+///     dict with order, sentences, and lists of records (dicts): raw, adjusted, discounts,
+///     uninterpolated, gammas, interpolated; arpa (the ARPA text) and summary (as estimate's).
+///
+/// Example:
+///     >>> kneser.explain(text="我 你 我 他 我 你\n", order=2, discount_fallback=True)["arpa"]
+#[pyfunction]
+#[pyo3(signature = (
+    source = None, order = None, *, text = None, discount_fallback = None, prune = None,
+    interpolate_unigrams = true, vocab_pad = 0, skip_symbols = false, lmplz_final_line = true,
+    collapse_values = false
+))]
+#[allow(clippy::too_many_arguments)]
+fn explain<'py>(
+    py: Python<'py>,
+    source: Option<PathBuf>,
+    order: Option<usize>,
+    text: Option<String>,
+    discount_fallback: Option<&Bound<'py, PyAny>>,
+    prune: Option<Vec<u64>>,
+    interpolate_unigrams: bool,
+    vocab_pad: u64,
+    skip_symbols: bool,
+    lmplz_final_line: bool,
+    collapse_values: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let order = required("explain", "order", order)?;
+    let mut config = EstimateConfig {
+        order,
+        interpolate_unigrams,
+        vocab_pad,
+        skip_symbols,
+        lmplz_final_line,
+        collapse_values,
+        threads: 1,
+        ..Default::default()
+    };
+    set_fallback(&mut config, discount_fallback)?;
+    if let Some(p) = prune {
+        config.prune = PruneConfig { thresholds: p };
+    }
+    config.validate().map_err(|e| to_pyerr(py, e))?;
+    let e = match (source, text) {
+        (Some(path), None) => run_detached(py, move |cancel| {
+            kneser::estimate::explain::explain_file(&path, &config, cancel)
+        })?,
+        (None, Some(text)) => run_detached(py, move |cancel| {
+            kneser::estimate::explain::explain_text(&text, &config, cancel)
+        })?,
+        _ => {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "explain: give exactly one corpus: a path, or text=\"...\"",
+            ))
+        }
+    };
+    explained_dict(py, &e)
 }

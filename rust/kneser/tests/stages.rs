@@ -224,3 +224,45 @@ fn lastword_arpa_is_byte_identical() {
     std::io::Read::read_to_end(&mut xz2::read::XzDecoder::new(f), &mut expected).unwrap();
     assert!(got == expected, "lastword.o2 differs");
 }
+
+#[test]
+fn explain_seed_shows_what_the_estimator_used() {
+    use kneser::estimate::explain::{explain_file, explain_text};
+    let dir = tempfile::tempdir().unwrap();
+    let config = EstimateConfig {
+        memory: 1 << 24,
+        temp_dir: dir.path().to_path_buf(),
+        threads: 1,
+        ..with(2, true)
+    };
+    let e = explain_file(&fixtures().join("seed.txt"), &config, &Cancel::new()).unwrap();
+    let expected = std::fs::read_to_string(fixtures().join("seed.o2.fallback.arpa")).unwrap();
+    assert_eq!(e.arpa, expected);
+    assert_eq!(e.sentences[0].first().unwrap(), "<s>");
+    let adjusted: Vec<(String, u64)> = e.adjusted[0]
+        .iter()
+        .map(|(w, c, _)| (w.join(" "), *c))
+        .collect();
+    for (w, c) in [("我", 3), ("你", 1), ("他", 1), ("</s>", 1)] {
+        assert!(adjusted.contains(&(w.to_string(), c)), "{adjusted:?}");
+    }
+    assert_eq!(e.count_of_counts[0], [3, 0, 1, 0]);
+    assert_eq!(e.fallback_orders, vec![1, 2]);
+    assert_eq!(e.gammas[0], vec![(vec![], 0.5)]);
+    let p = e.interpolated[0]
+        .iter()
+        .find(|(w, _)| w[0] == "我")
+        .unwrap()
+        .1;
+    assert!((p - 0.35).abs() < 1e-6, "{p}");
+    assert_eq!(e.interpolated[1].len(), 6);
+    // The same text given as a string explains the same model.
+    let text = std::fs::read_to_string(fixtures().join("seed.txt")).unwrap();
+    let t = explain_text(&text, &config, &Cancel::new()).unwrap();
+    assert_eq!(t.arpa, expected);
+    // Too large a corpus is refused with a clear message.
+    let big = "a ".repeat(3000);
+    let err = explain_text(&big, &config, &Cancel::new()).unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    assert!(err.to_string().contains("2000 tokens"), "{err}");
+}

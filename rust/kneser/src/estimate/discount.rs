@@ -14,6 +14,11 @@ pub struct Discount {
     pub amount: [f32; 4],
 }
 
+/// Chen and Goodman's `Y = n1 / (n1 + 2 n2)` from count-of-counts `n[1..=4]`, in f32 as lmplz.
+pub fn y_of(n: &[u64; 5]) -> f32 {
+    n[1] as f32 / (n[1] as f64 + 2.0 * n[2] as f64) as f32
+}
+
 impl Discount {
     /// Discounts from fixed values (a fallback).
     pub fn from_values(d: [f32; 3]) -> Self {
@@ -45,7 +50,7 @@ impl Discount {
                 });
             }
         }
-        let y = n[1] as f32 / (n[1] as f64 + 2.0 * n[2] as f64) as f32;
+        let y = y_of(n);
         let mut amount = [0.0f32; 4];
         for j in 1..=3usize {
             let d = j as f32 - (j + 1) as f32 * y * n[j + 1] as f32 / n[j] as f32;

@@ -30,6 +30,7 @@ pub mod config;
 pub mod count;
 pub mod counts_file;
 pub mod discount;
+pub mod explain;
 pub mod initial;
 pub mod interpolate;
 pub mod partition;

@@ -15,6 +15,7 @@ use super::config::EstimateConfig;
 use super::count::{Chunk, CountOptions, Counter, Vocabulary};
 use super::counts_file::{read_counts, write_counts, CountsHeader};
 use super::discount::Discount;
+use super::explain::Trace;
 use super::initial::{initial_order, initial_unigrams, Initial};
 use super::interpolate::{interpolate_order, write_unigrams, Backoffs, Lower};
 use super::sink::ArpaSink;
@@ -129,7 +130,18 @@ pub fn estimate(
     output: Output,
     cancel: &Cancel,
 ) -> Result<Summary> {
-    in_pool(config, || run(source, config, output, cancel))
+    in_pool(config, || run(source, config, output, cancel, None))
+}
+
+/// [`estimate`], recording every stage's output in `trace` (see [`super::explain`]).
+pub fn estimate_traced(
+    source: Source,
+    config: &EstimateConfig,
+    output: Output,
+    cancel: &Cancel,
+    trace: &Trace,
+) -> Result<Summary> {
+    in_pool(config, || run(source, config, output, cancel, Some(trace)))
 }
 
 /// Checks `config`, then runs `job` in a thread pool of `config.threads` threads.
@@ -147,6 +159,7 @@ fn run(
     config: &EstimateConfig,
     output: Output,
     cancel: &Cancel,
+    trace: Option<&Trace>,
 ) -> Result<Summary> {
     let start = Instant::now();
     let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
@@ -155,13 +168,23 @@ fn run(
     // Claim the output first: a bad target path, or an input as output, fails before any work.
     let mut sink = ArpaSink::new(output, source.paths())?;
 
-    let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
+    let (vocab, mut windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
+    if let Some(t) = trace {
+        let run = windows.into_run(&temp)?;
+        t.raw(&run, config.order, &vocab)?;
+        windows = SortedStream::from_run(run)?;
+    }
     let mut adjusted = adjust_stage(config, &vocab, windows, &temp, cancel)?;
     let (vocab, bos) = match config.renumber {
         true => renumber_stage(&vocab, &mut adjusted.files, &temp, cancel)?,
         false => (vocab, BOS),
     };
     let (discounts, fallback_orders) = discount_stage(config, &adjusted.stats)?;
+    if let Some(t) = trace {
+        let cocs: Vec<[u64; 5]> = adjusted.stats.iter().map(|s| s.count_of_counts).collect();
+        t.adjusted(&adjusted.files, &cocs, &vocab)?;
+        t.discounts(&discounts, &fallback_orders);
+    }
     let unigrams = read_unigrams(&adjusted.files[0], vocab.len(), bos)?;
     let mut counts: Vec<u64> = adjusted.stats.iter().map(|s| s.kept).collect();
     counts[0] = unigrams.present.iter().filter(|&&p| p).count() as u64;
@@ -182,6 +205,7 @@ fn run(
         temp: &temp,
         cancel,
         start,
+        trace,
     };
     stages.write(adjusted.files, unigrams, &header, &mut sink)?;
     log(config, "=== 5/5 Writing ARPA model ===");
@@ -386,6 +410,7 @@ struct Probabilities<'a> {
     temp: &'a TempDir,
     cancel: &'a Cancel,
     start: Instant,
+    trace: Option<&'a Trace>,
 }
 
 impl Probabilities<'_> {
@@ -396,12 +421,19 @@ impl Probabilities<'_> {
         };
         let third = (self.memory / 3).max(1);
         let d = &self.discounts[k - 1];
-        initial_order(&file, k, d, 2 * third, self.temp, self.cancel).map(Some)
+        let mut initial = initial_order(&file, k, d, 2 * third, self.temp, self.cancel)?;
+        if let Some(t) = self.trace {
+            let run = initial.probs.into_run(self.temp)?;
+            t.initial(&run, initial.backoffs.as_ref(), k, self.vocab)?;
+            initial.probs = SortedStream::from_run(run)?;
+        }
+        Ok(Some(initial))
     }
 
     /// The interpolated unigram probabilities (lmplz's `--interpolate_unigrams`, `--vocab_pad`).
     fn unigram_probabilities(&self, unigrams: &Unigrams, count: u64) -> Vec<f32> {
         let (mut interp, gamma1) = initial_unigrams(&self.discounts[0], &unigrams.counts);
+        let uninterpolated = self.trace.map(|_| interp.clone());
         // The uniform distribution spreads over the unigrams in the model but <s> (lmplz counts
         // the pruned ones out too), or vocab_pad words if more.
         let uniform_size = count.saturating_sub(1).max(self.config.vocab_pad);
@@ -415,6 +447,9 @@ impl Probabilities<'_> {
             }
         } else {
             interp[UNK as usize] += gamma1;
+        }
+        if let (Some(t), Some(p)) = (self.trace, uninterpolated) {
+            t.unigrams(&p, gamma1, &interp, &unigrams.present, self.vocab);
         }
         interp
     }
@@ -467,7 +502,7 @@ impl Probabilities<'_> {
             pending = self.initial(k + 1, files.next())?;
             writeln!(sink, "\n\\{k}-grams:").map_err(write_err)?;
             let b = backoffs(&mut pending, k)?;
-            let mut next = match k < n {
+            let mut next = match k < n || self.trace.is_some() {
                 true => Some(RecordWriter::create(
                     self.temp,
                     k + 1 + usize::from(collapse),
@@ -487,7 +522,13 @@ impl Probabilities<'_> {
                 cancel,
             )?;
             if let Some(next) = next {
-                lower = Lower::from_run(next.finish()?, k, collapse)?;
+                let run = next.finish()?;
+                if let Some(t) = self.trace {
+                    t.interpolated(&run, k, 1 + usize::from(collapse), self.vocab)?;
+                }
+                if k < n {
+                    lower = Lower::from_run(run, k, collapse)?;
+                }
             }
             let secs = self.start.elapsed().as_secs_f64();
             log(config, format!("Wrote {k}-grams ({secs:.1} s)"));
