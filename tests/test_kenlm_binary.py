@@ -1,4 +1,4 @@
-"""KenLM's probing binary format and KenLM's ARPA rules: exact parity with the kenlm module,
+"""KenLM's binary formats (probing, trie) and ARPA rules: exact parity with the kenlm module,
 byte parity with build_binary, bad files refused with the offset."""
 
 from __future__ import annotations
@@ -106,13 +106,146 @@ def test_reference_probing_binaries(
         assert again.read_bytes() == binary.read_bytes()
 
 
+TRIE_FLAGS = {
+    "book.o3.trie": ("book.o3", ["trie"], {}),
+    "book.o3.trie-q8": ("book.o3", ["-q", "8", "trie"], {"quantize": 8}),
+    "book.o3.trie-q8-b7-a22": (
+        "book.o3",
+        ["-q", "8", "-b", "7", "-a", "22", "trie"],
+        {"quantize": 8, "backoff_bits": 7, "array_bits": 22},
+    ),
+    "book.o3.trie-a255": ("book.o3", ["-a", "255", "trie"], {"array_bits": 255}),
+    "book.o5.trie-q8-b7-a255": (
+        "book.o5",
+        ["-a", "255", "-q", "8", "-b", "7", "trie"],
+        {"quantize": 8, "backoff_bits": 7, "array_bits": 255},
+    ),
+}
+assert sorted(TRIE_FLAGS) == sorted(TRIE_REFS)
+
+
 @pytest.mark.parametrize("name", TRIE_REFS)
-def test_trie_binaries_are_refused_with_a_clear_message(
-    shared_dir: Path, tmp_path: Path, name: str
+def test_reference_trie_binaries(
+    shared_dir: Path, heldout: list[str], tmp_path: Path, name: str
 ) -> None:
-    binary = unxz(shared_dir / "reference" / "binary" / f"{name}.bin.xz", tmp_path / "t.bin")
-    with pytest.raises(kneser.FormatError, match=r"at byte 96: .*trie.*not read yet"):
-        kneser.Model(binary)
+    """Every trie layout: scores equal the kenlm module's on build_binary's file (exact floats,
+    n-gram lengths, OOV flags; quantized values included), and kneser writes the same bytes."""
+    ref = shared_dir / "reference"
+    binary = unxz(ref / "binary" / f"{name}.bin.xz", tmp_path / f"{name}.bin")
+    model = kneser.Model(binary)
+    assert model.is_binary
+    assert_same_as_records(
+        model, heldout, records(ref / "binary" / f"{name}.kenlm-python.jsonl.xz")
+    )
+    arpa_name, flags, kwargs = TRIE_FLAGS[name]
+    src = unxz(ref / "lmplz" / f"{arpa_name}.arpa.xz", tmp_path / f"{arpa_name}.arpa")
+    out = tmp_path / "ours.bin"
+    assert kneser.cli.main(["build-binary", *flags, str(src), str(out)]) == 0
+    assert hashlib.md5(out.read_bytes()).digest() == hashlib.md5(binary.read_bytes()).digest()
+    again = tmp_path / "again.bin"
+    kneser.Model(src).save_binary(again, layout="trie", **kwargs)
+    assert again.read_bytes() == binary.read_bytes()
+    kneser.build_binary(src, again, layout="trie", **kwargs)
+    assert again.read_bytes() == binary.read_bytes()
+    # Live: the kenlm module on the same file.
+    kenlm = pytest.importorskip("kenlm")
+    theirs = kenlm.Model(str(binary))
+    for text in heldout[:150]:
+        want = [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text)]
+        assert exact(model, text) == want, text
+
+
+def test_kenlm_module_loads_kneser_trie_binaries(tmp_path: Path, heldout: list[str]) -> None:
+    """A model kneser estimated, written as a trie (plain, quantized, array pointers) by kneser:
+    the kenlm module loads it and scores it as kneser does; unquantized, as the ARPA."""
+    kenlm = pytest.importorskip("kenlm")
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(heldout[:300]) + "\n", encoding="utf-8")
+    arpa = tmp_path / "m.arpa"
+    kneser.estimate(corpus, 4, arpa, discount_fallback=True)
+    from_arpa = kenlm.Model(str(arpa))
+    for i, kwargs in enumerate(
+        [
+            {},
+            {"array_bits": 255},
+            {"quantize": 8},
+            {"quantize": 6, "backoff_bits": 4, "array_bits": 3},
+        ]
+    ):
+        binary = tmp_path / f"m{i}.bin"
+        kneser.Model(arpa).save_binary(binary, layout="trie", **kwargs)
+        theirs = kenlm.Model(str(binary))
+        ours = kneser.Model(binary)
+        for text in heldout[250:400]:
+            got = [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text)]
+            assert exact(ours, text) == got, (kwargs, text)
+            if not kwargs.get("quantize"):
+                want = [(float(p), int(n), bool(o)) for p, n, o in from_arpa.full_scores(text)]
+                assert got == want
+
+
+@pytest.mark.skipif(not BUILD_BINARY.exists(), reason="KenLM's build_binary is not built")
+@pytest.mark.parametrize("flags", [["trie"], ["-q", "5", "-b", "3", "trie"], ["-a", "4", "trie"]])
+def test_trie_bytes_equal_build_binary_live(
+    tmp_path: Path, heldout: list[str], flags: list[str]
+) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(heldout[:500]) + "\n", encoding="utf-8")
+    arpa = tmp_path / "m.arpa"
+    kneser.estimate(corpus, 5, arpa, discount_fallback=True)
+    theirs, ours = tmp_path / "theirs.bin", tmp_path / "ours.bin"
+    subprocess.run(
+        [str(BUILD_BINARY), *flags, str(arpa), str(theirs)], check=True, capture_output=True
+    )
+    assert kneser.cli.main(["build-binary", *flags, str(arpa), str(ours)]) == 0
+    assert ours.read_bytes() == theirs.read_bytes()
+
+
+def test_bad_trie_binaries_name_the_offset(shared_dir: Path, tmp_path: Path) -> None:
+    ref = shared_dir / "reference" / "binary"
+    data = unxz(ref / "book.o3.trie-q8-b7-a22.bin.xz", tmp_path / "t.bin").read_bytes()
+    bad = tmp_path / "bad.bin"
+
+    def refused(blob: bytes, pattern: str) -> None:
+        bad.write_bytes(blob)
+        with pytest.raises(kneser.FormatError, match=pattern):
+            kneser.Model(bad)
+
+    # Header: 136 bytes; vocabulary 8 + 8 * 19467; the quantization header follows.
+    quant = 136 + 8 + 8 * 19467
+    for cut in (200, quant + 1, len(data) // 2, len(data) - 3):
+        refused(data[:cut], r"bad\.bin: not a usable KenLM binary model at byte \d+")
+    for at, value, pattern in [
+        (quant, 1, f"at byte {quant}: expected quantization version 2, found 1"),
+        (quant + 1, 0, f"at byte {quant + 1}: expected probability quantization bits from 1"),
+        (quant + 2, 26, f"at byte {quant + 2}: expected backoff quantization bits from 1"),
+    ]:
+        b = bytearray(data)
+        b[at] = value
+        refused(bytes(b), pattern)
+    counts = bytearray(data)
+    counts[116:124] = (int.from_bytes(data[116:124], "little") + 10**6).to_bytes(8, "little")
+    refused(
+        bytes(counts),
+        "at byte 1420268: the counts and layout need .* bytes of tables, the file has 1420268",
+    )
+    counts[116:124] = (int.from_bytes(data[116:124], "little") + 50).to_bytes(8, "little")
+    refused(bytes(counts), "at byte \\d+: expected the vocabulary strings")
+    fewer = bytearray(data)
+    fewer[116:124] = (int.from_bytes(data[116:124], "little") - 50).to_bytes(8, "little")
+    refused(bytes(fewer), "at byte \\d+: ")
+    version = bytearray(data)
+    version[104] = 0
+    refused(bytes(version), "at byte 104: expected trie.* search version 1, found 0")
+    vocab = bytearray(data)
+    vocab[136:144] = (5).to_bytes(8, "little")
+    refused(bytes(vocab), "at byte 136: expected 19466 vocabulary keys")
+    plain = unxz(ref / "book.o3.trie.bin.xz", tmp_path / "p.bin").read_bytes()
+    # The first bigram pointer of unigram 1 (unigrams after the vocabulary, 16 bytes each).
+    uni = 136 + 8 + 8 * 19467
+    ptr = bytearray(plain)
+    ptr[uni + 16 + 8 : uni + 16 + 16] = (10**9).to_bytes(8, "little")
+    refused(bytes(ptr), "child pointers")
 
 
 def test_build_binary_md5_of_fixtures(tmp_path: Path) -> None:

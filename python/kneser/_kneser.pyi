@@ -174,6 +174,10 @@ def build_binary(
     include_vocab: bool = True,
     map_positive: bool = False,
     unknown_log10p: float = -100.0,
+    layout: str = "probing",
+    quantize: int | None = None,
+    backoff_bits: int | None = None,
+    array_bits: int | None = None,
 ) -> None: ...
 
 class Model:
@@ -205,7 +209,15 @@ class Model:
         self, texts: Iterable[str], bos: bool = True, eos: bool = True
     ) -> npt.NDArray[np.float64]: ...
     def perplexity_batch(self, texts: Iterable[str]) -> npt.NDArray[np.float64]: ...
-    def save_binary(self, path: str | PathLike[str], include_vocab: bool = True) -> None: ...
+    def save_binary(
+        self,
+        path: str | PathLike[str],
+        include_vocab: bool = True,
+        layout: str = "probing",
+        quantize: int | None = None,
+        backoff_bits: int | None = None,
+        array_bits: int | None = None,
+    ) -> None: ...
     def BeginSentenceWrite(self, state: State) -> None: ...
     def NullContextWrite(self, state: State) -> None: ...
     def BaseScore(self, in_state: State, word: str, out_state: State) -> float: ...

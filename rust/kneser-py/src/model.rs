@@ -8,6 +8,7 @@ use kneser::model::query::{query_input, write_summary, QueryOptions, QueryTotals
 use kneser::model::{LoadMethod, Model, State};
 use numpy::PyArray1;
 use pyo3::basic::CompareOp;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
@@ -177,7 +178,7 @@ impl PyModel {
     /// Whether the model was loaded from a binary model file (mapped or read).
     #[getter]
     fn is_binary(&self) -> bool {
-        self.inner.is_mapped()
+        self.inner.is_binary()
     }
 
     /// Whether the ARPA lacked `<unk>` (it was given log10 p = -100, as KenLM does).
@@ -301,20 +302,42 @@ impl PyModel {
         Ok(PyArray1::from_vec(py, ppl))
     }
 
-    /// Writes the model as KenLM's probing binary, the bytes ``build_binary probing`` writes
-    /// for the same ARPA (atomically: the file appears when complete). The kenlm module and
-    /// KenLM's ``query`` load it.
+    /// Writes the model as a KenLM binary, the bytes ``build_binary`` writes for the same
+    /// ARPA (atomically: the file appears when complete). The kenlm module and KenLM's
+    /// ``query`` load it.
     ///
     /// Args:
     ///     path: the output file.
     ///     include_vocab: write the vocabulary strings (``build_binary`` without ``-v``).
+    ///     layout: ``"probing"`` or ``"trie"``.
+    ///     quantize: trie only: probability bits (``-q``, 1 to 25); None: no quantization.
+    ///     backoff_bits: trie only: backoff bits (``-b``; default: ``quantize``'s).
+    ///     array_bits: trie only: compress pointers, chopping at most this many bits (``-a``).
+    ///
+    /// The trie layout re-reads the model's source file (an ARPA, or a trie binary): a model
+    /// built in memory cannot be written as a trie.
     ///
     /// Example:
-    ///     >>> lm.save_binary("lm.bin"); kneser.Model("lm.bin")
-    #[pyo3(signature = (path, include_vocab = true))]
-    fn save_binary(&self, py: Python<'_>, path: PathBuf, include_vocab: bool) -> PyResult<()> {
+    ///     >>> lm.save_binary("lm.bin", layout="trie", quantize=8, backoff_bits=7, array_bits=255)
+    #[pyo3(signature = (path, include_vocab = true, layout = "probing", quantize = None, backoff_bits = None, array_bits = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn save_binary(
+        &self,
+        py: Python<'_>,
+        path: PathBuf,
+        include_vocab: bool,
+        layout: &str,
+        quantize: Option<u8>,
+        backoff_bits: Option<u8>,
+        array_bits: Option<u8>,
+    ) -> PyResult<()> {
         let model = Arc::clone(&self.inner);
-        run_detached(py, move |_| model.save_binary_with(&path, include_vocab))
+        match trie_options(layout, quantize, backoff_bits, array_bits)? {
+            None => run_detached(py, move |_| model.save_binary_with(&path, include_vocab)),
+            Some(options) => {
+                run_detached(py, move |_| model.save_trie(&path, options, include_vocab))
+            }
+        }
     }
 
     /// Sets `state` to the start of a sentence (the `<s>` context).
@@ -473,21 +496,63 @@ impl PyModel {
     }
 }
 
-/// Converts an ARPA file into KenLM's probing binary with ``build_binary``'s options, byte
-/// for byte what ``build_binary [-p mult] [-v] [-i] [-u log10p] probing`` writes.
+/// The trie options of `layout` and the bit flags (`None` for probing).
+fn trie_options(
+    layout: &str,
+    quantize: Option<u8>,
+    backoff_bits: Option<u8>,
+    array_bits: Option<u8>,
+) -> PyResult<Option<kneser::model::TrieOptions>> {
+    match layout {
+        "probing" => {
+            if quantize.is_some() || backoff_bits.is_some() || array_bits.is_some() {
+                return Err(PyValueError::new_err(
+                    "quantization and array-compressed pointers belong to the trie layout \
+                     (build_binary: \"Quantization is only implemented in the trie data structure\")",
+                ));
+            }
+            Ok(None)
+        }
+        "trie" => {
+            if quantize.is_none() && backoff_bits.is_some() {
+                return Err(PyValueError::new_err(
+                    "backoff quantization (-b) needs probability quantization (-q)",
+                ));
+            }
+            let options = kneser::model::TrieOptions {
+                quantize: quantize.map(|q| (q, backoff_bits.unwrap_or(q))),
+                array_bits,
+            };
+            options
+                .check()
+                .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            Ok(Some(options))
+        }
+        other => Err(PyValueError::new_err(format!(
+            "unknown layout {other:?}: expected \"probing\" or \"trie\""
+        ))),
+    }
+}
+
+/// Converts an ARPA file into a KenLM binary with ``build_binary``'s options, byte for byte
+/// what ``build_binary [-p mult] [-v] [-i] [-u log10p] [-q bits] [-b bits] [-a bits]
+/// probing|trie`` writes.
 ///
 /// Args:
 ///     arpa: the ARPA file (plain or compressed).
 ///     output: the binary file to write (atomically).
-///     probing_multiplier: buckets per entry (``-p``, above 1.0).
+///     probing_multiplier: buckets per entry (``-p``, above 1.0; the trie records it too).
 ///     include_vocab: write the vocabulary strings (``-v`` turns this off).
 ///     map_positive: map positive log10 probabilities to 0 (``-i``) instead of refusing them.
 ///     unknown_log10p: log10 p of ``<unk>`` when the ARPA has none (``-u``).
+///     layout: ``"probing"`` or ``"trie"``.
+///     quantize, backoff_bits, array_bits: the trie's ``-q``, ``-b``, ``-a``.
 #[pyfunction]
 #[pyo3(
-    signature = (arpa, output, probing_multiplier = 1.5, include_vocab = true, map_positive = false, unknown_log10p = -100.0),
-    text_signature = "(arpa, output, probing_multiplier=1.5, include_vocab=True, map_positive=False, unknown_log10p=-100.0)"
+    signature = (arpa, output, probing_multiplier = 1.5, include_vocab = true, map_positive = false, unknown_log10p = -100.0, layout = "probing", quantize = None, backoff_bits = None, array_bits = None),
+    text_signature = "(arpa, output, probing_multiplier=1.5, include_vocab=True, map_positive=False, unknown_log10p=-100.0, layout='probing', quantize=None, backoff_bits=None, array_bits=None)"
 )]
+#[allow(clippy::too_many_arguments)]
 fn build_binary(
     py: Python<'_>,
     arpa: PathBuf,
@@ -496,15 +561,31 @@ fn build_binary(
     include_vocab: bool,
     map_positive: bool,
     unknown_log10p: f32,
+    layout: &str,
+    quantize: Option<u8>,
+    backoff_bits: Option<u8>,
+    array_bits: Option<u8>,
 ) -> PyResult<()> {
     let config = kneser::model::BuildConfig {
         multiplier: probing_multiplier,
         map_positive_to_zero: map_positive,
         unknown_missing_log10p: unknown_log10p,
     };
-    run_detached(py, move |cancel| {
-        kneser::model::build_binary(&arpa, &output, &config, include_vocab, cancel)
-    })
+    match trie_options(layout, quantize, backoff_bits, array_bits)? {
+        None => run_detached(py, move |cancel| {
+            kneser::model::build_binary(&arpa, &output, &config, include_vocab, cancel)
+        }),
+        Some(options) => run_detached(py, move |cancel| {
+            kneser::model::build_binary_trie(
+                &arpa,
+                &output,
+                &config,
+                options,
+                include_vocab,
+                cancel,
+            )
+        }),
+    }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

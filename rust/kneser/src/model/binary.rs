@@ -44,6 +44,10 @@ const MAGIC_PREFIX: &[u8] = b"mmap lm http://kheafield.com/code";
 const OLD_KNESER_MAGIC: &[u8] = b"KNESERLM";
 const SANITY: usize = 88;
 const FIXED: usize = 20;
+/// Where the model type is in the header (the search version is 8 bytes on).
+pub(crate) const MODEL_TYPE_AT: usize = SANITY + 8;
+/// Where the n-gram counts start.
+pub(crate) const COUNTS_AT: usize = SANITY + FIXED;
 
 /// KenLM's model types (`lm/model_type.hh`).
 const PROBING: u32 = 0;
@@ -207,8 +211,8 @@ impl Reader<'_> {
     }
 }
 
-/// Checks the header of a binary image and returns its layout and vocabulary flag.
-pub(crate) fn parse_header(bytes: &[u8], name: &str) -> Result<(Layout, bool)> {
+/// Checks the magic, sanity block and fixed parameters of a binary image.
+pub(crate) fn parse_fixed(bytes: &[u8], name: &str) -> Result<Fixed> {
     let r = Reader {
         bytes,
         name: name.to_string(),
@@ -286,14 +290,21 @@ pub(crate) fn parse_header(bytes: &[u8], name: &str) -> Result<(Layout, bool)> {
         None => return Err(r.error(SANITY + 12, "truncated")),
     };
     let search_version = r.u32(SANITY + 16)?;
-    match model_type {
-        PROBING => {}
+    if !(multiplier.is_finite() && multiplier > 1.0) {
+        return Err(r.error(
+            SANITY + 4,
+            format!("expected a probing multiplier above 1.0, found {multiplier}"),
+        ));
+    }
+    let expected_version = match model_type {
+        PROBING => 0,
+        t if (super::trie::TRIE..=super::trie::TRIE + 3).contains(&t) => super::trie::TRIE_VERSION,
         t if (t as usize) < MODEL_NAMES.len() => {
             return Err(r.error(
                 SANITY + 8,
                 format!(
-                    "this file holds KenLM's {} layout, which kneser does not read yet (only \
-                     probing); rebuild it with `build_binary probing` or load the ARPA",
+                    "this file holds KenLM's {} layout, which kneser does not read; rebuild it \
+                     with `build_binary probing` or load the ARPA",
                     MODEL_NAMES[t as usize]
                 ),
             ))
@@ -304,17 +315,14 @@ pub(crate) fn parse_header(bytes: &[u8], name: &str) -> Result<(Layout, bool)> {
                 format!("expected a model type 0 to 5, found {t}"),
             ))
         }
-    }
-    if search_version != 0 {
+    };
+    if search_version != expected_version {
         return Err(r.error(
             SANITY + 16,
-            format!("expected hashed search version 0, found {search_version}"),
-        ));
-    }
-    if !(multiplier.is_finite() && multiplier > 1.0) {
-        return Err(r.error(
-            SANITY + 4,
-            format!("expected a probing multiplier above 1.0, found {multiplier}"),
+            format!(
+                "expected {} search version {expected_version}, found {search_version}",
+                MODEL_NAMES[model_type as usize]
+            ),
         ));
     }
     let mut counts = Vec::with_capacity(order);
@@ -333,6 +341,44 @@ pub(crate) fn parse_header(bytes: &[u8], name: &str) -> Result<(Layout, bool)> {
         }
         counts.push(c);
     }
+    Ok(Fixed {
+        counts,
+        multiplier,
+        model_type,
+        has_vocab,
+    })
+}
+
+/// The fixed part of a header: counts, multiplier, model type, vocabulary flag.
+pub(crate) struct Fixed {
+    pub counts: Vec<u64>,
+    pub multiplier: f32,
+    pub model_type: u32,
+    pub has_vocab: bool,
+}
+
+/// Checks the header of a probing image and returns its layout and vocabulary flag.
+pub(crate) fn parse_header(bytes: &[u8], name: &str) -> Result<(Layout, bool)> {
+    let fixed = parse_fixed(bytes, name)?;
+    let r = Reader {
+        bytes,
+        name: name.to_string(),
+    };
+    if fixed.model_type != PROBING {
+        return Err(r.error(
+            SANITY + 8,
+            format!(
+                "expected the probing layout, found {}",
+                MODEL_NAMES[fixed.model_type as usize]
+            ),
+        ));
+    }
+    let Fixed {
+        counts,
+        multiplier,
+        has_vocab,
+        ..
+    } = fixed;
     let layout = Layout::new(&counts, multiplier).ok_or_else(|| {
         r.error(
             SANITY + FIXED,
@@ -406,6 +452,12 @@ pub(crate) fn load(path: &Path, method: LoadMethod) -> Result<Model> {
     let file = std::fs::File::open(path).at_path("cannot open", path)?;
     let map = map_model_file(&file, path, method)?;
     let name = path.display().to_string();
+    let fixed = parse_fixed(&map, &name)?;
+    if fixed.model_type != PROBING {
+        let mut m = super::trie::load(&map, &name, fixed)?;
+        m.source = super::Source::Trie(path.to_path_buf());
+        return Ok(m);
+    }
     let (layout, has_vocab) = parse_header(&map, &name)?;
     Model::from_image(Storage::Mapped(map), layout, has_vocab, &name)
 }
@@ -454,6 +506,7 @@ impl Model {
             has_vocab,
             layout,
             storage,
+            source: super::Source::None,
         })
     }
 }

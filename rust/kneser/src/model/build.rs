@@ -555,3 +555,204 @@ impl ArpaVisitor for Builder {
         Ok(())
     }
 }
+
+/// An ARPA visitor that builds the probing model and records every n-gram (ids, raw
+/// probability) for the trie layout.
+struct Collect {
+    b: Builder,
+    /// `(probing id, log10 p)` of each unigram, as read.
+    unigrams: Vec<(u32, f32)>,
+    /// Per order `n >= 2`: the probing ids of each n-gram, newest first, flat.
+    ids: Vec<Vec<u32>>,
+    probs: Vec<Vec<f32>>,
+}
+
+impl ArpaVisitor for Collect {
+    fn header(&mut self, counts: &[u64], at: LineRef<'_>) -> Result<()> {
+        self.b.header(counts, at)?;
+        self.ids = vec![Vec::new(); counts.len() + 1];
+        self.probs = vec![Vec::new(); counts.len() + 1];
+        Ok(())
+    }
+
+    fn ngram(&mut self, words: &[&[u8]], p: f32, backoff: f32, at: LineRef<'_>) -> Result<()> {
+        self.b.ngram(words, p, backoff, at)?;
+        // The builder refused a positive p unless mapping it to 0 (KenLM stores 0.0).
+        let p = if p > 0.0 { 0.0 } else { p };
+        let n = words.len();
+        if n == 1 {
+            let id = if is_unknown_word(vocab_hash(words[0])) {
+                0
+            } else {
+                self.b.bound - 1
+            };
+            self.unigrams.push((id, p));
+        } else {
+            self.ids[n].extend_from_slice(&self.b.ids);
+            self.probs[n].push(p);
+        }
+        Ok(())
+    }
+
+    fn end_order(&mut self, order: usize, at: LineRef<'_>) -> Result<()> {
+        self.b.end_order(order, at)
+    }
+}
+
+/// Reads an ARPA file into the trie form of its n-grams (ids by key rank, n-grams newest word
+/// first and sorted), with `build_binary`'s options and checks.
+///
+/// Errors: those of [`from_arpa`], and an n-gram whose suffix is missing (SRILM's pruning): the
+/// trie writer does not make KenLM's blank entries yet.
+pub(crate) fn grams_from_arpa(
+    path: &Path,
+    config: &BuildConfig,
+    cancel: &Cancel,
+) -> Result<super::trie::Grams> {
+    let input = open_input(path)?;
+    let name = display_name(path);
+    let mut c = Collect {
+        b: Builder::new(*config, None),
+        unigrams: Vec::new(),
+        ids: Vec::new(),
+        probs: Vec::new(),
+    };
+    read_arpa_from(input, &name, &mut c, cancel)?;
+    let Collect {
+        b,
+        unigrams,
+        ids,
+        probs,
+    } = c;
+    let model = b.finish(&name)?;
+    collect_grams(&model, &unigrams, &ids, &probs, &name)
+}
+
+fn collect_grams(
+    model: &Model,
+    raw_unigrams: &[(u32, f32)],
+    ids: &[Vec<u32>],
+    probs: &[Vec<f32>],
+    name: &str,
+) -> Result<super::trie::Grams> {
+    use super::trie::{Grams, Level};
+    let order = model.order;
+    let bound = model.vocab_size;
+    let words = model.vocab_words().unwrap_or_default();
+    // Trie ids: `<unk>` 0, then the words by increasing key.
+    let mut by_hash: Vec<(u64, u32)> = (1..bound as u32)
+        .map(|id| (vocab_hash(words[id as usize]), id))
+        .collect();
+    by_hash.sort_unstable();
+    let mut new_id = vec![0u32; bound];
+    let mut strings = b"<unk>\0".to_vec();
+    for (rank, &(_, id)) in by_hash.iter().enumerate() {
+        new_id[id as usize] = rank as u32 + 1;
+        strings.extend_from_slice(words[id as usize]);
+        strings.push(0);
+    }
+    let hashes: Vec<u64> = by_hash.iter().map(|&(h, _)| h).collect();
+    let view = model.view();
+    let mut unigrams: Vec<(f32, f32)> = (0..bound as u32)
+        .map(|id| {
+            let (p, b) = view.unigram(id);
+            (p, b)
+        })
+        .collect();
+    let mut raw = unigrams.clone();
+    for &(id, p) in raw_unigrams {
+        raw[id as usize].0 = p;
+    }
+    for (id, &(p, _)) in raw.iter().enumerate() {
+        unigrams[new_id[id] as usize] = (p, view.unigram(id as u32).1);
+    }
+    let mut counts = vec![bound as u64];
+    let mut levels: Vec<Level> = Vec::with_capacity(order - 1);
+    // The sorted paths of the order below, flat.
+    let mut below: Vec<u32> = (0..bound as u32).collect();
+    let mut unigram_next = Vec::new();
+    for n in 2..=order {
+        let flat = &ids[n];
+        let count = probs[n].len();
+        let paths: Vec<u32> = flat.iter().map(|&id| new_id[id as usize]).collect();
+        let path = |i: usize| &paths[i * n..(i + 1) * n];
+        let mut sorted: Vec<usize> = (0..count).collect();
+        sorted.sort_unstable_by(|&a, &b| path(a).cmp(path(b)));
+        let table = view.tables[n];
+        let mut level = Level {
+            words: Vec::with_capacity(count),
+            probs: Vec::with_capacity(count),
+            backoffs: Vec::new(),
+            next: Vec::new(),
+        };
+        let mut sorted_paths = Vec::with_capacity(count * n);
+        for &i in &sorted {
+            let p = path(i);
+            level.words.push(p[n - 1]);
+            level.probs.push(probs[n][i]);
+            if n < order {
+                let key = super::probing::ngram_key(&flat[i * n..(i + 1) * n]);
+                let b = table.find(key).map_or(-0.0, |at| table.f32(at + 4));
+                level.backoffs.push(b);
+            }
+            sorted_paths.extend_from_slice(p);
+        }
+        // The children of each entry of the order below.
+        let prev = below.len() / (n - 1);
+        let mut next = Vec::with_capacity(prev + 1);
+        let mut j = 0usize;
+        for p in 0..prev {
+            next.push(j as u64);
+            let parent = &below[p * (n - 1)..(p + 1) * (n - 1)];
+            while j < count && &sorted_paths[j * n..j * n + n - 1] == parent {
+                j += 1;
+            }
+        }
+        next.push(j as u64);
+        if j != count {
+            let p = &sorted_paths[j * n..(j + 1) * n];
+            let text: Vec<String> = p
+                .iter()
+                .rev()
+                .map(|&id| {
+                    let old = by_hash
+                        .get((id as usize).wrapping_sub(1))
+                        .map_or(0, |e| e.1);
+                    String::from_utf8_lossy(if id == 0 {
+                        b"<unk>"
+                    } else {
+                        words[old as usize]
+                    })
+                    .into_owned()
+                })
+                .collect();
+            return Err(Error::format(
+                name,
+                0,
+                format!(
+                    "the {n}-gram {:?} lacks its suffix {}-gram (a pruned model, as SRILM \
+                     writes): kneser does not write such models as a trie yet (KenLM adds blank \
+                     entries); write the probing layout",
+                    text.join(" "),
+                    n - 1
+                ),
+            ));
+        }
+        if n == 2 {
+            unigram_next = next;
+        } else {
+            levels[n - 3].next = next;
+        }
+        counts.push(count as u64);
+        levels.push(level);
+        below = sorted_paths;
+    }
+    Ok(Grams {
+        counts,
+        hashes,
+        strings: Some(strings),
+        unigrams,
+        unigram_next,
+        levels,
+    })
+}

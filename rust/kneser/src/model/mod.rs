@@ -63,6 +63,19 @@ pub struct Model {
     has_vocab: bool,
     layout: binary::Layout,
     storage: Storage,
+    /// Where the model came from, for writing it as a trie.
+    source: Source,
+}
+
+/// The file a model was read from, when a trie can be written from it.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// Built in memory or from a stream.
+    None,
+    /// An ARPA file read with these options.
+    Arpa(std::path::PathBuf, BuildConfig),
+    /// A trie binary file.
+    Trie(std::path::PathBuf),
 }
 
 /// Runs `$body` with `$v` bound to the model's [`score::View`].
@@ -81,6 +94,9 @@ mod load_method;
 pub mod probing;
 pub mod query;
 mod score;
+mod trie;
+
+pub use trie::TrieOptions;
 
 impl Model {
     /// Loads a model: a kneser binary model (recognised by its magic bytes) or an ARPA file
@@ -105,18 +121,47 @@ impl Model {
         if binary::is_binary(path)? {
             binary::load(path, method)
         } else {
-            build::from_arpa(path, &BuildConfig::default(), cancel)
+            Self::from_arpa(path, cancel)
         }
     }
 
     /// Loads an ARPA file (plain or compressed).
     pub fn from_arpa(path: &Path, cancel: &Cancel) -> Result<Model> {
-        build::from_arpa(path, &BuildConfig::default(), cancel)
+        Self::from_arpa_with(path, &BuildConfig::default(), cancel)
     }
 
     /// Loads an ARPA file with `build_binary`'s options (probing multiplier, `-i`, `-u`).
     pub fn from_arpa_with(path: &Path, config: &BuildConfig, cancel: &Cancel) -> Result<Model> {
-        build::from_arpa(path, config, cancel)
+        let mut m = build::from_arpa(path, config, cancel)?;
+        if path.as_os_str() != "-" {
+            m.source = Source::Arpa(path.to_path_buf(), *config);
+        }
+        Ok(m)
+    }
+
+    /// Writes the model as KenLM's trie layout (`build_binary [-q] [-b] [-a] trie`): for a
+    /// model read from an ARPA file, the bytes `build_binary` writes for that ARPA (the file is
+    /// read again, since the probing tables in memory hold hashes, not words); for a model read
+    /// from a trie file, its n-grams with their stored values, in the layout of `options`.
+    ///
+    /// Errors: [`crate::Error::InvalidArgument`] for a model built from a stream or in memory,
+    /// and for bit widths outside 1 to 25; the errors of reading the source again.
+    pub fn save_trie(&self, path: &Path, options: TrieOptions, include_vocab: bool) -> Result<()> {
+        let (grams, multiplier) = match &self.source {
+            Source::Arpa(arpa, config) => (
+                build::grams_from_arpa(arpa, config, &Cancel::new())?,
+                config.multiplier,
+            ),
+            Source::Trie(file) => (trie::grams_of_file(file)?, self.layout.multiplier),
+            Source::None => {
+                return Err(crate::error::Error::InvalidArgument(
+                    "this model was not read from a file, so its n-grams are not at hand for \
+                     the trie layout: save it as probing, or build the trie from the ARPA"
+                        .into(),
+                ))
+            }
+        };
+        trie::save(&grams, path, options, multiplier, include_vocab)
     }
 
     /// Loads ARPA text from a reader; `name` appears in error messages.
@@ -203,6 +248,12 @@ impl Model {
     /// [`LoadMethod::Read`]).
     pub fn is_mapped(&self) -> bool {
         matches!(self.storage, Storage::Mapped { .. })
+    }
+
+    /// Whether the model was loaded from a KenLM binary file: a probing file (mapped) or a trie
+    /// file (decoded into memory).
+    pub fn is_binary(&self) -> bool {
+        self.is_mapped() || matches!(self.source, Source::Trie(_))
     }
 
     /// The id of `word` (0 for an unknown word, as `<unk>`).
@@ -354,6 +405,24 @@ pub fn build_binary(
     cancel: &Cancel,
 ) -> Result<()> {
     Model::from_arpa_with(arpa, config, cancel)?.save_binary_with(output, include_vocab)
+}
+
+/// Converts an ARPA file into KenLM's trie layout: `build_binary [-q bits] [-b bits] [-a bits]
+/// [-p] [-v] [-i] [-u] trie arpa out`, the same bytes.
+///
+/// Example:
+///     `build_binary_trie(Path::new("lm.arpa"), Path::new("lm.bin"), &BuildConfig::default(), TrieOptions::default(), true, &Cancel::new())?;`
+pub fn build_binary_trie(
+    arpa: &Path,
+    output: &Path,
+    config: &BuildConfig,
+    options: TrieOptions,
+    include_vocab: bool,
+    cancel: &Cancel,
+) -> Result<()> {
+    options.check()?;
+    let grams = build::grams_from_arpa(arpa, config, cancel)?;
+    trie::save(&grams, output, options, config.multiplier, include_vocab)
 }
 
 /// Opens `path` and reads its first bytes (for format detection).

@@ -1,0 +1,1153 @@
+//! KenLM's trie layouts (binary format version 5, model types 2 to 5): plain, with quantized
+//! probabilities and backoffs (`-q`, `-b`), with array-compressed pointers (`-a`), with and
+//! without the vocabulary strings; read and written byte for byte.
+//!
+//! Input (read): the bytes of a trie file after its header. Output: [`Grams`], every n-gram of
+//! the file with its stored (for quantized files: decoded) values, which then become the probing
+//! tables kneser scores with: the scores are those KenLM computes on the trie, since both
+//! structures hold the same n-grams (blanks included) and KenLM's walk over either stops at the
+//! first missing n-gram. Input (write): [`Grams`] from an ARPA file; output: the bytes
+//! `build_binary trie` writes.
+//!
+//! The sections, after the header (`docs/kenlm-binary.md` has them byte by byte):
+//!
+//! | section | size |
+//! |---|---|
+//! | sorted vocabulary: `u64` count (words without `<unk>`), the words' MurmurHash64A keys in increasing order, one spare slot | `8 + 8 * c1` |
+//! | quantization tables (types 3, 5): version 2, prob bits, backoff bits (in 8 bytes), then per middle order `2^q` prob centers and `2^b` backoff centers, then `2^q` for the highest order (`f32`) | `8 + 4 ((N-2)(2^q + 2^b) + 2^q)` |
+//! | unigrams: `f32` log10 p, `f32` backoff, `u64` first bigram, per id; then the end pointer; then a spare entry | `16 (c1 + 2)` |
+//! | each middle order n: (types 4, 5) version 0, `-a` bits, offsets array aligned to 8; then the bit-packed entries: word id, prob and backoff (31 + 32 bits, or `q + b` indices), pointer to the first child | see [`Geometry`] |
+//! | highest order: bit-packed word id and prob (31 bits or `q`) | |
+//! | vocabulary strings (with the vocabulary flag): `<unk>\0` then every word in id order | |
+//!
+//! Ids are ranks of the words' keys (`<unk>` is 0), n-grams are stored newest word first and
+//! sorted so, each node's children contiguous; bits are packed little-endian from bit 0.
+//!
+//! Errors: sizes, bit widths, versions, counts or pointers that disagree with the file give an
+//! [`Error::Format`] naming the byte offset and what was expected.
+//!
+//! Memory: decoding holds every n-gram once (about 12 bytes each) while the probing tables are
+//! built; writing holds the n-grams (ids and values) and the output image.
+
+use crate::error::{Error, Result};
+
+use super::probing::{combine, TableMut, UNIGRAM_ENTRY, VOCAB_ENTRY};
+use super::{Model, Storage};
+
+/// Model type of a plain trie (`lm/model_type.hh`); `+1` quantized, `+2` array pointers.
+pub(crate) const TRIE: u32 = 2;
+const QUANT_ADD: u32 = 1;
+const ARRAY_ADD: u32 = 2;
+/// The trie's search version in the header.
+pub(crate) const TRIE_VERSION: u32 = 1;
+const QUANT_VERSION: u8 = 2;
+const ARRAY_VERSION: u8 = 0;
+/// Bytes of one unigram record (prob, backoff, next).
+const UNIGRAM_VALUE: usize = 16;
+/// The largest quantization width (`build_binary`'s limit).
+pub const MAX_QUANT_BITS: u8 = 25;
+
+/// How a trie is laid out (`build_binary trie [-q bits] [-b bits] [-a bits]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TrieOptions {
+    /// Quantize: (probability bits, backoff bits), each 1 to 25 (`-q`, `-b`).
+    pub quantize: Option<(u8, u8)>,
+    /// Compress pointers with an offsets array, chopping at most this many bits (`-a`).
+    pub array_bits: Option<u8>,
+}
+
+impl TrieOptions {
+    pub(crate) fn model_type(&self) -> u32 {
+        TRIE + if self.quantize.is_some() {
+            QUANT_ADD
+        } else {
+            0
+        } + if self.array_bits.is_some() {
+            ARRAY_ADD
+        } else {
+            0
+        }
+    }
+
+    /// Checks the bit widths as `build_binary` does.
+    pub fn check(&self) -> Result<()> {
+        if let Some((q, b)) = self.quantize {
+            for (what, v) in [("probability", q), ("backoff", b)] {
+                if v == 0 || v > MAX_QUANT_BITS {
+                    return Err(Error::InvalidArgument(format!(
+                        "{what} quantization takes 1 to {MAX_QUANT_BITS} bits, not {v}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The bits needed to store `max` (0 for 0; KenLM's `RequiredBits`).
+pub(crate) fn required_bits(max: u64) -> u8 {
+    (64 - max.leading_zeros()) as u8
+}
+
+/// The `len`-bit value (len <= 57) at bit `bit` of `bytes`, little-endian (0 past the end).
+#[inline]
+fn read_bits(bytes: &[u8], bit: u64, len: u8) -> u64 {
+    let at = (bit >> 3) as usize;
+    let mut a = [0u8; 8];
+    if let Some(b) = bytes.get(at..at + 8) {
+        a.copy_from_slice(b);
+    } else if at < bytes.len() {
+        let n = bytes.len() - at;
+        a[..n].copy_from_slice(&bytes[at..]);
+    }
+    (u64::from_le_bytes(a) >> (bit & 7)) & ((1u64 << len) - 1)
+}
+
+/// ORs the `len`-bit `value` in at bit `bit` (the bytes start zeroed, as KenLM assumes).
+#[inline]
+fn write_bits(bytes: &mut [u8], bit: u64, value: u64) {
+    let at = (bit >> 3) as usize;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&bytes[at..at + 8]);
+    let v = u64::from_le_bytes(a) | (value << (bit & 7));
+    bytes[at..at + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+fn align8(n: u64) -> u64 {
+    n.div_ceil(8) * 8
+}
+
+/// One bit-packed array: entry `i` starts at bit `i * total`: word id, value bits, pointer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Packed {
+    /// Byte offset of the array.
+    pub at: usize,
+    pub word_bits: u8,
+    /// Bits of the pointer stored in the entry (after chopping, with an offsets array).
+    pub next_bits: u8,
+    pub total: u8,
+    /// Bytes of the array, with its extra entry and 8 bytes of slack.
+    pub len: usize,
+}
+
+impl Packed {
+    fn new(at: u64, entries: u64, max_vocab: u64, value_bits: u8, next_bits: u8) -> Option<Self> {
+        let word_bits = required_bits(max_vocab);
+        let total = word_bits.checked_add(value_bits)?.checked_add(next_bits)?;
+        if word_bits > 57 || next_bits > 57 {
+            return None;
+        }
+        let len = entries
+            .checked_add(1)?
+            .checked_mul(u64::from(total))?
+            .checked_add(7)?
+            / 8
+            + 8;
+        Some(Packed {
+            at: usize::try_from(at).ok()?,
+            word_bits,
+            next_bits,
+            total,
+            len: usize::try_from(len).ok()?,
+        })
+    }
+
+    fn bit(&self, i: u64) -> u64 {
+        (self.at as u64) * 8 + i * u64::from(self.total)
+    }
+}
+
+/// The offsets array of a middle order (`-a`): `offsets[k]` is the first entry whose pointer is
+/// at least `k << next_bits`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct OffsetsArray {
+    /// Where the version and bits bytes are.
+    pub header: usize,
+    /// Where the `u64` offsets start (8-byte aligned, after an 8-byte header).
+    pub at: usize,
+    pub count: usize,
+}
+
+/// KenLM's choice of chopped bits: the size-minimizing count up to `limit` (`ChopBits`).
+fn chop_bits(max_offset: u64, max_next: u64, limit: u8) -> u8 {
+    let required = required_bits(max_next);
+    let mut best = 0u8;
+    let mut lowest = i128::MAX;
+    for chop in 0..=required.min(limit) {
+        let change = i128::from(max_next >> (required - chop)) * 64
+            - i128::from(max_offset) * i128::from(chop);
+        if change < lowest {
+            lowest = change;
+            best = chop;
+        }
+    }
+    best
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Middle {
+    pub array: Option<OffsetsArray>,
+    pub packed: Packed,
+}
+
+/// Byte offsets of every section of a trie file for given counts and options.
+#[derive(Debug, Clone)]
+pub(crate) struct Geometry {
+    pub options: TrieOptions,
+    pub vocab: usize,
+    pub quant: usize,
+    pub quant_len: usize,
+    pub unigrams: usize,
+    pub middles: Vec<Middle>,
+    pub longest: Packed,
+    /// The end of the search structures (where the vocabulary strings start).
+    pub end: usize,
+}
+
+impl Geometry {
+    /// The layout after a header of `header` bytes; `None` if a size overflows or a count
+    /// needs more than 57 bits.
+    pub(crate) fn new(header: usize, counts: &[u64], options: TrieOptions) -> Option<Geometry> {
+        let order = counts.len();
+        let c1 = counts[0];
+        let vocab = header as u64;
+        let quant = vocab.checked_add(c1.checked_mul(8)?.checked_add(8)?)?;
+        let quant_len = match options.quantize {
+            None => 0,
+            Some((q, b)) => {
+                let (q, b) = (1u64 << q, 1u64 << b);
+                ((order as u64 - 2) * (q + b) + q) * 4 + 8
+            }
+        };
+        let unigrams = quant + quant_len;
+        let mut at = unigrams.checked_add(c1.checked_add(2)?.checked_mul(UNIGRAM_VALUE as u64)?)?;
+        let (mid_bits, long_bits) = match options.quantize {
+            None => (63u8, 31u8),
+            Some((q, b)) => (q + b, q),
+        };
+        let mut middles = Vec::with_capacity(order.saturating_sub(2));
+        for n in 2..order {
+            let entries = counts[n - 1];
+            let max_next = counts[n];
+            let required = required_bits(max_next);
+            let (array, next_bits, array_len) = match options.array_bits {
+                None => (None, required, 0),
+                Some(limit) => {
+                    let chop = chop_bits(entries.checked_add(1)?, max_next, limit);
+                    let count = (max_next >> (required - chop)) + 1;
+                    let len = 8 * (1 + count) + 7;
+                    let offsets = align8(at) + 8;
+                    (
+                        Some(OffsetsArray {
+                            header: usize::try_from(at).ok()?,
+                            at: usize::try_from(offsets).ok()?,
+                            count: usize::try_from(count).ok()?,
+                        }),
+                        required - chop,
+                        len,
+                    )
+                }
+            };
+            let packed = Packed::new(at.checked_add(array_len)?, entries, c1, mid_bits, next_bits)?;
+            at = (packed.at as u64).checked_add(packed.len as u64)?;
+            middles.push(Middle { array, packed });
+        }
+        let longest = Packed::new(at, counts[order - 1], c1, long_bits, 0)?;
+        let end = (longest.at as u64).checked_add(longest.len as u64)?;
+        Some(Geometry {
+            options,
+            vocab: usize::try_from(vocab).ok()?,
+            quant: usize::try_from(quant).ok()?,
+            quant_len: usize::try_from(quant_len).ok()?,
+            unigrams: usize::try_from(unigrams).ok()?,
+            middles,
+            longest,
+            end: usize::try_from(end).ok()?,
+        })
+    }
+
+    /// Byte offset of the prob centers (`which` 0) or backoff centers (1) of order `n`.
+    fn centers(&self, n: usize, which: usize) -> usize {
+        let (q, b) = self.options.quantize.unwrap_or((0, 0));
+        let (q, b) = (1usize << q, 1usize << b);
+        let order = self.middles.len() + 2;
+        if n == order {
+            self.quant + 8 + (order - 2) * (q + b) * 4
+        } else {
+            self.quant + 8 + (n - 2) * (q + b) * 4 + which * q * 4
+        }
+    }
+}
+
+/// One order above the unigrams, in trie order (newest word first, sorted).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Level {
+    /// The word of each entry (the oldest word of its n-gram).
+    pub words: Vec<u32>,
+    pub probs: Vec<f32>,
+    /// Empty for the highest order.
+    pub backoffs: Vec<f32>,
+    /// For orders below the highest: the first child of each entry, then the end (count + 1).
+    pub next: Vec<u64>,
+}
+
+/// Every n-gram of a model in the trie's terms.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Grams {
+    pub counts: Vec<u64>,
+    /// The vocabulary keys in increasing order; the word with key `hashes[i]` has id `i + 1`.
+    pub hashes: Vec<u64>,
+    /// `<unk>\0` and every word NUL-terminated in id order, if known.
+    pub strings: Option<Vec<u8>>,
+    /// `(log10 p, backoff)` by id.
+    pub unigrams: Vec<(f32, f32)>,
+    /// The first bigram of each unigram, then the end (`counts[0] + 1`).
+    pub unigram_next: Vec<u64>,
+    /// `levels[n - 2]` holds order `n`.
+    pub levels: Vec<Level>,
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    name: &'a str,
+}
+
+impl Reader<'_> {
+    fn error(&self, offset: usize, message: impl std::fmt::Display) -> Error {
+        Error::format(
+            self.name,
+            0,
+            format!("not a usable KenLM binary model at byte {offset}: {message}"),
+        )
+    }
+
+    fn u64(&self, at: usize) -> u64 {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&self.bytes[at..at + 8]);
+        u64::from_le_bytes(a)
+    }
+
+    fn f32(&self, at: usize) -> f32 {
+        let mut a = [0u8; 4];
+        a.copy_from_slice(&self.bytes[at..at + 4]);
+        f32::from_le_bytes(a)
+    }
+}
+
+/// Reads the options a trie file stores (quantization bits, array bits) and its geometry,
+/// checking them and the file size.
+pub(crate) fn parse_geometry(
+    bytes: &[u8],
+    name: &str,
+    header: usize,
+    counts: &[u64],
+    model_type: u32,
+    has_vocab: bool,
+) -> Result<Geometry> {
+    let r = Reader { bytes, name };
+    let order = counts.len();
+    let quantized = (model_type - TRIE) & QUANT_ADD != 0;
+    let array = (model_type - TRIE) & ARRAY_ADD != 0;
+    let c1 = counts[0];
+    let quant_at = c1
+        .checked_mul(8)
+        .and_then(|v| v.checked_add(8 + header as u64))
+        .and_then(|v| usize::try_from(v).ok())
+        .filter(|&v| v <= bytes.len())
+        .ok_or_else(|| {
+            r.error(
+                super::binary::COUNTS_AT,
+                format!(
+                    "the unigram count {c1} gives a vocabulary beyond the file's {} bytes",
+                    bytes.len()
+                ),
+            )
+        })?;
+    let mut options = TrieOptions::default();
+    if quantized {
+        let Some(q) = bytes.get(quant_at..quant_at + 3) else {
+            return Err(r.error(quant_at, "the file ends before its quantization header"));
+        };
+        if q[0] != QUANT_VERSION {
+            return Err(r.error(
+                quant_at,
+                format!(
+                    "expected quantization version {QUANT_VERSION}, found {}",
+                    q[0]
+                ),
+            ));
+        }
+        for (i, what) in [(1, "probability"), (2, "backoff")] {
+            if q[i] == 0 || q[i] > MAX_QUANT_BITS {
+                return Err(r.error(
+                    quant_at + i,
+                    format!(
+                        "expected {what} quantization bits from 1 to {MAX_QUANT_BITS}, found {}",
+                        q[i]
+                    ),
+                ));
+            }
+        }
+        options.quantize = Some((q[1], q[2]));
+    }
+    if array {
+        // The array bits are stored at the start of the first middle order; a bigram model has
+        // none (and needs none).
+        let quant_len = Geometry::new(header, counts, options)
+            .map(|g| g.quant_len)
+            .unwrap_or(0);
+        let at = (quant_at + quant_len) as u64 + (c1 + 2) * UNIGRAM_VALUE as u64;
+        if order > 2 {
+            let at = usize::try_from(at).unwrap_or(usize::MAX);
+            let Some(h) = bytes.get(at..at.saturating_add(2)) else {
+                return Err(r.error(
+                    bytes.len(),
+                    "the file ends before the header of its pointer offsets (truncated)",
+                ));
+            };
+            if h[0] != ARRAY_VERSION {
+                return Err(r.error(
+                    at,
+                    format!(
+                        "expected pointer-array version {ARRAY_VERSION}, found {}",
+                        h[0]
+                    ),
+                ));
+            }
+            options.array_bits = Some(h[1]);
+        } else {
+            options.array_bits = Some(0);
+        }
+    }
+    let g = Geometry::new(header, counts, options).ok_or_else(|| {
+        r.error(
+            super::binary::COUNTS_AT,
+            "the n-gram counts give a size beyond the address space",
+        )
+    })?;
+    if bytes.len() < g.end {
+        return Err(r.error(
+            bytes.len(),
+            format!(
+                "the counts and layout need {} bytes of tables, the file has {} (truncated?)",
+                g.end,
+                bytes.len()
+            ),
+        ));
+    }
+    if has_vocab {
+        let strings = &bytes[g.end..];
+        if !strings.starts_with(b"<unk>\0") {
+            return Err(r.error(
+                g.end,
+                "expected the vocabulary strings, starting with `<unk>\\0`",
+            ));
+        }
+        let words = strings.iter().filter(|&&b| b == 0).count() as u64;
+        if words != c1 || strings.last() != Some(&0) {
+            return Err(r.error(
+                bytes.len(),
+                format!(
+                    "expected {c1} NUL-terminated vocabulary words after byte {}, found {words} \
+                     (truncated or corrupted)",
+                    g.end
+                ),
+            ));
+        }
+    } else if bytes.len() != g.end {
+        return Err(r.error(
+            g.end,
+            format!(
+                "expected the file to end here ({} bytes), it has {}",
+                g.end,
+                bytes.len()
+            ),
+        ));
+    }
+    Ok(g)
+}
+
+/// Decodes every n-gram of a trie file laid out as `g`.
+pub(crate) fn decode(
+    bytes: &[u8],
+    name: &str,
+    counts: &[u64],
+    g: &Geometry,
+    has_vocab: bool,
+) -> Result<Grams> {
+    let r = Reader { bytes, name };
+    let order = counts.len();
+    let c1 = counts[0];
+    let words = r.u64(g.vocab);
+    if words.checked_add(1) != Some(c1) {
+        return Err(r.error(
+            g.vocab,
+            format!(
+                "expected {} vocabulary keys (the unigram count less <unk>), found {words}",
+                c1 - 1
+            ),
+        ));
+    }
+    let mut hashes = Vec::with_capacity(words as usize);
+    for i in 0..words as usize {
+        let at = g.vocab + 8 + 8 * i;
+        let h = r.u64(at);
+        if hashes.last().is_some_and(|&p| p >= h) {
+            return Err(r.error(at, "the vocabulary keys are not in increasing order"));
+        }
+        hashes.push(h);
+    }
+    let mut unigrams = Vec::with_capacity(c1 as usize);
+    let mut unigram_next = Vec::with_capacity(c1 as usize + 1);
+    for i in 0..=c1 as usize {
+        let at = g.unigrams + UNIGRAM_VALUE * i;
+        if i < c1 as usize {
+            unigrams.push((r.f32(at), r.f32(at + 4)));
+        }
+        unigram_next.push(r.u64(at + 8));
+    }
+    check_pointers(&r, &unigram_next, counts[1], |i| {
+        g.unigrams + UNIGRAM_VALUE * i + 8
+    })?;
+    let quant_table = |n: usize, which: usize, bits: u8| -> Vec<f32> {
+        let at = g.centers(n, which);
+        (0..1usize << bits).map(|i| r.f32(at + 4 * i)).collect()
+    };
+    let mut levels: Vec<Level> = Vec::with_capacity(order - 1);
+    for n in 2..=order {
+        let longest = n == order;
+        let packed = if longest {
+            g.longest
+        } else {
+            g.middles[n - 2].packed
+        };
+        let entries = counts[n - 1];
+        let tables = g.options.quantize.map(|(q, b)| {
+            (
+                quant_table(n, 0, q),
+                if longest {
+                    Vec::new()
+                } else {
+                    quant_table(n, 1, b)
+                },
+            )
+        });
+        let mut level = Level {
+            words: Vec::with_capacity(entries as usize),
+            probs: Vec::with_capacity(entries as usize),
+            backoffs: Vec::with_capacity(if longest { 0 } else { entries as usize }),
+            next: Vec::with_capacity(if longest { 0 } else { entries as usize + 1 }),
+        };
+        let offsets: Vec<u64> = match g
+            .middles
+            .get(n - 2)
+            .and_then(|m| m.array)
+            .filter(|_| !longest)
+        {
+            Some(a) => {
+                let v: Vec<u64> = (0..a.count).map(|k| r.u64(a.at + 8 * k)).collect();
+                if v.first() != Some(&0) || v.windows(2).any(|w| w[0] > w[1]) {
+                    return Err(r.error(a.at, "the pointer offsets do not start at 0 and increase"));
+                }
+                v
+            }
+            None => Vec::new(),
+        };
+        let mut k = 0usize;
+        for i in 0..=entries {
+            let mut bit = packed.bit(i);
+            if i < entries {
+                let word = read_bits(bytes, bit, packed.word_bits);
+                if word >= c1 {
+                    return Err(r.error(
+                        (bit / 8) as usize,
+                        format!("a {n}-gram has word id {word}, beyond the {c1} unigrams"),
+                    ));
+                }
+                level.words.push(word as u32);
+                bit += u64::from(packed.word_bits);
+                match &tables {
+                    None => {
+                        let p = read_bits(bytes, bit, 31) as u32 | 0x8000_0000;
+                        level.probs.push(f32::from_bits(p));
+                        if !longest {
+                            level
+                                .backoffs
+                                .push(f32::from_bits(read_bits(bytes, bit + 31, 32) as u32));
+                        }
+                    }
+                    Some((probs, backoffs)) => {
+                        let (q, b) = g.options.quantize.unwrap_or((0, 0));
+                        if longest {
+                            level.probs.push(probs[read_bits(bytes, bit, q) as usize]);
+                        } else {
+                            level
+                                .backoffs
+                                .push(backoffs[read_bits(bytes, bit, b) as usize]);
+                            level
+                                .probs
+                                .push(probs[read_bits(bytes, bit + u64::from(b), q) as usize]);
+                        }
+                    }
+                }
+            }
+            if !longest {
+                let low_at = packed.bit(i) + u64::from(packed.total - packed.next_bits);
+                let low = read_bits(bytes, low_at, packed.next_bits);
+                let next = if offsets.is_empty() {
+                    low
+                } else {
+                    while k + 1 < offsets.len() && offsets[k + 1] <= i {
+                        k += 1;
+                    }
+                    ((k as u64) << packed.next_bits) | low
+                };
+                level.next.push(next);
+            }
+        }
+        if !longest {
+            let at = packed.at;
+            check_pointers(&r, &level.next, counts[n], |_| at)?;
+        }
+        // Each node's children must be distinct and increasing (KenLM finds them by search).
+        let parents = if n == 2 {
+            &unigram_next
+        } else {
+            &levels[n - 3].next
+        };
+        for w in parents.windows(2) {
+            let (a, b) = (w[0] as usize, w[1] as usize);
+            if level.words[a..b].windows(2).any(|p| p[0] >= p[1]) {
+                return Err(r.error(
+                    packed.at,
+                    format!("the {n}-grams of one context are not in increasing word order"),
+                ));
+            }
+        }
+        levels.push(level);
+    }
+    let strings = has_vocab.then(|| bytes[g.end..].to_vec());
+    Ok(Grams {
+        counts: counts.to_vec(),
+        hashes,
+        strings,
+        unigrams,
+        unigram_next,
+        levels,
+    })
+}
+
+/// Pointers must start at 0, never decrease and end at the count of the next order.
+fn check_pointers(
+    r: &Reader<'_>,
+    next: &[u64],
+    end: u64,
+    at: impl Fn(usize) -> usize,
+) -> Result<()> {
+    if next.first() != Some(&0) {
+        return Err(r.error(at(0), "expected the first child pointer to be 0"));
+    }
+    if let Some(i) = next.windows(2).position(|w| w[0] > w[1]) {
+        return Err(r.error(at(i + 1), "the child pointers decrease"));
+    }
+    if next.last() != Some(&end) {
+        return Err(r.error(
+            at(next.len() - 1),
+            format!(
+                "expected the last child pointer to be the next order's count {end}, found {}",
+                next.last().copied().unwrap_or(0)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Loads a trie file (its header already checked as `fixed`) into a [`Model`].
+pub(crate) fn load(bytes: &[u8], name: &str, fixed: super::binary::Fixed) -> Result<Model> {
+    let header = super::binary::header_size(fixed.counts.len());
+    let g = parse_geometry(
+        bytes,
+        name,
+        header,
+        &fixed.counts,
+        fixed.model_type,
+        fixed.has_vocab,
+    )?;
+    let grams = decode(bytes, name, &fixed.counts, &g, fixed.has_vocab)?;
+    grams.to_model(fixed.multiplier, name)
+}
+
+/// Decodes the trie file at `path` into its n-grams.
+pub(crate) fn grams_of_file(path: &std::path::Path) -> Result<Grams> {
+    use crate::error::IoContext;
+    let bytes = std::fs::read(path).at_path("cannot read", path)?;
+    let name = path.display().to_string();
+    let fixed = super::binary::parse_fixed(&bytes, &name)?;
+    if !(TRIE..TRIE + 4).contains(&fixed.model_type) {
+        return Err(Error::format(&name, 0, "expected a trie binary file"));
+    }
+    let header = super::binary::header_size(fixed.counts.len());
+    let g = parse_geometry(
+        &bytes,
+        &name,
+        header,
+        &fixed.counts,
+        fixed.model_type,
+        fixed.has_vocab,
+    )?;
+    decode(&bytes, &name, &fixed.counts, &g, fixed.has_vocab)
+}
+
+/// Writes `grams` as a trie file at `path` (complete or not at all).
+pub(crate) fn save(
+    grams: &Grams,
+    path: &std::path::Path,
+    options: TrieOptions,
+    multiplier: f32,
+    include_vocab: bool,
+) -> Result<()> {
+    use crate::error::IoContext;
+    use std::io::Write;
+    let bytes = write(grams, options, multiplier, include_vocab)?;
+    let mut out = crate::io::AtomicFile::create(path)?;
+    out.write_all(&bytes).at_path("cannot write", path)?;
+    out.commit()
+}
+
+impl Grams {
+    /// The model scoring these n-grams (probing tables with `multiplier`).
+    pub(crate) fn to_model(&self, multiplier: f32, name: &str) -> Result<Model> {
+        let layout = super::binary::Layout::new(&self.counts, multiplier).ok_or_else(|| {
+            Error::format(
+                name,
+                0,
+                "the n-gram counts give a size beyond the address space",
+            )
+        })?;
+        let image = self.probing_image(&layout, name)?;
+        Model::from_image(Storage::Owned(image), layout, self.strings.is_some(), name)
+    }
+
+    /// The probing image of these n-grams (header, vocabulary, unigrams, tables, strings), as
+    /// [`super::build`] makes from an ARPA file; ids are the trie's.
+    pub(crate) fn probing_image(
+        &self,
+        layout: &super::binary::Layout,
+        name: &str,
+    ) -> Result<Vec<u8>> {
+        let full = || Error::format(name, 0, "more n-grams than the header counts");
+        let mut image = Vec::new();
+        image
+            .try_reserve_exact(layout.end)
+            .map_err(|_| Error::format(name, 0, "not enough memory for the model"))?;
+        image.resize(layout.end, 0);
+        let header =
+            super::binary::header_bytes(&layout.counts, layout.multiplier, self.strings.is_some());
+        image[..header.len()].copy_from_slice(&header);
+        let bound = self.counts[0] as u32;
+        image[layout.vocab_header + 4..layout.vocab_header + 8]
+            .copy_from_slice(&bound.to_le_bytes());
+        {
+            let mut entries = 0usize;
+            let mut t = TableMut::new(&mut image[layout.vocab.clone()], VOCAB_ENTRY, &mut entries);
+            for (i, &h) in self.hashes.iter().enumerate() {
+                t.insert(h, &(i as u32 + 1).to_le_bytes())
+                    .map_err(|_| full())?;
+            }
+        }
+        for (id, &(p, b)) in self.unigrams.iter().enumerate() {
+            let at = layout.unigrams.start + id * UNIGRAM_ENTRY;
+            image[at..at + 4].copy_from_slice(&p.to_le_bytes());
+            image[at + 4..at + 8].copy_from_slice(&b.to_le_bytes());
+        }
+        let order = self.counts.len();
+        let mut keys: Vec<u64> = (0..self.counts[0]).collect();
+        for n in 2..=order {
+            let level = &self.levels[n - 2];
+            let parents = if n == 2 {
+                &self.unigram_next
+            } else {
+                &self.levels[n - 3].next
+            };
+            let mut next_keys = Vec::with_capacity(level.words.len());
+            let range = layout.tables[n - 2].clone();
+            let stride = layout.stride(n);
+            let mut entries = 0usize;
+            let mut t = TableMut::new(&mut image[range], stride, &mut entries);
+            for (p, w) in parents.windows(2).enumerate() {
+                for j in w[0] as usize..w[1] as usize {
+                    let key = combine(keys[p], level.words[j]);
+                    let mut value = [0u8; 8];
+                    value[..4].copy_from_slice(&level.probs[j].to_le_bytes());
+                    if n < order {
+                        value[4..].copy_from_slice(&level.backoffs[j].to_le_bytes());
+                    }
+                    if t.find(key).is_some() {
+                        return Err(Error::format(
+                            name,
+                            0,
+                            format!("two {n}-grams of the trie share a 64-bit key"),
+                        ));
+                    }
+                    t.insert(key, &value[..stride - 8]).map_err(|_| full())?;
+                    next_keys.push(key);
+                }
+            }
+            keys = next_keys;
+        }
+        if let Some(s) = &self.strings {
+            image.extend_from_slice(s);
+        }
+        Ok(image)
+    }
+}
+
+/// KenLM's bins (`MakeBins`): sort, split into `bins` runs of (nearly) equal size, each center
+/// the mean (summed in `f64`); an empty run repeats the previous center (`-inf` first).
+fn make_bins(values: &mut [f32], centers: &mut [f32]) {
+    values.sort_by(f32::total_cmp);
+    // total_cmp puts -0.0 before 0.0; the sums are the same either way.
+    let bins = centers.len() as u64;
+    let mut start = 0usize;
+    for i in 0..centers.len() {
+        let finish = ((values.len() as u64 * (i as u64 + 1)) / bins) as usize;
+        centers[i] = if finish == start {
+            if i == 0 {
+                f32::NEG_INFINITY
+            } else {
+                centers[i - 1]
+            }
+        } else {
+            let sum: f64 = values[start..finish].iter().map(|&v| f64::from(v)).sum();
+            (sum / f64::from((finish - start) as f32)) as f32
+        };
+        start = finish;
+    }
+}
+
+/// The bin of `value` among sorted `centers`, the first `reserved` excluded (KenLM's `Encode`).
+fn encode(centers: &[f32], value: f32, reserved: usize) -> u64 {
+    let rest = &centers[reserved..];
+    let above = reserved + rest.partition_point(|&c| c < value);
+    if above == reserved {
+        return reserved as u64;
+    }
+    if above == centers.len() {
+        return centers.len() as u64 - 1;
+    }
+    (above - usize::from(value - centers[above - 1] < centers[above] - value)) as u64
+}
+
+fn encode_backoff(centers: &[f32], value: f32) -> u64 {
+    if value == 0.0 {
+        // 0: "no extension" (-0.0), 1: 0.0.
+        return u64::from(value.to_bits() != super::probing::NO_EXTENSION);
+    }
+    encode(centers, value, 2)
+}
+
+/// The bytes of a trie file for `grams` (header included), as `build_binary trie` writes.
+pub(crate) fn write(
+    grams: &Grams,
+    options: TrieOptions,
+    multiplier: f32,
+    include_vocab: bool,
+) -> Result<Vec<u8>> {
+    options.check()?;
+    let counts = &grams.counts;
+    let order = counts.len();
+    let with_vocab = include_vocab && grams.strings.is_some();
+    let mut header = super::binary::header_bytes(counts, multiplier, with_vocab);
+    let at = super::binary::MODEL_TYPE_AT;
+    header[at..at + 4].copy_from_slice(&options.model_type().to_le_bytes());
+    header[at + 8..at + 12].copy_from_slice(&TRIE_VERSION.to_le_bytes());
+    let g = Geometry::new(header.len(), counts, options).ok_or_else(|| {
+        Error::InvalidArgument("the n-gram counts give a trie beyond the address space".into())
+    })?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(g.end + grams.strings.as_ref().map_or(0, Vec::len))
+        .map_err(|_| Error::InvalidArgument("not enough memory for the trie".into()))?;
+    out.resize(g.end, 0);
+    out[..header.len()].copy_from_slice(&header);
+    // Sorted vocabulary.
+    out[g.vocab..g.vocab + 8].copy_from_slice(&(grams.hashes.len() as u64).to_le_bytes());
+    for (i, h) in grams.hashes.iter().enumerate() {
+        let at = g.vocab + 8 + 8 * i;
+        out[at..at + 8].copy_from_slice(&h.to_le_bytes());
+    }
+    // Quantization tables.
+    let mut tables: Vec<(Vec<f32>, Vec<f32>)> = Vec::new();
+    if let Some((q, b)) = options.quantize {
+        out[g.quant] = QUANT_VERSION;
+        out[g.quant + 1] = q;
+        out[g.quant + 2] = b;
+        for n in 2..=order {
+            let level = &grams.levels[n - 2];
+            let mut probs = level.probs.clone();
+            let mut prob_centers = vec![0f32; 1 << q];
+            make_bins(&mut probs, &mut prob_centers);
+            let mut backoff_centers = Vec::new();
+            if n < order {
+                let mut backoffs: Vec<f32> = level
+                    .backoffs
+                    .iter()
+                    .copied()
+                    .filter(|&v| v != 0.0)
+                    .collect();
+                backoff_centers = vec![0f32; 1 << b];
+                backoff_centers[0] = -0.0;
+                backoff_centers[1] = 0.0;
+                make_bins(&mut backoffs, &mut backoff_centers[2..]);
+            }
+            for (which, c) in [&prob_centers, &backoff_centers].into_iter().enumerate() {
+                let at = g.centers(n, which);
+                for (i, v) in c.iter().enumerate() {
+                    out[at + 4 * i..at + 4 * i + 4].copy_from_slice(&v.to_le_bytes());
+                }
+            }
+            tables.push((prob_centers, backoff_centers));
+        }
+    }
+    // Unigrams.
+    for (id, &(p, b)) in grams.unigrams.iter().enumerate() {
+        let at = g.unigrams + UNIGRAM_VALUE * id;
+        out[at..at + 4].copy_from_slice(&p.to_le_bytes());
+        out[at + 4..at + 8].copy_from_slice(&b.to_le_bytes());
+    }
+    for (id, &next) in grams.unigram_next.iter().enumerate() {
+        let at = g.unigrams + UNIGRAM_VALUE * id + 8;
+        out[at..at + 8].copy_from_slice(&next.to_le_bytes());
+    }
+    // Middle orders and the highest.
+    for n in 2..=order {
+        let level = &grams.levels[n - 2];
+        let longest = n == order;
+        let (packed, array) = if longest {
+            (g.longest, None)
+        } else {
+            (g.middles[n - 2].packed, g.middles[n - 2].array)
+        };
+        let entries = level.words.len() as u64;
+        for i in 0..=entries {
+            let mut bit = packed.bit(i);
+            if i < entries {
+                let j = i as usize;
+                write_bits(&mut out, bit, u64::from(level.words[j]));
+                bit += u64::from(packed.word_bits);
+                match options.quantize {
+                    None => {
+                        write_bits(
+                            &mut out,
+                            bit,
+                            u64::from(level.probs[j].to_bits() & 0x7fff_ffff),
+                        );
+                        if !longest {
+                            write_bits(&mut out, bit + 31, u64::from(level.backoffs[j].to_bits()));
+                        }
+                    }
+                    Some((_, b)) => {
+                        let (probs, backoffs) = &tables[n - 2];
+                        let p = encode(probs, level.probs[j], 0);
+                        if longest {
+                            write_bits(&mut out, bit, p);
+                        } else {
+                            let bo = encode_backoff(backoffs, level.backoffs[j]);
+                            write_bits(&mut out, bit, (p << b) | bo);
+                        }
+                    }
+                }
+            }
+            if !longest {
+                let next = level.next[i as usize];
+                let low_at = packed.bit(i) + u64::from(packed.total - packed.next_bits);
+                let mask = (1u64 << packed.next_bits) - 1;
+                write_bits(&mut out, low_at, next & mask);
+            }
+        }
+        if let Some(a) = array {
+            // offsets[k]: the first entry whose pointer reaches k << next_bits.
+            let mut k = 1usize;
+            for (i, &next) in level.next.iter().enumerate() {
+                let high = (next >> packed.next_bits) as usize;
+                while k <= high && k < a.count {
+                    let at = a.at + 8 * k;
+                    out[at..at + 8].copy_from_slice(&(i as u64).to_le_bytes());
+                    k += 1;
+                }
+            }
+            out[a.header] = ARRAY_VERSION;
+            out[a.header + 1] = options.array_bits.unwrap_or(0);
+        }
+    }
+    if with_vocab {
+        if let Some(s) = &grams.strings {
+            out.extend_from_slice(s);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_round_trip_at_every_offset() {
+        let mut bytes = vec![0u8; 64];
+        let values = [
+            (3u8, 5u64),
+            (31, 0x7fff_0001),
+            (57, (1 << 57) - 3),
+            (1, 1),
+            (20, 99),
+        ];
+        let mut bit = 0u64;
+        for &(len, v) in &values {
+            write_bits(&mut bytes, bit, v);
+            bit += u64::from(len);
+        }
+        bit = 0;
+        for &(len, v) in &values {
+            assert_eq!(read_bits(&bytes, bit, len), v);
+            bit += u64::from(len);
+        }
+        assert_eq!(
+            read_bits(&bytes[..3], 20, 8),
+            read_bits(&bytes, 20, 8) & 0xf
+        );
+    }
+
+    #[test]
+    fn required_bits_follow_kenlm() {
+        assert_eq!(required_bits(0), 0);
+        assert_eq!(required_bits(1), 1);
+        assert_eq!(required_bits(19467), 15);
+        assert_eq!(required_bits(1 << 20), 21);
+    }
+
+    #[test]
+    fn bins_and_encoding_follow_kenlm() {
+        let mut v = vec![-1.0f32, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0, -8.0];
+        let mut c = vec![0f32; 4];
+        make_bins(&mut v, &mut c);
+        assert_eq!(c, vec![-7.5, -5.5, -3.5, -1.5]);
+        assert_eq!(encode(&c, -9.0, 0), 0);
+        assert_eq!(encode(&c, -0.5, 0), 3);
+        assert_eq!(encode(&c, -4.5, 0), 2); // a tie goes to the upper bin
+        assert_eq!(encode(&c, -4.6, 0), 1);
+        let mut few = vec![-1.0f32];
+        let mut c = vec![0f32; 4];
+        make_bins(&mut few, &mut c);
+        assert_eq!(
+            c,
+            vec![
+                f32::NEG_INFINITY,
+                f32::NEG_INFINITY,
+                f32::NEG_INFINITY,
+                -1.0
+            ]
+        );
+    }
+
+    /// The shared reference folder, if present.
+    fn reference() -> Option<std::path::PathBuf> {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference");
+        dir.is_dir().then_some(dir)
+    }
+
+    fn unxz(path: &std::path::Path) -> Vec<u8> {
+        use std::io::Read;
+        let mut out = Vec::new();
+        xz2::read::XzDecoder::new_multi_decoder(std::fs::File::open(path).expect("open"))
+            .read_to_end(&mut out)
+            .expect("xz");
+        out
+    }
+
+    #[test]
+    fn reference_tries_are_written_byte_for_byte_and_score_as_the_arpa() {
+        let Some(dir) = reference() else {
+            eprintln!("../shared/reference is absent: skipped");
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tmp");
+        let cases: [(&str, &str, TrieOptions); 5] = [
+            ("book.o3", "trie", TrieOptions::default()),
+            (
+                "book.o3",
+                "trie-q8",
+                TrieOptions {
+                    quantize: Some((8, 8)),
+                    array_bits: None,
+                },
+            ),
+            (
+                "book.o3",
+                "trie-q8-b7-a22",
+                TrieOptions {
+                    quantize: Some((8, 7)),
+                    array_bits: Some(22),
+                },
+            ),
+            (
+                "book.o3",
+                "trie-a255",
+                TrieOptions {
+                    quantize: None,
+                    array_bits: Some(255),
+                },
+            ),
+            (
+                "book.o5",
+                "trie-q8-b7-a255",
+                TrieOptions {
+                    quantize: Some((8, 7)),
+                    array_bits: Some(255),
+                },
+            ),
+        ];
+        let cancel = crate::cancel::Cancel::new();
+        let text = std::fs::read_to_string(dir.join("query/book.heldout.txt")).expect("heldout");
+        for (model, layout, options) in cases {
+            let arpa = dir.join(format!("lmplz/{model}.arpa.xz"));
+            let expected = unxz(&dir.join(format!("binary/{model}.{layout}.bin.xz")));
+            let out = tmp.path().join(format!("{model}.{layout}.bin"));
+            super::super::build_binary_trie(
+                &arpa,
+                &out,
+                &super::super::BuildConfig::default(),
+                options,
+                true,
+                &cancel,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let written = std::fs::read(&out).expect("read");
+            assert_eq!(written.len(), expected.len(), "{model} {layout}: size");
+            if let Some(i) = (0..written.len()).find(|&i| written[i] != expected[i]) {
+                panic!("{model} {layout}: first differing byte {i}");
+            }
+            let trie = Model::load(&out, &cancel).unwrap_or_else(|e| panic!("{e}"));
+            if options.quantize.is_none() {
+                let from_arpa = Model::load(&arpa, &cancel).expect("arpa");
+                for line in text.lines().take(300) {
+                    assert_eq!(
+                        trie.full_scores(line, true, true),
+                        from_arpa.full_scores(line, true, true),
+                        "{model} {layout}: {line}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chop_bits_minimizes_size() {
+        // No chop when the table would cost more than it saves.
+        assert_eq!(chop_bits(10, 1 << 20, 22), 0);
+        // Many entries per pointer block: chop as much as pays.
+        let c = chop_bits(1 << 20, 1 << 20, 22);
+        assert!(c > 0 && c <= 21, "{c}");
+        assert_eq!(chop_bits(1 << 20, 1 << 20, 3), 3);
+    }
+}
