@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import kneser
 from conftest import DATA, SHARED
 
 BOOK = DATA / "lmplz" / "book.txt"
@@ -118,3 +119,19 @@ def test_unsupported_output_flags_fail_clearly(tmp_path, flag):
     assert b"not supported" in proc.stderr
     assert b"Traceback" not in proc.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", [["build", "-o", "3"], ["count", "-o", "3", "-O", "x.counts"]])
+def test_sort_options_have_one_definition(command):
+    """-S/-T mean the same in every command that sorts: one helper defines them."""
+    from kneser.cli import build_parser
+
+    parser = build_parser()
+    for flags, memory, temp in [
+        ([], kneser.DEFAULT_MEMORY, None),
+        (["-S", "2G", "-T", "/tmp/x"], "2G", "/tmp/x"),
+        (["--memory", "80%", "--temp_prefix", "/tmp/y"], "80%", "/tmp/y"),
+        (["--temp-dir", "/tmp/z"], kneser.DEFAULT_MEMORY, "/tmp/z"),
+    ]:
+        args = parser.parse_args([*command, *flags])
+        assert (args.memory, args.temp_dir) == (memory, temp)

@@ -425,6 +425,47 @@ def test_agrees_with_kenlm_on_the_hand_written_model(tmp_path: Path) -> None:
             ] == want
 
 
+# -- An explicit backoff on the top order (KenLM's ReadBackoff for n-grams without one) --------
+
+TOP_ORDER_ARPA = (
+    "\\data\\\nngram 1=4\nngram 2=2\n\n\\1-grams:\n-1\t<unk>\t0\n0\t<s>\t-0.5\n"
+    "-0.25\t</s>\n-0.75\ta\t-0.125\n\n\\2-grams:\n-0.125\t<s> a{tail}\n-0.5\ta </s>\n\n\\end\\\n"
+)
+
+
+ZEROS = ["\t0", "\t-0", "\t0.0", "\t+0", "\t.0", "\t0.", "\t0e3", "\t-0.000"]
+
+
+@pytest.mark.parametrize("tail", ZEROS)
+def test_a_zero_backoff_on_the_top_order_is_accepted_as_kenlm_does(
+    tmp_path: Path, tail: str
+) -> None:
+    path = tmp_path / "top.arpa"
+    path.write_text(TOP_ORDER_ARPA.format(tail=tail))
+    plain = tmp_path / "plain.arpa"
+    plain.write_text(TOP_ORDER_ARPA.format(tail=""))
+    ours = kneser.Model(path)
+    assert exact(ours, "a a zz") == exact(kneser.Model(plain), "a a zz")
+    kenlm = pytest.importorskip("kenlm")
+    theirs = kenlm.Model(str(path))
+    for text in ["a", "a a zz", ""]:
+        assert exact(ours, text) == [(float(p), n, o) for p, n, o in theirs.full_scores(text)]
+
+
+@pytest.mark.parametrize("tail", ["\t1", "\t-0.5", "\tinf", "\tzero"])
+def test_a_non_zero_backoff_on_the_top_order_is_refused_as_kenlm_does(
+    tmp_path: Path, tail: str
+) -> None:
+    path = tmp_path / "top.arpa"
+    path.write_text(TOP_ORDER_ARPA.format(tail=tail))
+    refusal = r"top\.arpa:12: (non-zero backoff|expected a backoff)"
+    with pytest.raises(kneser.FormatError, match=refusal):
+        kneser.Model(path)
+    kenlm = pytest.importorskip("kenlm")
+    with pytest.raises(OSError):
+        kenlm.Model(str(path))
+
+
 # -- Random SRILM-style pruned files vs the kenlm module ---------------------------------------
 
 

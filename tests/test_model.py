@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import lzma
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -145,6 +146,44 @@ def test_query_cli_flags(data_dir: Path, tmp_path: Path) -> None:
         "Tokens:",
     ]
     assert summary[3] == "Tokens:\t6"
+
+
+def test_query_b_flushes_each_line(data_dir: Path, tmp_path: Path) -> None:
+    """`query -b` ("do not buffer output"): a line's report can be read before the next line is
+    sent, and the report is the same bytes as without -b (and as KenLM's `query -b`)."""
+    arpa = data_dir / "query" / "seed.o2.fallback.arpa"
+    with subprocess.Popen(
+        [sys.executable, "-m", "kneser.cli", "query", "-b", str(arpa)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    ) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write("我 你\n".encode())
+        proc.stdin.flush()
+        # The input is still open: only a flushed report can be read now (the timeout only
+        # keeps a regression from hanging the suite).
+        ready, _, _ = select.select([proc.stdout], [], [], 120)
+        if not ready:
+            proc.kill()
+        assert ready, "no output before the input ended"
+        first = proc.stdout.readline()
+        assert first.endswith(b" OOV: 0\n") and first.startswith("我=".encode())
+        proc.stdin.write("他 zz\n".encode())
+        proc.stdin.close()
+        rest = proc.stdout.read()
+    assert proc.returncode == 0
+    text = tmp_path / "in.txt"
+    text.write_text("我 你\n他 zz\n", encoding="utf-8")
+    out = tmp_path / "out.txt"
+    assert kneser.cli.main(["query", str(arpa), str(text), "-o", str(out)]) == 0
+    assert first + rest == out.read_bytes()
+    query = Path.home() / ".cache/kneser-anchors/kenlm-build/bin/query"
+    if query.exists():
+        with text.open("rb") as stdin:
+            theirs = subprocess.run(
+                [str(query), "-b", str(arpa)], stdin=stdin, capture_output=True, check=True
+            )
+        assert first + rest == theirs.stdout
 
 
 def test_live_kenlm_module_agrees(book_o5_path: Path, heldout: list[str], data_dir: Path) -> None:

@@ -235,6 +235,7 @@ class Model:
         words: bool = True,
         lines: bool = True,
         summary: bool = True,
+        flush: bool = False,
     ) -> None: ...
 
 @final

@@ -16,6 +16,7 @@ import tempfile
 
 import kneser
 from kneser import _kneser
+from kneser.commands._memory import add_sort_options
 
 
 def _bool01(text: str) -> bool:
@@ -38,15 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--text", action="append", default=[], help="input file (lmplz spelling)")
     p.add_argument("-o", "--order", type=int, required=True, help="order of the model")
     p.add_argument("--arpa", "--output", dest="arpa", default="-", help="ARPA output (stdout)")
-    p.add_argument(
-        "-S",
-        "--memory",
-        default=kneser.DEFAULT_MEMORY,
-        help=f"sort memory budget: 500M, 2G, 80%% (default {kneser.DEFAULT_MEMORY >> 20}M)",
-    )
-    p.add_argument(
-        "-T", "--temp_prefix", "--temp-dir", dest="temp_dir", default=None, help="temp directory"
-    )
+    add_sort_options(p)
     p.add_argument("--prune", type=int, nargs="+", default=None, help="prune thresholds per order")
     p.add_argument(
         "--discount_fallback",
@@ -119,13 +112,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--text", action="append", default=[], help="input file (lmplz spelling)")
     c.add_argument("-o", "--order", type=int, required=True, help="order of the model")
     c.add_argument("-O", "--output", required=True, help="count file to write")
-    c.add_argument(
-        "-S",
-        "--memory",
-        default=kneser.DEFAULT_MEMORY,
-        help=f"sort memory budget (default {kneser.DEFAULT_MEMORY >> 20}M)",
-    )
-    c.add_argument("-T", "--temp_prefix", "--temp-dir", dest="temp_dir", default=None)
+    add_sort_options(c)
     c.add_argument("--skip_symbols", "--skip-symbols", dest="skip_symbols", action="store_true")
     c.add_argument("--replace-invalid-utf8", action="store_true")
     c.add_argument("--close-final-line", action="store_true")

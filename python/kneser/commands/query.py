@@ -4,8 +4,10 @@
 KenLM's flags, with query's meaning: ``-n`` (no ``<s>``/``</s>``), ``-v summary|sentence|word``
 (repeatable; all three when absent), ``-l lazy|populate|read|parallel`` (how a binary model is
 brought into memory: mapped lazily, mapped and read now (the default), or copied into memory;
-``parallel`` is ``read``, as KenLM now does), ``-b`` (accepted: the report is written as each
-input ends). The model is an ARPA file or a KenLM probing binary, recognised by content.
+``parallel`` is ``read``, as KenLM now does), ``-b`` (do not buffer output: each line's report
+is written and flushed as soon as the line is scored, so an interactive caller can read it
+before sending the next line). The model is an ARPA file or a KenLM probing binary, recognised
+by content.
 """
 
 from __future__ import annotations
@@ -47,7 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=["summary", "sentence", "word"],
         help="print at this level; repeatable (default: word, sentence and summary)",
     )
-    parser.add_argument("-b", action="store_true", help="accepted for KenLM compatibility")
+    parser.add_argument(
+        "-b",
+        dest="unbuffered",
+        action="store_true",
+        help="do not buffer output: flush each line's report as soon as it is scored",
+    )
     parser.add_argument(
         "-l",
         dest="load",
@@ -72,5 +79,6 @@ def run(args: argparse.Namespace) -> int:
         words="word" in levels,
         lines="sentence" in levels,
         summary="summary" in levels,
+        flush=args.unbuffered,
     )
     return 0

@@ -420,7 +420,7 @@ impl PyModel {
 
     /// Runs KenLM's `query` report over `inputs` (paths, `-` for stdin) into `output` (a path,
     /// `-` for stdout). Used by `kneser query`.
-    #[pyo3(signature = (inputs, output = "-".to_string(), sentence_context = true, words = true, lines = true, summary = true))]
+    #[pyo3(signature = (inputs, output = "-".to_string(), sentence_context = true, words = true, lines = true, summary = true, flush = false))]
     #[allow(clippy::too_many_arguments)]
     fn _query(
         &self,
@@ -431,6 +431,7 @@ impl PyModel {
         words: bool,
         lines: bool,
         summary: bool,
+        flush: bool,
     ) -> PyResult<()> {
         let model = Arc::clone(&self.inner);
         let options = QueryOptions {
@@ -438,6 +439,7 @@ impl PyModel {
             print_words: words,
             print_lines: lines,
             print_summary: summary,
+            flush,
         };
         run_detached(py, move |cancel| {
             let run = |out: &mut dyn std::io::Write| -> kneser::Result<()> {

@@ -21,7 +21,8 @@
 //! Output: the header counts, then every n-gram in file order, passed to an [`ArpaVisitor`] as
 //! `(order, words, log10 p, backoff)`. Fields are separated by runs of tab, space, CR and LF
 //! (vertical tab and form feed stay inside words, as in KenLM's reader): a line of order `n` has `n + 1` fields, or `n + 2`
-//! when it carries a backoff (allowed below the top order only; a missing backoff is 0). Words
+//! when it carries a backoff (below the top order; on the top order only an explicit zero, as
+//! KenLM accepts; a missing backoff is 0). Words
 //! are bytes: they are not required to be UTF-8. Lines before `\data\` are skipped (some tools
 //! write comments there); blank lines separate sections.
 //!
@@ -107,226 +108,259 @@ pub fn read_arpa_from(
     visitor: &mut dyn ArpaVisitor,
     cancel: &Cancel,
 ) -> Result<()> {
-    let mut lines = LineReader::new(input, name);
-    let mut last_line = 0u64;
-    let at = |line: u64| LineRef { source: name, line };
-
-    // Skip anything before \data\.
-    loop {
-        let Some(line) = lines.next_line()? else {
-            return Err(Error::format(
-                name,
-                last_line,
-                "not an ARPA file: no \\data\\ header was found",
-            ));
-        };
-        last_line = line.number;
-        if trim(line.bytes) == b"\\data\\" {
-            break;
-        }
-    }
-
-    // The counts: `ngram N=count`, up to the first blank line.
-    let mut counts: Vec<u64> = Vec::new();
-    loop {
-        let Some(line) = lines.next_line()? else {
-            return Err(Error::format(
-                name,
-                last_line,
-                "the file ends inside the \\data\\ header",
-            ));
-        };
-        last_line = line.number;
-        let text = trim(line.bytes);
-        if text.is_empty() {
-            if counts.is_empty() {
-                continue;
-            }
-            break;
-        }
-        let (order, count) = parse_count_line(text).ok_or_else(|| {
-            Error::format(
-                name,
-                line.number,
-                format!(
-                    "expected `ngram N=count` in the \\data\\ header, found {:?}",
-                    String::from_utf8_lossy(text)
-                ),
-            )
-        })?;
-        if order != counts.len() + 1 {
-            return Err(Error::format(
-                name,
-                line.number,
-                format!(
-                    "expected the count of order {} in the \\data\\ header, found order {order}",
-                    counts.len() + 1
-                ),
-            ));
-        }
-        if order > MAX_ARPA_ORDER {
-            return Err(Error::format(
-                name,
-                line.number,
-                format!("order {order} is above the largest supported order {MAX_ARPA_ORDER}"),
-            ));
-        }
-        counts.push(count);
-    }
-    visitor.header(&counts, at(last_line))?;
-
-    let top = counts.len();
-    let mut pending: Option<(Vec<u8>, u64)> = None;
+    let mut reader = Reader {
+        lines: LineReader::new(input, name),
+        name,
+        last_line: 0,
+        pending: None,
+    };
+    reader.skip_preamble()?;
+    let counts = reader.header_counts()?;
+    visitor.header(&counts, reader.at(reader.last_line))?;
     for (index, &expected) in counts.iter().enumerate() {
-        let order = index + 1;
-        let header = format!("\\{order}-grams:");
-        // The section header, after blank lines.
-        let (text, number) = match pending.take() {
-            Some(p) => p,
-            None => next_nonblank(&mut lines, &mut last_line)?.ok_or_else(|| {
+        reader.section(index + 1, counts.len(), expected, visitor, cancel)?;
+    }
+    reader.end()
+}
+
+/// The state of one read: the lines, the number of the last line read (for errors at the end
+/// of the input) and a section header met without a blank line before it.
+struct Reader<'n, R> {
+    lines: LineReader<R>,
+    name: &'n str,
+    last_line: u64,
+    pending: Option<(Vec<u8>, u64)>,
+}
+
+impl<R: BufRead> Reader<'_, R> {
+    fn at(&self, line: u64) -> LineRef<'_> {
+        LineRef {
+            source: self.name,
+            line,
+        }
+    }
+
+    fn error(&self, line: u64, message: impl Into<String>) -> Error {
+        Error::format(self.name, line, message)
+    }
+
+    /// Skips anything before `\data\`.
+    fn skip_preamble(&mut self) -> Result<()> {
+        loop {
+            let Some(line) = self.lines.next_line()? else {
+                return Err(self.error(
+                    self.last_line,
+                    "not an ARPA file: no \\data\\ header was found",
+                ));
+            };
+            self.last_line = line.number;
+            if trim(line.bytes) == b"\\data\\" {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The counts: `ngram N=count`, up to the first blank line after one.
+    fn header_counts(&mut self) -> Result<Vec<u64>> {
+        let mut counts: Vec<u64> = Vec::new();
+        loop {
+            let Some(line) = self.lines.next_line()? else {
+                return Err(self.error(self.last_line, "the file ends inside the \\data\\ header"));
+            };
+            self.last_line = line.number;
+            let text = trim(line.bytes);
+            if text.is_empty() {
+                if counts.is_empty() {
+                    continue;
+                }
+                return Ok(counts);
+            }
+            let number = line.number;
+            let (order, count) = parse_count_line(text).ok_or_else(|| {
+                let found = String::from_utf8_lossy(text).into_owned();
                 Error::format(
-                    name,
-                    last_line,
-                    format!("the file ends before the {header} section"),
+                    self.name,
+                    number,
+                    format!("expected `ngram N=count` in the \\data\\ header, found {found:?}"),
                 )
-            })?,
+            })?;
+            check_count_order(order, counts.len() + 1).map_err(|m| self.error(number, m))?;
+            counts.push(count);
+        }
+    }
+
+    /// The next non-blank line: the pending section header, or one read now.
+    fn next_nonblank(&mut self) -> Result<Option<(Vec<u8>, u64)>> {
+        if let Some(p) = self.pending.take() {
+            return Ok(Some(p));
+        }
+        while let Some(line) = self.lines.next_line()? {
+            self.last_line = line.number;
+            let text = trim(line.bytes);
+            if !text.is_empty() {
+                return Ok(Some((text.to_vec(), line.number)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The section of `order`: its header, then `expected` n-gram lines up to a blank line or
+    /// the next `\` line, each passed to `visitor`.
+    fn section(
+        &mut self,
+        order: usize,
+        top: usize,
+        expected: u64,
+        visitor: &mut dyn ArpaVisitor,
+        cancel: &Cancel,
+    ) -> Result<()> {
+        let header = format!("\\{order}-grams:");
+        let Some((text, number)) = self.next_nonblank()? else {
+            let message = format!("the file ends before the {header} section");
+            return Err(self.error(self.last_line, message));
         };
         if text != header.as_bytes() {
-            return Err(Error::format(
-                name,
+            let found = String::from_utf8_lossy(&text);
+            return Err(self.error(
                 number,
-                format!(
-                    "expected the {header} section, found {:?}",
-                    String::from_utf8_lossy(&text)
-                ),
+                format!("expected the {header} section, found {found:?}"),
             ));
         }
         let mut seen = 0u64;
-        while let Some(line) = lines.next_line()? {
-            last_line = line.number;
+        while let Some(line) = self.lines.next_line()? {
+            self.last_line = line.number;
             let text = trim(line.bytes);
             if text.is_empty() {
                 break;
             }
             if text.starts_with(b"\\") {
                 // The next section or \end\ without a blank line before it.
-                pending = Some((text.to_vec(), line.number));
+                self.pending = Some((text.to_vec(), line.number));
                 break;
             }
+            let at = LineRef {
+                source: self.name,
+                line: line.number,
+            };
             if seen == expected {
-                return Err(Error::format(
-                    name,
-                    line.number,
-                    format!(
-                        "the {header} section has more n-grams than the {expected} announced in the \\data\\ header"
-                    ),
-                ));
+                return Err(at.error(format!(
+                    "the {header} section has more n-grams than the {expected} announced in the \\data\\ header"
+                )));
             }
             seen += 1;
             if seen.is_multiple_of(65_536) {
                 cancel.check()?;
             }
-            // At most top + 3 fields are kept: enough to tell a wrong count.
-            let mut fields: [&[u8]; MAX_ARPA_ORDER + 3] = [&[]; MAX_ARPA_ORDER + 3];
-            let mut n_fields = 0usize;
-            for f in text
-                .split(|&b| is_arpa_field_space(b))
-                .filter(|f| !f.is_empty())
-            {
-                if n_fields < fields.len() {
-                    fields[n_fields] = f;
-                }
-                n_fields += 1;
-            }
-            let with_backoff = match n_fields {
-                n if n == order + 1 => false,
-                n if n == order + 2 && order < top => true,
-                n => {
-                    let allowed = if order < top {
-                        format!("{} or {}", order + 1, order + 2)
-                    } else {
-                        format!("{}", order + 1)
-                    };
-                    return Err(Error::format(
-                        name,
-                        line.number,
-                        format!(
-                            "a line of order {order} needs {allowed} fields (log10 p, {order} words{}), found {n}",
-                            if order < top { ", optional backoff" } else { "" }
-                        ),
-                    ));
-                }
-            };
-            let log10p = parse_float(fields[0])
-                .ok_or_else(|| bad_number(name, line.number, "probability", fields[0]))?;
-            let backoff = if with_backoff {
-                let f = fields[order + 1];
-                parse_float(f).ok_or_else(|| bad_number(name, line.number, "backoff", f))?
-            } else {
-                0.0
-            };
-            visitor.ngram(&fields[1..=order], log10p, backoff, at(line.number))?;
+            let (fields, log10p, backoff) = parse_ngram_line(text, order, top, at)?;
+            visitor.ngram(&fields[1..=order], log10p, backoff, at)?;
         }
         if seen != expected {
-            return Err(Error::format(
-                name,
-                last_line,
+            return Err(self.error(
+                self.last_line,
                 format!(
                     "the {header} section has {seen} n-grams but the \\data\\ header announced {expected}"
                 ),
             ));
         }
-        visitor.end_order(order, at(last_line))?;
+        visitor.end_order(order, self.at(self.last_line))
     }
 
-    // \end\ after blank lines.
-    let (text, number) = match pending.take() {
-        Some(p) => p,
-        None => next_nonblank(&mut lines, &mut last_line)?.ok_or_else(|| {
-            Error::format(
-                name,
-                last_line,
-                "the file ends without \\end\\ (is it truncated?)",
-            )
-        })?,
-    };
-    if text == b"\\end\\" {
-        return Ok(());
-    }
-    Err(Error::format(
-        name,
-        number,
-        format!(
-            "expected \\end\\ after the last section, found {:?}",
-            String::from_utf8_lossy(&text)
-        ),
-    ))
-}
-
-/// The next line that is not blank, trimmed, with its number; `None` at the end of the input.
-fn next_nonblank<R: BufRead>(
-    lines: &mut LineReader<R>,
-    last_line: &mut u64,
-) -> Result<Option<(Vec<u8>, u64)>> {
-    while let Some(line) = lines.next_line()? {
-        *last_line = line.number;
-        let text = trim(line.bytes);
-        if !text.is_empty() {
-            return Ok(Some((text.to_vec(), line.number)));
+    /// `\end\` after blank lines.
+    fn end(&mut self) -> Result<()> {
+        let Some((text, number)) = self.next_nonblank()? else {
+            let message = "the file ends without \\end\\ (is it truncated?)";
+            return Err(self.error(self.last_line, message));
+        };
+        if text == b"\\end\\" {
+            return Ok(());
         }
+        let found = String::from_utf8_lossy(&text);
+        Err(self.error(
+            number,
+            format!("expected \\end\\ after the last section, found {found:?}"),
+        ))
     }
-    Ok(None)
 }
 
-fn bad_number(name: &str, line: u64, what: &str, field: &[u8]) -> Error {
-    Error::format(
-        name,
-        line,
-        format!(
-            "expected a {what} (a log10 number), found {:?}",
-            String::from_utf8_lossy(field)
-        ),
-    )
+/// Checks that the header's count line of `order` is the one expected next, and supported.
+fn check_count_order(order: usize, expected: usize) -> std::result::Result<(), String> {
+    if order != expected {
+        return Err(format!(
+            "expected the count of order {expected} in the \\data\\ header, found order {order}"
+        ));
+    }
+    if order > MAX_ARPA_ORDER {
+        return Err(format!(
+            "order {order} is above the largest supported order {MAX_ARPA_ORDER}"
+        ));
+    }
+    Ok(())
+}
+
+/// At most top + 3 fields are kept: enough to tell a wrong count.
+type Fields<'a> = [&'a [u8]; MAX_ARPA_ORDER + 3];
+
+/// One n-gram line of `order` (of a model of order `top`): its fields, log10 p and backoff (0
+/// when absent). Below the top order a backoff is optional; on the top order only an explicit
+/// zero is accepted, as KenLM accepts it.
+fn parse_ngram_line<'a>(
+    text: &'a [u8],
+    order: usize,
+    top: usize,
+    at: LineRef<'_>,
+) -> Result<(Fields<'a>, f32, f32)> {
+    let mut fields: Fields<'a> = [&[]; MAX_ARPA_ORDER + 3];
+    let mut n_fields = 0usize;
+    for f in text
+        .split(|&b| is_arpa_field_space(b))
+        .filter(|f| !f.is_empty())
+    {
+        if n_fields < fields.len() {
+            fields[n_fields] = f;
+        }
+        n_fields += 1;
+    }
+    let backoff_field = match n_fields {
+        n if n == order + 1 => None,
+        n if n == order + 2 => Some(fields[order + 1]),
+        n => return Err(at.error(field_count_message(order, top, n))),
+    };
+    let number = |what: &str, f: &[u8]| parse_float(f).ok_or_else(|| bad_number(at, what, f));
+    let log10p = number("probability", fields[0])?;
+    let backoff = match backoff_field {
+        None => 0.0,
+        Some(f) if order < top => number("backoff", f)?,
+        Some(f) => {
+            if number("backoff", f)? != 0.0 {
+                return Err(at.error(format!(
+                    "non-zero backoff {} on an n-gram of the top order {order}, which has no backoff",
+                    String::from_utf8_lossy(f)
+                )));
+            }
+            0.0
+        }
+    };
+    Ok((fields, log10p, backoff))
+}
+
+/// The message for a line of `order` with `n` fields.
+fn field_count_message(order: usize, top: usize, n: usize) -> String {
+    let (allowed, optional) = if order < top {
+        (
+            format!("{} or {}", order + 1, order + 2),
+            ", optional backoff",
+        )
+    } else {
+        (format!("{}", order + 1), "")
+    };
+    format!("a line of order {order} needs {allowed} fields (log10 p, {order} words{optional}), found {n}")
+}
+
+fn bad_number(at: LineRef<'_>, what: &str, field: &[u8]) -> Error {
+    at.error(format!(
+        "expected a {what} (a log10 number), found {:?}",
+        String::from_utf8_lossy(field)
+    ))
 }
 
 /// The bytes without leading and trailing ARPA spaces.
@@ -438,8 +472,13 @@ mod tests {
         assert!(err(&bad_number).starts_with("t.arpa:8: expected a probability"));
         let fields = GOOD.replace("-0.125\t<s> </s>", "-0.125\t<s>");
         assert!(err(&fields).starts_with("t.arpa:11: a line of order 2 needs 3 fields"));
-        let top_backoff = GOOD.replace("-0.125\t<s> </s>", "-0.125\t<s> </s> -1");
-        assert!(err(&top_backoff).contains("found 4"));
+        let top_backoff = GOOD.replace("-0.125\t<s> </s>", "-0.125\t<s> </s>\t-1");
+        assert!(err(&top_backoff)
+            .starts_with("t.arpa:11: non-zero backoff -1 on an n-gram of the top order 2"));
+        let top_fields = GOOD.replace("-0.125\t<s> </s>", "-0.125\t<s> </s>\t0\t0");
+        assert!(err(&top_fields).contains("found 5"));
+        let top_word = GOOD.replace("-0.125\t<s> </s>", "-0.125\t<s> </s>\tzero");
+        assert!(err(&top_word).contains("expected a backoff"));
         let count = GOOD.replace("ngram 1=3", "ngram 1=4");
         assert!(err(&count).contains("has 3 n-grams but the \\data\\ header announced 4"));
         let more = GOOD.replace("ngram 1=3", "ngram 1=2");
@@ -451,6 +490,16 @@ mod tests {
         assert!(err(&nan).contains("probability"));
         let missing = GOOD.replace("\\2-grams:", "\\3-grams:");
         assert!(err(&missing).starts_with("t.arpa:10: expected the \\2-grams: section"));
+    }
+
+    #[test]
+    fn explicit_zero_backoff_on_the_top_order() {
+        for zero in ["0", "-0", "0.0", "+0", ".0", "0.", "0e3", "-0.000"] {
+            let text = GOOD.replace("-0.125\t<s> </s>", &format!("-0.125\t<s> </s>\t{zero}"));
+            let c = read(&text).unwrap();
+            assert_eq!(c.grams[3].2, 0.0, "{zero}");
+            assert_eq!(c.grams[3].1, -0.125, "{zero}");
+        }
     }
 
     #[test]

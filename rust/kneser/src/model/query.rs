@@ -42,6 +42,9 @@ pub struct QueryOptions {
     pub print_lines: bool,
     /// Print the corpus summary.
     pub print_summary: bool,
+    /// Write and flush the report after every line instead of in 64 KiB blocks (`query -b`,
+    /// "do not buffer output": a line's scores can be read before the next line is sent).
+    pub flush: bool,
 }
 
 impl Default for QueryOptions {
@@ -51,6 +54,7 @@ impl Default for QueryOptions {
             print_words: true,
             print_lines: true,
             print_summary: true,
+            flush: false,
         }
     }
 }
@@ -268,9 +272,12 @@ pub fn query_input(
             totals.total += f64::from(total);
             totals.oovs += oov;
         }
-        if buf.len() >= 1 << 16 {
+        if options.flush || buf.len() >= 1 << 16 {
             out.write_all(&buf).at_path("cannot write", "<output>")?;
             buf.clear();
+        }
+        if options.flush {
+            out.flush().at_path("cannot write", "<output>")?;
         }
     }
     out.write_all(&buf).at_path("cannot write", "<output>")?;

@@ -136,7 +136,20 @@ fn non_finite_and_positive_values() {
     );
     let top_backoff = ARPA.replace("-0.125\ta b", "-0.125\ta b\t-0.5");
     let e = error_of(&top_backoff);
-    assert!(e.contains("found 4"), "{e}");
+    assert!(
+        e.contains("non-zero backoff -0.5 on an n-gram of the top order"),
+        "{e}"
+    );
+    // An explicit zero there is accepted, as KenLM accepts it.
+    let zero = ARPA.replace("-0.125\ta b", "-0.125\ta b\t0");
+    let m = build::from_arpa_reader(
+        zero.as_bytes(),
+        "t.arpa",
+        &BuildConfig::default(),
+        &Cancel::new(),
+    )
+    .unwrap();
+    assert_eq!(m.full_scores("a b", false, false)[1].prob, -0.125);
 }
 
 #[test]
