@@ -537,3 +537,37 @@ def test_query_flags_match_kenlm_query_on_a_pruned_model(
     out = tmp_path / "q.txt"
     assert kneser.cli.main(["query", *flags, str(arpa), str(text), "-o", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == want
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        [],
+        ["--binary-format", "trie"],
+        ["--binary-format", "trie", "--binary-q", "8", "--binary-b", "7", "--binary-a", "255"],
+    ],
+)
+def test_build_writes_the_binary_straight_from_estimation(
+    tmp_path: Path, heldout: list[str], flags: list[str]
+) -> None:
+    """`kneser build --binary` with no --arpa writes no ARPA file, and its bytes equal
+    `kneser build-binary` on the ARPA `kneser build` writes (both build_binary's)."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(heldout[:400]) + "\n", encoding="utf-8")
+    arpa, direct, via = tmp_path / "m.arpa", tmp_path / "direct.bin", tmp_path / "via.bin"
+    common = ["build", "-o", "4", "--discount_fallback", "--quiet", str(corpus)]
+    assert kneser.cli.main([*common, "--arpa", str(arpa)]) == 0
+    assert kneser.cli.main([*common, "--binary", str(direct), *flags]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt", "direct.bin", "m.arpa"]
+    layout = ["trie"] if flags else []
+    bits = {"--binary-q": "-q", "--binary-b": "-b", "--binary-a": "-a"}
+    bb = [bits[f] if f in bits else f for f in flags[2:]]
+    assert kneser.cli.main(["build-binary", *bb, *layout, str(arpa), str(via)]) == 0
+    assert direct.read_bytes() == via.read_bytes()
+    # The Python API does the same.
+    again = tmp_path / "again.bin"
+    kw = {"binary_layout": "trie"} if flags else {}
+    if len(flags) > 2:
+        kw.update(quantize=8, backoff_bits=7, array_bits=255)
+    kneser.estimate(corpus, 4, binary=again, discount_fallback=True, **kw)
+    assert again.read_bytes() == via.read_bytes()
