@@ -571,3 +571,27 @@ def test_build_writes_the_binary_straight_from_estimation(
         kw.update(quantize=8, backoff_bits=7, array_bits=255)
     kneser.estimate(corpus, 4, binary=again, discount_fallback=True, **kw)
     assert again.read_bytes() == via.read_bytes()
+
+
+def test_tries_of_pruned_models(shared_dir: Path, heldout: list[str], tmp_path: Path) -> None:
+    """An ARPA whose n-grams lack their suffix: kneser refuses to write it as a trie (KenLM adds
+    blank entries, which kneser does not write yet), naming the n-gram; build_binary's trie of it
+    (with the blanks) is read and scores as the kenlm module scores it."""
+    folder = shared_dir / "reference" / "arpa-other"
+    arpa = unxz(folder / "book.o3.suffix-holes.arpa.xz", tmp_path / "holes.arpa")
+    out = tmp_path / "ours.bin"
+    with pytest.raises(kneser.FormatError, match=r"lacks its suffix 2-gram .*blank"):
+        kneser.build_binary(arpa, out, layout="trie")
+    assert not out.exists()
+    if not BUILD_BINARY.exists():
+        pytest.skip("KenLM's build_binary is not built")
+    kenlm = pytest.importorskip("kenlm")
+    for flags in (["trie"], ["-q", "8", "-a", "255", "trie"]):
+        theirs = tmp_path / "theirs.bin"
+        subprocess.run(
+            [str(BUILD_BINARY), *flags, str(arpa), str(theirs)], check=True, capture_output=True
+        )
+        ours, klm = kneser.Model(theirs), kenlm.Model(str(theirs))
+        for text in heldout[:300]:
+            want = [(float(p), int(n), bool(o)) for p, n, o in klm.full_scores(text)]
+            assert exact(ours, text) == want, (flags, text)
