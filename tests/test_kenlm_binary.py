@@ -595,3 +595,22 @@ def test_tries_of_pruned_models(shared_dir: Path, heldout: list[str], tmp_path: 
         for text in heldout[:300]:
             want = [(float(p), int(n), bool(o)) for p, n, o in klm.full_scores(text)]
             assert exact(ours, text) == want, (flags, text)
+
+
+@pytest.mark.skipif(not QUERY.exists(), reason="KenLM's query is not built")
+@pytest.mark.parametrize("name", ["book.o3.trie", "book.o5.trie-q8-b7-a255"])
+def test_query_on_trie_binaries_matches_kenlm_query(
+    shared_dir: Path, heldout: list[str], tmp_path: Path, name: str
+) -> None:
+    """`kneser query` on a trie file prints what KenLM's `query` prints (word ids are the
+    trie's, in key order)."""
+    binary = unxz(shared_dir / "reference" / "binary" / f"{name}.bin.xz", tmp_path / "t.bin")
+    text = tmp_path / "in.txt"
+    text.write_text("\n".join(heldout[:100]) + "\n", encoding="utf-8")
+    with text.open("rb") as stdin:
+        want = subprocess.run(
+            [QUERY, binary], stdin=stdin, capture_output=True, check=True
+        ).stdout.decode("utf-8")
+    out = tmp_path / "q.txt"
+    assert kneser.cli.main(["query", str(binary), str(text), "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == want
