@@ -614,3 +614,23 @@ def test_query_on_trie_binaries_matches_kenlm_query(
     out = tmp_path / "q.txt"
     assert kneser.cli.main(["query", str(binary), str(text), "-o", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == want
+
+
+def test_a_trie_file_saves_in_other_layouts(
+    shared_dir: Path, heldout: list[str], tmp_path: Path
+) -> None:
+    """A model read from a quantized trie keeps its (decoded) values when saved as a plain
+    trie or as probing: kneser and the kenlm module score the copies as the original."""
+    kenlm = pytest.importorskip("kenlm")
+    ref = shared_dir / "reference" / "binary"
+    binary = unxz(ref / "book.o3.trie-q8-b7-a22.bin.xz", tmp_path / "q.bin")
+    original = kneser.Model(binary)
+    plain, probing = tmp_path / "plain.bin", tmp_path / "probing.bin"
+    original.save_binary(plain, layout="trie")
+    original.save_binary(probing)
+    for path in (plain, probing):
+        ours, theirs = kneser.Model(path), kenlm.Model(str(path))
+        for text in heldout[:100]:
+            want = exact(original, text)
+            assert exact(ours, text) == want, (path.name, text)
+            assert [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text)] == want
