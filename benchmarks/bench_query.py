@@ -4,7 +4,9 @@ Prints, each measured in a fresh process:
   * load time and resident memory (RSS) of the ARPA and of KenLM's probing binary (written by
     `Model.save_binary`, the bytes `build_binary` writes), through kneser and through the kenlm
     module, right after loading and after scoring the text once (a mapped model has then paged
-    in what it uses), with kneser/kenlm ratios; KenLM's trie layout is not read by kneser yet;
+    in what it uses), with kneser/kenlm ratios; the same for KenLM's trie layout in the speech
+    recognizers' recipe (`-a 255 -q 8 -b 7`, written by `save_binary(layout="trie")`), which
+    kneser decodes into memory on load where KenLM maps it;
   * scoring throughput in words per second: the kenlm module scoring the lines one call at a
     time (its only API), kneser's single calls, and kneser's `score_batch` (parallel, GIL
     released) with --threads threads; and the ratios.
@@ -94,13 +96,16 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         binary = Path(tmp) / "model.probing.bin"
+        trie = Path(tmp) / "model.trie.bin"
         kneser.Model(args.model).save_binary(binary)
+        kneser.Model(args.model).save_binary(trie, layout="trie", **TRIE)
         print(f"model: {args.model} ({args.model.stat().st_size / 1e6:.1f} MB compressed ARPA)")
         print(f"KenLM probing binary: {binary.stat().st_size / 1e6:.1f} MB")
+        print(f"KenLM trie binary (-a 255 -q 8 -b 7): {trie.stat().st_size / 1e6:.1f} MB")
         print("\n== load (fresh process each; RSS growth over the interpreter) ==")
         print(f"{'':26} {'load s':>8} {'RSS after load':>16} {'RSS after scoring':>18}")
         rows = {}
-        for fmt, path in [("ARPA", args.model), ("probing", binary)]:
+        for fmt, path in [("ARPA", args.model), ("probing", binary), ("trie", trie)]:
             for kind in ("kenlm", "kneser"):
                 name = f"{kind}, {fmt}"
                 r = child(kind, path, args.text)
@@ -108,7 +113,7 @@ def main() -> None:
                 print(
                     f"{name:26} {r['load_s']:8.3f} {mb(r['rss_load']):>16} {mb(r['rss_used']):>18}"
                 )
-        for fmt in ("ARPA", "probing"):
+        for fmt in ("ARPA", "probing", "trie"):
             k, o = rows[f"kenlm, {fmt}"], rows[f"kneser, {fmt}"]
             print(
                 f"{fmt}: kneser load time {o['load_s'] / k['load_s']:.2f}x kenlm's, "
@@ -122,6 +127,10 @@ def main() -> None:
     probing = binary_copy(lm)
     mapped = kneser.Model(probing)
     klm_probing = kenlm.Model(str(probing))
+    trie_path = Path(_TMP.name) / "model.trie.bin"
+    lm.save_binary(trie_path, layout="trie", **TRIE)
+    decoded = kneser.Model(trie_path)
+    klm_trie = kenlm.Model(str(trie_path))
     print(f"\n== throughput: {len(lines)} lines, {words} words (</s> included) ==")
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"load average before: {load} on {os.cpu_count()} cores")
@@ -132,6 +141,9 @@ def main() -> None:
         ("kenlm module, probing, one call a line", lambda: [klm_probing.score(x) for x in lines]),
         ("kneser, probing, one call a line", lambda: [mapped.score(x) for x in lines]),
         (f"kneser score_batch (probing), {args.threads} thr", lambda: mapped.score_batch(lines)),
+        ("kenlm module, trie, one call a line", lambda: [klm_trie.score(x) for x in lines]),
+        ("kneser, trie, one call a line", lambda: [decoded.score(x) for x in lines]),
+        (f"kneser score_batch (trie), {args.threads} thr", lambda: decoded.score_batch(lines)),
     ]
     wall = {name: float("inf") for name, _ in cases}
     cpu = {name: float("inf") for name, _ in cases}
@@ -158,11 +170,22 @@ def main() -> None:
         f"{wall[cases[3][0]] / wall[cases[4][0]]:.2f}x, score_batch: "
         f"{wall[cases[3][0]] / wall[cases[5][0]]:.2f}x"
     )
+    print(
+        "trie: kneser single calls vs kenlm module: "
+        f"{wall[cases[6][0]] / wall[cases[7][0]]:.2f}x, score_batch: "
+        f"{wall[cases[6][0]] / wall[cases[8][0]]:.2f}x"
+    )
+    tw = [klm_trie.score(x) for x in lines[: len(lines) // args.repeat]]
+    tg = decoded.score_batch(lines[: len(lines) // args.repeat])
+    trie_worst = max(abs(a - b) for a, b in zip(tg, tw))
+    print(f"trie: largest score difference from kenlm: {trie_worst:.2e}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"largest score difference from kenlm: {worst:.2e}")
 
 
 _TMP = tempfile.TemporaryDirectory()
+# The trie recipe of speech recognizers (DeepSpeech, pyctcdecode): build_binary -a 255 -q 8 -b 7.
+TRIE = {"quantize": 8, "backoff_bits": 7, "array_bits": 255}
 
 
 def binary_copy(lm) -> Path:  # type: ignore[no-untyped-def]

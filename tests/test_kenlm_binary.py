@@ -578,3 +578,100 @@ def test_query_flags_match_kenlm_query_on_a_pruned_model(
     out = tmp_path / "q.txt"
     assert kneser.cli.main(["query", *flags, str(arpa), str(text), "-o", str(out)]) == 0
     assert out.read_text(encoding="utf-8") == want
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        [],
+        ["--binary-format", "trie"],
+        ["--binary-format", "trie", "--binary-q", "8", "--binary-b", "7", "--binary-a", "255"],
+    ],
+)
+def test_build_writes_the_binary_straight_from_estimation(
+    tmp_path: Path, heldout: list[str], flags: list[str]
+) -> None:
+    """`kneser build --binary` with no --arpa writes no ARPA file, and its bytes equal
+    `kneser build-binary` on the ARPA `kneser build` writes (both build_binary's)."""
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(heldout[:400]) + "\n", encoding="utf-8")
+    arpa, direct, via = tmp_path / "m.arpa", tmp_path / "direct.bin", tmp_path / "via.bin"
+    common = ["build", "-o", "4", "--discount_fallback", "--quiet", str(corpus)]
+    assert kneser.cli.main([*common, "--arpa", str(arpa)]) == 0
+    assert kneser.cli.main([*common, "--binary", str(direct), *flags]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.txt", "direct.bin", "m.arpa"]
+    layout = ["trie"] if flags else []
+    bits = {"--binary-q": "-q", "--binary-b": "-b", "--binary-a": "-a"}
+    bb = [bits[f] if f in bits else f for f in flags[2:]]
+    assert kneser.cli.main(["build-binary", *bb, *layout, str(arpa), str(via)]) == 0
+    assert direct.read_bytes() == via.read_bytes()
+    # The Python API does the same.
+    again = tmp_path / "again.bin"
+    kw = {"binary_layout": "trie"} if flags else {}
+    if len(flags) > 2:
+        kw.update(quantize=8, backoff_bits=7, array_bits=255)
+    kneser.estimate(corpus, 4, binary=again, discount_fallback=True, **kw)
+    assert again.read_bytes() == via.read_bytes()
+
+
+def test_tries_of_pruned_models(shared_dir: Path, heldout: list[str], tmp_path: Path) -> None:
+    """An ARPA whose n-grams lack their suffix: kneser refuses to write it as a trie (KenLM adds
+    blank entries, which kneser does not write yet), naming the n-gram; build_binary's trie of it
+    (with the blanks) is read and scores as the kenlm module scores it."""
+    folder = shared_dir / "reference" / "arpa-other"
+    arpa = unxz(folder / "book.o3.suffix-holes.arpa.xz", tmp_path / "holes.arpa")
+    out = tmp_path / "ours.bin"
+    with pytest.raises(kneser.FormatError, match=r"lacks its suffix 2-gram .*blank"):
+        kneser.build_binary(arpa, out, layout="trie")
+    assert not out.exists()
+    if not BUILD_BINARY.exists():
+        pytest.skip("KenLM's build_binary is not built")
+    kenlm = pytest.importorskip("kenlm")
+    for flags in (["trie"], ["-q", "8", "-a", "255", "trie"]):
+        theirs = tmp_path / "theirs.bin"
+        subprocess.run(
+            [str(BUILD_BINARY), *flags, str(arpa), str(theirs)], check=True, capture_output=True
+        )
+        ours, klm = kneser.Model(theirs), kenlm.Model(str(theirs))
+        for text in heldout[:300]:
+            want = [(float(p), int(n), bool(o)) for p, n, o in klm.full_scores(text)]
+            assert exact(ours, text) == want, (flags, text)
+
+
+@pytest.mark.skipif(not QUERY.exists(), reason="KenLM's query is not built")
+@pytest.mark.parametrize("name", ["book.o3.trie", "book.o5.trie-q8-b7-a255"])
+def test_query_on_trie_binaries_matches_kenlm_query(
+    shared_dir: Path, heldout: list[str], tmp_path: Path, name: str
+) -> None:
+    """`kneser query` on a trie file prints what KenLM's `query` prints (word ids are the
+    trie's, in key order)."""
+    binary = unxz(shared_dir / "reference" / "binary" / f"{name}.bin.xz", tmp_path / "t.bin")
+    text = tmp_path / "in.txt"
+    text.write_text("\n".join(heldout[:100]) + "\n", encoding="utf-8")
+    with text.open("rb") as stdin:
+        want = subprocess.run(
+            [QUERY, binary], stdin=stdin, capture_output=True, check=True
+        ).stdout.decode("utf-8")
+    out = tmp_path / "q.txt"
+    assert kneser.cli.main(["query", str(binary), str(text), "-o", str(out)]) == 0
+    assert out.read_text(encoding="utf-8") == want
+
+
+def test_a_trie_file_saves_in_other_layouts(
+    shared_dir: Path, heldout: list[str], tmp_path: Path
+) -> None:
+    """A model read from a quantized trie keeps its (decoded) values when saved as a plain
+    trie or as probing: kneser and the kenlm module score the copies as the original."""
+    kenlm = pytest.importorskip("kenlm")
+    ref = shared_dir / "reference" / "binary"
+    binary = unxz(ref / "book.o3.trie-q8-b7-a22.bin.xz", tmp_path / "q.bin")
+    original = kneser.Model(binary)
+    plain, probing = tmp_path / "plain.bin", tmp_path / "probing.bin"
+    original.save_binary(plain, layout="trie")
+    original.save_binary(probing)
+    for path in (plain, probing):
+        ours, theirs = kneser.Model(path), kenlm.Model(str(path))
+        for text in heldout[:100]:
+            want = exact(original, text)
+            assert exact(ours, text) == want, (path.name, text)
+            assert [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text)] == want

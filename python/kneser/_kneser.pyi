@@ -36,6 +36,12 @@ def estimate(
     verbose_header: bool = False,
     collapse_values: bool = False,
     renumber: bool = False,
+    binary: str | PathLike[str] | None = None,
+    binary_layout: str = "probing",
+    quantize: int | None = None,
+    backoff_bits: int | None = None,
+    array_bits: int | None = None,
+    include_vocab: bool = True,
 ) -> dict[str, Any]:
     """Estimates a modified Kneser-Ney language model, as KenLM's lmplz does, and writes it as
     ARPA (atomically). The corpus is one positional path, ``files=`` (paths) or ``texts=`` (an

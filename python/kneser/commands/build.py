@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 
 import kneser
 from kneser import _kneser
@@ -88,8 +86,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--binary",
         default=None,
-        help="also write kneser's binary (memory-mapped) model here; with no --arpa, only it",
+        help="also write KenLM's binary model here (build_binary's bytes); with no --arpa, only "
+        "it, straight from estimation",
     )
+    p.add_argument(
+        "--binary-format",
+        choices=["probing", "trie"],
+        default="probing",
+        help="the --binary layout: probing (default) or trie",
+    )
+    p.add_argument("--binary-q", type=int, default=None, help="trie: probability bits (-q)")
+    p.add_argument("--binary-b", type=int, default=None, help="trie: backoff bits (-b)")
+    p.add_argument("--binary-a", type=int, default=None, help="trie: pointer array bits (-a)")
     p.add_argument(
         "--from-counts",
         nargs="+",
@@ -203,30 +211,36 @@ def run(args: argparse.Namespace) -> int:
     if fallback is not None and len(fallback) == 0:
         fallback = True
     arpa = args.arpa
-    tmp_arpa = None
+    binary_options = {
+        "layout": args.binary_format,
+        "quantize": args.binary_q,
+        "backoff_bits": args.binary_b,
+        "array_bits": args.binary_a,
+    }
     if args.binary:
         # Checked before any work, as the ARPA output is by the core.
         _kneser.claim_output(args.binary, inputs)
     if args.binary and arpa == "-":
-        fd, tmp_arpa = tempfile.mkstemp(
-            suffix=".arpa", dir=os.path.dirname(os.path.abspath(args.binary))
-        )
-        os.close(fd)
-        arpa = tmp_arpa
-    try:
+        # Straight from estimation to the binary file: no ARPA file is written.
+        summary = _estimate(args, source, fallback, None, binary=args.binary, **binary_options)
+    else:
         summary = _estimate(args, source, fallback, arpa)
         if args.binary:
-            kneser.Model(arpa).save_binary(args.binary)
-    finally:
-        if tmp_arpa is not None and os.path.exists(tmp_arpa):
-            os.unlink(tmp_arpa)
+            kneser.Model(arpa).save_binary(args.binary, **binary_options)
     if args.summary:
         print(json.dumps(summary), file=sys.stderr)
     return 0
 
 
-def _estimate(args: argparse.Namespace, source, fallback, arpa: str) -> dict:
+def _estimate(
+    args: argparse.Namespace, source, fallback, arpa: str | None, binary=None, **binary_options
+) -> dict:
+    extra = {}
+    if binary is not None:
+        layout = binary_options.pop("layout")
+        extra = {"binary": binary, "binary_layout": layout, **binary_options}
     return kneser.estimate(
+        **extra,
         files=source,
         order=args.order,
         arpa=arpa,

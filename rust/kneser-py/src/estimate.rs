@@ -138,6 +138,11 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 ///     files: a path or an iterable of paths, read in order.
 ///     texts: an iterable of str, one line (sentence) per item, pulled in batches.
 ///
+/// With ``binary=`` instead of ``arpa=``, the model goes straight to a KenLM binary file (no ARPA
+/// file is written): ``binary_layout`` ``"probing"`` or ``"trie"`` with ``quantize``,
+/// ``backoff_bits``, ``array_bits`` (``build_binary``'s ``-q``, ``-b``, ``-a``) and
+/// ``include_vocab``; the bytes are those ``build_binary`` writes for the ARPA.
+///
 /// Returns:
 ///     dict with counts (per order), unpruned_counts, discounts ((D1, D2, D3+) per order),
 ///     fallback_orders, tokens, types and seconds.
@@ -151,7 +156,9 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
     source = None, order = None, arpa = None, *, files = None, texts = None, from_counts = None, memory = None, temp_dir = None, discount_fallback = None,
     prune = None, limit_vocab = None, interpolate_unigrams = true, vocab_pad = 0,
     skip_symbols = false, replace_invalid_utf8 = false, lmplz_final_line = true, threads = 0,
-    verbose = false, verbose_header = false, collapse_values = false, renumber = false
+    verbose = false, verbose_header = false, collapse_values = false, renumber = false,
+    binary = None, binary_layout = "probing", quantize = None, backoff_bits = None, array_bits = None,
+    include_vocab = true
 ))]
 #[allow(clippy::too_many_arguments)]
 fn estimate<'py>(
@@ -177,9 +184,39 @@ fn estimate<'py>(
     verbose_header: bool,
     collapse_values: bool,
     renumber: bool,
+    binary: Option<PathBuf>,
+    binary_layout: &str,
+    quantize: Option<u8>,
+    backoff_bits: Option<u8>,
+    array_bits: Option<u8>,
+    include_vocab: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let order = required("estimate", "order", order)?;
-    let arpa = required("estimate", "arpa", arpa)?;
+    let layout =
+        match crate::model::trie_options(binary_layout, quantize, backoff_bits, array_bits)? {
+            None => kneser::model::BinaryLayout::Probing,
+            Some(o) => kneser::model::BinaryLayout::Trie(o),
+        };
+    if binary.is_some() && arpa.is_some() {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "give arpa= or binary=, not both (build the binary from the ARPA with build_binary)",
+        ));
+    }
+    let mut job = None;
+    let output = match binary {
+        Some(path) => {
+            let (writer, j) = kneser::model::binary_writer(
+                path,
+                layout,
+                include_vocab,
+                "the estimated ARPA".into(),
+            )
+            .map_err(|e| to_pyerr(py, e))?;
+            job = Some(j);
+            Output::Writer(Box::new(writer))
+        }
+        None => Output::Path(required("estimate", "arpa", arpa)?),
+    };
     let corpus = corpus("estimate", source, files, texts)?;
     let mut config = EstimateConfig {
         order,
@@ -205,7 +242,6 @@ fn estimate<'py>(
     }
     config.validate().map_err(|e| to_pyerr(py, e))?;
     // `-` is stdout, claimed by the core's output layer like any path.
-    let output = Output::Path(arpa);
     let summary = match (corpus, from_counts) {
         (Some(_), Some(_)) => {
             return Err(pyo3::exceptions::PyValueError::new_err(
@@ -214,17 +250,37 @@ fn estimate<'py>(
         }
         (None, Some(counts)) => run_detached(py, move |cancel| {
             kneser::estimate::estimate(Source::Counts(counts), &config, output, cancel)
-        })?,
+        }),
         (None, None) => return Err(pyo3::exceptions::PyTypeError::new_err(
             "estimate: no corpus given: pass a path, files=[...], texts=... or from_counts=[...]",
         )),
         (Some(Corpus::Files(paths)), None) => run_detached(py, move |cancel| {
             kneser::estimate::estimate(Source::Paths(paths), &config, output, cancel)
-        })?,
+        }),
         (Some(Corpus::Texts(texts)), None) => {
             run_detached_feeding(py, &texts, move |cancel, batches| {
                 kneser::estimate::estimate(Source::Batches(batches), &config, output, cancel)
-            })?
+            })
+        }
+    };
+    // With binary=, the binary writer's error (if any) is the cause of a failed write.
+    let summary = match (summary, job) {
+        (summary, None) => summary?,
+        (summary, Some(job)) => {
+            let written = py.detach(move || job.wait());
+            match (summary, written) {
+                (Ok(s), Ok(())) => s,
+                (Ok(_), Err(e)) => return Err(to_pyerr(py, e)),
+                (Err(e), Ok(())) => return Err(e),
+                (Err(e), Err(je)) => {
+                    // The estimator's write fails when the binary writer stopped first.
+                    return Err(if e.to_string().contains("binary model writer stopped") {
+                        to_pyerr(py, je)
+                    } else {
+                        e
+                    });
+                }
+            }
         }
     };
     summary_dict(py, &summary)

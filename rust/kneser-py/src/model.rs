@@ -499,7 +499,7 @@ impl PyModel {
 }
 
 /// The trie options of `layout` and the bit flags (`None` for probing).
-fn trie_options(
+pub(crate) fn trie_options(
     layout: &str,
     quantize: Option<u8>,
     backoff_bits: Option<u8>,

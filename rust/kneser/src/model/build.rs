@@ -609,8 +609,17 @@ pub(crate) fn grams_from_arpa(
     config: &BuildConfig,
     cancel: &Cancel,
 ) -> Result<super::trie::Grams> {
-    let input = open_input(path)?;
-    let name = display_name(path);
+    grams_from_reader(open_input(path)?, &display_name(path), config, cancel)
+}
+
+/// [`grams_from_arpa`] over ARPA text from a reader; `name` appears in error messages.
+pub(crate) fn grams_from_reader(
+    input: impl BufRead,
+    name: &str,
+    config: &BuildConfig,
+    cancel: &Cancel,
+) -> Result<super::trie::Grams> {
+    let name = name.to_string();
     let mut c = Collect {
         b: Builder::new(*config, None),
         unigrams: Vec::new(),

@@ -94,8 +94,10 @@ mod load_method;
 pub mod probing;
 pub mod query;
 mod score;
+mod stream;
 mod trie;
 
+pub use stream::{binary_writer, BinaryJob, BinaryLayout, BinaryWriter};
 pub use trie::TrieOptions;
 
 impl Model {

@@ -31,7 +31,7 @@
 
 use crate::error::{Error, Result};
 
-use super::probing::{combine, TableMut, UNIGRAM_ENTRY, VOCAB_ENTRY};
+use super::probing::{combine, with_sign, without_sign, TableMut, UNIGRAM_ENTRY, VOCAB_ENTRY};
 use super::{Model, Storage};
 
 /// Model type of a plain trie (`lm/model_type.hh`); `+1` quantized, `+2` array pointers.
@@ -755,7 +755,15 @@ impl Grams {
                     .map_err(|_| full())?;
             }
         }
+        // KenLM's probing layout marks an n-gram that longer n-grams extend to the left (one
+        // with children in the trie) by clearing its probability's sign bit.
+        let extends_left = |next: &[u64], i: usize| next[i] < next[i + 1];
         for (id, &(p, b)) in self.unigrams.iter().enumerate() {
+            let p = if extends_left(&self.unigram_next, id) {
+                without_sign(p)
+            } else {
+                p
+            };
             let at = layout.unigrams.start + id * UNIGRAM_ENTRY;
             image[at..at + 4].copy_from_slice(&p.to_le_bytes());
             image[at + 4..at + 8].copy_from_slice(&b.to_le_bytes());
@@ -778,7 +786,12 @@ impl Grams {
                 for j in w[0] as usize..w[1] as usize {
                     let key = combine(keys[p], level.words[j]);
                     let mut value = [0u8; 8];
-                    value[..4].copy_from_slice(&level.probs[j].to_le_bytes());
+                    let p = if n < order && extends_left(&level.next, j) {
+                        without_sign(level.probs[j])
+                    } else {
+                        with_sign(level.probs[j])
+                    };
+                    value[..4].copy_from_slice(&p.to_le_bytes());
                     if n < order {
                         value[4..].copy_from_slice(&level.backoffs[j].to_le_bytes());
                     }
