@@ -1,6 +1,6 @@
 //! The estimation pipeline: configuration in, ARPA out (lmplz's `pipeline`).
 //!
-//! Runs the stages of [`crate::estimate`] in a thread pool of `config.threads` threads. Every
+//! Runs the stages of [`mod@crate::estimate`] in a thread pool of `config.threads` threads. Every
 //! sort buffer is carved out of `config.memory`; temp files go to a fresh directory inside
 //! `config.temp_dir` and are removed on success, error or cancellation. The ARPA is written to
 //! a temporary sibling of the target and renamed when complete.
