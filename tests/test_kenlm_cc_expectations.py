@@ -19,6 +19,7 @@ they equal left-to-right scoring, which left_test.cc checks them against), `rest
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -473,6 +474,15 @@ def test_the_binary_model_passes_too(arpa_paths: dict[str, Path], tmp_path: Path
     kneser.Model(arpa_paths["test"]).save_binary(binary)
     ours = model_test_cc(kneser, kneser.Model(binary))
     assert ours == model_test_cc(kneser, kneser.Model(arpa_paths["test"]))
+    build_binary = Path.home() / ".cache/kneser-anchors/kenlm-build/bin/build_binary"
+    if build_binary.exists():  # KenLM's own probing binary of the same model
+        theirs = tmp_path / "kenlm.binary"
+        subprocess.run(
+            [str(build_binary), str(arpa_paths["test"]), str(theirs)],
+            check=True,
+            capture_output=True,
+        )
+        assert ours == model_test_cc(kneser, kneser.Model(theirs))
     try:
         import kenlm
     except ImportError:

@@ -11,7 +11,7 @@
 //! * [`vocab`]: vocabularies and id encoding.
 //! * [`sort`]: fixed-size n-gram records, sorted runs spilled to a temp dir and a k-way merge that
 //!   combines equal keys.
-//! * [`estimate`]: the modified Kneser-Ney pipeline of lmplz (Heafield et al. 2013): count,
+//! * [`mod@estimate`]: the modified Kneser-Ney pipeline of lmplz (Heafield et al. 2013): count,
 //!   adjust, discount, initial probabilities, interpolate, prune.
 //! * [`arpa`]: the ARPA writer and reader.
 //! * [`model`]: query structures for scoring (in memory and a memory-mapped binary format).
@@ -34,3 +34,16 @@ pub mod vocab;
 
 pub use cancel::Cancel;
 pub use error::{Error, Location, Result};
+
+// The facade: the entry points the bindings and the tests start from (`kneser::Model`,
+// `kneser::estimate`, ...). The modules stay public for the stage-level items the bindings
+// convert (see docs/architecture.md, "The core's public surface").
+pub use ccnet::CcnetScorer;
+pub use estimate::{estimate, EstimateConfig, Output, PruneConfig, Source, Summary};
+pub use io::{open_input, LineReader, OutputFile};
+pub use model::{BuildConfig, FullScore, LoadMethod, Model, State};
+pub use text::normalize::Normalizer;
+pub use text::segment::Segmenter;
+pub use text::stopwords::Stopwords;
+pub use text::tokenize::Tokenizer;
+pub use vocab::Vocab;

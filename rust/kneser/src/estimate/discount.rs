@@ -20,6 +20,11 @@ pub fn y_of(n: &[u64; 5]) -> f32 {
 }
 
 impl Discount {
+    /// D1, D2, D3+ (as [`super::pipeline::Summary`] reports them).
+    pub fn d123(&self) -> [f32; 3] {
+        [self.amount[1], self.amount[2], self.amount[3]]
+    }
+
     /// Discounts from fixed values (a fallback).
     pub fn from_values(d: [f32; 3]) -> Self {
         Discount {

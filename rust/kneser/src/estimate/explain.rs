@@ -136,10 +136,7 @@ impl Trace {
 
     pub(crate) fn discounts(&self, d: &[super::Discount], fallback: &[usize]) {
         self.with(|t| {
-            t.discounts = d
-                .iter()
-                .map(|d| [d.amount[1], d.amount[2], d.amount[3]])
-                .collect();
+            t.discounts = d.iter().map(super::Discount::d123).collect();
             t.fallback_orders = fallback.to_vec();
         });
     }

@@ -1,6 +1,6 @@
 //! The estimation pipeline: configuration in, ARPA out (lmplz's `pipeline`).
 //!
-//! Runs the stages of [`crate::estimate`] in a thread pool of `config.threads` threads. Every
+//! Runs the stages of [`mod@crate::estimate`] in a thread pool of `config.threads` threads. Every
 //! sort buffer is carved out of `config.memory`; temp files go to a fresh directory inside
 //! `config.temp_dir` and are removed on success, error or cancellation. The ARPA is written to
 //! a temporary sibling of the target and renamed when complete.
@@ -154,6 +154,8 @@ fn in_pool<T: Send>(config: &EstimateConfig, job: impl FnOnce() -> Result<T> + S
     pool.install(job)
 }
 
+/// The stages in lmplz's order: count, adjust (and renumber), discount, then initial
+/// probabilities and interpolation streamed into the ARPA sink.
 fn run(
     source: Source,
     config: &EstimateConfig,
@@ -168,27 +170,17 @@ fn run(
     // Claim the output first: a bad target path, or an input as output, fails before any work.
     let mut sink = ArpaSink::new(output, source.paths())?;
 
-    let (vocab, mut windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
-    if let Some(t) = trace {
-        let run = windows.into_run(&temp)?;
-        t.raw(&run, config.order, &vocab)?;
-        windows = SortedStream::from_run(run)?;
-    }
+    let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
+    let windows = trace_raw(trace, windows, config.order, &vocab, &temp)?;
     let mut adjusted = adjust_stage(config, &vocab, windows, &temp, cancel)?;
     let (vocab, bos) = match config.renumber {
         true => renumber_stage(&vocab, &mut adjusted.files, &temp, cancel)?,
         false => (vocab, BOS),
     };
     let (discounts, fallback_orders) = discount_stage(config, &adjusted.stats)?;
-    if let Some(t) = trace {
-        let cocs: Vec<[u64; 5]> = adjusted.stats.iter().map(|s| s.count_of_counts).collect();
-        t.adjusted(&adjusted.files, &cocs, &vocab)?;
-        t.discounts(&discounts, &fallback_orders);
-    }
+    trace_adjusted(trace, &adjusted, &vocab, &discounts, &fallback_orders)?;
     let unigrams = read_unigrams(&adjusted.files[0], vocab.len(), bos)?;
-    let mut counts: Vec<u64> = adjusted.stats.iter().map(|s| s.kept).collect();
-    counts[0] = unigrams.present.iter().filter(|&&p| p).count() as u64;
-    let unpruned: Vec<u64> = adjusted.stats.iter().map(|s| s.total).collect();
+    let (counts, unpruned) = model_counts(&adjusted.stats, &unigrams);
     print_statistics(config, &counts, &unpruned, &discounts);
 
     let header = Header {
@@ -211,18 +203,59 @@ fn run(
     log(config, "=== 5/5 Writing ARPA model ===");
     sink.finish()?;
     drop(temp);
-    let discounts = discounts
-        .iter()
-        .map(|d| [d.amount[1], d.amount[2], d.amount[3]]);
     Ok(Summary {
         counts,
         unpruned,
-        discounts: discounts.collect(),
+        discounts: discounts.iter().map(Discount::d123).collect(),
         fallback_orders,
         tokens,
         types: vocab.len(),
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// The trace hook after stage 1: records the raw counts (sorting the windows into a run to
+/// read them, then streaming that run on). Without a trace, the windows pass untouched.
+fn trace_raw(
+    trace: Option<&Trace>,
+    windows: SortedStream,
+    order: usize,
+    vocab: &Vocabulary,
+    temp: &TempDir,
+) -> Result<SortedStream> {
+    let Some(t) = trace else {
+        return Ok(windows);
+    };
+    let run = windows.into_run(temp)?;
+    t.raw(&run, order, vocab)?;
+    SortedStream::from_run(run)
+}
+
+/// The trace hook after stages 2 and 3 (and the renumbering): the adjusted counts with their
+/// count-of-counts, and the discounts.
+fn trace_adjusted(
+    trace: Option<&Trace>,
+    adjusted: &Adjusted,
+    vocab: &Vocabulary,
+    discounts: &[Discount],
+    fallback_orders: &[usize],
+) -> Result<()> {
+    let Some(t) = trace else {
+        return Ok(());
+    };
+    let cocs: Vec<[u64; 5]> = adjusted.stats.iter().map(|s| s.count_of_counts).collect();
+    t.adjusted(&adjusted.files, &cocs, vocab)?;
+    t.discounts(discounts, fallback_orders);
+    Ok(())
+}
+
+/// The n-grams per order that the model holds (the unigrams as read back: every word present)
+/// and the n-grams per order before pruning.
+fn model_counts(stats: &[OrderStats], unigrams: &Unigrams) -> (Vec<u64>, Vec<u64>) {
+    let mut counts: Vec<u64> = stats.iter().map(|s| s.kept).collect();
+    counts[0] = unigrams.present.iter().filter(|&&p| p).count() as u64;
+    let unpruned = stats.iter().map(|s| s.total).collect();
+    (counts, unpruned)
 }
 
 /// Stage 2 with its pruning rule: `--prune` thresholds per order and the `--limit_vocab_file`
