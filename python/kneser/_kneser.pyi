@@ -942,3 +942,25 @@ class CcnetScorer:
         languages: Iterable[str | None],
         dedup: bool = False,
     ) -> dict[str, Any]: ...
+    def jsonl(
+        self,
+        field: str = "raw_content",
+        language_field: str = "language",
+        keep: Sequence[str] = ("head", "middle", "tail", "all"),
+        dedup: bool = False,
+        text: bool = False,
+        on_error: str = "skip",
+    ) -> CcnetJsonl: ...
+
+class CcnetJsonl:
+    """CCNet's JSON-lines loop over a CcnetScorer; ``read(path)`` yields written lines."""
+
+    def read(self, path: str | os.PathLike[str], batch_size: int = 2048) -> CcnetBatches: ...
+    @property
+    def report(self) -> dict[str, Any]: ...
+
+class CcnetBatches:
+    """The batches of written lines (bytes) of one input of a CcnetJsonl job."""
+
+    def __iter__(self) -> CcnetBatches: ...
+    def __next__(self) -> bytes: ...

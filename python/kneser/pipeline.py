@@ -516,12 +516,7 @@ class CcnetPipeline:
         self.keep = set(CCNET_BUCKETS if keep is None else keep)
         if not self.keep <= set(CCNET_BUCKETS):
             raise ArgumentError(f"keep must be a subset of {CCNET_BUCKETS}")
-        self.scorer = _kneser.CcnetScorer(
-            os.fspath(lm_dir),
-            None if cutoff_csv is None else os.fspath(cutoff_csv),
-            float(percentile_head),
-            float(percentile_tail),
-        )
+        self.scorer = _kneser.CcnetScorer(lm_dir, cutoff_csv, percentile_head, percentile_tail)
         self.field = field
         self.language_field = language_field
         self.dedup = dedup
@@ -545,71 +540,49 @@ class CcnetPipeline:
         document unchanged plus CCNet's ``perplexity`` (scored documents only) and
         ``bucket``, written atomically. Returns a :class:`Report`."""
         start = time.perf_counter()
-        if isinstance(inputs, (str, os.PathLike)):
-            inputs = [inputs]
-        report = Report()
-        report.buckets = dict.fromkeys(CCNET_BUCKETS, 0)
-        report.kept_per_bucket = dict.fromkeys(CCNET_BUCKETS, 0)
-        out_path = Path(output)
-        out_dir = out_path.parent if str(out_path.parent) else Path(".")
-        seen: set[int] = set()
-        fd, tmp_name = tempfile.mkstemp(dir=out_dir, prefix=f".{out_path.name}.", suffix=".partial")
+        inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+        if format not in ("jsonl", "text"):
+            raise ArgumentError(f"format must be 'jsonl' or 'text', not {format!r}")
+        # The core's JSON-lines loop: parsing, scoring, dedup, keep and writing, per batch.
+        job = self.scorer.jsonl(
+            field=self.field,
+            language_field=self.language_field,
+            keep=sorted(self.keep),
+            dedup=self.dedup is not None,
+            text=format == "text",
+            on_error=self.on_error,
+        )
+        out = _kneser.OutputFile(output, list(inputs))
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                for objs in read_documents(
-                    inputs,
-                    field=self.field,
-                    fmt=format,
-                    on_error=self.on_error,
-                    batch_size=self.batch_size,
-                    report=report,
-                ):
-                    if not objs:
-                        continue
-                    report.documents += len(objs)
-                    langs = [o.get(self.language_field) for o in objs]
-                    res = self.scorer.score_batch(
-                        [o[self.field] for o in objs], langs, dedup=self.dedup is not None
-                    )
-                    ppl, scored, buckets = res["perplexity"], res["scored"], res["bucket"]
-                    tokens, hashes = res["tokens"], res["dedup"]
-                    for i, obj in enumerate(objs):
-                        if self.dedup is not None:
-                            h = int(hashes[i])
-                            if h in seen:
-                                report.duplicates += 1
-                                continue
-                            seen.add(h)
-                        b = buckets[i]
-                        report.buckets[b] += 1
-                        report.tokens += int(tokens[i])
-                        if not scored[i]:
-                            report.unscored += 1
-                        if b not in self.keep:
-                            continue
-                        report.kept += 1
-                        report.kept_per_bucket[b] += 1
-                        report.kept_tokens += int(tokens[i])
-                        doc = dict(obj)
-                        if scored[i]:
-                            doc["perplexity"] = float(ppl[i])
-                        doc["bucket"] = b
-                        out.write(json.dumps(doc, ensure_ascii=False) + "\n")
+            for path in inputs:
+                for chunk in job.read(path, self.batch_size):
+                    out.write(chunk)
                     if progress:
+                        r = job.report
                         print(
-                            f"\rkneser pipeline: {report.documents:,} documents, "
-                            f"{report.kept:,} kept",
+                            f"\rkneser pipeline: {r['documents']:,} documents, {r['kept']:,} kept",
                             end="",
                             file=sys.stderr,
                             flush=True,
                         )
-                if progress:
-                    print(file=sys.stderr)
-            os.replace(tmp_name, out_path)
-            report.output = str(out_path)
+            if progress:
+                print(file=sys.stderr)
+            out.commit()
         finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
+            out.abort()
+        r = job.report
+        report = Report(
+            documents=r["documents"],
+            kept=r["kept"],
+            duplicates=r["duplicates"],
+            malformed=[tuple(m) for m in r["malformed"]],
+            buckets=r["buckets"],
+            kept_per_bucket=r["kept_per_bucket"],
+            unscored=r["unscored"],
+            tokens=r["tokens"],
+            kept_tokens=r["kept_tokens"],
+            output=str(output),
+        )
         report.seconds = time.perf_counter() - start
         return report
 

@@ -756,12 +756,7 @@ class CcnetScorer:
         percentile_head: float = 30,
         percentile_tail: float = 60,
     ):
-        self.scorer = kneser.CcnetScorer(
-            os.fspath(lm_dir),
-            None if cutoff_csv is None else os.fspath(cutoff_csv),
-            float(percentile_head),
-            float(percentile_tail),
-        )
+        self.scorer = kneser.CcnetScorer(lm_dir, cutoff_csv, percentile_head, percentile_tail)
         self.column = column
         self.language_column = language_column
 
@@ -798,10 +793,7 @@ def ccnet(
     """
     ds = ds.map_batches(
         CcnetScorer,
-        fn_constructor_args=(
-            os.fspath(lm_dir),
-            None if cutoff_csv is None else os.fspath(cutoff_csv),
-        ),
+        fn_constructor_args=(lm_dir, cutoff_csv),
         fn_constructor_kwargs={
             "column": column,
             "language_column": language_column,

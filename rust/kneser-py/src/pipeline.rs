@@ -5,12 +5,17 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kneser::ccnet::CcnetScorer;
+use std::sync::Mutex;
+
+use kneser::ccnet::jsonl::{JsonlJob, JsonlOptions, JsonlReport, LineBatch};
+use kneser::ccnet::{Bucket, CcnetScorer};
+use kneser::io::{display_name, open_input, LineReader};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use crate::detach::run_detached;
+use crate::errors::to_pyerr;
 
 /// CCNet's per-language document scorer over an `lm_dir` (`{lang}.sp.model` with
 /// `{lang}.arpa.bin`, or an ARPA / kneser binary model) and an optional `cutoff.csv`.
@@ -134,13 +139,186 @@ impl PyCcnetScorer {
         Ok(out)
     }
 
+    /// CCNet's JSON-lines loop over this scorer (`kneser::ccnet::jsonl`): a job that reads
+    /// files of JSON lines (or plain text lines), scores every document and returns the written
+    /// lines, batch by batch, with the counts kept across files.
+    ///
+    /// Args:
+    ///     field: the text field (CCNet: "raw_content").
+    ///     language_field: the language field.
+    ///     keep: the buckets written ("head", "middle", "tail", "all").
+    ///     dedup: drop exact duplicates (`normalize_for_dedup` text) after the first.
+    ///     text: plain text input, one document a line, without a language.
+    ///     on_error: "skip" (record bad lines with file and line) or "raise" (FormatError).
+    #[pyo3(signature = (field = "raw_content".to_string(), language_field = "language".to_string(), keep = vec!["head".to_string(), "middle".to_string(), "tail".to_string(), "all".to_string()], dedup = false, text = false, on_error = "skip"))]
+    fn jsonl(
+        &self,
+        field: String,
+        language_field: String,
+        keep: Vec<String>,
+        dedup: bool,
+        text: bool,
+        on_error: &str,
+    ) -> PyResult<PyCcnetJsonl> {
+        let raise = match on_error {
+            "skip" => false,
+            "raise" => true,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "on_error must be \"skip\" or \"raise\", not {other:?}"
+                )))
+            }
+        };
+        let mut mask = [false; 4];
+        for k in &keep {
+            let b = match k.as_str() {
+                "head" => Bucket::Head,
+                "middle" => Bucket::Middle,
+                "tail" => Bucket::Tail,
+                "all" => Bucket::All,
+                other => {
+                    return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                        "unknown bucket {other:?}"
+                    )))
+                }
+            };
+            mask[b.index()] = true;
+        }
+        let opts = JsonlOptions {
+            field,
+            language_field,
+            keep: mask,
+            dedup,
+            text,
+            raise,
+        };
+        Ok(PyCcnetJsonl {
+            scorer: Arc::clone(&self.inner),
+            state: Arc::new(Mutex::new(JobState { opts, seen: None })),
+        })
+    }
+
     fn __repr__(&self) -> String {
         format!("CcnetScorer(languages={:?})", self.inner.languages())
     }
 }
 
+struct JobState {
+    opts: JsonlOptions,
+    seen: Option<(rustc_hash::FxHashSet<u64>, JsonlReport)>,
+}
+
+/// CCNet's JSON-lines loop (made by `CcnetScorer.jsonl`): `read(path)` iterates over the
+/// written lines of a file, one bytes object per batch; `report` holds the counts so far.
+#[pyclass(name = "CcnetJsonl", module = "kneser", frozen)]
+pub struct PyCcnetJsonl {
+    scorer: Arc<CcnetScorer>,
+    state: Arc<Mutex<JobState>>,
+}
+
+#[pymethods]
+impl PyCcnetJsonl {
+    /// The batches of one input (plain, gz, xz, zst, bz2; "-" is stdin): each item is the
+    /// written lines (UTF-8 bytes) of up to `batch_size` input lines, scored with the GIL
+    /// released.
+    #[pyo3(signature = (path, batch_size = 2048))]
+    fn read(&self, py: Python<'_>, path: PathBuf, batch_size: usize) -> PyResult<PyCcnetBatches> {
+        let name = display_name(&path);
+        let input = py
+            .detach(|| open_input(&path))
+            .map_err(|e| to_pyerr(py, e))?;
+        Ok(PyCcnetBatches {
+            scorer: Arc::clone(&self.scorer),
+            state: Arc::clone(&self.state),
+            reader: Mutex::new(Some(LineReader::new(input, name))),
+            batch_size: batch_size.max(1),
+        })
+    }
+
+    /// The counts so far: documents, duplicates, unscored, tokens, kept, kept_tokens,
+    /// buckets and kept_per_bucket (dicts by bucket name), malformed ((file, line, reason)).
+    #[getter]
+    fn report<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let state = self
+            .state
+            .lock()
+            .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("job poisoned"))?;
+        let r = state.seen.as_ref().map(|s| s.1.clone()).unwrap_or_default();
+        let d = PyDict::new(py);
+        d.set_item("documents", r.documents)?;
+        d.set_item("duplicates", r.duplicates)?;
+        d.set_item("unscored", r.unscored)?;
+        d.set_item("tokens", r.tokens)?;
+        d.set_item("kept", r.kept)?;
+        d.set_item("kept_tokens", r.kept_tokens)?;
+        let names = [Bucket::Head, Bucket::Middle, Bucket::Tail, Bucket::All];
+        let buckets = PyDict::new(py);
+        let kept = PyDict::new(py);
+        for b in names {
+            buckets.set_item(b.name(), r.buckets[b.index()])?;
+            kept.set_item(b.name(), r.kept_per_bucket[b.index()])?;
+        }
+        d.set_item("buckets", buckets)?;
+        d.set_item("kept_per_bucket", kept)?;
+        d.set_item("malformed", r.malformed)?;
+        Ok(d)
+    }
+}
+
+/// The batches of one input of a `CcnetJsonl` job.
+#[pyclass(name = "CcnetBatches", module = "kneser")]
+pub struct PyCcnetBatches {
+    scorer: Arc<CcnetScorer>,
+    state: Arc<Mutex<JobState>>,
+    reader: Mutex<Option<LineReader<Box<dyn std::io::BufRead + Send>>>>,
+    batch_size: usize,
+}
+
+#[pymethods]
+impl PyCcnetBatches {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let mut guard = self
+            .reader
+            .lock()
+            .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("reader poisoned"))?;
+        let Some(reader) = guard.as_mut() else {
+            return Ok(None);
+        };
+        let (scorer, state, batch_size) = (&self.scorer, &self.state, self.batch_size);
+        let out = run_detached(py, |cancel| -> kneser::Result<Option<Vec<u8>>> {
+            let batch = LineBatch::read(reader, batch_size)?;
+            if batch.is_empty() {
+                return Ok(None);
+            }
+            let mut st = state
+                .lock()
+                .map_err(|_| kneser::Error::InvalidArgument("job poisoned".into()))?;
+            let st = &mut *st;
+            let (seen, report) = st.seen.take().unwrap_or_default();
+            let mut job = JsonlJob::resume(scorer, st.opts.clone(), seen, report);
+            let mut out = Vec::with_capacity(batch.len() * 64);
+            let res = job.process(reader.name(), &batch, &mut out, cancel);
+            st.seen = Some(job.into_state());
+            res.map(|_| Some(out))
+        })?;
+        match out {
+            Some(bytes) => Ok(Some(PyBytes::new(py, &bytes))),
+            None => {
+                *guard = None;
+                Ok(None)
+            }
+        }
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCcnetScorer>()?;
+    m.add_class::<PyCcnetJsonl>()?;
+    m.add_class::<PyCcnetBatches>()?;
     crate::sentencepiece::register(m)?;
     Ok(())
 }

@@ -26,6 +26,8 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+pub mod jsonl;
+
 use crate::model::Model;
 use crate::text::normalize::{CcnetOptions, Normalizer};
 use crate::text::sentencepiece::SentencePiece;
