@@ -380,6 +380,9 @@ class Pipeline:
         vocab: Any = None,
         histogram: str | os.PathLike[str] | None = None,
         progress: bool = False,
+        shard_tokenizer: Any = None,
+        shard_eos: Any = None,
+        shard_bos: Any = None,
     ) -> Report:
         """Filters ``inputs`` into ``output`` (JSON lines with ``perplexity`` and ``bucket``).
 
@@ -390,6 +393,10 @@ class Pipeline:
             output: the JSON-lines file of kept documents (written atomically).
             shards: a directory for token-id shards of the kept documents (``encode_corpus``).
             vocab: the ``kneser.Vocab`` for the shards (default: built from the kept text).
+            shard_tokenizer: instead of a Vocab, a huggingface ``tokenizers.Tokenizer`` or a
+                ``tokenizer.json`` path: the shards then hold its ids of each kept document's
+                original text (``encode_corpus(..., tokenizer=...)``), with ``shard_eos`` /
+                ``shard_bos`` (a token or an id) around each.
             histogram: a PNG path for the perplexity histogram per bucket (needs matplotlib).
             progress: print progress on stderr.
 
@@ -429,7 +436,10 @@ class Pipeline:
                     obj["perplexity"] = round(d.perplexity, 2)
                     obj["bucket"] = b
                     out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-                    if text_tmp is not None:
+                    if text_tmp is not None and shard_tokenizer is not None:
+                        # The original text, one JSON string a line (it may hold newlines).
+                        text_tmp.write(json.dumps(d.obj[self.field], ensure_ascii=False) + "\n")
+                    elif text_tmp is not None:
                         text_tmp.write(" ".join(d.lines) + "\n")
 
             for objs in self._documents(inputs, format, report):
@@ -460,7 +470,12 @@ class Pipeline:
             report.cutoffs = (float(cutoffs[0]), float(cutoffs[1]))
             if text_tmp is not None:
                 text_tmp.close()
-                report.shards = self._encode(Path(text_tmp.name), Path(shards), vocab)
+                if shard_tokenizer is not None:
+                    report.shards = _encode_hf(
+                        Path(text_tmp.name), Path(shards), shard_tokenizer, shard_eos, shard_bos
+                    )
+                else:
+                    report.shards = self._encode(Path(text_tmp.name), Path(shards), vocab)
             if histogram is not None:
                 report.histogram = _plot_histogram(report, Path(histogram))
         finally:
@@ -487,6 +502,21 @@ class Pipeline:
         index = _kneser.encode_corpus(str(text), vocab, str(shards))
         index["dir"] = str(shards)
         return index
+
+
+def _encode_hf(text: Path, shards: Path, tokenizer: Any, eos: Any, bos: Any) -> dict[str, Any]:
+    """Shards of the kept documents (one JSON string a line in ``text``) through a huggingface
+    tokenizer."""
+    from . import encode_corpus
+
+    def docs() -> Any:
+        for batch in _kneser.read_lines(str(text)):
+            for _, line in batch:
+                yield json.loads(line)
+
+    index = encode_corpus(texts=docs(), out_dir=shards, tokenizer=tokenizer, eos=eos, bos=bos)
+    index["dir"] = str(shards)
+    return index
 
 
 CCNET_BUCKETS = (*BUCKETS, "all")
