@@ -128,7 +128,30 @@ def encode_corpus(
     )
 
 
-read_lines = _kneser.read_lines
+def read_lines(
+    path: str | os.PathLike[str],
+    batch_size: int = 4096,
+    errors: str = "strict",
+    *,
+    column: str = "text",
+) -> Any:
+    """Batches of ``(line_number, text)`` from a plain, gz, xz, zst or bz2 file ("-" is stdin),
+    the text without its newline; see ``kneser._kneser.read_lines`` for ``errors``.
+
+    A Parquet file (recognised by its ``PAR1`` magic, not its name; the ``parquet`` extra) gives
+    ``(row_number, text)`` of its ``column``, read one record batch at a time; a null is None.
+
+    Example:
+        >>> for batch in kneser.read_lines("docs.parquet", column="text"):
+        ...     for number, text in batch: ...
+    """
+    from . import _arrow
+
+    if _arrow.is_parquet(path):
+        return _arrow.text_batches(path, batch_size, column)
+    return _kneser.read_lines(path, batch_size, errors)
+
+
 build_binary = _kneser.build_binary
 OutputFile = _kneser.OutputFile
 claim_output = _kneser.claim_output

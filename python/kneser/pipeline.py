@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from kneser import _kneser
+from kneser import _arrow, _kneser
 from kneser._errors import ArgumentError, FormatError
 
 BUCKETS = ("head", "middle", "tail")
@@ -128,7 +128,13 @@ def read_documents(
     ``report.malformed`` as (file, line, reason), and the run goes on.
     """
     for path in inputs:
+        if _arrow.is_arrow_source(path):
+            yield from _arrow_docs(_arrow.arrow_rows(path, batch_size, field), field)
+            continue
         name = os.fspath(path)
+        if fmt == "parquet" or (fmt == "auto" and _arrow.is_parquet(name)):
+            yield from _arrow_docs(_arrow.parquet_rows(name, batch_size, field), field)
+            continue
         is_json = fmt == "jsonl" or (fmt == "auto" and ".json" in Path(name).name)
         for batch in _kneser.read_lines(name, batch_size, errors="skip"):
             docs = []
@@ -160,6 +166,14 @@ def read_documents(
                     continue
                 docs.append(obj)
             yield docs
+
+
+def _arrow_docs(
+    batches: Iterator[list[dict[str, Any]]], field: str
+) -> Iterator[list[dict[str, Any]]]:
+    """Parquet/Arrow rows as documents: a row whose ``field`` is null is skipped."""
+    for rows in batches:
+        yield [r for r in rows if isinstance(r.get(field), str)]
 
 
 def _hash(text: str) -> bytes:
@@ -389,8 +403,12 @@ class Pipeline:
         Args:
             inputs: files of JSON lines (``format="jsonl"``) or plain text, one document a
                 line (``format="text"``); "auto" decides by ``.json`` in the name. Plain, .gz,
-                .xz or .zst.
-            output: the JSON-lines file of kept documents (written atomically).
+                .xz or .zst. Parquet files (``format="parquet"``, or "auto" by the content's
+                ``PAR1`` magic; the text column is ``field``), a ``pyarrow.Table`` or a
+                ``datasets.Dataset`` are read batch by batch (the ``parquet`` extra).
+            output: the file of kept documents (written atomically): JSON lines, or Parquet
+                when the name ends in ``.parquet`` (the documents' fields plus ``perplexity``
+                and ``bucket``, one row group per 10,000 documents).
             shards: a directory for token-id shards of the kept documents (``encode_corpus``).
             vocab: the ``kneser.Vocab`` for the shards (default: built from the kept text).
             shard_tokenizer: instead of a Vocab, a huggingface ``tokenizers.Tokenizer`` or a
@@ -404,7 +422,8 @@ class Pipeline:
             a :class:`Report`.
         """
         start = time.perf_counter()
-        inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+        single = isinstance(inputs, (str, os.PathLike)) or _arrow.is_arrow_source(inputs)
+        inputs = [inputs] if single else list(inputs)
         report = Report()
         out_path = Path(output)
         out_dir = out_path.parent if str(out_path.parent) else Path(".")
@@ -412,7 +431,9 @@ class Pipeline:
         cutoffs = self.thresholds
         pending: list[_Doc] = []
         # The core's output layer: claimed before any work (refuses an input as output).
-        out = _kneser.OutputFile(os.fspath(output), [os.fspath(p) for p in inputs])
+        paths = [os.fspath(p) for p in inputs if not _arrow.is_arrow_source(p)]
+        out = _kneser.OutputFile(os.fspath(output), paths)
+        parquet_out = _arrow.ParquetSink(out) if out_path.suffix == ".parquet" else None
         text_tmp = None
         try:
             if shards is not None:
@@ -435,7 +456,10 @@ class Pipeline:
                     obj = dict(d.obj)
                     obj["perplexity"] = round(d.perplexity, 2)
                     obj["bucket"] = b
-                    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                    if parquet_out is not None:
+                        parquet_out.add(obj)
+                    else:
+                        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
                     if text_tmp is not None and shard_tokenizer is not None:
                         # The original text, one JSON string a line (it may hold newlines).
                         text_tmp.write(json.dumps(d.obj[self.field], ensure_ascii=False) + "\n")
@@ -465,6 +489,8 @@ class Pipeline:
             emit(pending, cutoffs)
             if progress:
                 print(file=sys.stderr)
+            if parquet_out is not None:
+                parquet_out.close()
             out.commit()
             report.output = str(out_path)
             report.cutoffs = (float(cutoffs[0]), float(cutoffs[1]))
