@@ -54,6 +54,8 @@ class Report:
     output: str | None = None
     shards: dict[str, Any] | None = None
     histogram: str | None = None
+    #: The perplexity histogram drawn as text (when ``histogram=`` was asked without matplotlib).
+    histogram_text: str | None = None
     histogram_counts: dict[str, list[int]] = field(
         default_factory=lambda: {b: [0] * (len(HIST_EDGES) - 1) for b in BUCKETS}
     )
@@ -415,7 +417,9 @@ class Pipeline:
                 ``tokenizer.json`` path: the shards then hold its ids of each kept document's
                 original text (``encode_corpus(..., tokenizer=...)``), with ``shard_eos`` /
                 ``shard_bos`` (a token or an id) around each.
-            histogram: a PNG path for the perplexity histogram per bucket (needs matplotlib).
+            histogram: a PNG path for the perplexity histogram per bucket, written when
+                matplotlib is installed (``report.histogram``); without it the histogram is
+                drawn as text in ``report.histogram_text`` (:func:`terminal_histogram`).
             progress: print progress on stderr.
 
         Returns:
@@ -504,6 +508,8 @@ class Pipeline:
                     report.shards = self._encode(Path(text_tmp.name), Path(shards), vocab)
             if histogram is not None:
                 report.histogram = _plot_histogram(report, Path(histogram))
+                if report.histogram is None:
+                    report.histogram_text = terminal_histogram(report)
         finally:
             out.abort()
             if text_tmp is not None:
@@ -677,10 +683,6 @@ def _plot_histogram(report: Report, path: Path) -> str | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print(
-            "kneser: matplotlib is not installed (pip install 'kneser[plot]'); no histogram",
-            file=sys.stderr,
-        )
         return None
     fig, ax = plt.subplots(figsize=(8, 4.5))
     centers = (HIST_EDGES[:-1] + HIST_EDGES[1:]) / 2
@@ -701,6 +703,51 @@ def _plot_histogram(report: Report, path: Path) -> str | None:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return str(path)
+
+
+BAR_CHARS = {"head": "#", "middle": "=", "tail": "."}
+
+
+def terminal_histogram(report: Report, width: int = 40, max_rows: int = 24) -> str:
+    """The perplexity distribution of ``report`` drawn in text: one row per perplexity range
+    (log-spaced, the report's fixed bins merged to at most ``max_rows``), a bar stacked per
+    bucket (``#`` head, ``=`` middle, ``.`` tail), the counts per bucket, and the cutoffs
+    marked on the row they fall in."""
+    fine = np.array([report.histogram_counts[b] for b in BUCKETS])
+    totals = fine.sum(axis=0)
+    title = "perplexity histogram (# head, = middle, . tail; <- cutoff)"
+    if not totals.any():
+        return f"{title}\n  (no documents)"
+    nz = np.nonzero(totals)[0]
+    first, last = int(nz[0]), int(nz[-1]) + 1
+    step = max(1, -(-(last - first) // max_rows))
+    rows = []
+    for start in range(first, last, step):
+        stop = min(start + step, len(HIST_EDGES) - 1)
+        counts = fine[:, start:stop].sum(axis=1)
+        rows.append((float(10 ** HIST_EDGES[start]), float(10 ** HIST_EDGES[stop]), counts))
+    peak = max(int(c.sum()) for _, _, c in rows)
+    names = "  ".join(f"{b:>6}" for b in BUCKETS)
+    out = [title, f"  {'perplexity':^17} {'':<{width}}  {names}"]
+    labels = ("head/middle", "middle/tail")
+    for lo, hi, counts in rows:
+        bar = ""
+        for b, c in zip(BUCKETS, counts):
+            bar += BAR_CHARS[b] * round(width * int(c) / peak)
+        bar = bar[:width]
+        nums = "  ".join(f"{int(c):>6}" for c in counts)
+        marks = [
+            f"<- {label} cutoff {cut:,.1f}"
+            for cut, label in zip(report.cutoffs, labels)
+            if math.isfinite(cut) and lo <= cut < hi
+        ]
+        line = f"  {lo:>8,.0f}-{hi:<8,.0f} {bar:<{width}}  {nums}"
+        out.append(line + ("  " + "; ".join(marks) if marks else ""))
+    below = [f"{c:,.1f}" for c in report.cutoffs if math.isfinite(c) and c < rows[0][0]]
+    above = [f"{c:,.1f}" for c in report.cutoffs if math.isfinite(c) and c >= rows[-1][1]]
+    if below or above:
+        out.append(f"  cutoffs outside the drawn range: {', '.join(below + above)}")
+    return "\n".join(out)
 
 
 def _normalized_lines(
@@ -807,7 +854,8 @@ def demo(out_dir: str | os.PathLike[str] | None = None, order: int = 3) -> Repor
     """Runs the whole flow on the bundled public-domain sample (no network): trains a model on
     ``data/reference.txt.xz``, filters ``data/documents.jsonl.xz`` by perplexity (keeping the
     head and middle buckets, dropping exact duplicates), writes token-id shards of the kept
-    text and a histogram if matplotlib is installed, and prints the report."""
+    text, and prints the report and the perplexity histogram: a PNG (its path printed) when
+    matplotlib is installed, else drawn in the terminal."""
     data = Path(__file__).parent / "data"
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="kneser-demo-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -829,6 +877,11 @@ def demo(out_dir: str | os.PathLike[str] | None = None, order: int = 3) -> Repor
         histogram=out / "perplexity.png",
     )
     print("\n".join("   " + line for line in str(report).split("\n")))
+    if report.histogram:
+        print(f"\n   perplexity histogram (PNG): {report.histogram}")
+    elif report.histogram_text:
+        print("\n   matplotlib is not installed (pip install 'kneser[plot]' for a PNG):")
+        print("\n".join("   " + line for line in report.histogram_text.split("\n")))
     with (out / "kept.jsonl").open(encoding="utf-8") as f:
         kept = [json.loads(line) for line in f]
     by_source: dict[str, int] = {}
