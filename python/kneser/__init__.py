@@ -6,6 +6,9 @@ n-gram counting, KenLM-compatible language-model estimation and scoring.
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from kneser import _kneser
 from kneser._errors import (
     ArgumentError,
@@ -38,8 +41,117 @@ explain = _kneser.explain
 
 Segmenter = _kneser.Segmenter
 Vocab = _kneser.Vocab
-encode_corpus = _kneser.encode_corpus
-read_lines = _kneser.read_lines
+_UNSET: Any = object()
+
+
+def encode_corpus(
+    source: Any = None,
+    vocab: Any = None,
+    out_dir: Any = None,
+    dtype: str = "auto",
+    format: str = "npy",
+    shard_tokens: int = 100_000_000,
+    eod: Any = _UNSET,
+    unk: Any = _UNSET,
+    progress: bool = False,
+    prefix: str = "shard",
+    *,
+    files: Any = None,
+    texts: Any = None,
+    tokenizer: Any = None,
+    eos: Any = None,
+    bos: Any = None,
+    add_special_tokens: bool = True,
+) -> dict[str, Any]:
+    """Encodes a corpus into token-id shards for training loaders, with an ``index.json``.
+
+    Two encoders, one shard writer (the core's: ``.npy`` or nanoGPT ``.bin``, uint16 when the
+    vocabulary has at most 65,536 ids else uint32, every file written atomically):
+
+    - ``vocab=`` a :class:`kneser.Vocab`: kneser's word-level ids; ``eod`` (default ``</s>``)
+      and ``unk`` as documented in ``kneser._kneser.encode_corpus``.
+    - ``tokenizer=`` a huggingface ``tokenizers.Tokenizer`` or a ``tokenizer.json`` path (BPE,
+      WordPiece, Unigram, ...; the ``tokenizers`` extra): documents are encoded in batches with
+      the tokenizer's own parallel ``encode_batch`` (``add_special_tokens`` passed on), then
+      ``bos=`` is put before and ``eos=`` after each (a token of the tokenizer or an int id; an
+      unknown token is a ValueError). ``out_dir`` may then be the second positional argument.
+
+    The corpus is named once: a positional path, ``files=`` or ``texts=``. One line (one item
+    of ``texts``) is one document; documents without ids are skipped (``empty_lines``).
+
+    Example:
+        >>> index = kneser.encode_corpus("corpus.txt", "shards/", tokenizer=tok, eos="[EOS]")
+        >>> index = kneser.encode_corpus("train.txt", vocab, "shards", format="bin")
+    """
+    if tokenizer is None:
+        if eos is not None or bos is not None:
+            raise TypeError(
+                "encode_corpus: eos=/bos= go with tokenizer=; with a Vocab use eod= (a token)"
+            )
+        extra: dict[str, Any] = {}
+        if eod is not _UNSET:
+            extra["eod"] = eod
+        if unk is not _UNSET:
+            extra["unk"] = unk
+        return _kneser.encode_corpus(
+            source, vocab, out_dir, dtype=dtype, format=format, shard_tokens=shard_tokens,
+            progress=progress, prefix=prefix, files=files, texts=texts, **extra,
+        )  # fmt: skip
+    if eod is not _UNSET or unk is not _UNSET:
+        raise TypeError(
+            "encode_corpus: with tokenizer= name the end-of-document id as eos= (and a start "
+            "id as bos=); eod= and unk= belong to the Vocab path"
+        )
+    if vocab is not None:
+        if out_dir is None and isinstance(vocab, (str, os.PathLike)):
+            out_dir, vocab = vocab, None
+        else:
+            raise TypeError("encode_corpus: give tokenizer= or vocab=, not both")
+    if out_dir is None:
+        raise TypeError("encode_corpus() missing required argument: 'out_dir'")
+    kind, corpus = _kneser.resolve_corpus("encode_corpus", source, files, texts)
+    from ._hf import encode_corpus_hf
+
+    return encode_corpus_hf(
+        tokenizer,
+        out_dir,
+        files=corpus if kind == "files" else None,
+        texts=corpus if kind == "texts" else None,
+        eos=eos,
+        bos=bos,
+        add_special_tokens=add_special_tokens,
+        dtype=dtype,
+        format=format,
+        shard_tokens=shard_tokens,
+        progress=progress,
+        prefix=prefix,
+    )
+
+
+def read_lines(
+    path: str | os.PathLike[str],
+    batch_size: int = 4096,
+    errors: str = "strict",
+    *,
+    column: str = "text",
+) -> Any:
+    """Batches of ``(line_number, text)`` from a plain, gz, xz, zst or bz2 file ("-" is stdin),
+    the text without its newline; see ``kneser._kneser.read_lines`` for ``errors``.
+
+    A Parquet file (recognised by its ``PAR1`` magic, not its name; the ``parquet`` extra) gives
+    ``(row_number, text)`` of its ``column``, read one record batch at a time; a null is None.
+
+    Example:
+        >>> for batch in kneser.read_lines("docs.parquet", column="text"):
+        ...     for number, text in batch: ...
+    """
+    from . import _arrow
+
+    if _arrow.is_parquet(path):
+        return _arrow.text_batches(path, batch_size, column)
+    return _kneser.read_lines(path, batch_size, errors)
+
+
 build_binary = _kneser.build_binary
 OutputFile = _kneser.OutputFile
 claim_output = _kneser.claim_output

@@ -772,6 +772,12 @@ class Vocab:
     def encode_batch(
         self, texts: Sequence[str], unk: Literal["unk", "raise"] = "unk", *, as_list: Literal[True]
     ) -> list[npt.NDArray[np.uint32]]: ...
+    def to_tokenizers(self) -> Any:
+        """This vocabulary as a huggingface ``tokenizers.Tokenizer`` (WordLevel model, the same
+        ids and unknown token, a pre-tokenizer splitting on lmplz's whitespace); needs the
+        ``tokenizers`` extra."""
+    def save_tokenizer_json(self, path: _Path) -> None:
+        """Writes ``to_tokenizers()`` as a ``tokenizer.json`` (atomically)."""
     def decode(self, ids: Iterable[int] | npt.NDArray[np.integer[Any]]) -> str:
         """The tokens of `ids` joined by single spaces.
 
@@ -833,6 +839,42 @@ def encode_corpus(
         >>> index = kneser.encode_corpus("train.txt", vocab, "shards", format="bin")
         >>> index["tokens"], [s["file"] for s in index["shards"]]
     """
+
+@final
+class ShardSink:
+    """The core's shard writer, fed with ids encoded elsewhere (``kneser.encode_corpus`` with a
+    huggingface tokenizer): the same files, dtype rule, atomic writes and ``index.json``."""
+
+    def __new__(
+        cls,
+        out_dir: _Path,
+        vocab_size: int,
+        *,
+        eod_token: str | None = None,
+        eod_id: int | None = None,
+        dtype: Literal["auto", "uint16", "uint32"] = "auto",
+        format: Literal["npy", "bin"] = "npy",
+        shard_tokens: int = 100_000_000,
+        progress: bool = False,
+        prefix: str = ...,
+        sources: list[str] = ...,
+    ) -> ShardSink: ...
+    def write(
+        self,
+        ids: npt.NDArray[np.uint32],
+        doc_ends: npt.NDArray[np.int64],
+        empty_lines: int = 0,
+        source_index: int = 0,
+    ) -> None:
+        """Appends one batch: ids of documents back to back, the offset past each document."""
+    def finish(self) -> dict[str, Any]:
+        """Closes the last shard and writes ``index.json``; returns the index."""
+
+def resolve_corpus(
+    api: str, source: Any = None, files: Any = None, texts: Any = None
+) -> tuple[str, Any]:
+    """The corpus rule of the native APIs for Python wrappers: ``("files", [paths])`` or
+    ``("texts", iterable)``."""
 
 # The partitioned merge of count files (used by kneser.ray).
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from kneser import _kneser
+from kneser import _arrow, _kneser
 from kneser._errors import ArgumentError, FormatError
 
 BUCKETS = ("head", "middle", "tail")
@@ -54,6 +54,8 @@ class Report:
     output: str | None = None
     shards: dict[str, Any] | None = None
     histogram: str | None = None
+    #: The perplexity histogram drawn as text (when ``histogram=`` was asked without matplotlib).
+    histogram_text: str | None = None
     histogram_counts: dict[str, list[int]] = field(
         default_factory=lambda: {b: [0] * (len(HIST_EDGES) - 1) for b in BUCKETS}
     )
@@ -128,7 +130,13 @@ def read_documents(
     ``report.malformed`` as (file, line, reason), and the run goes on.
     """
     for path in inputs:
+        if _arrow.is_arrow_source(path):
+            yield from _arrow_docs(_arrow.arrow_rows(path, batch_size, field), field)
+            continue
         name = os.fspath(path)
+        if fmt == "parquet" or (fmt == "auto" and _arrow.is_parquet(name)):
+            yield from _arrow_docs(_arrow.parquet_rows(name, batch_size, field), field)
+            continue
         is_json = fmt == "jsonl" or (fmt == "auto" and ".json" in Path(name).name)
         for batch in _kneser.read_lines(name, batch_size, errors="skip"):
             docs = []
@@ -160,6 +168,14 @@ def read_documents(
                     continue
                 docs.append(obj)
             yield docs
+
+
+def _arrow_docs(
+    batches: Iterator[list[dict[str, Any]]], field: str
+) -> Iterator[list[dict[str, Any]]]:
+    """Parquet/Arrow rows as documents: a row whose ``field`` is null is skipped."""
+    for rows in batches:
+        yield [r for r in rows if isinstance(r.get(field), str)]
 
 
 def _hash(text: str) -> bytes:
@@ -380,24 +396,38 @@ class Pipeline:
         vocab: Any = None,
         histogram: str | os.PathLike[str] | None = None,
         progress: bool = False,
+        shard_tokenizer: Any = None,
+        shard_eos: Any = None,
+        shard_bos: Any = None,
     ) -> Report:
         """Filters ``inputs`` into ``output`` (JSON lines with ``perplexity`` and ``bucket``).
 
         Args:
             inputs: files of JSON lines (``format="jsonl"``) or plain text, one document a
                 line (``format="text"``); "auto" decides by ``.json`` in the name. Plain, .gz,
-                .xz or .zst.
-            output: the JSON-lines file of kept documents (written atomically).
+                .xz or .zst. Parquet files (``format="parquet"``, or "auto" by the content's
+                ``PAR1`` magic; the text column is ``field``), a ``pyarrow.Table`` or a
+                ``datasets.Dataset`` are read batch by batch (the ``parquet`` extra).
+            output: the file of kept documents (written atomically): JSON lines, or Parquet
+                when the name ends in ``.parquet`` (the documents' fields plus ``perplexity``
+                and ``bucket``, one row group per 10,000 documents).
             shards: a directory for token-id shards of the kept documents (``encode_corpus``).
             vocab: the ``kneser.Vocab`` for the shards (default: built from the kept text).
-            histogram: a PNG path for the perplexity histogram per bucket (needs matplotlib).
+            shard_tokenizer: instead of a Vocab, a huggingface ``tokenizers.Tokenizer`` or a
+                ``tokenizer.json`` path: the shards then hold its ids of each kept document's
+                original text (``encode_corpus(..., tokenizer=...)``), with ``shard_eos`` /
+                ``shard_bos`` (a token or an id) around each.
+            histogram: a PNG path for the perplexity histogram per bucket, written when
+                matplotlib is installed (``report.histogram``); without it the histogram is
+                drawn as text in ``report.histogram_text`` (:func:`terminal_histogram`).
             progress: print progress on stderr.
 
         Returns:
             a :class:`Report`.
         """
         start = time.perf_counter()
-        inputs = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+        single = isinstance(inputs, (str, os.PathLike)) or _arrow.is_arrow_source(inputs)
+        inputs = [inputs] if single else list(inputs)
         report = Report()
         out_path = Path(output)
         out_dir = out_path.parent if str(out_path.parent) else Path(".")
@@ -405,7 +435,9 @@ class Pipeline:
         cutoffs = self.thresholds
         pending: list[_Doc] = []
         # The core's output layer: claimed before any work (refuses an input as output).
-        out = _kneser.OutputFile(os.fspath(output), [os.fspath(p) for p in inputs])
+        paths = [os.fspath(p) for p in inputs if not _arrow.is_arrow_source(p)]
+        out = _kneser.OutputFile(os.fspath(output), paths)
+        parquet_out = _arrow.ParquetSink(out) if out_path.suffix == ".parquet" else None
         text_tmp = None
         try:
             if shards is not None:
@@ -428,8 +460,14 @@ class Pipeline:
                     obj = dict(d.obj)
                     obj["perplexity"] = round(d.perplexity, 2)
                     obj["bucket"] = b
-                    out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-                    if text_tmp is not None:
+                    if parquet_out is not None:
+                        parquet_out.add(obj)
+                    else:
+                        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
+                    if text_tmp is not None and shard_tokenizer is not None:
+                        # The original text, one JSON string a line (it may hold newlines).
+                        text_tmp.write(json.dumps(d.obj[self.field], ensure_ascii=False) + "\n")
+                    elif text_tmp is not None:
                         text_tmp.write(" ".join(d.lines) + "\n")
 
             for objs in self._documents(inputs, format, report):
@@ -455,14 +493,23 @@ class Pipeline:
             emit(pending, cutoffs)
             if progress:
                 print(file=sys.stderr)
+            if parquet_out is not None:
+                parquet_out.close()
             out.commit()
             report.output = str(out_path)
             report.cutoffs = (float(cutoffs[0]), float(cutoffs[1]))
             if text_tmp is not None:
                 text_tmp.close()
-                report.shards = self._encode(Path(text_tmp.name), Path(shards), vocab)
+                if shard_tokenizer is not None:
+                    report.shards = _encode_hf(
+                        Path(text_tmp.name), Path(shards), shard_tokenizer, shard_eos, shard_bos
+                    )
+                else:
+                    report.shards = self._encode(Path(text_tmp.name), Path(shards), vocab)
             if histogram is not None:
                 report.histogram = _plot_histogram(report, Path(histogram))
+                if report.histogram is None:
+                    report.histogram_text = terminal_histogram(report)
         finally:
             out.abort()
             if text_tmp is not None:
@@ -487,6 +534,21 @@ class Pipeline:
         index = _kneser.encode_corpus(str(text), vocab, str(shards))
         index["dir"] = str(shards)
         return index
+
+
+def _encode_hf(text: Path, shards: Path, tokenizer: Any, eos: Any, bos: Any) -> dict[str, Any]:
+    """Shards of the kept documents (one JSON string a line in ``text``) through a huggingface
+    tokenizer."""
+    from . import encode_corpus
+
+    def docs() -> Any:
+        for batch in _kneser.read_lines(str(text)):
+            for _, line in batch:
+                yield json.loads(line)
+
+    index = encode_corpus(texts=docs(), out_dir=shards, tokenizer=tokenizer, eos=eos, bos=bos)
+    index["dir"] = str(shards)
+    return index
 
 
 CCNET_BUCKETS = (*BUCKETS, "all")
@@ -594,10 +656,6 @@ def _plot_histogram(report: Report, path: Path) -> str | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print(
-            "kneser: matplotlib is not installed (pip install 'kneser[plot]'); no histogram",
-            file=sys.stderr,
-        )
         return None
     fig, ax = plt.subplots(figsize=(8, 4.5))
     centers = (HIST_EDGES[:-1] + HIST_EDGES[1:]) / 2
@@ -618,6 +676,51 @@ def _plot_histogram(report: Report, path: Path) -> str | None:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return str(path)
+
+
+BAR_CHARS = {"head": "#", "middle": "=", "tail": "."}
+
+
+def terminal_histogram(report: Report, width: int = 40, max_rows: int = 24) -> str:
+    """The perplexity distribution of ``report`` drawn in text: one row per perplexity range
+    (log-spaced, the report's fixed bins merged to at most ``max_rows``), a bar stacked per
+    bucket (``#`` head, ``=`` middle, ``.`` tail), the counts per bucket, and the cutoffs
+    marked on the row they fall in."""
+    fine = np.array([report.histogram_counts[b] for b in BUCKETS])
+    totals = fine.sum(axis=0)
+    title = "perplexity histogram (# head, = middle, . tail; <- cutoff)"
+    if not totals.any():
+        return f"{title}\n  (no documents)"
+    nz = np.nonzero(totals)[0]
+    first, last = int(nz[0]), int(nz[-1]) + 1
+    step = max(1, -(-(last - first) // max_rows))
+    rows = []
+    for start in range(first, last, step):
+        stop = min(start + step, len(HIST_EDGES) - 1)
+        counts = fine[:, start:stop].sum(axis=1)
+        rows.append((float(10 ** HIST_EDGES[start]), float(10 ** HIST_EDGES[stop]), counts))
+    peak = max(int(c.sum()) for _, _, c in rows)
+    names = "  ".join(f"{b:>6}" for b in BUCKETS)
+    out = [title, f"  {'perplexity':^17} {'':<{width}}  {names}"]
+    labels = ("head/middle", "middle/tail")
+    for lo, hi, counts in rows:
+        bar = ""
+        for b, c in zip(BUCKETS, counts):
+            bar += BAR_CHARS[b] * round(width * int(c) / peak)
+        bar = bar[:width]
+        nums = "  ".join(f"{int(c):>6}" for c in counts)
+        marks = [
+            f"<- {label} cutoff {cut:,.1f}"
+            for cut, label in zip(report.cutoffs, labels)
+            if math.isfinite(cut) and lo <= cut < hi
+        ]
+        line = f"  {lo:>8,.0f}-{hi:<8,.0f} {bar:<{width}}  {nums}"
+        out.append(line + ("  " + "; ".join(marks) if marks else ""))
+    below = [f"{c:,.1f}" for c in report.cutoffs if math.isfinite(c) and c < rows[0][0]]
+    above = [f"{c:,.1f}" for c in report.cutoffs if math.isfinite(c) and c >= rows[-1][1]]
+    if below or above:
+        out.append(f"  cutoffs outside the drawn range: {', '.join(below + above)}")
+    return "\n".join(out)
 
 
 def _normalized_lines(
@@ -724,7 +827,8 @@ def demo(out_dir: str | os.PathLike[str] | None = None, order: int = 3) -> Repor
     """Runs the whole flow on the bundled public-domain sample (no network): trains a model on
     ``data/reference.txt.xz``, filters ``data/documents.jsonl.xz`` by perplexity (keeping the
     head and middle buckets, dropping exact duplicates), writes token-id shards of the kept
-    text and a histogram if matplotlib is installed, and prints the report."""
+    text, and prints the report and the perplexity histogram: a PNG (its path printed) when
+    matplotlib is installed, else drawn in the terminal."""
     data = Path(__file__).parent / "data"
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="kneser-demo-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -746,6 +850,11 @@ def demo(out_dir: str | os.PathLike[str] | None = None, order: int = 3) -> Repor
         histogram=out / "perplexity.png",
     )
     print("\n".join("   " + line for line in str(report).split("\n")))
+    if report.histogram:
+        print(f"\n   perplexity histogram (PNG): {report.histogram}")
+    elif report.histogram_text:
+        print("\n   matplotlib is not installed (pip install 'kneser[plot]' for a PNG):")
+        print("\n".join("   " + line for line in report.histogram_text.split("\n")))
     with (out / "kept.jsonl").open(encoding="utf-8") as f:
         kept = [json.loads(line) for line in f]
     by_source: dict[str, int] = {}

@@ -50,7 +50,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tokenizer", default=None, help="tokenizer mode before scoring")
     p.add_argument("--on-error", choices=["skip", "raise"], default="skip")
     p.add_argument("--shards", default=None, help="directory for token-id shards of kept text")
-    p.add_argument("--histogram", default=None, help="PNG histogram (needs matplotlib)")
+    p.add_argument(
+        "--histogram",
+        default=None,
+        help="perplexity histogram: a PNG when matplotlib is installed, else drawn in the terminal",
+    )
     p.add_argument("--batch-size", type=int, default=2048)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-q", "--quiet", action="store_true")
@@ -123,6 +127,9 @@ def run_pipeline(args: argparse.Namespace) -> int:
         print(json.dumps(report.as_dict()))
     else:
         print(report, file=sys.stderr)
+        if getattr(report, "histogram_text", None):
+            print("matplotlib is not installed (pip install 'kneser[plot]' for a PNG):")
+            print(report.histogram_text)
     return 0
 
 

@@ -197,3 +197,30 @@ pub fn not_a_text(item: &Bound<'_, PyAny>, index: usize) -> PyErr {
         }
     ))
 }
+
+/// The corpus rule for Python wrappers (`kneser.encode_corpus` with a huggingface tokenizer):
+/// `("files", [paths as str])` or `("texts", iterable)`, with the same TypeErrors as the
+/// native APIs.
+#[pyfunction]
+#[pyo3(signature = (api, source = None, files = None, texts = None))]
+pub fn resolve_corpus<'py>(
+    py: Python<'py>,
+    api: &str,
+    source: Option<&Bound<'py, PyAny>>,
+    files: Option<&Bound<'py, PyAny>>,
+    texts: Option<&Bound<'py, PyAny>>,
+) -> PyResult<(String, Bound<'py, PyAny>)> {
+    Ok(match required_corpus(api, source, files, texts)? {
+        Corpus::Files(paths) => {
+            let names: Vec<String> = paths
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect();
+            (
+                "files".into(),
+                pyo3::types::PyList::new(py, names)?.into_any(),
+            )
+        }
+        Corpus::Texts(t) => ("texts".into(), t),
+    })
+}

@@ -11,16 +11,18 @@ use std::sync::Arc;
 use kneser::text::tokenize::Tokenizer;
 use kneser::vocab::{
     build_from_files, default_specials, encode_corpus as core_encode_corpus, encode_texts,
-    EncodeConfig, ShardDtype, ShardFormat, TokenCounter, Unknown, Vocab, VocabConfig, EOS,
+    EncodeConfig, IdBatch, ShardDtype, ShardFormat, ShardSink, TokenCounter, Unknown, Vocab,
+    VocabConfig, EOS,
 };
-use numpy::PyArray1;
+use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use std::sync::Mutex;
 
 use crate::detach::{detach_short, run_detached, run_detached_feeding};
-use crate::errors::IntoPyResult;
+use crate::errors::{to_pyerr, IntoPyResult};
 use crate::sources::{not_a_text, required_corpus, Corpus};
 use crate::text::PyTokenizer;
 use crate::token_ids::token_ids;
@@ -377,6 +379,36 @@ impl PyVocab {
         Ok(PyTuple::new(py, [ids.into_any(), offsets.into_any()])?.into_any())
     }
 
+    /// This vocabulary as a huggingface `tokenizers.Tokenizer` (WordLevel model, the same ids
+    /// and unknown token, a pre-tokenizer splitting on lmplz's whitespace); needs the
+    /// `tokenizers` extra.
+    ///
+    /// Raises:
+    ///     ImportError: tokenizers is not installed.
+    ///     ValueError: the vocabulary has no unknown token.
+    ///
+    /// Example:
+    ///     >>> t = v.to_tokenizers()
+    ///     >>> t.encode("a b zz").ids
+    ///     [4, 3, 0]
+    fn to_tokenizers<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        slf.py()
+            .import("kneser._hf")?
+            .call_method1("vocab_to_tokenizers", (slf,))
+    }
+
+    /// Writes [`to_tokenizers`](Self::to_tokenizers) as a `tokenizer.json` (atomically), which
+    /// `tokenizers.Tokenizer.from_file` and transformers' `PreTrainedTokenizerFast` load.
+    ///
+    /// Example:
+    ///     >>> v.save_tokenizer_json("tokenizer.json")
+    fn save_tokenizer_json(slf: &Bound<'_, Self>, path: PathBuf) -> PyResult<()> {
+        slf.py()
+            .import("kneser._hf")?
+            .call_method1("save_tokenizer_json", (slf, path))?;
+        Ok(())
+    }
+
     /// The tokens of `ids` joined by single spaces.
     ///
     /// Args:
@@ -484,8 +516,136 @@ fn encode_corpus<'py>(
     py.import("json")?.call_method1("loads", (index.to_json(),))
 }
 
+/// The core's shard writer, fed with ids encoded elsewhere (by `kneser.encode_corpus` with a
+/// huggingface tokenizer): the same files, dtype rule, atomic writes and `index.json` as the
+/// `Vocab` path.
+///
+/// Args:
+///     out_dir: the output directory, created if missing.
+///     vocab_size: ids are below it; picks uint16 (at most 65,536) or uint32 with dtype "auto".
+///     eod_token, eod_id: the end-of-document token and id recorded in the index (the caller
+///         appends the id), or None.
+///     dtype, format, shard_tokens, progress, prefix: as `encode_corpus`.
+///     sources: the input names for the index and progress.
+///
+/// Example:
+///     >>> sink = kneser._kneser.ShardSink("shards", 30000, sources=["a.txt"])
+///     >>> sink.write(np.array([5, 6, 7], dtype=np.uint32), np.array([2, 3]))
+///     >>> index = sink.finish()
+#[pyclass(name = "ShardSink", module = "kneser._kneser", frozen)]
+pub struct PyShardSink {
+    sink: Mutex<Option<ShardSink>>,
+    sources: Vec<String>,
+}
+
+#[pymethods]
+impl PyShardSink {
+    #[new]
+    #[pyo3(signature = (out_dir, vocab_size, *, eod_token = None, eod_id = None, dtype = "auto", format = "npy", shard_tokens = 100_000_000, progress = false, prefix = "shard".to_string(), sources = vec![]))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        out_dir: PathBuf,
+        vocab_size: usize,
+        eod_token: Option<String>,
+        eod_id: Option<u32>,
+        dtype: &str,
+        format: &str,
+        shard_tokens: u64,
+        progress: bool,
+        prefix: String,
+        sources: Vec<String>,
+    ) -> PyResult<Self> {
+        let config = EncodeConfig {
+            dtype: ShardDtype::parse(dtype).py_err(py)?,
+            format: ShardFormat::parse(format).py_err(py)?,
+            shard_tokens,
+            eod: eod_token.clone(),
+            unknown: Unknown::Unk,
+            progress,
+            prefix,
+        };
+        let eod = match (eod_token, eod_id) {
+            (Some(t), Some(i)) => Some((t, i)),
+            (None, None) => None,
+            _ => {
+                return Err(PyTypeError::new_err(
+                    "ShardSink: give both eod_token and eod_id, or neither",
+                ))
+            }
+        };
+        let sink =
+            ShardSink::new(&out_dir, &config, vocab_size, eod, sources.clone()).py_err(py)?;
+        Ok(PyShardSink {
+            sink: Mutex::new(Some(sink)),
+            sources,
+        })
+    }
+
+    /// Appends one batch: `ids` (uint32) of documents back to back, `doc_ends` (int64) the
+    /// offset just past each document, `empty_lines` the documents of the batch without ids,
+    /// `source_index` the input they came from (for progress).
+    #[pyo3(signature = (ids, doc_ends, empty_lines = 0, source_index = 0))]
+    fn write(
+        &self,
+        py: Python<'_>,
+        ids: PyReadonlyArray1<'_, u32>,
+        doc_ends: PyReadonlyArray1<'_, i64>,
+        empty_lines: u64,
+        source_index: usize,
+    ) -> PyResult<()> {
+        let doc_ends = doc_ends
+            .as_array()
+            .iter()
+            .map(|&e| usize::try_from(e))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| {
+                to_pyerr(
+                    py,
+                    kneser::Error::InvalidArgument("a negative document end".into()),
+                )
+            })?;
+        let batch = IdBatch {
+            ids: ids.as_array().to_vec(),
+            doc_ends,
+            empty_lines,
+        };
+        let source = self.sources.get(source_index).cloned().unwrap_or_default();
+        let sink = &self.sink;
+        py.detach(move || {
+            let mut guard = sink.lock().unwrap_or_else(|p| p.into_inner());
+            match guard.as_mut() {
+                Some(s) => s.write(&batch, source_index, &source),
+                None => Err(kneser::Error::InvalidArgument(
+                    "ShardSink is finished".into(),
+                )),
+            }
+        })
+        .py_err(py)
+    }
+
+    /// Closes the last shard and writes `index.json`; returns the index as a dict.
+    fn finish<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let sink = &self.sink;
+        let index = py
+            .detach(move || {
+                let taken = sink.lock().unwrap_or_else(|p| p.into_inner()).take();
+                match taken {
+                    Some(s) => s.finish(),
+                    None => Err(kneser::Error::InvalidArgument(
+                        "ShardSink is finished".into(),
+                    )),
+                }
+            })
+            .py_err(py)?;
+        py.import("json")?.call_method1("loads", (index.to_json(),))
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyVocab>()?;
+    m.add_class::<PyShardSink>()?;
+    m.add_function(wrap_pyfunction!(crate::sources::resolve_corpus, m)?)?;
     m.add_function(wrap_pyfunction!(encode_corpus, m)?)?;
     Ok(())
 }

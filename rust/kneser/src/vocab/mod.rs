@@ -28,7 +28,8 @@ use table::TokenTable;
 pub use count::{build_from_files, TokenCounter};
 pub use encode::{EncodedBatch, Unknown};
 pub use shards::{
-    encode_corpus, encode_texts, CorpusIndex, EncodeConfig, ShardDtype, ShardFormat, TEXTS_SOURCE,
+    encode_corpus, encode_texts, CorpusIndex, EncodeConfig, IdBatch, ShardDtype, ShardFormat,
+    ShardSink, TEXTS_SOURCE,
 };
 
 /// The unknown-word token.

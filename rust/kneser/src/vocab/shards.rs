@@ -315,12 +315,6 @@ fn encode_with(
     config: &EncodeConfig,
     feed: impl FnOnce(&mut dyn FnMut(LineBatch) -> Result<()>) -> Result<()>,
 ) -> Result<CorpusIndex> {
-    if config.shard_tokens == 0 {
-        return Err(Error::InvalidArgument(
-            "shard_tokens must be at least 1".into(),
-        ));
-    }
-    let dtype = config.dtype.resolve(vocab.len())?;
     let eod = match &config.eod {
         None => None,
         Some(token) => Some((
@@ -333,61 +327,184 @@ fn encode_with(
         )),
     };
     let unk = vocab.unknown_id(config.unknown)?;
-    std::fs::create_dir_all(out_dir).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::NotFound {
-            path: out_dir.to_path_buf(),
-        },
-        _ => Error::io("cannot create directory", out_dir, e),
-    })?;
-    let index_path = out_dir.join("index.json");
-    // An index of an earlier run would describe shards this run replaces: it goes first, and the
-    // new one is written last, once the directory holds exactly the new shards.
-    match std::fs::remove_file(&index_path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            return Err(Error::io("cannot remove the old index", &index_path, e))
-        }
-        _ => {}
-    }
-    let mut index = CorpusIndex {
-        documents: 0,
-        tokens: 0,
-        unk_tokens: 0,
-        empty_lines: 0,
-        shards: Vec::new(),
-        dtype,
-        format: config.format,
-        shard_tokens: config.shard_tokens,
-        vocab_size: vocab.len(),
-        eod: eod.clone(),
-        sources,
-    };
-    let mut writer = ShardWriter::new(out_dir, config, dtype);
-    let mut progress = config.progress.then(|| Progress::new(index.sources.len()));
-    let eod_id = eod.map(|e| e.1);
+    let mut sink = ShardSink::new(out_dir, config, vocab.len(), eod, sources)?;
+    let eod_id = sink.index.eod.as_ref().map(|e| e.1);
+    let vocab_unk = vocab.unk_id();
     feed(&mut |batch| {
         let encoded = encode_lines(vocab, tokenizer, &batch, unk, eod_id)?;
-        index.empty_lines += encoded.empty_lines;
-        index.documents += encoded.doc_ends.len() as u64;
-        if let Some(u) = vocab.unk_id() {
-            index.unk_tokens += encoded.ids.iter().filter(|&&id| id == u).count() as u64;
+        let unk_tokens = match vocab_unk {
+            Some(u) => encoded.ids.iter().filter(|&&id| id == u).count() as u64,
+            None => 0,
+        };
+        sink.write_counted(&encoded, unk_tokens, batch.file_index, &batch.source)
+    })?;
+    sink.finish()
+}
+
+/// Ids encoded elsewhere (e.g. by a huggingface tokenizer), one batch of documents back to back,
+/// end-of-document ids included, for [`ShardSink::write`].
+#[derive(Debug, Clone, Default)]
+pub struct IdBatch {
+    /// The ids of the batch's documents, in order.
+    pub ids: Vec<u32>,
+    /// Offset in `ids` just past each document (ascending, the last one `ids.len()`).
+    pub doc_ends: Vec<usize>,
+    /// Documents of the batch without any id, skipped.
+    pub empty_lines: u64,
+}
+
+/// The one shard writer: takes batches of ids in corpus order and writes the shard files and
+/// `index.json` of the module doc, every file atomically. [`encode_corpus`] and
+/// [`encode_texts`] feed it ids of a [`Vocab`]; the bindings feed it ids of other tokenizers.
+/// Dropped before [`ShardSink::finish`], it leaves no new file under a final name except the
+/// shards already complete (and no index).
+pub struct ShardSink {
+    writer: ShardWriter,
+    index: CorpusIndex,
+    index_path: PathBuf,
+    progress: Option<Progress>,
+}
+
+impl ShardSink {
+    /// Opens `out_dir` (created if missing) for shards of ids below `vocab_size`; `eod` is the
+    /// end-of-document token and id written in the index (the caller appends the id), `sources`
+    /// the input names. An index of an earlier run is removed first.
+    ///
+    /// Errors: `shard_tokens` 0, uint16 for a vocabulary above 65,536 ids, an `eod` id not below
+    /// `vocab_size` (`InvalidArgument`); I/O errors.
+    pub fn new(
+        out_dir: &Path,
+        config: &EncodeConfig,
+        vocab_size: usize,
+        eod: Option<(String, u32)>,
+        sources: Vec<String>,
+    ) -> Result<Self> {
+        if config.shard_tokens == 0 {
+            return Err(Error::InvalidArgument(
+                "shard_tokens must be at least 1".into(),
+            ));
         }
-        writer.write(&encoded.ids, &encoded.doc_ends)?;
-        if let Some(p) = progress.as_mut() {
-            p.update(&batch, index.documents, writer.written);
+        let dtype = config.dtype.resolve(vocab_size)?;
+        if let Some((token, id)) = &eod {
+            if *id as usize >= vocab_size {
+                return Err(Error::InvalidArgument(format!(
+                    "end-of-document id {id} ({token:?}) is not below the vocabulary size {vocab_size}"
+                )));
+            }
+        }
+        std::fs::create_dir_all(out_dir).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NotFound {
+                path: out_dir.to_path_buf(),
+            },
+            _ => Error::io("cannot create directory", out_dir, e),
+        })?;
+        let index_path = out_dir.join("index.json");
+        // An index of an earlier run would describe shards this run replaces: it goes first, and
+        // the new one is written last, once the directory holds exactly the new shards.
+        match std::fs::remove_file(&index_path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(Error::io("cannot remove the old index", &index_path, e))
+            }
+            _ => {}
+        }
+        let index = CorpusIndex {
+            documents: 0,
+            tokens: 0,
+            unk_tokens: 0,
+            empty_lines: 0,
+            shards: Vec::new(),
+            dtype,
+            format: config.format,
+            shard_tokens: config.shard_tokens,
+            vocab_size,
+            eod,
+            sources,
+        };
+        let progress = config.progress.then(|| Progress::new(index.sources.len()));
+        Ok(ShardSink {
+            writer: ShardWriter::new(out_dir, config, dtype),
+            index,
+            index_path,
+            progress,
+        })
+    }
+
+    /// Appends one batch of `source` (input number `file_index`, for progress).
+    ///
+    /// Errors: an id not below the vocabulary size, `doc_ends` not ascending within `ids`
+    /// (`InvalidArgument`); I/O errors.
+    pub fn write(&mut self, batch: &IdBatch, file_index: usize, source: &str) -> Result<()> {
+        let size = self.index.vocab_size;
+        if let Some(bad) = batch.ids.iter().find(|&&id| id as usize >= size) {
+            return Err(Error::InvalidArgument(format!(
+                "id {bad} is not below the vocabulary size {size}"
+            )));
+        }
+        // Documents are never empty (an empty one is counted in `empty_lines`): the ends rise
+        // strictly, and the last is the batch's end.
+        let mut last = 0usize;
+        for &end in &batch.doc_ends {
+            if end <= last || end > batch.ids.len() {
+                return Err(Error::InvalidArgument(format!(
+                    "document ends must rise strictly within the {} ids of the batch, got {end} after {last}",
+                    batch.ids.len()
+                )));
+            }
+            last = end;
+        }
+        if last != batch.ids.len() {
+            return Err(Error::InvalidArgument(format!(
+                "the last document must end at the batch's end ({}), got {last}",
+                batch.ids.len()
+            )));
+        }
+        self.write_counted(batch, 0, file_index, source)
+    }
+
+    fn write_counted(
+        &mut self,
+        batch: &IdBatch,
+        unk_tokens: u64,
+        file_index: usize,
+        source: &str,
+    ) -> Result<()> {
+        self.index.empty_lines += batch.empty_lines;
+        self.index.documents += batch.doc_ends.len() as u64;
+        self.index.unk_tokens += unk_tokens;
+        self.writer.write(&batch.ids, &batch.doc_ends)?;
+        if let Some(p) = self.progress.as_mut() {
+            p.update(
+                file_index,
+                source,
+                self.index.documents,
+                self.writer.written,
+            );
         }
         Ok(())
-    })?;
-    index.tokens = writer.written;
-    index.shards = writer.finish()?;
-    remove_stale_shards(out_dir, config, &index.shards)?;
-    let mut file = OutputFile::create(&index_path)?;
-    file.write_all(index.to_json().as_bytes())
-        .at_path("cannot write", &index_path)?;
-    file.commit()?;
-    if let Some(p) = progress.as_mut() {
-        p.done(index.documents, index.tokens);
     }
-    Ok(index)
+
+    /// Closes the last shard, removes stale shards of an earlier run and writes `index.json`.
+    pub fn finish(self) -> Result<CorpusIndex> {
+        let ShardSink {
+            writer,
+            mut index,
+            index_path,
+            mut progress,
+        } = self;
+        let config = writer.config.clone();
+        let dir = writer.dir.clone();
+        index.tokens = writer.written;
+        index.shards = writer.finish()?;
+        remove_stale_shards(&dir, &config, &index.shards)?;
+        let mut file = OutputFile::create(&index_path)?;
+        file.write_all(index.to_json().as_bytes())
+            .at_path("cannot write", &index_path)?;
+        file.commit()?;
+        if let Some(p) = progress.as_mut() {
+            p.done(index.documents, index.tokens);
+        }
+        Ok(index)
+    }
 }
 
 /// Removes the shard files of an earlier run (`{prefix}_NNNNNN.npy` or `.bin`) that are not among
@@ -414,28 +531,20 @@ fn remove_stale_shards(dir: &Path, config: &EncodeConfig, kept: &[ShardInfo]) ->
     Ok(())
 }
 
-/// The ids of one batch: documents back to back with their end-of-document ids.
-struct EncodedLines {
-    ids: Vec<u32>,
-    /// Offset in `ids` just past each document.
-    doc_ends: Vec<usize>,
-    empty_lines: u64,
-}
-
 fn encode_lines(
     vocab: &Vocab,
     tokenizer: &Tokenizer,
     batch: &LineBatch,
     unk: Option<u32>,
     eod: Option<u32>,
-) -> Result<EncodedLines> {
+) -> Result<IdBatch> {
     let n = batch.len();
     let chunk = n.div_ceil(rayon::current_num_threads() * 8).max(64);
-    let parts: Vec<EncodedLines> = (0..n)
+    let parts: Vec<IdBatch> = (0..n)
         .into_par_iter()
         .step_by(chunk)
         .map(|start| {
-            let mut part = EncodedLines { ids: Vec::new(), doc_ends: Vec::new(), empty_lines: 0 };
+            let mut part = IdBatch { ids: Vec::new(), doc_ends: Vec::new(), empty_lines: 0 };
             for i in start..(start + chunk).min(n) {
                 let before = part.ids.len();
                 if let Some(token) = vocab.encode_into(tokenizer, batch.line(i), unk, &mut part.ids) {
@@ -458,7 +567,7 @@ fn encode_lines(
         })
         .collect::<Result<_>>()?;
     let total = parts.iter().map(|p| p.ids.len()).sum();
-    let mut out = EncodedLines {
+    let mut out = IdBatch {
         ids: Vec::with_capacity(total),
         doc_ends: Vec::new(),
         empty_lines: 0,
@@ -495,9 +604,9 @@ pub fn npy_header(dtype: ShardDtype, len: u64) -> [u8; NPY_HEADER_LEN] {
 }
 
 /// Writes ids into consecutive shard files of `shard_tokens` ids each.
-struct ShardWriter<'a> {
-    dir: &'a Path,
-    config: &'a EncodeConfig,
+struct ShardWriter {
+    dir: PathBuf,
+    config: EncodeConfig,
     dtype: ShardDtype,
     current: Option<(OutputFile, PathBuf, usize)>,
     /// Ids written in all shards so far.
@@ -506,11 +615,11 @@ struct ShardWriter<'a> {
     bytes: Vec<u8>,
 }
 
-impl<'a> ShardWriter<'a> {
-    fn new(dir: &'a Path, config: &'a EncodeConfig, dtype: ShardDtype) -> Self {
+impl ShardWriter {
+    fn new(dir: &Path, config: &EncodeConfig, dtype: ShardDtype) -> Self {
         ShardWriter {
-            dir,
-            config,
+            dir: dir.to_path_buf(),
+            config: config.clone(),
             dtype,
             current: None,
             written: 0,
@@ -654,15 +763,14 @@ impl Progress {
         )
     }
 
-    fn update(&mut self, batch: &LineBatch, docs: u64, tokens: u64) {
+    fn update(&mut self, file_index: usize, source: &str, docs: u64, tokens: u64) {
         if self.last.elapsed() < Duration::from_millis(500) {
             return;
         }
         self.last = Instant::now();
-        let (i, n) = (batch.file_index + 1, self.files);
+        let (i, n) = (file_index + 1, self.files);
         eprint!(
-            "\r\x1b[2Kkneser encode: file {i}/{n} {}: {}",
-            batch.source,
+            "\r\x1b[2Kkneser encode: file {i}/{n} {source}: {}",
             self.line(docs, tokens)
         );
     }

@@ -572,3 +572,87 @@ fn lookups_in_a_large_vocab() {
         .to_string()
         .contains("appears twice, at ids 0 and 2"));
 }
+
+#[test]
+fn shard_sink_takes_ids_from_elsewhere_like_encode_corpus() {
+    // The same ids through encode_corpus and through ShardSink give the same files and index
+    // (up to the unk count, which only a Vocab knows).
+    let dir = tempfile::tempdir().unwrap();
+    let a = write(dir.path(), "a.txt", "a b\n\nc a zz\nb\n");
+    let v = build(&["a b c"], &VocabConfig::default()).unwrap();
+    let config = EncodeConfig {
+        shard_tokens: 4,
+        format: ShardFormat::Bin,
+        ..EncodeConfig::default()
+    };
+    let via_vocab = dir.path().join("v");
+    let want = encode_corpus(&[a], &v, &ws(), &via_vocab, &config, &Cancel::new()).unwrap();
+    let via_sink = dir.path().join("s");
+    let eos = v.token_to_id(EOS).unwrap();
+    let mut sink = ShardSink::new(
+        &via_sink,
+        &config,
+        v.len(),
+        Some((EOS.into(), eos)),
+        want.sources.clone(),
+    )
+    .unwrap();
+    // [a b </s>] [c a <unk> </s> b </s>], one empty line, in two batches.
+    let batch1 = IdBatch {
+        ids: vec![3, 4, eos],
+        doc_ends: vec![3],
+        empty_lines: 1,
+    };
+    let batch2 = IdBatch {
+        ids: vec![5, 3, 0, eos, 4, eos],
+        doc_ends: vec![4, 6],
+        empty_lines: 0,
+    };
+    sink.write(&batch1, 0, "a.txt").unwrap();
+    sink.write(&batch2, 0, "a.txt").unwrap();
+    let got = sink.finish().unwrap();
+    assert_eq!(got.shards, want.shards);
+    assert_eq!(
+        (got.documents, got.tokens, got.empty_lines),
+        (want.documents, want.tokens, want.empty_lines)
+    );
+    for s in &want.shards {
+        assert_eq!(
+            std::fs::read(via_sink.join(&s.file)).unwrap(),
+            std::fs::read(via_vocab.join(&s.file)).unwrap()
+        );
+    }
+    assert!(via_sink.join("index.json").exists());
+}
+
+#[test]
+fn shard_sink_refuses_bad_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EncodeConfig::default();
+    let mut sink = ShardSink::new(dir.path(), &config, 10, None, vec!["x".into()]).unwrap();
+    let bad = |ids: Vec<u32>, doc_ends: Vec<usize>| IdBatch {
+        ids,
+        doc_ends,
+        empty_lines: 0,
+    };
+    for (batch, what) in [
+        (bad(vec![1, 10], vec![2]), "not below the vocabulary size"),
+        (bad(vec![1, 2], vec![0, 2]), "rise strictly"),
+        (bad(vec![1, 2], vec![2, 1]), "rise strictly"),
+        (bad(vec![1, 2], vec![1]), "must end at the batch's end"),
+        (bad(vec![1, 2], vec![3]), "rise strictly"),
+    ] {
+        let e = sink.write(&batch, 0, "x").unwrap_err().to_string();
+        assert!(e.contains(what), "{e}");
+    }
+    let e = ShardSink::new(dir.path(), &config, 10, Some(("x".into(), 10)), vec![])
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("not below the vocabulary size"));
+    let u16 = EncodeConfig {
+        dtype: ShardDtype::U16,
+        ..EncodeConfig::default()
+    };
+    assert!(ShardSink::new(dir.path(), &u16, 70_000, None, vec![]).is_err());
+    assert!(!dir.path().join("index.json").exists());
+}

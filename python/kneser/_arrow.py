@@ -1,0 +1,172 @@
+"""Parquet and Arrow at kneser's Python edges, through ``pyarrow`` (the ``parquet`` extra).
+
+- Inputs: a Parquet file is recognised by its content (the magic ``PAR1``), never by its name,
+  and read streaming, one record batch of a row group at a time
+  (``pyarrow.parquet.ParquetFile.iter_batches``); a ``pyarrow.Table`` or a huggingface
+  ``datasets.Dataset`` is taken as a source as it is.
+- Output: :class:`ParquetSink` writes rows (dicts) in row groups through the core's output
+  layer (``kneser.OutputFile``: a temp file renamed into place on commit, so a crash never
+  leaves a half-written Parquet file under its name).
+
+``pyarrow`` is imported only when one of these is used.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from ._errors import FormatError
+
+MAGIC = b"PAR1"
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError as e:
+        raise ImportError(
+            "Parquet/Arrow needs pyarrow, an optional extra: pip install 'kneser[parquet]'"
+        ) from e
+    return pyarrow
+
+
+def is_parquet(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` starts with the Parquet magic (``-`` and unreadable files: False)."""
+    name = os.fspath(path)
+    if name == "-":
+        return False
+    try:
+        with open(name, "rb") as f:
+            return f.read(4) == MAGIC
+    except OSError:
+        return False
+
+
+def is_arrow_source(obj: Any) -> bool:
+    """A ``pyarrow.Table`` or a ``datasets.Dataset`` (checked without importing either)."""
+    mod = type(obj).__module__
+    name = type(obj).__name__
+    return (mod.startswith("pyarrow") and name == "Table") or (
+        mod.startswith("datasets") and name == "Dataset"
+    )
+
+
+def source_name(obj: Any) -> str:
+    return os.fspath(obj) if isinstance(obj, (str, os.PathLike)) else f"<{type(obj).__name__}>"
+
+
+def _check_column(names: list[str], column: str, where: str) -> None:
+    if column not in names:
+        raise FormatError(f"{where}: no column {column!r} (columns: {', '.join(names)})")
+
+
+def parquet_rows(
+    path: str | os.PathLike[str], batch_size: int, column: str
+) -> Iterator[list[dict[str, Any]]]:
+    """Rows of a Parquet file as dicts, one record batch at a time."""
+    pa = _pyarrow()
+    name = os.fspath(path)
+    try:
+        pf = pa.parquet.ParquetFile(name)
+    except (pa.ArrowException, OSError) as e:
+        raise FormatError(f"{name}: not a readable Parquet file: {e}") from None
+    _check_column(pf.schema_arrow.names, column, name)
+    for batch in pf.iter_batches(batch_size=batch_size):
+        yield batch.to_pylist()
+
+
+def arrow_rows(obj: Any, batch_size: int, column: str) -> Iterator[list[dict[str, Any]]]:
+    """Rows of a ``pyarrow.Table`` or a ``datasets.Dataset`` as dicts, in batches."""
+    where = source_name(obj)
+    if type(obj).__module__.startswith("datasets"):
+        _check_column(list(obj.column_names), column, where)
+        for cols in obj.iter(batch_size=batch_size):
+            keys = list(cols)
+            yield [dict(zip(keys, vals)) for vals in zip(*(cols[k] for k in keys))]
+        return
+    _check_column(obj.column_names, column, where)
+    for batch in obj.to_batches(max_chunksize=batch_size):
+        yield batch.to_pylist()
+
+
+def text_batches(
+    path: str | os.PathLike[str], batch_size: int, column: str
+) -> Iterator[list[tuple[int, str | None]]]:
+    """``read_lines``' shape for a Parquet file: ``(row number, text)``, 1-based; a null text
+    is None, as an invalid line with ``errors="skip"``."""
+    pa = _pyarrow()
+    name = os.fspath(path)
+    pf = pa.parquet.ParquetFile(name)
+    _check_column(pf.schema_arrow.names, column, name)
+    row = 0
+    for batch in pf.iter_batches(batch_size=batch_size, columns=[column]):
+        texts = batch.column(0).to_pylist()
+        yield [(row + i + 1, t) for i, t in enumerate(texts)]
+        row += len(texts)
+
+
+class _Stream:
+    """The file-like face of a ``kneser.OutputFile`` that ``pyarrow`` writes to."""
+
+    def __init__(self, out: Any) -> None:
+        self.out = out
+        self.pos = 0
+        self.closed = False
+
+    def write(self, data: Any) -> int:
+        b = bytes(data)
+        self.out.write(b)
+        self.pos += len(b)
+        return len(b)
+
+    def tell(self) -> int:
+        return self.pos
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+
+class ParquetSink:
+    """Rows (dicts) to Parquet through ``out`` (a ``kneser.OutputFile``), ``rows_per_group`` at
+    a time; the schema is the first group's, later rows are cast to it."""
+
+    def __init__(self, out: Any, rows_per_group: int = 10_000) -> None:
+        self.pa = _pyarrow()
+        self.stream = self.pa.PythonFile(_Stream(out), mode="w")
+        self.rows: list[dict[str, Any]] = []
+        self.rows_per_group = rows_per_group
+        self.writer: Any = None
+        self.schema: Any = None
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= self.rows_per_group:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self.rows and self.writer is not None:
+            return
+        table = self.pa.Table.from_pylist(self.rows, schema=self.schema)
+        if self.writer is None:
+            self.schema = table.schema
+            self.writer = self.pa.parquet.ParquetWriter(self.stream, self.schema)
+        if self.rows:
+            self.writer.write_table(table)
+        self.rows = []
+
+    def close(self) -> None:
+        """Writes the rest and the footer (an empty file still gets a valid, empty table)."""
+        self._flush()
+        self.writer.close()
