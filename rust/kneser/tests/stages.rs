@@ -43,7 +43,7 @@ fn count_and_adjust(text: &str, order: usize, temp: &TempDir) -> (Vocabulary, Ad
         thresholds: vec![0; order],
         allowed: None,
     };
-    let adjusted = adjust_counts(windows, order, &rule, temp, &cancel).unwrap();
+    let adjusted = adjust_counts(windows, order, &rule, true, temp, &cancel).unwrap();
     (vocab, adjusted)
 }
 

@@ -87,11 +87,14 @@ struct Group {
     adjusted: u64,
 }
 
-/// Runs stage 2 over the sorted windows; see the module doc.
+/// Runs stage 2 over the sorted windows; see the module doc. `stream_ends`: whether the
+/// corpus's suffix-sorted stream ends with these windows (lmplz's end-of-stream rule applies
+/// to the last n-gram of each order); false for a partition followed by a non-empty one.
 pub fn adjust_counts(
     mut windows: SortedStream,
     order: usize,
     rule: &PruneRule<'_>,
+    stream_ends: bool,
     temp: &TempDir,
     cancel: &Cancel,
 ) -> Result<Adjusted> {
@@ -187,7 +190,7 @@ pub fn adjust_counts(
     }
     if have_prev {
         for k in (1..=n).rev() {
-            emit(k, &prev, &groups[k], true, &mut writers, &mut stats)?;
+            emit(k, &prev, &groups[k], stream_ends, &mut writers, &mut stats)?;
         }
     }
     let files = writers

@@ -17,7 +17,9 @@ use super::adjust::PRUNED;
 use super::discount::Discount;
 use crate::cancel::Cancel;
 use crate::error::Result;
-use crate::sort::{get_u64, KeyOrder, Layout, RecordWriter, Run, SortedStream, Sorter, TempDir};
+use crate::sort::{
+    get_u64, set_u64, KeyOrder, Layout, RecordWriter, Run, SortedStream, Sorter, TempDir,
+};
 
 /// The outputs of [`initial_order`].
 pub struct Initial {
@@ -28,34 +30,99 @@ pub struct Initial {
     pub backoffs: Option<Run>,
 }
 
+/// The integer sums over one context's extensions that its probabilities and gamma depend
+/// on. Sums of parts of the extensions add up exactly, so the partitioned estimator
+/// ([`super::partitioned`]) reduces them across partitions and gets the same bits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ContextSums {
+    /// `sum_x a(c x)`, pruned extensions included.
+    pub denominator: u64,
+    /// `classes[j]`: kept extensions with adjusted count j (3 for 3 and more; index 0 unused).
+    pub classes: [u64; 4],
+    /// The summed adjusted counts of the pruned extensions.
+    pub pruned_mass: u64,
+}
+
+/// Words of [`ContextSums::to_words`].
+pub const CONTEXT_SUMS_WORDS: usize = 10;
+
+impl ContextSums {
+    /// Adds an extension's adjusted count (with its prune mark).
+    #[inline]
+    pub fn add(&mut self, c: u64) {
+        let count = c & !PRUNED;
+        self.denominator += count;
+        if c & PRUNED != 0 {
+            self.pruned_mass += count;
+        } else {
+            self.classes[count.min(3) as usize] += 1;
+        }
+    }
+
+    /// Adds the sums of other extensions of the same context.
+    pub fn merge(&mut self, other: &ContextSums) {
+        self.denominator += other.denominator;
+        for j in 1..4 {
+            self.classes[j] += other.classes[j];
+        }
+        self.pruned_mass += other.pruned_mass;
+    }
+
+    /// `gamma(c) = (sum over kept D(a) + pruned mass) / denominator`, in f32 as lmplz.
+    pub fn gamma(&self, discount: &Discount) -> f32 {
+        let mut numerator = 0.0f32;
+        for (i, &n) in self.classes.iter().enumerate().skip(1) {
+            numerator += discount.amount[i] * n as f32;
+        }
+        numerator += self.pruned_mass as f32;
+        numerator / self.denominator as f32
+    }
+
+    /// As 10 record words: denominator, n1, n2, n3+, pruned mass (u64 each).
+    pub fn to_words(&self, out: &mut [u32]) {
+        let values = [
+            self.denominator,
+            self.classes[1],
+            self.classes[2],
+            self.classes[3],
+            self.pruned_mass,
+        ];
+        for (i, v) in values.into_iter().enumerate() {
+            set_u64(&mut out[2 * i..2 * i + 2], v);
+        }
+    }
+
+    /// The inverse of [`ContextSums::to_words`].
+    pub fn from_words(w: &[u32]) -> Self {
+        let v = |i: usize| get_u64(&w[2 * i..2 * i + 2]);
+        ContextSums {
+            denominator: v(0),
+            classes: [0, v(1), v(2), v(3)],
+            pruned_mass: v(4),
+        }
+    }
+}
+
+/// `p(w | c) = (a - D(a)) / denominator` of a kept extension with adjusted count `count`.
+#[inline]
+pub fn probability(discount: &Discount, count: u64, denominator: u64) -> f32 {
+    discount.apply(count) / denominator as f32
+}
+
 /// The gamma and the probabilities of one context's extensions `(count, pruned)`.
 pub fn context_probabilities(
     discount: &Discount,
     counts: impl Iterator<Item = u64> + Clone,
     mut each: impl FnMut(usize, f32),
 ) -> f32 {
-    let mut denominator: u64 = 0;
-    let mut classes = [0u64; 4];
-    let mut pruned_mass: u64 = 0;
+    let mut sums = ContextSums::default();
     for c in counts.clone() {
-        let count = c & !PRUNED;
-        denominator += count;
-        if c & PRUNED != 0 {
-            pruned_mass += count;
-        } else {
-            classes[count.min(3) as usize] += 1;
-        }
+        sums.add(c);
     }
-    let denom = denominator as f32;
-    let mut numerator = 0.0f32;
-    for (i, &n) in classes.iter().enumerate().skip(1) {
-        numerator += discount.amount[i] * n as f32;
-    }
-    numerator += pruned_mass as f32;
-    let gamma = numerator / denom;
+    let gamma = sums.gamma(discount);
     for (i, c) in counts.enumerate() {
         if c & PRUNED == 0 {
-            each(i, discount.apply(c) / denom);
+            each(i, probability(discount, c, sums.denominator));
         }
     }
     gamma

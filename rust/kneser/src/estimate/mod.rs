@@ -34,6 +34,7 @@ pub mod explain;
 pub mod initial;
 pub mod interpolate;
 pub mod partition;
+pub mod partitioned;
 pub mod pipeline;
 pub mod sink;
 pub mod vocabulary;

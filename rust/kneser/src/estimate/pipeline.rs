@@ -145,7 +145,10 @@ pub fn estimate_traced(
 }
 
 /// Checks `config`, then runs `job` in a thread pool of `config.threads` threads.
-fn in_pool<T: Send>(config: &EstimateConfig, job: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+pub(crate) fn in_pool<T: Send>(
+    config: &EstimateConfig,
+    job: impl FnOnce() -> Result<T> + Send,
+) -> Result<T> {
     config.validate()?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(config.threads)
@@ -172,7 +175,7 @@ fn run(
 
     let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
     let windows = trace_raw(trace, windows, config.order, &vocab, &temp)?;
-    let mut adjusted = adjust_stage(config, &vocab, windows, &temp, cancel)?;
+    let mut adjusted = adjust_stage(config, &vocab, windows, true, &temp, cancel)?;
     let (vocab, bos) = match config.renumber {
         true => renumber_stage(&vocab, &mut adjusted.files, &temp, cancel)?,
         false => (vocab, BOS),
@@ -259,11 +262,12 @@ fn model_counts(stats: &[OrderStats], unigrams: &Unigrams) -> (Vec<u64>, Vec<u64
 }
 
 /// Stage 2 with its pruning rule: `--prune` thresholds per order and the `--limit_vocab_file`
-/// mask.
-fn adjust_stage(
+/// mask; `stream_ends` as in [`adjust_counts`].
+pub(crate) fn adjust_stage(
     config: &EstimateConfig,
     vocab: &Vocabulary,
     windows: SortedStream,
+    stream_ends: bool,
     temp: &TempDir,
     cancel: &Cancel,
 ) -> Result<Adjusted> {
@@ -278,7 +282,7 @@ fn adjust_stage(
             .collect(),
         allowed: allowed.as_deref(),
     };
-    adjust_counts(windows, config.order, &rule, temp, cancel)
+    adjust_counts(windows, config.order, &rule, stream_ends, temp, cancel)
 }
 
 /// lmplz's `--renumber`, applied where lmplz applies it (after the adjusted counts, so the
@@ -312,7 +316,7 @@ fn renumber_stage(
 
 /// Stage 2's vocabulary filter (`--limit_vocab_file`): `allowed[id]` for every word, the
 /// specials always allowed; `None` without a limit.
-fn limit_vocab_mask(config: &EstimateConfig, vocab: &Vocabulary) -> Option<Vec<bool>> {
+pub(crate) fn limit_vocab_mask(config: &EstimateConfig, vocab: &Vocabulary) -> Option<Vec<bool>> {
     config.limit_vocab.as_ref().map(|words| {
         let mut a = vec![false; vocab.len()];
         a[..=EOS as usize].iter_mut().for_each(|x| *x = true);
@@ -327,7 +331,7 @@ fn limit_vocab_mask(config: &EstimateConfig, vocab: &Vocabulary) -> Option<Vec<b
 
 /// Stage 3: D1, D2, D3+ per order from the count-of-counts, with the fallback where they
 /// cannot be estimated (and the orders that took it).
-fn discount_stage(
+pub(crate) fn discount_stage(
     config: &EstimateConfig,
     stats: &[OrderStats],
 ) -> Result<(Vec<Discount>, Vec<usize>)> {
@@ -414,15 +418,19 @@ fn print_statistics(config: &EstimateConfig, counts: &[u64], unpruned: &[u64], d
 }
 
 /// What the ARPA header says.
-struct Header<'a> {
-    input_name: &'a str,
-    tokens: u64,
-    counts: &'a [u64],
+pub(crate) struct Header<'a> {
+    pub(crate) input_name: &'a str,
+    pub(crate) tokens: u64,
+    pub(crate) counts: &'a [u64],
 }
 
 impl Header<'_> {
     /// lmplz's `--verbose_header` lines when asked, then `\data\` with the counts.
-    fn write(&self, config: &EstimateConfig, sink: &mut ArpaSink) -> std::io::Result<()> {
+    pub(crate) fn write(
+        &self,
+        config: &EstimateConfig,
+        sink: &mut ArpaSink,
+    ) -> std::io::Result<()> {
         if config.verbose_header {
             write!(
                 sink,
@@ -432,6 +440,41 @@ impl Header<'_> {
         }
         write_header(sink, self.counts)
     }
+}
+
+/// The unigrams' interpolation (lmplz's `--interpolate_unigrams`, `--vocab_pad`): `gamma1`
+/// spread uniformly over the `count` unigrams in the model but `<s>` (or `vocab_pad` words if
+/// more), or all of it to `<unk>`; with `nothing_counted` (empty input) `<unk>` takes all the
+/// mass. `interp` is indexed by id (only its present entries are read afterwards).
+pub(crate) fn interpolate_unigrams(
+    config: &EstimateConfig,
+    interp: &mut [f32],
+    gamma1: f32,
+    count: u64,
+    nothing_counted: bool,
+) {
+    // lmplz counts the pruned unigrams out of the uniform distribution too.
+    let uniform_size = count.saturating_sub(1).max(config.vocab_pad);
+    if nothing_counted {
+        interp[UNK as usize] = 1.0;
+    } else if config.interpolate_unigrams {
+        let uniform = 1.0f32 / uniform_size.max(1) as f32;
+        for p in interp.iter_mut() {
+            *p += gamma1 * uniform;
+        }
+    } else {
+        interp[UNK as usize] += gamma1;
+    }
+}
+
+/// The line opening the ARPA section of order `k` (after the blank line).
+pub(crate) fn write_section_start(out: &mut dyn Write, k: usize) -> std::io::Result<()> {
+    writeln!(out, "\n\\{k}-grams:")
+}
+
+/// The ARPA's last line.
+pub(crate) fn write_end(out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "\n\\end\\")
 }
 
 /// Stages 4 and 5: initial probabilities and interpolation, order by order, into the ARPA.
@@ -467,20 +510,8 @@ impl Probabilities<'_> {
     fn unigram_probabilities(&self, unigrams: &Unigrams, count: u64) -> Vec<f32> {
         let (mut interp, gamma1) = initial_unigrams(&self.discounts[0], &unigrams.counts);
         let uninterpolated = self.trace.map(|_| interp.clone());
-        // The uniform distribution spreads over the unigrams in the model but <s> (lmplz counts
-        // the pruned ones out too), or vocab_pad words if more.
-        let uniform_size = count.saturating_sub(1).max(self.config.vocab_pad);
-        if unigrams.counts.iter().all(|&c| c & !PRUNED == 0) {
-            // Nothing was counted (empty input): <unk> takes all the mass.
-            interp[UNK as usize] = 1.0;
-        } else if self.config.interpolate_unigrams {
-            let uniform = 1.0f32 / uniform_size.max(1) as f32;
-            for p in interp.iter_mut() {
-                *p += gamma1 * uniform;
-            }
-        } else {
-            interp[UNK as usize] += gamma1;
-        }
+        let nothing_counted = unigrams.counts.iter().all(|&c| c & !PRUNED == 0);
+        interpolate_unigrams(self.config, &mut interp, gamma1, count, nothing_counted);
         if let (Some(t), Some(p)) = (self.trace, uninterpolated) {
             t.unigrams(&p, gamma1, &interp, &unigrams.present, self.vocab);
         }
@@ -513,7 +544,7 @@ impl Probabilities<'_> {
             "=== 4/5 Calculating and writing order-interpolated probabilities ===",
         );
         header.write(config, sink).map_err(write_err)?;
-        writeln!(sink, "\n\\1-grams:").map_err(write_err)?;
+        write_section_start(sink, 1).map_err(write_err)?;
         let backoffs = |p: &mut Option<Initial>, k: usize| -> Result<Option<Backoffs>> {
             match p.as_mut().and_then(|p| p.backoffs.take()) {
                 Some(run) => Ok(Some(Backoffs::from_run(run, k)?)),
@@ -533,7 +564,7 @@ impl Probabilities<'_> {
                 return Err(Error::Internal(format!("order {k} has no probabilities")));
             };
             pending = self.initial(k + 1, files.next())?;
-            writeln!(sink, "\n\\{k}-grams:").map_err(write_err)?;
+            write_section_start(sink, k).map_err(write_err)?;
             let b = backoffs(&mut pending, k)?;
             let mut next = match k < n || self.trace.is_some() {
                 true => Some(RecordWriter::create(
@@ -566,7 +597,7 @@ impl Probabilities<'_> {
             let secs = self.start.elapsed().as_secs_f64();
             log(config, format!("Wrote {k}-grams ({secs:.1} s)"));
         }
-        writeln!(sink, "\n\\end\\").map_err(write_err)
+        write_end(sink).map_err(write_err)
     }
 }
 

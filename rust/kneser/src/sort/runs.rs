@@ -36,9 +36,12 @@ impl TempDir {
     }
 }
 
-/// A finished file of records; deleted when dropped.
+/// A finished file of records: a temp file (deleted when dropped), or a kept file opened by
+/// [`Run::open`] (left in place).
 pub struct Run {
-    file: tempfile::NamedTempFile,
+    path: PathBuf,
+    /// Deletes the temp file on drop; `None` for a kept file.
+    temp: Option<tempfile::TempPath>,
     records: u64,
     width: usize,
 }
@@ -49,18 +52,51 @@ impl Run {
         self.records
     }
 
+    /// Bytes in the file.
+    pub fn bytes(&self) -> u64 {
+        self.records * self.width as u64 * 4
+    }
+
     /// Opens the file for reading from the start.
     pub fn reader(&self) -> Result<RecordReader> {
-        let f = self
-            .file
-            .reopen()
-            .at_path("cannot reopen temp file", self.file.path())?;
+        let f = File::open(&self.path).at_path("cannot reopen temp file", &self.path)?;
         Ok(RecordReader {
             inner: BufReader::with_capacity(MERGE_BUFFER, f),
             width: self.width,
             bytes: vec![0u8; self.width * 4],
-            path: self.file.path().to_path_buf(),
+            path: self.path.clone(),
             left: self.records,
+        })
+    }
+
+    /// Moves a temp run to `path` (a rename: `path` must be on the temp dir's file system),
+    /// atomically replacing what is there; the file is kept from then on.
+    pub fn persist(mut self, path: &Path) -> Result<()> {
+        match self.temp.take() {
+            Some(t) => t
+                .persist(path)
+                .map_err(|e| Error::io("cannot rename a temp file to", path, e.error)),
+            None => std::fs::rename(&self.path, path).at_path("cannot rename to", path),
+        }
+    }
+
+    /// A kept file of records of `width` words (written by [`Run::persist`]), not deleted when
+    /// dropped. A size that is not a whole number of records is a format error.
+    pub fn open(path: &Path, width: usize) -> Result<Run> {
+        let len = std::fs::metadata(path).at_path("cannot open", path)?.len();
+        let rec = width as u64 * 4;
+        if len % rec != 0 {
+            return Err(Error::format(
+                path.display().to_string(),
+                0,
+                format!("{len} bytes is not a whole number of {rec}-byte records"),
+            ));
+        }
+        Ok(Run {
+            path: path.to_path_buf(),
+            temp: None,
+            records: len / rec,
+            width,
         })
     }
 }
@@ -132,8 +168,10 @@ impl RecordWriter {
             let (err, writer) = e.into_parts();
             write_error(writer.get_ref().path(), err)
         })?;
+        let temp = file.into_temp_path();
         Ok(Run {
-            file,
+            path: temp.to_path_buf(),
+            temp: Some(temp),
             records,
             width,
         })
