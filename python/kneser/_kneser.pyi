@@ -986,14 +986,15 @@ class CcnetScorer:
     ) -> dict[str, Any]: ...
     def jsonl(
         self,
-        field: str = "raw_content",
-        language_field: str = "language",
-        keep: Sequence[str] = ("head", "middle", "tail", "all"),
+        field: str = ...,
+        language_field: str = ...,
+        keep: Sequence[str] = ...,
         dedup: bool = False,
         text: bool = False,
         on_error: str = "skip",
     ) -> CcnetJsonl: ...
 
+@final
 class CcnetJsonl:
     """CCNet's JSON-lines loop over a CcnetScorer; ``read(path)`` yields written lines."""
 
@@ -1001,6 +1002,7 @@ class CcnetJsonl:
     @property
     def report(self) -> dict[str, Any]: ...
 
+@final
 class CcnetBatches:
     """The batches of written lines (bytes) of one input of a CcnetJsonl job."""
 
