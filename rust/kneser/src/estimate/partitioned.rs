@@ -16,7 +16,7 @@
 //!    denominator, sent back; the backoffs of its own n-grams.
 //! 5. [`interpolate_partition`] per partition: probabilities, interpolation
 //!    ([`super::interpolate`]) and the partition's ARPA lines of every order.
-//! 6. [`concat`] once: the header and the pieces in order.
+//! 6. [`concat()`] once: the header and the pieces in order.
 //!
 //! Memory per task: the vocabulary, 8 bytes per word of unigram values, and the sort budget.
 
@@ -45,8 +45,8 @@ use crate::sort::{
     TempDir,
 };
 
-/// The work directory of a partitioned estimate and the partition ranges: `bounds[p]..bounds[p
-/// + 1]` are the merged ids of the last words of partition p.
+/// The work directory of a partitioned estimate and the partition ranges:
+/// `bounds[p]..bounds[p + 1]` are the merged ids of the last words of partition p.
 pub struct Work {
     dir: PathBuf,
     bounds: Vec<u32>,
