@@ -965,6 +965,10 @@ class SentencePiece(Tokenizer):
     def model_type(self) -> str: ...
     def __len__(self) -> int: ...
 
+def ccnet_perplexity(
+    log10_sums: Sequence[float], lengths: Sequence[int]
+) -> npt.NDArray[np.float64]: ...
+
 @final
 class CcnetScorer:
     """CCNet's per-language document scorer over an ``lm_dir`` and an optional cutoff.csv."""

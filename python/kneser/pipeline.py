@@ -368,14 +368,18 @@ class Pipeline:
         if not flat:
             return
         scores = self.model.score_batch(flat)
+        totals, lengths = [], []
         pos = 0
         for d in docs:
             n = len(d.lines)
-            total = float(np.sum(scores[pos : pos + n]))
+            totals.append(float(np.sum(scores[pos : pos + n])))
             d.ntokens = sum(len(ln.split()) for ln in d.lines)
-            d.perplexity = 10.0 ** (-total / (d.ntokens + n))
+            lengths.append(d.ntokens + n)
             pos += n
             report.tokens += d.ntokens
+        # The core's formula (kneser::ccnet::perplexity), the one home of it.
+        for d, ppl in zip(docs, _kneser.ccnet_perplexity(totals, lengths)):
+            d.perplexity = float(ppl)
 
     def _bucket(self, ppl: float, cutoffs: tuple[float, float]) -> str:
         if ppl < cutoffs[0]:

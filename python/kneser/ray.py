@@ -495,14 +495,18 @@ class PerplexityScorer:
         flat = [ln for lines in docs for ln in lines]
         scores = np.asarray(self.model.score_batch(flat)) if flat else np.zeros(0)
         ppl = np.full(len(docs), np.nan)
+        rows, totals, lengths = [], [], []
         pos = 0
         for i, lines in enumerate(docs):
             n = len(lines)
             if n:
-                total = float(np.sum(scores[pos : pos + n]))
-                tokens = sum(len(ln.split()) for ln in lines)
-                ppl[i] = 10.0 ** (-total / (tokens + n))
+                rows.append(i)
+                totals.append(float(np.sum(scores[pos : pos + n])))
+                lengths.append(sum(len(ln.split()) for ln in lines) + n)
             pos += n
+        if rows:
+            # The core's formula (kneser::ccnet::perplexity), the one home of it.
+            ppl[rows] = _kneser.ccnet_perplexity(totals, lengths)
         batch[self.output] = ppl
         return batch
 
