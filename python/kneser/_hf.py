@@ -180,7 +180,8 @@ def vocab_to_tokenizers(vocab: Any) -> Any:
             "the vocabulary has no unknown token; WordLevel needs one to map unknown words"
         )
     t = tk.Tokenizer(WordLevel(vocab=vocab.get_vocab(), unk_token=vocab.id_to_token(unk_id)))
-    t.pre_tokenizer = Split(Regex("[ \t\r\n\x00]+"), behavior="removed")
+    separators = "".join(f"\\x{ord(c):02x}" for c in _kneser.LMPLZ_SEPARATORS)
+    t.pre_tokenizer = Split(Regex(f"[{separators}]+"), behavior="removed")
     return t
 
 

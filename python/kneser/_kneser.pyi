@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 __version__: str
 DEFAULT_MEMORY: int
+LMPLZ_SEPARATORS: str
 
 def _busy_wait(seconds: float) -> int: ...
 def _raise_core_error(kind: str) -> None: ...

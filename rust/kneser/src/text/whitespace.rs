@@ -66,6 +66,11 @@ impl Rule {
     }
 }
 
+/// lmplz's five token separators, as bytes (for exports that need the set itself, such as the
+/// huggingface pre-tokenizer of `Vocab.to_tokenizers`); [`is_lmplz_space`] is true exactly for
+/// these.
+pub const LMPLZ_SEPARATORS: &str = " \t\r\n\0";
+
 /// Whether `b` separates tokens under lmplz's rule.
 #[inline]
 pub fn is_lmplz_space(b: u8) -> bool {
@@ -119,6 +124,14 @@ pub fn is_unicode_space(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lmplz_separators_are_the_bytes_of_the_rule() {
+        let set: Vec<u8> = (0..=255u8).filter(|&b| is_lmplz_space(b)).collect();
+        let mut listed = LMPLZ_SEPARATORS.as_bytes().to_vec();
+        listed.sort_unstable();
+        assert_eq!(set, listed);
+    }
 
     #[test]
     fn splits_on_exactly_five_bytes() {
