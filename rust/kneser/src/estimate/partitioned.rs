@@ -444,6 +444,22 @@ pub fn contexts_partition(
     in_pool(config, || contexts_inner(work, p, config, cancel))
 }
 
+/// A sorter of order-`k` records carrying two payload words (count and flag, or denominator
+/// and gamma), in `order`, within the task's sort budget.
+fn record_sorter(
+    k: usize,
+    order: KeyOrder,
+    config: &EstimateConfig,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Sorter {
+    let layout = Layout {
+        key_words: k,
+        payload_words: 2,
+    };
+    Sorter::new(layout, order, None, memory_of(config), temp, cancel)
+}
+
 fn contexts_inner(work: &Work, p: usize, config: &EstimateConfig, cancel: &Cancel) -> Result<u64> {
     work.check_part(p)?;
     let temp = work.temp(p)?;
@@ -451,18 +467,7 @@ fn contexts_inner(work: &Work, p: usize, config: &EstimateConfig, cancel: &Cance
     let mut bytes = 0;
     for k in 2..=config.order {
         let input = Run::open(&work.file(p, &format!("adjusted.{k}")), k + 2)?;
-        let layout = Layout {
-            key_words: k,
-            payload_words: 2,
-        };
-        let mut sorter = Sorter::new(
-            layout,
-            KeyOrder::Context,
-            None,
-            memory_of(config),
-            &temp,
-            cancel,
-        );
+        let mut sorter = record_sorter(k, KeyOrder::Context, config, &temp, cancel);
         let mut r = input.reader()?;
         let mut rec = vec![0u32; k + 2];
         while r.read(&mut rec)? {
@@ -689,18 +694,7 @@ fn interpolate_inner(
             .iter()
             .map(|r| r.reader())
             .collect::<Result<Vec<_>>>()?;
-        let layout = Layout {
-            key_words: k,
-            payload_words: 2,
-        };
-        let mut by_suffix = Sorter::new(
-            layout,
-            KeyOrder::Suffix,
-            None,
-            memory_of(config),
-            &temp,
-            cancel,
-        );
+        let mut by_suffix = record_sorter(k, KeyOrder::Suffix, config, &temp, cancel);
         let mut r = ctx.reader()?;
         let mut rec = vec![0u32; k + 2];
         let mut context = vec![0u32; k - 1];
