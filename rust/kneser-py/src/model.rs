@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use kneser::model::query::{query_input, write_summary, QueryOptions, QueryTotals};
+use kneser::model::query::{run_query, QueryOptions};
 use kneser::model::{LoadMethod, Model, State};
+use kneser::Output;
 use numpy::PyArray1;
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyValueError;
@@ -442,22 +443,14 @@ impl PyModel {
             flush,
         };
         run_detached(py, move |cancel| {
-            let run = |out: &mut dyn std::io::Write| -> kneser::Result<()> {
-                let mut totals = QueryTotals::default();
-                for path in &inputs {
-                    let input = kneser::io::open_input(path)?;
-                    let name = kneser::io::display_name(path);
-                    query_input(&model, input, &name, out, options, &mut totals, cancel)?;
-                }
-                if options.print_summary {
-                    write_summary(out, &totals)?;
-                }
-                out.flush()
-                    .map_err(|e| kneser::Error::io("cannot write", &output, e))
-            };
-            let mut file = kneser::io::OutputFile::create_for(&output, &inputs)?;
-            run(&mut file)?;
-            file.commit()
+            run_query(
+                &model,
+                &inputs,
+                Output::Path(output.into()),
+                options,
+                cancel,
+            )
+            .map(drop)
         })
     }
 

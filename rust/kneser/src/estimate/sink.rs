@@ -2,7 +2,7 @@
 //! overlap.
 //!
 //! Input: blocks of formatted ARPA text, in order ([`ArpaSink::send`], or small writes through
-//! [`std::io::Write`]). Output: the same bytes at an [`OutputFile`] (renamed into place by
+//! [`std::io::Write`]). Output: the same bytes at an [`OutputFile`](crate::io::OutputFile) (renamed into place by
 //! [`ArpaSink::finish`]) or a caller's writer. Memory: at most [`QUEUE`] blocks in flight, each
 //! about [`BLOCK_BYTES`]; written blocks are handed back for reuse ([`ArpaSink::buffer`]).
 //! An error of the writer thread is returned by the next send or by `finish`; dropping the sink
@@ -14,44 +14,17 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::io::OutputFile;
+use crate::io::Destination;
 
 /// Blocks queued for the writer thread at most.
 pub const QUEUE: usize = 16;
 /// Typical size of a block (small writes are gathered up to this size).
 pub const BLOCK_BYTES: usize = 1 << 18;
 
-/// Where the ARPA goes.
-pub enum Output {
-    /// A file, written atomically (under a temporary sibling name, renamed when complete).
-    Path(PathBuf),
-    /// Any writer (stdout); the caller owns atomicity.
-    Writer(Box<dyn Write + Send>),
-}
+/// Where the ARPA goes (the one output enum, [`crate::io::Output`]).
+pub use crate::io::Output;
 
-/// An [`Output`] once opened (private: the writer thread's handle).
-enum Target {
-    File(OutputFile),
-    Writer(Box<dyn Write + Send>),
-}
-
-impl Target {
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        match self {
-            Target::File(f) => f.write_all(buf),
-            Target::Writer(w) => w.write_all(buf),
-        }
-    }
-
-    fn finish(self, name: &str) -> Result<()> {
-        match self {
-            Target::File(f) => f.commit(),
-            Target::Writer(mut w) => w.flush().map_err(|e| Error::io("cannot write", name, e)),
-        }
-    }
-}
-
-type Outcome = (Target, io::Result<()>);
+type Outcome = (Destination, io::Result<()>);
 
 /// An [`Output`] fed through a bounded queue by a writer thread; see the module doc.
 pub struct ArpaSink {
@@ -66,14 +39,8 @@ impl ArpaSink {
     /// Claims `output` (a bad path, or one of `inputs` as the output, fails here, before any
     /// work) and starts the writer thread.
     pub fn new(output: Output, inputs: &[PathBuf]) -> Result<Self> {
-        let (target, name) = match output {
-            Output::Path(p) => {
-                let file = OutputFile::create_for(&p, inputs)?;
-                let name = file.name().to_string();
-                (Target::File(file), name)
-            }
-            Output::Writer(w) => (Target::Writer(w), "<stdout>".to_string()),
-        };
+        let target = output.open(inputs)?;
+        let name = target.name().to_string();
         let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
         let (spare_tx, spare) = sync_channel::<Vec<u8>>(QUEUE);
         let handle = std::thread::Builder::new()
@@ -152,7 +119,7 @@ impl ArpaSink {
         self.push(cur)?;
         self.tx = None;
         match self.handle.take().map(|h| h.join()) {
-            Some(Ok((target, Ok(())))) => target.finish(&self.name),
+            Some(Ok((target, Ok(())))) => target.finish(),
             Some(Ok((_, Err(e)))) => Err(Error::io("cannot write", &self.name, e)),
             _ => Err(Error::Internal("the ARPA writer thread panicked".into())),
         }

@@ -1,5 +1,6 @@
 //! Input and output: line readers over plain, gzip, xz, zstd and bzip2 files or stdin, and the
-//! one output layer ([`OutputFile`]: a file appears at its path only when complete).
+//! one output layer ([`OutputFile`]: a file appears at its path only when complete; [`Output`]:
+//! a path or a caller's writer).
 //!
 //! Input: bytes from a path (`-` is stdin). The compression is recognised by its magic bytes,
 //! never the file name, for every input kneser reads. Output: see [`OutputFile`].
@@ -9,7 +10,10 @@ mod lines;
 mod output;
 
 pub use lines::{LineReader, RawLine};
-pub use output::{claim_output, refuse_input_as_output, resolve_links, AtomicFile, OutputFile};
+pub use output::{
+    claim_output, refuse_input_as_output, resolve_links, AtomicFile, Destination, Output,
+    OutputFile,
+};
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};

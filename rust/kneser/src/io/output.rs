@@ -49,6 +49,74 @@ pub struct OutputFile {
 /// The former name of [`OutputFile`]; the same type.
 pub type AtomicFile = OutputFile;
 
+/// Where a job's output goes, as a caller names it.
+pub enum Output {
+    /// A path (`-` is stdout), claimed through [`OutputFile`]: written atomically, or in place
+    /// for stdout, a FIFO or a device.
+    Path(PathBuf),
+    /// Any writer (stdout, a buffer); the caller owns atomicity.
+    Writer(Box<dyn Write + Send>),
+}
+
+impl Output {
+    /// Claims the output for a job reading `inputs` (a bad path, or one of `inputs` as the
+    /// output, fails here, before any work).
+    pub fn open<P: AsRef<Path>>(self, inputs: &[P]) -> Result<Destination> {
+        Ok(match self {
+            Output::Path(p) => Destination::File(OutputFile::create_for(&p, inputs)?),
+            Output::Writer(w) => Destination::Writer(w),
+        })
+    }
+}
+
+/// An [`Output`] once claimed: write to it, then [`Destination::finish`] it (dropped
+/// unfinished, a file's temporary is removed).
+pub enum Destination {
+    /// A claimed path.
+    File(OutputFile),
+    /// A caller's writer.
+    Writer(Box<dyn Write + Send>),
+}
+
+impl Destination {
+    /// The output's name in messages (its path, or `<stdout>` for a caller's writer).
+    pub fn name(&self) -> &str {
+        match self {
+            Destination::File(f) => f.name(),
+            Destination::Writer(_) => "<stdout>",
+        }
+    }
+
+    /// Commits a file ([`OutputFile::commit`]); flushes a writer.
+    pub fn finish(self) -> Result<()> {
+        match self {
+            Destination::File(f) => f.commit(),
+            Destination::Writer(mut w) => w.flush().at_path("cannot write", "<stdout>"),
+        }
+    }
+}
+
+impl Write for Destination {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Destination::File(f) => f.write(buf),
+            Destination::Writer(w) => w.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Destination::File(f) => f.write_all(buf),
+            Destination::Writer(w) => w.write_all(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Destination::File(f) => f.flush(),
+            Destination::Writer(w) => w.flush(),
+        }
+    }
+}
+
 /// `path` with every symbolic link in its last component followed (a dangling link resolves to
 /// the path it points to, which is then created).
 pub fn resolve_links(path: &Path) -> Result<PathBuf> {

@@ -23,11 +23,12 @@
 //! Memory: one line buffer and the output buffer.
 
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 
 use crate::arpa::reader::is_arpa_space;
 use crate::cancel::Cancel;
 use crate::error::{IoContext, Result};
-use crate::io::LineReader;
+use crate::io::{display_name, open_input, LineReader, Output};
 
 use super::{Model, State};
 
@@ -195,6 +196,48 @@ fn fixed_form(negative: bool, digits: &str, exp: i32) -> String {
     } else {
         format!("{sign}{int}.{frac}")
     }
+}
+
+/// KenLM's `query` over files: scores every line of `inputs` (paths, `-` for stdin, any
+/// compression) in order, writes the report and, when asked, the corpus summary to `output`, and
+/// returns the corpus figures. The output is claimed before any input is read (one of `inputs`
+/// as the output is refused) and appears only when complete.
+///
+/// Args:
+///     model: the language model.
+///     inputs: the text files.
+///     output: where the report goes ([`Output::Path`] `-` is stdout).
+///     options: what to print.
+///     cancel: polled every 4096 lines.
+///
+/// Example:
+///     `let totals = run_query(&lm, &[PathBuf::from("-")], Output::Path("-".into()), QueryOptions::default(), &c)?;`
+pub fn run_query(
+    model: &Model,
+    inputs: &[PathBuf],
+    output: Output,
+    options: QueryOptions,
+    cancel: &Cancel,
+) -> Result<QueryTotals> {
+    let mut out = output.open(inputs)?;
+    let mut totals = QueryTotals::default();
+    for path in inputs {
+        let input = open_input(path)?;
+        query_input(
+            model,
+            input,
+            &display_name(path),
+            &mut out,
+            options,
+            &mut totals,
+            cancel,
+        )?;
+    }
+    if options.print_summary {
+        write_summary(&mut out, &totals)?;
+    }
+    out.finish()?;
+    Ok(totals)
 }
 
 /// Scores the lines of `input` (named `name` in errors) and writes the report to `out`,

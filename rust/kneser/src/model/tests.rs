@@ -268,6 +268,68 @@ fn query_report() {
 }
 
 #[test]
+fn run_query_over_files_writes_the_report_and_returns_the_totals() {
+    let m = model();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    std::fs::write(&a, "a b\n").unwrap();
+    std::fs::write(&b, "zzz\nb").unwrap();
+    let report = dir.path().join("report.txt");
+    let inputs = [a.clone(), b.clone()];
+    let options = query::QueryOptions::default();
+    let totals = query::run_query(
+        &m,
+        &inputs,
+        crate::io::Output::Path(report.clone()),
+        options,
+        &Cancel::new(),
+    )
+    .unwrap();
+    // The same bytes as the stream function over the concatenation, summary included.
+    let mut expected = Vec::new();
+    let mut t = query::QueryTotals::default();
+    for input in ["a b\n", "zzz\nb"] {
+        query::query_input(
+            &m,
+            input.as_bytes(),
+            "in",
+            &mut expected,
+            options,
+            &mut t,
+            &Cancel::new(),
+        )
+        .unwrap();
+    }
+    query::write_summary(&mut expected, &t).unwrap();
+    assert_eq!(std::fs::read(&report).unwrap(), expected);
+    assert_eq!(totals, t);
+    assert_eq!((totals.tokens, totals.oovs), (6, 1));
+    // An input as the output is refused before anything is written, and the input is intact.
+    let e = query::run_query(
+        &m,
+        &inputs,
+        crate::io::Output::Path(a.clone()),
+        options,
+        &Cancel::new(),
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("a.txt"), "{e}");
+    assert_eq!(std::fs::read_to_string(&a).unwrap(), "a b\n");
+    // A missing input leaves no report behind.
+    let missing = dir.path().join("missing.txt");
+    let fresh = dir.path().join("fresh.txt");
+    assert!(query::run_query(
+        &m,
+        &[a, missing],
+        crate::io::Output::Path(fresh.clone()),
+        options,
+        &Cancel::new(),
+    )
+    .is_err());
+    assert!(!fresh.exists());
+}
+
+#[test]
 fn float_formatting_matches_kenlm() {
     use query::{format_f32, format_f64};
     assert_eq!(format_f32(-3.160_156_2), "-3.1601562"); // a tie: the even digit
