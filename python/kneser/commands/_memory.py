@@ -1,5 +1,5 @@
 """lmplz's ``-S``/``-T`` options (sort memory, temporary directory): one definition for every
-command that sorts (``kneser build`` and ``kneser count``)."""
+command that sorts (``kneser build``, ``kneser count`` and ``kneser train-lm``)."""
 
 from __future__ import annotations
 

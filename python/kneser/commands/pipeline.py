@@ -8,6 +8,7 @@ import os
 import sys
 
 import kneser
+from kneser.commands._memory import add_sort_options
 from kneser.pipeline import BUCKETS, Pipeline, demo, train_lm
 
 
@@ -77,8 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "{lang}.sp.model), then estimate on its pieces; needs kneser[sentencepiece]",
     )
     t.add_argument("--sp-vocab-size", type=int, default=8000)
-    t.add_argument("-S", "--memory", default=kneser.DEFAULT_MEMORY)
-    t.add_argument("-T", "--temp-dir", default=None)
+    add_sort_options(t)
     t.add_argument("--prune", type=int, nargs="+", default=None)
     t.add_argument("--discount-fallback", action="store_true")
     t.add_argument("-q", "--quiet", action="store_true")
