@@ -6,7 +6,7 @@
 //! a temporary sibling of the target and renamed when complete.
 
 use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -529,9 +529,7 @@ impl Probabilities<'_> {
         header: &Header<'_>,
         sink: &mut ArpaSink,
     ) -> Result<()> {
-        let (n, config) = (self.config.order, self.config);
-        let out_name = sink.name().to_string();
-        let write_err = |e| Error::io("cannot write", &out_name, e);
+        let config = self.config;
         log(
             config,
             "=== 3/5 Calculating and sorting initial probabilities ===",
@@ -543,62 +541,102 @@ impl Probabilities<'_> {
             config,
             "=== 4/5 Calculating and writing order-interpolated probabilities ===",
         );
-        header.write(config, sink).map_err(write_err)?;
-        write_section_start(sink, 1).map_err(write_err)?;
-        let backoffs = |p: &mut Option<Initial>, k: usize| -> Result<Option<Backoffs>> {
-            match p.as_mut().and_then(|p| p.backoffs.take()) {
-                Some(run) => Ok(Some(Backoffs::from_run(run, k)?)),
-                None => Ok(None),
-            }
-        };
-        let b = backoffs(&mut pending, 1)?;
-        let collapse = config.collapse_values;
-        let present = &unigrams.present;
-        let bos = unigrams.bos;
-        let q = write_unigrams(
-            &interp, present, bos, b, self.vocab, sink, &out_name, collapse,
-        )?;
-        let mut lower = Lower::Unigrams { p: interp, q };
-        for k in 2..=n {
+        let mut lower = self.write_head(header, interp, &unigrams, &mut pending, sink)?;
+        for k in 2..=config.order {
             let Some(current) = pending.take() else {
                 return Err(Error::Internal(format!("order {k} has no probabilities")));
             };
             pending = self.initial(k + 1, files.next())?;
-            write_section_start(sink, k).map_err(write_err)?;
-            let b = backoffs(&mut pending, k)?;
-            let mut next = match k < n || self.trace.is_some() {
-                true => Some(RecordWriter::create(
-                    self.temp,
-                    k + 1 + usize::from(collapse),
-                )?),
-                false => None,
-            };
-            let (vocab, cancel) = (self.vocab, self.cancel);
-            interpolate_order(
-                k,
-                current.probs,
-                &mut lower,
-                b,
-                vocab,
-                sink,
-                next.as_mut(),
-                collapse,
-                cancel,
-            )?;
-            if let Some(next) = next {
-                let run = next.finish()?;
-                if let Some(t) = self.trace {
-                    t.interpolated(&run, k, 1 + usize::from(collapse), self.vocab)?;
-                }
-                if k < n {
-                    lower = Lower::from_run(run, k, collapse)?;
-                }
-            }
+            self.write_order(k, current, &mut pending, &mut lower, sink)?;
             let secs = self.start.elapsed().as_secs_f64();
             log(config, format!("Wrote {k}-grams ({secs:.1} s)"));
         }
-        write_end(sink).map_err(write_err)
+        write_end(sink).map_err(|e| write_error(sink, e))
     }
+
+    /// The header and the unigram section (probabilities `interp`, backoffs from order 2's
+    /// initial probabilities in `next`); returns the unigrams as order 2's lower order.
+    fn write_head(
+        &self,
+        header: &Header<'_>,
+        interp: Vec<f32>,
+        unigrams: &Unigrams,
+        next: &mut Option<Initial>,
+        sink: &mut ArpaSink,
+    ) -> Result<Lower> {
+        header
+            .write(self.config, sink)
+            .map_err(|e| write_error(sink, e))?;
+        write_section_start(sink, 1).map_err(|e| write_error(sink, e))?;
+        let backoffs = take_backoffs(next, 1)?;
+        let name = sink.name().to_string();
+        let (present, bos, collapse) =
+            (&unigrams.present, unigrams.bos, self.config.collapse_values);
+        let q = write_unigrams(
+            &interp, present, bos, backoffs, self.vocab, sink, &name, collapse,
+        )?;
+        Ok(Lower::Unigrams { p: interp, q })
+    }
+
+    /// Stage 5 for order `k`: interpolates `current` with `lower` into the section of order `k`
+    /// (backoffs from order k+1's initial probabilities in `next`), then makes order `k` the
+    /// lower order of k+1 (and records it in the trace).
+    fn write_order(
+        &self,
+        k: usize,
+        current: Initial,
+        next: &mut Option<Initial>,
+        lower: &mut Lower,
+        sink: &mut ArpaSink,
+    ) -> Result<()> {
+        let (n, collapse) = (self.config.order, self.config.collapse_values);
+        write_section_start(sink, k).map_err(|e| write_error(sink, e))?;
+        let backoffs = take_backoffs(next, k)?;
+        let mut kept = match k < n || self.trace.is_some() {
+            true => Some(RecordWriter::create(
+                self.temp,
+                k + 1 + usize::from(collapse),
+            )?),
+            false => None,
+        };
+        let (vocab, cancel) = (self.vocab, self.cancel);
+        interpolate_order(
+            k,
+            current.probs,
+            lower,
+            backoffs,
+            vocab,
+            sink,
+            kept.as_mut(),
+            collapse,
+            cancel,
+        )?;
+        let Some(kept) = kept else {
+            return Ok(());
+        };
+        let run = kept.finish()?;
+        if let Some(t) = self.trace {
+            t.interpolated(&run, k, 1 + usize::from(collapse), self.vocab)?;
+        }
+        if k < n {
+            *lower = Lower::from_run(run, k, collapse)?;
+        }
+        Ok(())
+    }
+}
+
+/// The backoffs of order `k`, taken from order k+1's initial probabilities (none at the top
+/// order).
+fn take_backoffs(next: &mut Option<Initial>, k: usize) -> Result<Option<Backoffs>> {
+    match next.as_mut().and_then(|p| p.backoffs.take()) {
+        Some(run) => Ok(Some(Backoffs::from_run(run, k)?)),
+        None => Ok(None),
+    }
+}
+
+/// A failed write to the ARPA, named by the sink's output.
+fn write_error(sink: &ArpaSink, e: std::io::Error) -> Error {
+    Error::io("cannot write", sink.name(), e)
 }
 
 /// Stage 1 for any source: the vocabulary, the counted windows in suffix order, the tokens.
@@ -626,92 +664,125 @@ fn count_source(
     temp: &TempDir,
     cancel: &Cancel,
 ) -> Result<(Vocabulary, SortedStream, u64)> {
-    let n = config.order;
-    let make_counter = || {
-        Counter::new(
-            CountOptions {
-                order: n,
-                skip_symbols: config.skip_symbols,
-                replace_invalid_utf8: config.replace_invalid_utf8,
-                lmplz_final_line: config.lmplz_final_line,
-            },
-            memory,
-            temp,
-            cancel,
-        )
+    let options = CountOptions {
+        order: config.order,
+        skip_symbols: config.skip_symbols,
+        replace_invalid_utf8: config.replace_invalid_utf8,
+        lmplz_final_line: config.lmplz_final_line,
     };
-    let counter = match source {
-        Source::Counts(paths) => return counts_stage(&paths, config, memory, temp, cancel),
+    let counter = || Counter::new(options, memory, temp, cancel);
+    match source {
+        Source::Counts(paths) => counts_stage(&paths, config, memory, temp, cancel),
         Source::Paths(paths) => {
-            let mut counter = make_counter();
-            for path in paths {
-                let name = display_name(&path);
-                log(config, format!("Reading {name}"));
-                let source: Arc<str> = name.clone().into();
-                let mut reader = open_input(&path)?;
-                let mut line = 1u64;
-                loop {
-                    let mut batch = Vec::with_capacity(CHUNKS_PER_BATCH);
-                    while batch.len() < CHUNKS_PER_BATCH {
-                        let mut text = Vec::with_capacity(CHUNK_BYTES + (1 << 12));
-                        while text.len() < CHUNK_BYTES {
-                            let got = reader
-                                .read_until(b'\n', &mut text)
-                                .map_err(|e| Error::io("cannot read", &path, e))?;
-                            if got == 0 {
-                                break;
-                            }
-                        }
-                        if text.is_empty() {
-                            break;
-                        }
-                        let mut lines = memchr::memchr_iter(b'\n', &text).count() as u64;
-                        if text.last() != Some(&b'\n') {
-                            lines += 1;
-                        }
-                        batch.push(Chunk {
-                            text,
-                            first_line: line,
-                            source: Arc::clone(&source),
-                        });
-                        line += lines;
-                    }
-                    if batch.is_empty() {
-                        break;
-                    }
-                    counter.add_chunks(&batch)?;
-                }
+            let mut counter = counter();
+            for path in &paths {
+                log(config, format!("Reading {}", display_name(path)));
+                count_file(&mut counter, path)?;
             }
-            counter
+            counter.finish()
         }
         Source::Batches(batches) => {
-            let mut counter = make_counter();
-            let source: Arc<str> = "<iterable>".into();
-            let mut line = 1u64;
-            let mut pending: Vec<Chunk> = Vec::with_capacity(CHUNKS_PER_BATCH);
-            for batch in batches {
-                let batch = batch?;
-                let mut text = Vec::with_capacity(batch.iter().map(|l| l.len() + 1).sum());
-                for l in &batch {
-                    text.extend_from_slice(l.strip_suffix('\n').unwrap_or(l).as_bytes());
-                    text.push(b'\n');
-                }
-                pending.push(Chunk {
-                    text,
-                    first_line: line,
-                    source: Arc::clone(&source),
-                });
-                line += batch.len() as u64;
-                if pending.len() == CHUNKS_PER_BATCH {
-                    counter.add_chunks(&pending)?;
-                    pending.clear();
-                }
-            }
-            counter.add_chunks(&pending)?;
-            counter
+            let mut counter = counter();
+            count_batches(&mut counter, batches)?;
+            counter.finish()
         }
+    }
+}
+
+/// Counts one file (`-` is stdin), [`CHUNKS_PER_BATCH`] chunks of whole lines at a time.
+fn count_file(counter: &mut Counter, path: &Path) -> Result<()> {
+    let mut chunks = FileChunks {
+        reader: open_input(path)?,
+        path,
+        source: display_name(path).into(),
+        line: 1,
     };
-    counter.finish()
+    loop {
+        let batch = chunks.next_batch()?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        counter.add_chunks(&batch)?;
+    }
+}
+
+/// A file cut into chunks of about [`CHUNK_BYTES`] of whole lines, each chunk tagged with the
+/// number of its first line.
+struct FileChunks<'a> {
+    reader: Box<dyn BufRead + Send>,
+    path: &'a Path,
+    source: Arc<str>,
+    /// The number of the next chunk's first line.
+    line: u64,
+}
+
+impl FileChunks<'_> {
+    /// Up to [`CHUNKS_PER_BATCH`] chunks; none at the end of the file.
+    fn next_batch(&mut self) -> Result<Vec<Chunk>> {
+        let mut batch = Vec::with_capacity(CHUNKS_PER_BATCH);
+        while batch.len() < CHUNKS_PER_BATCH {
+            match self.next_chunk()? {
+                Some(chunk) => batch.push(chunk),
+                None => break,
+            }
+        }
+        Ok(batch)
+    }
+
+    /// Whole lines up to about [`CHUNK_BYTES`] (the file's last line may lack its newline).
+    fn next_chunk(&mut self) -> Result<Option<Chunk>> {
+        let mut text = Vec::with_capacity(CHUNK_BYTES + (1 << 12));
+        while text.len() < CHUNK_BYTES {
+            let got = self
+                .reader
+                .read_until(b'\n', &mut text)
+                .map_err(|e| Error::io("cannot read", self.path, e))?;
+            if got == 0 {
+                break;
+            }
+        }
+        if text.is_empty() {
+            return Ok(None);
+        }
+        let mut lines = memchr::memchr_iter(b'\n', &text).count() as u64;
+        if text.last() != Some(&b'\n') {
+            lines += 1;
+        }
+        let first_line = self.line;
+        self.line += lines;
+        Ok(Some(Chunk {
+            text,
+            first_line,
+            source: Arc::clone(&self.source),
+        }))
+    }
+}
+
+/// Counts a caller's batches: each batch one chunk (its lines, each ended by a newline),
+/// [`CHUNKS_PER_BATCH`] chunks at a time.
+fn count_batches(counter: &mut Counter, batches: Batches) -> Result<()> {
+    let source: Arc<str> = "<iterable>".into();
+    let mut line = 1u64;
+    let mut pending: Vec<Chunk> = Vec::with_capacity(CHUNKS_PER_BATCH);
+    for batch in batches {
+        let batch = batch?;
+        let mut text = Vec::with_capacity(batch.iter().map(|l| l.len() + 1).sum());
+        for l in &batch {
+            text.extend_from_slice(l.strip_suffix('\n').unwrap_or(l).as_bytes());
+            text.push(b'\n');
+        }
+        pending.push(Chunk {
+            text,
+            first_line: line,
+            source: Arc::clone(&source),
+        });
+        line += batch.len() as u64;
+        if pending.len() == CHUNKS_PER_BATCH {
+            counter.add_chunks(&pending)?;
+            pending.clear();
+        }
+    }
+    counter.add_chunks(&pending)
 }
 
 /// Stage 1 from count files.
@@ -723,18 +794,16 @@ fn counts_stage(
     cancel: &Cancel,
 ) -> Result<(Vocabulary, SortedStream, u64)> {
     let n = config.order;
-    {
-        for p in paths {
-            log(config, format!("Reading counts {}", p.display()));
-        }
-        let (vocab, windows, order, tokens) = read_counts(paths, memory, temp, cancel)?;
-        if order != n {
-            return Err(Error::InvalidArgument(format!(
-                "the count files hold {order}-grams but order {n} was asked for; count with the same order"
-            )));
-        }
-        Ok((vocab, windows, tokens))
+    for p in paths {
+        log(config, format!("Reading counts {}", p.display()));
     }
+    let (vocab, windows, order, tokens) = read_counts(paths, memory, temp, cancel)?;
+    if order != n {
+        return Err(Error::InvalidArgument(format!(
+            "the count files hold {order}-grams but order {n} was asked for; count with the same order"
+        )));
+    }
+    Ok((vocab, windows, tokens))
 }
 
 /// Counts `source` (stage 1 only) and writes a count file to `path`; see
