@@ -1,17 +1,17 @@
 //! Bindings of the text stage: `Normalizer` and `Tokenizer` (and, as it lands, `Segmenter`).
 //!
 //! Strings are copied out of Python while the GIL is held; batches are then processed in
-//! parallel (rayon) with the GIL released, in chunks between which Ctrl-C is honoured. A
-//! Python string holding a lone surrogate cannot be UTF-8: the `Normalizer` passes it to the
-//! core as surrogate-passing UTF-8 and keeps the surrogates where they are (as CCNet's
-//! normalizer does); elsewhere it raises `kneser.FormatError` (a `ValueError`) naming the
+//! parallel by the core's batch functions with the GIL released, in chunks between which Ctrl-C
+//! is honoured. A Python string holding a lone surrogate cannot be UTF-8: the `Normalizer`
+//! passes it to the core as surrogate-passing UTF-8 and keeps the surrogates where they are (as
+//! CCNet's normalizer does); elsewhere it raises `kneser.FormatError` (a `ValueError`) naming the
 //! position, never a panic.
 
 use std::sync::Arc;
 
 use kneser::text::normalize::{CcnetOptions, DigitMode, Normalizer, PunctMode, Step, UnicodeForm};
 use kneser::text::stopwords::Stopwords;
-use kneser::text::tokenize::{Mode, Tokenizer};
+use kneser::text::tokenize::{FlatTokens, Mode, Tokenizer};
 use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
@@ -382,35 +382,9 @@ impl PyNormalizer {
 
 /// The tokens of one text in one buffer (one allocation, not one per token), made without
 /// the GIL and turned into a list of str with it.
-struct FlatTokens {
-    text: String,
-    ends: Vec<usize>,
-}
-
-impl FlatTokens {
-    fn of(tok: &Tokenizer, text: &str) -> Self {
-        let mut flat = FlatTokens {
-            text: String::with_capacity(text.len()),
-            ends: Vec::new(),
-        };
-        tok.for_each_token(text, &mut |t| {
-            flat.text.push_str(t);
-            flat.ends.push(flat.text.len());
-        });
-        flat
-    }
-
-    fn to_list<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let mut start = 0;
-        PyList::new(
-            py,
-            self.ends.iter().map(|&end| {
-                let s = PyString::new(py, &self.text[start..end]);
-                start = end;
-                s
-            }),
-        )
-    }
+/// A core [`FlatTokens`] as a Python list of str.
+fn flat_to_list<'py>(py: Python<'py>, flat: &FlatTokens) -> PyResult<Bound<'py, PyList>> {
+    PyList::new(py, flat.iter().map(|t| PyString::new(py, t)))
 }
 
 /// Splits text into tokens.
@@ -544,12 +518,12 @@ impl PyTokenizer {
     ) -> PyResult<Bound<'py, PyList>> {
         let text = extract_text(text, None)?;
         let flat = if text.len() < DETACH_BYTES {
-            FlatTokens::of(&self.inner, &text)
+            self.inner.flat_tokens(&text)
         } else {
             let tok = Arc::clone(&self.inner);
-            detach_short(py, move || Ok(FlatTokens::of(&tok, &text)))?
+            detach_short(py, move || Ok(tok.flat_tokens(&text)))?
         };
-        flat.to_list(py)
+        flat_to_list(py, &flat)
     }
 
     /// The tokens of each text, in input order; computed in parallel with the GIL released.
@@ -561,25 +535,19 @@ impl PyTokenizer {
         py: Python<'py>,
         texts: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyList>> {
-        use rayon::prelude::*;
         let texts = extract_texts(texts)?;
         let tok = Arc::clone(&self.inner);
         let flats = run_detached(py, move |cancel| {
             let mut out = Vec::with_capacity(texts.len());
             for chunk in texts.chunks(CHUNK) {
                 cancel.check()?;
-                let part: Vec<FlatTokens> = chunk
-                    .par_iter()
-                    .with_min_len(64)
-                    .map(|t| FlatTokens::of(&tok, t))
-                    .collect();
-                out.extend(part);
+                out.extend(tok.flat_tokens_batch(chunk));
             }
             Ok(out)
         })?;
         let lists = flats
             .iter()
-            .map(|f| f.to_list(py))
+            .map(|f| flat_to_list(py, f))
             .collect::<PyResult<Vec<_>>>()?;
         PyList::new(py, lists)
     }

@@ -38,6 +38,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use rayon::prelude::*;
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::chars::{is_cjk, is_mark, is_punctuation};
@@ -338,6 +339,47 @@ impl Tokenizer {
         self.for_each_token(text, &mut |t| out.push(t.to_string()));
         out
     }
+
+    /// The tokens of `text` in one allocation ([`FlatTokens`]).
+    pub fn flat_tokens(&self, text: &str) -> FlatTokens {
+        let mut flat = FlatTokens {
+            text: String::with_capacity(text.len()),
+            ends: Vec::new(),
+        };
+        self.for_each_token(text, &mut |t| {
+            flat.text.push_str(t);
+            flat.ends.push(flat.text.len());
+        });
+        flat
+    }
+
+    /// [`Tokenizer::flat_tokens`] of every text of `texts` in parallel (rayon); the output keeps
+    /// the input order.
+    pub fn flat_tokens_batch<S: AsRef<str> + Sync>(&self, texts: &[S]) -> Vec<FlatTokens> {
+        texts
+            .par_iter()
+            .with_min_len(64)
+            .map(|t| self.flat_tokens(t.as_ref()))
+            .collect()
+    }
+}
+
+/// The tokens of one text, concatenated: token `i` is `text[ends[i-1]..ends[i]]` (from 0 for
+/// the first), so a batch of texts costs two allocations a text, not one a token.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlatTokens {
+    /// The tokens, back to back.
+    pub text: String,
+    /// The byte offset in `text` where each token ends.
+    pub ends: Vec<usize>,
+}
+
+impl FlatTokens {
+    /// The tokens in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts.zip(self.ends.iter()).map(|(s, &e)| &self.text[s..e])
+    }
 }
 
 #[cfg(test)]
@@ -346,6 +388,19 @@ mod tests {
 
     fn toks(mode: Mode, s: &str) -> Vec<String> {
         Tokenizer::new(mode).tokenize(s)
+    }
+
+    #[test]
+    fn flat_tokens_hold_the_same_tokens_in_order() {
+        let t = Tokenizer::new(Mode::CjkChars).with_lowercase(true);
+        let texts = ["我爱NLP 2024!", "", "  ", "a  bc"];
+        let flats = t.flat_tokens_batch(&texts);
+        assert_eq!(flats.len(), texts.len());
+        for (flat, text) in flats.iter().zip(texts) {
+            assert_eq!(flat.iter().collect::<Vec<_>>(), t.tokenize(text));
+            assert_eq!(*flat, t.flat_tokens(text));
+        }
+        assert_eq!(flats[2], FlatTokens::default());
     }
 
     #[test]
