@@ -141,7 +141,7 @@ pub fn run_detached_feeding<T, F>(
 ) -> PyResult<T>
 where
     T: Send,
-    F: FnOnce(&Cancel, kneser::estimate::pipeline::Batches) -> kneser::Result<T> + Send,
+    F: FnOnce(&Cancel, kneser::Batches) -> kneser::Result<T> + Send,
 {
     let mut iter = iterable.try_iter()?;
     let cancel = Cancel::new();
@@ -150,7 +150,7 @@ where
     std::thread::scope(|scope| {
         let worker_cancel = cancel.clone();
         scope.spawn(move || {
-            let batches: kneser::estimate::pipeline::Batches = Box::new(rx.into_iter().map(Ok));
+            let batches: kneser::Batches = Box::new(rx.into_iter().map(Ok));
             let outcome = catch_unwind(AssertUnwindSafe(|| job(&worker_cancel, batches)));
             let _ = res_tx.send(outcome);
         });

@@ -2,9 +2,10 @@
 
 use std::path::PathBuf;
 
-use kneser::estimate::config::parse_memory;
-use kneser::estimate::explain::Explained;
-use kneser::estimate::{EstimateConfig, Output, PruneConfig, Source, Summary};
+use kneser::{
+    binary_writer, count_to_file, explain_file, explain_text, parse_memory, BinaryLayout,
+    EstimateConfig, Explained, Output, PruneConfig, Source, Summary, DEFAULT_FALLBACK,
+};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
@@ -37,8 +38,7 @@ fn set_fallback(config: &mut EstimateConfig, f: Option<&Bound<'_, PyAny>>) -> Py
     if let Some(f) = f {
         if let Ok(flag) = f.extract::<bool>() {
             if flag {
-                config.discount_fallback =
-                    Some(kneser::estimate::config::DEFAULT_FALLBACK.to_vec());
+                config.discount_fallback = Some(DEFAULT_FALLBACK.to_vec());
             }
         } else if let Ok(v) = f.extract::<f32>() {
             config.discount_fallback = Some(vec![v]);
@@ -75,7 +75,7 @@ fn set_budget(
 
 fn read_limit_vocab(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if let Some(path) = as_path(obj) {
-        let words = py.detach(|| kneser::estimate::config::read_limit_vocab(&path));
+        let words = py.detach(|| kneser::read_limit_vocab(&path));
         return words.map_err(|e| to_pyerr(py, e));
     }
     let mut words = Vec::new();
@@ -194,8 +194,8 @@ fn estimate<'py>(
     let order = required("estimate", "order", order)?;
     let layout =
         match crate::model::trie_options(binary_layout, quantize, backoff_bits, array_bits)? {
-            None => kneser::model::BinaryLayout::Probing,
-            Some(o) => kneser::model::BinaryLayout::Trie(o),
+            None => BinaryLayout::Probing,
+            Some(o) => BinaryLayout::Trie(o),
         };
     if binary.is_some() && arpa.is_some() {
         return Err(pyo3::exceptions::PyValueError::new_err(
@@ -205,13 +205,9 @@ fn estimate<'py>(
     let mut job = None;
     let output = match binary {
         Some(path) => {
-            let (writer, j) = kneser::model::binary_writer(
-                path,
-                layout,
-                include_vocab,
-                "the estimated ARPA".into(),
-            )
-            .map_err(|e| to_pyerr(py, e))?;
+            let (writer, j) =
+                binary_writer(path, layout, include_vocab, "the estimated ARPA".into())
+                    .map_err(|e| to_pyerr(py, e))?;
             job = Some(j);
             Output::Writer(Box::new(writer))
         }
@@ -249,17 +245,17 @@ fn estimate<'py>(
             ))
         }
         (None, Some(counts)) => run_detached(py, move |cancel| {
-            kneser::estimate::estimate(Source::Counts(counts), &config, output, cancel)
+            kneser::estimate(Source::Counts(counts), &config, output, cancel)
         }),
         (None, None) => return Err(pyo3::exceptions::PyTypeError::new_err(
             "estimate: no corpus given: pass a path, files=[...], texts=... or from_counts=[...]",
         )),
         (Some(Corpus::Files(paths)), None) => run_detached(py, move |cancel| {
-            kneser::estimate::estimate(Source::Paths(paths), &config, output, cancel)
+            kneser::estimate(Source::Paths(paths), &config, output, cancel)
         }),
         (Some(Corpus::Texts(texts)), None) => {
             run_detached_feeding(py, &texts, move |cancel, batches| {
-                kneser::estimate::estimate(Source::Batches(batches), &config, output, cancel)
+                kneser::estimate(Source::Batches(batches), &config, output, cancel)
             })
         }
     };
@@ -340,20 +336,10 @@ fn count<'py>(
     config.validate().map_err(|e| to_pyerr(py, e))?;
     let header = match corpus {
         Corpus::Files(paths) => run_detached(py, move |cancel| {
-            kneser::estimate::pipeline::count_to_file(
-                Source::Paths(paths),
-                &config,
-                &output,
-                cancel,
-            )
+            count_to_file(Source::Paths(paths), &config, &output, cancel)
         })?,
         Corpus::Texts(texts) => run_detached_feeding(py, &texts, move |cancel, batches| {
-            kneser::estimate::pipeline::count_to_file(
-                Source::Batches(batches),
-                &config,
-                &output,
-                cancel,
-            )
+            count_to_file(Source::Batches(batches), &config, &output, cancel)
         })?,
     };
     let d = PyDict::new(py);
@@ -535,12 +521,8 @@ fn explain<'py>(
     }
     config.validate().map_err(|e| to_pyerr(py, e))?;
     let e = match (source, text) {
-        (Some(path), None) => run_detached(py, move |cancel| {
-            kneser::estimate::explain::explain_file(&path, &config, cancel)
-        })?,
-        (None, Some(text)) => run_detached(py, move |cancel| {
-            kneser::estimate::explain::explain_text(&text, &config, cancel)
-        })?,
+        (Some(path), None) => run_detached(py, move |cancel| explain_file(&path, &config, cancel))?,
+        (None, Some(text)) => run_detached(py, move |cancel| explain_text(&text, &config, cancel))?,
         _ => {
             return Err(pyo3::exceptions::PyTypeError::new_err(
                 "explain: give exactly one corpus: a path, or text=\"...\"",

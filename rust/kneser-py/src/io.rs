@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use kneser::io::{display_name, open_input, LineReader, OutputFile};
+use kneser::{display_name, open_input, LineReader, OutputFile, RawLine};
 use pyo3::prelude::*;
 
 use crate::errors::to_pyerr;
@@ -91,11 +91,7 @@ impl PyLineBatches {
                     } else if skip {
                         std::str::from_utf8(bytes).ok().map(str::to_string)
                     } else {
-                        Some(
-                            kneser::io::RawLine { bytes, ..line }
-                                .as_str(&name)?
-                                .to_string(),
-                        )
+                        Some(RawLine { bytes, ..line }.as_str(&name)?.to_string())
                     };
                     batch.push((line.number, text));
                 }
@@ -228,7 +224,7 @@ impl PyOutputFile {
 #[pyfunction]
 #[pyo3(signature = (path, inputs = Vec::new()))]
 fn claim_output(py: Python<'_>, path: PathBuf, inputs: Vec<PathBuf>) -> PyResult<()> {
-    py.detach(|| kneser::io::claim_output(&path, &inputs))
+    py.detach(|| kneser::claim_output(&path, &inputs))
         .map_err(|e| to_pyerr(py, e))
 }
 

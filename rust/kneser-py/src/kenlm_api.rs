@@ -9,7 +9,7 @@
 use std::borrow::Cow;
 use std::path::PathBuf;
 
-use kneser::model::LoadMethod;
+use kneser::{FullScore, LoadMethod};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyString};
@@ -260,7 +260,7 @@ pub struct PyFullScoreReturn {
 
 impl PyFullScoreReturn {
     /// A result from the core's score of one word.
-    pub fn from_core(score: kneser::model::FullScore) -> Self {
+    pub fn from_core(score: FullScore) -> Self {
         PyFullScoreReturn {
             log_prob: score.prob,
             ngram_length: i32::from(score.ngram_length),

@@ -22,11 +22,8 @@ mod vocab;
 #[pymodule]
 fn _kneser(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("DEFAULT_MEMORY", kneser::estimate::config::DEFAULT_MEMORY)?;
-    m.add(
-        "LMPLZ_SEPARATORS",
-        kneser::text::whitespace::LMPLZ_SEPARATORS,
-    )?;
+    m.add("DEFAULT_MEMORY", kneser::DEFAULT_MEMORY)?;
+    m.add("LMPLZ_SEPARATORS", kneser::LMPLZ_SEPARATORS)?;
     detach::register(m)?;
     estimate::register(m)?;
     io::register(m)?;

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use kneser::model::query::{run_query, QueryOptions};
-use kneser::model::{LoadMethod, Model, State};
-use kneser::Output;
+use kneser::{
+    build_binary_trie, run_query, BuildConfig, FullScore, LoadMethod, Model, Output, QueryOptions,
+    State, TrieOptions,
+};
 use numpy::PyArray1;
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyValueError;
@@ -480,7 +481,7 @@ impl PyModel {
         in_state: &Bound<'_, PyState>,
         word: &str,
         out_state: &Bound<'_, PyState>,
-    ) -> PyResult<kneser::model::FullScore> {
+    ) -> PyResult<FullScore> {
         let state = in_state.try_borrow()?.inner;
         let mut out = State::default();
         let s = self
@@ -497,7 +498,7 @@ pub(crate) fn trie_options(
     quantize: Option<u8>,
     backoff_bits: Option<u8>,
     array_bits: Option<u8>,
-) -> PyResult<Option<kneser::model::TrieOptions>> {
+) -> PyResult<Option<TrieOptions>> {
     match layout {
         "probing" => {
             if quantize.is_some() || backoff_bits.is_some() || array_bits.is_some() {
@@ -514,7 +515,7 @@ pub(crate) fn trie_options(
                     "backoff quantization (-b) needs probability quantization (-q)",
                 ));
             }
-            let options = kneser::model::TrieOptions {
+            let options = TrieOptions {
                 quantize: quantize.map(|q| (q, backoff_bits.unwrap_or(q))),
                 array_bits,
             };
@@ -561,24 +562,17 @@ fn build_binary(
     backoff_bits: Option<u8>,
     array_bits: Option<u8>,
 ) -> PyResult<()> {
-    let config = kneser::model::BuildConfig {
+    let config = BuildConfig {
         multiplier: probing_multiplier,
         map_positive_to_zero: map_positive,
         unknown_missing_log10p: unknown_log10p,
     };
     match trie_options(layout, quantize, backoff_bits, array_bits)? {
         None => run_detached(py, move |cancel| {
-            kneser::model::build_binary(&arpa, &output, &config, include_vocab, cancel)
+            kneser::build_binary(&arpa, &output, &config, include_vocab, cancel)
         }),
         Some(options) => run_detached(py, move |cancel| {
-            kneser::model::build_binary_trie(
-                &arpa,
-                &output,
-                &config,
-                options,
-                include_vocab,
-                cancel,
-            )
+            build_binary_trie(&arpa, &output, &config, options, include_vocab, cancel)
         }),
     }
 }

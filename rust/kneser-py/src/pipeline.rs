@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use std::sync::Mutex;
 
-use kneser::ccnet::jsonl::{JsonlJob, JsonlOptions, JsonlReport, LineBatch};
-use kneser::ccnet::{Bucket, CcnetScorer};
-use kneser::io::{display_name, open_input, LineReader};
+use kneser::{
+    display_name, open_input, Bucket, CcnetScorer, JsonlJob, JsonlOptions, JsonlReport, LineBatch,
+    LineReader,
+};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
@@ -337,7 +338,7 @@ fn ccnet_perplexity<'py>(
         log10_sums
             .iter()
             .zip(&lengths)
-            .map(|(&s, &n)| kneser::ccnet::perplexity(s, n)),
+            .map(|(&s, &n)| kneser::ccnet_perplexity(s, n)),
     ))
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::{Mutex, RwLock};
 
-use kneser::text::segment::{JoinOptions, Segmenter, UserDictLine, WordList};
+use kneser::{JoinOptions, Segmenter, UserDictLine, WordList};
 use pyo3::exceptions::{PyTypeError, PyUnicodeDecodeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyTuple};

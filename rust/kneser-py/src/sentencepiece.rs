@@ -4,8 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kneser::text::sentencepiece::{ModelType, SentencePiece};
-use kneser::text::tokenize::{Mode, Tokenizer};
+use kneser::{SentencePiece, SentencePieceType, Tokenizer, TokenizerMode};
 use pyo3::prelude::*;
 
 use crate::detach::detach_short;
@@ -33,7 +32,7 @@ impl PySentencePiece {
     #[new]
     fn new(py: Python<'_>, path: PathBuf) -> PyResult<PyClassInitializer<Self>> {
         let sp = Arc::new(detach_short(py, move || SentencePiece::load(&path))?);
-        let tok = Tokenizer::new(Mode::SentencePiece(Arc::clone(&sp)));
+        let tok = Tokenizer::new(TokenizerMode::SentencePiece(Arc::clone(&sp)));
         Ok(PyClassInitializer::from(PyTokenizer::from_core(tok))
             .add_subclass(PySentencePiece { sp }))
     }
@@ -75,10 +74,10 @@ impl PySentencePiece {
     #[getter]
     fn model_type(&self) -> &'static str {
         match self.sp.model_type() {
-            ModelType::Unigram => "unigram",
-            ModelType::Bpe => "bpe",
-            ModelType::Word => "word",
-            ModelType::Char => "char",
+            SentencePieceType::Unigram => "unigram",
+            SentencePieceType::Bpe => "bpe",
+            SentencePieceType::Word => "word",
+            SentencePieceType::Char => "char",
         }
     }
 

@@ -9,9 +9,10 @@
 
 use std::sync::Arc;
 
-use kneser::text::normalize::{CcnetOptions, DigitMode, Normalizer, PunctMode, Step, UnicodeForm};
-use kneser::text::stopwords::Stopwords;
-use kneser::text::tokenize::{FlatTokens, Mode, Tokenizer};
+use kneser::{
+    is_python_space, CcnetOptions, DigitMode, FlatTokens, NormalizeStep, Normalizer, PunctMode,
+    Stopwords, Tokenizer, TokenizerMode, UnicodeForm,
+};
 use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
@@ -191,24 +192,24 @@ impl PyNormalizer {
     ) -> PyResult<Self> {
         let mut steps = Vec::new();
         if let Some(form) = unicode {
-            steps.push(Step::Unicode(parse_form(form)?));
+            steps.push(NormalizeStep::Unicode(parse_form(form)?));
         }
         if let Some(with) = urls {
-            steps.push(Step::ReplaceUrls(with));
+            steps.push(NormalizeStep::ReplaceUrls(with));
         }
         if let Some(with) = emails {
-            steps.push(Step::ReplaceEmails(with));
+            steps.push(NormalizeStep::ReplaceEmails(with));
         }
         if lowercase {
-            steps.push(Step::Lowercase);
+            steps.push(NormalizeStep::Lowercase);
         }
         if strip_accents {
-            steps.push(Step::StripAccents);
+            steps.push(NormalizeStep::StripAccents);
         }
         match digits {
             None => {}
-            Some("each") => steps.push(Step::Digits(DigitMode::Each)),
-            Some("run") => steps.push(Step::Digits(DigitMode::Run)),
+            Some("each") => steps.push(NormalizeStep::Digits(DigitMode::Each)),
+            Some("run") => steps.push(NormalizeStep::Digits(DigitMode::Run)),
             Some(other) => {
                 return Err(PyValueError::new_err(format!(
                     "unknown digits mode {other:?}; expected \"each\", \"run\" or None"
@@ -217,9 +218,9 @@ impl PyNormalizer {
         }
         match punct {
             None => {}
-            Some("ccnet-map") => steps.push(Step::Punct(PunctMode::CcnetMap)),
-            Some("ccnet-remove") => steps.push(Step::Punct(PunctMode::CcnetRemove)),
-            Some("remove-all") => steps.push(Step::Punct(PunctMode::RemoveAll)),
+            Some("ccnet-map") => steps.push(NormalizeStep::Punct(PunctMode::CcnetMap)),
+            Some("ccnet-remove") => steps.push(NormalizeStep::Punct(PunctMode::CcnetRemove)),
+            Some("remove-all") => steps.push(NormalizeStep::Punct(PunctMode::RemoveAll)),
             Some(other) => {
                 return Err(PyValueError::new_err(format!(
                     "unknown punct mode {other:?}; expected \"ccnet-map\", \"ccnet-remove\", \
@@ -228,13 +229,13 @@ impl PyNormalizer {
             }
         }
         if remove_control {
-            steps.push(Step::RemoveControl);
+            steps.push(NormalizeStep::RemoveControl);
         }
         if collapse_whitespace {
-            steps.push(Step::CollapseWhitespace);
+            steps.push(NormalizeStep::CollapseWhitespace);
         }
         if strip {
-            steps.push(Step::Strip);
+            steps.push(NormalizeStep::Strip);
         }
         Ok(PyNormalizer {
             inner: Arc::new(Normalizer::from_steps(steps)),
@@ -465,15 +466,15 @@ impl PyTokenizer {
         stopwords: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let mode = match mode {
-            None => Mode::Whitespace,
+            None => TokenizerMode::Whitespace,
             Some(m) => {
                 if let Ok(seg) = m.cast::<PySegmenter>() {
                     let seg = seg.get().inner()?;
-                    Mode::Custom {
+                    TokenizerMode::Custom {
                         name: "segmenter".into(),
                         split: Arc::new(move |text: &str, f: &mut dyn FnMut(&str)| {
                             seg.for_each_word(text, &mut |w: &str| {
-                                if !w.chars().all(kneser::text::whitespace::is_python_space) {
+                                if !w.chars().all(is_python_space) {
                                     f(w)
                                 }
                             })
@@ -484,7 +485,7 @@ impl PyTokenizer {
                         PyTypeError::new_err("mode must be a mode name (str) or a kneser.Segmenter")
                     })?;
                     let name = name.to_cow()?;
-                    Mode::from_name(&name).ok_or_else(|| {
+                    TokenizerMode::from_name(&name).ok_or_else(|| {
                         PyValueError::new_err(format!(
                             "unknown tokenizer mode {name:?}; expected \"whitespace\", \
                              \"unicode-words\", \"cjk-chars\", \"punctuation\" or a \

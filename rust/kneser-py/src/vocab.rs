@@ -8,11 +8,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use kneser::text::tokenize::Tokenizer;
-use kneser::vocab::{
+use kneser::{
     build_from_files, default_specials, encode_corpus as core_encode_corpus, encode_texts,
-    EncodeConfig, IdBatch, ShardDtype, ShardFormat, ShardSink, TokenCounter, Unknown, Vocab,
-    VocabConfig, EOS,
+    EncodeConfig, IdBatch, ShardDtype, ShardFormat, ShardSink, TokenCounter, Tokenizer, Unknown,
+    Vocab, VocabConfig, EOS_WORD, PAD_WORD, TEXTS_SOURCE,
 };
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyTypeError;
@@ -109,8 +108,8 @@ impl PyVocab {
         let tokenizer = tokenizer_of(tokenizer);
         let specials = match specials {
             Some(mut s) => {
-                if pad && !s.iter().any(|t| t == kneser::vocab::PAD) {
-                    s.push(kneser::vocab::PAD.to_string());
+                if pad && !s.iter().any(|t| t == PAD_WORD) {
+                    s.push(PAD_WORD.to_string());
                 }
                 s
             }
@@ -157,9 +156,7 @@ impl PyVocab {
                     });
                     py.check_signals()?;
                 }
-                detach_short(py, move || {
-                    counter.into_vocab(&config, kneser::vocab::TEXTS_SOURCE)
-                })?
+                detach_short(py, move || counter.into_vocab(&config, TEXTS_SOURCE))?
             }
         };
         Ok(PyVocab {
@@ -493,7 +490,7 @@ fn encode_corpus<'py>(
     let corpus = required_corpus("encode_corpus", source, files, texts)?;
     let eod = match eod {
         Eod::Token(token) => Some(token),
-        Eod::Flag(on) => on.then(|| EOS.to_string()),
+        Eod::Flag(on) => on.then(|| EOS_WORD.to_string()),
     };
     let config = EncodeConfig {
         dtype: ShardDtype::parse(dtype).py_err(py)?,

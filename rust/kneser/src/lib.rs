@@ -35,15 +35,50 @@ pub mod vocab;
 pub use cancel::Cancel;
 pub use error::{Error, Location, Result};
 
-// The facade: the entry points the bindings and the tests start from (`kneser::Model`,
-// `kneser::estimate`, ...). The modules stay public for the stage-level items the bindings
-// convert (see docs/architecture.md, "The core's public surface").
-pub use ccnet::CcnetScorer;
-pub use estimate::{estimate, EstimateConfig, Output, PruneConfig, Source, Summary};
-pub use io::{open_input, LineReader, OutputFile};
-pub use model::{BuildConfig, FullScore, LoadMethod, Model, State};
-pub use text::normalize::Normalizer;
-pub use text::segment::Segmenter;
+// The facade: every name the bindings use, at the crate root (`kneser::Model`,
+// `kneser::estimate`, ...), so that they depend on what the core offers, not on where it lives.
+// The modules stay public for the Rust stage tests and the docs (see docs/architecture.md, "The
+// core's public surface"). A generic name is renamed for the root (`TokenizerMode`,
+// `NormalizeStep`, `ccnet_perplexity`, `EOS_WORD`, ...).
+
+// Input and output.
+pub use io::{
+    claim_output, display_name, open_input, Destination, LineReader, Output, OutputFile, RawLine,
+};
+
+// Estimation (lmplz).
+pub use estimate::config::{
+    parse_memory, read_limit_vocab, DEFAULT_FALLBACK, DEFAULT_MEMORY, MAX_ORDER,
+};
+pub use estimate::counts_file::CountsHeader;
+pub use estimate::explain::{explain_file, explain_text, Explained};
+pub use estimate::pipeline::{count_to_file, Batches};
+pub use estimate::{estimate, EstimateConfig, PruneConfig, Source, Summary};
+
+// Models: loading, scoring, the query report, binary files.
+pub use model::query::{run_query, QueryOptions, QueryTotals};
+pub use model::{
+    binary_writer, build_binary, build_binary_trie, BinaryJob, BinaryLayout, BinaryWriter,
+    BuildConfig, FullScore, LoadMethod, Model, State, TrieOptions,
+};
+
+// Text: normalization, tokenization, segmentation, SentencePiece, whitespace rules.
+pub use text::normalize::{
+    CcnetOptions, DigitMode, Normalizer, PunctMode, Step as NormalizeStep, UnicodeForm,
+};
+pub use text::segment::{JoinOptions, SegmentStats, Segmenter, UserDictLine, WordList};
+pub use text::sentencepiece::{ModelType as SentencePieceType, SentencePiece};
 pub use text::stopwords::Stopwords;
-pub use text::tokenize::Tokenizer;
-pub use vocab::Vocab;
+pub use text::tokenize::{FlatTokens, Mode as TokenizerMode, Tokenizer};
+pub use text::whitespace::{is_python_space, LMPLZ_SEPARATORS};
+
+// Vocabularies and id shards.
+pub use vocab::{
+    build_from_files, default_specials, encode_corpus, encode_texts, EncodeConfig, IdBatch,
+    ShardDtype, ShardFormat, ShardSink, TokenCounter, Unknown, Vocab, VocabConfig, BOS as BOS_WORD,
+    EOS as EOS_WORD, PAD as PAD_WORD, TEXTS_SOURCE, UNK as UNK_WORD,
+};
+
+// CCNet's perplexity filter.
+pub use ccnet::jsonl::{JsonlJob, JsonlOptions, JsonlReport, LineBatch};
+pub use ccnet::{perplexity as ccnet_perplexity, Bucket, CcnetScorer};
