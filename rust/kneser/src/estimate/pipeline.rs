@@ -648,22 +648,6 @@ fn count_stage(
     cancel: &Cancel,
 ) -> Result<(Vocabulary, SortedStream, u64)> {
     log(config, "=== 1/5 Counting and sorting n-grams ===");
-    let (vocab, windows, tokens) = count_source(source, config, memory, temp, cancel)?;
-    log(
-        config,
-        format!("Unigram tokens {tokens} types {}", vocab.len()),
-    );
-    Ok((vocab, windows, tokens))
-}
-
-/// Stage 1's reading and counting, by kind of source.
-fn count_source(
-    source: Source,
-    config: &EstimateConfig,
-    memory: usize,
-    temp: &TempDir,
-    cancel: &Cancel,
-) -> Result<(Vocabulary, SortedStream, u64)> {
     let options = CountOptions {
         order: config.order,
         skip_symbols: config.skip_symbols,
@@ -671,22 +655,27 @@ fn count_source(
         lmplz_final_line: config.lmplz_final_line,
     };
     let counter = || Counter::new(options, memory, temp, cancel);
-    match source {
-        Source::Counts(paths) => counts_stage(&paths, config, memory, temp, cancel),
+    let (vocab, windows, tokens) = match source {
+        Source::Counts(paths) => counts_stage(&paths, config, memory, temp, cancel)?,
         Source::Paths(paths) => {
             let mut counter = counter();
             for path in &paths {
                 log(config, format!("Reading {}", display_name(path)));
                 count_file(&mut counter, path)?;
             }
-            counter.finish()
+            counter.finish()?
         }
         Source::Batches(batches) => {
             let mut counter = counter();
             count_batches(&mut counter, batches)?;
-            counter.finish()
+            counter.finish()?
         }
-    }
+    };
+    log(
+        config,
+        format!("Unigram tokens {tokens} types {}", vocab.len()),
+    );
+    Ok((vocab, windows, tokens))
 }
 
 /// Counts one file (`-` is stdin), [`CHUNKS_PER_BATCH`] chunks of whole lines at a time.
