@@ -14,6 +14,8 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFloat, PyString};
 
+use crate::sources::type_name;
+
 /// kenlm's `as_str`: a `bytes` as it is, a `str` encoded as UTF-8 (a lone surrogate raises
 /// UnicodeEncodeError, as `str.encode` does); anything else is a TypeError with kenlm's message.
 pub fn kenlm_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
@@ -157,11 +159,7 @@ fn enum_value(value: &Bound<'_, PyAny>, name: &str, max: i64, names: &str) -> Py
     let v: i64 = value.extract().map_err(|_| {
         PyTypeError::new_err(format!(
             "{name} must be an integer ({names}), got {}",
-            value
-                .get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_else(|_| "?".into())
+            type_name(value)
         ))
     })?;
     if !(0..=max).contains(&v) {

@@ -16,6 +16,7 @@ use pyo3::types::{PyBytes, PyList, PyTuple};
 
 use crate::detach::run_detached;
 use crate::kenlm_api::{kenlm_bytes, model_path, PyConfig, PyFullScoreReturn, Truthy};
+use crate::sources::type_name;
 
 /// A context for word-by-word scoring (kenlm's `State`): the recent words and their backoffs.
 ///
@@ -151,11 +152,7 @@ impl PyModel {
         let bytes = value.cast::<PyBytes>().map_err(|_| {
             pyo3::exceptions::PyTypeError::new_err(format!(
                 "Expected bytes, got {}",
-                value
-                    .get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_else(|_| "?".into())
+                type_name(value)
             ))
         })?;
         let mut guard = self.path.lock().map_err(|_| {

@@ -29,7 +29,8 @@ pub enum Corpus<'py> {
     Texts(Bound<'py, PyAny>),
 }
 
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
+/// The name of `obj`'s type for messages (`?` when it has none).
+pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()
         .map(|n| n.to_string())

@@ -20,6 +20,7 @@ use pyo3::types::{PyBytes, PyList, PyString};
 use crate::detach::{detach_short, run_detached};
 use crate::errors::format_error;
 use crate::segment::PySegmenter;
+use crate::sources::type_name;
 
 /// Texts per parallel chunk of a batch call (Ctrl-C is checked between chunks).
 const CHUNK: usize = 16_384;
@@ -31,13 +32,8 @@ const DETACH_BYTES: usize = 1 << 16;
 pub(crate) fn extract_text(obj: &Bound<'_, PyAny>, index: Option<usize>) -> PyResult<String> {
     let py = obj.py();
     let s = obj.cast::<PyString>().map_err(|_| {
-        let type_name = obj
-            .get_type()
-            .name()
-            .map(|n| n.to_string())
-            .unwrap_or_else(|_| "?".into());
         let at = index.map(|i| format!(" at index {i}")).unwrap_or_default();
-        PyTypeError::new_err(format!("expected str{at}, got {type_name}"))
+        PyTypeError::new_err(format!("expected str{at}, got {}", type_name(obj)))
     })?;
     match s.to_cow() {
         Ok(cow) => Ok(cow.into_owned()),
