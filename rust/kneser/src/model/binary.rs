@@ -459,7 +459,9 @@ pub(crate) fn load(path: &Path, method: LoadMethod) -> Result<Model> {
         return Ok(m);
     }
     let (layout, has_vocab) = parse_header(&map, &name)?;
-    Model::from_image(Storage::Mapped(map), layout, has_vocab, &name)
+    let mut m = Model::from_image(Storage::Mapped(map), layout, has_vocab, &name)?;
+    m.source = super::Source::Probing(path.to_path_buf());
+    Ok(m)
 }
 
 impl Model {
@@ -524,7 +526,7 @@ pub(crate) fn save(model: &Model, path: &Path, include_vocab: bool) -> Result<()
     let bytes = model.storage.bytes();
     let with_vocab = include_vocab && model.has_vocab;
     let header = header_bytes(&model.layout.counts, model.layout.multiplier, with_vocab);
-    let mut out = AtomicFile::create(path)?;
+    let mut out = AtomicFile::create_for(path, model.input_file().as_slice())?;
     let body_end = if with_vocab {
         bytes.len()
     } else {

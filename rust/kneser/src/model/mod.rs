@@ -81,6 +81,8 @@ pub(crate) enum Source {
     Arpa(std::path::PathBuf, BuildConfig),
     /// A trie binary file.
     Trie(std::path::PathBuf),
+    /// A probing binary file (its tables are the model's image: no trie is built from it).
+    Probing(std::path::PathBuf),
 }
 
 /// Runs `$body` with `$v` bound to the model's search structure (a [`score::Lookup`]: the
@@ -165,6 +167,7 @@ impl Model {
     /// Errors: [`crate::Error::InvalidArgument`] for a model built from a stream or in memory,
     /// and for bit widths outside 1 to 25; the errors of reading the source again.
     pub fn save_trie(&self, path: &Path, options: TrieOptions, include_vocab: bool) -> Result<()> {
+        crate::io::claim_output(path, self.input_file().as_slice())?;
         let (grams, multiplier) = match &self.source {
             Source::Arpa(arpa, config) => (
                 build::grams_from_arpa(arpa, config, &Cancel::new())?,
@@ -174,7 +177,7 @@ impl Model {
                 Some(grams) => (grams?, self.layout.multiplier),
                 None => unreachable_source()?,
             },
-            Source::None => unreachable_source()?,
+            Source::None | Source::Probing(_) => unreachable_source()?,
         };
         trie::save(&grams, path, options, multiplier, include_vocab)
     }
@@ -193,7 +196,7 @@ impl Model {
 
     fn name_for_errors(&self) -> String {
         match &self.source {
-            Source::Trie(p) | Source::Arpa(p, _) => p.display().to_string(),
+            Source::Trie(p) | Source::Arpa(p, _) | Source::Probing(p) => p.display().to_string(),
             Source::None => "the model".into(),
         }
     }
@@ -216,6 +219,8 @@ impl Model {
 
     /// [`Model::save_binary`], leaving out the vocabulary strings when `include_vocab` is false
     /// (`build_binary -v`). Order-1 models cannot be saved (KenLM's format needs order >= 2).
+    /// The file the model was loaded from ([`Model::input_file`]) is refused as `path`
+    /// (`InvalidArgument`), as every output onto an input is.
     pub fn save_binary_with(&self, path: &Path, include_vocab: bool) -> Result<()> {
         if self.order < 2 {
             return Err(crate::error::Error::InvalidArgument(
@@ -224,6 +229,15 @@ impl Model {
             ));
         }
         binary::save(self, path, include_vocab)
+    }
+
+    /// The file the model was loaded from (an ARPA or binary file; None for a model built in
+    /// memory or read from a stream). The save methods refuse to write onto it.
+    pub fn input_file(&self) -> Option<&Path> {
+        match &self.source {
+            Source::Arpa(p, _) | Source::Trie(p) | Source::Probing(p) => Some(p),
+            Source::None => None,
+        }
     }
 
     /// The probing multiplier of the tables (buckets per entry).
@@ -465,8 +479,8 @@ pub fn build_binary_trie(
 /// The error of a model whose n-grams are not at hand for the trie layout.
 fn unreachable_source<T>() -> Result<T> {
     Err(crate::error::Error::InvalidArgument(
-        "this model was not read from a file, so its n-grams are not at hand for the trie \
-         layout: save it as probing, or build the trie from the ARPA"
+        "this model was not read from an ARPA or trie file, so its n-grams are not at hand \
+         for the trie layout: save it as probing, or build the trie from the ARPA"
             .into(),
     ))
 }
