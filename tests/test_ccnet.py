@@ -1,11 +1,11 @@
 """CCNet mode: kneser's perplexity and bucket equal CCNet's own flow (cc_net's MultiSentencePiece,
 DocLM and PerplexityBucket with the sentencepiece package and the kenlm module) for every
-document, with SentencePiece and language models trained here on bundled text."""
+document, with the {lang}.sp.model + {lang}.arpa.bin pairs (KenLM probing binaries) trained
+here by kneser.train_lm on bundled text."""
 
 from __future__ import annotations
 
 import copy
-import io
 import json
 import lzma
 import random
@@ -40,25 +40,29 @@ def _zh_lines() -> list[str]:
     return [ln for ln in (TESTS / "zh-sample.txt").read_text(encoding="utf-8").splitlines() if ln]
 
 
+KENLM_MAGIC = b"mmap lm http://kheafield.com/code"
+
+
 def _train_lang(lm_dir: Path, lang: str, lines: list[str], vocab_size: int) -> None:
-    normalized = [text_normalizer.normalize(ln) for ln in lines]
-    model = io.BytesIO()
-    spm.SentencePieceTrainer.train(
-        sentence_iterator=iter([n for n in normalized if n]),
-        model_writer=model,
-        vocab_size=vocab_size,
-        hard_vocab_limit=False,
-        minloglevel=2,
-        num_threads=1,
+    """The pair of a CCNet lm_dir, trained by kneser.train_lm: SentencePiece on the normalized
+    text, then the model on its pieces, written straight to KenLM's probing binary."""
+    ref = lm_dir.parent / f"{lang}-ref.txt"
+    ref.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary = kneser.train_lm(
+        ref,
+        3,
+        binary=lm_dir / f"{lang}.arpa.bin",
+        sp_model=lm_dir / f"{lang}.sp.model",
+        sp_vocab_size=vocab_size,
+        sp_options={"hard_vocab_limit": False, "num_threads": 1},
+        discount_fallback=[0.5, 1, 1.5],
     )
-    (lm_dir / f"{lang}.sp.model").write_bytes(model.getvalue())
-    sp = spm.SentencePieceProcessor(model_file=str(lm_dir / f"{lang}.sp.model"))
-    pieces = [" ".join(sp.encode_as_pieces(n)) for n in normalized if n]
-    arpa = lm_dir / f"{lang}.arpa"
-    kneser.estimate(texts=pieces, order=3, arpa=str(arpa), discount_fallback=[0.5, 1, 1.5])
-    # CCNet's file name; kenlm and kneser both recognise an ARPA by its content.
-    shutil.copy(arpa, lm_dir / f"{lang}.arpa.bin")
-    arpa.unlink()
+    assert summary["binary"] == str(lm_dir / f"{lang}.arpa.bin") and "arpa" not in summary
+    assert (lm_dir / f"{lang}.arpa.bin").read_bytes().startswith(KENLM_MAGIC)
+    assert sorted(p.name for p in lm_dir.iterdir() if p.name.startswith(lang)) == [
+        f"{lang}.arpa.bin",
+        f"{lang}.sp.model",
+    ]
 
 
 def _documents(seed: int = 7) -> list[dict]:
@@ -302,24 +306,30 @@ def test_skip_bad_lines_counted_with_file_and_line(setup, tmp_path):
 
 
 @pytest.mark.skipif(not (KENLM_BIN / "build_binary").exists(), reason="KenLM binaries not built")
-def test_kenlm_binary_model(setup, tmp_path):
-    """CCNet's real {lang}.arpa.bin is a KenLM binary: loaded through kneser.Model's loader."""
+@pytest.mark.parametrize("layout", ["probing", "trie"])
+def test_kenlm_build_binary_model(setup, tmp_path, layout):
+    """A {lang}.arpa.bin written by KenLM's own build_binary (its default probing layout, or
+    trie) from the ARPA of the same pieces scores as in CCNet."""
     lm_dir = tmp_path / "lm"
     lm_dir.mkdir()
-    shutil.copy(setup["lm_dir"] / "en.sp.model", lm_dir / "en.sp.model")
-    subprocess.run(
-        [
-            str(KENLM_BIN / "build_binary"),
-            str(setup["lm_dir"] / "en.arpa.bin"),
-            str(lm_dir / "en.arpa.bin"),
-        ],
-        check=True,
-        capture_output=True,
+    sp_model = setup["lm_dir"] / "en.sp.model"
+    shutil.copy(sp_model, lm_dir / "en.sp.model")
+    kneser.train_lm(
+        setup["root"] / "en-ref.txt",
+        3,
+        tmp_path / "en.arpa",
+        tokenizer=kneser.SentencePiece(sp_model),
+        discount_fallback=[0.5, 1, 1.5],
     )
-    try:
-        kneser.Model(str(lm_dir / "en.arpa.bin"))
-    except kneser.FormatError:
-        pytest.skip("kneser.Model does not read KenLM binary files in this build")
+    cmd = [str(KENLM_BIN / "build_binary"), str(tmp_path / "en.arpa"), str(lm_dir / "en.arpa.bin")]
+    if layout == "trie":
+        cmd.insert(1, "trie")
+    subprocess.run(cmd, check=True, capture_output=True)
+    if layout == "probing":
+        # The same bytes as train_lm's binary, written straight from estimation.
+        assert (lm_dir / "en.arpa.bin").read_bytes() == (
+            setup["lm_dir"] / "en.arpa.bin"
+        ).read_bytes()
     out = tmp_path / "out.jsonl"
     kneser.Pipeline.ccnet(lm_dir, setup["cutoff"]).run(setup["inputs"], out)
     expected = _ccnet(lm_dir, setup["cutoff"], setup["docs"], ["en"])
@@ -341,34 +351,36 @@ def test_dedup_document(setup, tmp_path):
     assert [d["url"] for d in _read(out)] == [d["url"] for d in docs]
 
 
-def test_train_lm_trains_the_sentencepiece_model_then_estimates_on_pieces(tmp_path):
+def test_train_lm_cli_writes_a_pair_ccnet_loads(tmp_path):
+    """`kneser train-lm --sp-model --binary`: the {lang}.sp.model + {lang}.arpa.bin of a CCNet
+    lm_dir, loaded by the sentencepiece package, the kenlm module and CCNet's DocLM."""
+    import kenlm
+
     ref = tmp_path / "ref.txt"
     ref.write_text("\n".join(_en_lines()[:3000]) + "\n", encoding="utf-8")
     lm_dir = tmp_path / "lm"
     lm_dir.mkdir()
+    args = ["train-lm", str(ref), "-o", "3", "--sp-vocab-size", "700", "--discount-fallback"]
     rc = main(
         [
-            "train-lm",
-            str(ref),
-            "-o",
-            "3",
-            "--arpa",
+            *args,
+            "--binary",
             str(lm_dir / "en.arpa.bin"),
             "--sp-model",
             str(lm_dir / "en.sp.model"),
-            "--sp-vocab-size",
-            "700",
-            "--discount-fallback",
             "-q",
         ]
     )
     assert rc == 0
+    assert sorted(p.name for p in lm_dir.iterdir()) == ["en.arpa.bin", "en.sp.model"]
+    assert (lm_dir / "en.arpa.bin").read_bytes().startswith(KENLM_MAGIC)
     sp = spm.SentencePieceProcessor(model_file=str(lm_dir / "en.sp.model"))
     assert sp.get_piece_size() == 700
-    # The ARPA's words are the model's pieces of the normalized text.
-    line = text_normalizer.normalize(_en_lines()[0])
-    model = kneser.Model(str(lm_dir / "en.arpa.bin"))
-    assert all(p in model for p in sp.encode_as_pieces(line))
+    # The model's words are the SentencePiece model's pieces of the normalized text.
+    lm = kenlm.Model(str(lm_dir / "en.arpa.bin"))
+    assert lm.order == 3
+    lines = [text_normalizer.normalize(ln) for ln in _en_lines()[:50]]
+    assert all(p in lm for ln in lines for p in sp.encode_as_pieces(ln))
     # The pair works in CCNet's own flow and in kneser's, with equal results.
     docs = _documents()[:300]
     expected = _ccnet(lm_dir, None, docs, ["en"])
@@ -376,5 +388,37 @@ def test_train_lm_trains_the_sentencepiece_model_then_estimates_on_pieces(tmp_pa
     src.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
     kneser.Pipeline.ccnet(lm_dir).run(src, tmp_path / "o.jsonl")
     got = _read(tmp_path / "o.jsonl")
-    assert [d.get("perplexity") for d in got] == [d.get("perplexity") for d in expected]
+    # Without a cutoff file CCNet adds no bucket; kneser's is "all".
+    assert all(d.pop("bucket") == "all" for d in got)
+    assert got == expected
     assert sum("perplexity" in d for d in got) > 100
+    # --arpa too: the ARPA, and the binary built from it has the same bytes.
+    both = tmp_path / "both"
+    both.mkdir()
+    outs = ["--arpa", str(both / "en.arpa"), "--binary", str(both / "en.bin")]
+    assert main([*args, *outs, "--tokenizer", str(lm_dir / "en.sp.model"), "-q"]) == 0
+    assert (both / "en.bin").read_bytes() == (lm_dir / "en.arpa.bin").read_bytes()
+    assert (both / "en.arpa").read_text(encoding="utf-8").startswith("\\data\\\nngram 1=")
+    if (KENLM_BIN / "build_binary").exists():
+        # KenLM's build_binary (probing, its default) writes the same bytes from the ARPA.
+        subprocess.run(
+            [str(KENLM_BIN / "build_binary"), str(both / "en.arpa"), str(both / "kenlm.bin")],
+            check=True,
+            capture_output=True,
+        )
+        assert (both / "kenlm.bin").read_bytes() == (lm_dir / "en.arpa.bin").read_bytes()
+
+
+def test_train_lm_refuses_bad_outputs_before_any_work(tmp_path):
+    ref = tmp_path / "ref.txt"
+    ref.write_text("a b c\n", encoding="utf-8")
+    with pytest.raises(kneser.ArgumentError, match="arpa, binary or both"):
+        kneser.train_lm(ref, 3, sp_model=tmp_path / "x.sp.model")
+    with pytest.raises(kneser.ArgumentError, match="same file"):
+        kneser.train_lm(ref, 3, binary=tmp_path / "x", sp_model=tmp_path / "x")
+    with pytest.raises(kneser.KneserError):
+        kneser.train_lm(ref, 3, binary=ref, sp_model=tmp_path / "x.sp.model")
+    with pytest.raises(kneser.KneserError):
+        kneser.train_lm(ref, 3, binary=tmp_path / "no" / "x.bin", sp_model=tmp_path / "s.model")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ref.txt"]
+    assert main(["train-lm", str(ref), "-o", "2", "-q"]) != 0

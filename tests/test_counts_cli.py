@@ -119,3 +119,65 @@ def test_count_then_build_from_counts_on_the_command_line(tmp_path, data_dir):
     )
     assert out.returncode == 0, out.stderr.decode()
     assert out.stdout == (data_dir / "lmplz" / "seed.o2.fallback.arpa").read_bytes()
+
+
+def _words_end(data: bytes) -> int:
+    """Offset just past the last word of a count file (header: magic, order, tokens, words,
+    records = 36 bytes; each word: u32 length and bytes)."""
+    words = int.from_bytes(data[20:28], "little")
+    at = 36
+    for _ in range(words):
+        at += 4 + int.from_bytes(data[at : at + 4], "little")
+    return at
+
+
+def test_a_corrupted_count_file_is_a_format_error_naming_the_offset(tmp_path, data_dir):
+    counts = tmp_path / "a.counts"
+    kneser.count(data_dir / "lmplz" / "seed.txt", order=2, output=counts)
+    data = counts.read_bytes()
+    assert data[:8] == b"KNESERC\x02"
+    vocab_sum = _words_end(data)
+
+    def estimate(path):
+        kneser.estimate(
+            None, order=2, arpa=tmp_path / "x.arpa", from_counts=[path], discount_fallback=True
+        )
+
+    estimate(counts)
+    good = (tmp_path / "x.arpa").read_bytes()
+    (tmp_path / "x.arpa").unlink()
+    # One flipped byte in a record's count: the records checksum (the last 8 bytes) fails.
+    bad = bytearray(data)
+    bad[-8 - 8] ^= 0x01
+    (tmp_path / "b.counts").write_bytes(bytes(bad))
+    with pytest.raises(kneser.FormatError, match=rf"checksum of the records at byte offset "
+                       rf"{len(data) - 8}"):  # fmt: skip
+        estimate(tmp_path / "b.counts")
+    # In a word of the vocabulary: the vocabulary checksum fails.
+    bad = bytearray(data)
+    bad[vocab_sum - 1] ^= 0x20
+    (tmp_path / "v.counts").write_bytes(bytes(bad))
+    with pytest.raises(kneser.FormatError, match=rf"checksum of the vocabulary at byte offset "
+                       rf"{vocab_sum}"):  # fmt: skip
+        estimate(tmp_path / "v.counts")
+    # Every single flipped byte, anywhere, is an error (the order field: another order).
+    for i in range(len(data)):
+        bad = bytearray(data)
+        bad[i] ^= 0x04
+        (tmp_path / "f.counts").write_bytes(bytes(bad))
+        error = (kneser.FormatError, kneser.ArgumentError) if 8 <= i < 12 else kneser.FormatError
+        with pytest.raises(error):
+            estimate(tmp_path / "f.counts")
+    # Bytes after the checksum, or a version this kneser does not know.
+    (tmp_path / "t.counts").write_bytes(data + b"\0")
+    with pytest.raises(kneser.FormatError, match="1 unexpected bytes after the records checksum"):
+        estimate(tmp_path / "t.counts")
+    (tmp_path / "n.counts").write_bytes(b"KNESERC\x03" + data[8:])
+    with pytest.raises(kneser.FormatError, match="format version 3 is not known"):
+        estimate(tmp_path / "n.counts")
+    assert not (tmp_path / "x.arpa").exists()
+    # A version-1 file (no checksums) is still read, to the same model.
+    v1 = b"KNESERC\x01" + data[8:vocab_sum] + data[vocab_sum + 8 : -8]
+    (tmp_path / "v1.counts").write_bytes(v1)
+    estimate(tmp_path / "v1.counts")
+    assert (tmp_path / "x.arpa").read_bytes() == good

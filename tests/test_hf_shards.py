@@ -189,3 +189,56 @@ def test_vocab_to_tokenizers_round_trip(data_dir: Path, tmp_path: Path):
             assert tok.encode(line).ids == want, line
             assert loaded.encode(line).ids == want, line
     assert loaded.get_vocab() == vocab.get_vocab()
+
+
+def unk_of(tok: Tokenizer) -> int | None:
+    model = json.loads(tok.to_str())["model"]
+    if model.get("unk_token") is not None:
+        return tok.token_to_id(model["unk_token"])
+    return model.get("unk_id")
+
+
+@pytest.mark.parametrize("kind", ["bpe", "wordpiece", "unigram"])
+def test_unknown_tokens_are_counted(en, tmp_path: Path, kind: str):
+    _, lines = en
+    tok = train(kind, lines)
+    unk = unk_of(tok)
+    assert unk is not None
+    # Characters the tokenizer never saw become its unknown token.
+    texts = [*lines[:50], "ǂ ǃ ʘ", "the ǂ cat", *lines[50:80]]
+    eos = tok.token_to_id("[EOS]")
+    index = kneser.encode_corpus(texts=texts, out_dir=tmp_path / "s", tokenizer=tok, eos=eos)
+    ids = read_back(tmp_path / "s", index).tolist()
+    assert ids == expected(tok, texts, [], [eos])
+    assert index["unk_tokens"] == ids.count(unk) > 0
+    # Known text only: none.
+    known = kneser.encode_corpus(texts=lines[:50], out_dir=tmp_path / "k", tokenizer=tok)
+    assert known["unk_tokens"] == read_back(tmp_path / "k", known).tolist().count(unk) == 0
+
+
+def test_a_tokenizer_without_unknown_token_counts_none(tmp_path: Path):
+    tok = Tokenizer(models.WordPiece({"[UNK]": 0, "a": 1, "b": 2}, unk_token="[UNK]"))
+    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    index = kneser.encode_corpus(texts=["a zz b", "zz"], out_dir=tmp_path / "w", tokenizer=tok)
+    assert read_back(tmp_path / "w", index).tolist() == [1, 0, 2, 0]
+    assert index["unk_tokens"] == 2
+    # Byte-level BPE has no unknown token: 0 is id 0, not an unknown.
+    bl = Tokenizer(models.BPE())
+    bl.pre_tokenizer = pre_tokenizers.ByteLevel()
+    bl.train_from_iterator(["a b c"] * 10, trainers.BpeTrainer(vocab_size=300, show_progress=False,
+                           initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))  # fmt: skip
+    index = kneser.encode_corpus(texts=["a b ǂ"], out_dir=tmp_path / "b", tokenizer=bl)
+    assert index["tokens"] > 0 and index["unk_tokens"] == 0
+
+
+def test_tables_through_a_tokenizer(en, bpe, tmp_path: Path):
+    pa = pytest.importorskip("pyarrow")
+    datasets = pytest.importorskip("datasets")
+    _, lines = en
+    eos = bpe.token_to_id("[EOS]")
+    want = expected(bpe, lines, [], [eos])
+    for i, table in enumerate(
+        [pa.table({"text": lines}), datasets.Dataset.from_dict({"text": lines})]
+    ):
+        index = kneser.encode_corpus(table, tmp_path / f"t{i}", tokenizer=bpe, eos="[EOS]")
+        assert read_back(tmp_path / f"t{i}", index).tolist() == want

@@ -331,3 +331,190 @@ def test_output_file_commits_or_leaves_nothing(tmp_path):
         out.write(b"bytes\n")
     assert target.read_text() == "whole\nbytes\n"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+
+
+# -- the Python save methods never write onto their own input ----------------------------------
+
+
+@pytest.mark.parametrize("alias", ["same", "symlink", "hardlink"])
+def test_save_methods_refuse_their_own_input(tmp_path, corpus, arpa, alias):
+    made = iter(range(1000))
+
+    def aliased(path: Path) -> Path:
+        if alias == "symlink":
+            link = tmp_path / f"link{next(made)}-{path.name}"
+            link.symlink_to(path)
+            return link
+        if alias == "hardlink":
+            link = tmp_path / f"hard{next(made)}-{path.name}"
+            os.link(path, link)
+            return link
+        return path
+
+    # A model loaded from an ARPA file, then from a binary file.
+    before = arpa.read_bytes()
+    model = kneser.Model(str(arpa))
+    with pytest.raises(kneser.ArgumentError, match="is the input"):
+        model.save_binary(str(aliased(arpa)))
+    with pytest.raises(kneser.ArgumentError, match="is the input"):
+        model.save_binary(str(aliased(arpa)), layout="trie")
+    assert arpa.read_bytes() == before
+    binary = tmp_path / "lm.bin"
+    model.save_binary(str(binary))
+    image = binary.read_bytes()
+    for method in (kneser.LoadMethod.LAZY, kneser.LoadMethod.READ):
+        config = kneser.Config()
+        config.load_method = method
+        loaded = kneser.Model(str(binary), config)
+        with pytest.raises(kneser.ArgumentError, match="is the input"):
+            loaded.save_binary(str(aliased(binary)), include_vocab=False)
+    assert binary.read_bytes() == image
+    # A vocabulary loaded from a file, and one built from a corpus file.
+    saved = tmp_path / "vocab.json"
+    kneser.Vocab.build(str(corpus)).save(str(saved))
+    text = saved.read_bytes()
+    with pytest.raises(kneser.ArgumentError, match="is the input"):
+        kneser.Vocab.load(str(saved)).save(str(aliased(saved)))
+    with pytest.raises(kneser.ArgumentError, match="is the input"):
+        kneser.Vocab.build(files=[str(corpus)]).save(str(aliased(corpus)))
+    with pytest.raises(kneser.ArgumentError, match="is the input"):
+        kneser.Vocab.build(str(corpus)).save_limit_vocab(str(aliased(corpus)))
+    assert saved.read_bytes() == text and corpus.read_text() == CORPUS
+    # Other paths are written as before.
+    kneser.Vocab.load(str(saved)).save(str(tmp_path / "copy.json"))
+    assert (tmp_path / "copy.json").read_bytes() == text
+
+
+# -- resource limits: address space, open files, permissions -----------------------------------
+
+
+def _limited(code: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, **kw
+    )
+
+
+def _vm_after_imports() -> int:
+    """Bytes of address space a `kneser` CLI process holds once its modules are imported."""
+    code = (
+        "import kneser.cli\nkneser.cli.build_parser()\n"
+        "print([l for l in open('/proc/self/status') if l.startswith('VmPeak')][0].split()[1])"
+    )
+    return int(_limited(code).stdout) * 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+def test_an_address_space_limit_is_a_memory_error_not_an_abort(tmp_path):
+    import random
+    import resource
+
+    rng = random.Random(7)
+    text = tmp_path / "big.txt"
+    with text.open("w") as f:
+        for _ in range(400_000):
+            f.write(" ".join(f"w{rng.randrange(200_000)}" for _ in range(6)) + "\n")
+    base = _vm_after_imports()
+    outcomes = []
+    for extra in (60 << 20, 150 << 20):
+        limit = base + extra
+        tmp = tmp_path / f"tmp{extra}"
+        tmp.mkdir()
+        arpa = tmp_path / f"lm{extra}.arpa"
+
+        def cap(limit: int = limit) -> None:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+        # A sort budget of 8 GiB that the limit cannot give; the counts need ~50 MB.
+        r = subprocess.run(
+            [sys.executable, "-m", "kneser.cli", "build", "-q", "-o", "3", "-S", "8G",
+             "-T", str(tmp), str(text), "--discount_fallback", "--arpa", str(arpa)],
+            capture_output=True, text=True, timeout=600, preexec_fn=cap,
+        )  # fmt: skip
+        assert r.returncode >= 0, (r.returncode, r.stderr)  # an exit, never a signal (abort)
+        if r.returncode == 0:
+            assert arpa.exists()
+        else:
+            line = one_line_error(r)
+            assert line.startswith("kneser: error: out of memory:"), line
+            assert not arpa.exists()
+        assert list(tmp.iterdir()) == []
+        outcomes.append(r.returncode)
+    assert 1 in outcomes, "no limit was tight enough to fail"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".lm")]
+
+
+def _expected_errno(directory: Path) -> int | None:
+    """The errno the system gives for creating a file in ``directory`` (None: it can)."""
+    probe = directory / "kneser-probe"
+    try:
+        with open(probe, "w"):
+            pass
+    except OSError as e:
+        return e.errno
+    probe.unlink()
+    return None
+
+
+def test_permission_denied_has_its_errno_and_a_one_line_message(tmp_path, corpus):
+    import errno
+
+    if os.geteuid() == 0:
+        # Root ignores modes; sysfs refuses new files even to root.
+        directory = Path("/sys")
+    else:
+        directory = tmp_path / "ro"
+        directory.mkdir()
+        directory.chmod(0o500)
+    want = _expected_errno(directory)
+    if want is None:
+        pytest.skip(f"{directory} is writable here")
+    assert want in (errno.EACCES, errno.EPERM, errno.EROFS), want
+    out = directory / "lm.arpa"
+    with pytest.raises(kneser.KneserIOError) as info:
+        kneser.estimate(corpus, order=2, arpa=out, discount_fallback=True, verbose=False)
+    assert info.value.errno == want, info.value
+    assert info.value.filename == str(out)
+    assert str(info.value).count(str(directory)) == 1, str(info.value)  # no temp file named
+    r = cli("build", "-q", "-o", "2", str(corpus), "--discount_fallback", "--arpa", str(out))
+    assert os.strerror(want) in one_line_error(r)
+    assert not out.exists()
+
+
+def test_a_parent_that_is_a_file_is_enotdir(tmp_path, corpus):
+    import errno
+
+    out = corpus / "lm.arpa"  # corpus.txt is a regular file
+    with pytest.raises(kneser.KneserIOError) as info:
+        kneser.estimate(corpus, order=2, arpa=out, discount_fallback=True, verbose=False)
+    assert info.value.errno == errno.ENOTDIR, info.value
+    r = cli("build", "-q", "-o", "2", str(corpus), "--discount_fallback", "--arpa", str(out))
+    assert os.strerror(errno.ENOTDIR) in one_line_error(r)
+    assert corpus.read_text() == CORPUS
+
+
+def test_too_many_open_files_has_its_errno_and_a_one_line_message(tmp_path, corpus):
+    import errno
+
+    arpa = tmp_path / "lm.arpa"
+    # After the imports, the limit is set to the descriptors already open: the first file
+    # kneser opens fails with EMFILE.
+    prelude = (
+        "import os, resource, sys, kneser, kneser.cli\n"
+        "kneser.cli.build_parser()\n"
+        "n = len(os.listdir('/proc/self/fd')) - 1\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (n, resource.getrlimit("
+        "resource.RLIMIT_NOFILE)[1]))\n"
+    )
+    args = ["build", "-q", "-o", "2", str(corpus), "--discount_fallback", "--arpa", str(arpa)]
+    r = _limited(prelude + f"sys.exit(kneser.cli.main({args!r}))")
+    assert os.strerror(errno.EMFILE) in one_line_error(r)
+    api = (
+        prelude + "try:\n"
+        f"    kneser.estimate({str(corpus)!r}, order=2, arpa={str(arpa)!r},"
+        " discount_fallback=True, verbose=False)\n"
+        "except kneser.KneserIOError as e:\n"
+        "    print(e.errno)\n"
+    )
+    r = _limited(api)
+    assert r.returncode == 0 and r.stdout.split() == [str(errno.EMFILE)], (r.stdout, r.stderr)
+    assert not arpa.exists()

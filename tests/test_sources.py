@@ -257,3 +257,73 @@ def test_decode_ids_outside_the_vocabulary(small_vocab) -> None:
         small_vocab.decode([len(small_vocab)])
     with pytest.raises(kneser.ArgumentError):
         small_vocab.decode(np.array([2**32 - 1], dtype=np.uint32))
+
+
+# --- tables (pyarrow.Table, datasets.Dataset) through the same rule ---------------------------
+
+
+def _table_sources(lines: list[str]) -> list[dict]:
+    """The same lines as tables: positional and as texts=, in several record batches, with a
+    null to skip, a lone column not named "text", a datasets.Dataset and IterableDataset."""
+    pa = pytest.importorskip("pyarrow")
+    datasets = pytest.importorskip("datasets")
+    table = pa.table({"text": lines, "n": list(range(len(lines)))})
+    chunked = pa.concat_tables([table.slice(0, 100), table.slice(100, 77), table.slice(177)])
+    assert chunked.column("text").num_chunks == 3
+    with_null = pa.table({"text": [*lines[:10], None, *lines[10:]]})
+    lone = pa.table({"body": pa.array(lines, type=pa.large_string())})
+    dataset = datasets.Dataset.from_dict({"text": lines, "id": list(range(len(lines)))})
+    return [
+        {"source": table},
+        {"texts": table},
+        {"source": chunked},
+        {"source": with_null},
+        {"texts": lone},
+        {"source": dataset},
+        {"texts": dataset.to_iterable_dataset()},
+    ]
+
+
+@pytest.mark.parametrize("api", ["Vocab.build", "estimate", "count", "encode_corpus"])
+def test_tables_are_sources_of_every_api(tmp_path, corpus, api) -> None:
+    lines, whole, _, _ = corpus
+    vocab = kneser.Vocab.build(texts=lines[:300], min_count=2)
+
+    def result(kw: dict, out: Path) -> object:
+        if api == "Vocab.build":
+            v = kneser.Vocab.build(**kw)
+            return v.tokens(), v.counts().tolist()
+        if api == "estimate":
+            kneser.estimate(**kw, order=3, arpa=out)
+            return out.read_bytes()
+        if api == "count":
+            kneser.count(**kw, order=3, output=out)
+            kneser.estimate(order=3, arpa=out.with_suffix(".arpa"), from_counts=[out])
+            return out.with_suffix(".arpa").read_bytes()
+        index = kneser.encode_corpus(**kw, vocab=vocab, out_dir=out, shard_tokens=1000)
+        ids = np.concatenate([np.load(out / s["file"]) for s in index["shards"]]).tolist()
+        return ids, index["documents"], index["tokens"]
+
+    want = result({"source": whole}, tmp_path / "ref")
+    for i, kw in enumerate(_table_sources(lines)):
+        assert result(kw, tmp_path / f"t{i}") == want, kw
+
+
+@pytest.mark.parametrize("api", ["Vocab.build", "estimate", "count", "encode_corpus"])
+def test_tables_that_are_no_corpus_are_type_errors(tmp_path, corpus, api) -> None:
+    pa = pytest.importorskip("pyarrow")
+    lines = corpus[0]
+    vocab = kneser.Vocab.build(texts=lines)
+    call = _apis(tmp_path, vocab)[api]
+    two = pa.table({"a": lines[:3], "b": lines[3:6]})
+    numbers = pa.table({"text": [1, 2, 3]})
+    cases = [
+        ({"files": pa.table({"text": lines[:3]})}, r"files= takes paths, got a Table"),
+        ({"source": two}, r"no column 'text' and several columns \(a, b\).*select"),
+        ({"texts": two}, r"no column 'text'"),
+        ({"source": numbers}, r"column 'text' of the Table holds int64, not strings"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(TypeError, match=message):
+            call(dict(kwargs))
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []

@@ -3,7 +3,9 @@
 - Inputs: a Parquet file is recognised by its content (the magic ``PAR1``), never by its name,
   and read streaming, one record batch of a row group at a time
   (``pyarrow.parquet.ParquetFile.iter_batches``); a ``pyarrow.Table`` or a huggingface
-  ``datasets.Dataset`` is taken as a source as it is.
+  ``datasets.Dataset`` is taken as a source as it is: by ``Pipeline.run`` (rows, the text in
+  its ``field``) and, through the one source rule (``rust/kneser-py/src/sources.rs``), by
+  ``Vocab.build``, ``estimate``, ``count`` and ``encode_corpus`` (:func:`table_texts`).
 - Output: :class:`ParquetSink` writes rows (dicts) in row groups through the core's output
   layer (``kneser.OutputFile``: a temp file renamed into place on commit, so a crash never
   leaves a half-written Parquet file under its name).
@@ -52,6 +54,62 @@ def is_arrow_source(obj: Any) -> bool:
     return (mod.startswith("pyarrow") and name == "Table") or (
         mod.startswith("datasets") and name == "Dataset"
     )
+
+
+#: Rows converted to Python str at once by :func:`table_texts`.
+TABLE_BATCH = 8192
+
+
+def text_column(names: list[str] | None, api: str, what: str) -> str:
+    """The column a table's texts come from: ``"text"``, else its only column."""
+    if names is None or "text" in names:
+        return "text"
+    if len(names) == 1:
+        return names[0]
+    raise TypeError(
+        f"{api}: the {what} has no column 'text' and several columns ({', '.join(names)}): "
+        f"select the one holding the texts, e.g. table.select([name]) or "
+        f"dataset.select_columns([name])"
+    )
+
+
+def table_texts(obj: Any, api: str) -> Iterator[str]:
+    """The texts of a ``pyarrow.Table``, ``datasets.Dataset`` or ``datasets.IterableDataset``
+    as str, one record batch of :data:`TABLE_BATCH` rows converted at a time (the table is
+    never copied whole); the column is chosen by :func:`text_column`; nulls are skipped.
+
+    The column is checked when this is called, before any text is read: a column that is not
+    of strings is a TypeError."""
+    what = type(obj).__name__
+    column = text_column(None if obj.column_names is None else list(obj.column_names), api, what)
+    if type(obj).__module__.startswith("pyarrow"):
+        pa = _pyarrow()
+        kind = obj.schema.field(column).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            raise TypeError(f"{api}: column {column!r} of the {what} holds {kind}, not strings")
+
+        def arrow() -> Iterator[str]:
+            for batch in obj.select([column]).to_batches(max_chunksize=TABLE_BATCH):
+                for text in batch.column(0).to_pylist():
+                    if text is not None:
+                        yield text
+
+        return arrow()
+    features = getattr(obj, "features", None)
+    if features is not None and column in features:
+        dtype = getattr(features[column], "dtype", None)
+        if dtype not in ("string", "large_string"):
+            raise TypeError(f"{api}: column {column!r} of the {what} holds {dtype}, not strings")
+    if not hasattr(obj, "select_columns"):
+        raise TypeError(f"{api}: cannot read columns of a {what}")
+
+    def dataset() -> Iterator[str]:
+        for batch in obj.select_columns([column]).iter(batch_size=TABLE_BATCH):
+            for text in batch[column]:
+                if text is not None:
+                    yield text
+
+    return dataset()
 
 
 def source_name(obj: Any) -> str:

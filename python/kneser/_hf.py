@@ -2,8 +2,11 @@
 
 - :func:`encode_corpus_hf`: a corpus to token-id shards through any ``tokenizers.Tokenizer``
   (BPE, WordPiece, Unigram, ...). The tokenizer's own parallel ``encode_batch`` splits the text;
-  the ids go to the core's one shard writer (``_kneser.ShardSink``: the same ``.npy`` / ``.bin``
-  files, uint16/uint32 rule, atomic writes and ``index.json`` as the ``Vocab`` path).
+  its ``Encoding`` objects go as they are to the core's one shard writer
+  (``_kneser.ShardSink.write_encodings``: each one's ids copied once into the batch, no Python
+  lists or arrays in between; the same ``.npy`` / ``.bin`` files, uint16/uint32 rule, atomic
+  writes and ``index.json`` as the ``Vocab`` path). Memory: one batch of :data:`BATCH_DOCS`
+  documents and their encodings, whatever the corpus size.
 - :func:`vocab_to_tokenizers`: a kneser ``Vocab`` as a ``tokenizers`` WordLevel tokenizer.
 
 ``tokenizers`` is an optional extra (``pip install kneser[tokenizers]``); it is imported only
@@ -77,6 +80,22 @@ def special_id(tokenizer: Any, value: Any, name: str) -> tuple[str, int] | None:
     raise TypeError(f"{name}= takes a token string or an int id, got {type(value).__name__}")
 
 
+def unk_id(tokenizer: Any) -> int | None:
+    """The id of the tokenizer's unknown token, or None when its model has none (byte-level
+    BPE, ...): ``model.unk_token`` (BPE, WordPiece, WordLevel) or a Unigram model's
+    ``unk_id`` (only in its serialized form)."""
+    token = getattr(tokenizer.model, "unk_token", None)
+    if token:
+        i = tokenizer.token_to_id(token)
+        return None if i is None else int(i)
+    if type(tokenizer.model).__name__ == "Unigram":
+        import json
+
+        i = json.loads(tokenizer.to_str()).get("model", {}).get("unk_id")
+        return None if i is None else int(i)
+    return None
+
+
 def _text_batches(
     files: list[str] | None, texts: Iterable[str] | None
 ) -> Iterator[tuple[int, list[str]]]:
@@ -122,7 +141,8 @@ def encode_corpus_hf(
 ) -> dict[str, Any]:
     """Encodes documents (lines of ``files`` or items of ``texts``) with a huggingface tokenizer
     into shards; see ``kneser.encode_corpus``. Documents with no id (before bos/eos) are skipped
-    and counted as ``empty_lines``."""
+    and counted as ``empty_lines``; occurrences of the tokenizer's unknown token (see
+    :func:`unk_id`) are counted as ``unk_tokens``."""
     tok = load_tokenizer(tokenizer)
     eos_t = special_id(tok, eos, "eos")
     bos_t = special_id(tok, bos, "bos")
@@ -138,25 +158,17 @@ def encode_corpus_hf(
         progress=progress,
         prefix=prefix,
         sources=sources,
+        unk_id=unk_id(tok),
     )
-    head = [bos_t[1]] if bos_t else []
-    tail = [eos_t[1]] if eos_t else []
+    bos_id = bos_t[1] if bos_t else None
+    eos_id = eos_t[1] if eos_t else None
     for source_index, docs in _text_batches(files, texts):
-        encodings = tok.encode_batch(docs, add_special_tokens=add_special_tokens)
-        pieces: list[list[int]] = []
-        ends: list[int] = []
-        total, empty = 0, 0
-        for enc in encodings:
-            ids = enc.ids
-            if not ids:
-                empty += 1
-                continue
-            piece = head + ids + tail if (head or tail) else ids
-            pieces.append(piece)
-            total += len(piece)
-            ends.append(total)
-        flat = np.fromiter((i for p in pieces for i in p), dtype=np.uint32, count=total)
-        sink.write(flat, np.asarray(ends, dtype=np.int64), empty, source_index)
+        sink.write_encodings(
+            tok.encode_batch(docs, add_special_tokens=add_special_tokens),
+            bos=bos_id,
+            eos=eos_id,
+            source_index=source_index,
+        )
     return sink.finish()
 
 

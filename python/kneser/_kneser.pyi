@@ -193,6 +193,11 @@ class Model:
     Loads an ARPA file (KenLM's, SRILM's or kneser's; plain, .gz, .xz or .zst) or a kneser
     binary model (recognised by its magic bytes; memory-mapped, or read into memory, as
     ``config.load_method`` says). Text arguments are ``str`` or ``bytes``, as in kenlm.
+
+    A memory-mapped binary model must not be changed or truncated in place on disk while it
+    is loaded: the kernel then kills the process with SIGBUS when a page of it is read (KenLM
+    behaves the same). Replacing it by a rename (as kneser's own writers do) is safe. Load
+    with ``config.load_method = LoadMethod.READ`` to copy the file into memory instead.
     """
 
     path: bytes
@@ -859,6 +864,7 @@ class ShardSink:
         progress: bool = False,
         prefix: str = ...,
         sources: list[str] = ...,
+        unk_id: int | None = None,
     ) -> ShardSink: ...
     def write(
         self,
@@ -868,6 +874,16 @@ class ShardSink:
         source_index: int = 0,
     ) -> None:
         """Appends one batch: ids of documents back to back, the offset past each document."""
+    def write_encodings(
+        self,
+        encodings: Iterable[Any],
+        bos: int | None = None,
+        eos: int | None = None,
+        source_index: int = 0,
+    ) -> None:
+        """Appends one batch of huggingface ``Encoding`` objects (``encode_batch``'s result):
+        each one's ``ids`` copied once into the batch, ``bos``/``eos`` around them; one
+        without ids counts as an empty line."""
     def finish(self) -> dict[str, Any]:
         """Closes the last shard and writes ``index.json``; returns the index."""
 

@@ -743,7 +743,7 @@ def _normalized_lines(
 def train_lm(
     inputs: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     order: int,
-    arpa: str | os.PathLike[str],
+    arpa: str | os.PathLike[str] | None = None,
     *,
     binary: str | os.PathLike[str] | None = None,
     normalizer: Any = "ccnet",
@@ -754,18 +754,21 @@ def train_lm(
     **options: Any,
 ) -> dict[str, Any]:
     """CCNet's recipe: normalize and tokenize a reference corpus, estimate an order-N model,
-    write the ARPA and (optionally) the binary model.
+    write the ARPA and/or KenLM's binary model.
 
     With ``sp_model``, the SentencePiece model is trained first, as CCNet's models were
     (``spm_train`` on the normalized text; needs ``pip install "kneser[sentencepiece]"``),
-    written there, and the model is estimated on its pieces: ``{lang}.sp.model`` plus the ARPA
-    (which CCNet's kenlm loads as it is) are a pair for ``Pipeline.ccnet`` and CCNet.
+    written there, and the model is estimated on its pieces. ``sp_model="lm/en.sp.model",
+    binary="lm/en.arpa.bin"`` gives the pair of a CCNet ``lm_dir``: the binary is KenLM's
+    probing format (``build_binary``'s default layout, the bytes it writes for the ARPA),
+    written straight from estimation when no ``arpa`` is asked for; CCNet's kenlm and
+    ``Pipeline.ccnet`` both load it.
 
     Args:
         inputs: text files, one sentence (paragraph) a line; plain, .gz, .xz or .zst.
         order: the model order.
-        arpa: the ARPA to write.
-        binary: the binary model to write as well (fast to load, memory-mapped).
+        arpa: the ARPA to write (None: only the binary).
+        binary: KenLM's probing binary model to write (fast to load, memory-mapped).
         normalizer: a ``kneser.Normalizer``, "ccnet" (default) or None.
         tokenizer: a ``kneser.Tokenizer`` (a ``kneser.SentencePiece`` too) or None.
         sp_model: where to write a SentencePiece model trained on the normalized text (then
@@ -775,10 +778,25 @@ def train_lm(
         **options: passed to ``kneser.estimate`` (memory, prune, discount_fallback, ...).
 
     Returns:
-        the estimation summary, with ``arpa`` and ``binary`` paths added.
+        the estimation summary, with the ``arpa``, ``binary`` and ``sp_model`` paths written.
+
+    Every output is claimed before any work (an input, a directory or the same path twice is
+    an ``ArgumentError``) and appears only when complete.
     """
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
+    outputs = {
+        name: os.fspath(path)
+        for name, path in (("arpa", arpa), ("binary", binary), ("sp_model", sp_model))
+        if path is not None
+    }
+    if arpa is None and binary is None:
+        raise ArgumentError("train_lm: give arpa, binary or both")
+    if len(set(map(os.path.abspath, outputs.values()))) < len(outputs):
+        raise ArgumentError(f"train_lm: two outputs are the same file: {outputs}")
+    paths = [os.fspath(p) for p in inputs]
+    for path in outputs.values():
+        _kneser.claim_output(path, paths)
     if normalizer == "ccnet":
         normalizer = _kneser.Normalizer.ccnet()
     if sp_model is not None:
@@ -786,23 +804,27 @@ def train_lm(
             raise ArgumentError("give sp_model (to train one) or tokenizer, not both")
         tokenizer = _train_sentencepiece(
             (t for t in _normalized_lines(inputs, normalizer, None) if t),
-            Path(sp_model),
+            outputs["sp_model"],
+            paths,
             sp_vocab_size,
-            sp_options or {},
+            dict(sp_options or {}),
         )
     lines = _normalized_lines(inputs, normalizer, tokenizer)
-    summary = _kneser.estimate(texts=lines, order=order, arpa=os.fspath(arpa), **options)
-    summary["arpa"] = os.fspath(arpa)
-    if sp_model is not None:
-        summary["sp_model"] = os.fspath(sp_model)
-    if binary is not None:
-        _kneser.Model(os.fspath(arpa)).save_binary(os.fspath(binary))
-        summary["binary"] = os.fspath(binary)
+    if arpa is not None:
+        summary = _kneser.estimate(texts=lines, order=order, arpa=outputs["arpa"], **options)
+        if binary is not None:
+            _kneser.Model(outputs["arpa"]).save_binary(outputs["binary"], layout="probing")
+    else:
+        # Straight from estimation to the binary file: no ARPA is written.
+        summary = _kneser.estimate(
+            texts=lines, order=order, binary=outputs["binary"], binary_layout="probing", **options
+        )
+    summary.update(outputs)
     return summary
 
 
 def _train_sentencepiece(
-    lines: Iterator[str], path: Path, vocab_size: int, options: dict[str, Any]
+    lines: Iterator[str], path: str, inputs: list[str], vocab_size: int, options: dict[str, Any]
 ) -> Any:
     try:
         import sentencepiece as spm
@@ -821,10 +843,9 @@ def _train_sentencepiece(
         minloglevel=options.pop("minloglevel", 2),
         **options,
     )
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_bytes(model.getvalue())
-    os.replace(tmp, path)
-    return _kneser.SentencePiece(str(path))
+    with _kneser.OutputFile(path, inputs) as out:
+        out.write(model.getvalue())
+    return _kneser.SentencePiece(path)
 
 
 def demo(out_dir: str | os.PathLike[str] | None = None, order: int = 3) -> Report:

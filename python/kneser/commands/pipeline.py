@@ -63,12 +63,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     t = sub.add_parser(
         "train-lm",
-        help="CCNet's recipe: normalize, tokenize, estimate, write ARPA and binary",
+        help="CCNet's recipe: normalize, tokenize, estimate, write ARPA and/or binary",
+        description="CCNet's recipe for a {lang}.sp.model + {lang}.arpa.bin pair: normalize the "
+        "reference text, train a SentencePiece model on it (--sp-model), estimate on its pieces, "
+        "write KenLM's probing binary (--binary; straight from estimation without --arpa) "
+        "and/or the ARPA.",
     )
     t.add_argument("inputs", nargs="+", help="reference corpus files")
     t.add_argument("-o", "--order", type=int, default=5)
-    t.add_argument("--arpa", required=True)
-    t.add_argument("--binary", default=None)
+    t.add_argument("--arpa", default=None, help="the ARPA to write")
+    t.add_argument(
+        "--binary",
+        default=None,
+        help="KenLM's probing binary to write (build_binary's default layout; CCNet's "
+        "{lang}.arpa.bin)",
+    )
     t.add_argument("--normalize", choices=["ccnet", "none"], default="ccnet")
     t.add_argument("--tokenizer", default=None, help="a tokenizer mode or a SentencePiece .model")
     t.add_argument(
@@ -160,6 +169,8 @@ def _run_model(args: argparse.Namespace):
 
 
 def run_train_lm(args: argparse.Namespace) -> int:
+    if args.arpa is None and args.binary is None:
+        raise kneser.ArgumentError("kneser train-lm: give --arpa, --binary or both")
     summary = train_lm(
         args.inputs,
         args.order,

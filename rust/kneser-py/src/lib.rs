@@ -18,6 +18,12 @@ mod text;
 mod token_ids;
 mod vocab;
 
+/// Rust allocations of the extension: the system allocator with an emergency reserve, so that
+/// running out of memory is a `MemoryError`, not an abort of the interpreter (see
+/// `kneser::alloc`).
+#[global_allocator]
+static ALLOCATOR: kneser::alloc::Guarded = kneser::alloc::Guarded;
+
 /// The native module `kneser._kneser`; the public API is re-exported by `kneser/__init__.py`.
 #[pymodule]
 fn _kneser(m: &Bound<'_, PyModule>) -> PyResult<()> {

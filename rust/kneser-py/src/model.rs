@@ -85,6 +85,11 @@ impl PyState {
 /// model (recognised by its magic bytes; memory-mapped, or read into memory, as
 /// `config.load_method` says).
 ///
+/// A memory-mapped binary model must not be changed or truncated in place on disk while it is
+/// loaded: the kernel then kills the process with SIGBUS when a page of it is read (KenLM
+/// behaves the same). Replacing it by a rename (as kneser's own writers do) is safe. Load with
+/// `config.load_method = LoadMethod.READ` to copy the file into memory instead.
+///
 /// Args:
 ///     path: the model file (str or bytes as in kenlm; os.PathLike too).
 ///     config: a `kneser.Config` (default `Config()`: load_method `POPULATE_OR_READ`).

@@ -7,9 +7,13 @@
 //! - `files=`: a path (str or os.PathLike) or an iterable of paths; `"-"` is stdin.
 //! - `texts=`: an iterable of str, one line (a sentence, a document) per item, pulled in
 //!   batches. A single str is refused (it would be read character by character).
-//! - the positional `source`: one path (str or os.PathLike), nothing else. Lists, tuples,
-//!   generators and bytes are refused with a TypeError that says to use `files=` or `texts=`,
-//!   since any of them could hold either.
+//! - the positional `source`: one path (str or os.PathLike), or a table (below), nothing else.
+//!   Lists, tuples, generators and bytes are refused with a TypeError that says to use
+//!   `files=` or `texts=`, since any of them could hold either.
+//! - a table: a `pyarrow.Table`, a huggingface `datasets.Dataset` or `datasets.IterableDataset`,
+//!   positional or as `texts=` (never `files=`): the texts of its column `"text"` (or of its
+//!   only column), read one record batch at a time by `kneser._arrow.table_texts`; a null is
+//!   skipped. A table cannot be mistaken for a path or a list of lines, so it is unambiguous.
 //!
 //! Exactly one of the three is given (`estimate` also takes none, with `from_counts`).
 
@@ -55,9 +59,34 @@ fn path_of(obj: &Bound<'_, PyAny>) -> PyResult<Option<PathBuf>> {
     Ok(None)
 }
 
+/// A `pyarrow.Table`, `datasets.Dataset` or `datasets.IterableDataset`, recognised by its
+/// type's module and name (neither package is imported here).
+fn is_table(obj: &Bound<'_, PyAny>) -> bool {
+    let ty = obj.get_type();
+    let module = ty.module().map(|m| m.to_string()).unwrap_or_default();
+    let name = type_name(obj);
+    let root = module.split('.').next().unwrap_or("");
+    (root == "pyarrow" && name == "Table")
+        || (root == "datasets" && (name == "Dataset" || name == "IterableDataset"))
+}
+
+/// The iterable of str of a table (see the module doc).
+fn table_texts<'py>(api: &str, table: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    table
+        .py()
+        .import("kneser._arrow")?
+        .call_method1("table_texts", (table, api))
+}
+
 fn files_arg(api: &str, files: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
     if let Some(p) = path_of(files)? {
         return Ok(vec![p]);
+    }
+    if is_table(files) {
+        return Err(PyTypeError::new_err(format!(
+            "{api}: files= takes paths, got a {}: pass the table positionally or as texts=",
+            type_name(files)
+        )));
     }
     if is_bytes(files) {
         return Err(PyTypeError::new_err(format!(
@@ -113,6 +142,9 @@ fn texts_arg<'py>(api: &str, texts: &Bound<'py, PyAny>) -> PyResult<Bound<'py, P
             type_name(texts)
         )));
     }
+    if is_table(texts) {
+        return table_texts(api, texts);
+    }
     if texts.hasattr("__fspath__")? {
         return Err(PyTypeError::new_err(format!(
             "{api}: texts= got a path ({}); pass paths as files=",
@@ -141,8 +173,9 @@ fn positional(api: &str, source: &Bound<'_, PyAny>) -> PyResult<Vec<PathBuf>> {
         format!("got {what}")
     };
     Err(PyTypeError::new_err(format!(
-        "{api}: the positional source is one path (str or os.PathLike); {hint}: pass \
-         files=[...] for paths or texts=... for an iterable of str lines"
+        "{api}: the positional source is one path (str or os.PathLike) or a table \
+         (pyarrow.Table, datasets.Dataset); {hint}: pass files=[...] for paths or texts=... \
+         for an iterable of str lines"
     )))
 }
 
@@ -165,6 +198,7 @@ pub fn corpus<'py>(
         )));
     }
     Ok(match (source, files, texts) {
+        (Some(s), _, _) if is_table(s) => Some(Corpus::Texts(table_texts(api, s)?)),
         (Some(s), _, _) => Some(Corpus::Files(positional(api, s)?)),
         (_, Some(f), _) => Some(Corpus::Files(files_arg(api, f)?)),
         (_, _, Some(t)) => Some(Corpus::Texts(texts_arg(api, t)?)),

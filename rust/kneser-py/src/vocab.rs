@@ -524,10 +524,12 @@ fn encode_corpus<'py>(
 ///         appends the id), or None.
 ///     dtype, format, shard_tokens, progress, prefix: as `encode_corpus`.
 ///     sources: the input names for the index and progress.
+///     unk_id: the tokenizer's unknown id, counted into the index's `unk_tokens`, or None.
 ///
 /// Example:
 ///     >>> sink = kneser._kneser.ShardSink("shards", 30000, sources=["a.txt"])
 ///     >>> sink.write(np.array([5, 6, 7], dtype=np.uint32), np.array([2, 3]))
+///     >>> sink.write_encodings(tok.encode_batch(["a b", "c"]), eos=2)
 ///     >>> index = sink.finish()
 #[pyclass(name = "ShardSink", module = "kneser._kneser", frozen)]
 pub struct PyShardSink {
@@ -538,7 +540,7 @@ pub struct PyShardSink {
 #[pymethods]
 impl PyShardSink {
     #[new]
-    #[pyo3(signature = (out_dir, vocab_size, *, eod_token = None, eod_id = None, dtype = "auto", format = "npy", shard_tokens = 100_000_000, progress = false, prefix = "shard".to_string(), sources = vec![]))]
+    #[pyo3(signature = (out_dir, vocab_size, *, eod_token = None, eod_id = None, dtype = "auto", format = "npy", shard_tokens = 100_000_000, progress = false, prefix = "shard".to_string(), sources = vec![], unk_id = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -552,6 +554,7 @@ impl PyShardSink {
         progress: bool,
         prefix: String,
         sources: Vec<String>,
+        unk_id: Option<u32>,
     ) -> PyResult<Self> {
         let config = EncodeConfig {
             dtype: ShardDtype::parse(dtype).py_err(py)?,
@@ -571,8 +574,9 @@ impl PyShardSink {
                 ))
             }
         };
-        let sink =
+        let mut sink =
             ShardSink::new(&out_dir, &config, vocab_size, eod, sources.clone()).py_err(py)?;
+        sink.set_unk_id(unk_id).py_err(py)?;
         Ok(PyShardSink {
             sink: Mutex::new(Some(sink)),
             sources,
@@ -607,18 +611,47 @@ impl PyShardSink {
             doc_ends,
             empty_lines,
         };
-        let source = self.sources.get(source_index).cloned().unwrap_or_default();
-        let sink = &self.sink;
-        py.detach(move || {
-            let mut guard = sink.lock().unwrap_or_else(|p| p.into_inner());
-            match guard.as_mut() {
-                Some(s) => s.write(&batch, source_index, &source),
-                None => Err(kneser::Error::InvalidArgument(
-                    "ShardSink is finished".into(),
-                )),
+        self.write_batch(py, batch, source_index)
+    }
+
+    /// Appends one batch of huggingface `Encoding`s (what `Tokenizer.encode_batch` returns):
+    /// each one's `ids` go straight into the batch, `bos` before and `eos` after them (ids, or
+    /// None); an encoding without ids is counted as an empty line. One copy of the ids, no
+    /// intermediate lists or arrays.
+    #[pyo3(signature = (encodings, bos = None, eos = None, source_index = 0))]
+    fn write_encodings(
+        &self,
+        py: Python<'_>,
+        encodings: &Bound<'_, PyAny>,
+        bos: Option<u32>,
+        eos: Option<u32>,
+        source_index: usize,
+    ) -> PyResult<()> {
+        let ids_attr = pyo3::intern!(py, "ids");
+        let mut batch = IdBatch::default();
+        if let Ok(n) = encodings.len() {
+            batch.doc_ends.reserve(n);
+        }
+        let mut doc: Vec<u32> = Vec::new();
+        for (n, enc) in encodings.try_iter()?.enumerate() {
+            let ids = enc?.getattr(ids_attr)?;
+            let list = ids.cast::<PyList>().map_err(|_| {
+                PyTypeError::new_err(format!(
+                    "encoding {n}: ids is {}, not a list of ints",
+                    ids.get_type()
+                        .name()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default()
+                ))
+            })?;
+            doc.clear();
+            doc.reserve(list.len());
+            for id in list.iter() {
+                doc.push(id.extract::<u32>()?);
             }
-        })
-        .py_err(py)
+            batch.push_document(doc.drain(..), bos, eos);
+        }
+        self.write_batch(py, batch, source_index)
     }
 
     /// Closes the last shard and writes `index.json`; returns the index as a dict.
@@ -636,6 +669,23 @@ impl PyShardSink {
             })
             .py_err(py)?;
         py.import("json")?.call_method1("loads", (index.to_json(),))
+    }
+}
+
+impl PyShardSink {
+    fn write_batch(&self, py: Python<'_>, batch: IdBatch, source_index: usize) -> PyResult<()> {
+        let source = self.sources.get(source_index).cloned().unwrap_or_default();
+        let sink = &self.sink;
+        py.detach(move || {
+            let mut guard = sink.lock().unwrap_or_else(|p| p.into_inner());
+            match guard.as_mut() {
+                Some(s) => s.write(&batch, source_index, &source),
+                None => Err(kneser::Error::InvalidArgument(
+                    "ShardSink is finished".into(),
+                )),
+            }
+        })
+        .py_err(py)
     }
 }
 

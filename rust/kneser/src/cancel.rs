@@ -28,10 +28,17 @@ impl Cancel {
         self.0.load(Ordering::Relaxed)
     }
 
-    /// `Err(Error::Interrupted)` once cancelled; call between blocks of work.
+    /// `Err(Error::Interrupted)` once cancelled; `Err(Error::OutOfMemory)` once the system
+    /// refused an allocation that the emergency reserve served ([`crate::alloc`]); call
+    /// between blocks of work.
     pub fn check(&self) -> Result<()> {
         if self.is_cancelled() {
             Err(Error::Interrupted)
+        } else if crate::alloc::exhausted() {
+            Err(Error::OutOfMemory {
+                what: "the job's working memory (the system refused it)",
+                bytes: crate::alloc::failed_bytes() as u64,
+            })
         } else {
             Ok(())
         }

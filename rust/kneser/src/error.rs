@@ -144,8 +144,12 @@ pub enum Error {
 
 impl Error {
     /// An [`Error::Io`] for `path`, turning `NotFound` into [`Error::NotFound`].
+    /// An OS error that a wrapper (tempfile's, which adds the temp file's path and hides the
+    /// OS error from `source()`) carries only in its text is unwrapped to the plain OS error,
+    /// so the message names `path` once and [`Error::errno`] finds the number.
     pub fn io(action: &'static str, path: impl AsRef<Path>, source: io::Error) -> Self {
         let path = path.as_ref().to_path_buf();
+        let source = plain_os_error(source);
         if source.kind() == io::ErrorKind::NotFound && action == "cannot open" {
             Error::NotFound { path }
         } else {
@@ -154,6 +158,18 @@ impl Error {
                 path,
                 source,
             }
+        }
+    }
+
+    /// A thread that could not be started: out of memory when the system lacked room for its
+    /// stack (`EAGAIN`/`ENOMEM`, as under `ulimit -v`), an internal error otherwise.
+    pub fn thread_spawn(what: &str, e: io::Error) -> Self {
+        match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::OutOfMemory => Error::OutOfMemory {
+                what: "a thread's stack",
+                bytes: 2 << 20,
+            },
+            _ => Error::Internal(format!("cannot start the {what} thread: {e}")),
         }
     }
 
@@ -174,6 +190,24 @@ impl Error {
             at: Location::new(source, line),
             message: message.into(),
         }
+    }
+}
+
+/// The OS error carried in the text of a wrapper (`"Permission denied (os error 13) at path
+/// ..."`, std's format for OS errors) as a plain `io::Error`; `e` itself otherwise.
+fn plain_os_error(e: io::Error) -> io::Error {
+    if e.raw_os_error().is_some() {
+        return e;
+    }
+    let Some(inner) = e.get_ref() else { return e };
+    let text = inner.to_string();
+    let code = text.find("(os error ").and_then(|at| {
+        let rest = &text[at + "(os error ".len()..];
+        rest[..rest.find(')')?].parse::<i32>().ok()
+    });
+    match code {
+        Some(n) => io::Error::from_raw_os_error(n),
+        None => e,
     }
 }
 
@@ -234,6 +268,29 @@ mod tests {
         );
         assert!(matches!(e, Error::NotFound { .. }));
         assert_eq!(e.to_string(), "no such file or directory: /nope");
+    }
+
+    #[test]
+    fn wrapped_os_errors_are_unwrapped() {
+        // tempfile's wrapper hides the OS error from source(); Error::io recovers it, and the
+        // temp file's path leaves the message.
+        let wrapped = tempfile::Builder::new()
+            .tempfile_in("/no/such/dir/for/kneser")
+            .expect_err("the directory is missing");
+        assert!(wrapped.to_string().contains("at path"));
+        let e = Error::io(
+            "cannot create output file in",
+            "/no/such/dir/for/kneser",
+            wrapped,
+        );
+        assert_eq!(e.errno(), Some(2));
+        let text = e.to_string();
+        assert!(!text.contains("at path"), "{text}");
+        assert_eq!(text.matches("/no/such/dir/for/kneser").count(), 1, "{text}");
+        let emfile = io::Error::other("Too many open files (os error 24) at path \"/t/.x\"");
+        assert_eq!(Error::io("cannot write", "/t", emfile).errno(), Some(24));
+        let plain = io::Error::other("no number here");
+        assert_eq!(Error::io("cannot write", "/t", plain).errno(), None);
     }
 
     #[test]

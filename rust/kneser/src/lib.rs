@@ -21,6 +21,7 @@
 
 #![deny(missing_docs)]
 
+pub mod alloc;
 pub mod arpa;
 pub mod cancel;
 pub mod ccnet;

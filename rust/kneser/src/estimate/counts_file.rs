@@ -3,7 +3,16 @@
 //!
 //! Layout (little-endian): the magic `KNESERC` and a version byte, `order u32`, `tokens u64`,
 //! `words u64`, `records u64`, then each word as `len u32` and its bytes (in id order, the three
-//! specials first), then the records `[w0 .. w(N-1) | count u64]` in suffix order.
+//! specials first), the *vocabulary checksum* `u64`, then the records
+//! `[w0 .. w(N-1) | count u64]` in suffix order, then the *records checksum* `u64`, and nothing
+//! after it.
+//!
+//! Checksums ([`crate::io::Checksum`], version 2): the vocabulary checksum covers the bytes of
+//! `order`, `tokens` and `words` and every word (length and bytes); the records checksum covers
+//! the record bytes followed by `records` (the count is written last, once known). A reader
+//! verifies them as it streams, the first after the last word, the second after the last record,
+//! so a corrupted count file is a `Format` error naming the file and the offset of the checksum
+//! that failed, never another model. Version-1 files (no checksums) are still read, unchecked.
 //!
 //! Merging files A, B, ... gives the windows of the concatenated corpus: the merged vocabulary
 //! is A's, then B's new words in B's order (exactly the first-appearance order of A then B),
@@ -17,7 +26,7 @@ use super::count::{window_sorter, Vocabulary};
 use crate::arpa::reader::MAX_ARPA_ORDER;
 use crate::cancel::Cancel;
 use crate::error::{Error, IoContext, Result};
-use crate::io::AtomicFile;
+use crate::io::{AtomicFile, Checksum};
 use crate::sort::{SortedStream, Sorter, TempDir};
 
 /// Byte offset of the record count in the header.
@@ -48,19 +57,24 @@ pub fn write_counts(
     let name = path.display().to_string();
     let werr = |e| Error::io("cannot write", &name, e);
     let mut out = AtomicFile::create(path)?;
+    let mut sum = Checksum::new();
+    let put = |out: &mut AtomicFile, sum: &mut Checksum, bytes: &[u8]| {
+        sum.update(bytes);
+        out.write_all(bytes).map_err(werr)
+    };
     out.write_all(MAGIC).map_err(werr)?;
-    out.write_all(&(order as u32).to_le_bytes()).map_err(werr)?;
-    out.write_all(&tokens.to_le_bytes()).map_err(werr)?;
-    out.write_all(&(vocab.len() as u64).to_le_bytes())
-        .map_err(werr)?;
-    // The record count is patched in at the end.
+    put(&mut out, &mut sum, &(order as u32).to_le_bytes())?;
+    put(&mut out, &mut sum, &tokens.to_le_bytes())?;
+    put(&mut out, &mut sum, &(vocab.len() as u64).to_le_bytes())?;
+    // The record count is patched in at the end (and checked by the records checksum).
     out.write_all(&0u64.to_le_bytes()).map_err(werr)?;
     for id in 0..vocab.len() as u32 {
         let w = vocab.word(id);
-        out.write_all(&(w.len() as u32).to_le_bytes())
-            .map_err(werr)?;
-        out.write_all(w).map_err(werr)?;
+        put(&mut out, &mut sum, &(w.len() as u32).to_le_bytes())?;
+        put(&mut out, &mut sum, w)?;
     }
+    out.write_all(&sum.finish().to_le_bytes()).map_err(werr)?;
+    let mut sum = Checksum::new();
     let mut body: Vec<u8> = Vec::with_capacity(1 << 20);
     let mut records: u64 = 0;
     while let Some(r) = windows.next()? {
@@ -69,12 +83,14 @@ pub fn write_counts(
         }
         records += 1;
         if body.len() >= 1 << 20 {
-            out.write_all(&body).map_err(werr)?;
+            put(&mut out, &mut sum, &body)?;
             body.clear();
             cancel.check()?;
         }
     }
-    out.write_all(&body).map_err(werr)?;
+    put(&mut out, &mut sum, &body)?;
+    sum.update(&records.to_le_bytes());
+    out.write_all(&sum.finish().to_le_bytes()).map_err(werr)?;
     out.patch(RECORDS_OFFSET, &records.to_le_bytes())?;
     out.commit()?;
     Ok(CountsHeader {
@@ -85,8 +101,10 @@ pub fn write_counts(
     })
 }
 
-/// The magic bytes of a count file (version 1).
-const MAGIC: &[u8; 8] = b"KNESERC\x01";
+/// The magic bytes of a count file (version 2, with checksums).
+const MAGIC: &[u8; 8] = b"KNESERC\x02";
+/// The magic bytes of version 1 (no checksums), still read.
+const MAGIC_V1: &[u8; 8] = b"KNESERC\x01";
 /// Longest word accepted in a count file, a guard against corrupt lengths.
 const MAX_WORD_BYTES: usize = 1 << 24;
 
@@ -96,6 +114,12 @@ pub(crate) struct CountsFile {
     pub(crate) name: String,
     pub(crate) offset: u64,
     pub(crate) header: CountsHeader,
+    /// The file's size in bytes.
+    size: u64,
+    /// The running checksum of the part being read; None for a version-1 file.
+    sum: Option<Checksum>,
+    /// Records read so far.
+    read: u64,
 }
 
 impl CountsFile {
@@ -111,21 +135,39 @@ impl CountsFile {
                 words: 0,
                 records: 0,
             },
+            size: 0,
+            sum: None,
+            read: 0,
         };
         let mut magic = [0u8; 8];
         r.exact(&mut magic, "the magic bytes")?;
-        if &magic != MAGIC {
-            return Err(Error::format(
-                &r.name,
-                0,
-                "not a kneser count file (bad magic bytes at offset 0); make one with `kneser count`",
-            ));
+        if &magic == MAGIC {
+            r.sum = Some(Checksum::new());
+        } else if &magic != MAGIC_V1 {
+            let message = if magic[..7] == MAGIC[..7] {
+                format!(
+                    "count file format version {} is not known to this kneser (it reads 1 and \
+                     2); upgrade kneser or recount",
+                    magic[7]
+                )
+            } else {
+                "not a kneser count file (bad magic bytes at offset 0); make one with `kneser count`"
+                    .into()
+            };
+            return Err(Error::format(&r.name, 0, message));
         }
+        let order = r.u32("the order")? as usize;
+        let tokens = r.u64("the token count")?;
+        let words = r.u64("the vocabulary size")?;
+        // The record count is not in the vocabulary checksum (see the module doc).
+        let sum = r.sum.take();
+        let records = r.u64("the record count")?;
+        r.sum = sum;
         r.header = CountsHeader {
-            order: r.u32("the order")? as usize,
-            tokens: r.u64("the token count")?,
-            words: r.u64("the vocabulary size")?,
-            records: r.u64("the record count")?,
+            order,
+            tokens,
+            words,
+            records,
         };
         if r.header.order == 0 || r.header.words < 3 {
             return Err(Error::format(&r.name, 0, "corrupt count file header"));
@@ -138,7 +180,9 @@ impl CountsFile {
             .metadata()
             .at_path("cannot read", path)?
             .len();
-        let rest = size.saturating_sub(r.offset);
+        r.size = size;
+        let sums = if r.sum.is_some() { 16 } else { 0 };
+        let rest = size.saturating_sub(r.offset + sums);
         let order = r.header.order as u64;
         let record_bytes = order.saturating_add(2).saturating_mul(4);
         let fits = r.header.words.saturating_mul(4) <= rest
@@ -162,6 +206,9 @@ impl CountsFile {
         match self.inner.read_exact(buf) {
             Ok(()) => {
                 self.offset += buf.len() as u64;
+                if let Some(sum) = self.sum.as_mut() {
+                    sum.update(buf);
+                }
                 Ok(())
             }
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Err(Error::format(
@@ -209,14 +256,70 @@ impl CountsFile {
             f(&w)?;
             word = w;
         }
+        self.verify("the vocabulary")?;
+        if self.header.records == 0 {
+            self.verify_records()?;
+        }
+        Ok(())
+    }
+
+    /// Reads the stored checksum of the part just read (`what`) and compares it with the
+    /// running one; a mismatch is a `Format` error naming the offset. Version 1: nothing.
+    fn verify(&mut self, what: &str) -> Result<()> {
+        let Some(sum) = self.sum.take() else {
+            return Ok(());
+        };
+        let at = self.offset;
+        let stored = self.u64("a checksum")?;
+        if stored != sum.finish() {
+            return Err(Error::format(
+                &self.name,
+                0,
+                format!(
+                    "corrupt count file: the checksum of {what} at byte offset {at} does not \
+                     match its contents; the file was damaged after `kneser count` wrote it \
+                     (copy it again, or count again)"
+                ),
+            ));
+        }
+        self.sum = Some(Checksum::new());
+        Ok(())
+    }
+
+    /// After the last record: the records checksum (which covers the record count too), and
+    /// the end of the file.
+    fn verify_records(&mut self) -> Result<()> {
+        if let Some(sum) = self.sum.as_mut() {
+            sum.update(&self.header.records.to_le_bytes());
+        } else {
+            return Ok(());
+        }
+        self.verify("the records")?;
+        if self.offset != self.size {
+            return Err(Error::format(
+                &self.name,
+                0,
+                format!(
+                    "corrupt count file: {} unexpected bytes after the records checksum at byte \
+                     offset {}",
+                    self.size.saturating_sub(self.offset),
+                    self.offset
+                ),
+            ));
+        }
         Ok(())
     }
 
     /// Reads the next record (`order` ids and a u64 count as 2 words) into `rec`.
+    /// Reading the last record also verifies the records checksum.
     pub(crate) fn record(&mut self, bytes: &mut [u8], rec: &mut [u32]) -> Result<()> {
         self.exact(bytes, "a record")?;
         for (w, b) in rec.iter_mut().zip(bytes.chunks_exact(4)) {
             *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        self.read += 1;
+        if self.read == self.header.records {
+            self.verify_records()?;
         }
         Ok(())
     }

@@ -57,7 +57,7 @@ impl ArpaSink {
                 }
                 (target, Ok(()))
             })
-            .map_err(|e| Error::Internal(format!("cannot start the writer thread: {e}")))?;
+            .map_err(|e| Error::thread_spawn("writer", e))?;
         Ok(ArpaSink {
             tx: Some(tx),
             spare,

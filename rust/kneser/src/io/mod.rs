@@ -6,8 +6,11 @@
 //! never the file name, for every input kneser reads. Output: see [`OutputFile`].
 //! Memory: one buffer of [`BUFFER_SIZE`] bytes per open file (plus the decoder's state).
 
+mod checksum;
 mod lines;
 mod output;
+
+pub use checksum::Checksum;
 
 pub use lines::{LineReader, RawLine};
 pub use output::{

@@ -306,7 +306,7 @@ impl OutputFile {
         }
         let tmp = builder
             .tempfile_in(&dir)
-            .map_err(|e| Error::io("cannot create output file in", &dir, e))?;
+            .map_err(|e| Error::io("cannot create", &name, e))?;
         if let Some(perms) = keep {
             // Replacing a file keeps its mode, as writing into it would.
             let _ = tmp.as_file().set_permissions(perms);

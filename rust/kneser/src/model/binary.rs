@@ -454,12 +454,14 @@ pub(crate) fn load(path: &Path, method: LoadMethod) -> Result<Model> {
     let name = path.display().to_string();
     let fixed = parse_fixed(&map, &name)?;
     if fixed.model_type != PROBING {
-        let mut m = super::trie::load(&map, &name, fixed)?;
+        let mut m = super::trie::load(Storage::Mapped(map), &name, fixed)?;
         m.source = super::Source::Trie(path.to_path_buf());
         return Ok(m);
     }
     let (layout, has_vocab) = parse_header(&map, &name)?;
-    Model::from_image(Storage::Mapped(map), layout, has_vocab, &name)
+    let mut m = Model::from_image(Storage::Mapped(map), layout, has_vocab, &name)?;
+    m.source = super::Source::Probing(path.to_path_buf());
+    Ok(m)
 }
 
 impl Model {
@@ -507,6 +509,7 @@ impl Model {
             layout,
             storage,
             source: super::Source::None,
+            trie: None,
         })
     }
 }
@@ -514,10 +517,16 @@ impl Model {
 /// Writes `model` as a KenLM probing binary (with its vocabulary strings when `include_vocab`
 /// and the model has them); the file appears at `path` only when complete.
 pub(crate) fn save(model: &Model, path: &Path, include_vocab: bool) -> Result<()> {
+    if let Some(grams) = model.trie_grams() {
+        // A trie file: its n-grams become the probing image first.
+        let name = path.display().to_string();
+        let probing = grams?.to_model(model.layout.multiplier, &name)?;
+        return save(&probing, path, include_vocab);
+    }
     let bytes = model.storage.bytes();
     let with_vocab = include_vocab && model.has_vocab;
     let header = header_bytes(&model.layout.counts, model.layout.multiplier, with_vocab);
-    let mut out = AtomicFile::create(path)?;
+    let mut out = AtomicFile::create_for(path, model.input_file().as_slice())?;
     let body_end = if with_vocab {
         bytes.len()
     } else {

@@ -39,6 +39,7 @@ use super::probing::{
     combine, f32_at, is_unknown_word, set_extension, u32_at, vocab_hash, with_sign, without_sign,
     TableFull, TableMut, DEFAULT_MULTIPLIER, UNIGRAM_ENTRY, VOCAB_ENTRY,
 };
+use super::score::Lookup;
 use super::{Model, Storage, MAX_ORDER};
 
 /// log10 p given to `<unk>` when the ARPA has none (KenLM's `unknown_missing_logprob`).

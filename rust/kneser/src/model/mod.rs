@@ -15,7 +15,8 @@
 //!
 //! Scoring (`score`) reproduces KenLM's backoff rule and float arithmetic. The binary format
 //! (`binary`) is the same tables written little-endian behind a versioned header, memory-mapped
-//! on load: it loads in milliseconds and pages in on demand.
+//! on load: it loads in milliseconds and pages in on demand. KenLM's trie files (`trie`) are
+//! mapped too and scored in place (`trie_search`: binary searches over bit-packed levels).
 //!
 //! Memory: ARPA loading holds the tables (about 24 bytes per n-gram) plus a growing table while
 //! an order is read; a binary model is mapped, not read.
@@ -30,6 +31,7 @@ use crate::error::{IoContext, Result};
 
 pub use build::BuildConfig;
 pub use load_method::LoadMethod;
+use score::Lookup;
 pub use score::{split_words, FullScore, State};
 
 /// The largest order a model may have.
@@ -65,6 +67,9 @@ pub struct Model {
     storage: Storage,
     /// Where the model came from, for writing it as a trie.
     source: Source,
+    /// For a trie file: its geometry (scoring reads the trie in place); `None` for the probing
+    /// image.
+    trie: Option<Box<trie_search::TrieSearch>>,
 }
 
 /// The file a model was read from, when a trie can be written from it.
@@ -76,14 +81,26 @@ pub(crate) enum Source {
     Arpa(std::path::PathBuf, BuildConfig),
     /// A trie binary file.
     Trie(std::path::PathBuf),
+    /// A probing binary file (its tables are the model's image: no trie is built from it).
+    Probing(std::path::PathBuf),
 }
 
-/// Runs `$body` with `$v` bound to the model's [`score::View`].
+/// Runs `$body` with `$v` bound to the model's search structure (a [`score::Lookup`]: the
+/// probing tables' [`score::View`] or the trie's [`trie_search::TrieView`]); `$body` is compiled
+/// for each.
 macro_rules! with_view {
     ($model:expr, $v:ident => $body:expr) => {{
         let m: &Model = $model;
-        let $v = m.view();
-        $body
+        match &m.trie {
+            None => {
+                let $v = m.view();
+                $body
+            }
+            Some(t) => {
+                let $v = t.view(m.storage.bytes());
+                $body
+            }
+        }
     }};
 }
 
@@ -96,6 +113,7 @@ pub mod query;
 mod score;
 mod stream;
 mod trie;
+mod trie_search;
 
 pub use stream::{binary_writer, BinaryJob, BinaryLayout, BinaryWriter};
 pub use trie::TrieOptions;
@@ -149,21 +167,38 @@ impl Model {
     /// Errors: [`crate::Error::InvalidArgument`] for a model built from a stream or in memory,
     /// and for bit widths outside 1 to 25; the errors of reading the source again.
     pub fn save_trie(&self, path: &Path, options: TrieOptions, include_vocab: bool) -> Result<()> {
+        crate::io::claim_output(path, self.input_file().as_slice())?;
         let (grams, multiplier) = match &self.source {
             Source::Arpa(arpa, config) => (
                 build::grams_from_arpa(arpa, config, &Cancel::new())?,
                 config.multiplier,
             ),
-            Source::Trie(file) => (trie::grams_of_file(file)?, self.layout.multiplier),
-            Source::None => {
-                return Err(crate::error::Error::InvalidArgument(
-                    "this model was not read from a file, so its n-grams are not at hand for \
-                     the trie layout: save it as probing, or build the trie from the ARPA"
-                        .into(),
-                ))
-            }
+            Source::Trie(_) => match self.trie_grams() {
+                Some(grams) => (grams?, self.layout.multiplier),
+                None => unreachable_source()?,
+            },
+            Source::None | Source::Probing(_) => unreachable_source()?,
         };
         trie::save(&grams, path, options, multiplier, include_vocab)
+    }
+
+    /// For a model read from a trie file: its n-grams, decoded from the bytes in memory.
+    pub(crate) fn trie_grams(&self) -> Option<Result<trie::Grams>> {
+        let t = self.trie.as_ref()?;
+        Some(trie::decode(
+            self.storage.bytes(),
+            &self.name_for_errors(),
+            &t.counts,
+            &t.geometry,
+            self.has_vocab,
+        ))
+    }
+
+    fn name_for_errors(&self) -> String {
+        match &self.source {
+            Source::Trie(p) | Source::Arpa(p, _) | Source::Probing(p) => p.display().to_string(),
+            Source::None => "the model".into(),
+        }
     }
 
     /// Loads ARPA text from a reader; `name` appears in error messages.
@@ -184,6 +219,8 @@ impl Model {
 
     /// [`Model::save_binary`], leaving out the vocabulary strings when `include_vocab` is false
     /// (`build_binary -v`). Order-1 models cannot be saved (KenLM's format needs order >= 2).
+    /// The file the model was loaded from ([`Model::input_file`]) is refused as `path`
+    /// (`InvalidArgument`), as every output onto an input is.
     pub fn save_binary_with(&self, path: &Path, include_vocab: bool) -> Result<()> {
         if self.order < 2 {
             return Err(crate::error::Error::InvalidArgument(
@@ -192,6 +229,15 @@ impl Model {
             ));
         }
         binary::save(self, path, include_vocab)
+    }
+
+    /// The file the model was loaded from (an ARPA or binary file; None for a model built in
+    /// memory or read from a stream). The save methods refuse to write onto it.
+    pub fn input_file(&self) -> Option<&Path> {
+        match &self.source {
+            Source::Arpa(p, _) | Source::Trie(p) | Source::Probing(p) => Some(p),
+            Source::None => None,
+        }
     }
 
     /// The probing multiplier of the tables (buckets per entry).
@@ -210,7 +256,11 @@ impl Model {
         if !self.has_vocab {
             return None;
         }
-        let bytes = &self.storage.bytes()[self.layout.end..];
+        let end = self
+            .trie
+            .as_ref()
+            .map_or(self.layout.end, |t| t.geometry.end);
+        let bytes = &self.storage.bytes()[end..];
         Some(bytes.split(|&b| b == 0).take(self.vocab_size).collect())
     }
 
@@ -252,8 +302,7 @@ impl Model {
         matches!(self.storage, Storage::Mapped { .. })
     }
 
-    /// Whether the model was loaded from a KenLM binary file: a probing file (mapped) or a trie
-    /// file (decoded into memory).
+    /// Whether the model was loaded from a KenLM binary file (probing or trie).
     pub fn is_binary(&self) -> bool {
         self.is_mapped() || matches!(self.source, Source::Trie(_))
     }
@@ -425,6 +474,15 @@ pub fn build_binary_trie(
     options.check()?;
     let grams = build::grams_from_arpa(arpa, config, cancel)?;
     trie::save(&grams, output, options, config.multiplier, include_vocab)
+}
+
+/// The error of a model whose n-grams are not at hand for the trie layout.
+fn unreachable_source<T>() -> Result<T> {
+    Err(crate::error::Error::InvalidArgument(
+        "this model was not read from an ARPA or trie file, so its n-grams are not at hand \
+         for the trie layout: save it as probing, or build the trie from the ARPA"
+            .into(),
+    ))
 }
 
 /// Opens `path` and reads its first bytes (for format detection).

@@ -29,9 +29,9 @@ use super::MAX_ORDER;
 /// of each context (`backoff[i]` belongs to the n-gram `words[i] ... words[0]`).
 #[derive(Debug, Clone, Copy)]
 pub struct State {
-    len: u8,
-    words: [u32; MAX_ORDER - 1],
-    backoff: [f32; MAX_ORDER - 1],
+    pub(crate) len: u8,
+    pub(crate) words: [u32; MAX_ORDER - 1],
+    pub(crate) backoff: [f32; MAX_ORDER - 1],
 }
 
 impl Default for State {
@@ -123,11 +123,20 @@ pub(crate) struct View<'a> {
     pub tables: [Table<'a>; MAX_ORDER + 1],
 }
 
-impl View<'_> {
-    /// The id of `word`, 0 (`<unk>`) when unknown.
+impl Lookup for View<'_> {
     #[inline]
-    pub fn index(&self, word: &[u8]) -> u32 {
-        self.id_of_hash(vocab_hash(word))
+    fn bos(&self) -> u32 {
+        self.bos
+    }
+
+    #[inline]
+    fn eos(&self) -> u32 {
+        self.eos
+    }
+
+    #[inline]
+    fn prefetch_vocab(&self, hash: u64) {
+        self.vocab.prefetch(hash);
     }
 
     #[inline]
@@ -137,26 +146,14 @@ impl View<'_> {
 
     /// The stored log10 probability and backoff of the unigram `id` (0.0 past the end).
     #[inline]
-    pub fn unigram(&self, id: u32) -> (f32, f32) {
+    fn unigram(&self, id: u32) -> (f32, f32) {
         let at = id as usize * UNIGRAM_ENTRY;
         (f32_at(self.unigrams, at), f32_at(self.unigrams, at + 4))
     }
 
-    #[inline]
-    fn prefetch_unigram(&self, id: u32) {
-        if let Some(b) = self.unigrams.get(id as usize * UNIGRAM_ENTRY) {
-            super::probing::prefetch(b);
-        }
-    }
-
-    pub fn begin_sentence(&self) -> State {
-        let (_, backoff) = self.unigram(self.bos);
-        State::single(self.bos, backoff)
-    }
-
     /// Scores `word` after `state`, writing the next state to `out`.
     #[inline]
-    pub fn full_score(&self, state: &State, word: u32, out: &mut State) -> FullScore {
+    fn full_score(&self, state: &State, word: u32, out: &mut State) -> FullScore {
         let (prob, backoff) = self.unigram(word);
         // KenLM stores probabilities with the sign bit meaning "independent left" and reads
         // them with the sign set: a log10 p of 0 comes back as -0.0.
@@ -209,48 +206,6 @@ impl View<'_> {
         }
     }
 
-    fn start(&self, bos: bool) -> State {
-        if bos {
-            self.begin_sentence()
-        } else {
-            State::default()
-        }
-    }
-
-    /// The log10 probability of `text`, summed in `f32` as the kenlm module does.
-    pub fn score(&self, text: &[u8], bos: bool, eos: bool) -> f32 {
-        let mut state = self.start(bos);
-        let mut out = State::default();
-        let mut total = 0.0f32;
-        // Look the words up a block at a time before scoring them: the vocabulary probes are
-        // independent, so their cache misses overlap instead of queueing behind the n-gram
-        // probes.
-        let mut words = split_words(text);
-        let mut ids = [0u32; 64];
-        loop {
-            let mut n = 0;
-            for (slot, word) in ids.iter_mut().zip(&mut words) {
-                *slot = self.index(word);
-                n += 1;
-            }
-            for j in 0..n {
-                let id = ids[j];
-                if j + 1 < n {
-                    self.prefetch_after(&state, id, ids[j + 1]);
-                }
-                total += self.full_score(&state, id, &mut out).prob;
-                std::mem::swap(&mut state, &mut out);
-            }
-            if n < ids.len() {
-                break;
-            }
-        }
-        if eos {
-            total += self.full_score(&state, self.eos, &mut out).prob;
-        }
-        total
-    }
-
     /// Prefetches the buckets that scoring `word` after `state` will probe first, so that the
     /// cache misses of several sentences overlap.
     #[inline]
@@ -278,11 +233,95 @@ impl View<'_> {
             self.tables[i + 2].prefetch(key);
         }
     }
+}
+
+impl View<'_> {
+    #[inline]
+    fn prefetch_unigram(&self, id: u32) {
+        if let Some(b) = self.unigrams.get(id as usize * UNIGRAM_ENTRY) {
+            super::probing::prefetch(b);
+        }
+    }
+}
+
+/// What scoring needs of a model's search structure (KenLM's probing tables, [`View`], or its
+/// trie, [`super::trie_search::TrieView`]); the sentence loops are written once, on top.
+pub(crate) trait Lookup: Sync {
+    /// The id of `<s>`.
+    fn bos(&self) -> u32;
+    /// The id of `</s>`.
+    fn eos(&self) -> u32;
+    /// The id of the word with vocabulary key `hash` (0 when unknown).
+    fn id_of_hash(&self, hash: u64) -> u32;
+    /// A hint that the word with key `hash` will be looked up soon.
+    fn prefetch_vocab(&self, _hash: u64) {}
+    /// The stored log10 probability and backoff of the unigram `id`.
+    fn unigram(&self, id: u32) -> (f32, f32);
+    /// Scores `word` after `state`, writing the next state to `out`.
+    fn full_score(&self, state: &State, word: u32, out: &mut State) -> FullScore;
+    /// A hint that `word` will be scored after `state` soon.
+    fn prefetch(&self, _state: &State, _word: u32) {}
+    /// A hint that `next` will be scored after `word`, itself scored after `state`.
+    fn prefetch_after(&self, _state: &State, _word: u32, _next: u32) {}
+
+    /// The id of `word`, 0 (`<unk>`) when unknown.
+    #[inline]
+    fn index(&self, word: &[u8]) -> u32 {
+        self.id_of_hash(vocab_hash(word))
+    }
+
+    /// The state after `<s>`.
+    fn begin_sentence(&self) -> State {
+        let (_, backoff) = self.unigram(self.bos());
+        State::single(self.bos(), backoff)
+    }
+
+    fn start(&self, bos: bool) -> State {
+        if bos {
+            self.begin_sentence()
+        } else {
+            State::default()
+        }
+    }
+
+    /// The log10 probability of `text`, summed in `f32` as the kenlm module does.
+    fn score(&self, text: &[u8], bos: bool, eos: bool) -> f32 {
+        let mut state = self.start(bos);
+        let mut out = State::default();
+        let mut total = 0.0f32;
+        // Look the words up a block at a time before scoring them: the vocabulary probes are
+        // independent, so their cache misses overlap instead of queueing behind the n-gram
+        // probes.
+        let mut words = split_words(text);
+        let mut ids = [0u32; 64];
+        loop {
+            let mut n = 0;
+            for (slot, word) in ids.iter_mut().zip(&mut words) {
+                *slot = self.index(word);
+                n += 1;
+            }
+            for j in 0..n {
+                let id = ids[j];
+                if j + 1 < n {
+                    self.prefetch_after(&state, id, ids[j + 1]);
+                }
+                total += self.full_score(&state, id, &mut out).prob;
+                std::mem::swap(&mut state, &mut out);
+            }
+            if n < ids.len() {
+                break;
+            }
+        }
+        if eos {
+            total += self.full_score(&state, self.eos(), &mut out).prob;
+        }
+        total
+    }
 
     /// Scores `texts` into `out` (same length), several sentences in lockstep: the next words
     /// of all lanes are prefetched before any is scored, so their cache misses overlap. Each
     /// sentence's sum is the same `f32` sum, in the same order, as [`View::score`].
-    pub fn score_block(&self, texts: &[&[u8]], bos: bool, eos: bool, out: &mut [f32]) {
+    fn score_block(&self, texts: &[&[u8]], bos: bool, eos: bool, out: &mut [f32]) {
         const LANES: usize = 12;
         // Every word's id first: hash every word and prefetch its vocabulary bucket, then look
         // the keys up (the probes are independent, so their misses overlap).
@@ -292,7 +331,7 @@ impl View<'_> {
         for text in texts {
             for word in split_words(text) {
                 let key = vocab_hash(word);
-                self.vocab.prefetch(key);
+                self.prefetch_vocab(key);
                 keys.push(key);
             }
             if eos {
@@ -300,7 +339,7 @@ impl View<'_> {
             }
             ends.push(keys.len());
         }
-        let eos_id = self.eos;
+        let eos_id = self.eos();
         ids.extend(
             keys.iter()
                 .map(|&k| if k == 0 { eos_id } else { self.id_of_hash(k) }),
@@ -359,7 +398,7 @@ impl View<'_> {
     }
 
     /// Every word's score (and `</s>`'s with `eos`).
-    pub fn full_scores(&self, text: &[u8], bos: bool, eos: bool) -> Vec<FullScore> {
+    fn full_scores(&self, text: &[u8], bos: bool, eos: bool) -> Vec<FullScore> {
         let mut state = self.start(bos);
         let mut out = State::default();
         let mut scores = Vec::new();
@@ -368,7 +407,7 @@ impl View<'_> {
             std::mem::swap(&mut state, &mut out);
         }
         if eos {
-            scores.push(self.full_score(&state, self.eos, &mut out));
+            scores.push(self.full_score(&state, self.eos(), &mut out));
         }
         scores
     }

@@ -2,12 +2,11 @@
 //! probabilities and backoffs (`-q`, `-b`), with array-compressed pointers (`-a`), with and
 //! without the vocabulary strings; read and written byte for byte.
 //!
-//! Input (read): the bytes of a trie file after its header. Output: [`Grams`], every n-gram of
-//! the file with its stored (for quantized files: decoded) values, which then become the probing
-//! tables kneser scores with: the scores are those KenLM computes on the trie, since both
-//! structures hold the same n-grams (blanks included) and KenLM's walk over either stops at the
-//! first missing n-gram. Input (write): [`Grams`] from an ARPA file; output: the bytes
-//! `build_binary trie` writes.
+//! Input (load): a trie file's bytes; output: a [`Model`] scoring on them in place
+//! ([`super::trie_search`]), after the size and header checks. Input (decode, to write the model
+//! in another layout): the same bytes; output: [`Grams`], every n-gram of the file with its
+//! stored (for quantized files: decoded) values. Input (write): [`Grams`] from an ARPA file;
+//! output: the bytes `build_binary trie` writes.
 //!
 //! The sections, after the header (`docs/kenlm-binary.md` has them byte by byte):
 //!
@@ -26,8 +25,9 @@
 //! Errors: sizes, bit widths, versions, counts or pointers that disagree with the file give an
 //! [`Error::Format`] naming the byte offset and what was expected.
 //!
-//! Memory: decoding holds every n-gram once (about 12 bytes each) while the probing tables are
-//! built; writing holds the n-grams (ids and values) and the output image.
+//! Memory: loading maps the file (or copies it, with [`super::LoadMethod::Read`]) and reads the
+//! unigram pointers; decoding holds every n-gram once (about 12 bytes each); writing holds the
+//! n-grams (ids and values) and the output image.
 
 use crate::error::{Error, Result};
 
@@ -91,7 +91,7 @@ pub(crate) fn required_bits(max: u64) -> u8 {
 
 /// The `len`-bit value (len <= 57) at bit `bit` of `bytes`, little-endian (0 past the end).
 #[inline]
-fn read_bits(bytes: &[u8], bit: u64, len: u8) -> u64 {
+pub(crate) fn read_bits(bytes: &[u8], bit: u64, len: u8) -> u64 {
     let at = (bit >> 3) as usize;
     let mut a = [0u8; 8];
     if let Some(b) = bytes.get(at..at + 8) {
@@ -152,7 +152,8 @@ impl Packed {
         })
     }
 
-    fn bit(&self, i: u64) -> u64 {
+    #[inline]
+    pub(crate) fn bit(&self, i: u64) -> u64 {
         (self.at as u64) * 8 + i * u64::from(self.total)
     }
 }
@@ -267,7 +268,7 @@ impl Geometry {
     }
 
     /// Byte offset of the prob centers (`which` 0) or backoff centers (1) of order `n`.
-    fn centers(&self, n: usize, which: usize) -> usize {
+    pub(crate) fn centers(&self, n: usize, which: usize) -> usize {
         let (q, b) = self.options.quantize.unwrap_or((0, 0));
         let (q, b) = (1usize << q, 1usize << b);
         let order = self.middles.len() + 2;
@@ -662,40 +663,116 @@ fn check_pointers(
     Ok(())
 }
 
-/// Loads a trie file (its header already checked as `fixed`) into a [`Model`].
-pub(crate) fn load(bytes: &[u8], name: &str, fixed: super::binary::Fixed) -> Result<Model> {
-    let header = super::binary::header_size(fixed.counts.len());
+/// Loads a trie file (its header already checked as `fixed`) into a [`Model`] that scores on
+/// the file's bytes in place ([`super::trie_search`]). The checks are those of the sizes and
+/// headers (every section where the counts put it, the file's length, the vocabulary key count),
+/// the unigram pointers, and the first and last pointer of each middle order; the entries
+/// themselves are read only when scored.
+pub(crate) fn load(storage: Storage, name: &str, fixed: super::binary::Fixed) -> Result<Model> {
+    let bytes = storage.bytes();
+    let counts = &fixed.counts;
+    let order = counts.len();
+    let header = super::binary::header_size(order);
     let g = parse_geometry(
         bytes,
         name,
         header,
-        &fixed.counts,
+        counts,
         fixed.model_type,
         fixed.has_vocab,
     )?;
-    let grams = decode(bytes, name, &fixed.counts, &g, fixed.has_vocab)?;
-    grams.to_model(fixed.multiplier, name)
+    let r = Reader { bytes, name };
+    let c1 = counts[0];
+    let words = r.u64(g.vocab);
+    if words.checked_add(1) != Some(c1) {
+        return Err(r.error(
+            g.vocab,
+            format!(
+                "expected {} vocabulary keys (the unigram count less <unk>), found {words}",
+                c1 - 1
+            ),
+        ));
+    }
+    // Every unigram pointer (a sequential read of the unigram records); of the middle orders,
+    // the first and the last (reading them all would page in the whole file).
+    let unigram_next = |i: usize| g.unigrams + UNIGRAM_VALUE * i + 8;
+    let pointers: Vec<u64> = (0..=c1 as usize).map(|i| r.u64(unigram_next(i))).collect();
+    check_pointers(&r, &pointers, counts[1], unigram_next)?;
+    for (i, m) in g.middles.iter().enumerate() {
+        let n = i + 2;
+        let pointer = |i| read_pointer(bytes, &m.packed, m.array.as_ref(), i);
+        let ends = [pointer(0), pointer(counts[n - 1])];
+        let at = m.packed.at;
+        check_pointers(&r, &ends, counts[n], |_| at)?;
+    }
+    let mut search = super::trie_search::TrieSearch {
+        geometry: g,
+        counts: counts.clone(),
+        bos: 0,
+        eos: 0,
+    };
+    let (bos, eos, unk) = {
+        use super::score::Lookup;
+        let v = search.view(bytes);
+        (v.index(b"<s>"), v.index(b"</s>"), v.unigram(0))
+    };
+    for (id, w) in [(bos, "<s>"), (eos, "</s>")] {
+        if id == 0 {
+            return Err(Error::format(
+                name,
+                0,
+                format!("the model has no {w} (KenLM refuses such models too)"),
+            ));
+        }
+    }
+    search.bos = bos;
+    search.eos = eos;
+    let layout = super::binary::Layout::new(counts, fixed.multiplier).ok_or_else(|| {
+        Error::format(
+            name,
+            0,
+            "the n-gram counts give a size beyond the address space",
+        )
+    })?;
+    Ok(Model {
+        order,
+        vocab_size: c1 as usize,
+        bos,
+        eos,
+        unk_missing: with_sign(unk.0) == super::build::MISSING_UNK_LOG10P && unk.1.to_bits() == 0,
+        has_vocab: fixed.has_vocab,
+        layout,
+        storage,
+        source: super::Source::None,
+        trie: Some(Box::new(search)),
+    })
 }
 
-/// Decodes the trie file at `path` into its n-grams.
-pub(crate) fn grams_of_file(path: &std::path::Path) -> Result<Grams> {
-    use crate::error::IoContext;
-    let bytes = std::fs::read(path).at_path("cannot read", path)?;
-    let name = path.display().to_string();
-    let fixed = super::binary::parse_fixed(&bytes, &name)?;
-    if !(TRIE..TRIE + 4).contains(&fixed.model_type) {
-        return Err(Error::format(&name, 0, "expected a trie binary file"));
+/// The pointer of entry `i` of a middle order: its low bits, and with `-a` (KenLM's
+/// `ArrayBhiksha`) the high bits, the number of offsets after the first at or below `i` (binary
+/// search; they never decrease).
+#[inline]
+pub(crate) fn read_pointer(bytes: &[u8], p: &Packed, array: Option<&OffsetsArray>, i: u64) -> u64 {
+    let low = read_bits(
+        bytes,
+        p.bit(i) + u64::from(p.total - p.next_bits),
+        p.next_bits,
+    );
+    match array {
+        None => low,
+        Some(a) => {
+            let (mut lo, mut hi) = (1usize, a.count);
+            while lo < hi {
+                let mid = lo + (hi - lo) / 2;
+                if super::probing::u64_at(bytes, a.at + 8 * mid) <= i {
+                    lo = mid + 1;
+                } else {
+                    hi = mid;
+                }
+            }
+            (((lo - 1) as u64) << p.next_bits) | low
+        }
     }
-    let header = super::binary::header_size(fixed.counts.len());
-    let g = parse_geometry(
-        &bytes,
-        &name,
-        header,
-        &fixed.counts,
-        fixed.model_type,
-        fixed.has_vocab,
-    )?;
-    decode(&bytes, &name, &fixed.counts, &g, fixed.has_vocab)
 }
 
 /// Writes `grams` as a trie file at `path` (complete or not at all).
@@ -1149,6 +1226,83 @@ mod tests {
                         from_arpa.full_scores(line, true, true),
                         "{model} {layout}: {line}"
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn scoring_in_place_equals_scoring_the_decoded_tables() {
+        // Every reference trie layout, quantized included: the walk over the mapped trie gives
+        // the numbers (and states) of its n-grams decoded into probing tables.
+        let Some(dir) = reference() else {
+            eprintln!("../shared/reference is absent: skipped");
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tmp");
+        let cancel = crate::cancel::Cancel::new();
+        let text = std::fs::read_to_string(dir.join("query/book.heldout.txt")).expect("heldout");
+        for name in [
+            "book.o3.trie",
+            "book.o3.trie-q8",
+            "book.o3.trie-q8-b7-a22",
+            "book.o3.trie-a255",
+            "book.o5.trie-q8-b7-a255",
+        ] {
+            let path = tmp.path().join(format!("{name}.bin"));
+            std::fs::write(&path, unxz(&dir.join(format!("binary/{name}.bin.xz")))).expect("w");
+            for method in [
+                super::super::LoadMethod::Lazy,
+                super::super::LoadMethod::Populate,
+                super::super::LoadMethod::Read,
+            ] {
+                let mapped = Model::load_with(&path, method, &cancel).expect("load");
+                assert!(mapped.trie.is_some() && mapped.is_mapped(), "{name}");
+                let decoded = mapped
+                    .trie_grams()
+                    .expect("a trie")
+                    .expect("decode")
+                    .to_model(mapped.probing_multiplier(), name)
+                    .expect("tables");
+                assert!(decoded.trie.is_none());
+                assert_eq!(mapped.vocab_words(), decoded.vocab_words(), "{name}");
+                for line in text.lines().take(400) {
+                    assert_eq!(
+                        mapped.full_scores(line, true, true),
+                        decoded.full_scores(line, true, true),
+                        "{name}: {line}"
+                    );
+                    assert_eq!(
+                        mapped.score(line, false, false).to_bits(),
+                        decoded.score(line, false, false).to_bits()
+                    );
+                }
+                let lines: Vec<&str> = text.lines().take(400).collect();
+                assert_eq!(
+                    mapped
+                        .score_batch(&lines, true, true, &cancel)
+                        .expect("batch"),
+                    decoded
+                        .score_batch(&lines, true, true, &cancel)
+                        .expect("batch")
+                );
+                // States: the same context after every word.
+                let (mut a, mut b) = (
+                    mapped.begin_sentence_state(),
+                    decoded.begin_sentence_state(),
+                );
+                let (mut a2, mut b2) = (a, b);
+                for word in super::super::split_words(text.as_bytes()).take(3000) {
+                    let word = std::str::from_utf8(word).expect("utf-8");
+                    let (ia, ib) = (mapped.index(word), decoded.index(word));
+                    assert_eq!(ia, ib);
+                    assert_eq!(
+                        mapped.full_score(&a, ia, &mut a2),
+                        decoded.full_score(&b, ib, &mut b2)
+                    );
+                    assert_eq!(a2, b2, "{name}: state after {word}");
+                    std::mem::swap(&mut a, &mut a2);
+                    std::mem::swap(&mut b, &mut b2);
                 }
             }
         }

@@ -68,13 +68,35 @@ impl Layout {
     }
 }
 
+/// Memory left free beside a sort buffer: a buffer grows only while this much more could still be
+/// allocated, so that the rest of the process (I/O buffers, threads, the error path itself) never
+/// meets an allocation failure, which Rust answers by aborting.
+pub const HEADROOM: usize = 64 << 20;
+
+/// Whether `bytes` plus [`HEADROOM`] could be allocated now. Costs nothing when memory is
+/// overcommitted (the probe is never touched); under an address-space limit (`ulimit -v`) or
+/// with overcommit off it is what tells a budget the system cannot give.
+fn room_for(bytes: usize) -> bool {
+    Vec::<u8>::new()
+        .try_reserve_exact(bytes.saturating_add(HEADROOM))
+        .is_ok()
+}
+
 /// Reserves room for `extra` more words in `buf`, or fails with [`Error::OutOfMemory`]
-/// instead of aborting the process when the system refuses.
+/// instead of aborting the process when the system refuses, or would be left with less than
+/// [`HEADROOM`] beside the grown buffer.
 pub fn reserve_words(buf: &mut Vec<u32>, extra: usize) -> Result<()> {
+    let bytes = buf.len().saturating_add(extra).saturating_mul(4);
+    if !room_for(bytes) {
+        return Err(Error::OutOfMemory {
+            what: "a sort buffer",
+            bytes: bytes as u64,
+        });
+    }
     buf.try_reserve_exact(extra)
         .map_err(|_| Error::OutOfMemory {
             what: "a sort buffer",
-            bytes: (buf.len().saturating_add(extra) as u64).saturating_mul(4),
+            bytes: bytes as u64,
         })
 }
 
@@ -136,7 +158,10 @@ impl Sorter {
             }
             // Reserve the whole budget at once (pages are only touched as records arrive, so
             // this costs no memory up front); if the system refuses, grow by doubling.
-            if self.buf.capacity() == 0 && self.buf.try_reserve_exact(self.cap_words).is_ok() {
+            if self.buf.capacity() == 0
+                && room_for(self.cap_words.saturating_mul(4))
+                && self.buf.try_reserve_exact(self.cap_words).is_ok()
+            {
                 self.buf.extend_from_slice(record);
                 return Ok(());
             }

@@ -290,5 +290,7 @@ pub fn build_from_files(
     let mut counter = TokenCounter::new();
     counter.add_files(tokenizer, paths, cancel)?;
     let names: Vec<String> = paths.iter().map(|p| display_name(p)).collect();
-    counter.into_vocab(config, &names.join(", "))
+    Ok(counter
+        .into_vocab(config, &names.join(", "))?
+        .with_inputs(paths.to_vec()))
 }

@@ -41,6 +41,8 @@ impl VocabFormat {
 
 impl Vocab {
     /// Saves the vocabulary in the format its name asks for (see [`VocabFormat::from_path`]).
+    /// A path that is one of [`Vocab::inputs`] (the same file, through any link) is refused
+    /// with `InvalidArgument`, leaving it untouched.
     ///
     /// Example:
     /// ```no_run
@@ -48,7 +50,7 @@ impl Vocab {
     /// vocab.save("vocab.json".as_ref()).unwrap();
     /// ```
     pub fn save(&self, path: &Path) -> Result<()> {
-        let mut out = AtomicFile::create(path)?;
+        let mut out = AtomicFile::create_for(path, &self.inputs)?;
         match VocabFormat::from_path(path) {
             VocabFormat::Text => self.write_text(&mut out),
             VocabFormat::Json => self.write_json(&mut out),
@@ -65,18 +67,23 @@ impl Vocab {
     /// file, a line that is not `token TAB count`, a bad count, an empty or whitespace-holding
     /// token, or a token given twice.
     pub fn load(path: &Path, specials: Option<&[String]>) -> Result<Self> {
-        match VocabFormat::from_path(path) {
+        let vocab = match VocabFormat::from_path(path) {
             VocabFormat::Text => {
                 let defaults = default_specials(true);
                 load_text(path, specials.unwrap_or(&defaults))
             }
             VocabFormat::Json => load_json(path),
-        }
+        }?;
+        Ok(if path.as_os_str() == "-" {
+            vocab
+        } else {
+            vocab.with_inputs(vec![path.to_path_buf()])
+        })
     }
 
     /// Writes the KenLM limit-vocab list: the ordinary tokens one per line in id order.
     pub fn save_limit_vocab(&self, path: &Path) -> Result<()> {
-        let mut out = AtomicFile::create(path)?;
+        let mut out = AtomicFile::create_for(path, &self.inputs)?;
         (|| -> std::io::Result<()> {
             for token in &self.tokens()[self.n_specials..] {
                 out.write_all(token.as_bytes())?;

@@ -140,6 +140,9 @@ pub struct Vocab {
     counts: Vec<u64>,
     n_specials: usize,
     unk: Option<u32>,
+    /// The files it was read from (a vocabulary file, or the corpus it was built from), which
+    /// [`Vocab::save`] refuses to write over.
+    inputs: Vec<std::path::PathBuf>,
 }
 
 impl Vocab {
@@ -187,7 +190,21 @@ impl Vocab {
             counts,
             n_specials,
             unk,
+            inputs: Vec::new(),
         })
+    }
+
+    /// Records the files the vocabulary was read from (see [`Vocab::inputs`]).
+    pub fn with_inputs(mut self, inputs: Vec<std::path::PathBuf>) -> Self {
+        self.inputs = inputs;
+        self
+    }
+
+    /// The files the vocabulary was read from: the file [`Vocab::load`] read, or the corpus
+    /// files [`build_from_files`] counted (empty for other sources). [`Vocab::save`] and
+    /// [`Vocab::save_limit_vocab`] refuse to write onto one of them.
+    pub fn inputs(&self) -> &[std::path::PathBuf] {
+        &self.inputs
     }
 
     /// Cuts a vocabulary from `counts` (token -> occurrences) under `config`: specials first,

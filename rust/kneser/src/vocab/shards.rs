@@ -353,6 +353,45 @@ pub struct IdBatch {
     pub empty_lines: u64,
 }
 
+impl IdBatch {
+    /// Appends one document: `bos` (when given), `ids`, `eos` (when given), straight into
+    /// [`IdBatch::ids`]; a document whose `ids` are empty is counted in
+    /// [`IdBatch::empty_lines`] instead (no bos/eos written for it).
+    ///
+    /// Example:
+    /// ```
+    /// let mut b = kneser::vocab::IdBatch::default();
+    /// b.push_document([5, 6], Some(1), Some(2));
+    /// b.push_document([], Some(1), Some(2));
+    /// assert_eq!((b.ids, b.doc_ends, b.empty_lines), (vec![1, 5, 6, 2], vec![4], 1));
+    /// ```
+    pub fn push_document(
+        &mut self,
+        ids: impl IntoIterator<Item = u32>,
+        bos: Option<u32>,
+        eos: Option<u32>,
+    ) {
+        let start = self.ids.len();
+        self.ids.extend(bos);
+        let before = self.ids.len();
+        self.ids.extend(ids);
+        if self.ids.len() == before {
+            self.ids.truncate(start);
+            self.empty_lines += 1;
+            return;
+        }
+        self.ids.extend(eos);
+        self.doc_ends.push(self.ids.len());
+    }
+
+    /// Empties the batch, keeping its buffers for the next one.
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.doc_ends.clear();
+        self.empty_lines = 0;
+    }
+}
+
 /// The one shard writer: takes batches of ids in corpus order and writes the shard files and
 /// `index.json` of the module doc, every file atomically. [`encode_corpus`] and
 /// [`encode_texts`] feed it ids of a [`Vocab`]; the bindings feed it ids of other tokenizers.
@@ -363,6 +402,8 @@ pub struct ShardSink {
     index: CorpusIndex,
     index_path: PathBuf,
     progress: Option<Progress>,
+    /// The tokenizer's unknown id, counted into `unk_tokens` by [`ShardSink::write`].
+    unk_id: Option<u32>,
 }
 
 impl ShardSink {
@@ -426,7 +467,26 @@ impl ShardSink {
             index,
             index_path,
             progress,
+            unk_id: None,
         })
+    }
+
+    /// The id of the encoder's unknown token (a huggingface tokenizer's `unk_token`): its
+    /// occurrences in the batches given to [`ShardSink::write`] are counted in the index's
+    /// `unk_tokens`. None (the default): nothing is counted.
+    ///
+    /// Errors: an id not below the vocabulary size (`InvalidArgument`).
+    pub fn set_unk_id(&mut self, id: Option<u32>) -> Result<()> {
+        if let Some(id) = id {
+            if id as usize >= self.index.vocab_size {
+                return Err(Error::InvalidArgument(format!(
+                    "unknown-token id {id} is not below the vocabulary size {}",
+                    self.index.vocab_size
+                )));
+            }
+        }
+        self.unk_id = id;
+        Ok(())
     }
 
     /// Appends one batch of `source` (input number `file_index`, for progress).
@@ -440,6 +500,10 @@ impl ShardSink {
                 "id {bad} is not below the vocabulary size {size}"
             )));
         }
+        let unk_tokens = match self.unk_id {
+            Some(u) => batch.ids.iter().filter(|&&id| id == u).count() as u64,
+            None => 0,
+        };
         // Documents are never empty (an empty one is counted in `empty_lines`): the ends rise
         // strictly, and the last is the batch's end.
         let mut last = 0usize;
@@ -458,7 +522,7 @@ impl ShardSink {
                 batch.ids.len()
             )));
         }
-        self.write_counted(batch, 0, file_index, source)
+        self.write_counted(batch, unk_tokens, file_index, source)
     }
 
     fn write_counted(
@@ -490,6 +554,7 @@ impl ShardSink {
             mut index,
             index_path,
             mut progress,
+            ..
         } = self;
         let config = writer.config.clone();
         let dir = writer.dir.clone();

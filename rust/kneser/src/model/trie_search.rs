@@ -1,0 +1,282 @@
+//! Scoring straight on a KenLM trie file, in place (memory-mapped or copied), as KenLM's
+//! `search_trie` does: nothing is decoded on load.
+//!
+//! Input: the bytes of a trie file and its [`Geometry`] (checked against the file's size by
+//! [`super::trie::parse_geometry`]). Output: the [`Lookup`] the sentence loops of
+//! [`super::score`] score with, giving the numbers the probing path gives for the same n-grams
+//! (and so KenLM's).
+//!
+//! The walk for a word `w` after the context `c0 c1 ...` (newest first): the unigram record of
+//! `w` holds its probability, backoff and the range of its children among the bigrams (the
+//! bigrams are stored newest word first, so the children of `w` are the bigrams `c w`); a binary
+//! search over the bit-packed word ids of that range finds `c0`, whose entry holds the bigram's
+//! values and the range of its children among the trigrams, where `c1` is searched, and so on
+//! until a word is missing. A pointer is the entry's low `next_bits` bits, and with `-a`
+//! (KenLM's `ArrayBhiksha`) the high bits are the number of offsets-array entries at or below the
+//! entry's index, found by binary search.
+//!
+//! Values: unquantized entries hold 31 bits of probability (the sign is implied) and, below the
+//! highest order, 32 bits of backoff; quantized entries hold a backoff index then a probability
+//! index into the order's centers (section T2 of `docs/kenlm-binary.md`).
+//!
+//! Errors: none at scoring time. Pointers are clamped to their arrays and reads past the end
+//! of the file read zeros, so a corrupted file scores wrongly but never crashes; the size and
+//! header checks are made on load.
+//!
+//! Memory: nothing beyond the file's bytes; a lookup allocates nothing.
+
+use super::probing::{u64_at, with_sign};
+use super::score::{FullScore, Lookup, State};
+use super::trie::{read_bits, read_pointer, Geometry, OffsetsArray, Packed};
+use super::MAX_ORDER;
+
+/// Bytes of a trie unigram record: `f32` log10 p, `f32` backoff, `u64` first child.
+const UNIGRAM_RECORD: usize = 16;
+
+/// What scoring a trie needs besides its bytes: the geometry and the ids of `<s>`, `</s>`.
+#[derive(Debug, Clone)]
+pub(crate) struct TrieSearch {
+    pub geometry: Geometry,
+    pub counts: Vec<u64>,
+    pub bos: u32,
+    pub eos: u32,
+}
+
+/// One order above the unigrams as scoring reads it.
+#[derive(Debug, Clone, Copy)]
+struct LevelView {
+    packed: Packed,
+    entries: u64,
+    /// With `-a`: the offsets array.
+    array: Option<OffsetsArray>,
+    /// Quantized: (prob bits, backoff bits, prob centers at, backoff centers at).
+    quant: Option<(u8, u8, usize, usize)>,
+}
+
+/// A trie file's bytes ready for scoring.
+#[derive(Clone, Copy)]
+pub(crate) struct TrieView<'a> {
+    bytes: &'a [u8],
+    order: usize,
+    bos: u32,
+    eos: u32,
+    /// Where the sorted vocabulary keys start, and how many there are.
+    keys_at: usize,
+    keys: usize,
+    unigrams_at: usize,
+    /// Entries of the bigrams (the unigram pointers' bound).
+    bigrams: u64,
+    /// `levels[n - 2]` for order `n`.
+    levels: [Option<LevelView>; MAX_ORDER + 1],
+}
+
+impl TrieSearch {
+    /// The view of `bytes` (the whole file) this geometry describes.
+    pub(crate) fn view<'a>(&self, bytes: &'a [u8]) -> TrieView<'a> {
+        let g = &self.geometry;
+        let order = self.counts.len();
+        let mut levels = [None; MAX_ORDER + 1];
+        for n in 2..=order {
+            let longest = n == order;
+            let (packed, array) = if longest {
+                (g.longest, None)
+            } else {
+                let m = &g.middles[n - 2];
+                (m.packed, m.array)
+            };
+            let quant = g
+                .options
+                .quantize
+                .map(|(q, b)| (q, b, g.centers(n, 0), g.centers(n, 1)));
+            levels[n - 2] = Some(LevelView {
+                packed,
+                entries: self.counts[n - 1],
+                array,
+                quant,
+            });
+        }
+        TrieView {
+            bytes,
+            order,
+            bos: self.bos,
+            eos: self.eos,
+            keys_at: g.vocab + 8,
+            keys: self.counts[0].saturating_sub(1) as usize,
+            unigrams_at: g.unigrams,
+            bigrams: self.counts[1],
+            levels,
+        }
+    }
+}
+
+impl TrieView<'_> {
+    /// The first child of unigram `id` (clamped to the bigrams).
+    #[inline]
+    fn unigram_next(&self, id: u32) -> u64 {
+        u64_at(
+            self.bytes,
+            self.unigrams_at + UNIGRAM_RECORD * id as usize + 8,
+        )
+        .min(self.bigrams)
+    }
+
+    #[inline]
+    fn f32_at(&self, at: usize) -> f32 {
+        super::probing::f32_at(self.bytes, at)
+    }
+}
+
+impl LevelView {
+    #[inline]
+    fn word(&self, bytes: &[u8], i: u64) -> u64 {
+        read_bits(bytes, self.packed.bit(i), self.packed.word_bits)
+    }
+
+    /// The entry holding `word` among entries `begin..end` (sorted by word id).
+    #[inline]
+    fn find(&self, bytes: &[u8], begin: u64, end: u64, word: u32) -> Option<u64> {
+        let word = u64::from(word);
+        let (mut lo, mut hi) = (begin, end.min(self.entries));
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let w = self.word(bytes, mid);
+            if w < word {
+                lo = mid + 1;
+            } else if w > word {
+                hi = mid;
+            } else {
+                return Some(mid);
+            }
+        }
+        None
+    }
+
+    /// The log10 probability (sign set) and backoff of entry `i`; the backoff of the highest
+    /// order is KenLM's "no extension" `-0.0`.
+    #[inline]
+    fn values(&self, bytes: &[u8], i: u64, longest: bool) -> (f32, f32) {
+        let bit = self.packed.bit(i) + u64::from(self.packed.word_bits);
+        match self.quant {
+            None => {
+                let p = f32::from_bits(read_bits(bytes, bit, 31) as u32 | 0x8000_0000);
+                let b = if longest {
+                    -0.0
+                } else {
+                    f32::from_bits(read_bits(bytes, bit + 31, 32) as u32)
+                };
+                (p, b)
+            }
+            Some((q, b_bits, probs_at, backoffs_at)) => {
+                let center =
+                    |at: usize, index: u64| super::probing::f32_at(bytes, at + 4 * index as usize);
+                if longest {
+                    (with_sign(center(probs_at, read_bits(bytes, bit, q))), -0.0)
+                } else {
+                    let b = center(backoffs_at, read_bits(bytes, bit, b_bits));
+                    let p = center(probs_at, read_bits(bytes, bit + u64::from(b_bits), q));
+                    (with_sign(p), b)
+                }
+            }
+        }
+    }
+
+    /// The pointer of entry `i` (`i <= entries`).
+    #[inline]
+    fn next(&self, bytes: &[u8], i: u64) -> u64 {
+        read_pointer(bytes, &self.packed, self.array.as_ref(), i)
+    }
+}
+
+impl Lookup for TrieView<'_> {
+    #[inline]
+    fn bos(&self) -> u32 {
+        self.bos
+    }
+
+    #[inline]
+    fn eos(&self) -> u32 {
+        self.eos
+    }
+
+    /// Binary search over the sorted keys: the word with the key at rank `r` has id `r + 1`.
+    #[inline]
+    fn id_of_hash(&self, hash: u64) -> u32 {
+        let (mut lo, mut hi) = (0usize, self.keys);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let k = u64_at(self.bytes, self.keys_at + 8 * mid);
+            if k < hash {
+                lo = mid + 1;
+            } else if k > hash {
+                hi = mid;
+            } else {
+                return mid as u32 + 1;
+            }
+        }
+        0
+    }
+
+    #[inline]
+    fn unigram(&self, id: u32) -> (f32, f32) {
+        let at = self.unigrams_at + UNIGRAM_RECORD * id as usize;
+        (self.f32_at(at), self.f32_at(at + 4))
+    }
+
+    #[inline]
+    fn prefetch(&self, _state: &State, word: u32) {
+        if let Some(b) = self
+            .bytes
+            .get(self.unigrams_at + UNIGRAM_RECORD * word as usize)
+        {
+            super::probing::prefetch(b);
+        }
+    }
+
+    #[inline]
+    fn full_score(&self, state: &State, word: u32, out: &mut State) -> FullScore {
+        let (prob, backoff) = self.unigram(word);
+        // As the probing path reads them: the stored sign bit is not the probability's.
+        let mut prob = with_sign(prob);
+        let mut length = 1usize;
+        out.words[0] = word;
+        out.backoff[0] = backoff;
+        let mut out_len = usize::from(super::probing::extends(backoff));
+        let in_len = state.len().min(self.order - 1);
+        let mut begin = self.unigram_next(word);
+        let mut end = self.unigram_next(word + 1);
+        for i in 0..in_len {
+            let n = i + 2;
+            let Some(level) = self.levels[n - 2] else {
+                break;
+            };
+            let Some(at) = level.find(self.bytes, begin, end, state.words[i]) else {
+                break;
+            };
+            length = n;
+            let longest = n == self.order;
+            let (p, b) = level.values(self.bytes, at, longest);
+            prob = p;
+            if i + 1 < self.order - 1 {
+                out.words[i + 1] = state.words[i];
+                out.backoff[i + 1] = b;
+                if super::probing::extends(b) {
+                    out_len = i + 2;
+                }
+            }
+            if !longest {
+                let bound = self.levels[n - 1].map_or(0, |l| l.entries);
+                begin = level.next(self.bytes, at).min(bound);
+                end = level.next(self.bytes, at + 1).min(bound);
+            }
+        }
+        for j in (length - 1)..in_len {
+            prob += state.backoff[j];
+        }
+        out.len = out_len.min(self.order - 1) as u8;
+        FullScore {
+            prob,
+            ngram_length: length as u8,
+            oov: word == 0,
+        }
+    }
+}
