@@ -170,29 +170,8 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const ARPA: &str = "\\data\\
-ngram 1=5
-ngram 2=3
-
-\\1-grams:
--1.5\t<unk>\t0
-0\t<s>\t-0.5
--0.75\t</s>\t0
--0.5\ta\t-0.25
--1\tb\t-0.125
-
-\\2-grams:
--0.25\t<s> a
--0.125\ta b
--0.0625\tb </s>
-
-\\end\\
-";
-
-    fn model() -> Model {
-        Model::from_arpa_reader(ARPA.as_bytes(), "t.arpa", &Cancel::new()).expect("model")
-    }
+    // The hand-written bigram model of the model tests.
+    use crate::model::tests::model;
 
     #[test]
     fn plain_text_scores_as_the_core() {

@@ -24,7 +24,7 @@ ngram 2=3
 \\end\\
 ";
 
-fn model() -> Model {
+pub(super) fn model() -> Model {
     Model::from_arpa_reader(ARPA.as_bytes(), "t.arpa", &Cancel::new()).unwrap()
 }
 
