@@ -23,7 +23,7 @@ where
     T: Send,
     F: FnOnce(&Cancel) -> kneser::Result<T> + Send,
 {
-    kneser::alloc::arm();
+    kneser::arm_allocator();
     let cancel = Cancel::new();
     let (tx, rx) = mpsc::channel();
     std::thread::scope(|scope| {
@@ -145,7 +145,7 @@ where
     F: FnOnce(&Cancel, kneser::Batches) -> kneser::Result<T> + Send,
 {
     let mut iter = iterable.try_iter()?;
-    kneser::alloc::arm();
+    kneser::arm_allocator();
     let cancel = Cancel::new();
     let (tx, rx) = mpsc::sync_channel::<Vec<String>>(4);
     let (res_tx, res_rx) = mpsc::channel();

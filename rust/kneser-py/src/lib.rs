@@ -22,7 +22,7 @@ mod vocab;
 /// running out of memory is a `MemoryError`, not an abort of the interpreter (see
 /// `kneser::alloc`).
 #[global_allocator]
-static ALLOCATOR: kneser::alloc::Guarded = kneser::alloc::Guarded;
+static ALLOCATOR: kneser::GuardedAllocator = kneser::GuardedAllocator;
 
 /// The native module `kneser._kneser`; the public API is re-exported by `kneser/__init__.py`.
 #[pymodule]

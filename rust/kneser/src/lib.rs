@@ -42,6 +42,9 @@ pub use error::{Error, Location, Result};
 // core's public surface"). A generic name is renamed for the root (`TokenizerMode`,
 // `NormalizeStep`, `ccnet_perplexity`, `EOS_WORD`, ...).
 
+// The allocator's emergency reserve (out of memory is an error, not an abort).
+pub use alloc::{arm as arm_allocator, Guarded as GuardedAllocator};
+
 // Input and output.
 pub use io::{
     claim_output, display_name, open_input, Destination, LineReader, Output, OutputFile, RawLine,
