@@ -880,8 +880,9 @@ def demo(out_dir: str | os.PathLike[str] | None = None, order: int = 3) -> Repor
     elif report.histogram_text:
         print("\n   matplotlib is not installed (pip install 'kneser[plot]' for a PNG):")
         print("\n".join("   " + line for line in report.histogram_text.split("\n")))
-    with (out / "kept.jsonl").open(encoding="utf-8") as f:
-        kept = [json.loads(line) for line in f]
+    kept = [
+        json.loads(line) for batch in _kneser.read_lines(out / "kept.jsonl") for _, line in batch
+    ]
     by_source: dict[str, int] = {}
     for d in kept:
         by_source[d.get("source", "?")] = by_source.get(d.get("source", "?"), 0) + 1
