@@ -12,8 +12,8 @@ refusing the file; ``-u`` log10 p of ``<unk>`` when the ARPA has none (default -
 temporary files and sort memory) do not change the bytes and are accepted. Trie only: ``-q``
 probability quantization bits, ``-b`` backoff bits (default ``-q``'s), ``-a`` the most bits the
 pointer offsets array may chop (KenLM picks the count that minimizes the size; 255: no limit).
-``-s`` is refused with a message (not implemented); so is a trie of an ARPA whose n-grams lack
-their suffixes (SRILM's pruning), for which KenLM adds blank entries.
+``-s`` is refused with a message (not implemented). An ARPA whose n-grams lack their suffixes
+(SRILM's pruning) gets KenLM's blank entries in either layout.
 """
 
 from __future__ import annotations

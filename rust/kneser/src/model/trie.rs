@@ -1309,6 +1309,44 @@ mod tests {
     }
 
     #[test]
+    fn pruned_arpas_get_kenlm_blanks_byte_for_byte() {
+        // build_binary's tries of an ARPA with missing suffixes (tests/data/kenlm/README.md).
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/kenlm");
+        let arpa = data.join("holes.o4.arpa");
+        let tmp = tempfile::tempdir().expect("tmp");
+        let cancel = crate::cancel::Cancel::new();
+        let cases = [
+            ("trie", None, None),
+            ("trie-a255", None, Some(255)),
+            ("trie-q8-b7-a255", Some((8, 7)), Some(255)),
+            ("trie-q3-b2", Some((3, 2)), None),
+        ];
+        for (layout, quantize, array_bits) in cases {
+            let expected = std::fs::read(data.join(format!("holes.o4.{layout}.bin"))).expect("r");
+            let out = tmp.path().join(format!("{layout}.bin"));
+            super::super::build_binary_trie(
+                &arpa,
+                &out,
+                &super::super::BuildConfig::default(),
+                TrieOptions {
+                    quantize,
+                    array_bits,
+                },
+                true,
+                &cancel,
+            )
+            .unwrap_or_else(|e| panic!("{layout}: {e}"));
+            let written = std::fs::read(&out).expect("read");
+            if let Some(i) =
+                (0..written.len().min(expected.len())).find(|&i| written[i] != expected[i])
+            {
+                panic!("{layout}: first differing byte {i} of {}", expected.len());
+            }
+            assert_eq!(written.len(), expected.len(), "{layout}: size");
+        }
+    }
+
+    #[test]
     fn chop_bits_minimizes_size() {
         // No chop when the table would cost more than it saves.
         assert_eq!(chop_bits(10, 1 << 20, 22), 0);
