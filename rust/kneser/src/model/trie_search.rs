@@ -66,6 +66,8 @@ pub(crate) struct TrieView<'a> {
     unigrams_at: usize,
     /// Entries of the bigrams (the unigram pointers' bound).
     bigrams: u64,
+    /// The unigram count (every word id is below it).
+    vocab: u64,
     /// `levels[n - 2]` for order `n`.
     levels: [Option<LevelView>; MAX_ORDER + 1],
 }
@@ -104,6 +106,7 @@ impl TrieSearch {
             keys: self.counts[0].saturating_sub(1) as usize,
             unigrams_at: g.unigrams,
             bigrams: self.counts[1],
+            vocab: self.counts[0],
             levels,
         }
     }
@@ -132,23 +135,18 @@ impl LevelView {
         read_bits(bytes, self.packed.bit(i), self.packed.word_bits)
     }
 
-    /// The entry holding `word` among entries `begin..end` (sorted by word id).
+    /// The entry holding `word` among entries `begin..end` (sorted by word id, each below
+    /// `vocab`).
     #[inline]
-    fn find(&self, bytes: &[u8], begin: u64, end: u64, word: u32) -> Option<u64> {
-        let word = u64::from(word);
-        let (mut lo, mut hi) = (begin, end.min(self.entries));
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let w = self.word(bytes, mid);
-            if w < word {
-                lo = mid + 1;
-            } else if w > word {
-                hi = mid;
-            } else {
-                return Some(mid);
-            }
-        }
-        None
+    fn find(&self, bytes: &[u8], begin: u64, end: u64, word: u32, vocab: u64) -> Option<u64> {
+        uniform_find(
+            begin,
+            end.min(self.entries),
+            0,
+            vocab,
+            u64::from(word),
+            |i| self.word(bytes, i),
+        )
     }
 
     /// The log10 probability (sign set) and backoff of entry `i`; the backoff of the highest
@@ -198,22 +196,14 @@ impl Lookup for TrieView<'_> {
         self.eos
     }
 
-    /// Binary search over the sorted keys: the word with the key at rank `r` has id `r + 1`.
+    /// Interpolation search over the sorted keys (hashes: uniform), as KenLM's: the word with the
+    /// key at rank `r` has id `r + 1`.
     #[inline]
     fn id_of_hash(&self, hash: u64) -> u32 {
-        let (mut lo, mut hi) = (0usize, self.keys);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let k = u64_at(self.bytes, self.keys_at + 8 * mid);
-            if k < hash {
-                lo = mid + 1;
-            } else if k > hash {
-                hi = mid;
-            } else {
-                return mid as u32 + 1;
-            }
-        }
-        0
+        uniform_find(0, self.keys as u64, 0, u64::MAX, hash, |i| {
+            u64_at(self.bytes, self.keys_at + 8 * i as usize)
+        })
+        .map_or(0, |rank| rank as u32 + 1)
     }
 
     #[inline]
@@ -249,7 +239,7 @@ impl Lookup for TrieView<'_> {
             let Some(level) = self.levels[n - 2] else {
                 break;
             };
-            let Some(at) = level.find(self.bytes, begin, end, state.words[i]) else {
+            let Some(at) = level.find(self.bytes, begin, end, state.words[i], self.vocab) else {
                 break;
             };
             length = n;
@@ -277,6 +267,83 @@ impl Lookup for TrieView<'_> {
             prob,
             ngram_length: length as u8,
             oov: word == 0,
+        }
+    }
+}
+
+/// The index of `key` among the increasing values `at(lo..hi)`, all within `lo_value..=hi_value`
+/// (KenLM's `BoundedSortedUniformFind`): interpolation search, which takes a few probes on the
+/// uniform values of a trie (hashes, word ids by hash rank), then bisection after eight probes, so
+/// a skewed or corrupted run costs at most a binary search more. `None` when absent.
+#[inline]
+pub(crate) fn uniform_find(
+    mut lo: u64,
+    mut hi: u64,
+    mut lo_value: u64,
+    mut hi_value: u64,
+    key: u64,
+    at: impl Fn(u64) -> u64,
+) -> Option<u64> {
+    if key < lo_value || key > hi_value {
+        return None;
+    }
+    let mut probes = 0u32;
+    while lo < hi {
+        // lo_value <= key <= hi_value: the pivot falls in lo..hi.
+        let mid = if probes < 8 {
+            let span = u128::from(hi_value - lo_value) + 1;
+            lo + (u128::from(key - lo_value) * u128::from(hi - lo) / span) as u64
+        } else {
+            lo + (hi - lo) / 2
+        };
+        probes += 1;
+        let v = at(mid);
+        match v.cmp(&key) {
+            std::cmp::Ordering::Less => {
+                lo = mid + 1;
+                lo_value = v;
+            }
+            std::cmp::Ordering::Greater => {
+                hi = mid;
+                hi_value = v;
+            }
+            std::cmp::Ordering::Equal => return Some(mid),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uniform_find;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn uniform_find_finds_what_a_binary_search_finds(
+            mut values in proptest::collection::vec(any::<u64>(), 0..300),
+            probe in any::<u64>(),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            values.sort_unstable();
+            values.dedup();
+            let at = |i: u64| values[i as usize];
+            let n = values.len() as u64;
+            let mut keys = vec![probe, 0, u64::MAX];
+            if !values.is_empty() {
+                keys.push(values[pick.index(values.len())]);
+            }
+            for key in keys {
+                let want = values.binary_search(&key).ok().map(|i| i as u64);
+                prop_assert_eq!(uniform_find(0, n, 0, u64::MAX, key, at), want);
+            }
+            // Skewed: small values in a wide declared range.
+            let small: Vec<u64> = (0..n).map(|i| i * i).collect();
+            if let Some(&last) = small.last() {
+                let key = small[pick.index(small.len())];
+                let found = uniform_find(0, n, 0, last + 1, key, |i| small[i as usize]);
+                prop_assert_eq!(found, small.binary_search(&key).ok().map(|i| i as u64));
+            }
         }
     }
 }
