@@ -54,6 +54,9 @@ pub struct BuildConfig {
     pub map_positive_to_zero: bool,
     /// log10 p of `<unk>` when the ARPA has none (`build_binary -u`).
     pub unknown_missing_log10p: f32,
+    /// Accept an ARPA without `<s>` or `</s>` (`build_binary -s`): the missing word is scored as
+    /// `<unk>` (id 0), as KenLM does.
+    pub allow_missing_markers: bool,
 }
 
 impl Default for BuildConfig {
@@ -62,6 +65,7 @@ impl Default for BuildConfig {
             multiplier: DEFAULT_MULTIPLIER,
             map_positive_to_zero: false,
             unknown_missing_log10p: MISSING_UNK_LOG10P,
+            allow_missing_markers: false,
         }
     }
 }
@@ -553,14 +557,15 @@ impl ArpaVisitor for Builder {
     }
 
     fn end_order(&mut self, order: usize, at: LineRef<'_>) -> Result<()> {
-        if order == 1 {
+        if order == 1 && !self.config.allow_missing_markers {
             for (w, hint) in [
                 (&b"<s>"[..], "add `<s>` with its backoff"),
                 (&b"</s>"[..], "add `</s>`"),
             ] {
                 if self.find(1, vocab_hash(w))?.is_none() {
                     return Err(at.error(format!(
-                        "the model has no {} unigram (KenLM refuses such models too); {hint}",
+                        "the model has no {} unigram (KenLM refuses such models too, unless \
+                         `build_binary -s` lets it stand for <unk>); {hint}",
                         String::from_utf8_lossy(w)
                     )));
                 }

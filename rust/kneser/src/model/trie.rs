@@ -705,28 +705,14 @@ pub(crate) fn load(storage: Storage, name: &str, fixed: super::binary::Fixed) ->
         let at = m.packed.at;
         check_pointers(&r, &ends, counts[n], |_| at)?;
     }
-    let mut search = super::trie_search::TrieSearch {
-        geometry: g,
-        counts: counts.clone(),
-        bos: 0,
-        eos: 0,
-    };
+    let mut search = super::trie_search::TrieSearch::new(g, counts.clone());
     let (bos, eos, unk) = {
         use super::score::Lookup;
         let v = search.view(bytes);
         (v.index(b"<s>"), v.index(b"</s>"), v.unigram(0))
     };
-    for (id, w) in [(bos, "<s>"), (eos, "</s>")] {
-        if id == 0 {
-            return Err(Error::format(
-                name,
-                0,
-                format!("the model has no {w} (KenLM refuses such models too)"),
-            ));
-        }
-    }
-    search.bos = bos;
-    search.eos = eos;
+    // Without `<s>` or `</s>` (`build_binary -s`), the missing word is `<unk>`, as in KenLM.
+    search.set_markers(bos, eos);
     let layout = super::binary::Layout::new(counts, fixed.multiplier).ok_or_else(|| {
         Error::format(
             name,

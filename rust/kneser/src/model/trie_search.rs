@@ -33,13 +33,13 @@ use super::MAX_ORDER;
 /// Bytes of a trie unigram record: `f32` log10 p, `f32` backoff, `u64` first child.
 const UNIGRAM_RECORD: usize = 16;
 
-/// What scoring a trie needs besides its bytes: the geometry and the ids of `<s>`, `</s>`.
+/// What scoring a trie needs besides its bytes: the geometry, the ids of `<s>` and `</s>`, and
+/// the offsets of every section, worked out once on load.
 #[derive(Debug, Clone)]
 pub(crate) struct TrieSearch {
     pub geometry: Geometry,
     pub counts: Vec<u64>,
-    pub bos: u32,
-    pub eos: u32,
+    plan: Plan,
 }
 
 /// One order above the unigrams as scoring reads it.
@@ -53,10 +53,9 @@ struct LevelView {
     quant: Option<(u8, u8, usize, usize)>,
 }
 
-/// A trie file's bytes ready for scoring.
-#[derive(Clone, Copy)]
-pub(crate) struct TrieView<'a> {
-    bytes: &'a [u8],
+/// Where everything is, for scoring.
+#[derive(Debug, Clone)]
+struct Plan {
     order: usize,
     bos: u32,
     eos: u32,
@@ -72,11 +71,19 @@ pub(crate) struct TrieView<'a> {
     levels: [Option<LevelView>; MAX_ORDER + 1],
 }
 
+/// A trie file's bytes ready for scoring.
+#[derive(Clone, Copy)]
+pub(crate) struct TrieView<'a> {
+    bytes: &'a [u8],
+    p: &'a Plan,
+}
+
 impl TrieSearch {
-    /// The view of `bytes` (the whole file) this geometry describes.
-    pub(crate) fn view<'a>(&self, bytes: &'a [u8]) -> TrieView<'a> {
-        let g = &self.geometry;
-        let order = self.counts.len();
+    /// The search over a file laid out as `geometry` with these counts (`<s>` and `</s>` set
+    /// apart by [`TrieSearch::set_markers`]).
+    pub(crate) fn new(geometry: Geometry, counts: Vec<u64>) -> TrieSearch {
+        let g = &geometry;
+        let order = counts.len();
         let mut levels = [None; MAX_ORDER + 1];
         for n in 2..=order {
             let longest = n == order;
@@ -92,22 +99,41 @@ impl TrieSearch {
                 .map(|(q, b)| (q, b, g.centers(n, 0), g.centers(n, 1)));
             levels[n - 2] = Some(LevelView {
                 packed,
-                entries: self.counts[n - 1],
+                entries: counts[n - 1],
                 array,
                 quant,
             });
         }
+        let plan = Plan {
+            order,
+            bos: 0,
+            eos: 0,
+            keys_at: g.vocab + 8,
+            keys: counts[0].saturating_sub(1) as usize,
+            unigrams_at: g.unigrams,
+            bigrams: counts[1],
+            vocab: counts[0],
+            levels,
+        };
+        TrieSearch {
+            geometry,
+            counts,
+            plan,
+        }
+    }
+
+    /// Sets the ids of `<s>` and `</s>`.
+    pub(crate) fn set_markers(&mut self, bos: u32, eos: u32) {
+        self.plan.bos = bos;
+        self.plan.eos = eos;
+    }
+
+    /// The view of `bytes` (the whole file) this geometry describes.
+    #[inline]
+    pub(crate) fn view<'a>(&'a self, bytes: &'a [u8]) -> TrieView<'a> {
         TrieView {
             bytes,
-            order,
-            bos: self.bos,
-            eos: self.eos,
-            keys_at: g.vocab + 8,
-            keys: self.counts[0].saturating_sub(1) as usize,
-            unigrams_at: g.unigrams,
-            bigrams: self.counts[1],
-            vocab: self.counts[0],
-            levels,
+            p: &self.plan,
         }
     }
 }
@@ -118,9 +144,9 @@ impl TrieView<'_> {
     fn unigram_next(&self, id: u32) -> u64 {
         u64_at(
             self.bytes,
-            self.unigrams_at + UNIGRAM_RECORD * id as usize + 8,
+            self.p.unigrams_at + UNIGRAM_RECORD * id as usize + 8,
         )
-        .min(self.bigrams)
+        .min(self.p.bigrams)
     }
 
     #[inline]
@@ -188,27 +214,27 @@ impl LevelView {
 impl Lookup for TrieView<'_> {
     #[inline]
     fn bos(&self) -> u32 {
-        self.bos
+        self.p.bos
     }
 
     #[inline]
     fn eos(&self) -> u32 {
-        self.eos
+        self.p.eos
     }
 
     /// Interpolation search over the sorted keys (hashes: uniform), as KenLM's: the word with the
     /// key at rank `r` has id `r + 1`.
     #[inline]
     fn id_of_hash(&self, hash: u64) -> u32 {
-        uniform_find(0, self.keys as u64, 0, u64::MAX, hash, |i| {
-            u64_at(self.bytes, self.keys_at + 8 * i as usize)
+        uniform_find(0, self.p.keys as u64, 0, u64::MAX, hash, |i| {
+            u64_at(self.bytes, self.p.keys_at + 8 * i as usize)
         })
         .map_or(0, |rank| rank as u32 + 1)
     }
 
     #[inline]
     fn unigram(&self, id: u32) -> (f32, f32) {
-        let at = self.unigrams_at + UNIGRAM_RECORD * id as usize;
+        let at = self.p.unigrams_at + UNIGRAM_RECORD * id as usize;
         (self.f32_at(at), self.f32_at(at + 4))
     }
 
@@ -216,7 +242,7 @@ impl Lookup for TrieView<'_> {
     fn prefetch(&self, _state: &State, word: u32) {
         if let Some(b) = self
             .bytes
-            .get(self.unigrams_at + UNIGRAM_RECORD * word as usize)
+            .get(self.p.unigrams_at + UNIGRAM_RECORD * word as usize)
         {
             super::probing::prefetch(b);
         }
@@ -231,22 +257,22 @@ impl Lookup for TrieView<'_> {
         out.words[0] = word;
         out.backoff[0] = backoff;
         let mut out_len = usize::from(super::probing::extends(backoff));
-        let in_len = state.len().min(self.order - 1);
+        let in_len = state.len().min(self.p.order - 1);
         let mut begin = self.unigram_next(word);
         let mut end = self.unigram_next(word + 1);
         for i in 0..in_len {
             let n = i + 2;
-            let Some(level) = self.levels[n - 2] else {
+            let Some(level) = &self.p.levels[n - 2] else {
                 break;
             };
-            let Some(at) = level.find(self.bytes, begin, end, state.words[i], self.vocab) else {
+            let Some(at) = level.find(self.bytes, begin, end, state.words[i], self.p.vocab) else {
                 break;
             };
             length = n;
-            let longest = n == self.order;
+            let longest = n == self.p.order;
             let (p, b) = level.values(self.bytes, at, longest);
             prob = p;
-            if i + 1 < self.order - 1 {
+            if i + 1 < self.p.order - 1 {
                 out.words[i + 1] = state.words[i];
                 out.backoff[i + 1] = b;
                 if super::probing::extends(b) {
@@ -254,7 +280,7 @@ impl Lookup for TrieView<'_> {
                 }
             }
             if !longest {
-                let bound = self.levels[n - 1].map_or(0, |l| l.entries);
+                let bound = self.p.levels[n - 1].as_ref().map_or(0, |l| l.entries);
                 begin = level.next(self.bytes, at).min(bound);
                 end = level.next(self.bytes, at + 1).min(bound);
             }
@@ -262,7 +288,7 @@ impl Lookup for TrieView<'_> {
         for j in (length - 1)..in_len {
             prob += state.backoff[j];
         }
-        out.len = out_len.min(self.order - 1) as u8;
+        out.len = out_len.min(self.p.order - 1) as u8;
         FullScore {
             prob,
             ngram_length: length as u8,
@@ -291,8 +317,10 @@ pub(crate) fn uniform_find(
     while lo < hi {
         // lo_value <= key <= hi_value: the pivot falls in lo..hi.
         let mid = if probes < 8 {
-            let span = u128::from(hi_value - lo_value) + 1;
-            lo + (u128::from(key - lo_value) * u128::from(hi - lo) / span) as u64
+            // In floating point (a 128-bit division costs more than the probe it saves); any
+            // pivot in lo..hi is correct.
+            let fraction = (key - lo_value) as f64 / ((hi_value - lo_value) as f64 + 1.0);
+            (lo + (fraction * (hi - lo) as f64) as u64).min(hi - 1)
         } else {
             lo + (hi - lo) / 2
         };
