@@ -746,19 +746,24 @@ pub(crate) fn read_pointer(bytes: &[u8], p: &Packed, array: Option<&OffsetsArray
     );
     match array {
         None => low,
-        Some(a) => {
-            let (mut lo, mut hi) = (1usize, a.count);
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                if super::probing::u64_at(bytes, a.at + 8 * mid) <= i {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            (((lo - 1) as u64) << p.next_bits) | low
+        Some(a) => (offsets_at_or_below(bytes, a, i) << p.next_bits) | low,
+    }
+}
+
+/// The number of offsets after the first that are at or below `i` (the high bits of entry
+/// `i`'s pointer), by binary search.
+#[inline]
+pub(crate) fn offsets_at_or_below(bytes: &[u8], a: &OffsetsArray, i: u64) -> u64 {
+    let (mut lo, mut hi) = (1usize, a.count);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if super::probing::u64_at(bytes, a.at + 8 * mid) <= i {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
+    (lo - 1) as u64
 }
 
 /// Writes `grams` as a trie file at `path` (complete or not at all).

@@ -8,10 +8,11 @@
 //!
 //! The walk for a word `w` after the context `c0 c1 ...` (newest first): the unigram record of
 //! `w` holds its probability, backoff and the range of its children among the bigrams (the
-//! bigrams are stored newest word first, so the children of `w` are the bigrams `c w`); a binary
-//! search over the bit-packed word ids of that range finds `c0`, whose entry holds the bigram's
-//! values and the range of its children among the trigrams, where `c1` is searched, and so on
-//! until a word is missing. A pointer is the entry's low `next_bits` bits, and with `-a`
+//! bigrams are stored newest word first, so the children of `w` are the bigrams `c w`); an
+//! interpolation search (as KenLM's) over the bit-packed word ids of that range finds `c0`, whose
+//! entry holds the bigram's values and the range of its children among the trigrams, where `c1`
+//! is searched, and so on until a word is missing (vocabulary ids: an interpolation search of the
+//! sorted word keys). A pointer is the entry's low `next_bits` bits, and with `-a`
 //! (KenLM's `ArrayBhiksha`) the high bits are the number of offsets-array entries at or below the
 //! entry's index, found by binary search.
 //!
@@ -27,7 +28,7 @@
 
 use super::probing::{u64_at, with_sign};
 use super::score::{FullScore, Lookup, State};
-use super::trie::{read_bits, read_pointer, Geometry, OffsetsArray, Packed};
+use super::trie::{offsets_at_or_below, read_bits, Geometry, OffsetsArray, Packed};
 use super::MAX_ORDER;
 
 /// Bytes of a trie unigram record: `f32` log10 p, `f32` backoff, `u64` first child.
@@ -204,10 +205,35 @@ impl LevelView {
         }
     }
 
-    /// The pointer of entry `i` (`i <= entries`).
+    /// The pointers of entries `i` and `i + 1` (`i < entries`): the range of `i`'s children.
+    /// With `-a`, one binary search of the offsets for `i`, then a step for `i + 1`, as KenLM's
+    /// `ArrayBhiksha::ReadNext`.
     #[inline]
-    fn next(&self, bytes: &[u8], i: u64) -> u64 {
-        read_pointer(bytes, &self.packed, self.array.as_ref(), i)
+    fn children(&self, bytes: &[u8], i: u64) -> (u64, u64) {
+        let p = &self.packed;
+        let low = |i: u64| {
+            read_bits(
+                bytes,
+                p.bit(i) + u64::from(p.total - p.next_bits),
+                p.next_bits,
+            )
+        };
+        match &self.array {
+            None => (low(i), low(i + 1)),
+            Some(a) => {
+                let high = offsets_at_or_below(bytes, a, i);
+                let mut next_high = high;
+                while next_high + 1 < a.count as u64
+                    && u64_at(bytes, a.at + 8 * (next_high as usize + 1)) <= i + 1
+                {
+                    next_high += 1;
+                }
+                (
+                    (high << p.next_bits) | low(i),
+                    (next_high << p.next_bits) | low(i + 1),
+                )
+            }
+        }
     }
 }
 
@@ -279,10 +305,12 @@ impl Lookup for TrieView<'_> {
                     out_len = i + 2;
                 }
             }
-            if !longest {
+            // The children, only when a longer n-gram is still to be looked for.
+            if !longest && i + 1 < in_len {
                 let bound = self.p.levels[n - 1].as_ref().map_or(0, |l| l.entries);
-                begin = level.next(self.bytes, at).min(bound);
-                end = level.next(self.bytes, at + 1).min(bound);
+                let (b, e) = level.children(self.bytes, at);
+                begin = b.min(bound);
+                end = e.min(bound);
             }
         }
         for j in (length - 1)..in_len {
