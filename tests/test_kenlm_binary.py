@@ -614,24 +614,78 @@ def test_build_writes_the_binary_straight_from_estimation(
     assert again.read_bytes() == via.read_bytes()
 
 
+HOLES = {
+    "trie": ["trie"],
+    "trie-a255": ["-a", "255", "trie"],
+    "trie-q8-b7-a255": ["-q", "8", "-b", "7", "-a", "255", "trie"],
+    "trie-q3-b2": ["-q", "3", "-b", "2", "trie"],
+}
+
+
+@pytest.mark.parametrize("layout", sorted(HOLES))
+def test_tries_of_pruned_fixture_are_build_binarys_bytes(tmp_path: Path, layout: str) -> None:
+    """An ARPA with missing suffixes at two orders, one blank the context of another: kneser's
+    trie (KenLM's blank entries included) is build_binary's, byte for byte; kneser and the kenlm
+    module score it alike."""
+    out = tmp_path / "ours.bin"
+    arpa = FIXTURES / "holes.o4.arpa"
+    assert kneser.cli.main(["build-binary", *HOLES[layout], str(arpa), str(out)]) == 0
+    assert out.read_bytes() == (FIXTURES / f"holes.o4.{layout}.bin").read_bytes()
+    kenlm = pytest.importorskip("kenlm")
+    ours, theirs = kneser.Model(out), kenlm.Model(str(out))
+    for text in ["a b d e", "c a e b d e", "b d e b", "<s> a b c a e b", "e b d x c a e b"]:
+        want = [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text)]
+        assert exact(ours, text) == want, text
+
+
+@pytest.mark.parametrize("layout", ["probing", "trie"])
+def test_s_builds_models_without_sentence_markers_as_build_binary(
+    tmp_path: Path, layout: str
+) -> None:
+    """`-s`: an ARPA without `<s>` is refused without it (as build_binary refuses it) and built
+    with it, byte for byte build_binary's; the missing `<s>` is `<unk>` (the sentence starts
+    after `<unk>`), in kneser and the kenlm module alike, on both files."""
+    arpa = FIXTURES / "nos.o3.arpa"
+    out = tmp_path / "ours.bin"
+    with pytest.raises(kneser.FormatError, match=r"no <s> unigram.*-s"):
+        kneser.build_binary(arpa, out, layout=layout)
+    assert not out.exists()
+    assert kneser.cli.main(["build-binary", "-s", layout, str(arpa), str(out)]) == 0
+    expected = FIXTURES / f"nos.o3.s.{layout}.bin"
+    assert out.read_bytes() == expected.read_bytes()
+    kneser.build_binary(arpa, out, layout=layout, allow_missing_markers=True)
+    assert out.read_bytes() == expected.read_bytes()
+    kenlm = pytest.importorskip("kenlm")
+    ours, theirs = kneser.Model(out), kenlm.Model(str(out))
+    for text in ["a b c", "<s> a b c", "c a", "x a b", ""]:
+        for bos, eos in [(True, True), (False, True), (True, False)]:
+            want = [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text, bos, eos)]
+            got = [(float(p), int(n), bool(o)) for p, n, o in ours.full_scores(text, bos, eos)]
+            assert got == want, (text, bos, eos)
+
+
 def test_tries_of_pruned_models(shared_dir: Path, heldout: list[str], tmp_path: Path) -> None:
-    """An ARPA whose n-grams lack their suffix: kneser refuses to write it as a trie (KenLM adds
-    blank entries, which kneser does not write yet), naming the n-gram; build_binary's trie of it
-    (with the blanks) is read and scores as the kenlm module scores it."""
+    """An ARPA whose n-grams lack their suffix (SRILM's pruning): kneser writes the trie with
+    KenLM's blank entries, the bytes of build_binary (live, when it is built), and build_binary's
+    file scores as the kenlm module scores it."""
     folder = shared_dir / "reference" / "arpa-other"
     arpa = unxz(folder / "book.o3.suffix-holes.arpa.xz", tmp_path / "holes.arpa")
     out = tmp_path / "ours.bin"
-    with pytest.raises(kneser.FormatError, match=r"lacks its suffix 2-gram .*blank"):
-        kneser.build_binary(arpa, out, layout="trie")
-    assert not out.exists()
+    kneser.build_binary(arpa, out, layout="trie")
+    kenlm = pytest.importorskip("kenlm")
+    ours, klm = kneser.Model(out), kenlm.Model(str(out))
+    for text in heldout[:100]:
+        want = [(float(p), int(n), bool(o)) for p, n, o in klm.full_scores(text)]
+        assert exact(ours, text) == want, text
     if not BUILD_BINARY.exists():
         pytest.skip("KenLM's build_binary is not built")
-    kenlm = pytest.importorskip("kenlm")
-    for flags in (["trie"], ["-q", "8", "-a", "255", "trie"]):
+    for flags in (["trie"], ["-q", "8", "-a", "255", "trie"], ["-a", "3", "trie"]):
         theirs = tmp_path / "theirs.bin"
         subprocess.run(
             [str(BUILD_BINARY), *flags, str(arpa), str(theirs)], check=True, capture_output=True
         )
+        assert kneser.cli.main(["build-binary", *flags, str(arpa), str(out)]) == 0
+        assert out.read_bytes() == theirs.read_bytes(), flags
         ours, klm = kneser.Model(theirs), kenlm.Model(str(theirs))
         for text in heldout[:300]:
             want = [(float(p), int(n), bool(o)) for p, n, o in klm.full_scores(text)]

@@ -185,6 +185,7 @@ def build_binary(
     quantize: int | None = None,
     backoff_bits: int | None = None,
     array_bits: int | None = None,
+    allow_missing_markers: bool = False,
 ) -> None: ...
 
 class Model:

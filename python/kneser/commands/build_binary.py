@@ -12,8 +12,10 @@ refusing the file; ``-u`` log10 p of ``<unk>`` when the ARPA has none (default -
 temporary files and sort memory) do not change the bytes and are accepted. Trie only: ``-q``
 probability quantization bits, ``-b`` backoff bits (default ``-q``'s), ``-a`` the most bits the
 pointer offsets array may chop (KenLM picks the count that minimizes the size; 255: no limit).
-``-s`` is refused with a message (not implemented); so is a trie of an ARPA whose n-grams lack
-their suffixes (SRILM's pruning), for which KenLM adds blank entries.
+``-s`` builds a model whose ARPA lacks ``<s>`` or ``</s>`` (KenLM: "allows models to be built
+even if they do not have <s> and </s>"): the missing word is scored as ``<unk>``, in kneser as
+in KenLM, which loads such a binary without a check. An ARPA whose n-grams lack their suffixes
+(SRILM's pruning) gets KenLM's blank entries in either layout.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-v", dest="no_vocab", action="store_true", help="no vocabulary strings")
     parser.add_argument("-i", dest="map_positive", action="store_true", help="positive p -> 0")
     parser.add_argument("-u", dest="unknown", type=float, default=-100.0, help="log10 p of <unk>")
-    parser.add_argument("-s", dest="skip_specials", action="store_true", help="not supported")
+    parser.add_argument(
+        "-s", dest="skip_specials", action="store_true", help="allow a model without <s> or </s>"
+    )
     parser.add_argument("-q", dest="prob_bits", type=int, help="trie: probability bits")
     parser.add_argument("-b", dest="backoff_bits", type=int, help="trie: backoff bits")
     parser.add_argument("-a", dest="pointer_bits", type=int, help="trie: pointer array bits")
@@ -58,8 +62,6 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error("quantization (-q, -b) is only implemented in the trie layout")
     if args.backoff_bits is not None and args.prob_bits is None:
         args.parser.error("backoff quantization (-b) needs probability quantization (-q)")
-    if args.skip_specials:
-        args.parser.error("-s (models without <s> or </s>) is not supported")
     arpa, out = rest
     kneser.build_binary(
         arpa,
@@ -72,5 +74,6 @@ def run(args: argparse.Namespace) -> int:
         quantize=args.prob_bits,
         backoff_bits=args.backoff_bits,
         array_bits=args.pointer_bits if layout == "trie" else None,
+        allow_missing_markers=args.skip_specials,
     )
     return 0

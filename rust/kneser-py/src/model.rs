@@ -545,10 +545,12 @@ pub(crate) fn trie_options(
 ///     unknown_log10p: log10 p of ``<unk>`` when the ARPA has none (``-u``).
 ///     layout: ``"probing"`` or ``"trie"``.
 ///     quantize, backoff_bits, array_bits: the trie's ``-q``, ``-b``, ``-a``.
+///     allow_missing_markers: accept an ARPA without ``<s>`` or ``</s>`` (``-s``); the missing
+///         word is scored as ``<unk>``.
 #[pyfunction]
 #[pyo3(
-    signature = (arpa, output, probing_multiplier = 1.5, include_vocab = true, map_positive = false, unknown_log10p = -100.0, layout = "probing", quantize = None, backoff_bits = None, array_bits = None),
-    text_signature = "(arpa, output, probing_multiplier=1.5, include_vocab=True, map_positive=False, unknown_log10p=-100.0, layout='probing', quantize=None, backoff_bits=None, array_bits=None)"
+    signature = (arpa, output, probing_multiplier = 1.5, include_vocab = true, map_positive = false, unknown_log10p = -100.0, layout = "probing", quantize = None, backoff_bits = None, array_bits = None, allow_missing_markers = false),
+    text_signature = "(arpa, output, probing_multiplier=1.5, include_vocab=True, map_positive=False, unknown_log10p=-100.0, layout='probing', quantize=None, backoff_bits=None, array_bits=None, allow_missing_markers=False)"
 )]
 #[allow(clippy::too_many_arguments)]
 fn build_binary(
@@ -563,11 +565,13 @@ fn build_binary(
     quantize: Option<u8>,
     backoff_bits: Option<u8>,
     array_bits: Option<u8>,
+    allow_missing_markers: bool,
 ) -> PyResult<()> {
     let config = BuildConfig {
         multiplier: probing_multiplier,
         map_positive_to_zero: map_positive,
         unknown_missing_log10p: unknown_log10p,
+        allow_missing_markers,
     };
     match trie_options(layout, quantize, backoff_bits, array_bits)? {
         None => run_detached(py, move |cancel| {

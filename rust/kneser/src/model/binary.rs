@@ -480,15 +480,10 @@ impl Model {
                 .find(super::probing::vocab_hash(w))
                 .map(|at| vocab.u32(at))
         };
-        let missing = |w: &str| {
-            Error::format(
-                name,
-                0,
-                format!("the model has no {w} (KenLM refuses such models too)"),
-            )
-        };
-        let bos = id_of(b"<s>").ok_or_else(|| missing("<s>"))?;
-        let eos = id_of(b"</s>").ok_or_else(|| missing("</s>"))?;
+        // A model without `<s>` or `</s>` (an ARPA read with `-s`, or such a binary, which
+        // KenLM loads without a check) scores the missing word as `<unk>`.
+        let bos = id_of(b"<s>").unwrap_or(0);
+        let eos = id_of(b"</s>").unwrap_or(0);
         if bos >= bound || eos >= bound {
             return Err(Error::format(
                 name,

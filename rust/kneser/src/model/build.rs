@@ -54,6 +54,9 @@ pub struct BuildConfig {
     pub map_positive_to_zero: bool,
     /// log10 p of `<unk>` when the ARPA has none (`build_binary -u`).
     pub unknown_missing_log10p: f32,
+    /// Accept an ARPA without `<s>` or `</s>` (`build_binary -s`): the missing word is scored as
+    /// `<unk>` (id 0), as KenLM does.
+    pub allow_missing_markers: bool,
 }
 
 impl Default for BuildConfig {
@@ -62,6 +65,7 @@ impl Default for BuildConfig {
             multiplier: DEFAULT_MULTIPLIER,
             map_positive_to_zero: false,
             unknown_missing_log10p: MISSING_UNK_LOG10P,
+            allow_missing_markers: false,
         }
     }
 }
@@ -121,6 +125,9 @@ struct Builder {
     keys: Vec<u64>,
     /// Value offsets (absolute) of the entries `FindLower` visits; `None` for the unigram.
     between: Vec<Option<usize>>,
+    /// Size the tables for every blank a pruned ARPA could need (for the trie writer, whose
+    /// layout has no such limit, unlike KenLM's probing tables).
+    room_for_blanks: bool,
 }
 
 impl Builder {
@@ -138,6 +145,7 @@ impl Builder {
             ids: Vec::new(),
             keys: Vec::new(),
             between: Vec::new(),
+            room_for_blanks: false,
         }
     }
 
@@ -489,7 +497,16 @@ impl ArpaVisitor for Builder {
                 self.config.multiplier
             )));
         }
-        let layout = Layout::new(counts, self.config.multiplier)
+        let mut multiplier = self.config.multiplier;
+        if self.room_for_blanks {
+            // Order n holds at most its n-grams and one blank per n-gram above it.
+            for n in 2..counts.len() {
+                let most: u64 = counts[n - 1..].iter().sum();
+                let c = counts[n - 1].max(1);
+                multiplier = multiplier.max((most + 1) as f32 / c as f32 + 0.5);
+            }
+        }
+        let layout = Layout::new(counts, multiplier)
             .ok_or_else(|| at.error("the n-gram counts give a model beyond the address space"))?;
         let mut image = Vec::new();
         image.try_reserve_exact(layout.end).map_err(|_| {
@@ -540,14 +557,15 @@ impl ArpaVisitor for Builder {
     }
 
     fn end_order(&mut self, order: usize, at: LineRef<'_>) -> Result<()> {
-        if order == 1 {
+        if order == 1 && !self.config.allow_missing_markers {
             for (w, hint) in [
                 (&b"<s>"[..], "add `<s>` with its backoff"),
                 (&b"</s>"[..], "add `</s>`"),
             ] {
                 if self.find(1, vocab_hash(w))?.is_none() {
                     return Err(at.error(format!(
-                        "the model has no {} unigram (KenLM refuses such models too); {hint}",
+                        "the model has no {} unigram (KenLM refuses such models too, unless \
+                         `build_binary -s` lets it stand for <unk>); {hint}",
                         String::from_utf8_lossy(w)
                     )));
                 }
@@ -603,8 +621,11 @@ impl ArpaVisitor for Collect {
 /// Reads an ARPA file into the trie form of its n-grams (ids by key rank, n-grams newest word
 /// first and sorted), with `build_binary`'s options and checks.
 ///
-/// Errors: those of [`from_arpa`], and an n-gram whose suffix is missing (SRILM's pruning): the
-/// trie writer does not make KenLM's blank entries yet.
+/// An n-gram whose suffix is missing (SRILM's pruning) gets KenLM's blank entries for the missing
+/// suffixes (see `collect_grams`).
+///
+/// Errors: those of [`from_arpa`], and an n-gram whose context is only a blank (KenLM's trie
+/// refuses it).
 pub(crate) fn grams_from_arpa(
     path: &Path,
     config: &BuildConfig,
@@ -621,8 +642,10 @@ pub(crate) fn grams_from_reader(
     cancel: &Cancel,
 ) -> Result<super::trie::Grams> {
     let name = name.to_string();
+    let mut builder = Builder::new(*config, None);
+    builder.room_for_blanks = true;
     let mut c = Collect {
-        b: Builder::new(*config, None),
+        b: builder,
         unigrams: Vec::new(),
         ids: Vec::new(),
         probs: Vec::new(),
@@ -676,11 +699,26 @@ fn collect_grams(
     for (id, &(p, _)) in raw.iter().enumerate() {
         unigrams[new_id[id] as usize] = (p, view.unigram(id as u32).1);
     }
-    let mut counts = vec![bound as u64];
-    let mut levels: Vec<Level> = Vec::with_capacity(order - 1);
-    // The sorted paths of the order below, flat.
-    let mut below: Vec<u32> = (0..bound as u32).collect();
-    let mut unigram_next = Vec::new();
+    // An n-gram's words in reading order, for messages.
+    let text_of = |p: &[u32]| -> String {
+        p.iter()
+            .rev()
+            .map(|&id| {
+                let old = by_hash
+                    .get((id as usize).wrapping_sub(1))
+                    .map_or(0, |e| e.1);
+                String::from_utf8_lossy(if id == 0 {
+                    b"<unk>"
+                } else {
+                    words[old as usize]
+                })
+                .into_owned()
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // The ARPA's n-grams of each order, as trie paths (newest word first), sorted.
+    let mut real: Vec<Flat> = vec![Flat::default(), Flat::default()];
     for n in 2..=order {
         let flat = &ids[n];
         let count = probs[n].len();
@@ -689,24 +727,141 @@ fn collect_grams(
         let mut sorted: Vec<usize> = (0..count).collect();
         sorted.sort_unstable_by(|&a, &b| path(a).cmp(path(b)));
         let table = view.tables[n];
-        let mut level = Level {
-            words: Vec::with_capacity(count),
+        let mut level = Flat {
+            n,
+            paths: Vec::with_capacity(count * n),
             probs: Vec::with_capacity(count),
             backoffs: Vec::new(),
-            next: Vec::new(),
         };
-        let mut sorted_paths = Vec::with_capacity(count * n);
         for &i in &sorted {
-            let p = path(i);
-            level.words.push(p[n - 1]);
+            level.paths.extend_from_slice(path(i));
             level.probs.push(probs[n][i]);
             if n < order {
                 let key = super::probing::ngram_key(&flat[i * n..(i + 1) * n]);
                 let b = table.find(key).map_or(-0.0, |at| table.f32(at + 4));
                 level.backoffs.push(b);
             }
-            sorted_paths.extend_from_slice(p);
         }
+        real.push(level);
+    }
+    // KenLM's trie needs the context of every n-gram among the real n-grams of the order below
+    // (a blank does not do).
+    for n in 3..=order {
+        for i in 0..real[n].len() {
+            let p = real[n].path(i);
+            if real[n - 1].find(&p[1..]).is_none() {
+                return Err(Error::format(
+                    name,
+                    0,
+                    format!(
+                        "the context of the {n}-gram {:?} is not among the {}-grams (KenLM \
+                         refuses such files: the context of every n-gram must appear as an \
+                         n-gram of the order below)",
+                        text_of(p),
+                        n - 1
+                    ),
+                ));
+            }
+        }
+    }
+    // Blanks (KenLM's `BlankManager`): every missing parent (suffix) of an n-gram, real or blank,
+    // from the highest order down.
+    let mut blanks: Vec<Vec<u32>> = vec![Vec::new(); order + 1];
+    for n in (3..=order).rev() {
+        let mut missing: Vec<u32> = Vec::new();
+        let add = |p: &[u32], missing: &mut Vec<u32>| {
+            let parent = &p[..n - 1];
+            if real[n - 1].find(parent).is_none() && missing.rchunks(n - 1).next() != Some(parent) {
+                missing.extend_from_slice(parent);
+            }
+        };
+        // Real and blank paths of order n, merged in order, so the parents come sorted.
+        let (r, bl) = (&real[n], &blanks[n]);
+        let (mut i, mut j) = (0, 0);
+        while i < r.len() || j < bl.len() / n {
+            let take_real =
+                j >= bl.len() / n || (i < r.len() && r.path(i) < &bl[j * n..(j + 1) * n]);
+            if take_real {
+                add(r.path(i), &mut missing);
+                i += 1;
+            } else {
+                add(&bl[j * n..(j + 1) * n], &mut missing);
+                j += 1;
+            }
+        }
+        blanks[n - 1] = missing;
+    }
+    // The blanks' values (KenLM's `SRISucks`): the probability of backing off from the longest
+    // real suffix, adding the backoffs of the contexts in increasing length; a context with no
+    // extension mark gets one (+0.0) instead; a context that is itself a blank makes that blank
+    // extend.
+    let mut blank_probs: Vec<Vec<f32>> = vec![Vec::new(); order + 1];
+    let mut extended: Vec<Vec<Vec<u32>>> = vec![Vec::new(); order + 1];
+    for m in 2..order {
+        for k in 0..blanks[m].len() / m {
+            let p = blanks[m][k * m..(k + 1) * m].to_vec();
+            let (based_on, mut prob) = (2..m)
+                .rev()
+                .find_map(|len| real[len].find(&p[..len]).map(|i| (len, real[len].probs[i])))
+                .unwrap_or((1, unigrams[p[0] as usize].0));
+            for len in based_on..m {
+                let context = &p[1..1 + len];
+                if len == 1 {
+                    let b = &mut unigrams[context[0] as usize].1;
+                    if !super::probing::extends(*b) {
+                        *b = 0.0;
+                    }
+                    prob += *b;
+                } else if let Some(i) = real[len].find(context) {
+                    let b = &mut real[len].backoffs[i];
+                    if super::probing::extends(*b) {
+                        prob += *b;
+                    } else {
+                        *b = 0.0;
+                    }
+                } else {
+                    extended[len].push(context.to_vec());
+                }
+            }
+            blank_probs[m].push(prob);
+        }
+    }
+    let mut counts = vec![bound as u64];
+    let mut levels: Vec<Level> = Vec::with_capacity(order - 1);
+    // The sorted paths of the order below, flat.
+    let mut below: Vec<u32> = (0..bound as u32).collect();
+    let mut unigram_next = Vec::new();
+    for n in 2..=order {
+        let r = &real[n];
+        let bl = &blanks[n];
+        extended[n].sort_unstable();
+        let mut level = Level::default();
+        let mut sorted_paths = Vec::with_capacity(r.paths.len() + bl.len());
+        let (mut i, mut j) = (0, 0);
+        while i < r.len() || j < bl.len() / n {
+            let take_real =
+                j >= bl.len() / n || (i < r.len() && r.path(i) < &bl[j * n..(j + 1) * n]);
+            if take_real {
+                let p = r.path(i);
+                level.words.push(p[n - 1]);
+                level.probs.push(r.probs[i]);
+                if n < order {
+                    level.backoffs.push(r.backoffs[i]);
+                }
+                sorted_paths.extend_from_slice(p);
+                i += 1;
+            } else {
+                let p = &bl[j * n..(j + 1) * n];
+                level.words.push(p[n - 1]);
+                level.probs.push(blank_probs[n][j]);
+                let extends =
+                    n + 1 != order && extended[n].binary_search_by(|e| e[..].cmp(p)).is_ok();
+                level.backoffs.push(if extends { 0.0 } else { -0.0 });
+                sorted_paths.extend_from_slice(p);
+                j += 1;
+            }
+        }
+        let count = level.words.len();
         // The children of each entry of the order below.
         let prev = below.len() / (n - 1);
         let mut next = Vec::with_capacity(prev + 1);
@@ -720,30 +875,13 @@ fn collect_grams(
         }
         next.push(j as u64);
         if j != count {
-            let p = &sorted_paths[j * n..(j + 1) * n];
-            let text: Vec<String> = p
-                .iter()
-                .rev()
-                .map(|&id| {
-                    let old = by_hash
-                        .get((id as usize).wrapping_sub(1))
-                        .map_or(0, |e| e.1);
-                    String::from_utf8_lossy(if id == 0 {
-                        b"<unk>"
-                    } else {
-                        words[old as usize]
-                    })
-                    .into_owned()
-                })
-                .collect();
+            // Only a bigram can miss its parent, a unigram; ids are below the bound.
             return Err(Error::format(
                 name,
                 0,
                 format!(
-                    "the {n}-gram {:?} lacks its suffix {}-gram (a pruned model, as SRILM \
-                     writes): kneser does not write such models as a trie yet (KenLM adds blank \
-                     entries); write the probing layout",
-                    text.join(" "),
+                    "the {n}-gram {:?} lacks its suffix {}-gram",
+                    text_of(&sorted_paths[j * n..(j + 1) * n]),
                     n - 1
                 ),
             ));
@@ -765,4 +903,37 @@ fn collect_grams(
         unigram_next,
         levels,
     })
+}
+
+/// The n-grams of one order as trie paths (newest word first), flat and sorted.
+#[derive(Debug, Clone, Default)]
+struct Flat {
+    n: usize,
+    paths: Vec<u32>,
+    probs: Vec<f32>,
+    backoffs: Vec<f32>,
+}
+
+impl Flat {
+    fn len(&self) -> usize {
+        self.probs.len()
+    }
+
+    fn path(&self, i: usize) -> &[u32] {
+        &self.paths[i * self.n..(i + 1) * self.n]
+    }
+
+    /// The index of `path` (of this order), by binary search.
+    fn find(&self, path: &[u32]) -> Option<usize> {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match self.path(mid).cmp(path) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some(mid),
+            }
+        }
+        None
+    }
 }

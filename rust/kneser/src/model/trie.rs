@@ -705,28 +705,14 @@ pub(crate) fn load(storage: Storage, name: &str, fixed: super::binary::Fixed) ->
         let at = m.packed.at;
         check_pointers(&r, &ends, counts[n], |_| at)?;
     }
-    let mut search = super::trie_search::TrieSearch {
-        geometry: g,
-        counts: counts.clone(),
-        bos: 0,
-        eos: 0,
-    };
+    let mut search = super::trie_search::TrieSearch::new(g, counts.clone());
     let (bos, eos, unk) = {
         use super::score::Lookup;
         let v = search.view(bytes);
         (v.index(b"<s>"), v.index(b"</s>"), v.unigram(0))
     };
-    for (id, w) in [(bos, "<s>"), (eos, "</s>")] {
-        if id == 0 {
-            return Err(Error::format(
-                name,
-                0,
-                format!("the model has no {w} (KenLM refuses such models too)"),
-            ));
-        }
-    }
-    search.bos = bos;
-    search.eos = eos;
+    // Without `<s>` or `</s>` (`build_binary -s`), the missing word is `<unk>`, as in KenLM.
+    search.set_markers(bos, eos);
     let layout = super::binary::Layout::new(counts, fixed.multiplier).ok_or_else(|| {
         Error::format(
             name,
@@ -760,19 +746,24 @@ pub(crate) fn read_pointer(bytes: &[u8], p: &Packed, array: Option<&OffsetsArray
     );
     match array {
         None => low,
-        Some(a) => {
-            let (mut lo, mut hi) = (1usize, a.count);
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                if super::probing::u64_at(bytes, a.at + 8 * mid) <= i {
-                    lo = mid + 1;
-                } else {
-                    hi = mid;
-                }
-            }
-            (((lo - 1) as u64) << p.next_bits) | low
+        Some(a) => (offsets_at_or_below(bytes, a, i) << p.next_bits) | low,
+    }
+}
+
+/// The number of offsets after the first that are at or below `i` (the high bits of entry
+/// `i`'s pointer), by binary search.
+#[inline]
+pub(crate) fn offsets_at_or_below(bytes: &[u8], a: &OffsetsArray, i: u64) -> u64 {
+    let (mut lo, mut hi) = (1usize, a.count);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if super::probing::u64_at(bytes, a.at + 8 * mid) <= i {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
+    (lo - 1) as u64
 }
 
 /// Writes `grams` as a trie file at `path` (complete or not at all).
@@ -1305,6 +1296,44 @@ mod tests {
                     std::mem::swap(&mut b, &mut b2);
                 }
             }
+        }
+    }
+
+    #[test]
+    fn pruned_arpas_get_kenlm_blanks_byte_for_byte() {
+        // build_binary's tries of an ARPA with missing suffixes (tests/data/kenlm/README.md).
+        let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/kenlm");
+        let arpa = data.join("holes.o4.arpa");
+        let tmp = tempfile::tempdir().expect("tmp");
+        let cancel = crate::cancel::Cancel::new();
+        let cases = [
+            ("trie", None, None),
+            ("trie-a255", None, Some(255)),
+            ("trie-q8-b7-a255", Some((8, 7)), Some(255)),
+            ("trie-q3-b2", Some((3, 2)), None),
+        ];
+        for (layout, quantize, array_bits) in cases {
+            let expected = std::fs::read(data.join(format!("holes.o4.{layout}.bin"))).expect("r");
+            let out = tmp.path().join(format!("{layout}.bin"));
+            super::super::build_binary_trie(
+                &arpa,
+                &out,
+                &super::super::BuildConfig::default(),
+                TrieOptions {
+                    quantize,
+                    array_bits,
+                },
+                true,
+                &cancel,
+            )
+            .unwrap_or_else(|e| panic!("{layout}: {e}"));
+            let written = std::fs::read(&out).expect("read");
+            if let Some(i) =
+                (0..written.len().min(expected.len())).find(|&i| written[i] != expected[i])
+            {
+                panic!("{layout}: first differing byte {i} of {}", expected.len());
+            }
+            assert_eq!(written.len(), expected.len(), "{layout}: size");
         }
     }
 

@@ -8,10 +8,11 @@
 //!
 //! The walk for a word `w` after the context `c0 c1 ...` (newest first): the unigram record of
 //! `w` holds its probability, backoff and the range of its children among the bigrams (the
-//! bigrams are stored newest word first, so the children of `w` are the bigrams `c w`); a binary
-//! search over the bit-packed word ids of that range finds `c0`, whose entry holds the bigram's
-//! values and the range of its children among the trigrams, where `c1` is searched, and so on
-//! until a word is missing. A pointer is the entry's low `next_bits` bits, and with `-a`
+//! bigrams are stored newest word first, so the children of `w` are the bigrams `c w`); an
+//! interpolation search (as KenLM's) over the bit-packed word ids of that range finds `c0`, whose
+//! entry holds the bigram's values and the range of its children among the trigrams, where `c1`
+//! is searched, and so on until a word is missing (vocabulary ids: an interpolation search of the
+//! sorted word keys). A pointer is the entry's low `next_bits` bits, and with `-a`
 //! (KenLM's `ArrayBhiksha`) the high bits are the number of offsets-array entries at or below the
 //! entry's index, found by binary search.
 //!
@@ -27,19 +28,19 @@
 
 use super::probing::{u64_at, with_sign};
 use super::score::{FullScore, Lookup, State};
-use super::trie::{read_bits, read_pointer, Geometry, OffsetsArray, Packed};
+use super::trie::{offsets_at_or_below, read_bits, Geometry, OffsetsArray, Packed};
 use super::MAX_ORDER;
 
 /// Bytes of a trie unigram record: `f32` log10 p, `f32` backoff, `u64` first child.
 const UNIGRAM_RECORD: usize = 16;
 
-/// What scoring a trie needs besides its bytes: the geometry and the ids of `<s>`, `</s>`.
+/// What scoring a trie needs besides its bytes: the geometry, the ids of `<s>` and `</s>`, and
+/// the offsets of every section, worked out once on load.
 #[derive(Debug, Clone)]
 pub(crate) struct TrieSearch {
     pub geometry: Geometry,
     pub counts: Vec<u64>,
-    pub bos: u32,
-    pub eos: u32,
+    plan: Plan,
 }
 
 /// One order above the unigrams as scoring reads it.
@@ -53,10 +54,9 @@ struct LevelView {
     quant: Option<(u8, u8, usize, usize)>,
 }
 
-/// A trie file's bytes ready for scoring.
-#[derive(Clone, Copy)]
-pub(crate) struct TrieView<'a> {
-    bytes: &'a [u8],
+/// Where everything is, for scoring.
+#[derive(Debug, Clone)]
+struct Plan {
     order: usize,
     bos: u32,
     eos: u32,
@@ -66,15 +66,25 @@ pub(crate) struct TrieView<'a> {
     unigrams_at: usize,
     /// Entries of the bigrams (the unigram pointers' bound).
     bigrams: u64,
+    /// The unigram count (every word id is below it).
+    vocab: u64,
     /// `levels[n - 2]` for order `n`.
     levels: [Option<LevelView>; MAX_ORDER + 1],
 }
 
+/// A trie file's bytes ready for scoring.
+#[derive(Clone, Copy)]
+pub(crate) struct TrieView<'a> {
+    bytes: &'a [u8],
+    p: &'a Plan,
+}
+
 impl TrieSearch {
-    /// The view of `bytes` (the whole file) this geometry describes.
-    pub(crate) fn view<'a>(&self, bytes: &'a [u8]) -> TrieView<'a> {
-        let g = &self.geometry;
-        let order = self.counts.len();
+    /// The search over a file laid out as `geometry` with these counts (`<s>` and `</s>` set
+    /// apart by [`TrieSearch::set_markers`]).
+    pub(crate) fn new(geometry: Geometry, counts: Vec<u64>) -> TrieSearch {
+        let g = &geometry;
+        let order = counts.len();
         let mut levels = [None; MAX_ORDER + 1];
         for n in 2..=order {
             let longest = n == order;
@@ -90,21 +100,41 @@ impl TrieSearch {
                 .map(|(q, b)| (q, b, g.centers(n, 0), g.centers(n, 1)));
             levels[n - 2] = Some(LevelView {
                 packed,
-                entries: self.counts[n - 1],
+                entries: counts[n - 1],
                 array,
                 quant,
             });
         }
+        let plan = Plan {
+            order,
+            bos: 0,
+            eos: 0,
+            keys_at: g.vocab + 8,
+            keys: counts[0].saturating_sub(1) as usize,
+            unigrams_at: g.unigrams,
+            bigrams: counts[1],
+            vocab: counts[0],
+            levels,
+        };
+        TrieSearch {
+            geometry,
+            counts,
+            plan,
+        }
+    }
+
+    /// Sets the ids of `<s>` and `</s>`.
+    pub(crate) fn set_markers(&mut self, bos: u32, eos: u32) {
+        self.plan.bos = bos;
+        self.plan.eos = eos;
+    }
+
+    /// The view of `bytes` (the whole file) this geometry describes.
+    #[inline]
+    pub(crate) fn view<'a>(&'a self, bytes: &'a [u8]) -> TrieView<'a> {
         TrieView {
             bytes,
-            order,
-            bos: self.bos,
-            eos: self.eos,
-            keys_at: g.vocab + 8,
-            keys: self.counts[0].saturating_sub(1) as usize,
-            unigrams_at: g.unigrams,
-            bigrams: self.counts[1],
-            levels,
+            p: &self.plan,
         }
     }
 }
@@ -115,9 +145,9 @@ impl TrieView<'_> {
     fn unigram_next(&self, id: u32) -> u64 {
         u64_at(
             self.bytes,
-            self.unigrams_at + UNIGRAM_RECORD * id as usize + 8,
+            self.p.unigrams_at + UNIGRAM_RECORD * id as usize + 8,
         )
-        .min(self.bigrams)
+        .min(self.p.bigrams)
     }
 
     #[inline]
@@ -132,23 +162,18 @@ impl LevelView {
         read_bits(bytes, self.packed.bit(i), self.packed.word_bits)
     }
 
-    /// The entry holding `word` among entries `begin..end` (sorted by word id).
+    /// The entry holding `word` among entries `begin..end` (sorted by word id, each below
+    /// `vocab`).
     #[inline]
-    fn find(&self, bytes: &[u8], begin: u64, end: u64, word: u32) -> Option<u64> {
-        let word = u64::from(word);
-        let (mut lo, mut hi) = (begin, end.min(self.entries));
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let w = self.word(bytes, mid);
-            if w < word {
-                lo = mid + 1;
-            } else if w > word {
-                hi = mid;
-            } else {
-                return Some(mid);
-            }
-        }
-        None
+    fn find(&self, bytes: &[u8], begin: u64, end: u64, word: u32, vocab: u64) -> Option<u64> {
+        uniform_find(
+            begin,
+            end.min(self.entries),
+            0,
+            vocab,
+            u64::from(word),
+            |i| self.word(bytes, i),
+        )
     }
 
     /// The log10 probability (sign set) and backoff of entry `i`; the backoff of the highest
@@ -180,45 +205,62 @@ impl LevelView {
         }
     }
 
-    /// The pointer of entry `i` (`i <= entries`).
+    /// The pointers of entries `i` and `i + 1` (`i < entries`): the range of `i`'s children.
+    /// With `-a`, one binary search of the offsets for `i`, then a step for `i + 1`, as KenLM's
+    /// `ArrayBhiksha::ReadNext`.
     #[inline]
-    fn next(&self, bytes: &[u8], i: u64) -> u64 {
-        read_pointer(bytes, &self.packed, self.array.as_ref(), i)
+    fn children(&self, bytes: &[u8], i: u64) -> (u64, u64) {
+        let p = &self.packed;
+        let low = |i: u64| {
+            read_bits(
+                bytes,
+                p.bit(i) + u64::from(p.total - p.next_bits),
+                p.next_bits,
+            )
+        };
+        match &self.array {
+            None => (low(i), low(i + 1)),
+            Some(a) => {
+                let high = offsets_at_or_below(bytes, a, i);
+                let mut next_high = high;
+                while next_high + 1 < a.count as u64
+                    && u64_at(bytes, a.at + 8 * (next_high as usize + 1)) <= i + 1
+                {
+                    next_high += 1;
+                }
+                (
+                    (high << p.next_bits) | low(i),
+                    (next_high << p.next_bits) | low(i + 1),
+                )
+            }
+        }
     }
 }
 
 impl Lookup for TrieView<'_> {
     #[inline]
     fn bos(&self) -> u32 {
-        self.bos
+        self.p.bos
     }
 
     #[inline]
     fn eos(&self) -> u32 {
-        self.eos
+        self.p.eos
     }
 
-    /// Binary search over the sorted keys: the word with the key at rank `r` has id `r + 1`.
+    /// Interpolation search over the sorted keys (hashes: uniform), as KenLM's: the word with the
+    /// key at rank `r` has id `r + 1`.
     #[inline]
     fn id_of_hash(&self, hash: u64) -> u32 {
-        let (mut lo, mut hi) = (0usize, self.keys);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let k = u64_at(self.bytes, self.keys_at + 8 * mid);
-            if k < hash {
-                lo = mid + 1;
-            } else if k > hash {
-                hi = mid;
-            } else {
-                return mid as u32 + 1;
-            }
-        }
-        0
+        uniform_find(0, self.p.keys as u64, 0, u64::MAX, hash, |i| {
+            u64_at(self.bytes, self.p.keys_at + 8 * i as usize)
+        })
+        .map_or(0, |rank| rank as u32 + 1)
     }
 
     #[inline]
     fn unigram(&self, id: u32) -> (f32, f32) {
-        let at = self.unigrams_at + UNIGRAM_RECORD * id as usize;
+        let at = self.p.unigrams_at + UNIGRAM_RECORD * id as usize;
         (self.f32_at(at), self.f32_at(at + 4))
     }
 
@@ -226,7 +268,7 @@ impl Lookup for TrieView<'_> {
     fn prefetch(&self, _state: &State, word: u32) {
         if let Some(b) = self
             .bytes
-            .get(self.unigrams_at + UNIGRAM_RECORD * word as usize)
+            .get(self.p.unigrams_at + UNIGRAM_RECORD * word as usize)
         {
             super::probing::prefetch(b);
         }
@@ -241,42 +283,123 @@ impl Lookup for TrieView<'_> {
         out.words[0] = word;
         out.backoff[0] = backoff;
         let mut out_len = usize::from(super::probing::extends(backoff));
-        let in_len = state.len().min(self.order - 1);
+        let in_len = state.len().min(self.p.order - 1);
         let mut begin = self.unigram_next(word);
         let mut end = self.unigram_next(word + 1);
         for i in 0..in_len {
             let n = i + 2;
-            let Some(level) = self.levels[n - 2] else {
+            let Some(level) = &self.p.levels[n - 2] else {
                 break;
             };
-            let Some(at) = level.find(self.bytes, begin, end, state.words[i]) else {
+            let Some(at) = level.find(self.bytes, begin, end, state.words[i], self.p.vocab) else {
                 break;
             };
             length = n;
-            let longest = n == self.order;
+            let longest = n == self.p.order;
             let (p, b) = level.values(self.bytes, at, longest);
             prob = p;
-            if i + 1 < self.order - 1 {
+            if i + 1 < self.p.order - 1 {
                 out.words[i + 1] = state.words[i];
                 out.backoff[i + 1] = b;
                 if super::probing::extends(b) {
                     out_len = i + 2;
                 }
             }
-            if !longest {
-                let bound = self.levels[n - 1].map_or(0, |l| l.entries);
-                begin = level.next(self.bytes, at).min(bound);
-                end = level.next(self.bytes, at + 1).min(bound);
+            // The children, only when a longer n-gram is still to be looked for.
+            if !longest && i + 1 < in_len {
+                let bound = self.p.levels[n - 1].as_ref().map_or(0, |l| l.entries);
+                let (b, e) = level.children(self.bytes, at);
+                begin = b.min(bound);
+                end = e.min(bound);
             }
         }
         for j in (length - 1)..in_len {
             prob += state.backoff[j];
         }
-        out.len = out_len.min(self.order - 1) as u8;
+        out.len = out_len.min(self.p.order - 1) as u8;
         FullScore {
             prob,
             ngram_length: length as u8,
             oov: word == 0,
+        }
+    }
+}
+
+/// The index of `key` among the increasing values `at(lo..hi)`, all within `lo_value..=hi_value`
+/// (KenLM's `BoundedSortedUniformFind`): interpolation search, which takes a few probes on the
+/// uniform values of a trie (hashes, word ids by hash rank), then bisection after eight probes, so
+/// a skewed or corrupted run costs at most a binary search more. `None` when absent.
+#[inline]
+pub(crate) fn uniform_find(
+    mut lo: u64,
+    mut hi: u64,
+    mut lo_value: u64,
+    mut hi_value: u64,
+    key: u64,
+    at: impl Fn(u64) -> u64,
+) -> Option<u64> {
+    if key < lo_value || key > hi_value {
+        return None;
+    }
+    let mut probes = 0u32;
+    while lo < hi {
+        // lo_value <= key <= hi_value: the pivot falls in lo..hi.
+        let mid = if probes < 8 {
+            // In floating point (a 128-bit division costs more than the probe it saves); any
+            // pivot in lo..hi is correct.
+            let fraction = (key - lo_value) as f64 / ((hi_value - lo_value) as f64 + 1.0);
+            (lo + (fraction * (hi - lo) as f64) as u64).min(hi - 1)
+        } else {
+            lo + (hi - lo) / 2
+        };
+        probes += 1;
+        let v = at(mid);
+        match v.cmp(&key) {
+            std::cmp::Ordering::Less => {
+                lo = mid + 1;
+                lo_value = v;
+            }
+            std::cmp::Ordering::Greater => {
+                hi = mid;
+                hi_value = v;
+            }
+            std::cmp::Ordering::Equal => return Some(mid),
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uniform_find;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn uniform_find_finds_what_a_binary_search_finds(
+            mut values in proptest::collection::vec(any::<u64>(), 0..300),
+            probe in any::<u64>(),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            values.sort_unstable();
+            values.dedup();
+            let at = |i: u64| values[i as usize];
+            let n = values.len() as u64;
+            let mut keys = vec![probe, 0, u64::MAX];
+            if !values.is_empty() {
+                keys.push(values[pick.index(values.len())]);
+            }
+            for key in keys {
+                let want = values.binary_search(&key).ok().map(|i| i as u64);
+                prop_assert_eq!(uniform_find(0, n, 0, u64::MAX, key, at), want);
+            }
+            // Skewed: small values in a wide declared range.
+            let small: Vec<u64> = (0..n).map(|i| i * i).collect();
+            if let Some(&last) = small.last() {
+                let key = small[pick.index(small.len())];
+                let found = uniform_find(0, n, 0, last + 1, key, |i| small[i as usize]);
+                prop_assert_eq!(found, small.binary_search(&key).ok().map(|i| i as u64));
+            }
         }
     }
 }
