@@ -349,7 +349,10 @@ pub(crate) fn uniform_find(
             // a 128-bit division costs more than the probe it saves); any pivot in lo..hi is
             // correct.
             let (offset, width) = (key - lo_value, hi - lo);
-            match (offset.checked_mul(width), (hi_value - lo_value).checked_add(1)) {
+            match (
+                offset.checked_mul(width),
+                (hi_value - lo_value).checked_add(1),
+            ) {
                 (Some(product), Some(span)) => lo + product / span,
                 _ => {
                     let fraction = offset as f64 / ((hi_value - lo_value) as f64 + 1.0);
