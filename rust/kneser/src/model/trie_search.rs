@@ -345,10 +345,20 @@ pub(crate) fn uniform_find(
     while lo < hi {
         // lo_value <= key <= hi_value: the pivot falls in lo..hi.
         let mid = if probes < 8 {
-            // In floating point (a 128-bit division costs more than the probe it saves); any
-            // pivot in lo..hi is correct.
-            let fraction = (key - lo_value) as f64 / ((hi_value - lo_value) as f64 + 1.0);
-            (lo + (fraction * (hi - lo) as f64) as u64).min(hi - 1)
+            // In 64-bit integers when they suffice (word ids), else in floating point (hashes;
+            // a 128-bit division costs more than the probe it saves); any pivot in lo..hi is
+            // correct.
+            let (offset, width) = (key - lo_value, hi - lo);
+            match (
+                offset.checked_mul(width),
+                (hi_value - lo_value).checked_add(1),
+            ) {
+                (Some(product), Some(span)) => lo + product / span,
+                _ => {
+                    let fraction = offset as f64 / ((hi_value - lo_value) as f64 + 1.0);
+                    (lo + (fraction * width as f64) as u64).min(hi - 1)
+                }
+            }
         } else {
             lo + (hi - lo) / 2
         };
