@@ -148,7 +148,7 @@ def test_a_corrupted_count_file_is_a_format_error_naming_the_offset(tmp_path, da
     (tmp_path / "x.arpa").unlink()
     # One flipped byte in a record's count: the records checksum (the last 8 bytes) fails.
     bad = bytearray(data)
-    bad[-8 - 8] ^= 0x01
+    bad[-8 - 8] ^= 0x02  # a count of 1 becomes 3: plausible, only the checksum tells
     (tmp_path / "b.counts").write_bytes(bytes(bad))
     with pytest.raises(kneser.FormatError, match=rf"checksum of the records at byte offset "
                        rf"{len(data) - 8}"):  # fmt: skip

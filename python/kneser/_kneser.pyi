@@ -46,7 +46,8 @@ def estimate(
 ) -> dict[str, Any]:
     """Estimates a modified Kneser-Ney language model, as KenLM's lmplz does, and writes it as
     ARPA (atomically). The corpus is one positional path, ``files=`` (paths) or ``texts=`` (an
-    iterable of str lines), or ``from_counts=``; a list, tuple, iterator or bytes given
+    iterable of str lines), or ``from_counts=``; a ``pyarrow.Table`` / ``datasets.Dataset``
+    (its ``text`` column) positionally or as ``texts=``; a list, tuple, iterator or bytes given
     positionally is a TypeError. ``order`` and ``arpa`` are required. Returns counts,
     unpruned_counts, discounts, fallback_orders, tokens, types and seconds. See the Rust
     docstring in rust/kneser-py/src/estimate.rs for every argument."""
@@ -83,7 +84,8 @@ def count(
     threads: int = 0,
     verbose: bool = False,
 ) -> dict[str, Any]:
-    """Counts the order-N windows of a corpus (one positional path, ``files=`` or ``texts=``)
+    """Counts the order-N windows of a corpus (one positional path or table, ``files=`` or
+    ``texts=``)
     into a count file for sharded estimation (``estimate(order=N, arpa=..., from_counts=[...])``).
     Returns order, tokens, words and records."""
 
@@ -646,8 +648,10 @@ class Vocab:
         its type.
 
         Args:
-            source: one path (str or os.PathLike; plain, .gz, .xz or .zst). Lists, tuples,
-                iterators and bytes are refused (TypeError): pass them as files= or texts=.
+            source: one path (str or os.PathLike; plain, .gz, .xz or .zst) or a table
+                (pyarrow.Table, datasets.Dataset: its "text" column, or its only column).
+                Lists, tuples, iterators and bytes are refused (TypeError): pass them as
+                files= or texts=.
             tokenizer: a `kneser.Tokenizer` (default: whitespace, lmplz's rule).
             min_count: tokens seen fewer times are left out.
             max_size: the largest vocabulary size, specials included (None: no limit).
@@ -825,8 +829,9 @@ def encode_corpus(
     last fewer). The corpus is named once: a positional path, `files=` or `texts=`.
 
     Args:
-        source: one path (plain, .gz, .xz or .zst); lists, tuples, iterators and bytes are
-            refused (TypeError): pass them as files= or texts=.
+        source: one path (plain, .gz, .xz or .zst) or a table (pyarrow.Table,
+            datasets.Dataset: its "text" column, or its only column); lists, tuples, iterators
+            and bytes are refused (TypeError): pass them as files= or texts=.
         vocab: the `kneser.Vocab` (and its tokenizer) to encode with (required).
         out_dir: the output directory, created if missing (required).
         dtype: "auto" (uint16 when the vocabulary fits, else uint32), "uint16" or "uint32".

@@ -107,8 +107,9 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 /// never guessed from its type; or it is omitted with `from_counts`.
 ///
 /// Args:
-///     source: one path (plain, .gz, .xz, .zst; "-" for stdin). Lists, tuples, iterators and
-///         bytes are refused (TypeError): pass them as files= or texts=.
+///     source: one path (plain, .gz, .xz, .zst; "-" for stdin) or a table (pyarrow.Table,
+///         datasets.Dataset: its "text" column). Lists, tuples, iterators and bytes are refused
+///         (TypeError): pass them as files= or texts=.
 ///     order: the model order N (>= 1).
 ///     arpa: where to write the ARPA ("-" for stdout). Written under a temporary name and
 ///         renamed when complete.
@@ -286,7 +287,7 @@ fn estimate<'py>(
 /// merged with the count files of other shards: `estimate(None, order, arpa, from_counts=[...])`).
 ///
 /// Args:
-///     source: one path (a list or an iterator is refused: pass files= or texts=).
+///     source: one path or a table (a list or an iterator is refused: pass files= or texts=).
 ///     order: the model order N.
 ///     output: the count file to write (atomically).
 ///     memory, temp_dir, skip_symbols, replace_invalid_utf8, lmplz_final_line, threads,

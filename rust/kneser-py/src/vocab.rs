@@ -71,8 +71,9 @@ impl PyVocab {
     /// its type.
     ///
     /// Args:
-    ///     source: one path (str or os.PathLike; plain, .gz, .xz or .zst). Lists, tuples,
-    ///         iterators and bytes are refused (TypeError): pass them as files= or texts=.
+    ///     source: one path (str or os.PathLike; plain, .gz, .xz or .zst) or a table
+    ///         (pyarrow.Table, datasets.Dataset: its "text" column). Lists, tuples, iterators
+    ///         and bytes are refused (TypeError): pass them as files= or texts=.
     ///     tokenizer: a `kneser.Tokenizer` (default: whitespace, lmplz's rule).
     ///     min_count: tokens seen fewer times are left out.
     ///     max_size: the largest vocabulary size, specials included (None: no limit).
@@ -442,7 +443,8 @@ enum Eod {
 /// type.
 ///
 /// Args:
-///     source: one path (plain, .gz, .xz or .zst); lists, tuples, iterators and bytes are
+///     source: one path (plain, .gz, .xz or .zst) or a table (pyarrow.Table,
+///         datasets.Dataset: its "text" column); lists, tuples, iterators and bytes are
 ///         refused (TypeError): pass them as files= or texts=.
 ///     vocab: the `kneser.Vocab` (and its tokenizer) to encode with.
 ///     out_dir: the output directory, created if missing.

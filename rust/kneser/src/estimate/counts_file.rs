@@ -120,6 +120,8 @@ pub(crate) struct CountsFile {
     sum: Option<Checksum>,
     /// Records read so far.
     read: u64,
+    /// The sum of their counts (checked: it bounds every sum the estimator forms).
+    pub(crate) counted: u64,
 }
 
 impl CountsFile {
@@ -138,6 +140,7 @@ impl CountsFile {
             size: 0,
             sum: None,
             read: 0,
+            counted: 0,
         };
         let mut magic = [0u8; 8];
         r.exact(&mut magic, "the magic bytes")?;
@@ -311,12 +314,27 @@ impl CountsFile {
     }
 
     /// Reads the next record (`order` ids and a u64 count as 2 words) into `rec`.
-    /// Reading the last record also verifies the records checksum.
+    /// Reading the last record also verifies the records checksum. A count of 0, or counts
+    /// adding up beyond 2^64 (which would wrap in the sums of the estimator), is a `Format`
+    /// error: no count file kneser writes holds them.
     pub(crate) fn record(&mut self, bytes: &mut [u8], rec: &mut [u32]) -> Result<()> {
         self.exact(bytes, "a record")?;
         for (w, b) in rec.iter_mut().zip(bytes.chunks_exact(4)) {
             *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         }
+        let count = crate::sort::get_u64(&rec[self.header.order..]);
+        let total = self.counted.checked_add(count).filter(|_| count > 0);
+        self.counted = total.ok_or_else(|| {
+            Error::format(
+                &self.name,
+                0,
+                format!(
+                    "corrupt count file: a window counted {count} times (0, or counts adding up \
+                     beyond 2^64) near byte offset {}",
+                    self.offset
+                ),
+            )
+        })?;
         self.read += 1;
         if self.read == self.header.records {
             self.verify_records()?;
@@ -333,6 +351,18 @@ impl CountsFile {
     }
 }
 
+/// `total` plus the counts of `file`, checked: the windows of all files merged must not count
+/// beyond 2^64 (the sums of equal windows and of the adjusted counts would wrap).
+pub(crate) fn add_counts(total: u64, file: &CountsFile) -> Result<u64> {
+    total.checked_add(file.counted).ok_or_else(|| {
+        Error::format(
+            &file.name,
+            0,
+            "the counts of the count files add up beyond 2^64: one of them is corrupt",
+        )
+    })
+}
+
 /// Reads and merges count files; returns the merged vocabulary, the windows in suffix order,
 /// the order and the tokens.
 pub fn read_counts(
@@ -345,6 +375,7 @@ pub fn read_counts(
     let mut order: Option<usize> = None;
     let mut tokens = 0u64;
     let mut sorter: Option<Sorter> = None;
+    let mut counted = 0u64;
     for path in paths {
         let mut r = CountsFile::open(path)?;
         let h = r.header;
@@ -376,6 +407,7 @@ pub fn read_counts(
             }
             s.push(&rec)?;
         }
+        counted = add_counts(counted, &r)?;
     }
     let order = order.ok_or_else(|| Error::InvalidArgument("no count files given".into()))?;
     let stream = match sorter {

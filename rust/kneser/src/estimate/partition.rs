@@ -27,7 +27,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use super::count::{window_sorter, Vocabulary};
-use super::counts_file::{write_counts, CountsFile, CountsHeader};
+use super::counts_file::{add_counts, write_counts, CountsFile, CountsHeader};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::sort::TempDir;
@@ -209,6 +209,7 @@ pub fn merge_partition(
     let mut bytes = vec![0u8; (n + 2) * 4];
     let mut rec = vec![0u32; n + 2];
     let mut tokens = 0u64;
+    let mut counted = 0u64;
     for path in shards {
         let mut f = CountsFile::open(path)?;
         if f.header.order != n {
@@ -232,6 +233,7 @@ pub fn merge_partition(
             }
             sorter.push(&rec)?;
         }
+        counted = add_counts(counted, &f)?;
     }
     if tokens != vh.tokens {
         return Err(Error::InvalidArgument(format!(
