@@ -145,7 +145,7 @@ def main() -> int:
         print(f"{src.name}{lines} ({mb(path.stat().st_size)}), order {args.order}, P = {P}, "
               f"{args.workers} Ray CPUs, -S {args.memory} everywhere")  # fmt: skip
         print(f"single process (kneser build, {args.workers} threads): {one.row()}")
-        one_rss = one.rss_mb * 1e6 / 1.048576  # ru_maxrss is KiB: rss_mb is MiB
+        one_rss = one.rss_mb * 1.048576e6  # ru_maxrss is KiB: rss_mb is MiB
 
         ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
         # A trivial task: the resident memory of an idle Ray worker (part of every task's peak).
