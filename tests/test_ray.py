@@ -3,6 +3,9 @@ model of the same corpus; scoring through Ray Data gives kneser.Model's perplexi
 
 from __future__ import annotations
 
+import itertools
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -39,27 +42,186 @@ def write_shards(tmp_path, book, cuts):
     return paths
 
 
-@pytest.mark.parametrize(("order", "prune"), [(3, None), (3, [0, 1, 1]), (5, [0, 1, 1])])
-def test_ray_model_is_byte_identical_to_one_process(tmp_path, book, order, prune):
+PER_PARTITION = (
+    "merge/partition",
+    "estimate/adjust",
+    "estimate/contexts",
+    "estimate/gamma",
+    "estimate/interpolate",
+)
+SINGLE = ("merge/vocabulary", "estimate/reduce", "estimate/concat")
+
+
+def check_tasks(summary, shards, parts):
+    """The summary's `tasks`: one record per Ray task, in stage order, with its measures."""
+    tasks = summary["tasks"]
+    stages = [t["stage"] for t in tasks]
+    assert [k for k, _ in itertools.groupby(stages)] == [
+        "count",
+        "merge/vocabulary",
+        "merge/histogram",
+        *PER_PARTITION[:2],
+        "estimate/reduce",
+        *PER_PARTITION[2:],
+        "estimate/concat",
+    ]
+    for t in tasks:
+        assert set(t) == {"stage", "partition", "wall", "cpu", "peak_rss", "temp_bytes"}
+        assert t["wall"] >= 0 and t["cpu"] >= 0 and t["temp_bytes"] >= 0
+        # Every worker holds at least the interpreter: a real measurement, in bytes.
+        assert t["peak_rss"] > 10_000_000
+    by_stage = {}
+    for t in tasks:
+        by_stage.setdefault(t["stage"], []).append(t["partition"])
+    assert by_stage["count"] == list(range(shards))
+    assert by_stage["merge/histogram"] == list(range(shards))
+    for stage in PER_PARTITION:
+        assert by_stage[stage] == list(range(parts)), stage
+    for stage in SINGLE:
+        assert by_stage[stage] == [None], stage
+    written = {t["stage"]: 0 for t in tasks}
+    for t in tasks:
+        written[t["stage"]] += t["temp_bytes"]
+    for stage in ("count", "merge/partition", "estimate/adjust", "estimate/interpolate"):
+        assert written[stage] > 0, stage
+    assert tasks[-1]["temp_bytes"] > 0  # the model's size
+
+
+def run_dirs(workdir):
+    return list(workdir.iterdir()) if workdir.exists() else []
+
+
+def test_partitioned_model_is_byte_identical_to_one_process(tmp_path, data_dir, book):
+    lastword = data_dir / "lmplz" / "lastword.txt"
+    vocab = data_dir / "lmplz" / "book.top2000.vocab"
+    lw_vocab = sorted(
+        set(" ".join(lastword.read_text(encoding="utf-8").splitlines()[:300]).split())
+    )
+    # (corpus, shard cuts, order, P, options): P in 1, 2, 5; orders 3 and 5; pruning and
+    # limit_vocab; lastword.txt ends with a word whose raw and adjusted counts fall in
+    # different count-of-counts buckets (lmplz's end-of-stream rule, at the last partition
+    # only, whatever P cuts).
+    cases = [
+        (book, [600, 1700, 2900], 3, 1, {}),
+        (book, [600, 1700, 2900], 3, 2, {"prune": [0, 1, 1]}),
+        (book, [600, 1700, 2900], 5, 5, {"prune": [0, 1, 1]}),
+        (book, [2000], 5, 2, {"limit_vocab": vocab}),
+        (book, [1000, 3000], 3, 5, {"limit_vocab": vocab, "prune": [0, 0, 1]}),
+        (lastword, [1500], 3, 1, {}),
+        (lastword, [1500], 3, 2, {}),
+        (lastword, [1000, 3004], 3, 5, {}),
+        (lastword, [1500], 5, 5, {"discount_fallback": True}),
+        (
+            lastword,
+            [700, 2000],
+            5,
+            2,
+            {"discount_fallback": True, "prune": [0, 1, 1], "limit_vocab": lw_vocab},
+        ),
+        (lastword, [1500], 3, 5, {"limit_vocab": lw_vocab}),
+    ]
+    for i, (corpus, cuts, order, parts, options) in enumerate(cases):
+        case = tmp_path / f"case{i}"
+        case.mkdir()
+        shards = write_shards(case, corpus, cuts)
+        whole = case / "whole.arpa"
+        want = kneser.estimate(corpus, order=order, arpa=whole, **options)
+        arpa = case / "ray.arpa"
+        got = kray.estimate(
+            shards,
+            order,
+            arpa,
+            workdir=case / "work",
+            partitions=parts,
+            memory="1M",
+            **options,
+        )
+        label = f"case {i}: {corpus.name} order {order} P={parts} {options}"
+        assert arpa.read_bytes() == whole.read_bytes(), label
+        for key in ("counts", "unpruned_counts", "discounts", "fallback_orders", "tokens", "types"):
+            assert got[key] == want[key], (label, key)
+        assert len(got["partitions"]) == parts, label
+        check_tasks(got, len(shards), parts)
+        # The run's work files are removed.
+        assert run_dirs(case / "work") == [], label
+
+
+def test_one_node_and_binary_outputs(tmp_path, book):
     shards = write_shards(tmp_path, book, [600, 1700, 2900])
     whole = tmp_path / "whole.arpa"
-    kneser.estimate(book, order=order, arpa=whole, prune=prune)
-    arpa = tmp_path / "ray.arpa"
-    summary = kray.estimate(
-        shards,
-        order,
-        arpa,
-        workdir=tmp_path / "work",
-        partitions=3,
-        memory="4M",
-        prune=prune,
-    )
+    kneser.estimate(book, order=3, arpa=whole, prune=[0, 1, 1])
+    arpa = tmp_path / "one.arpa"
+    s = kray.estimate(shards, 3, arpa, workdir=tmp_path / "w", partitions=3, partitioned=False,
+                      prune=[0, 1, 1])  # fmt: skip
     assert arpa.read_bytes() == whole.read_bytes()
-    assert set(summary["stages"]) == {"count", "merge", "estimate"}
-    assert len(summary["partitions"]) == 3
-    # The work files are removed.
-    assert list((tmp_path / "work" / "counts").iterdir()) == []
-    assert list((tmp_path / "work" / "partitions").iterdir()) == []
+    assert [t["stage"] for t in s["tasks"]][-1] == "estimate"
+    assert set(s["stages"]) == {"count", "merge", "estimate"}
+    for layout in ("probing", "trie"):
+        want, got = tmp_path / f"want.{layout}", tmp_path / f"got.{layout}"
+        kneser.estimate(book, order=3, binary=want, binary_layout=layout, prune=[0, 1, 1])
+        kray.estimate(shards, 3, binary=got, workdir=tmp_path / "w", partitions=2,
+                      binary_layout=layout, prune=[0, 1, 1])  # fmt: skip
+        assert got.read_bytes() == want.read_bytes(), layout
+    assert run_dirs(tmp_path / "w") == []
+
+
+def test_a_failed_run_leaves_no_model_and_no_work_files(tmp_path, book):
+    shards = write_shards(tmp_path, book, [1000, 2500])
+    arpa = tmp_path / "lm.arpa"
+    arpa.write_text("an older model\n")
+    for fail in [
+        ("estimate/interpolate", 1),
+        ("estimate/concat", None),
+        ("estimate/gamma", 0),
+        ("merge/partition", 2),
+    ]:
+        work = tmp_path / "work"
+        with pytest.raises(ray.exceptions.RayTaskError) as err:
+            kray.estimate(shards, 3, arpa, workdir=work, partitions=3, _fail=fail)
+        assert isinstance(err.value.cause, kneser.InternalError), fail
+        assert arpa.read_text() == "an older model\n", fail
+        assert run_dirs(work) == [], fail
+    # A real failure after some shards were counted: their count files go too.
+    missing = tmp_path / "missing.txt"
+    with pytest.raises(ray.exceptions.RayTaskError) as err:
+        kray.estimate([*shards, missing], 3, arpa, workdir=work, partitions=2)
+    assert isinstance(err.value.cause, kneser.NotFoundError)
+    assert run_dirs(work) == []
+    assert arpa.read_text() == "an older model\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_every_partitioned_task_can_run_twice(tmp_path, book):
+    """Ray retries a task whose worker died: each task rewrites its files whole, so running
+    every task twice (in any stage) gives the same model."""
+    from kneser import _kneser
+
+    shards = kray.count(write_shards(tmp_path, book, [1500]), 3, tmp_path / "w")
+    parts = kray.merge(shards, tmp_path / "w", partitions=3)
+    bounds = [parts[0]["lo"], *(p["hi"] for p in parts)]
+    paths = [p["path"] for p in parts]
+    work = str(tmp_path / "est")
+    opts = {"memory": "1M", "prune": [0, 1, 1]}
+    for _ in range(2):
+        for p in range(3):
+            _kneser.partitioned_adjust(work, bounds, p, paths[p], p == 2, 3, opts)
+    for _ in range(2):
+        _kneser.partitioned_reduce(work, bounds, 3, opts)
+    for stage in (_kneser.partitioned_contexts, _kneser.partitioned_gamma):
+        for p in [0, 1, 2, 1, 0]:
+            stage(work, bounds, p, 3, opts)
+    for p in [2, 0, 1, 2]:
+        _kneser.partitioned_interpolate(work, bounds, p, paths[p], 3, opts)
+    arpa = tmp_path / "lm.arpa"
+    for _ in range(2):
+        _kneser.partitioned_concat(work, bounds, 3, paths, arpa=arpa, options=opts)
+    whole = tmp_path / "whole.arpa"
+    kneser.estimate(book, order=3, arpa=whole, prune=[0, 1, 1])
+    assert arpa.read_bytes() == whole.read_bytes()
+    with pytest.raises(TypeError, match="not an option"):
+        _kneser.partitioned_reduce(work, bounds, 3, {"bogus": 1})
+    with pytest.raises(kneser.ArgumentError, match="renumber"):
+        _kneser.partitioned_adjust(work, bounds, 0, paths[0], False, 3, {"renumber": True})
 
 
 def test_dataset_source_counts_in_row_order(tmp_path, book):
@@ -78,8 +240,31 @@ def test_dataset_source_counts_in_row_order(tmp_path, book):
         prune=[0, 1, 1],
         keep_files=True,
     )
-    tasks = summary["count_task_seconds"]
+    tasks = [t for t in summary["tasks"] if t["stage"] == "count"]
     assert len(tasks) > 1
+    assert [t["partition"] for t in tasks] == list(range(len(tasks)))
+    assert arpa.read_bytes() == whole.read_bytes()
+    assert Path(summary["workdir"]).is_dir()  # keep_files keeps the run's files
+
+
+def test_parquet_dataset_source(tmp_path, book):
+    pq = pytest.importorskip("pyarrow.parquet")
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.fs  # noqa: F401
+
+    lines = book.read_text(encoding="utf-8").splitlines()
+    # Two files of row groups: read_parquet keeps the files' order and their rows' order.
+    for i, (a, b) in enumerate([(0, 2500), (2500, len(lines))]):
+        pq.write_table(pa.table({"text": lines[a:b]}), tmp_path / f"part{i}.parquet",
+                       row_group_size=700)  # fmt: skip
+    whole = tmp_path / "whole.arpa"
+    kneser.estimate(texts=lines, order=3, arpa=whole)
+    # Without preserve_order on the Dataset's own context Ray Data reorders these rows. (An
+    # explicit filesystem: fsspec's http module fails to import here without aiohttp.)
+    files = [str(tmp_path / "part0.parquet"), str(tmp_path / "part1.parquet")]
+    ds = ray.data.read_parquet(files, filesystem=pa.fs.LocalFileSystem())
+    arpa = tmp_path / "ray.arpa"
+    kray.estimate(ds, 3, arpa, workdir=tmp_path / "work", partitions=2, lines_per_shard=1500)
     assert arpa.read_bytes() == whole.read_bytes()
 
 

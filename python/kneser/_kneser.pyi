@@ -973,6 +973,83 @@ def merge_partition(
         >>> kneser._kneser.merge_partition(["a.counts"], "vocab.counts", 0, 500, "p0.counts")
     """
 
+# The partitioned estimator (used by kneser.ray): one function per Ray task; the state between
+# tasks lives in ``workdir``. ``bounds``: the P + 1 partition bounds (merged ids of the last
+# word); ``options``: kneser.estimate's options as a dict (memory, temp_dir,
+# discount_fallback, prune, limit_vocab, interpolate_unigrams, vocab_pad, threads, verbose,
+# verbose_header, collapse_values, renumber).
+
+def partitioned_adjust(
+    workdir: str | os.PathLike[str],
+    bounds: list[int],
+    p: int,
+    partition: str | os.PathLike[str],
+    stream_ends: bool,
+    order: int,
+    options: dict[str, Any] | None = None,
+) -> dict[str, int]:
+    """Task estimate/adjust of partition p: adjusted counts, local count-of-counts and unigram
+    sums. ``stream_ends``: p is the last partition holding any window. Returns temp_bytes."""
+
+def partitioned_reduce(
+    workdir: str | os.PathLike[str],
+    bounds: list[int],
+    order: int,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Task estimate/reduce: summed count-of-counts -> discounts. Returns counts,
+    unpruned_counts, discounts, fallback_orders, tokens and types."""
+
+def partitioned_contexts(
+    workdir: str | os.PathLike[str],
+    bounds: list[int],
+    p: int,
+    order: int,
+    options: dict[str, Any] | None = None,
+) -> dict[str, int]:
+    """Task estimate/contexts of partition p: context sort, partial sums sent to the owners
+    (exchange 1). Returns temp_bytes."""
+
+def partitioned_gamma(
+    workdir: str | os.PathLike[str],
+    bounds: list[int],
+    p: int,
+    order: int,
+    options: dict[str, Any] | None = None,
+) -> dict[str, int]:
+    """Task estimate/gamma of partition p: denominators and gammas of the contexts it owns,
+    sent back (exchange 2), and its backoffs. Returns temp_bytes."""
+
+def partitioned_interpolate(
+    workdir: str | os.PathLike[str],
+    bounds: list[int],
+    p: int,
+    partition: str | os.PathLike[str],
+    order: int,
+    options: dict[str, Any] | None = None,
+) -> dict[str, int]:
+    """Task estimate/interpolate of partition p: probabilities, interpolation, the ARPA
+    pieces. Returns temp_bytes."""
+
+def partitioned_concat(
+    workdir: str | os.PathLike[str],
+    bounds: list[int],
+    order: int,
+    partitions: list[str | os.PathLike[str]],
+    *,
+    arpa: str | os.PathLike[str] | None = None,
+    binary: str | os.PathLike[str] | None = None,
+    binary_layout: str = "probing",
+    quantize: int | None = None,
+    backoff_bits: int | None = None,
+    array_bits: int | None = None,
+    include_vocab: bool = True,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Task estimate/concat: the header and the pieces in order to ``arpa`` or straight to a
+    KenLM binary file ``binary``, renamed into place when complete. Returns path and
+    temp_bytes (the model file's size)."""
+
 @final
 class SentencePiece(Tokenizer):
     """A SentencePiece model (``.model``): pieces equal to sentencepiece's ``encode_as_pieces``;

@@ -1,23 +1,26 @@
-"""kneser on Ray: sharded counting, a partitioned merge, estimation and perplexity filtering.
+"""kneser on Ray: sharded counting, a partitioned merge, a partitioned estimation and
+perplexity filtering.
 
 Needs the extra ``pip install "kneser[ray]"``. Every path handed to a task (count files,
-partitions, the ARPA) must be visible to every node: a shared mount (NFS, EFS, Lustre, a
-bucket mounted with a FUSE driver). Input text can come from object storage through a Ray
-Dataset (``ray.data.read_text("s3://...")``). See docs/ray.md.
+partitions, the work files, the ARPA) must be visible to every node: a shared mount (NFS, EFS,
+Lustre, a bucket mounted with a FUSE driver). Input text can come from object storage through a
+Ray Dataset (``ray.data.read_text("s3://...")``). See docs/ray.md.
 
-The flow of :func:`estimate` (byte-identical to ``kneser.estimate`` on the concatenated corpus):
+The flow of :func:`estimate` (byte-identical to ``kneser.estimate`` on the concatenated corpus),
+each stage a set of Ray tasks with a barrier after it:
 
-1. **count** (parallel tasks): each shard (a file, or a block of a Dataset) becomes a count file:
-   its vocabulary and its counted order-N windows in suffix order (``kneser.count``).
-2. **vocabulary pass** (one task): the shards' vocabularies merged in corpus order into a
-   vocabulary file; then one task per shard counts its windows per merged last-word id, and
-   the driver cuts the id space into ranges of about equal size.
-3. **partitioned merge** (parallel tasks): each range's windows, read from every shard, mapped
-   to merged ids, combined and sorted into a partition file.
-4. **estimation** (one task, on one node): the partitions, in range order, through
-   ``kneser.estimate(None, ..., from_counts=partitions)``. Memory there: the merged vocabulary
-   plus the ``memory`` sort budget (beyond it the sorter spills to ``temp_dir``); disk: about
-   twice the partitions and the ARPA.
+1. **count** (a task per shard): each shard (a file, or a block of a Dataset) becomes a count
+   file: its vocabulary and its counted order-N windows in suffix order (``kneser.count``).
+2. **merge**: the shards' vocabularies merged in corpus order (one task), a histogram of
+   windows per merged last-word id (a task per shard), the id space cut into P ranges of about
+   equal size, then a task per range writes its partition file.
+3. **estimate** (``partitioned=True``, the default): a task per partition for each of
+   ``estimate/adjust``, ``estimate/contexts``, ``estimate/gamma``, ``estimate/interpolate``,
+   with ``estimate/reduce`` (the discounts from summed count-of-counts) after adjust and
+   ``estimate/concat`` (the header and the pieces in order) at the end. No task holds all
+   n-grams of any order; the driver holds only the tasks' small summaries. With
+   ``partitioned=False`` the estimation is one task on one node
+   (``kneser.estimate(None, ..., from_counts=partitions)``).
 
 Scoring: :class:`PerplexityScorer` is a Ray Data class UDF that loads the model once per actor
 (a binary model is memory-mapped, so actors on one node share its pages); :func:`score` and
@@ -27,9 +30,12 @@ Scoring: :class:`PerplexityScorer` is a Ray Data class UDF that loads the model 
 from __future__ import annotations
 
 import os
+import resource
+import shutil
+import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,58 +67,106 @@ __all__ = [
 
 # ---------------------------------------------------------------------------------------------
 # Tasks. Each runs kneser's Rust code with the GIL released; `threads` is both the Ray CPU
-# reservation and the size of the task's Rust thread pool.
+# reservation and the size of the task's Rust thread pool. Every task returns a small dict with
+# a "task" record: stage, partition, wall, cpu, peak_rss, temp_bytes.
 
 
-def _timed(info: dict, started: float, cpu: float) -> dict:
-    """Adds the task's wall seconds and its process's CPU seconds (all threads) to `info`."""
-    info["seconds"] = time.perf_counter() - started
-    info["cpu_seconds"] = time.process_time() - cpu
+def _reset_peak_rss() -> bool:
+    """Resets this process's peak RSS to its current RSS (Linux >= 4.0: ``/proc/self/clear_refs``);
+    False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_rss(reset: bool) -> int:
+    """The process's peak RSS in bytes since the reset (VmHWM), or its lifetime peak
+    (``ru_maxrss``) when the reset was not possible."""
+    if reset:
+        try:
+            with open("/proc/self/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def _measured(stage: str, partition: int | None, fail: Any, fn: Callable, *args, **kw) -> dict:
+    """Runs ``fn`` and adds its task record under "task": wall and CPU seconds (the worker
+    process, every thread), the peak RSS of the worker process while the task ran, and the
+    bytes of the files it wrote (``temp_bytes`` in fn's result, else the size of ``path``)."""
+    reset = _reset_peak_rss()
+    started, cpu = time.perf_counter(), time.process_time()
+    if fail is not None and tuple(fail) == (stage, partition):
+        # Failure injection for the tests: this task raises as a failing core call would.
+        raise kneser.InternalError(f"injected failure in {stage} partition {partition}")
+    out = fn(*args, **kw)
+    info = dict(out) if isinstance(out, dict) else {"value": out}
+    temp = info.pop("temp_bytes", None)
+    if temp is None:
+        path = info.get("path")
+        temp = os.path.getsize(path) if path and os.path.exists(path) else 0
+    info["task"] = {
+        "stage": stage,
+        "partition": partition,
+        "wall": time.perf_counter() - started,
+        "cpu": time.process_time() - cpu,
+        "peak_rss": _peak_rss(reset),
+        "temp_bytes": int(temp),
+    }
     return info
 
 
 def _count_shard(source: dict, order: int, output: str, options: dict) -> dict:
     """Counts one shard; `source` is ``{"files": [...]}`` or ``{"texts": iterable}``."""
-    started, cpu = time.perf_counter(), time.process_time()
     info = kneser.count(**source, order=order, output=output, **options)
     info["path"] = output
-    return _timed(info, started, cpu)
+    return info
 
 
-_count_task = ray.remote(_count_shard)
-
-
-@ray.remote
-def _vocabulary_task(shards: list[str], output: str, temp_dir: str | None) -> dict:
+def _vocabulary(shards: list[str], output: str, temp_dir: str | None) -> dict:
     info = _kneser.merge_vocabularies(shards, output, temp_dir=temp_dir)
     info["path"] = output
     return info
 
 
-@ray.remote
-def _histogram_task(shard: str, vocabulary: str) -> np.ndarray:
-    return _kneser.last_word_histogram(shard, vocabulary)
-
-
-@ray.remote
-def _partition_task(
+def _partition(
     shards: list[str], vocabulary: str, lo: int, hi: int, output: str, options: dict
 ) -> dict:
-    started, cpu = time.perf_counter(), time.process_time()
     info = _kneser.merge_partition(shards, vocabulary, lo, hi, output, **options)
     info["path"] = output
-    return _timed(info, started, cpu)
+    return info
 
 
-@ray.remote
-def _estimate_task(partitions: list[str], order: int, arpa: str, options: dict) -> dict:
-    started, cpu = time.perf_counter(), time.process_time()
+def _one_node_estimate(partitions: list[str], order: int, arpa: str | None, options: dict) -> dict:
     info = kneser.estimate(None, order=order, arpa=arpa, from_counts=partitions, **options)
-    return _timed(info, started, cpu)
+    info["path"] = options.get("binary") or arpa
+    return info
 
 
-def _with_cpus(task: Any, threads: int) -> Any:
-    return task.options(num_cpus=max(1, threads))
+_task = ray.remote(_measured)
+
+
+def _submit(stage: str, partition: int | None, threads: int, fail: Any, fn: Callable, *args, **kw):
+    return _task.options(num_cpus=max(1, threads)).remote(stage, partition, fail, fn, *args, **kw)
+
+
+def _gather(refs: list) -> list:
+    """``ray.get(refs)``; when one task fails, the others are cancelled and waited for (so that
+    none writes after the caller cleans up) before its error is raised."""
+    try:
+        return ray.get(refs)
+    except BaseException:
+        for r in refs:
+            ray.cancel(r)
+        ray.wait(refs, num_returns=len(refs), timeout=60)
+        raise
 
 
 def _count_options(
@@ -143,6 +197,7 @@ def count(
     threads: int = 1,
     skip_symbols: bool = False,
     replace_invalid_utf8: bool = False,
+    _fail: Any = None,
 ) -> list[dict]:
     """Counts shards in parallel Ray tasks; one count file per shard, in corpus order.
 
@@ -162,7 +217,8 @@ def count(
         skip_symbols, replace_invalid_utf8: as for ``kneser.count``.
 
     Returns:
-        one dict per shard, in corpus order: path, order, tokens, words, records, seconds.
+        one dict per shard, in corpus order: path, order, tokens, words, records and its
+        ``task`` record (stage "count").
 
     Example:
         >>> shards = kneser.ray.count(["a.txt", "b.txt"], order=5, workdir="/shared/lm")
@@ -175,9 +231,13 @@ def count(
     paths = [os.fspath(p) for p in source]
     if not paths:
         raise kneser.ArgumentError("no input files given")
-    task = _with_cpus(_count_task, threads)
     refs = [
-        task.remote(
+        _submit(
+            "count",
+            i,
+            threads,
+            _fail,
+            _count_shard,
             {"files": [p]},
             order,
             str(out_dir / f"shard{i:05d}-{uuid.uuid4().hex[:8]}.counts"),
@@ -185,7 +245,7 @@ def count(
         )
         for i, p in enumerate(paths)
     ]
-    return ray.get(refs)
+    return _gather(refs)
 
 
 class _CountBlock:
@@ -200,7 +260,9 @@ class _CountBlock:
             t for t in (_text(v, i) for i, v in enumerate(batch[self.column])) if t is not None
         )
         out = os.path.join(self.out_dir, f"shard-{uuid.uuid4().hex}.counts")
-        info = _count_shard({"texts": lines}, self.order, out, self.options)
+        info = _measured(
+            "count", None, None, _count_shard, {"texts": lines}, self.order, out, self.options
+        )
         return {k: [v] for k, v in info.items()}
 
 
@@ -212,25 +274,36 @@ def _count_dataset(
     lines_per_shard: int,
     options: dict,
 ) -> list[dict]:
-    ctx = ray.data.DataContext.get_current()
-    saved = ctx.execution_options.preserve_order
+    fn = _CountBlock(order, str(out_dir), column, options)
+    mapped = ds.map_batches(
+        fn,
+        batch_size=lines_per_shard,
+        batch_format="numpy",
+        num_cpus=max(1, options["threads"]),
+    )
     # Shards must come back in the Dataset's order: the merged vocabulary (ids by first
-    # appearance) and the `</s>`-less final line depend on it.
-    ctx.execution_options.preserve_order = True
+    # appearance) and the `</s>`-less final line depend on it. A Dataset executes with the
+    # DataContext it was created with (shared with the Datasets derived from it), not the
+    # current one: set preserve_order on both, and restore them.
+    contexts = [ray.data.DataContext.get_current(), getattr(mapped, "context", None)]
+    contexts = [
+        c for i, c in enumerate(contexts) if c is not None and all(c is not d for d in contexts[:i])
+    ]
+    saved = [c.execution_options.preserve_order for c in contexts]
     # Rows are whole lines: each shard's last line closes with </s> like the others.
     try:
-        fn = _CountBlock(order, str(out_dir), column, options)
-        rows = ds.map_batches(
-            fn,
-            batch_size=lines_per_shard,
-            batch_format="numpy",
-            num_cpus=max(1, options["threads"]),
-        ).take_all()
+        for c in contexts:
+            c.execution_options.preserve_order = True
+        rows = mapped.take_all()
     finally:
-        ctx.execution_options.preserve_order = saved
+        for c, v in zip(contexts, saved):
+            c.execution_options.preserve_order = v
     if not rows:
         raise kneser.ArgumentError("the Dataset is empty")
-    return [dict(r) for r in rows]
+    infos = [dict(r) for r in rows]
+    for i, info in enumerate(infos):
+        info["task"] = dict(info["task"], partition=i)
+    return infos
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,6 +340,59 @@ def partition_bounds(histogram: np.ndarray, partitions: int) -> list[tuple[int, 
     return list(zip(cuts[:-1], cuts[1:]))
 
 
+def _merge(
+    shards: Sequence[str | os.PathLike[str] | dict],
+    workdir: str | os.PathLike[str],
+    partitions: int | None,
+    memory: int | str,
+    temp_dir: str | os.PathLike[str] | None,
+    threads: int,
+    fail: Any = None,
+) -> tuple[list[dict], list[dict]]:
+    """:func:`merge`, with the task records of the vocabulary and histogram tasks."""
+    paths = [os.fspath(s["path"] if isinstance(s, dict) else s) for s in shards]
+    if not paths:
+        raise kneser.ArgumentError("no count files given")
+    workdir = Path(workdir)
+    part_dir = workdir / "partitions"
+    part_dir.mkdir(parents=True, exist_ok=True)
+    tmp = None if temp_dir is None else str(temp_dir)
+    vocabulary = str(workdir / "vocab.counts")
+    voc = _gather([_submit("merge/vocabulary", None, 1, fail, _vocabulary, paths, vocabulary, tmp)])
+    hist = _gather(
+        [
+            _submit("merge/histogram", i, 1, fail, _kneser.last_word_histogram, p, vocabulary)
+            for i, p in enumerate(paths)
+        ]
+    )
+    histogram = sum(h.pop("value") for h in hist)
+    if partitions is None:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        partitions = max(1, cpus // max(1, threads))
+    bounds = partition_bounds(np.asarray(histogram), partitions)
+    options = {"memory": memory, "temp_dir": tmp, "threads": threads}
+    refs = [
+        _submit(
+            "merge/partition",
+            i,
+            threads,
+            fail,
+            _partition,
+            paths,
+            vocabulary,
+            lo,
+            hi,
+            str(part_dir / f"part{i:05d}.counts"),
+            options,
+        )
+        for i, (lo, hi) in enumerate(bounds)
+    ]
+    infos = _gather(refs)
+    for info, (lo, hi) in zip(infos, bounds):
+        info["lo"], info["hi"] = lo, hi
+    return infos, [*(v["task"] for v in voc), *(h["task"] for h in hist)]
+
+
 def merge(
     shards: Sequence[str | os.PathLike[str] | dict],
     workdir: str | os.PathLike[str],
@@ -291,49 +417,109 @@ def merge(
         threads: CPUs reserved per task and its Rust thread count.
 
     Returns:
-        one dict per partition in range order: path, lo, hi, order, tokens, words, records,
-        seconds.
+        one dict per partition in range order: path, lo, hi, order, tokens, words, records and
+        its ``task`` record (stage "merge/partition").
 
     Example:
         >>> parts = kneser.ray.merge(shards, "/shared/lm", partitions=16)
     """
-    paths = [os.fspath(s["path"] if isinstance(s, dict) else s) for s in shards]
-    if not paths:
-        raise kneser.ArgumentError("no count files given")
-    workdir = Path(workdir)
-    part_dir = workdir / "partitions"
-    part_dir.mkdir(parents=True, exist_ok=True)
-    tmp = None if temp_dir is None else str(temp_dir)
-    vocabulary = str(workdir / "vocab.counts")
-    ray.get(_vocabulary_task.remote(paths, vocabulary, tmp))
-    histogram = sum(ray.get([_histogram_task.remote(p, vocabulary) for p in paths]))
-    if partitions is None:
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        partitions = max(1, cpus // max(1, threads))
-    bounds = partition_bounds(np.asarray(histogram), partitions)
-    options = {"memory": memory, "temp_dir": tmp, "threads": threads}
-    task = _with_cpus(_partition_task, threads)
-    refs = [
-        task.remote(paths, vocabulary, lo, hi, str(part_dir / f"part{i:05d}.counts"), options)
-        for i, (lo, hi) in enumerate(bounds)
-    ]
-    infos = ray.get(refs)
-    for info, (lo, hi) in zip(infos, bounds):
-        info["lo"], info["hi"] = lo, hi
-    return infos
+    return _merge(shards, workdir, partitions, memory, temp_dir, threads)[0]
 
 
 # ---------------------------------------------------------------------------------------------
 # Estimation
 
+# kneser.estimate's options that the estimation tasks take (the counting ones go to count).
+_ESTIMATE_OPTIONS = {
+    "discount_fallback",
+    "prune",
+    "limit_vocab",
+    "interpolate_unigrams",
+    "vocab_pad",
+    "verbose",
+    "verbose_header",
+    "collapse_values",
+    "renumber",
+}
+_BINARY_OPTIONS = {"binary_layout", "quantize", "backoff_bits", "array_bits", "include_vocab"}
+_COUNT_OPTIONS = {"skip_symbols", "replace_invalid_utf8", "lmplz_final_line"}
+
+
+def _estimate_partitioned(
+    parts: list[dict],
+    order: int,
+    arpa: str | None,
+    binary: str | None,
+    work: Path,
+    options: dict,
+    binary_options: dict,
+    threads: int,
+    final_threads: int,
+    fail: Any,
+) -> tuple[dict, list[dict]]:
+    """The estimation stages as Ray tasks per partition, a barrier between stages."""
+    bounds = [parts[0]["lo"], *(p["hi"] for p in parts)]
+    paths = [p["path"] for p in parts]
+    # lmplz's end-of-stream rule belongs to the last partition holding any window.
+    end = max((i for i, p in enumerate(parts) if p["records"] > 0), default=-1)
+    w = str(work)
+    n = len(parts)
+    tasks: list[dict] = []
+    walls: dict[str, float] = {}
+
+    def stage(
+        name: str, fn: Callable, args: Callable[[int], tuple] | None, **kw: Any
+    ) -> list[dict]:
+        """One task per partition (or one task for ``args=None``), then a barrier."""
+        started = time.perf_counter()
+        cpus = final_threads if name == "estimate/concat" else threads
+        if args is None:
+            out = _gather([_submit(name, None, cpus, fail, fn, *kw.pop("call"), **kw)])
+        else:
+            out = _gather([_submit(name, p, cpus, fail, fn, *args(p)) for p in range(n)])
+        walls[name] = time.perf_counter() - started
+        tasks.extend(o.pop("task") for o in out)
+        return out
+
+    stage(
+        "estimate/adjust",
+        _kneser.partitioned_adjust,
+        lambda p: (w, bounds, p, paths[p], p == end, order, options),
+    )
+    (glob,) = stage(
+        "estimate/reduce", _kneser.partitioned_reduce, None, call=(w, bounds, order, options)
+    )
+    stage(
+        "estimate/contexts", _kneser.partitioned_contexts, lambda p: (w, bounds, p, order, options)
+    )
+    stage("estimate/gamma", _kneser.partitioned_gamma, lambda p: (w, bounds, p, order, options))
+    stage(
+        "estimate/interpolate",
+        _kneser.partitioned_interpolate,
+        lambda p: (w, bounds, p, paths[p], order, options),
+    )
+    target = {"arpa": arpa} if binary is None else {"binary": binary, **binary_options}
+    stage(
+        "estimate/concat",
+        _kneser.partitioned_concat,
+        None,
+        call=(w, bounds, order, paths),
+        options=options,
+        **target,
+    )
+    glob["estimate_stages"] = walls
+    return glob, tasks
+
 
 def estimate(
     source: Sequence[str | os.PathLike[str]] | ray.data.Dataset,
     order: int,
-    arpa: str | os.PathLike[str],
+    arpa: str | os.PathLike[str] | None = None,
     *,
     workdir: str | os.PathLike[str],
     partitions: int | None = None,
+    partitioned: bool = True,
+    binary: str | os.PathLike[str] | None = None,
     lines_per_shard: int = 1_000_000,
     memory: int | str = kneser.DEFAULT_MEMORY,
     final_memory: int | str | None = None,
@@ -341,92 +527,166 @@ def estimate(
     threads: int = 1,
     final_threads: int | None = None,
     keep_files: bool = False,
+    _fail: tuple[str, int | None] | None = None,
     **options: Any,
 ) -> dict:
-    """Estimates a model on Ray: count, partitioned merge, estimation on one node.
+    """Estimates a model on Ray: count, partitioned merge, partitioned estimation.
 
-    The ARPA is byte-identical to ``kneser.estimate`` on the concatenated corpus (the files in
-    order, or the Dataset's rows in order).
+    The ARPA (or binary model) is byte-identical to ``kneser.estimate`` on the concatenated
+    corpus (the files in order, or the Dataset's rows in order). Every stage is a set of Ray
+    tasks with a barrier after it; each estimation task handles one partition of the n-grams
+    (by the id of their last word), so no task holds a whole order (docs/ray.md).
 
     Args:
         source: files (one shard each, corpus order) or a Ray Dataset of lines (see
             :func:`count`).
         order: the model order N.
-        arpa: where the final task writes the ARPA (a path visible to the node running it).
-        workdir: shared directory for count and partition files.
-        partitions: partitions of the merge (default: cluster CPUs / threads).
+        arpa: where to write the ARPA (a path visible to the node running the last task).
+        workdir: shared directory; each run works in its own ``workdir/run-*`` directory,
+            removed at the end (unless ``keep_files``) and always after a failure.
+        partitions: partitions P of the merge and the estimation (default: cluster CPUs /
+            threads).
+        partitioned: estimate in tasks per partition (default); False runs the estimation as
+            one task on one node (with ``final_memory`` and ``final_threads``).
+        binary: write a KenLM binary model here instead of an ARPA; ``binary_layout``,
+            ``quantize``, ``backoff_bits``, ``array_bits``, ``include_vocab`` as for
+            ``kneser.estimate``. The last task builds it from the concatenated ARPA stream
+            and holds the whole model (this step is not partitioned).
         lines_per_shard: rows per counting task when ``source`` is a Dataset.
-        memory: sort budget of each counting and merge task.
-        final_memory: sort budget of the estimation (default: ``memory``).
+        memory: sort budget of each counting, merge and partitioned estimation task.
+        final_memory: sort budget of the one-node estimation (default: ``memory``).
         temp_dir: local temp space of every task.
-        threads: CPUs per counting and merge task.
-        final_threads: CPUs of the estimation task (default: ``threads``).
-        keep_files: keep the count and partition files (default: remove them at the end).
-        **options: passed to ``kneser.estimate`` (prune, discount_fallback, limit_vocab,
-            interpolate_unigrams, vocab_pad, verbose, ...).
+        threads: CPUs per counting, merge and partitioned estimation task.
+        final_threads: CPUs of the one-node estimation and of the concat task (default:
+            ``threads``).
+        keep_files: keep the work files of a successful run (their directory is the
+            summary's ``workdir``).
+        **options: as for ``kneser.estimate`` (prune, discount_fallback, limit_vocab,
+            interpolate_unigrams, vocab_pad, verbose_header, collapse_values, ...).
 
     Returns:
-        ``kneser.estimate``'s summary dict, with ``stages``: wall seconds of count, merge
-        (vocabulary pass, histograms and partitions) and estimate; the per-task wall seconds
-        of the count and merge tasks (``count_task_seconds``, ``merge_task_seconds``); the
-        CPU seconds of each stage's tasks (``cpu_seconds``); the partitions as
-        ``(lo, hi, windows)``.
+        ``kneser.estimate``'s summary dict (counts, unpruned_counts, discounts,
+        fallback_orders, tokens, types, seconds), with ``stages``: wall seconds of count,
+        merge and estimate; ``cpu_seconds`` of each stage's tasks; ``partitions`` as
+        ``(lo, hi, windows)``; ``tasks``: one record per Ray task, in stage order, with
+        ``stage`` ("count", "merge/vocabulary", "merge/histogram", "merge/partition",
+        "estimate/adjust", "estimate/reduce", "estimate/contexts", "estimate/gamma",
+        "estimate/interpolate", "estimate/concat", or "estimate" for the one-node
+        estimation), ``partition`` (None for the single tasks), ``wall`` and ``cpu`` (seconds
+        of the task, CPU of all its threads), ``peak_rss`` (bytes: the peak resident memory
+        of the worker process while the task ran, measured in the task; Linux resets the
+        process's peak at the task's start, elsewhere it is the worker's lifetime peak) and
+        ``temp_bytes`` (bytes of the files the task wrote to the work directory or the
+        target; sort spills to ``temp_dir`` not included).
 
     Example:
         >>> kneser.ray.estimate(files, 5, "/shared/lm.arpa", workdir="/shared/lm", prune=[0, 1])
     """
-    for bad in ("from_counts", "source"):
+    for bad in ("from_counts", "source", "files", "texts"):
         if bad in options:
             raise kneser.ArgumentError(f"{bad} is not an option of kneser.ray.estimate")
-    count_opts = {k: options[k] for k in ("skip_symbols", "replace_invalid_utf8") if k in options}
+    unknown = set(options) - _ESTIMATE_OPTIONS - _BINARY_OPTIONS - _COUNT_OPTIONS
+    if unknown:
+        raise kneser.ArgumentError(f"unknown options of kneser.ray.estimate: {sorted(unknown)}")
     if options.get("lmplz_final_line") is False:
         raise kneser.ArgumentError(
             "lmplz_final_line=False is not supported on Ray; end every shard with a newline"
         )
+    if (arpa is None) == (binary is None):
+        raise kneser.ArgumentError("give arpa= or binary= (one of them)")
+    count_opts = {k: options[k] for k in ("skip_symbols", "replace_invalid_utf8") if k in options}
+    est_opts = {k: v for k, v in options.items() if k in _ESTIMATE_OPTIONS}
+    bin_opts = {k: v for k, v in options.items() if k in _BINARY_OPTIONS}
+    limit = est_opts.get("limit_vocab")
+    if limit is not None and not isinstance(limit, (str, os.PathLike)):
+        est_opts["limit_vocab"] = [str(w) for w in limit]  # an iterator is read once, here
+    elif limit is not None:
+        est_opts["limit_vocab"] = os.fspath(limit)
+    arpa = None if arpa is None else os.fspath(arpa)
+    binary = None if binary is None else os.fspath(binary)
     tmp = None if temp_dir is None else str(temp_dir)
+    final_threads = threads if final_threads is None else final_threads
+    run = Path(workdir) / f"run-{uuid.uuid4().hex[:12]}"
+    run.mkdir(parents=True)
     stages: dict[str, float] = {}
     t0 = time.perf_counter()
-    shards = count(
-        source,
-        order,
-        workdir,
-        lines_per_shard=lines_per_shard,
-        memory=memory,
-        temp_dir=tmp,
-        threads=threads,
-        **count_opts,
-    )
-    t1 = time.perf_counter()
-    stages["count"] = t1 - t0
-    parts = merge(
-        shards, workdir, partitions=partitions, memory=memory, temp_dir=tmp, threads=threads
-    )
-    t2 = time.perf_counter()
-    stages["merge"] = t2 - t1
-    final = dict(options)
-    final.pop("replace_invalid_utf8", None)
-    final.pop("skip_symbols", None)
-    final["memory"] = memory if final_memory is None else final_memory
-    final["temp_dir"] = tmp
-    final["threads"] = threads if final_threads is None else final_threads
-    task = _with_cpus(_estimate_task, final["threads"])
+    ok = False
     try:
-        summary = ray.get(task.remote([p["path"] for p in parts], order, os.fspath(arpa), final))
+        shards = count(
+            source,
+            order,
+            run,
+            lines_per_shard=lines_per_shard,
+            memory=memory,
+            temp_dir=tmp,
+            threads=threads,
+            _fail=_fail,
+            **count_opts,
+        )
+        t1 = time.perf_counter()
+        stages["count"] = t1 - t0
+        parts, merge_tasks = _merge(shards, run, partitions, memory, tmp, threads, _fail)
+        t2 = time.perf_counter()
+        stages["merge"] = t2 - t1
+        tasks = [*(s["task"] for s in shards), *merge_tasks, *(p["task"] for p in parts)]
+        if partitioned:
+            est_opts.update(memory=memory, temp_dir=tmp, threads=threads)
+            summary, est_tasks = _estimate_partitioned(
+                parts,
+                order,
+                arpa,
+                binary,
+                run / "estimate",
+                est_opts,
+                bin_opts,
+                threads,
+                final_threads,
+                _fail,
+            )
+        else:
+            est_opts.update(bin_opts)
+            est_opts.update(
+                memory=memory if final_memory is None else final_memory,
+                temp_dir=tmp,
+                threads=final_threads,
+            )
+            if binary is not None:
+                est_opts["binary"] = binary
+            (summary,) = _gather(
+                [
+                    _submit(
+                        "estimate",
+                        None,
+                        final_threads,
+                        _fail,
+                        _one_node_estimate,
+                        [p["path"] for p in parts],
+                        order,
+                        arpa,
+                        est_opts,
+                    )
+                ]
+            )
+            est_tasks = [summary.pop("task")]
+            for k in ("path", "cpu_seconds", "seconds"):
+                summary.pop(k, None)
+        ok = True
     finally:
-        if not keep_files:
-            for info in [*shards, *parts]:
-                Path(info["path"]).unlink(missing_ok=True)
-            (Path(workdir) / "vocab.counts").unlink(missing_ok=True)
-    stages["estimate"] = time.perf_counter() - t2
+        if not ok or not keep_files:
+            shutil.rmtree(run, ignore_errors=True)
+    t3 = time.perf_counter()
+    stages["estimate"] = t3 - t2
+    tasks.extend(est_tasks)
+    summary["seconds"] = t3 - t0
     summary["stages"] = stages
-    summary["count_task_seconds"] = [s["seconds"] for s in shards]
-    summary["merge_task_seconds"] = [p["seconds"] for p in parts]
     summary["cpu_seconds"] = {
-        "count": sum(s["cpu_seconds"] for s in shards),
-        "merge": sum(p["cpu_seconds"] for p in parts),
-        "estimate": summary.pop("cpu_seconds"),
+        s: sum(t["cpu"] for t in tasks if t["stage"].split("/")[0] == s)
+        for s in ("count", "merge", "estimate")
     }
     summary["partitions"] = [(p["lo"], p["hi"], p["records"]) for p in parts]
+    summary["tasks"] = tasks
+    if keep_files:
+        summary["workdir"] = str(run)
     return summary
 
 

@@ -85,6 +85,57 @@ fn read_limit_vocab(py: Python<'_>, obj: &Bound<'_, PyAny>) -> PyResult<Vec<Stri
     Ok(words)
 }
 
+/// The estimation options of a partitioned task as an [`EstimateConfig`]: `options` holds any
+/// of estimate's keyword arguments memory, temp_dir, discount_fallback, prune, limit_vocab,
+/// interpolate_unigrams, vocab_pad, threads, verbose, verbose_header, collapse_values, renumber
+/// (another key is a TypeError).
+pub(crate) fn estimate_config(
+    py: Python<'_>,
+    order: usize,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<EstimateConfig> {
+    let mut config = EstimateConfig {
+        order,
+        ..Default::default()
+    };
+    let Some(options) = options else {
+        config.validate().map_err(|e| to_pyerr(py, e))?;
+        return Ok(config);
+    };
+    let (mut memory, mut temp_dir) = (None, None);
+    for (key, value) in options.iter() {
+        if value.is_none() {
+            continue;
+        }
+        match key.extract::<String>()?.as_str() {
+            "memory" => memory = Some(value),
+            "temp_dir" => temp_dir = Some(value.extract::<PathBuf>()?),
+            "discount_fallback" => set_fallback(&mut config, Some(&value))?,
+            "prune" => {
+                config.prune = PruneConfig {
+                    thresholds: value.extract()?,
+                }
+            }
+            "limit_vocab" => config.limit_vocab = Some(read_limit_vocab(py, &value)?),
+            "interpolate_unigrams" => config.interpolate_unigrams = value.extract()?,
+            "vocab_pad" => config.vocab_pad = value.extract()?,
+            "threads" => config.threads = value.extract()?,
+            "verbose" => config.verbose = value.extract()?,
+            "verbose_header" => config.verbose_header = value.extract()?,
+            "collapse_values" => config.collapse_values = value.extract()?,
+            "renumber" => config.renumber = value.extract()?,
+            other => {
+                return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                    "{other:?} is not an option of a partitioned estimate"
+                )))
+            }
+        }
+    }
+    set_budget(py, &mut config, memory.as_ref(), temp_dir)?;
+    config.validate().map_err(|e| to_pyerr(py, e))?;
+    Ok(config)
+}
+
 fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("counts", s.counts.clone())?;

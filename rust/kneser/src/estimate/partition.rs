@@ -246,6 +246,43 @@ pub fn merge_partition(
     write_counts(output, &merged, sorter.finish()?, n, carried, cancel)
 }
 
+/// The task form of [`merge_vocabularies`] (`kneser.ray`'s vocabulary pass): its own temp dir
+/// in `temp_parent`, removed when it returns.
+pub fn vocabulary_task(
+    shards: &[PathBuf],
+    output: &Path,
+    temp_parent: &Path,
+    cancel: &Cancel,
+) -> Result<CountsHeader> {
+    let temp = TempDir::new_in(temp_parent)?;
+    merge_vocabularies(shards, output, &temp, cancel)
+}
+
+/// The task form of [`merge_partition`] (`kneser.ray`'s merge tasks): `threads` sorting
+/// threads (0: all cores), its own temp dir in `temp_parent`, removed when it returns.
+#[allow(clippy::too_many_arguments)]
+pub fn partition_task(
+    shards: &[PathBuf],
+    vocabulary: &Path,
+    range: Range<u32>,
+    output: &Path,
+    memory: u64,
+    temp_parent: &Path,
+    threads: usize,
+    cancel: &Cancel,
+) -> Result<CountsHeader> {
+    let config = super::EstimateConfig {
+        memory,
+        threads,
+        ..Default::default()
+    };
+    super::pipeline::in_pool(&config, || {
+        let temp = TempDir::new_in(temp_parent)?;
+        let memory = usize::try_from(memory).unwrap_or(usize::MAX);
+        merge_partition(shards, vocabulary, range, output, memory, &temp, cancel)
+    })
+}
+
 #[cfg(test)]
 #[path = "partition_tests.rs"]
 mod tests;

@@ -40,6 +40,7 @@ use super::{BOS, UNK};
 use crate::cancel::Cancel;
 use crate::error::{Error, IoContext, Result};
 use crate::io::AtomicFile;
+use crate::model::{binary_writer, BinaryLayout};
 use crate::sort::{
     compare_suffix, get_u64, set_u64, KeyOrder, Layout, RecordReader, RecordWriter, Run, Sorter,
     TempDir,
@@ -306,11 +307,13 @@ fn refuse_unsupported(config: &EstimateConfig) -> Result<()> {
     Ok(())
 }
 
-/// Task 1 for partition `p`: its adjusted counts (the partition file `partition`, made by
+/// Task 1 for partition `p` of the work directory `dir` cut at `bounds` (see [`Work::new`]):
+/// its adjusted counts (the partition file `partition`, made by
 /// [`super::partition::merge_partition`] for the range of `p`). `stream_ends`: whether this is
 /// the last partition holding any window. Returns the bytes written to `work`.
 pub fn adjust_partition(
-    work: &Work,
+    dir: &Path,
+    bounds: &[u32],
     p: usize,
     partition: &Path,
     stream_ends: bool,
@@ -318,7 +321,8 @@ pub fn adjust_partition(
     cancel: &Cancel,
 ) -> Result<u64> {
     in_pool(config, || {
-        adjust_inner(work, p, partition, stream_ends, config, cancel)
+        let work = Work::new(dir, bounds)?;
+        adjust_inner(&work, p, partition, stream_ends, config, cancel)
     })
 }
 
@@ -389,7 +393,12 @@ fn adjust_inner(
 
 /// Task 2: sums the partitions' count-of-counts and unigram sums, estimates the discounts
 /// (with the fallback where configured) and writes them for the other tasks.
-pub fn reduce(work: &Work, config: &EstimateConfig) -> Result<Global> {
+pub fn reduce(dir: &Path, bounds: &[u32], config: &EstimateConfig) -> Result<Global> {
+    config.validate()?;
+    reduce_inner(&Work::new(dir, bounds)?, config)
+}
+
+fn reduce_inner(work: &Work, config: &EstimateConfig) -> Result<Global> {
     let n = config.order;
     let mut stats = vec![OrderStats::default(); n];
     let mut unigrams = ContextSums::default();
@@ -436,12 +445,15 @@ pub fn reduce(work: &Work, config: &EstimateConfig) -> Result<Global> {
 /// sums of each context's extensions here, sent to the context's owner. Returns the bytes
 /// written.
 pub fn contexts_partition(
-    work: &Work,
+    dir: &Path,
+    bounds: &[u32],
     p: usize,
     config: &EstimateConfig,
     cancel: &Cancel,
 ) -> Result<u64> {
-    in_pool(config, || contexts_inner(work, p, config, cancel))
+    in_pool(config, || {
+        contexts_inner(&Work::new(dir, bounds)?, p, config, cancel)
+    })
 }
 
 /// A sorter of order-`k` records carrying two payload words (count and flag, or denominator
@@ -516,8 +528,13 @@ fn contexts_inner(work: &Work, p: usize, config: &EstimateConfig, cancel: &Cance
 /// Task 4 for partition `q`: the sums of every context whose last word is in `q`'s range,
 /// reduced over the partitions that sent them -> gamma (the backoffs of `q`'s n-grams) and the
 /// denominator, sent back to each sender in the order it sent. Returns the bytes written.
-pub fn gamma_partition(work: &Work, q: usize, config: &EstimateConfig) -> Result<u64> {
-    in_pool(config, || gamma_inner(work, q, config))
+pub fn gamma_partition(
+    dir: &Path,
+    bounds: &[u32],
+    q: usize,
+    config: &EstimateConfig,
+) -> Result<u64> {
+    in_pool(config, || gamma_inner(&Work::new(dir, bounds)?, q, config))
 }
 
 fn gamma_inner(work: &Work, q: usize, config: &EstimateConfig) -> Result<u64> {
@@ -597,14 +614,15 @@ fn gamma_inner(work: &Work, q: usize, config: &EstimateConfig) -> Result<u64> {
 /// every order (`piece.k` in its directory). `partition` is its partition file (for the
 /// vocabulary). Returns the bytes written.
 pub fn interpolate_partition(
-    work: &Work,
+    dir: &Path,
+    bounds: &[u32],
     p: usize,
     partition: &Path,
     config: &EstimateConfig,
     cancel: &Cancel,
 ) -> Result<u64> {
     in_pool(config, || {
-        interpolate_inner(work, p, partition, config, cancel)
+        interpolate_inner(&Work::new(dir, bounds)?, p, partition, config, cancel)
     })
 }
 
@@ -754,9 +772,77 @@ fn interpolate_inner(
     Ok(bytes)
 }
 
-/// Task 6: the header (`input_name` for `--verbose_header`) and each order's pieces in
-/// partition order, into `sink`, which is committed when complete.
+/// Where [`concat()`] writes the model.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// An ARPA file.
+    Arpa(PathBuf),
+    /// A KenLM binary file, built from the concatenated ARPA text as it streams (the binary
+    /// writer holds the whole model: this part is not partitioned).
+    Binary {
+        /// The binary file.
+        path: PathBuf,
+        /// Probing or trie (with its quantization).
+        layout: BinaryLayout,
+        /// Write the vocabulary strings at the end (`build_binary`'s default).
+        include_vocab: bool,
+    },
+}
+
+/// Task 6: the header and each order's pieces in partition order, into `target`, renamed into
+/// place only when complete (a failed concat leaves nothing at the target). `partitions`: the
+/// partition files (refused as the target; `--verbose_header` names them, as an estimate
+/// from them does). Returns the bytes of the model file.
 pub fn concat(
+    dir: &Path,
+    bounds: &[u32],
+    config: &EstimateConfig,
+    target: &Target,
+    partitions: &[PathBuf],
+) -> Result<u64> {
+    config.validate()?;
+    let work = Work::new(dir, bounds)?;
+    let input_name = &super::Source::Counts(partitions.to_vec()).name();
+    let path = match target {
+        Target::Arpa(path) => {
+            let sink = ArpaSink::new(Output::Path(path.clone()), partitions)?;
+            concat_inner(&work, config, input_name, sink)?;
+            path
+        }
+        Target::Binary {
+            path,
+            layout,
+            include_vocab,
+        } => {
+            let (writer, job) = binary_writer(
+                path.clone(),
+                *layout,
+                *include_vocab,
+                "the partitioned ARPA".into(),
+            )?;
+            let written = ArpaSink::new(Output::Writer(Box::new(writer)), partitions)
+                .and_then(|sink| concat_inner(&work, config, input_name, sink));
+            match (written, job.wait()) {
+                (Ok(()), Ok(())) => path,
+                (Ok(()), Err(e)) => return Err(e),
+                (Err(e), Ok(())) => return Err(e),
+                // The concat's write fails when the binary writer stopped first: its error
+                // is the cause.
+                (Err(e), Err(je)) => {
+                    return Err(
+                        match e.to_string().contains("binary model writer stopped") {
+                            true => je,
+                            false => e,
+                        },
+                    )
+                }
+            }
+        }
+    };
+    Ok(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0))
+}
+
+fn concat_inner(
     work: &Work,
     config: &EstimateConfig,
     input_name: &str,
@@ -825,7 +911,7 @@ pub fn estimate_partitioned(
         for (p, part) in partitions.iter().enumerate() {
             adjust_inner(&work, p, part, end == Some(p), config, cancel)?;
         }
-        let global = reduce(&work, config)?;
+        let global = reduce_inner(&work, config)?;
         for p in 0..work.parts() {
             contexts_inner(&work, p, config, cancel)?;
         }
@@ -835,7 +921,7 @@ pub fn estimate_partitioned(
         for (p, part) in partitions.iter().enumerate() {
             interpolate_inner(&work, p, part, config, cancel)?;
         }
-        concat(&work, config, input_name, sink)?;
+        concat_inner(&work, config, input_name, sink)?;
         Ok(Summary {
             counts: global.counts,
             unpruned: global.unpruned,
