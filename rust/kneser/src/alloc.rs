@@ -148,3 +148,43 @@ mod tests {
         assert!(!RESERVE.load(Ordering::Acquire).is_null());
     }
 }
+
+/// A zero-filled buffer of `len` bytes, or None when the system cannot give it.
+///
+/// Unlike `Vec::try_reserve` followed by `resize`, the zeros are the allocator's
+/// (`alloc_zeroed`: fresh pages from the kernel for large sizes), so pages are committed only
+/// when written. A table sized from an untrusted header (an ARPA stream announcing billions of
+/// n-grams) then costs address space, not memory, until the n-grams really arrive; the reader
+/// reports the short file long before the table is filled.
+pub fn zeroed_bytes(len: usize) -> Option<Vec<u8>> {
+    if len == 0 {
+        return Some(Vec::new());
+    }
+    let layout = Layout::array::<u8>(len).ok()?;
+    // SAFETY: `layout` has a non-zero size.
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `len` bytes
+    // (alignment 1), all of them initialised (zero); length and capacity are both `len`.
+    Some(unsafe { Vec::from_raw_parts(ptr, len, len) })
+}
+
+#[cfg(test)]
+mod zeroed_tests {
+    use super::zeroed_bytes;
+
+    #[test]
+    fn zeroed_bytes_are_zero_and_sized() {
+        let v = zeroed_bytes(1 << 20).unwrap();
+        assert_eq!(v.len(), 1 << 20);
+        assert!(v.iter().all(|&b| b == 0));
+        assert_eq!(zeroed_bytes(0).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn an_impossible_size_is_none_not_an_abort() {
+        assert!(zeroed_bytes(usize::MAX / 2).is_none());
+    }
+}

@@ -508,15 +508,14 @@ impl ArpaVisitor for Builder {
         }
         let layout = Layout::new(counts, multiplier)
             .ok_or_else(|| at.error("the n-gram counts give a model beyond the address space"))?;
-        let mut image = Vec::new();
-        image.try_reserve_exact(layout.end).map_err(|_| {
+        // Zeroed by the allocator: a header announcing more n-grams than the stream holds costs
+        // address space, not memory, until the short stream is reported.
+        self.image = crate::alloc::zeroed_bytes(layout.end).ok_or_else(|| {
             at.error(format!(
                 "not enough memory for a model of {} bytes (the counts of this header)",
                 layout.end
             ))
         })?;
-        image.resize(layout.end, 0);
-        self.image = image;
         self.entries = vec![0; counts.len()];
         self.layout = Some(layout);
         Ok(())
