@@ -133,6 +133,7 @@ def test_partitioned_model_is_byte_identical_to_one_process(tmp_path, data_dir, 
             arpa,
             workdir=case / "work",
             partitions=parts,
+            partitioned=True,
             memory="1M",
             **options,
         )
@@ -160,7 +161,7 @@ def test_one_node_and_binary_outputs(tmp_path, book):
         want, got = tmp_path / f"want.{layout}", tmp_path / f"got.{layout}"
         kneser.estimate(book, order=3, binary=want, binary_layout=layout, prune=[0, 1, 1])
         kray.estimate(shards, 3, binary=got, workdir=tmp_path / "w", partitions=2,
-                      binary_layout=layout, prune=[0, 1, 1])  # fmt: skip
+                      partitioned=True, binary_layout=layout, prune=[0, 1, 1])  # fmt: skip
         assert got.read_bytes() == want.read_bytes(), layout
     assert run_dirs(tmp_path / "w") == []
 
@@ -177,7 +178,7 @@ def test_a_failed_run_leaves_no_model_and_no_work_files(tmp_path, book):
     ]:
         work = tmp_path / "work"
         with pytest.raises(ray.exceptions.RayTaskError) as err:
-            kray.estimate(shards, 3, arpa, workdir=work, partitions=3, _fail=fail)
+            kray.estimate(shards, 3, arpa, workdir=work, partitions=3, partitioned=True, _fail=fail)
         assert isinstance(err.value.cause, kneser.InternalError), fail
         assert arpa.read_text() == "an older model\n", fail
         assert run_dirs(work) == [], fail

@@ -14,12 +14,12 @@ each stage a set of Ray tasks with a barrier after it:
 2. **merge**: the shards' vocabularies merged in corpus order (one task), a histogram of
    windows per merged last-word id (a task per shard), the id space cut into P ranges of about
    equal size, then a task per range writes its partition file.
-3. **estimate** (``partitioned=True``, the default): a task per partition for each of
+3. **estimate** (``partitioned=True``): a task per partition for each of
    ``estimate/adjust``, ``estimate/contexts``, ``estimate/gamma``, ``estimate/interpolate``,
    with ``estimate/reduce`` (the discounts from summed count-of-counts) after adjust and
    ``estimate/concat`` (the header and the pieces in order) at the end. No task holds all
    n-grams of any order; the driver holds only the tasks' small summaries. With
-   ``partitioned=False`` the estimation is one task on one node
+   ``partitioned=False`` (the default) the estimation is one task on one node
    (``kneser.estimate(None, ..., from_counts=partitions)``).
 
 Scoring: :class:`PerplexityScorer` is a Ray Data class UDF that loads the model once per actor
@@ -518,7 +518,7 @@ def estimate(
     *,
     workdir: str | os.PathLike[str],
     partitions: int | None = None,
-    partitioned: bool = True,
+    partitioned: bool = False,
     binary: str | os.PathLike[str] | None = None,
     lines_per_shard: int = 1_000_000,
     memory: int | str = kneser.DEFAULT_MEMORY,
@@ -546,8 +546,10 @@ def estimate(
             removed at the end (unless ``keep_files``) and always after a failure.
         partitions: partitions P of the merge and the estimation (default: cluster CPUs /
             threads).
-        partitioned: estimate in tasks per partition (default); False runs the estimation as
-            one task on one node (with ``final_memory`` and ``final_threads``).
+        partitioned: estimate in Ray tasks per partition: no task holds a whole order (the
+            choice when the model does not fit one node). False (the default: on one machine
+            it is about 2x faster, docs/ray.md) runs the estimation as one task on one node
+            (with ``final_memory`` and ``final_threads``).
         binary: write a KenLM binary model here instead of an ARPA; ``binary_layout``,
             ``quantize``, ``backoff_bits``, ``array_bits``, ``include_vocab`` as for
             ``kneser.estimate``. The last task builds it from the concatenated ARPA stream
