@@ -5,9 +5,8 @@
 
 use std::path::PathBuf;
 
-use kneser::estimate::config::parse_memory;
-use kneser::estimate::partition;
-use kneser::estimate::partitioned::{self, Target};
+use kneser::partitioned::{self, Target};
+use kneser::{parse_memory, partition, CountsHeader, DEFAULT_MEMORY};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -16,10 +15,7 @@ use crate::detach::run_detached;
 use crate::errors::to_pyerr;
 use crate::estimate::estimate_config;
 
-fn header_dict<'py>(
-    py: Python<'py>,
-    h: &kneser::estimate::counts_file::CountsHeader,
-) -> PyResult<Bound<'py, PyDict>> {
+fn header_dict<'py>(py: Python<'py>, h: &CountsHeader) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("order", h.order)?;
     d.set_item("tokens", h.tokens)?;
@@ -120,7 +116,7 @@ fn merge_partition<'py>(
     threads: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let memory: u64 = match memory {
-        None => kneser::estimate::config::DEFAULT_MEMORY,
+        None => DEFAULT_MEMORY,
         Some(m) => match m.extract::<u64>() {
             Ok(n) => n,
             Err(_) => parse_memory(&m.extract::<String>()?).map_err(|e| to_pyerr(py, e))?,
@@ -361,8 +357,8 @@ fn partitioned_concat<'py>(
     let config = estimate_config(py, order, options)?;
     let layout =
         match crate::model::trie_options(binary_layout, quantize, backoff_bits, array_bits)? {
-            None => kneser::model::BinaryLayout::Probing,
-            Some(o) => kneser::model::BinaryLayout::Trie(o),
+            None => kneser::BinaryLayout::Probing,
+            Some(o) => kneser::BinaryLayout::Trie(o),
         };
     let target = match (arpa, binary) {
         (Some(path), None) => Target::Arpa(path),

@@ -58,6 +58,8 @@ pub use estimate::counts_file::CountsHeader;
 pub use estimate::explain::{explain_file, explain_text, Explained};
 pub use estimate::pipeline::{count_to_file, Batches};
 pub use estimate::{estimate, EstimateConfig, PruneConfig, Source, Summary};
+// The partitioned estimation of `kneser.ray` (docs/ray.md): one core function per Ray task.
+pub use estimate::{partition, partitioned};
 
 // Models: loading, scoring, the query report, binary files.
 pub use model::query::{run_query, QueryOptions, QueryTotals};
