@@ -191,6 +191,39 @@ def test_equal_to_ccnet_for_every_document(setup):
     assert not report.malformed
 
 
+ODD = [
+    "\u2028", "\u2029", "\u1680", "\u3000", "\u00a0", "\u202f", "\u205f", "\u2007",
+    "\u180e", "\ufeff", "\u200b", "\x1c", "\x85", "\x00", "\t", "\r\n", "😀", "語",
+    "\ud7ff", "\U0001d11e", "e\u0301", "\uff21",
+]  # fmt: skip
+
+
+def test_odd_whitespace_and_unknown_pieces_as_ccnet(setup, tmp_path):
+    """Unicode whitespace Python splits on (and kenlm does not), NULs, control characters,
+    characters the models do not know: kneser's perplexity and bucket are still CCNet's."""
+    rng = random.Random(3)
+    lines = _en_lines()
+    docs = []
+    for i in range(600):
+        words = " ".join(lines[rng.randrange(len(lines))] for _ in range(2)).split(" ")
+        for _ in range(rng.randint(1, 6)):
+            words.insert(
+                rng.randrange(len(words) + 1), "".join(rng.choices(ODD, k=rng.randint(1, 3)))
+            )
+        sep = rng.choice(["", " "])
+        lang = rng.choice(["en", "en", "zh"])
+        docs.append({"url": f"odd-{i}", "raw_content": sep.join(words), "language": lang})
+    path = tmp_path / "odd.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    kneser.Pipeline.ccnet(setup["lm_dir"], setup["cutoff"]).run(path, out)
+    expected = _ccnet(setup["lm_dir"], setup["cutoff"], docs, ["en", "zh"])
+    got = _read(out)
+    assert len(got) == len(expected)
+    assert [g for g, e in zip(got, expected) if g != e][:3] == []
+    assert sum("perplexity" in d for d in got) > 500
+
+
 def test_scorer_batch_api(setup):
     scorer = kneser.CcnetScorer(setup["lm_dir"], setup["cutoff"], 30, 60)
     assert scorer.languages == ["en", "zh"]

@@ -195,6 +195,22 @@ pub struct LanguageModels {
     pub model: Arc<Model>,
     /// The language model's path.
     pub model_path: PathBuf,
+    /// Per SentencePiece id: whether the piece is one word of the joined line
+    /// ([`one_word_pieces`]).
+    pub one_word: Arc<Vec<bool>>,
+}
+
+/// Whether `piece`, joined to others by spaces, stays exactly one word both for the kenlm
+/// module (split on ASCII whitespace, cut at a NUL) and for Python's `len(line.split())`.
+fn is_one_word(piece: &str) -> bool {
+    !piece.is_empty() && !piece.chars().any(|c| c == '\0' || Rule::Python.is_space(c))
+}
+
+/// The table of [`LanguageModels::one_word`], computed once per SentencePiece model.
+pub fn one_word_pieces(sentencepiece: &SentencePiece) -> Vec<bool> {
+    (0..sentencepiece.len() as u32)
+        .map(|id| sentencepiece.id_to_piece(id).is_some_and(is_one_word))
+        .collect()
 }
 
 /// The language-model file names looked for, in order, for language `lang` (CCNet's
@@ -248,12 +264,14 @@ pub fn load_lm_dir(dir: &Path, cancel: &Cancel) -> Result<BTreeMap<String, Langu
                 })?;
             let sentencepiece = Arc::new(SentencePiece::load(&sp_path)?);
             let model = Arc::new(Model::load(&model_path, cancel)?);
+            let one_word = Arc::new(one_word_pieces(&sentencepiece));
             Ok((
                 lang.clone(),
                 LanguageModels {
                     sentencepiece,
                     model,
                     model_path,
+                    one_word,
                 },
             ))
         })
@@ -272,6 +290,41 @@ pub struct DocScore {
     pub tokens: u64,
     /// A 64-bit hash of the document's `normalize_for_dedup` text, for exact deduplication.
     pub dedup_hash: u64,
+}
+
+thread_local! {
+    /// Per thread: SentencePiece's normalized text, reused between documents.
+    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// A document after normalization and SentencePiece, before the language model.
+enum Prepared<'a> {
+    /// No model for its language, no language, or no pieces.
+    Unscored,
+    /// Every piece is one word ([`LanguageModels::one_word`]), so the joined text is one line
+    /// of exactly those words: its score is the kenlm module's `model.score(line)`, which
+    /// [`Model::score_batch`] gives for many lines at once.
+    Line {
+        language: &'a str,
+        models: &'a LanguageModels,
+        line: String,
+        words: u64,
+    },
+    /// Scored from its text: (language, sum of log10 probabilities, length, words).
+    Scored(&'a str, f64, u64, u64),
+}
+
+/// CCNet's scoring of a joined text: split on `\n`, each line scored by [`Model::kenlm_score`]
+/// and counted by Python's `len(line.split()) + 1`: (log10 sum, length, words).
+fn score_lines(model: &Model, joined: &str) -> (f64, u64, u64) {
+    let (mut log_sum, mut length, mut tokens) = (0f64, 0u64, 0u64);
+    for line in joined.split('\n') {
+        log_sum += f64::from(model.kenlm_score(line.as_bytes(), true, true));
+        let words = python_word_count(line);
+        tokens += words;
+        length += words + 1;
+    }
+    (log_sum, length, tokens)
 }
 
 /// CCNet's document scorer over a directory of per-language models.
@@ -330,43 +383,87 @@ impl CcnetScorer {
     /// Scores one document (see the module doc); `dedup` also hashes its
     /// `normalize_for_dedup` text (else the hash is 0).
     pub fn score(&self, text: &str, language: Option<&str>, dedup: bool) -> DocScore {
-        let dedup_hash = if dedup {
-            let mut h = rustc_hash::FxHasher::default();
-            self.dedup.with_normalized(text, |d| h.write(d.as_bytes()));
-            h.finish()
-        } else {
-            0
+        let (hash, prepared) = self.prepare(text, language, dedup);
+        let scored = match prepared {
+            Prepared::Line {
+                language,
+                models,
+                line,
+                words,
+            } => {
+                let sum = models.model.kenlm_score(line.as_bytes(), true, true);
+                Prepared::Scored(language, f64::from(sum), words + 1, words)
+            }
+            other => other,
         };
-        let unscored = DocScore {
-            perplexity: None,
-            bucket: Bucket::All,
-            tokens: 0,
-            dedup_hash,
-        };
-        let Some((lang, models)) = language.and_then(|l| self.models.get(l).map(|m| (l, m))) else {
-            return unscored;
+        self.finish(hash, scored)
+    }
+
+    fn dedup_hash(&self, text: &str) -> u64 {
+        let mut h = rustc_hash::FxHasher::default();
+        self.dedup.with_normalized(text, |d| h.write(d.as_bytes()));
+        h.finish()
+    }
+
+    /// Steps 1 and 2 of the module doc (and the whole of 3 for a text that is not one line of
+    /// one-word pieces).
+    fn prepare<'a>(
+        &'a self,
+        text: &str,
+        language: Option<&'a str>,
+        dedup: bool,
+    ) -> (u64, Prepared<'a>) {
+        let hash = if dedup { self.dedup_hash(text) } else { 0 };
+        let Some((lang, models)) = language.and_then(|l| self.models.get_key_value(l)) else {
+            return (hash, Prepared::Unscored);
         };
         let normalized = self.normalizer.normalize(text);
-        let mut joined = String::with_capacity(normalized.len() * 2);
-        let mut scratch = String::new();
-        models
-            .sentencepiece
-            .for_each_piece(&normalized, &mut scratch, &mut |p| {
-                if !joined.is_empty() {
-                    joined.push(' ');
+        let sp = &models.sentencepiece;
+        let unk = sp.unk_id();
+        let mut line = String::with_capacity(normalized.len() * 2);
+        let (mut words, mut one_word) = (0u64, true);
+        SCRATCH.with(|cell| {
+            let mut scratch = cell.borrow_mut();
+            sp.for_each_piece_id(&normalized, &mut scratch, &mut |piece, id| {
+                if words > 0 {
+                    line.push(' ');
                 }
-                joined.push_str(p);
+                line.push_str(piece);
+                words += 1;
+                one_word &= if id == unk {
+                    // The unknown piece's text is the span it covers.
+                    is_one_word(piece)
+                } else {
+                    models.one_word.get(id as usize).copied().unwrap_or(false)
+                };
             });
-        if joined.is_empty() {
-            return unscored;
-        }
-        let (mut log_sum, mut length, mut tokens) = (0f64, 0u64, 0u64);
-        for line in joined.split('\n') {
-            log_sum += f64::from(models.model.kenlm_score(line.as_bytes(), true, true));
-            let words = python_word_count(line);
-            tokens += words;
-            length += words + 1;
-        }
+        });
+        let prepared = if words == 0 {
+            Prepared::Unscored
+        } else if one_word {
+            Prepared::Line {
+                language: lang,
+                models,
+                line,
+                words,
+            }
+        } else {
+            let (sum, length, tokens) = score_lines(&models.model, &line);
+            Prepared::Scored(lang, sum, length, tokens)
+        };
+        (hash, prepared)
+    }
+
+    /// Steps 4 and 5 of the module doc.
+    fn finish(&self, dedup_hash: u64, scored: Prepared<'_>) -> DocScore {
+        let Prepared::Scored(lang, log_sum, length, tokens) = scored else {
+            return DocScore {
+                perplexity: None,
+                bucket: Bucket::All,
+                tokens: 0,
+                dedup_hash,
+            };
+        };
         let ppl = round1(perplexity(log_sum, length));
         DocScore {
             perplexity: Some(ppl),
@@ -376,8 +473,10 @@ impl CcnetScorer {
         }
     }
 
-    /// Scores a batch of (text, language) documents in parallel, in input order. A document
-    /// without text is unscored.
+    /// Scores a batch of (text, language) documents, in input order, as [`CcnetScorer::score`]
+    /// would one by one: normalization and SentencePiece per document in parallel, then each
+    /// language's lines through [`Model::score_batch`] (interleaved probes, in parallel). A
+    /// document without text is unscored.
     pub fn score_batch<T, L>(
         &self,
         docs: &[(Option<T>, Option<L>)],
@@ -391,20 +490,43 @@ impl CcnetScorer {
         let mut out = Vec::with_capacity(docs.len());
         for chunk in docs.chunks(4096) {
             cancel.check()?;
-            let part: Vec<DocScore> = chunk
+            let mut prepared: Vec<(u64, Prepared<'_>)> = chunk
                 .par_iter()
                 .with_min_len(16)
                 .map(|(text, lang)| match text {
-                    Some(t) => self.score(t.as_ref(), lang.as_ref().map(AsRef::as_ref), dedup),
-                    None => DocScore {
-                        perplexity: None,
-                        bucket: Bucket::All,
-                        tokens: 0,
-                        dedup_hash: 0,
-                    },
+                    Some(t) => self.prepare(t.as_ref(), lang.as_ref().map(AsRef::as_ref), dedup),
+                    None => (0, Prepared::Unscored),
                 })
                 .collect();
-            out.extend(part);
+            cancel.check()?;
+            for (language, models) in &self.models {
+                let at: Vec<usize> = prepared
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, p))| {
+                        matches!(p, Prepared::Line { language: l, .. } if *l == language.as_str())
+                    })
+                    .map(|(i, _)| i)
+                    .collect();
+                if at.is_empty() {
+                    continue;
+                }
+                let lines: Vec<&str> = at
+                    .iter()
+                    .map(|&i| match &prepared[i].1 {
+                        Prepared::Line { line, .. } => line.as_str(),
+                        _ => "",
+                    })
+                    .collect();
+                let sums = models.model.score_batch(&lines, true, true, cancel)?;
+                for (&i, sum) in at.iter().zip(sums) {
+                    if let Prepared::Line { words, .. } = prepared[i].1 {
+                        prepared[i].1 =
+                            Prepared::Scored(language.as_str(), f64::from(sum), words + 1, words);
+                    }
+                }
+            }
+            out.extend(prepared.into_iter().map(|(h, p)| self.finish(h, p)));
         }
         Ok(out)
     }

@@ -496,15 +496,25 @@ impl<'s> JsonlJob<'s> {
         let opts = &self.opts;
         let scorer = self.scorer;
         let dedup = opts.dedup;
-        let results: Vec<std::result::Result<Option<DocScore>, String>> = (0..batch.len())
+        let parsed: Vec<Parsed<'_>> = (0..batch.len())
             .into_par_iter()
             .with_min_len(16)
-            .map(|i| match parse(batch.get(i).1, opts) {
+            .map(|i| parse(batch.get(i).1, opts))
+            .collect();
+        let docs: Vec<(Option<&str>, Option<&str>)> = parsed
+            .iter()
+            .filter_map(|p| match p {
+                Parsed::Doc { text, language } => Some((Some(text.as_ref()), language.as_deref())),
+                _ => None,
+            })
+            .collect();
+        let mut scores = scorer.score_batch(&docs, dedup, cancel)?.into_iter();
+        let results: Vec<std::result::Result<Option<DocScore>, String>> = parsed
+            .into_iter()
+            .map(|p| match p {
                 Parsed::Blank => Ok(None),
                 Parsed::Bad(m) => Err(m),
-                Parsed::Doc { text, language } => {
-                    Ok(Some(scorer.score(&text, language.as_deref(), dedup)))
-                }
+                Parsed::Doc { .. } => Ok(scores.next()),
             })
             .collect();
         if opts.raise {

@@ -46,12 +46,17 @@ pub struct PrefixMatcher {
 }
 
 impl PrefixMatcher {
+    /// Whether there are no user-defined symbols.
+    pub fn is_empty(&self) -> bool {
+        self.trie.is_empty()
+    }
+
     /// (bytes of the match, true) for the longest user-defined symbol starting `text`, or
     /// (bytes of the first character, false).
     pub fn prefix_match(&self, text: &str) -> (usize, bool) {
         if !self.trie.is_empty() {
             let mut best = 0;
-            self.trie.prefixes(text.as_bytes(), |len, _| best = len);
+            self.trie.prefixes(text.as_bytes(), |len, _, _| best = len);
             if best > 0 {
                 return (best, true);
             }
@@ -60,58 +65,90 @@ impl PrefixMatcher {
     }
 }
 
-/// A byte trie (children sorted by byte, found by binary search).
+/// A byte trie: nodes with many children find the child in a 256-entry table, the others by
+/// a short scan of their sorted edges. Each key's value is a (piece id, score) pair.
 #[derive(Debug, Clone, Default)]
 struct Trie {
-    /// Per node: the first child edge index and the number of children.
-    nodes: Vec<(u32, u32, i64)>,
-    /// Edges: (byte, child node), sorted per parent.
+    nodes: Vec<TrieNode>,
+    /// Edges of the scanned nodes: (byte, child node), sorted per parent.
     edges: Vec<(u8, u32)>,
+    /// 256 entries per table node: child node + 1, 0 for none.
+    tables: Vec<u32>,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct TrieNode {
+    /// The first edge (scanned node) or the first table entry (table node).
+    first: u32,
+    /// The number of edges; [`TrieNode::TABLE`] for a table node.
+    count: u32,
+    /// The key ending here: its id ([`NO_VALUE`] for none) and score.
+    id: u32,
+    score: f32,
+}
+
+impl TrieNode {
+    const TABLE: u32 = u32::MAX;
+}
+
+const NO_VALUE: u32 = u32::MAX;
+
+/// Nodes with more children than this get a 256-entry table.
+const SCAN_MAX: usize = 6;
+
 impl Trie {
-    fn build(keys: &[(&[u8], u32)]) -> Trie {
+    /// A trie of `(key, id, score)`; the first of equal keys is kept.
+    fn build(keys: &[(&[u8], u32, f32)]) -> Trie {
         // Build a pointer trie first, then flatten it.
         #[derive(Default)]
         struct N {
             children: Vec<(u8, usize)>,
-            value: i64,
+            value: Option<(u32, f32)>,
         }
-        let mut nodes: Vec<N> = vec![N {
-            children: Vec::new(),
-            value: -1,
-        }];
-        for (key, value) in keys {
+        let mut nodes: Vec<N> = vec![N::default()];
+        for &(key, id, score) in keys {
             let mut at = 0;
-            for &b in *key {
-                let next = match nodes[at].children.iter().find(|(c, _)| *c == b) {
+            for &b in key {
+                at = match nodes[at].children.iter().find(|(c, _)| *c == b) {
                     Some(&(_, n)) => n,
                     None => {
-                        nodes.push(N {
-                            children: Vec::new(),
-                            value: -1,
-                        });
+                        nodes.push(N::default());
                         let n = nodes.len() - 1;
                         nodes[at].children.push((b, n));
                         n
                     }
                 };
-                at = next;
             }
-            if nodes[at].value < 0 {
-                nodes[at].value = i64::from(*value);
+            if nodes[at].value.is_none() {
+                nodes[at].value = Some((id, score));
             }
         }
         let mut trie = Trie::default();
+        if keys.is_empty() {
+            return trie;
+        }
         for n in &mut nodes {
             n.children.sort_unstable();
-            trie.nodes
-                .push((trie.edges.len() as u32, n.children.len() as u32, n.value));
-            trie.edges
-                .extend(n.children.iter().map(|&(b, c)| (b, c as u32)));
-        }
-        if keys.is_empty() {
-            trie.nodes.clear();
+            let (id, score) = n.value.unwrap_or((NO_VALUE, 0.0));
+            let (first, count) = if n.children.len() > SCAN_MAX {
+                let first = trie.tables.len();
+                trie.tables.resize(first + 256, 0);
+                for &(b, c) in &n.children {
+                    trie.tables[first + b as usize] = c as u32 + 1;
+                }
+                (first as u32, TrieNode::TABLE)
+            } else {
+                let first = trie.edges.len() as u32;
+                trie.edges
+                    .extend(n.children.iter().map(|&(b, c)| (b, c as u32)));
+                (first, n.children.len() as u32)
+            };
+            trie.nodes.push(TrieNode {
+                first,
+                count,
+                id,
+                score,
+            });
         }
         trie
     }
@@ -120,22 +157,31 @@ impl Trie {
         self.nodes.is_empty()
     }
 
-    /// Calls `f(length, value)` for every key that is a prefix of `text`, shortest first.
+    /// The child of `node` by byte `b`.
     #[inline]
-    fn prefixes(&self, text: &[u8], mut f: impl FnMut(usize, u32)) {
-        let mut at = 0usize;
+    fn child(&self, node: &TrieNode, b: u8) -> Option<usize> {
+        if node.count == TrieNode::TABLE {
+            let c = self.tables[node.first as usize + b as usize];
+            (c != 0).then(|| c as usize - 1)
+        } else {
+            let edges = &self.edges[node.first as usize..(node.first + node.count) as usize];
+            edges.iter().find(|e| e.0 == b).map(|e| e.1 as usize)
+        }
+    }
+
+    /// Calls `f(length, id, score)` for every key that is a prefix of `text`, shortest first.
+    #[inline]
+    fn prefixes(&self, text: &[u8], mut f: impl FnMut(usize, u32, f32)) {
+        let Some(mut node) = self.nodes.first() else {
+            return;
+        };
         for (i, &b) in text.iter().enumerate() {
-            let Some(&(first, count, _)) = self.nodes.get(at) else {
+            let Some(next) = self.child(node, b) else {
                 return;
             };
-            let edges = &self.edges[first as usize..(first + count) as usize];
-            match edges.binary_search_by_key(&b, |e| e.0) {
-                Ok(k) => at = edges[k].1 as usize,
-                Err(_) => return,
-            }
-            let value = self.nodes[at].2;
-            if value >= 0 {
-                f(i + 1, value as u32);
+            node = &self.nodes[next];
+            if node.id != NO_VALUE {
+                f(i + 1, node.id, node.score);
             }
         }
     }
@@ -162,7 +208,6 @@ pub struct SentencePiece {
     byte_fallback: bool,
     byte_ids: Vec<Option<u32>>,
     min_score: f32,
-    max_score: f32,
     normalizer: SpNormalizer,
     matcher: PrefixMatcher,
     /// Unigram: all normal, user-defined and unused pieces.
@@ -181,6 +226,33 @@ pub enum Out<'a> {
 }
 
 const UNK_PENALTY: f32 = 10.0;
+
+/// The best path into one position of the unigram lattice.
+#[derive(Debug, Clone, Copy)]
+struct Best {
+    /// The last piece's id ([`NO_VALUE`] while no path reaches here).
+    id: u32,
+    score: f32,
+    /// Where the last piece starts.
+    start: u32,
+}
+
+impl Best {
+    const UNSET: Best = Best {
+        id: NO_VALUE,
+        score: 0.0,
+        start: 0,
+    };
+}
+
+/// The unigram lattice and the best path's (start, end, id) pieces.
+type UnigramScratch = (Vec<Best>, Vec<(u32, u32, u32)>);
+
+thread_local! {
+    /// Per thread: the unigram lattice and the best path, reused between texts.
+    static UNIGRAM_SCRATCH: std::cell::RefCell<UnigramScratch> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
 
 impl SentencePiece {
     /// Loads a `.model` file.
@@ -206,8 +278,8 @@ impl SentencePiece {
         let mut byte_ids = vec![None; 256];
         let mut min_score = f32::MAX;
         let mut max_score = f32::MIN_POSITIVE;
-        let mut user_keys: Vec<(&[u8], u32)> = Vec::new();
-        let mut trie_keys: Vec<(&[u8], u32)> = Vec::new();
+        let mut user_keys: Vec<(&[u8], u32, f32)> = Vec::new();
+        let mut trie_keys: Vec<(&[u8], u32, PieceType, f32)> = Vec::new();
         for (id, p) in proto.pieces.iter().enumerate() {
             let id = id as u32;
             if p.piece.is_empty() {
@@ -228,7 +300,7 @@ impl SentencePiece {
                     }
                     unk_id = Some(id)
                 }
-                PieceType::UserDefined => user_keys.push((p.piece.as_bytes(), id)),
+                PieceType::UserDefined => user_keys.push((p.piece.as_bytes(), id, 0.0)),
                 PieceType::Byte => {
                     if let Some(b) = parse_byte_piece(&p.piece) {
                         byte_ids[b as usize] = Some(id);
@@ -241,7 +313,7 @@ impl SentencePiece {
                 _ => {}
             }
             if normal {
-                trie_keys.push((p.piece.as_bytes(), id));
+                trie_keys.push((p.piece.as_bytes(), id, p.kind, p.score));
             }
         }
         let unk_id = unk_id.ok_or_else(|| fail("no unknown piece".into()))?;
@@ -268,7 +340,22 @@ impl SentencePiece {
             trie: Trie::build(&user_keys),
         };
         let trie = if proto.model_type == ModelType::Unigram {
-            Trie::build(&trie_keys)
+            // The pieces Viterbi may choose, with the score it gives them: unused pieces are
+            // never chosen (SentencePiece skips them), a user-defined piece scores
+            // `length * max_score - 0.1` so it always wins.
+            let keys: Vec<(&[u8], u32, f32)> = trie_keys
+                .iter()
+                .filter(|k| k.2 != PieceType::Unused)
+                .map(|&(key, id, kind, score)| {
+                    let score = if kind == PieceType::UserDefined {
+                        (key.len() as f64 * f64::from(max_score) - 0.1) as f32
+                    } else {
+                        score
+                    };
+                    (key, id, score)
+                })
+                .collect();
+            Trie::build(&keys)
         } else {
             Trie::default()
         };
@@ -290,7 +377,6 @@ impl SentencePiece {
             byte_fallback: proto.byte_fallback,
             byte_ids,
             min_score,
-            max_score,
             normalizer,
             matcher,
             trie,
@@ -346,6 +432,27 @@ impl SentencePiece {
             Out::Text(s, _) => f(s),
             Out::Id(id) => f(&self.pieces[id as usize].text),
         });
+    }
+
+    /// Calls `f(piece, id)` with each piece of `text` and its id (the unknown id for an
+    /// unknown piece, whose text is then the unknown span), using `scratch` for the normalized
+    /// text.
+    pub fn for_each_piece_id(
+        &self,
+        text: &str,
+        scratch: &mut String,
+        f: &mut dyn FnMut(&str, u32),
+    ) {
+        self.normalize_into(text, scratch);
+        self.encode_normalized(scratch, &mut |o| match o {
+            Out::Text(s, id) => f(s, id),
+            Out::Id(id) => f(&self.pieces[id as usize].text, id),
+        });
+    }
+
+    /// The id of the unknown piece.
+    pub fn unk_id(&self) -> u32 {
+        self.unk_id
     }
 
     /// The pieces of `text` as owned strings.
@@ -426,79 +533,66 @@ impl SentencePiece {
     }
 
     fn unigram<'a>(&self, text: &'a str, emit: &mut dyn FnMut(&'a str, u32)) {
-        #[derive(Clone, Copy)]
-        struct Best {
-            id: u32,
-            score: f32,
-            start: usize,
-            set: bool,
-        }
+        UNIGRAM_SCRATCH.with(|cell| {
+            let mut scratch = cell.borrow_mut();
+            let (best, path) = &mut *scratch;
+            self.unigram_with(text, best, path, emit);
+        });
+    }
+
+    fn unigram_with<'a>(
+        &self,
+        text: &'a str,
+        best: &mut Vec<Best>,
+        path: &mut Vec<(u32, u32, u32)>,
+        emit: &mut dyn FnMut(&'a str, u32),
+    ) {
         let size = text.len();
         let bytes = text.as_bytes();
-        let mut best = vec![
-            Best {
-                id: 0,
-                score: 0.0,
-                start: 0,
-                set: false,
-            };
-            size + 1
-        ];
+        best.clear();
+        best.resize(size + 1, Best::UNSET);
         let unk_score = self.min_score - UNK_PENALTY;
         let mut start = 0;
         while start < size {
             let till_here = best[start].score;
             let mblen = one_char_len(bytes[start]).min(size - start);
             let mut single = false;
-            self.trie.prefixes(&bytes[start..], |len, id| {
-                if self.is_unused(id) {
-                    return;
-                }
-                let piece = &self.pieces[id as usize];
-                // Scores and path sums are single-precision floats, as in SentencePiece (the
-                // rounding decides between paths of equal exact score).
-                let score = if piece.kind == PieceType::UserDefined {
-                    (len as f64 * f64::from(self.max_score) - 0.1) as f32
-                } else {
-                    piece.score
-                };
+            // Scores and path sums are single-precision floats, as in SentencePiece (the
+            // rounding decides between paths of equal exact score).
+            self.trie.prefixes(&bytes[start..], |len, id, score| {
                 let candidate = score + till_here;
                 let target = &mut best[start + len];
-                if !target.set || candidate > target.score {
+                if target.id == Best::UNSET.id || candidate > target.score {
                     *target = Best {
                         id,
                         score: candidate,
-                        start,
-                        set: true,
+                        start: start as u32,
                     };
                 }
-                if len == mblen {
-                    single = true;
-                }
+                single |= len == mblen;
             });
             if !single {
                 let candidate = unk_score + till_here;
                 let target = &mut best[start + mblen];
-                if !target.set || candidate > target.score {
+                if target.id == Best::UNSET.id || candidate > target.score {
                     *target = Best {
                         id: self.unk_id,
                         score: candidate,
-                        start,
-                        set: true,
+                        start: start as u32,
                     };
                 }
             }
             start += mblen;
         }
-        let mut out = Vec::new();
+        path.clear();
         let mut end = size;
         while end > 0 {
             let node = best[end];
-            out.push((node.start, end, node.id));
-            end = node.start;
+            path.push((node.start, end as u32, node.id));
+            end = node.start as usize;
         }
-        for &(s, e, id) in out.iter().rev() {
-            emit(&text[s..e], id);
+        for &(s, e, id) in path.iter().rev() {
+            emit(&text[s as usize..e as usize], id);
         }
     }
 
@@ -693,10 +787,31 @@ mod tests {
 
     #[test]
     fn trie_prefixes() {
-        let t = Trie::build(&[(b"a", 1), (b"ab", 2), (b"abc", 3), (b"b", 4)]);
+        let t = Trie::build(&[
+            (b"a", 1, 0.5),
+            (b"ab", 2, 1.5),
+            (b"abc", 3, 0.0),
+            (b"b", 4, 0.0),
+        ]);
         let mut got = Vec::new();
-        t.prefixes(b"abd", |l, v| got.push((l, v)));
-        assert_eq!(got, vec![(1, 1), (2, 2)]);
+        t.prefixes(b"abd", |l, v, s| got.push((l, v, s)));
+        assert_eq!(got, vec![(1, 1, 0.5), (2, 2, 1.5)]);
+        // A node with many children finds them through its table.
+        let keys: Vec<Vec<u8>> = (0u8..40).map(|b| vec![b'x', b]).collect();
+        let refs: Vec<(&[u8], u32, f32)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (&k[..], i as u32, 0.0))
+            .collect();
+        let t = Trie::build(&refs);
+        for (i, k) in keys.iter().enumerate() {
+            let mut got = Vec::new();
+            t.prefixes(k, |l, v, _| got.push((l, v)));
+            assert_eq!(got, vec![(2, i as u32)]);
+        }
+        let mut got = Vec::new();
+        t.prefixes(b"x\xff", |l, v, _| got.push((l, v)));
+        assert!(got.is_empty());
     }
 
     #[test]

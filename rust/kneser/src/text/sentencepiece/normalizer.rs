@@ -37,6 +37,17 @@ impl DoubleArray {
         ((unit >> 10) << ((unit & (1 << 9)) >> 6)) as usize
     }
 
+    /// Whether some key starts with byte `b`.
+    fn has_key_starting(&self, b: u8) -> bool {
+        let Some(&root) = self.units.first() else {
+            return false;
+        };
+        let pos = Self::offset(root) ^ b as usize;
+        self.units
+            .get(pos)
+            .is_some_and(|&unit| Self::label(unit) == u32::from(b))
+    }
+
     /// The longest key that is a prefix of `key`: (its length, its value).
     fn longest_prefix(&self, key: &[u8]) -> Option<(usize, u32)> {
         let units = &self.units;
@@ -62,6 +73,9 @@ impl DoubleArray {
 #[derive(Debug, Clone)]
 pub struct SpNormalizer {
     trie: Option<DoubleArray>,
+    /// Per ASCII byte: no rule starts with it and it is not a space, so it normalizes to
+    /// itself (runs of such bytes are copied at once).
+    plain: [bool; 128],
     normalized: Vec<u8>,
     pub(crate) add_dummy_prefix: bool,
     pub(crate) remove_extra_whitespaces: bool,
@@ -99,7 +113,13 @@ impl SpNormalizer {
                 .collect();
             (Some(DoubleArray { units }), rest[size..].to_vec())
         };
+        let mut plain = [false; 128];
+        for (b, p) in plain.iter_mut().enumerate() {
+            let b = b as u8;
+            *p = b != b' ' && !trie.as_ref().is_some_and(|t| t.has_key_starting(b));
+        }
         Ok(SpNormalizer {
+            plain,
             trie,
             normalized,
             add_dummy_prefix,
@@ -159,7 +179,22 @@ impl SpNormalizer {
         if !self.treat_whitespace_as_suffix && self.add_dummy_prefix {
             out.push_str(space);
         }
+        let copy_plain = matcher.is_empty();
         while !input.is_empty() {
+            if copy_plain {
+                // A run of bytes that are their own normal form and not spaces: as one
+                // character after another, each copied and none a space.
+                let run = input
+                    .bytes()
+                    .position(|b| b >= 0x80 || !self.plain[b as usize])
+                    .unwrap_or(input.len());
+                if run > 0 {
+                    out.push_str(&input[..run]);
+                    input = &input[run..];
+                    prev_space = false;
+                    continue;
+                }
+            }
             let (mut s, n) = self.prefix(input, matcher);
             if prev_space {
                 s = s.trim_start_matches(' ');
