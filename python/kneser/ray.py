@@ -158,14 +158,14 @@ def _submit(stage: str, partition: int | None, threads: int, fail: Any, fn: Call
 
 
 def _gather(refs: list) -> list:
-    """``ray.get(refs)``; when one task fails, the others are cancelled and waited for (so that
-    none writes after the caller cleans up) before its error is raised."""
+    """``ray.get(refs)``; when one task fails, the others are waited for (so that none writes
+    after the caller cleans up) before its error is raised. They are not cancelled: in Ray 2.60
+    ``ray.cancel`` racing a task's completion aborts the driver ("Tried to complete task that
+    was not pending"), and every task is bounded work."""
     try:
         return ray.get(refs)
     except BaseException:
-        for r in refs:
-            ray.cancel(r)
-        ray.wait(refs, num_returns=len(refs), timeout=60)
+        ray.wait(refs, num_returns=len(refs))
         raise
 
 
