@@ -28,6 +28,7 @@ doc:
 lint-python:
 	ruff check python tests benchmarks
 	ruff format --check python tests benchmarks
+	$(PYTHON) -m mypy python/kneser
 
 # The .pyi stubs against the installed native module (needs `make build-dev` first).
 stubtest:

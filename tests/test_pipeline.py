@@ -9,6 +9,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import kneser
 
@@ -188,3 +190,83 @@ def test_demo_runs_end_to_end(tmp_path):
     # The word-salad documents are mostly filtered out.
     salad = sum(d["source"] == "word-salad" for d in kept)
     assert salad <= 6
+
+
+def test_a_bad_line_after_good_batches_is_an_error_naming_it_and_writes_nothing(tmp_path, model):
+    import gzip
+
+    lines = [json.dumps({"text": f"the man said {i}"}) for i in range(50)]
+    lines.insert(37, '{"text": "and he", "x": tru}')
+    with gzip.open(tmp_path / "in.jsonl.gz", "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(kneser.FormatError, match=r"in\.jsonl\.gz:38: malformed JSON line"):
+        kneser.Pipeline(model, on_error="raise", batch_size=8, calibration=4).run(
+            tmp_path / "in.jsonl.gz", target
+        )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl.gz"]
+    report = kneser.Pipeline(model, batch_size=8, dedup=None).run(tmp_path / "in.jsonl.gz", target)
+    assert [m[1] for m in report.malformed] == [38]
+    assert report.kept == 50
+
+
+_json_leaf = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(exclude_categories=("Cs",)), max_size=8)
+)
+_json_value = st.recursive(
+    _json_leaf,
+    lambda kids: (
+        st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=4), kids, max_size=3)
+    ),
+    max_leaves=6,
+)
+_doc_text = st.lists(
+    st.text(st.characters(exclude_categories=("Cs",)), max_size=3)
+    | st.sampled_from(["the", "man", " ", "\n", '"', "\\", "\u2028", "é"]),
+    min_size=1,
+    max_size=10,
+).map("".join)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(docs=st.lists(st.tuples(_doc_text, _json_value, st.booleans()), min_size=1, max_size=12))
+def test_kept_documents_come_through_unchanged_plus_perplexity_and_bucket(model, docs):
+    """The core's reader and writer (kneser::documents) keep each document's bytes: parsed, a
+    kept line is the input object plus ``perplexity`` and ``bucket``; for an input written as
+    ``json.dumps(obj, ensure_ascii=False)`` it is byte for byte what the former Python loop
+    wrote (``json.dumps({**obj, "perplexity": p, "bucket": b}, ensure_ascii=False)``), and for
+    any other spelling (``\\u`` escapes) the input's bytes are kept."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        objs, written = [], []
+        for i, (text, meta, ascii_) in enumerate(docs):
+            obj = {"id": i, "text": text, "meta": meta}
+            objs.append(obj)
+            written.append(json.dumps(obj, ensure_ascii=ascii_))
+        (Path(tmp) / "in.jsonl").write_text("\n".join(written) + "\n", encoding="utf-8")
+        kneser.Pipeline(model, normalizer=None, dedup=None, thresholds=(100, 1000)).run(
+            Path(tmp) / "in.jsonl", Path(tmp) / "out.jsonl"
+        )
+        out = (Path(tmp) / "out.jsonl").read_bytes().decode("utf-8").split("\n")
+    assert out.pop() == ""
+    expected_ids = [i for i, o in enumerate(objs) if o["text"].split()]
+    got = [json.loads(line) for line in out]
+    assert [g["id"] for g in got] == expected_ids
+    for line, g in zip(out, got):
+        i = g["id"]
+        obj = objs[i]
+        assert g == {**obj, "perplexity": g["perplexity"], "bucket": g["bucket"]}
+        assert g["bucket"] in ("head", "middle", "tail")
+        want = "head" if g["perplexity"] < 100 else "middle" if g["perplexity"] < 1000 else "tail"
+        assert g["bucket"] == want
+        if docs[i][2]:
+            assert line.startswith(written[i][:-1] + ", ")
+        else:
+            assert line == json.dumps({**obj, "perplexity": g["perplexity"], "bucket": g["bucket"]},
+                                      ensure_ascii=False)  # fmt: skip

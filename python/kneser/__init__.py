@@ -147,7 +147,7 @@ def read_lines(
     """
     from . import _arrow
 
-    if _arrow.is_parquet(path):
+    if _kneser.is_parquet(path):
         return _arrow.text_batches(path, batch_size, column)
     return _kneser.read_lines(path, batch_size, errors)
 

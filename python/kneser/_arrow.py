@@ -1,6 +1,7 @@
 """Parquet and Arrow at kneser's Python edges, through ``pyarrow`` (the ``parquet`` extra).
 
-- Inputs: a Parquet file is recognised by its content (the magic ``PAR1``), never by its name,
+- Inputs: a Parquet file is recognised by its content (the magic ``PAR1``, by the core's
+  ``kneser.is_parquet``, where every input format is recognised), never by its name,
   and read streaming, one record batch of a row group at a time
   (``pyarrow.parquet.ParquetFile.iter_batches``); a ``pyarrow.Table`` or a huggingface
   ``datasets.Dataset`` is taken as a source as it is: by ``Pipeline.run`` (rows, the text in
@@ -15,13 +16,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
 
 from ._errors import FormatError
-
-MAGIC = b"PAR1"
 
 
 def _pyarrow() -> Any:
@@ -35,16 +35,16 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
-def is_parquet(path: str | os.PathLike[str]) -> bool:
-    """Whether ``path`` starts with the Parquet magic (``-`` and unreadable files: False)."""
-    name = os.fspath(path)
-    if name == "-":
-        return False
-    try:
-        with open(name, "rb") as f:
-            return f.read(4) == MAGIC
-    except OSError:
-        return False
+def json_line(row: dict[str, Any]) -> bytes:
+    """An Arrow/Parquet row as a JSON line for the core's document writer
+    (``kneser.write_documents``), as ``json.dumps(row, ensure_ascii=False)``."""
+    return json.dumps(row, ensure_ascii=False).encode("utf-8")
+
+
+def json_row(line: bytes) -> dict[str, Any]:
+    """A document's JSON line (from the core's reader, so valid) as a :class:`ParquetSink` row."""
+    row: dict[str, Any] = json.loads(line)
+    return row
 
 
 def is_arrow_source(obj: Any) -> bool:

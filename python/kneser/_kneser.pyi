@@ -101,6 +101,30 @@ class read_lines:
     def __next__(self) -> list[tuple[int, str | None]]: ...
 
 @final
+class read_documents:
+    """The documents of a JSON-lines (or, with ``text``, plain text) file batch by batch:
+    ``(texts, json_lines, malformed)`` per ``batch_size`` input lines (``kneser::documents``)."""
+
+    def __new__(
+        cls,
+        path: str | PathLike[str],
+        field: str = ...,  # "text"
+        text: bool = False,
+        on_error: str = "skip",
+        batch_size: int = 2048,
+    ) -> read_documents: ...
+    def __iter__(self) -> read_documents: ...
+    def __next__(self) -> tuple[list[str], list[bytes], list[tuple[str, int, str]]]: ...
+
+def write_documents(
+    lines: Sequence[bytes], perplexities: Sequence[float], buckets: Sequence[str]
+) -> bytes:
+    """Kept documents' output lines: each JSON line plus ``perplexity`` and ``bucket``."""
+
+def is_parquet(path: str | PathLike[str]) -> bool:
+    """Whether ``path`` starts with Parquet's ``PAR1`` magic (``kneser::io::is_parquet``)."""
+
+@final
 class OutputFile:
     """The core's output layer: claimed before any work ("-" is stdout, a FIFO or device is
     written in place, a regular file appears only on ``commit()``); refuses an input as output."""
@@ -811,8 +835,8 @@ def encode_corpus(
     source: _Path | None = None,
     vocab: Vocab | None = None,
     out_dir: _Path | None = None,
-    dtype: Literal["auto", "uint16", "uint32"] = "auto",
-    format: Literal["npy", "bin"] = "npy",
+    dtype: str = "auto",  # "auto", "uint16" or "uint32"
+    format: str = "npy",  # "npy" or "bin"
     shard_tokens: int = 100_000_000,
     eod: bool | str = ...,
     unk: Literal["unk", "raise"] = "unk",
@@ -864,8 +888,8 @@ class ShardSink:
         *,
         eod_token: str | None = None,
         eod_id: int | None = None,
-        dtype: Literal["auto", "uint16", "uint32"] = "auto",
-        format: Literal["npy", "bin"] = "npy",
+        dtype: str = "auto",  # "auto", "uint16" or "uint32"
+        format: str = "npy",  # "npy" or "bin"
         shard_tokens: int = 100_000_000,
         progress: bool = False,
         prefix: str = ...,
@@ -902,11 +926,11 @@ def resolve_corpus(
 # The partitioned merge of count files (used by kneser.ray).
 
 def merge_vocabularies(
-    shards: list[str | os.PathLike[str]],
+    shards: Sequence[str | os.PathLike[str]],
     output: str | os.PathLike[str],
     *,
     temp_dir: str | os.PathLike[str] | None = None,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Merges the vocabularies of count files (shards of one corpus, in corpus order) into a
     vocabulary file: a count file with the merged vocabulary, the total tokens and no records.
 
@@ -939,7 +963,7 @@ def last_word_histogram(
     """
 
 def merge_partition(
-    shards: list[str | os.PathLike[str]],
+    shards: Sequence[str | os.PathLike[str]],
     vocabulary: str | os.PathLike[str],
     lo: int,
     hi: int,
@@ -948,7 +972,7 @@ def merge_partition(
     memory: int | str | None = None,
     temp_dir: str | os.PathLike[str] | None = None,
     threads: int = 0,
-) -> dict[str, int]:
+) -> dict[str, Any]:
     """Writes one partition of the merged counts: the windows of all shards whose last word's
     merged id is in [lo, hi), mapped onto the merged vocabulary, combined and sorted in suffix
     order, as a count file with the merged vocabulary. Partitions of consecutive ranges, given

@@ -12,22 +12,20 @@ deduplication, and a fixed-size histogram.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
-import re
 import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from kneser import _arrow, _kneser
-from kneser._errors import ArgumentError, FormatError
+from kneser._errors import ArgumentError
 
 BUCKETS = ("head", "middle", "tail")
 # log10(perplexity) histogram: fixed bins, so memory does not grow with the corpus.
@@ -104,25 +102,26 @@ class Report:
 
 @dataclass
 class _Doc:
-    obj: dict[str, Any]
-    lines: list[str]
+    #: The document's JSON line (from the core's reader) or its Arrow/Parquet row.
+    source: bytes | dict[str, Any]
+    text: str
+    lines: list[str] = field(default_factory=list)
     ntokens: int = 0
     perplexity: float = math.nan
 
 
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
-
-
 def read_documents(
-    inputs: Sequence[str | os.PathLike[str]],
+    inputs: Sequence[Any],
     *,
     field: str,
     fmt: str,
     on_error: str,
     batch_size: int,
     report: Report,
-) -> Iterator[list[dict[str, Any]]]:
-    """Batches of documents (dicts with a str ``field``) from JSON-lines or text files.
+) -> Iterator[list[tuple[str, bytes | dict[str, Any]]]]:
+    """Batches of documents, each ``(text, source)``: the str ``field`` and the document's JSON
+    line (JSON-lines and text files, read by the core: ``kneser::documents``) or its row
+    (Parquet files, ``pyarrow.Table``, ``datasets.Dataset``).
 
     A bad line (invalid UTF-8, JSON that does not parse or nests too deep, a lone surrogate in
     any field, no str ``field``) raises FormatError naming file and line with
@@ -134,48 +133,24 @@ def read_documents(
             yield from _arrow_docs(_arrow.arrow_rows(path, batch_size, field), field)
             continue
         name = os.fspath(path)
-        if fmt == "parquet" or (fmt == "auto" and _arrow.is_parquet(name)):
+        if fmt == "parquet" or (fmt == "auto" and _kneser.is_parquet(name)):
             yield from _arrow_docs(_arrow.parquet_rows(name, batch_size, field), field)
             continue
-        is_json = fmt == "jsonl" or (fmt == "auto" and ".json" in Path(name).name)
-        for batch in _kneser.read_lines(name, batch_size, errors="skip"):
-            docs = []
-            for number, line in batch:
-                try:
-                    if line is None:
-                        raise ValueError("invalid UTF-8")
-                    if not is_json:
-                        docs.append({field: line})
-                        continue
-                    if not line.strip():
-                        continue
-                    obj = json.loads(line)
-                    if not isinstance(obj, dict) or not isinstance(obj.get(field), str):
-                        raise ValueError(f"no string field {field!r}")
-                    if _SURROGATE_ESCAPE.search(line):
-                        json.dumps(obj, ensure_ascii=False).encode("utf-8")
-                except (ValueError, RecursionError) as err:
-                    if isinstance(err, RecursionError):
-                        message = "JSON nested too deeply"
-                    elif isinstance(err, UnicodeError):
-                        message = "lone surrogate in a string"
-                    else:
-                        message = str(err)
-                    if on_error == "raise":
-                        kind = "malformed JSON line" if is_json else "malformed line"
-                        raise FormatError(f"{name}:{number}: {kind}: {message}") from None
-                    report.malformed.append((name, number, message))
-                    continue
-                docs.append(obj)
-            yield docs
+        text = not (fmt == "jsonl" or (fmt == "auto" and ".json" in Path(name).name))
+        batches = _kneser.read_documents(
+            name, field=field, text=text, on_error=on_error, batch_size=batch_size
+        )
+        for texts, lines, malformed in batches:
+            report.malformed.extend(malformed)
+            yield list(zip(texts, lines))
 
 
 def _arrow_docs(
     batches: Iterator[list[dict[str, Any]]], field: str
-) -> Iterator[list[dict[str, Any]]]:
+) -> Iterator[list[tuple[str, bytes | dict[str, Any]]]]:
     """Parquet/Arrow rows as documents: a row whose ``field`` is null is skipped."""
     for rows in batches:
-        yield [r for r in rows if isinstance(r.get(field), str)]
+        yield [(r[field], r) for r in rows if isinstance(r.get(field), str)]
 
 
 def _hash(text: str) -> bytes:
@@ -232,7 +207,9 @@ class Pipeline:
         if len(percentiles) != 2 or not 0 <= percentiles[0] <= percentiles[1] <= 100:
             raise ArgumentError("percentiles must be two increasing values in [0, 100]")
         self.percentiles = tuple(percentiles)
-        self.thresholds = tuple(thresholds) if thresholds is not None else None
+        self.thresholds = (
+            (float(thresholds[0]), float(thresholds[1])) if thresholds is not None else None
+        )
         self.calibration = max(1, calibration)
         if dedup not in ("document", "line", None):
             raise ArgumentError(f"dedup must be 'document', 'line' or None, not {dedup!r}")
@@ -301,7 +278,7 @@ class Pipeline:
 
     def _documents(
         self, inputs: Sequence[str | os.PathLike[str]], fmt: str, report: Report
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Iterator[list[tuple[str, bytes | dict[str, Any]]]]:
         return read_documents(
             inputs,
             field=self.field,
@@ -313,28 +290,30 @@ class Pipeline:
 
     # -- the stages ------------------------------------------------------------------------
 
-    def _prepare(self, objs: list[dict[str, Any]], seen: set[bytes], report: Report) -> list[_Doc]:
+    def _prepare(
+        self, objs: list[tuple[str, bytes | dict[str, Any]]], seen: set[bytes], report: Report
+    ) -> list[_Doc]:
         """Normalize, deduplicate and tokenize one batch."""
         report.documents += len(objs)
         # Lines (paragraphs) are normalized and scored one by one, as CCNet does.
-        raw = [o[self.field].split("\n") for o in objs]
+        raw = [text.split("\n") for text, _ in objs]
         flat = [ln for lines in raw for ln in lines]
         norm = self.normalizer.normalize_batch(flat) if self.normalizer else flat
         keys = self.dedup_normalizer.normalize_batch(flat) if self.dedup_normalizer else None
         docs: list[_Doc] = []
         pos = 0
-        for obj, lines_raw in zip(objs, raw):
+        for (text, source), lines_raw in zip(objs, raw):
             n = len(lines_raw)
             span = range(pos, pos + n)
             pos += n
             lines = [norm[j] for j in span if norm[j].strip()]
-            if self.dedup == "document":
+            if self.dedup == "document" and keys is not None:
                 h = _hash("\n".join(keys[j] for j in span))
                 if h in seen:
                     report.duplicates += 1
                     continue
                 seen.add(h)
-            elif self.dedup == "line":
+            elif self.dedup == "line" and keys is not None:
                 kept_lines = []
                 for j in span:
                     if not norm[j].strip():
@@ -352,7 +331,7 @@ class Pipeline:
             if not lines:
                 report.empty += 1
                 continue
-            docs.append(_Doc(obj, lines))
+            docs.append(_Doc(source, text, lines))
         if self.tokenizer is not None:
             flat = [ln for d in docs for ln in d.lines]
             toks = self.tokenizer.tokenize_batch(flat)
@@ -431,7 +410,7 @@ class Pipeline:
         """
         start = time.perf_counter()
         single = isinstance(inputs, (str, os.PathLike)) or _arrow.is_arrow_source(inputs)
-        inputs = [inputs] if single else list(inputs)
+        sources: list[Any] = [inputs] if single else list(cast(Sequence[Any], inputs))
         report = Report()
         out_path = Path(output)
         out_dir = out_path.parent if str(out_path.parent) else Path(".")
@@ -439,17 +418,20 @@ class Pipeline:
         cutoffs = self.thresholds
         pending: list[_Doc] = []
         # The core's output layer: claimed before any work (refuses an input as output).
-        paths = [os.fspath(p) for p in inputs if not _arrow.is_arrow_source(p)]
+        paths = [os.fspath(p) for p in sources if not _arrow.is_arrow_source(p)]
         out = _kneser.OutputFile(os.fspath(output), paths)
         parquet_out = _arrow.ParquetSink(out) if out_path.suffix == ".parquet" else None
-        text_tmp = None
+        # The kept documents for the shards: their JSON lines (a huggingface tokenizer encodes
+        # the original text) or their tokenized lines (a Vocab), in a temp dir beside output.
+        work = tempfile.TemporaryDirectory(dir=out_dir) if shards is not None else None
+        shard_path = Path(work.name) / "kept.txt" if work is not None else None
+        shard_out = None
         try:
-            if shards is not None:
-                text_tmp = tempfile.NamedTemporaryFile(
-                    "w", encoding="utf-8", suffix=".txt", delete=False, dir=out_dir
-                )
+            if shard_path is not None:
+                shard_out = _kneser.OutputFile(os.fspath(shard_path), paths)
 
             def emit(docs: list[_Doc], cut: tuple[float, float]) -> None:
+                kept: list[tuple[_Doc, str]] = []
                 for d in docs:
                     b = self._bucket(d.perplexity, cut)
                     report.buckets[b] += 1
@@ -461,20 +443,10 @@ class Pipeline:
                     report.kept += 1
                     report.kept_per_bucket[b] += 1
                     report.kept_tokens += d.ntokens
-                    obj = dict(d.obj)
-                    obj["perplexity"] = round(d.perplexity, 2)
-                    obj["bucket"] = b
-                    if parquet_out is not None:
-                        parquet_out.add(obj)
-                    else:
-                        out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-                    if text_tmp is not None and shard_tokenizer is not None:
-                        # The original text, one JSON string a line (it may hold newlines).
-                        text_tmp.write(json.dumps(d.obj[self.field], ensure_ascii=False) + "\n")
-                    elif text_tmp is not None:
-                        text_tmp.write(" ".join(d.lines) + "\n")
+                    kept.append((d, b))
+                self._write(kept, out, parquet_out, shard_out, shard_tokenizer is not None)
 
-            for objs in self._documents(inputs, format, report):
+            for objs in self._documents(sources, format, report):
                 docs = self._prepare(objs, seen, report)
                 self._score(docs, report)
                 if cutoffs is None:
@@ -502,26 +474,55 @@ class Pipeline:
             out.commit()
             report.output = str(out_path)
             report.cutoffs = (float(cutoffs[0]), float(cutoffs[1]))
-            if text_tmp is not None:
-                text_tmp.close()
+            if shard_out is not None and shard_path is not None and shards is not None:
+                shard_out.commit()
                 if shard_tokenizer is not None:
                     report.shards = _encode_hf(
-                        Path(text_tmp.name), Path(shards), shard_tokenizer, shard_eos, shard_bos
+                        shard_path, self.field, Path(shards), shard_tokenizer, shard_eos, shard_bos
                     )
                 else:
-                    report.shards = self._encode(Path(text_tmp.name), Path(shards), vocab)
+                    report.shards = self._encode(shard_path, Path(shards), vocab)
             if histogram is not None:
                 report.histogram = _plot_histogram(report, Path(histogram))
                 if report.histogram is None:
                     report.histogram_text = terminal_histogram(report)
         finally:
             out.abort()
-            if text_tmp is not None:
-                text_tmp.close()
-                if os.path.exists(text_tmp.name):
-                    os.unlink(text_tmp.name)
+            if shard_out is not None:
+                shard_out.abort()
+            if work is not None:
+                work.cleanup()
         report.seconds = time.perf_counter() - start
         return report
+
+    def _write(
+        self,
+        kept: list[tuple[_Doc, str]],
+        out: Any,
+        parquet_out: Any,
+        shard_out: Any,
+        original_text: bool,
+    ) -> None:
+        """The kept documents into ``out`` (through the core's writer, or Parquet rows) and
+        ``shard_out``."""
+        if not kept:
+            return
+        ppl = [round(d.perplexity, 2) for d, _ in kept]
+        lines = [
+            d.source if isinstance(d.source, bytes) else _arrow.json_line(d.source) for d, _ in kept
+        ]
+        if parquet_out is not None:
+            for (d, b), p, line in zip(kept, ppl, lines):
+                row = dict(d.source) if isinstance(d.source, dict) else _arrow.json_row(line)
+                row["perplexity"] = p
+                row["bucket"] = b
+                parquet_out.add(row)
+        else:
+            out.write(_kneser.write_documents(lines, ppl, [b for _, b in kept]))
+        if shard_out is not None and original_text:
+            shard_out.write(b"".join(line + b"\n" for line in lines))
+        elif shard_out is not None:
+            shard_out.write("".join(" ".join(d.lines) + "\n" for d, _ in kept))
 
     def _cutoffs(self, docs: list[_Doc]) -> tuple[float, float]:
         if not docs:
@@ -540,15 +541,16 @@ class Pipeline:
         return index
 
 
-def _encode_hf(text: Path, shards: Path, tokenizer: Any, eos: Any, bos: Any) -> dict[str, Any]:
-    """Shards of the kept documents (one JSON string a line in ``text``) through a huggingface
-    tokenizer."""
+def _encode_hf(
+    kept: Path, field: str, shards: Path, tokenizer: Any, eos: Any, bos: Any
+) -> dict[str, Any]:
+    """Shards of the kept documents' original ``field`` text (their JSON lines in ``kept``,
+    read back by the core's document reader) through a huggingface tokenizer."""
     from . import encode_corpus
 
-    def docs() -> Any:
-        for batch in _kneser.read_lines(str(text)):
-            for _, line in batch:
-                yield json.loads(line)
+    def docs() -> Iterator[str]:
+        for texts, _, _ in _kneser.read_documents(str(kept), field=field, on_error="raise"):
+            yield from texts
 
     index = encode_corpus(texts=docs(), out_dir=shards, tokenizer=tokenizer, eos=eos, bos=bos)
     index["dir"] = str(shards)
@@ -732,7 +734,7 @@ def _normalized_lines(
 ) -> Iterator[str]:
     for path in inputs:
         for batch in _kneser.read_lines(os.fspath(path)):
-            texts = [t for _, t in batch]
+            texts = [t for _, t in batch if t is not None]  # strict: never None
             if normalizer is not None:
                 texts = normalizer.normalize_batch(texts)
             if tokenizer is not None:
@@ -881,7 +883,9 @@ def demo(out_dir: str | os.PathLike[str] | None = None, order: int = 3) -> Repor
         print("\n   matplotlib is not installed (pip install 'kneser[plot]' for a PNG):")
         print("\n".join("   " + line for line in report.histogram_text.split("\n")))
     kept = [
-        json.loads(line) for batch in _kneser.read_lines(out / "kept.jsonl") for _, line in batch
+        _arrow.json_row(line)
+        for _, lines, _ in _kneser.read_documents(out / "kept.jsonl")
+        for line in lines
     ]
     by_source: dict[str, int] = {}
     for d in kept:

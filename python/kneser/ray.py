@@ -285,7 +285,7 @@ def _count_dataset(
     # appearance) and the `</s>`-less final line depend on it. A Dataset executes with the
     # DataContext it was created with (shared with the Datasets derived from it), not the
     # current one: set preserve_order on both, and restore them.
-    contexts = [ray.data.DataContext.get_current(), getattr(mapped, "context", None)]
+    contexts: list[Any] = [ray.data.DataContext.get_current(), getattr(mapped, "context", None)]
     contexts = [
         c for i, c in enumerate(contexts) if c is not None and all(c is not d for d in contexts[:i])
     ]
@@ -1029,8 +1029,8 @@ class CcnetScorer:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         texts = [_text(t, i) for i, t in enumerate(batch[self.column])]
         n = len(texts)
-        langs = batch.get(self.language_column, np.full(n, None, dtype=object))
-        langs = [lang if isinstance(lang, str) else None for lang in langs]
+        column = batch.get(self.language_column, np.full(n, None, dtype=object))
+        langs = [lang if isinstance(lang, str) else None for lang in column]
         res = self.scorer.score_batch(texts, langs)
         batch["perplexity"] = res["perplexity"]
         batch["bucket"] = np.asarray(res["bucket"], dtype=object)

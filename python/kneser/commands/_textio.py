@@ -51,7 +51,7 @@ def add_io_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def read_lines(paths: list[str], errors: str) -> Iterator[tuple[str, int, str]]:
+def read_lines(paths: list[str], errors: str) -> Iterator[tuple[str, int, str | None]]:
     """Yields (file name, 1-based line number, line without its newline) for every input.
 
     The core's reader (``kneser.read_lines``) does the work: compression by magic bytes, strict
@@ -130,11 +130,11 @@ def process(
                     )
                 objects.append(obj)
                 texts.append(value)
-            results = iter(batch_fn(texts))
+            produced = iter(batch_fn(texts))
             for obj in objects:
                 if obj is None:
                     out.write("\n")
                     continue
-                obj[out_field] = next(results)
+                obj[out_field] = next(produced)
                 out.write(json.dumps(obj, ensure_ascii=False) + "\n")
     return 0

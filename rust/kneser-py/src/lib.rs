@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 
 mod detach;
 mod distributed;
+mod documents;
 mod errors;
 mod estimate;
 mod io;
@@ -38,6 +39,7 @@ fn _kneser(m: &Bound<'_, PyModule>) -> PyResult<()> {
     text::register(m)?;
     vocab::register(m)?;
     pipeline::register(m)?;
+    documents::register(m)?;
     distributed::register(m)?;
     Ok(())
 }

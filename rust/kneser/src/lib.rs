@@ -15,6 +15,8 @@
 //!   adjust, discount, initial probabilities, interpolate, prune.
 //! * [`arpa`]: the ARPA writer and reader.
 //! * [`model`]: query structures for scoring (in memory and a memory-mapped binary format).
+//! * [`ccnet`]: CCNet's perplexity filter; [`documents`]: the generic pipeline's JSON-lines
+//!   documents (read, and the kept ones written back byte for byte).
 //!
 //! Errors are one enum, [`Error`]; long jobs take a [`Cancel`] flag that they poll between
 //! blocks of work.
@@ -25,6 +27,7 @@ pub mod alloc;
 pub mod arpa;
 pub mod cancel;
 pub mod ccnet;
+pub mod documents;
 pub mod error;
 pub mod estimate;
 pub mod io;
@@ -47,7 +50,8 @@ pub use alloc::{arm as arm_allocator, Guarded as GuardedAllocator};
 
 // Input and output.
 pub use io::{
-    claim_output, display_name, open_input, Destination, LineReader, Output, OutputFile, RawLine,
+    claim_output, display_name, is_parquet, open_input, Destination, LineReader, Output,
+    OutputFile, RawLine,
 };
 
 // Estimation (lmplz).
@@ -88,3 +92,6 @@ pub use vocab::{
 // CCNet's perplexity filter.
 pub use ccnet::jsonl::{JsonlJob, JsonlOptions, JsonlReport, LineBatch};
 pub use ccnet::{perplexity as ccnet_perplexity, Bucket, CcnetScorer};
+
+// The generic pipeline's documents (`kneser.Pipeline`).
+pub use documents::{read_documents, write_documents, Document, DocumentBatch, DocumentOptions};

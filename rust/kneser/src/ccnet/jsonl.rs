@@ -100,7 +100,7 @@ impl LineBatch {
         self.lines.is_empty()
     }
 
-    fn get(&self, i: usize) -> (u64, &[u8]) {
+    pub(crate) fn get(&self, i: usize) -> (u64, &[u8]) {
         let (n, s, e) = self.lines[i];
         (n, &self.data[s..e])
     }
@@ -362,7 +362,7 @@ impl<'de> Visitor<'de> for TopSeed<'_> {
 }
 
 /// A line read: a document (its text and language), a blank line, or a bad line's reason.
-enum Parsed<'a> {
+pub(crate) enum Parsed<'a> {
     Blank,
     Bad(String),
     Doc {
@@ -371,7 +371,7 @@ enum Parsed<'a> {
     },
 }
 
-fn parse<'a>(line: &'a [u8], opts: &JsonlOptions) -> Parsed<'a> {
+pub(crate) fn parse<'a>(line: &'a [u8], opts: &JsonlOptions) -> Parsed<'a> {
     let Ok(line) = std::str::from_utf8(line) else {
         return Parsed::Bad("invalid UTF-8".into());
     };
@@ -412,7 +412,12 @@ fn parse<'a>(line: &'a [u8], opts: &JsonlOptions) -> Parsed<'a> {
 }
 
 /// The output line of a document: `line` plus CCNet's fields (see the module doc).
-fn write_document(line: &[u8], opts: &JsonlOptions, score: &DocScore, out: &mut Vec<u8>) {
+pub(crate) fn write_document(
+    line: &[u8],
+    opts: &JsonlOptions,
+    score: &DocScore,
+    out: &mut Vec<u8>,
+) {
     let mut tail = Vec::with_capacity(48);
     if let Some(p) = score.perplexity {
         tail.extend_from_slice(b"\"perplexity\": ");

@@ -59,6 +59,22 @@ impl Compression {
     }
 }
 
+/// The 4 bytes a Parquet file starts with.
+pub const PARQUET_MAGIC: &[u8; 4] = b"PAR1";
+
+/// Whether `path` is a Parquet file, recognised by its magic bytes as the compressions are
+/// (`-`, a missing or unreadable file: false).
+pub fn is_parquet(path: &Path) -> bool {
+    if path.as_os_str() == "-" {
+        return false;
+    }
+    let mut head = [0u8; 4];
+    File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head == PARQUET_MAGIC
+}
+
 /// The name used for a path in messages (`<stdin>` for `-`).
 pub fn display_name(path: &Path) -> String {
     if path.as_os_str() == "-" {
