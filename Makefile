@@ -1,5 +1,5 @@
 .PHONY: build-dev build-prod lint lint-rust lint-python stubtest doc format test test-rust \
-	test-python fuzz-ci fuzz bench all
+	test-python fuzz-ci fuzz bench bench-quick all
 
 # Seconds per target for `make fuzz` (cargo-fuzz, nightly); cases per target for `make fuzz-ci`.
 PYTHON ?= python3
@@ -59,12 +59,12 @@ fuzz:
 		cargo +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
+# Every benchmark of issue 17 side by side with its anchor, as ONE table (build-prod first);
+# `make bench-quick`: smaller inputs, fewer repeats (< 10 minutes).
 bench:
-	$(PYTHON) benchmarks/bench_estimate.py
-	$(PYTHON) benchmarks/bench_query.py
-	$(PYTHON) benchmarks/bench_segment.py
-	$(PYTHON) benchmarks/bench_normalize.py
-	$(PYTHON) benchmarks/bench_encode.py
-	$(PYTHON) benchmarks/bench_pipeline.py
+	$(PYTHON) benchmarks/run_all.py
+
+bench-quick:
+	$(PYTHON) benchmarks/run_all.py --quick
 
 all: build-dev lint test

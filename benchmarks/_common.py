@@ -1,10 +1,9 @@
-"""Shared helpers of the benchmark scripts: corpora, child-process measurement, lmplz anchors."""
+"""Shared helpers of the benchmark scripts: corpora, child-process measurement, table rows."""
 
 from __future__ import annotations
 
 import lzma
 import os
-import re
 import shutil
 import subprocess
 import time
@@ -58,18 +57,53 @@ def measure(cmd: list[str], **kwargs) -> Measure:
     return Measure(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
 
 
-def lmplz_anchors() -> dict[tuple[str, str], dict[str, float]]:
-    """lmplz's recorded figures from ../shared/reference/README.md, keyed by (corpus, -S)."""
-    text = (SHARED / "reference" / "README.md").read_text(encoding="utf-8")
-    rows = {}
-    num = r"([\d.]+)"
-    pat = rf"^\| (en|zh)-bench \| `-o 5 -S (\S+)` \| {num} \| {num} \| {num} \| {num} (MB|GB) \|"
-    for m in re.finditer(pat, text, re.M):
-        rss = float(m.group(6)) * (1000 if m.group(7) == "GB" else 1)
-        rows[(m.group(1), m.group(2))] = {
-            "wall": float(m.group(3)),
-            "user": float(m.group(4)),
-            "sys": float(m.group(5)),
-            "rss_mb": rss,
-        }
-    return rows
+# One row of `benchmarks/run_all.py`'s table. A script run by run_all gets the path of a
+# JSON-lines file in $KNESER_BENCH_ROWS and appends its rows there; run standalone, nothing is
+# written. `ratio` is kneser's figure over the anchor's in the sense of `goal` ("<=" for a time
+# or a size ratio, ">=" for a speed-up), and `met` is worked out from them unless given;
+# `cpu_ratio` is the same ratio in CPU time (user + sys), less disturbed by a busy machine.
+ROWS_ENV = "KNESER_BENCH_ROWS"
+
+
+def emit_row(
+    workload: str,
+    kneser: str,
+    anchor: str,
+    ratio: float | None,
+    goal: tuple[str, float] | None = None,
+    *,
+    met: bool | None = None,
+    rss: str = "",
+    cpu_ratio: float | None = None,
+    identical: bool | str | None = None,
+    goal_text: str = "",
+) -> None:
+    """Appends one table row to $KNESER_BENCH_ROWS (if set); see the comment above."""
+    import json
+
+    path = os.environ.get(ROWS_ENV)
+    if not path:
+        return
+    if met is None and goal is not None and ratio is not None:
+        op, value = goal
+        met = ratio <= value if op == "<=" else ratio >= value
+    if not goal_text and goal is not None:
+        goal_text = f"{goal[0]} {goal[1]:g}x"
+    row = {
+        "workload": workload,
+        "kneser": kneser,
+        "anchor": anchor,
+        "ratio": ratio,
+        "goal": goal_text,
+        "met": met,
+        "cpu_ratio": cpu_ratio,
+        "rss": rss,
+        "identical": identical,
+    }
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def skip_row(workload: str, why: str, goal_text: str = "") -> None:
+    """A row whose anchor (or input) is missing: printed as skipped, with the reason."""
+    emit_row(workload, "-", f"skipped: {why}", None, met=None, goal_text=goal_text)

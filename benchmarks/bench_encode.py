@@ -223,7 +223,52 @@ def main() -> int:
             f"(vs. objects only), {rate['kneser'] / r_np:.1f}x (vs. ids in numpy) (aim >= 1x)"
         )
     bench_bpe_shards(args.corpus, args.lines, args.repeat)
+    emit_rows(args, lines, vocab, ids, offsets, rate, r_only)
     return 0
+
+
+def emit_rows(args, lines, vocab, ids, offsets, rate, r_hf) -> None:  # type: ignore[no-untyped-def]
+    """The rows of benchmarks/run_all.py's table: encode_batch against the Python loop and HF
+    WordLevel (measured above), and ``encode_corpus`` (word-level, file to ``.bin`` shards)
+    against a read-and-copy pass over the same bytes (nothing happens when run standalone)."""
+    import shutil
+    import tempfile
+
+    from _common import ROWS_ENV, emit_row
+
+    if not os.environ.get(ROWS_ENV):
+        return
+    mtok = lambda r: f"{r / 1e6:.1f} M tokens/s"  # noqa: E731
+    emit_row("Vocab.encode_batch vs a Python dict loop", mtok(rate["kneser"]),
+             mtok(rate["python"]), rate["kneser"] / rate["python"], (">=", 20.0),
+             identical=True)  # fmt: skip
+    emit_row("Vocab.encode_batch vs HF tokenizers WordLevel", mtok(rate["kneser"]), mtok(r_hf),
+             rate["kneser"] / r_hf, (">=", 10.0), identical=True)  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        text = Path(tmp) / "corpus.txt"
+        text.write_text("".join(x + "\n" for x in lines), encoding="utf-8")
+        out, copy = Path(tmp) / "shards", Path(tmp) / "copy.txt"
+        out.mkdir()
+
+        def encode() -> None:
+            shutil.rmtree(out)
+            kneser.encode_corpus(str(text), vocab, out, format="bin")
+
+        def read_and_copy() -> None:
+            with open(text, "rb") as fin, open(copy, "wb") as fout:
+                while chunk := fin.read(1 << 20):
+                    fout.write(chunk)
+
+        t_enc, _ = best_of(args.repeat, encode)
+        t_copy, _ = best_of(args.repeat, read_and_copy)
+        got = np.concatenate([np.fromfile(p, dtype=ids.dtype if len(vocab) > 65536 else np.uint16)
+                              for p in sorted(out.glob("*.bin"))])  # fmt: skip
+        eod = vocab.get_vocab()["</s>"]
+        want = np.insert(ids, offsets[1:], eod).astype(got.dtype)
+        mb = text.stat().st_size / 1e6
+        emit_row("encode_corpus file -> .bin shards vs read-and-copy", f"{mb / t_enc:.0f} MB/s",
+                 f"{mb / t_copy:.0f} MB/s", t_enc / t_copy, ("<=", 3.0),
+                 identical=bool(np.array_equal(got, want)))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -175,6 +175,8 @@ def main() -> None:
         row("  kneser, one call a line (1 core)", one_secs, py_secs)
         row("  kneser normalize_batch (parallel)", batch_secs, py_secs)
         print(f"  outputs differing from CCNet: {bad}")
+        emit_rows(f"Normalizer.{norm_name(name)}() on {args.corpus.name}", lines, mb, py_secs,
+                  one_secs, batch_secs, bad, name == "normalize")  # fmt: skip
 
     print()
     print(f"{'tokenizer':<34}{'seconds':>9}{'lines/s':>12}{'MB/s':>9}{'x split':>9}")
@@ -192,6 +194,20 @@ def main() -> None:
                 f"{label:<34}{secs:9.3f}{len(lines) / secs:12,.0f}{mb / secs:9.1f}"
                 f"{split_secs / secs:9.1f}"
             )
+
+
+def norm_name(ccnet_name: str) -> str:
+    return "ccnet" if ccnet_name == "normalize" else "ccnet_dedup"
+
+
+def emit_rows(label, lines, mb, py_secs, one_secs, batch_secs, bad, goal) -> None:  # type: ignore[no-untyped-def]
+    """The rows of benchmarks/run_all.py's table (nothing when run standalone)."""
+    from _common import emit_row
+
+    ccnet = f"{mb / py_secs:.1f} MB/s"
+    for how, secs in [("one call a line", one_secs), ("normalize_batch", batch_secs)]:
+        emit_row(f"{label}, {how} vs CCNet text_normalizer", f"{mb / secs:.1f} MB/s", ccnet,
+                 py_secs / secs, (">=", 20.0) if goal else None, identical=bad == 0)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -188,6 +188,30 @@ def main() -> None:
     print(f"trie: largest score difference from kenlm: {trie_worst:.2e}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"largest score difference from kenlm: {worst:.2e}")
+    emit_rows(words, wall, cpu, [name for name, _ in cases], rows, worst, trie_worst)
+
+
+def emit_rows(words, wall, cpu, names, load_rows, worst, trie_worst) -> None:  # type: ignore[no-untyped-def]
+    """The rows of benchmarks/run_all.py's table (nothing when run standalone)."""
+    from _common import emit_row
+
+    def rate(name: str) -> str:
+        return f"{words / wall[name] / 1e6:.2f} M words/s"
+
+    def rss(fmt: str) -> str:
+        k, o = load_rows[f"kenlm, {fmt}"], load_rows[f"kneser, {fmt}"]
+        return f"{o['rss_used'] / 1e6:.0f} / {k['rss_used'] / 1e6:.0f} MB"
+
+    same = True if worst == 0 else f"max diff {worst:.1e}"
+    for workload, ours, theirs, goal, fmt, diff in [
+        ("score_batch (ARPA model) vs kenlm per line", names[2], names[0], 3.0, "ARPA", same),
+        ("score single call vs kenlm per line", names[1], names[0], 1.2, "ARPA", same),
+        ("score_batch on a KenLM probing binary", names[5], names[3], 3.0, "probing", None),
+        ("score_batch on a KenLM trie binary", names[8], names[6], 3.0, "trie",
+         True if trie_worst == 0 else f"max diff {trie_worst:.1e}"),
+    ]:  # fmt: skip
+        emit_row(workload, rate(ours), rate(theirs), wall[theirs] / wall[ours], (">=", goal),
+                 rss=rss(fmt), identical=diff, cpu_ratio=cpu[theirs] / cpu[ours])  # fmt: skip
 
 
 _TMP = tempfile.TemporaryDirectory()

@@ -132,6 +132,52 @@ def main() -> None:
     for name, threads, (secs, cpu), (base, base_cpu) in rows:
         line = f"{name:44} {threads:>7} {secs:8.3f} {chars / secs:12,.0f} {base / secs:8.1f}x"
         print(f"{line} {cpu:8.3f} {base_cpu / cpu:11.1f}x")
+    emit_rows(args, lines, chars, jieba_acc, one, every)
+
+
+def emit_rows(args, lines, chars, jieba_acc, one, every) -> None:  # type: ignore[no-untyped-def]
+    """The rows of benchmarks/run_all.py's table: kneser against rjieba (jieba-rs's binding)
+    and jieba, HMM off, with the words checked equal (nothing happens when run standalone)."""
+    import os
+
+    from _common import ROWS_ENV, emit_row, skip_row
+
+    if not os.environ.get(ROWS_ENV):
+        return
+    import jieba
+
+    import kneser
+
+    seg = kneser.Segmenter.from_dict(args.dict)
+    ours = [list(w) for w in seg.cut_batch(lines)]
+    same_jieba = ours == [list(jieba.cut(t, HMM=False)) for t in lines]
+    rate = lambda t: f"{chars / t[0] / 1e6:.2f} M chars/s"  # noqa: E731
+    loop, batch = one["cut_loop"], every["cut_batch"]
+    cpu = lambda a, b: b[1] / a[1]  # noqa: E731
+    anchors = [("jieba", jieba_acc, same_jieba, None, None)]
+    try:
+        import rjieba
+    except ImportError:
+        skip_row("Segmenter.cut vs rjieba", "rjieba not installed", ">= 2x")
+        skip_row("Segmenter.cut_batch vs rjieba", "rjieba not installed", ">= 3x")
+    else:
+        rj = best_of(args.repeat, lambda: [rjieba.cut(t, False) for t in lines])
+        same_rj = ours == [list(rjieba.cut(t, False)) for t in lines]
+        anchors.insert(0, ("rjieba", rj, same_rj, (">=", 2.0), (">=", 3.0)))
+    for anchor, theirs, same, goal_loop, goal_batch in anchors:
+        for how, mine, goal in [
+            ("cut (a Python loop)", loop, goal_loop),
+            ("cut_batch (all threads)", batch, goal_batch),
+        ]:
+            emit_row(
+                f"Segmenter.{how} vs {anchor}, HMM off",
+                rate(mine),
+                rate(theirs),
+                theirs[0] / mine[0],
+                goal,
+                cpu_ratio=cpu(mine, theirs),
+                identical=same,
+            )
 
 
 if __name__ == "__main__":
