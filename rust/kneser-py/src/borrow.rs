@@ -20,7 +20,7 @@ extern "C" {
 
 /// The UTF-8 of `s`, borrowed from the object, or `None` (the Python error cleared) when it has
 /// none (a lone surrogate).
-fn utf8_of<'a>(s: &'a Bound<'_, PyString>) -> Option<&'a str> {
+pub fn utf8_of<'a>(s: &'a Bound<'_, PyString>) -> Option<&'a str> {
     let mut size: ffi::Py_ssize_t = 0;
     // SAFETY: `s` is a live `str` (the GIL is held through the `Bound`); the call returns a
     // pointer to `size` bytes of valid UTF-8 owned by the object, or NULL with an exception set.
