@@ -325,3 +325,42 @@ def _default_segmenter() -> kneser.Segmenter:
     if not _DEFAULT:
         _DEFAULT.append(kneser.Segmenter.from_dict(JIEBA_DICT))
     return _DEFAULT[0]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(ALPHABET, max_size=30).map("".join), max_size=80))
+def test_cut_batch_matches_jieba_on_generated_text(texts: list[str]) -> None:
+    seg = _default_segmenter()
+    assert seg.cut_batch(texts) == [list(jieba.cut(t, HMM=False)) for t in texts]
+    assert seg.cut_batch(texts, cut_all=True) == [list(jieba.cut(t, cut_all=True)) for t in texts]
+
+
+WORD_CHARS = list("我爱北京天安门大学生活和尚未结婚")
+WORD = st.lists(st.sampled_from(WORD_CHARS), min_size=1, max_size=4).map("".join)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    edits=st.lists(st.tuples(st.booleans(), WORD, st.integers(1, 200)), max_size=8),
+    texts=st.lists(st.lists(ALPHABET, max_size=20).map("".join), min_size=1, max_size=6),
+)
+def test_words_follow_dictionary_edits(
+    edits: list[tuple[bool, str, int]], texts: list[str]
+) -> None:
+    # The bindings cache each dictionary word's str by its id in the dictionary: after words are
+    # added and deleted (new ids, ids whose word stops being a word) the output must still be
+    # jieba's, from the per-call and the batch paths alike.
+    data_dir = Path(__file__).parent / "data"
+    ours = kneser.Segmenter.from_dict(data_dir / "segment-small-dict.txt")
+    ref = _jieba_small(data_dir)
+    for add, word, freq in [(True, "x", 1), *edits]:
+        ours.cut_batch(texts)
+        if add:
+            ours.add_word(word, freq)
+            ref.add_word(word, freq)
+        else:
+            ours.del_word(word)
+            ref.del_word(word)
+        want = [list(ref.cut(t, HMM=False)) for t in texts]
+        assert [ours.lcut(t) for t in texts] == want
+        assert ours.cut_batch(texts) == want

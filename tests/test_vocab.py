@@ -268,3 +268,40 @@ def test_round_trip_is_tokenized_text_with_unk(text: str, corpus: list[str]):
     assert v.decode(v.encode(text)) == expect
     ids, offsets = v.encode_batch([text, text])
     assert v.decode(ids[offsets[1] : offsets[2]]) == expect
+
+
+# Tokens of every length around the 16-byte fast path, with bytes just below and above the
+# separators (\x0b, \x1f, '!'), multi-byte characters and separators at the end of a text.
+WIDE_TEXT = st.text(alphabet="ab!\x0b\x1f \t\r\n\x00\u00e9\u4e2d\U0001f600", max_size=80)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    corpus=st.lists(WIDE_TEXT, min_size=1, max_size=6),
+    texts=st.lists(WIDE_TEXT, max_size=40),
+    repeat=st.integers(1, 400),
+)
+def test_encode_batch_equals_a_dict_loop(corpus: list[str], texts: list[str], repeat: int):
+    corpus = [*corpus, "x" * 17 + " " + "ab" * 9]
+    v = kneser.Vocab.build(texts=iter(corpus))
+    table = v.get_vocab()
+    # Repeated so that some batches are large enough to be encoded in parallel.
+    batch = texts * (repeat if sum(map(len, texts)) * repeat < 200_000 else 1)
+    ids, offsets = v.encode_batch(batch)
+    want: list[int] = []
+    want_offsets = [0]
+    for text in batch:
+        want.extend(table.get(t, v.unk_id) for t in lmplz_split(text))
+        want_offsets.append(len(want))
+    assert ids.tolist() == want and offsets.tolist() == want_offsets
+    gen_ids, gen_offsets = v.encode_batch(t for t in batch)
+    assert gen_ids.tolist() == want and gen_offsets.tolist() == want_offsets
+
+
+def test_encode_batch_refuses_non_text(en_vocab: kneser.Vocab):
+    with pytest.raises(TypeError, match="item 1 is int"):
+        en_vocab.encode_batch(["the", 3])
+    with pytest.raises(TypeError, match="not a str"):
+        en_vocab.encode_batch("the")
+    with pytest.raises(ValueError, match="surrogate"):
+        en_vocab.encode_batch(["the", "a\udc80b"])

@@ -3,6 +3,7 @@
 
 use pyo3::prelude::*;
 
+mod borrow;
 mod detach;
 mod distributed;
 mod documents;

@@ -4,12 +4,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::{Mutex, RwLock};
 
+use kneser::text::segment::WordBatch;
 use kneser::{JoinOptions, Segmenter, UserDictLine, WordList};
 use pyo3::exceptions::{PyTypeError, PyUnicodeDecodeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyTuple};
 use rustc_hash::FxHashMap;
 
+use crate::borrow::{utf8_of, Texts};
 use crate::detach::run_detached;
 use crate::errors::to_pyerr;
 use crate::kenlm_api::Truthy;
@@ -21,20 +23,55 @@ const DETACH_BYTES: usize = 1 << 16;
 const CANCEL_CHECK_TEXTS: usize = 1 << 14;
 /// Most words whose Python `str` is kept for reuse (the cache is emptied when full).
 const STRING_CACHE_WORDS: usize = 1 << 16;
+/// Most dictionary words whose Python `str` is kept by id (the cache is emptied when full).
+const STRING_CACHE_IDS: usize = 1 << 17;
 /// Words longer than this (in bytes) are not cached.
 const STRING_CACHE_WORD_BYTES: usize = 32;
 
 /// Python `str` objects of recent words, shared between calls: most words of a corpus repeat,
 /// and reusing their `str` is several times faster than decoding each anew. Only touched with
 /// the GIL held (so the mutex is never contended across a GIL release).
+///
+/// A dictionary word is found by its id in the dictionary (an index, no hashing; the same id
+/// always names the same string, see `Segmenter::for_each_word_id`), any other word by hashing.
 #[derive(Default)]
 struct StringCache {
     words: FxHashMap<Box<str>, Py<PyString>>,
+    /// The `str` of dictionary word `id` at index `id`.
+    by_id: Vec<Option<Py<PyString>>>,
+    /// How many of `by_id` are set.
+    ids_held: usize,
 }
 
 impl StringCache {
     fn list<'py>(&mut self, py: Python<'py>, words: &WordList) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, words.iter().map(|w| self.get(py, w)))
+        PyList::new(
+            py,
+            words.iter_with_ids().map(|(w, id)| self.get_id(py, w, id)),
+        )
+    }
+
+    /// The `str` of `word`, whose dictionary id is `id` (0: not a dictionary word).
+    #[inline]
+    fn get_id<'py>(&mut self, py: Python<'py>, word: &str, id: u32) -> Bound<'py, PyString> {
+        if id == 0 {
+            return self.get(py, word);
+        }
+        let i = id as usize;
+        if let Some(Some(s)) = self.by_id.get(i) {
+            return s.bind(py).clone();
+        }
+        if self.ids_held >= STRING_CACHE_IDS {
+            self.by_id.clear();
+            self.ids_held = 0;
+        }
+        if self.by_id.len() <= i {
+            self.by_id.resize_with(i + 1, || None);
+        }
+        let s = PyString::new(py, word);
+        self.by_id[i] = Some(s.clone().unbind());
+        self.ids_held += 1;
+        s
     }
 
     fn get<'py>(&mut self, py: Python<'py>, word: &str) -> Bound<'py, PyString> {
@@ -81,10 +118,29 @@ impl PySegmenter {
         }
     }
 
-    /// Converts word lists to Python lists through the shared string cache.
-    fn lists<'py>(&self, py: Python<'py>, lists: &[WordList]) -> PyResult<Vec<Bound<'py, PyList>>> {
+    /// Converts batches of word lists to one Python list per text, through the shared string
+    /// cache.
+    fn lists<'py>(
+        &self,
+        py: Python<'py>,
+        batches: &[WordBatch],
+    ) -> PyResult<Vec<Bound<'py, PyList>>> {
         let mut cache = self.strings.lock().map_err(|_| poisoned())?;
-        lists.iter().map(|l| cache.list(py, l)).collect()
+        let texts = batches.iter().map(|b| b.text_ends.len()).sum();
+        let mut out = Vec::with_capacity(texts);
+        for batch in batches {
+            let mut words = batch.words.iter_with_ids();
+            let mut start = 0;
+            for &end in &batch.text_ends {
+                let these = words.by_ref().take(end - start);
+                out.push(PyList::new(
+                    py,
+                    these.map(|(w, id)| cache.get_id(py, w, id)),
+                )?);
+                start = end;
+            }
+        }
+        Ok(out)
     }
 
     /// The current core segmenter, shared, for other bindings (a tokenizer mode) to use without
@@ -307,16 +363,27 @@ impl PySegmenter {
         let _ = use_paddle;
         let cut_all = cut_all.0;
         check_hmm(py, HMM.0, cut_all)?;
-        let text = jieba_text(sentence, None)?;
-        let text = text.as_str();
-        let seg = self.inner()?;
-        let words = if text.len() > DETACH_BYTES {
-            py.detach(|| WordList::cut(&seg, text, cut_all))
-        } else {
-            WordList::cut(&seg, text, cut_all)
+        let borrowed = sentence.cast::<PyString>().ok().and_then(|s| utf8_of(s));
+        let owned;
+        let text = match borrowed {
+            Some(text) => text,
+            None => {
+                owned = jieba_text(sentence, None)?;
+                owned.as_str()
+            }
         };
+        let seg = self.inner()?;
         let mut cache = self.strings.lock().map_err(|_| poisoned())?;
-        cache.list(py, &words)
+        if text.len() > DETACH_BYTES {
+            let words = py.detach(|| WordList::cut(&seg, text, cut_all));
+            return cache.list(py, &words);
+        }
+        // A short text is cut with the GIL held, each word's str made as it comes.
+        let mut words = Vec::new();
+        seg.for_each_word_id(text, cut_all, &mut |w, id| {
+            words.push(cache.get_id(py, w, id))
+        });
+        PyList::new(py, words)
     }
 
     /// An iterator over jieba's ``cut_for_search(sentence, HMM=False)``: each accurate-mode
@@ -441,17 +508,14 @@ impl PySegmenter {
                 "texts must be an iterable of str, not a str (use cut for one text)",
             ));
         }
-        let owned: Vec<String> = texts
-            .try_iter()?
-            .enumerate()
-            .map(|(i, t)| t.and_then(|t| jieba_text(&t, Some(i))))
-            .collect::<PyResult<_>>()?;
+        let texts = Texts::collect(texts, |t, i| jieba_text(t, Some(i)))?;
         let seg = self.inner()?;
+        let owned = texts.as_slice();
         let lists = run_detached(py, move |cancel| {
             let mut lists = Vec::with_capacity(owned.len());
             for chunk in owned.chunks(CANCEL_CHECK_TEXTS) {
                 cancel.check()?;
-                lists.extend(seg.cut_batch(chunk, cut_all));
+                lists.extend(seg.cut_batch_flat(chunk, cut_all));
             }
             Ok(lists)
         })?;

@@ -8,6 +8,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use kneser::vocab::encode::is_small;
 use kneser::{
     build_from_files, default_specials, encode_corpus as core_encode_corpus, encode_texts,
     EncodeConfig, IdBatch, ShardDtype, ShardFormat, ShardSink, TokenCounter, Tokenizer, Unknown,
@@ -20,10 +21,11 @@ use pyo3::pybacked::PyBackedStr;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use std::sync::Mutex;
 
+use crate::borrow::Texts;
 use crate::detach::{detach_short, run_detached, run_detached_feeding};
 use crate::errors::{to_pyerr, IntoPyResult};
 use crate::sources::{not_a_text, required_corpus, Corpus};
-use crate::text::PyTokenizer;
+use crate::text::{extract_text, PyTokenizer};
 use crate::token_ids::token_ids;
 
 /// Texts pulled from a Python iterable per batch (or fewer, once this many bytes are held).
@@ -358,13 +360,31 @@ impl PyVocab {
     fn encode_batch<'py>(
         &self,
         py: Python<'py>,
-        texts: Vec<PyBackedStr>,
+        texts: &Bound<'py, PyAny>,
         unk: &str,
         as_list: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let unknown = Unknown::parse(unk).py_err(py)?;
+        if texts.is_instance_of::<PyString>() {
+            return Err(PyTypeError::new_err(
+                "texts must be a sequence of str, not a str (use encode for one text)",
+            ));
+        }
+        let texts = Texts::collect(texts, |item, i| {
+            if item.is_instance_of::<PyString>() {
+                extract_text(item, Some(i))
+            } else {
+                Err(not_a_text(item, i))
+            }
+        })?;
         let (vocab, tok) = (&self.vocab, &self.tokenizer);
-        let batch = detach_short(py, || vocab.encode_batch(tok, &texts, unknown))?;
+        let batch = if is_small(texts.as_slice()) {
+            vocab
+                .encode_batch(tok, texts.as_slice(), unknown)
+                .py_err(py)?
+        } else {
+            detach_short(py, || vocab.encode_batch(tok, texts.as_slice(), unknown))?
+        };
         if as_list {
             let arrays = batch
                 .offsets

@@ -13,9 +13,81 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::text::tokenize::Tokenizer;
+use crate::text::tokenize::{Mode, Tokenizer};
+use crate::text::whitespace::is_lmplz_space;
+#[cfg(doc)]
+use crate::text::whitespace::Rule;
 
+use super::table::Probe;
 use super::{Vocab, UNK};
+
+/// Batches of less text than this (in bytes) are encoded on the calling thread.
+pub const SEQUENTIAL_BYTES: usize = 1 << 15;
+
+/// Whether `texts` is a batch to encode on the calling thread (see [`SEQUENTIAL_BYTES`]).
+pub fn is_small<S: AsRef<str>>(texts: &[S]) -> bool {
+    texts.len() <= 1 || texts.iter().map(|t| t.as_ref().len()).sum::<usize>() < SEQUENTIAL_BYTES
+}
+
+/// Tokens whose lookups are started together (see [`Vocab::encode_lmplz`]).
+const LOOKAHEAD: usize = 16;
+
+/// Whether `t` is lmplz's whitespace rule with nothing else (no lowercasing, no stopwords).
+fn is_plain_lmplz(t: &Tokenizer) -> bool {
+    matches!(t.mode(), Mode::Whitespace) && !t.lowercases() && t.stopwords().is_none()
+}
+
+/// The index of the first of lmplz's separators in `bytes[from..]`, or `bytes.len()`. Eight
+/// bytes at a time: the separators are all below 0x21, and the lowest byte flagged by the
+/// "has a byte below 0x21" word trick is always a true one (only bytes above a true one can be
+/// flagged falsely), so each flagged byte is checked and the scan goes on past a control
+/// character that is not a separator.
+/// The eight bytes at `at` as a little-endian word.
+#[inline(always)]
+fn load8(b: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The high bit of each byte of `w` below 0x21 (where every separator lies) is set, and maybe
+/// of bytes above such a byte (a borrow): the lowest set bit is always exact.
+#[inline(always)]
+fn below_0x21(w: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    w.wrapping_sub(ONES * 0x21) & !w & HIGHS
+}
+
+/// A mask of the low `n` bytes of a word (all of them from 8 on).
+#[inline(always)]
+fn low_bytes(n: usize) -> u64 {
+    if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    }
+}
+
+#[inline(always)]
+fn next_lmplz_space(bytes: &[u8], mut from: usize) -> usize {
+    while from + 8 <= bytes.len() {
+        let below = below_0x21(load8(bytes, from));
+        if below == 0 {
+            from += 8;
+            continue;
+        }
+        let at = from + (below.trailing_zeros() / 8) as usize;
+        if is_lmplz_space(bytes[at]) {
+            return at;
+        }
+        from = at + 1;
+    }
+    while from < bytes.len() && !is_lmplz_space(bytes[from]) {
+        from += 1;
+    }
+    from
+}
 
 /// What to do with a token that is not in the vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -60,6 +132,9 @@ impl Vocab {
         unk: Option<u32>,
         out: &mut Vec<u32>,
     ) -> Option<String> {
+        if is_plain_lmplz(tokenizer) {
+            return self.encode_lmplz(text, unk, out);
+        }
         let mut missing: Option<String> = None;
         tokenizer.for_each_token(text, &mut |token| match self.token_to_id(token) {
             Some(id) => out.push(id),
@@ -73,6 +148,64 @@ impl Vocab {
             },
         });
         missing
+    }
+
+    /// [`Vocab::encode_into`] for lmplz's whitespace tokenizer without lowercasing or
+    /// stopwords: the separators are ASCII bytes, so the text is split as bytes (a UTF-8
+    /// sequence never holds an ASCII byte), giving the tokens of [`Rule::Lmplz`]'s split; the
+    /// tokens are looked up [`LOOKAHEAD`] at a time, every slot prefetched before the first is
+    /// read, so that the cache misses of a group overlap.
+    fn encode_lmplz(&self, text: &str, unk: Option<u32>, out: &mut Vec<u32>) -> Option<String> {
+        let bytes = text.as_bytes();
+        let n = bytes.len();
+        let mut spans = [(0usize, 0usize); LOOKAHEAD];
+        let mut probes = [Probe::default(); LOOKAHEAD];
+        let mut i = 0;
+        loop {
+            let mut got = 0;
+            while got < LOOKAHEAD {
+                while i < n && is_lmplz_space(bytes[i]) {
+                    i += 1;
+                }
+                if i == n {
+                    break;
+                }
+                let start = i;
+                // The common case, without a branch on the token's length: a token shorter
+                // than 16 bytes followed by a separator, inside one 16-byte load.
+                let short = bytes.get(start..start + 16).and_then(|window| {
+                    let (w0, w1) = (load8(window, 0), load8(window, 8));
+                    let flags = u128::from(below_0x21(w0)) | (u128::from(below_0x21(w1)) << 64);
+                    let len = (flags.trailing_zeros() / 8) as usize;
+                    (len < 16 && is_lmplz_space(window[len])).then(|| {
+                        let (k0, k1) = (w0 & low_bytes(len), w1 & low_bytes(len.saturating_sub(8)));
+                        (len, self.table.probe_short(k0, k1, len))
+                    })
+                });
+                probes[got] = match short {
+                    Some((len, probe)) => {
+                        i = start + len;
+                        probe
+                    }
+                    None => {
+                        i = next_lmplz_space(bytes, start + 1);
+                        self.table.probe(&bytes[start..i])
+                    }
+                };
+                spans[got] = (start, i);
+                got += 1;
+            }
+            for (&(start, end), probe) in spans[..got].iter().zip(&probes[..got]) {
+                match (self.table.resolve(probe, &bytes[start..end]), unk) {
+                    (Some(id), _) | (None, Some(id)) => out.push(id),
+                    // Cut at separator bytes, so on character boundaries.
+                    (None, None) => return Some(text[start..end].to_string()),
+                }
+            }
+            if got < LOOKAHEAD {
+                return None;
+            }
+        }
     }
 
     /// The id unknown tokens get under `unknown`, or `None` to raise. Errors when `<unk>` is
@@ -128,22 +261,28 @@ impl Vocab {
             .len()
             .div_ceil(rayon::current_num_threads() * 8)
             .max(64);
-        let parts: Vec<(Vec<u32>, Vec<u32>)> = texts
-            .par_chunks(chunk)
-            .enumerate()
-            .map(|(c, texts)| {
-                let mut ids = Vec::new();
-                let mut lens = Vec::with_capacity(texts.len());
-                for (i, text) in texts.iter().enumerate() {
-                    let before = ids.len();
-                    if let Some(token) = self.encode_into(tokenizer, text.as_ref(), unk, &mut ids) {
-                        return Err(not_in_vocab(&token, Some(c * chunk + i)));
-                    }
-                    lens.push((ids.len() - before) as u32);
+        let encode_chunk = |c: usize, texts: &[S]| {
+            let mut ids = Vec::new();
+            let mut lens = Vec::with_capacity(texts.len());
+            for (i, text) in texts.iter().enumerate() {
+                let before = ids.len();
+                if let Some(token) = self.encode_into(tokenizer, text.as_ref(), unk, &mut ids) {
+                    return Err(not_in_vocab(&token, Some(c * chunk + i)));
                 }
-                Ok((ids, lens))
-            })
-            .collect::<Result<_>>()?;
+                lens.push((ids.len() - before) as u32);
+            }
+            Ok((ids, lens))
+        };
+        let parts: Vec<(Vec<u32>, Vec<u32>)> = if is_small(texts) {
+            // Handing a small batch to the thread pool costs more than encoding it.
+            vec![encode_chunk(0, texts)?]
+        } else {
+            texts
+                .par_chunks(chunk)
+                .enumerate()
+                .map(|(c, texts)| encode_chunk(c, texts))
+                .collect::<Result<_>>()?
+        };
         let total: usize = parts.iter().map(|(ids, _)| ids.len()).sum();
         let mut out = EncodedBatch {
             ids: Vec::with_capacity(total),
@@ -192,4 +331,31 @@ pub(crate) fn not_in_vocab(token: &str, index: Option<usize>) -> Error {
     Error::InvalidArgument(format!(
         "{place}token {token:?} is not in the vocabulary (unk=\"raise\"); pass unk=\"unk\" to map it to {UNK}"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_lmplz_space_finds_the_first_separator() {
+        let alphabet: &[u8] = b"ab \t\r\n\0\x0b\x0c\x1f\x20\x21\x7f\xc3\xa9";
+        let mut seed = 12345u64;
+        for len in 0..40 {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                        alphabet[(seed >> 33) as usize % alphabet.len()]
+                    })
+                    .collect();
+                for from in 0..=len {
+                    let want = (from..len)
+                        .find(|&i| is_lmplz_space(bytes[i]))
+                        .unwrap_or(len);
+                    assert_eq!(next_lmplz_space(&bytes, from), want, "{bytes:?} {from}");
+                }
+            }
+        }
+    }
 }

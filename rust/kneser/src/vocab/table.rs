@@ -39,7 +39,7 @@ const EMPTY_SLOT: Slot = Slot {
 };
 
 /// A token's first 16 bytes, zero-padded, as two words; and its hash.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Key {
     k0: u64,
     k1: u64,
@@ -93,18 +93,31 @@ fn first16(b: &[u8]) -> (u64, u64) {
     }
 }
 
+/// The hash of a token of `len <= 16` bytes whose zero-padded bytes are `k0`, `k1`.
+#[inline(always)]
+fn short_hash(k0: u64, k1: u64, len: usize) -> u64 {
+    fold(k0 ^ SEED0, k1 ^ SEED1 ^ (len as u64).rotate_left(32))
+}
+
 #[inline(always)]
 fn key(token: &[u8]) -> Key {
     let (k0, k1) = first16(token);
     let len = token.len() as u64;
     let hash = if token.len() <= INLINE {
-        fold(k0 ^ SEED0, k1 ^ SEED1 ^ len.rotate_left(32))
+        short_hash(k0, k1, token.len())
     } else {
         let mut h = FxHasher::default();
         h.write(token);
         fold(h.finish() ^ SEED0, SEED1 ^ len)
     };
     Key { k0, k1, hash }
+}
+
+/// A lookup begun by [`TokenTable::probe`].
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Probe {
+    k: Key,
+    home: usize,
 }
 
 /// Tokens by id and ids by token.
@@ -158,11 +171,42 @@ impl TokenTable {
     #[inline]
     pub(crate) fn get(&self, token: &str) -> Option<u32> {
         let token = token.as_bytes();
+        self.resolve(&self.probe(token), token)
+    }
+
+    /// The first half of a lookup of `token`: its key and home slot, with a prefetch of that
+    /// slot, so that a caller can start the lookups of several tokens before finishing any
+    /// ([`TokenTable::resolve`]) and their cache misses overlap.
+    #[inline(always)]
+    pub(crate) fn probe(&self, token: &[u8]) -> Probe {
+        let k = key(token);
+        let home = k.hash as usize & self.mask;
+        crate::model::probing::prefetch(self.slots[home..].as_ptr().cast::<u8>());
+        Probe { k, home }
+    }
+
+    /// [`TokenTable::probe`] of a token of `len` bytes, `1 <= len <= 16`, given as its
+    /// zero-padded first 16 bytes (`k0` the first 8, little-endian): the same key and hash.
+    #[inline(always)]
+    pub(crate) fn probe_short(&self, k0: u64, k1: u64, len: usize) -> Probe {
+        let k = Key {
+            k0,
+            k1,
+            hash: short_hash(k0, k1, len),
+        };
+        let home = k.hash as usize & self.mask;
+        crate::model::probing::prefetch(self.slots[home..].as_ptr().cast::<u8>());
+        Probe { k, home }
+    }
+
+    /// The id of `token`, whose [`TokenTable::probe`] is `p`.
+    #[inline(always)]
+    pub(crate) fn resolve(&self, p: &Probe, token: &[u8]) -> Option<u32> {
         if token.len() >= EMPTY as usize {
             return None;
         }
-        let k = key(token);
-        let mut i = k.hash as usize & self.mask;
+        let k = p.k;
+        let mut i = p.home;
         loop {
             let slot = &self.slots[i];
             if slot.id == EMPTY {
@@ -267,6 +311,25 @@ mod tests {
                 u64::from_le_bytes(buf[8..].try_into().unwrap()),
             );
             assert_eq!(first16(b), want, "n = {n}");
+        }
+    }
+
+    #[test]
+    fn probe_short_is_probe() {
+        let mut t = TokenTable::with_capacity(64);
+        let text = "abcdefghijklmnopq\u{e9}\u{4e2d}";
+        for n in 1..=16 {
+            let b = &text.as_bytes()[..n];
+            let (k0, k1) = first16(b);
+            let (a, z) = (t.probe(b), t.probe_short(k0, k1, n));
+            assert_eq!(
+                (a.k.k0, a.k.k1, a.k.hash, a.home),
+                (z.k.k0, z.k.k1, z.k.hash, z.home)
+            );
+            if let Ok(s) = std::str::from_utf8(b) {
+                let id = t.insert(s).unwrap_or_else(|e| e);
+                assert_eq!(t.resolve(&z, b), Some(id));
+            }
         }
     }
 

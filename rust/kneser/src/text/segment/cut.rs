@@ -49,8 +49,10 @@ pub(crate) struct Scratch {
     route_prob: Vec<f64>,
     /// Accurate mode: end (inclusive) of the first word of the best route from each position.
     route_end: Vec<usize>,
-    /// Full mode: the DAG edges from the current position.
-    ends: Vec<usize>,
+    /// Accurate mode: the dictionary node of that word (0 when it is not a dictionary word).
+    route_node: Vec<u32>,
+    /// Full mode: the DAG edges from the current position, with their nodes (0: no word).
+    ends: Vec<(usize, u32)>,
     /// Full mode: jieba's `eng_buf` (its words need not be contiguous in the text).
     eng_buf: String,
 }
@@ -62,13 +64,15 @@ pub(crate) struct Cutter<'a> {
 }
 
 impl Cutter<'_> {
-    /// Cuts `text` in accurate (`cut_all == false`) or full mode.
+    /// Cuts `text` in accurate (`cut_all == false`) or full mode; `f` gets each word with its
+    /// dictionary node (a nonzero id naming the string, see [`PrefixDict::find`]) when the word
+    /// is a dictionary word, else 0.
     pub(crate) fn cut(
         &self,
         text: &str,
         cut_all: bool,
         scratch: &mut Scratch,
-        f: &mut dyn FnMut(&str),
+        f: &mut dyn FnMut(&str, u32),
     ) {
         let mut rest = text;
         while let Some(first) = rest.chars().next() {
@@ -103,16 +107,19 @@ impl Cutter<'_> {
     }
 
     /// Maximum-probability route, then emission with one-character ASCII words glued.
-    fn cut_accurate(&self, block: &str, s: &mut Scratch, f: &mut dyn FnMut(&str)) {
+    fn cut_accurate(&self, block: &str, s: &mut Scratch, f: &mut dyn FnMut(&str, u32)) {
         let n = s.chars.len();
         s.route_prob.clear();
         s.route_prob.resize(n + 1, 0.0);
         s.route_end.clear();
         s.route_end.resize(n + 1, 0);
+        s.route_node.clear();
+        s.route_node.resize(n + 1, 0);
         for k in (0..n).rev() {
             // The fallback edge k..=k (no word starts here) has frequency `None or 1` -> ln 1 = 0.
             let mut best_prob = f64::NEG_INFINITY;
             let mut best_end = k;
+            let mut best_node = 0;
             let mut any = false;
             let mut node = self.dict.root();
             for j in k..n {
@@ -126,6 +133,7 @@ impl Cutter<'_> {
                     if !any || p >= best_prob {
                         best_prob = p;
                         best_end = j;
+                        best_node = step.node;
                         any = true;
                     }
                 }
@@ -138,6 +146,7 @@ impl Cutter<'_> {
             }
             s.route_prob[k] = best_prob;
             s.route_end[k] = best_end;
+            s.route_node[k] = best_node;
         }
         let mut x = 0;
         let mut glued: Option<usize> = None; // start of pending one-character ASCII words
@@ -147,19 +156,19 @@ impl Cutter<'_> {
                 glued.get_or_insert(x);
             } else {
                 if let Some(g) = glued.take() {
-                    f(&block[s.offsets[g]..s.offsets[x]]);
+                    f(&block[s.offsets[g]..s.offsets[x]], 0);
                 }
-                f(&block[s.offsets[x]..s.offsets[y]]);
+                f(&block[s.offsets[x]..s.offsets[y]], s.route_node[x]);
             }
             x = y;
         }
         if let Some(g) = glued {
-            f(&block[s.offsets[g]..]);
+            f(&block[s.offsets[g]..], 0);
         }
     }
 
     /// jieba's full mode over the DAG, with its `old_j` and `eng_buf` bookkeeping.
-    fn cut_full(&self, block: &str, s: &mut Scratch, f: &mut dyn FnMut(&str)) {
+    fn cut_full(&self, block: &str, s: &mut Scratch, f: &mut dyn FnMut(&str, u32)) {
         let n = s.chars.len();
         let mut old_j: isize = -1;
         let mut eng_scan = false;
@@ -173,21 +182,21 @@ impl Cutter<'_> {
                 };
                 node = step.node;
                 if step.is_word() {
-                    s.ends.push(j);
+                    s.ends.push((j, step.node));
                 }
                 if !step.has_children {
                     break;
                 }
             }
             if s.ends.is_empty() {
-                s.ends.push(k);
+                s.ends.push((k, 0));
             }
             if eng_scan && !s.chars[k].is_ascii_alphanumeric() {
                 eng_scan = false;
-                f(&s.eng_buf);
+                f(&s.eng_buf, 0);
             }
             if s.ends.len() == 1 && k as isize > old_j {
-                let j = s.ends[0];
+                let (j, node) = s.ends[0];
                 let word = &block[s.offsets[k]..s.offsets[j + 1]];
                 if starts_eng(word) {
                     if !eng_scan {
@@ -197,20 +206,20 @@ impl Cutter<'_> {
                     s.eng_buf.push_str(word);
                 }
                 if !eng_scan {
-                    f(word);
+                    f(word, node);
                 }
                 old_j = j as isize;
             } else {
-                for &j in &s.ends {
+                for &(j, node) in &s.ends {
                     if j > k {
-                        f(&block[s.offsets[k]..s.offsets[j + 1]]);
+                        f(&block[s.offsets[k]..s.offsets[j + 1]], node);
                         old_j = j as isize;
                     }
                 }
             }
         }
         if eng_scan {
-            f(&s.eng_buf);
+            f(&s.eng_buf, 0);
         }
     }
 }
@@ -218,7 +227,7 @@ impl Cutter<'_> {
 /// A run between Han blocks: whitespace matches (`\r\n` or one `\s` character) are words; the
 /// pieces between them are split into characters (accurate mode) or kept whole, empty ones
 /// included (full mode).
-fn cut_other(block: &str, cut_all: bool, f: &mut dyn FnMut(&str)) {
+fn cut_other(block: &str, cut_all: bool, f: &mut dyn FnMut(&str, u32)) {
     let mut piece_start = 0;
     let mut iter = block.char_indices().peekable();
     while let Some((i, c)) = iter.next() {
@@ -232,18 +241,18 @@ fn cut_other(block: &str, cut_all: bool, f: &mut dyn FnMut(&str)) {
             i + c.len_utf8()
         };
         emit_piece(&block[piece_start..i], cut_all, f);
-        f(&block[i..end]);
+        f(&block[i..end], 0);
         piece_start = end;
     }
     emit_piece(&block[piece_start..], cut_all, f);
 }
 
-fn emit_piece(piece: &str, cut_all: bool, f: &mut dyn FnMut(&str)) {
+fn emit_piece(piece: &str, cut_all: bool, f: &mut dyn FnMut(&str, u32)) {
     if cut_all {
-        f(piece);
+        f(piece, 0);
     } else {
         for (i, c) in piece.char_indices() {
-            f(&piece[i..i + c.len_utf8()]);
+            f(&piece[i..i + c.len_utf8()], 0);
         }
     }
 }

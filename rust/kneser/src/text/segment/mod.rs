@@ -44,7 +44,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub use jieba_api::UserDictLine;
-pub use stream::{JoinOptions, SegmentStats, WordList};
+pub use stream::{JoinOptions, SegmentStats, WordBatch, WordList};
 
 use crate::error::{Error, Result};
 use crate::io::{display_name, open_input, LineReader};
@@ -222,6 +222,15 @@ impl Segmenter {
     }
 
     fn cut_with(&self, text: &str, cut_all: bool, f: &mut dyn FnMut(&str)) {
+        self.for_each_word_id(text, cut_all, &mut |w, _| f(w));
+    }
+
+    /// Calls `f` with each word of `text` (full mode when `cut_all`) and the word's id in the
+    /// dictionary: a nonzero number naming the string (the same string always has the same
+    /// id, in this segmenter and in every clone of it, whatever words are added later: the
+    /// bindings cache one Python `str` per id), or 0 for a word that is not a dictionary word
+    /// (text outside Han blocks, glued ASCII, a character without any word).
+    pub fn for_each_word_id(&self, text: &str, cut_all: bool, f: &mut dyn FnMut(&str, u32)) {
         let cutter = Cutter {
             dict: &self.dict,
             log_total: self.log_total,
