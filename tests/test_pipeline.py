@@ -270,3 +270,14 @@ def test_kept_documents_come_through_unchanged_plus_perplexity_and_bucket(model,
         else:
             assert line == json.dumps({**obj, "perplexity": g["perplexity"], "bucket": g["bucket"]},
                                       ensure_ascii=False)  # fmt: skip
+
+
+def test_a_document_with_its_own_perplexity_reads_back_with_the_new_one(tmp_path, model):
+    line = '{"text": "the man said", "perplexity": 1, "bucket": "old", "id":7}'
+    (tmp_path / "in.jsonl").write_text(line + "\n", encoding="utf-8")
+    kneser.Pipeline(model, thresholds=(1e9, 1e9)).run(tmp_path / "in.jsonl", tmp_path / "o.jsonl")
+    out = (tmp_path / "o.jsonl").read_text(encoding="utf-8")
+    assert out.startswith(line[:-1] + ", ")  # the input's bytes, then the new fields
+    got = json.loads(out)
+    assert got["bucket"] == "head" and got["id"] == 7
+    assert got["perplexity"] == pytest.approx(model.perplexity("the man said"), abs=0.01)

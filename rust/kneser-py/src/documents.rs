@@ -5,24 +5,12 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-use kneser::{display_name, open_input, Bucket, DocumentOptions, LineReader};
+use kneser::{Bucket, DocumentOptions};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
-use crate::errors::to_pyerr;
-
-fn options(field: String, text: bool, on_error: &str) -> PyResult<DocumentOptions> {
-    let raise = match on_error {
-        "skip" => false,
-        "raise" => true,
-        other => {
-            return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                "on_error must be \"skip\" or \"raise\", not {other:?}"
-            )))
-        }
-    };
-    Ok(DocumentOptions { field, text, raise })
-}
+use crate::errors::{raise_on_error, to_pyerr};
+use crate::io::{lock_reader, open_lines, Reader};
 
 /// The documents of one input (plain, gz, xz, zst, bz2; "-" is stdin), batch by batch: each
 /// item is `(texts, lines, malformed)` for up to `batch_size` input lines: the documents' texts
@@ -38,7 +26,7 @@ fn options(field: String, text: bool, on_error: &str) -> PyResult<DocumentOption
 ///     batch_size: input lines per batch.
 #[pyclass(name = "read_documents", module = "kneser")]
 pub struct PyDocuments {
-    reader: Mutex<Option<LineReader<Box<dyn std::io::BufRead + Send>>>>,
+    reader: Mutex<Option<Reader>>,
     opts: DocumentOptions,
     batch_size: usize,
 }
@@ -61,14 +49,10 @@ impl PyDocuments {
         on_error: &str,
         batch_size: usize,
     ) -> PyResult<Self> {
-        let opts = options(field, text, on_error)?;
-        let name = display_name(&path);
-        let input = py
-            .detach(|| open_input(&path))
-            .map_err(|e| to_pyerr(py, e))?;
+        let raise = raise_on_error(on_error)?;
         Ok(PyDocuments {
-            reader: Mutex::new(Some(LineReader::new(input, name))),
-            opts,
+            reader: Mutex::new(Some(open_lines(py, &path)?)),
+            opts: DocumentOptions { field, text, raise },
             batch_size: batch_size.max(1),
         })
     }
@@ -78,10 +62,7 @@ impl PyDocuments {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Batch<'py>>> {
-        let mut guard = self
-            .reader
-            .lock()
-            .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("reader poisoned"))?;
+        let mut guard = lock_reader(&self.reader)?;
         let Some(reader) = guard.as_mut() else {
             return Ok(None);
         };

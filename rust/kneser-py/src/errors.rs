@@ -27,6 +27,17 @@ fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
 }
 
 /// Converts a core error into the matching Python exception.
+/// `on_error`: "skip" (false) or "raise" (true); anything else is a ValueError.
+pub fn raise_on_error(on_error: &str) -> PyResult<bool> {
+    match on_error {
+        "skip" => Ok(false),
+        "raise" => Ok(true),
+        other => Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "on_error must be \"skip\" or \"raise\", not {other:?}"
+        ))),
+    }
+}
+
 pub fn to_pyerr(py: Python<'_>, err: Error) -> PyErr {
     let message = err.to_string();
     let built = (|| -> PyResult<PyErr> {

@@ -4,12 +4,32 @@
 //! commands and pipeline.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use kneser::{display_name, open_input, LineReader, OutputFile, RawLine};
 use pyo3::prelude::*;
 
 use crate::errors::to_pyerr;
+
+/// A line reader of an input, as every binding reads one.
+pub type Reader = LineReader<Box<dyn std::io::BufRead + Send>>;
+
+/// The reader of an iterating binding, locked (the Mutex makes the class Sync, as pyo3 requires);
+/// None once the input has ended.
+pub fn lock_reader(slot: &Mutex<Option<Reader>>) -> PyResult<MutexGuard<'_, Option<Reader>>> {
+    slot.lock()
+        .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("reader poisoned"))
+}
+
+/// Opens `path` with the core's input rule (`kneser::open_input`: compression by content, "-"
+/// is stdin), the GIL released.
+pub fn open_lines(py: Python<'_>, path: &std::path::Path) -> PyResult<Reader> {
+    let name = display_name(path);
+    let input = py
+        .detach(|| open_input(path))
+        .map_err(|e| to_pyerr(py, e))?;
+    Ok(LineReader::new(input, name))
+}
 
 /// Iterates over the lines of a file in batches: each item is a list of up to `batch_size`
 /// `(line_number, text)` pairs, the text without its newline. Compression (gzip, xz, zstd) is
@@ -28,7 +48,7 @@ use crate::errors::to_pyerr;
 #[pyclass(name = "read_lines", module = "kneser")]
 pub struct PyLineBatches {
     // A Mutex makes the class Sync, as pyo3 requires; only one thread iterates at a time.
-    reader: Mutex<Option<LineReader<Box<dyn std::io::BufRead + Send>>>>,
+    reader: Mutex<Option<Reader>>,
     batch_size: usize,
     replace: bool,
     skip: bool,
@@ -52,12 +72,8 @@ impl PyLineBatches {
                 )))
             }
         };
-        let name = display_name(&path);
-        let input = py
-            .detach(|| open_input(&path))
-            .map_err(|e| to_pyerr(py, e))?;
         Ok(PyLineBatches {
-            reader: Mutex::new(Some(LineReader::new(input, name))),
+            reader: Mutex::new(Some(open_lines(py, &path)?)),
             batch_size: batch_size.max(1),
             replace,
             skip,
@@ -69,10 +85,7 @@ impl PyLineBatches {
     }
 
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<Batch>> {
-        let mut guard = self
-            .reader
-            .lock()
-            .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("reader poisoned"))?;
+        let mut guard = lock_reader(&self.reader)?;
         let Some(reader) = guard.as_mut() else {
             return Ok(None);
         };

@@ -7,16 +7,14 @@ use std::sync::Arc;
 
 use std::sync::Mutex;
 
-use kneser::{
-    display_name, open_input, Bucket, CcnetScorer, JsonlJob, JsonlOptions, JsonlReport, LineBatch,
-    LineReader,
-};
+use kneser::{Bucket, CcnetScorer, JsonlJob, JsonlOptions, JsonlReport, LineBatch};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use crate::detach::run_detached;
-use crate::errors::to_pyerr;
+use crate::errors::raise_on_error;
+use crate::io::{lock_reader, open_lines, Reader};
 
 /// CCNet's per-language document scorer over an `lm_dir` (`{lang}.sp.model` with
 /// `{lang}.arpa.bin`, or an ARPA / kneser binary model) and an optional `cutoff.csv`.
@@ -161,15 +159,7 @@ impl PyCcnetScorer {
         text: bool,
         on_error: &str,
     ) -> PyResult<PyCcnetJsonl> {
-        let raise = match on_error {
-            "skip" => false,
-            "raise" => true,
-            other => {
-                return Err(pyo3::exceptions::PyValueError::new_err(format!(
-                    "on_error must be \"skip\" or \"raise\", not {other:?}"
-                )))
-            }
-        };
+        let raise = raise_on_error(on_error)?;
         let mut mask = [false; 4];
         for k in &keep {
             let b = match k.as_str() {
@@ -224,14 +214,10 @@ impl PyCcnetJsonl {
     /// released.
     #[pyo3(signature = (path, batch_size = 2048))]
     fn read(&self, py: Python<'_>, path: PathBuf, batch_size: usize) -> PyResult<PyCcnetBatches> {
-        let name = display_name(&path);
-        let input = py
-            .detach(|| open_input(&path))
-            .map_err(|e| to_pyerr(py, e))?;
         Ok(PyCcnetBatches {
             scorer: Arc::clone(&self.scorer),
             state: Arc::clone(&self.state),
-            reader: Mutex::new(Some(LineReader::new(input, name))),
+            reader: Mutex::new(Some(open_lines(py, &path)?)),
             batch_size: batch_size.max(1),
         })
     }
@@ -271,7 +257,7 @@ impl PyCcnetJsonl {
 pub struct PyCcnetBatches {
     scorer: Arc<CcnetScorer>,
     state: Arc<Mutex<JobState>>,
-    reader: Mutex<Option<LineReader<Box<dyn std::io::BufRead + Send>>>>,
+    reader: Mutex<Option<Reader>>,
     batch_size: usize,
 }
 
@@ -282,10 +268,7 @@ impl PyCcnetBatches {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let mut guard = self
-            .reader
-            .lock()
-            .map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("reader poisoned"))?;
+        let mut guard = lock_reader(&self.reader)?;
         let Some(reader) = guard.as_mut() else {
             return Ok(None);
         };

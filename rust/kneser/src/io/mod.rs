@@ -132,6 +132,18 @@ mod tests {
     use std::io::Write;
 
     #[test]
+    fn parquet_by_its_magic_not_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.txt"), dir.path().join("b.parquet"));
+        std::fs::write(&a, b"PAR1 and the rest").unwrap();
+        std::fs::write(&b, b"PAR").unwrap();
+        assert!(is_parquet(&a));
+        assert!(!is_parquet(&b));
+        assert!(!is_parquet(&dir.path().join("missing")));
+        assert!(!is_parquet(Path::new("-")));
+    }
+
+    #[test]
     fn sniffs_magic_bytes() {
         assert_eq!(Compression::sniff(b"\x1f\x8b\x08"), Compression::Gzip);
         assert_eq!(Compression::sniff(b"\xfd7zXZ\x00\x00"), Compression::Xz);
