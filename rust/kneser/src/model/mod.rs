@@ -264,19 +264,25 @@ impl Model {
         Some(bytes.split(|&b| b == 0).take(self.vocab_size).collect())
     }
 
+    #[inline]
     fn view(&self) -> score::View<'_> {
         let bytes = self.storage.bytes();
+        let l = &self.layout;
         let mut tables = [probing::Table::EMPTY; MAX_ORDER + 1];
-        for (i, range) in self.layout.tables.iter().enumerate() {
+        for (i, (range, &rem)) in l.tables.iter().zip(&l.table_buckets).enumerate() {
             let n = i + 2;
-            tables[n] = probing::Table::new(&bytes[range.clone()], self.layout.stride(n));
+            tables[n] = probing::Table::with_buckets(&bytes[range.clone()], l.stride(n), rem);
         }
         score::View {
             order: self.order,
             bos: self.bos,
             eos: self.eos,
-            vocab: probing::Table::new(&bytes[self.layout.vocab.clone()], probing::VOCAB_ENTRY),
-            unigrams: &bytes[self.layout.unigrams.clone()],
+            vocab: probing::Table::with_buckets(
+                &bytes[l.vocab.clone()],
+                probing::VOCAB_ENTRY,
+                l.vocab_buckets,
+            ),
+            unigrams: &bytes[l.unigrams.clone()],
             tables,
         }
     }

@@ -154,56 +154,7 @@ impl Lookup for View<'_> {
     /// Scores `word` after `state`, writing the next state to `out`.
     #[inline]
     fn full_score(&self, state: &State, word: u32, out: &mut State) -> FullScore {
-        let (prob, backoff) = self.unigram(word);
-        // KenLM stores probabilities with the sign bit meaning "independent left" and reads
-        // them with the sign set: a log10 p of 0 comes back as -0.0.
-        let mut prob = with_sign(prob);
-        let mut length = 1usize;
-        out.words[0] = word;
-        out.backoff[0] = backoff;
-        // The state keeps the context up to the longest matched n-gram that extends (KenLM's
-        // minimal state): a longer one could only lead to probes that fail.
-        let mut out_len = usize::from(extends(backoff));
-        let in_len = state.len().min(self.order - 1);
-        // Every key the walk may probe, with its first bucket prefetched: the probes then miss
-        // the cache in parallel rather than one after the other.
-        let mut keys = [0u64; MAX_ORDER];
-        let mut key = u64::from(word);
-        for (i, slot) in keys.iter_mut().enumerate().take(in_len) {
-            key = combine(key, state.words[i]);
-            *slot = key;
-            self.tables[i + 2].prefetch(key);
-        }
-        for (i, &key) in keys[..in_len].iter().enumerate() {
-            let table = self.tables[i + 2];
-            let Some(at) = table.find(key) else {
-                break;
-            };
-            length = i + 2;
-            let p = table.f32(at);
-            let b = if length < self.order {
-                table.f32(at + 4)
-            } else {
-                -0.0
-            };
-            prob = with_sign(p);
-            if i + 1 < self.order - 1 {
-                out.words[i + 1] = state.words[i];
-                out.backoff[i + 1] = b;
-                if extends(b) {
-                    out_len = i + 2;
-                }
-            }
-        }
-        for j in (length - 1)..in_len {
-            prob += state.backoff[j];
-        }
-        out.len = out_len.min(self.order - 1) as u8;
-        FullScore {
-            prob,
-            ngram_length: length as u8,
-            oov: word == 0,
-        }
+        walk(self, state, word, out)
     }
 
     /// Prefetches the buckets that scoring `word` after `state` will probe first, so that the
@@ -232,6 +183,114 @@ impl Lookup for View<'_> {
             key = combine(key, older);
             self.tables[i + 2].prefetch(key);
         }
+    }
+}
+
+/// The part of the backoff walk that depends on the search structure: where the n-grams
+/// ending in a word are. [`walk`], the rule itself, is written once on top and compiled for
+/// each structure (KenLM's probing tables here, the trie in [`super::trie_search`]).
+pub(crate) trait Probe {
+    /// Where the walk stands between two orders (probing: the key of every n-gram it may
+    /// probe; trie: the range of the children of the last n-gram found).
+    type Cursor;
+    /// The model's order.
+    fn order(&self) -> usize;
+    /// The stored log10 probability and backoff of the unigram `word`, and the cursor for the
+    /// n-grams `state.words[..in_len] ... word`.
+    fn begin(&self, state: &State, word: u32, in_len: usize) -> ((f32, f32), Self::Cursor);
+    /// The n-gram of order `n`: the one found at order `n - 1` extended by the older word
+    /// `older`. Its log10 probability (sign set, as KenLM reads it) and backoff (KenLM's "no
+    /// extension" `-0.0` at the highest order); `more` says whether order `n + 1` will be
+    /// looked for.
+    fn find(
+        &self,
+        cursor: &mut Self::Cursor,
+        n: usize,
+        older: u32,
+        more: bool,
+    ) -> Option<(f32, f32)>;
+}
+
+/// Scores `word` after `state` by the rule of the module doc (steps 1 to 4) over the n-grams
+/// `probe` finds, writing the next state to `out`.
+#[inline(always)]
+pub(crate) fn walk<P: Probe>(probe: &P, state: &State, word: u32, out: &mut State) -> FullScore {
+    let order = probe.order();
+    let in_len = state.len().min(order - 1);
+    let ((prob, backoff), mut cursor) = probe.begin(state, word, in_len);
+    // KenLM stores probabilities with the sign bit meaning "independent left" and reads them
+    // with the sign set: a log10 p of 0 comes back as -0.0.
+    let mut prob = with_sign(prob);
+    let mut length = 1usize;
+    out.words[0] = word;
+    out.backoff[0] = backoff;
+    // The state keeps the context up to the longest matched n-gram that extends (KenLM's
+    // minimal state): a longer one could only lead to probes that fail.
+    let mut out_len = usize::from(extends(backoff));
+    for i in 0..in_len {
+        let n = i + 2;
+        let Some((p, b)) = probe.find(&mut cursor, n, state.words[i], i + 1 < in_len) else {
+            break;
+        };
+        length = n;
+        prob = p;
+        if i + 1 < order - 1 {
+            out.words[i + 1] = state.words[i];
+            out.backoff[i + 1] = b;
+            if extends(b) {
+                out_len = i + 2;
+            }
+        }
+    }
+    for j in (length - 1)..in_len {
+        prob += state.backoff[j];
+    }
+    out.len = out_len.min(order - 1) as u8;
+    FullScore {
+        prob,
+        ngram_length: length as u8,
+        oov: word == 0,
+    }
+}
+
+impl Probe for View<'_> {
+    type Cursor = [u64; MAX_ORDER];
+
+    #[inline]
+    fn order(&self) -> usize {
+        self.order
+    }
+
+    /// Every key the walk may probe, with its first bucket prefetched: the probes then miss
+    /// the cache in parallel rather than one after the other.
+    #[inline]
+    fn begin(&self, state: &State, word: u32, in_len: usize) -> ((f32, f32), Self::Cursor) {
+        let mut keys = [0u64; MAX_ORDER];
+        let mut key = u64::from(word);
+        for (i, slot) in keys.iter_mut().enumerate().take(in_len) {
+            key = combine(key, state.words[i]);
+            *slot = key;
+            self.tables[i + 2].prefetch(key);
+        }
+        (self.unigram(word), keys)
+    }
+
+    #[inline]
+    fn find(
+        &self,
+        keys: &mut Self::Cursor,
+        n: usize,
+        _older: u32,
+        _more: bool,
+    ) -> Option<(f32, f32)> {
+        let table = self.tables[n];
+        let at = table.find(keys[n - 2])?;
+        let b = if n < self.order {
+            table.f32(at + 4)
+        } else {
+            -0.0
+        };
+        Some((with_sign(table.f32(at)), b))
     }
 }
 
