@@ -265,6 +265,11 @@ impl Lookup for TrieView<'_> {
     }
 
     #[inline]
+    fn prefetch_ngrams(&self, ids: &[u32], j: usize, _bos: bool) {
+        self.prefetch(&State::default(), ids[j]);
+    }
+
+    #[inline]
     fn prefetch(&self, _state: &State, word: u32) {
         if let Some(b) = self
             .bytes
