@@ -14,7 +14,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
-use crate::detach::run_detached;
+use crate::detach::{detach_short, run_detached};
 use crate::kenlm_api::{kenlm_bytes, model_path, str_text, PyConfig, PyFullScoreReturn, Truthy};
 use crate::sources::type_name;
 
@@ -160,7 +160,12 @@ impl PyModel {
     ) -> PyResult<Self> {
         let (path, abs) = model_path(path)?;
         let method = config.map_or(LoadMethod::default(), |c| c.load_method());
-        let model = run_detached(py, move |cancel| Model::load_with(&path, method, cancel))?;
+        // A binary model (a map and header checks, a millisecond) loads on this thread; a
+        // worker thread, which keeps Ctrl-C working, is for reading an ARPA file.
+        let model = match detach_short(py, || Model::load_binary(&path, method))? {
+            Some(model) => model,
+            None => run_detached(py, move |cancel| Model::load_with(&path, method, cancel))?,
+        };
         Ok(PyModel {
             inner: Arc::new(model),
             path: Mutex::new(abs),
