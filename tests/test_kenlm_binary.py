@@ -246,6 +246,11 @@ def test_bad_trie_binaries_name_the_offset(shared_dir: Path, tmp_path: Path) -> 
     ptr = bytearray(plain)
     ptr[uni + 16 + 8 : uni + 16 + 16] = (10**9).to_bytes(8, "little")
     refused(bytes(ptr), "child pointers")
+    # The first bad pointer is named: the one after the jump decreases.
+    refused(bytes(ptr), f"at byte {uni + 2 * 16 + 8}: the child pointers decrease")
+    first = bytearray(plain)
+    first[uni + 8 : uni + 16] = (1).to_bytes(8, "little")
+    refused(bytes(first), f"at byte {uni + 8}: expected the first child pointer to be 0")
 
 
 def test_build_binary_md5_of_fixtures(tmp_path: Path) -> None:

@@ -375,3 +375,22 @@ def test_kenlm_loads_kneser_written_arpa(
         assert ours.score(text, bos=False, eos=False) == pytest.approx(
             theirs.score(text, bos=False, eos=False), abs=TOL
         )
+
+
+def test_batch_borrows_text_of_every_kind(data_dir: Path) -> None:
+    """Batch items are read in place (ASCII, non-ASCII, from a generator) and score as single
+    calls do; a lone surrogate raises as str.encode does, a non-str item is a TypeError."""
+    lm = kneser.Model(data_dir / "query" / "seed.o2.fallback.arpa")
+    lines = ["我 你", "a b c", "", "é\u00a0ü 我", "x" * 3000, " ".join(["我"] * 400)]
+    want = [lm.score(x) for x in lines]
+    import kenlm
+
+    # Past 256 words a sentence's ids leave the stack: still kenlm's sums.
+    klm = kenlm.Model(str(data_dir / "query" / "seed.o2.fallback.arpa"))
+    assert want == [klm.score(x) for x in lines]
+    assert list(lm.score_batch(x for x in lines)) == want
+    assert list(lm.score_batch(lines * 50)) == want * 50
+    with pytest.raises(UnicodeEncodeError):
+        lm.score_batch(["ok", "a\ud800"])
+    with pytest.raises(TypeError, match="item of type bytes"):
+        lm.score_batch(["ok", b"a"])

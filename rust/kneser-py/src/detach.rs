@@ -64,7 +64,6 @@ where
 
 /// Runs a short job without the GIL and without a worker thread; panics become
 /// `kneser.InternalError`.
-#[allow(dead_code)] // for short calls of the feature modules
 pub fn detach_short<T, F>(py: Python<'_>, job: F) -> PyResult<T>
 where
     T: Send,

@@ -23,15 +23,60 @@ pub fn kenlm_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
         return Ok(Cow::Borrowed(b.as_bytes()));
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(match s.to_cow()? {
-            Cow::Borrowed(text) => Cow::Owned(text.as_bytes().to_vec()),
-            Cow::Owned(text) => Cow::Owned(text.into_bytes()),
-        });
+        return str_utf8(s);
     }
     Err(PyTypeError::new_err(format!(
         "Cannot convert {} to string",
         obj.get_type().repr()?
     )))
+}
+
+/// The UTF-8 bytes of a str (a lone surrogate raises UnicodeEncodeError, as `str.encode`
+/// does). On CPython under Unix they are borrowed from the object, which keeps its UTF-8 form
+/// (no copy per call: the cost of a short `score` call is mostly this conversion); elsewhere
+/// they are encoded into a copy.
+pub fn str_utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, [u8]>> {
+    #[cfg(unix)]
+    {
+        // In the stable ABI since Python 3.10 and exported by every CPython since 3.3; pyo3
+        // declares it only for builds targeting 3.10+ (this one is abi3-py39). Unix extension
+        // modules resolve it from the interpreter when loaded.
+        extern "C" {
+            fn PyUnicode_AsUTF8AndSize(
+                unicode: *mut pyo3::ffi::PyObject,
+                size: *mut pyo3::ffi::Py_ssize_t,
+            ) -> *const std::ffi::c_char;
+        }
+        let mut size: pyo3::ffi::Py_ssize_t = 0;
+        // SAFETY: `s` is a live str (the GIL is held: we have a `Bound`); on success CPython
+        // returns its UTF-8 form, `size` bytes that live as long as the object, which `s`
+        // borrows for 'a. On failure it returns NULL with an exception set.
+        let data = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
+        if data.is_null() {
+            return Err(PyErr::fetch(s.py()));
+        }
+        let len = usize::try_from(size).unwrap_or(0);
+        // SAFETY: `data` points to `len` initialized bytes owned by the str object (see above).
+        Ok(Cow::Borrowed(unsafe {
+            std::slice::from_raw_parts(data.cast::<u8>(), len)
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(Cow::Owned(s.to_cow()?.into_owned().into_bytes()))
+    }
+}
+
+/// The text of a str as `&str`, borrowed where [`str_utf8`] borrows.
+pub fn str_text<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, str>> {
+    Ok(match str_utf8(s)? {
+        // SAFETY: CPython's UTF-8 form of a str is valid UTF-8 (it refuses lone surrogates).
+        Cow::Borrowed(b) => Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(b) }),
+        Cow::Owned(b) => Cow::Owned(
+            String::from_utf8(b)
+                .map_err(|e| PyValueError::new_err(format!("str is not valid UTF-8: {e}")))?,
+        ),
+    })
 }
 
 /// A model path as kenlm takes it (str or bytes; kneser also takes os.PathLike): the path to

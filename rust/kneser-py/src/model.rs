@@ -12,10 +12,10 @@ use numpy::PyArray1;
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
-use crate::detach::run_detached;
-use crate::kenlm_api::{kenlm_bytes, model_path, PyConfig, PyFullScoreReturn, Truthy};
+use crate::detach::{detach_short, run_detached};
+use crate::kenlm_api::{kenlm_bytes, model_path, str_text, PyConfig, PyFullScoreReturn, Truthy};
 use crate::sources::type_name;
 
 /// A context for word-by-word scoring (kenlm's `State`): the recent words and their backoffs.
@@ -105,18 +105,39 @@ pub struct PyModel {
     path: Mutex<Py<PyBytes>>,
 }
 
-/// Pulls the str items of an iterable (a lone str is refused: it would score its characters).
-fn texts_from(texts: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
-    if texts.is_instance_of::<pyo3::types::PyString>() {
+/// Pulls the str items of an iterable (a lone str is refused: it would score its characters),
+/// keeping the items alive so that their text can be borrowed ([`Texts::strs`]) instead of
+/// copied.
+fn texts_from<'py>(texts: &Bound<'py, PyAny>) -> PyResult<Texts<'py>> {
+    if texts.is_instance_of::<PyString>() {
         return Err(pyo3::exceptions::PyTypeError::new_err(
             "expected an iterable of str, got a single str; wrap it in a list",
         ));
     }
-    let mut out = Vec::new();
+    let mut items = Vec::with_capacity(texts.len().unwrap_or(0));
     for item in texts.try_iter()? {
-        out.push(item?.extract::<String>()?);
+        let item = item?;
+        if !item.is_instance_of::<PyString>() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "expected an iterable of str, found an item of type {}",
+                type_name(&item)
+            )));
+        }
+        items.push(item.cast_into::<PyString>()?);
     }
-    Ok(out)
+    Ok(Texts { items })
+}
+
+/// The str items of a batch, held so that their UTF-8 text can be lent to the core.
+struct Texts<'py> {
+    items: Vec<Bound<'py, PyString>>,
+}
+
+impl Texts<'_> {
+    /// Each item's text (borrowed from the str objects, which `self` keeps alive).
+    fn strs(&self) -> PyResult<Vec<std::borrow::Cow<'_, str>>> {
+        self.items.iter().map(str_text).collect()
+    }
 }
 
 impl PyModel {
@@ -139,7 +160,12 @@ impl PyModel {
     ) -> PyResult<Self> {
         let (path, abs) = model_path(path)?;
         let method = config.map_or(LoadMethod::default(), |c| c.load_method());
-        let model = run_detached(py, move |cancel| Model::load_with(&path, method, cancel))?;
+        // A binary model (a map and header checks, a millisecond) loads on this thread; a
+        // worker thread, which keeps Ctrl-C working, is for reading an ARPA file.
+        let model = match detach_short(py, || Model::load_binary(&path, method))? {
+            Some(model) => model,
+            None => run_detached(py, move |cancel| Model::load_with(&path, method, cancel))?,
+        };
         Ok(PyModel {
             inner: Arc::new(model),
             path: Mutex::new(abs),
@@ -277,7 +303,8 @@ impl PyModel {
         eos: bool,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let texts = texts_from(texts)?;
-        let model = Arc::clone(&self.inner);
+        let texts = texts.strs()?;
+        let model = &*self.inner;
         let scores = run_detached(py, move |cancel| {
             let s = model.kenlm_score_batch(&texts, bos, eos, cancel)?;
             Ok(s.into_iter().map(f64::from).collect::<Vec<f64>>())
@@ -299,7 +326,8 @@ impl PyModel {
         texts: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let texts = texts_from(texts)?;
-        let model = Arc::clone(&self.inner);
+        let texts = texts.strs()?;
+        let model = &*self.inner;
         let ppl = run_detached(py, move |cancel| {
             model.kenlm_perplexity_batch(&texts, cancel)
         })?;

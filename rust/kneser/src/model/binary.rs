@@ -31,7 +31,8 @@ use crate::text::whitespace::Rule;
 
 use super::load_method::{map_model_file, LoadMethod};
 use super::probing::{
-    buckets, f32_at, Table, LONGEST_ENTRY, MIDDLE_ENTRY, UNIGRAM_ENTRY, VOCAB_ENTRY, VOCAB_HEADER,
+    buckets, f32_at, FastRem, Table, LONGEST_ENTRY, MIDDLE_ENTRY, UNIGRAM_ENTRY, VOCAB_ENTRY,
+    VOCAB_HEADER,
 };
 use super::{head_of, Model, Storage, MAX_ORDER};
 
@@ -107,6 +108,10 @@ pub(crate) struct Layout {
     pub unigrams: std::ops::Range<usize>,
     /// `tables[n - 2]` for order `n` (the last is the highest order).
     pub tables: Vec<std::ops::Range<usize>>,
+    /// The bucket counts of the vocabulary table and of `tables` (worked out once: scoring
+    /// makes its view of the tables per call).
+    pub vocab_buckets: FastRem,
+    pub table_buckets: Vec<FastRem>,
     /// Where the vocabulary strings start (the end of the tables).
     pub end: usize,
 }
@@ -132,6 +137,7 @@ impl Layout {
         let unigrams = at..at.checked_add(uni_len)?;
         at = unigrams.end;
         let mut tables = Vec::with_capacity(order - 1);
+        let mut table_buckets = Vec::with_capacity(order - 1);
         for (i, &c) in counts.iter().enumerate().skip(1) {
             let stride = if i + 1 == order {
                 LONGEST_ENTRY
@@ -139,6 +145,7 @@ impl Layout {
                 MIDDLE_ENTRY
             };
             let len = size(c, stride)?;
+            table_buckets.push(FastRem::new((len / stride) as u64));
             tables.push(at..at.checked_add(len)?);
             at = tables[tables.len() - 1].end;
         }
@@ -149,6 +156,8 @@ impl Layout {
             vocab,
             unigrams,
             tables,
+            vocab_buckets: FastRem::new((vocab_len / VOCAB_ENTRY) as u64),
+            table_buckets,
             end: at,
         })
     }

@@ -22,7 +22,7 @@
 
 use std::cmp::Ordering;
 
-use super::score::{perplexity_of, split_words};
+use super::score::{perplexity_of, split_words, Lookup};
 use super::{FullScore, Model, State};
 use crate::cancel::Cancel;
 use crate::error::Result;
@@ -32,6 +32,26 @@ fn c_string(bytes: &[u8]) -> &[u8] {
     match memchr::memchr(0, bytes) {
         Some(end) => &bytes[..end],
         None => bytes,
+    }
+}
+
+/// Walks `ids` from the start state, calling `f` with each word's score and then with
+/// `</s>`'s when `eos`.
+fn walk(
+    v: &impl Lookup,
+    ids: impl Iterator<Item = u32>,
+    bos: bool,
+    eos: bool,
+    mut f: impl FnMut(FullScore),
+) {
+    let mut state = v.start(bos);
+    let mut out = State::default();
+    for id in ids {
+        f(v.full_score(&state, id, &mut out));
+        std::mem::swap(&mut state, &mut out);
+    }
+    if eos {
+        f(v.full_score(&state, v.eos(), &mut out));
     }
 }
 
@@ -46,62 +66,39 @@ impl Model {
         self.kenlm_index(word) != 0
     }
 
-    /// The word ids of `sentence` as the kenlm module looks them up for `score(sentence, bos,
-    /// eos)` (and, with `bos` or `eos` off, for `full_scores`).
-    fn kenlm_ids<'a>(
-        &'a self,
-        sentence: &'a [u8],
-        bos: bool,
-        eos: bool,
-    ) -> impl Iterator<Item = u32> + 'a {
-        let text = if bos && eos {
-            c_string(sentence)
-        } else {
-            sentence
-        };
-        split_words(text).map(move |w| self.kenlm_index(w))
-    }
-
-    /// Walks the ids from the start state, calling `f` with each word's score and then with
-    /// `</s>`'s when `eos`.
-    fn kenlm_walk(
-        &self,
-        ids: impl Iterator<Item = u32>,
-        bos: bool,
-        eos: bool,
-        mut f: impl FnMut(FullScore),
-    ) {
-        let mut state = if bos {
-            self.begin_sentence_state()
-        } else {
-            self.null_context_state()
-        };
-        let mut out = State::default();
-        for id in ids {
-            f(self.full_score(&state, id, &mut out));
-            std::mem::swap(&mut state, &mut out);
-        }
-        if eos {
-            f(self.full_score(&state, self.eos_id(), &mut out));
-        }
-    }
-
-    /// `model.score(sentence, bos, eos)` of the kenlm module.
+    /// `model.score(sentence, bos, eos)` of the kenlm module. A sentence without a NUL byte
+    /// (nearly all) is scored as [`Model::score`] scores it; one with a NUL follows the
+    /// module's C-string rule.
     pub fn kenlm_score(&self, sentence: &[u8], bos: bool, eos: bool) -> f32 {
-        let mut total = 0.0f32;
-        self.kenlm_walk(self.kenlm_ids(sentence, bos, eos), bos, eos, |s| {
-            total += s.prob
-        });
-        total
+        with_view!(self, v => {
+            if memchr::memchr(0, sentence).is_none() {
+                return v.score(sentence, bos, eos);
+            }
+            let text = if bos && eos {
+                c_string(sentence)
+            } else {
+                sentence
+            };
+            let mut total = 0.0f32;
+            walk(&v, split_words(text).map(|w| v.index(c_string(w))), bos, eos, |s| {
+                total += s.prob
+            });
+            total
+        })
     }
 
     /// `list(model.full_scores(sentence, bos, eos))` of the kenlm module: the words are split
     /// before they are cut at a NUL, whatever `bos` and `eos`.
     pub fn kenlm_full_scores(&self, sentence: &[u8], bos: bool, eos: bool) -> Vec<FullScore> {
-        let mut out = Vec::new();
-        let ids = split_words(sentence).map(|w| self.kenlm_index(w));
-        self.kenlm_walk(ids, bos, eos, |s| out.push(s));
-        out
+        with_view!(self, v => {
+            if memchr::memchr(0, sentence).is_none() {
+                return v.full_scores(sentence, bos, eos);
+            }
+            let mut out = Vec::new();
+            let ids = split_words(sentence).map(|w| v.index(c_string(w)));
+            walk(&v, ids, bos, eos, |s| out.push(s));
+            out
+        })
     }
 
     /// `model.perplexity(sentence)` of the kenlm module:

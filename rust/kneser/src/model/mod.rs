@@ -145,6 +145,21 @@ impl Model {
         }
     }
 
+    /// Loads `path` if it is a binary model (KenLM's, by its magic bytes, as
+    /// [`Model::load_with`] decides): `None` for any other file (an ARPA, to be read by
+    /// [`Model::load_with`]). A binary loads in about a millisecond (a map and the header
+    /// checks), so callers may run it where a long ARPA read would not be run.
+    ///
+    /// Example:
+    ///     `let lm = Model::load_binary(Path::new("lm.bin"), LoadMethod::Populate)?;`
+    pub fn load_binary(path: &Path, method: LoadMethod) -> Result<Option<Model>> {
+        if binary::is_binary(path)? {
+            binary::load(path, method).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Loads an ARPA file (plain or compressed).
     pub fn from_arpa(path: &Path, cancel: &Cancel) -> Result<Model> {
         Self::from_arpa_with(path, &BuildConfig::default(), cancel)
@@ -264,19 +279,25 @@ impl Model {
         Some(bytes.split(|&b| b == 0).take(self.vocab_size).collect())
     }
 
+    #[inline]
     fn view(&self) -> score::View<'_> {
         let bytes = self.storage.bytes();
+        let l = &self.layout;
         let mut tables = [probing::Table::EMPTY; MAX_ORDER + 1];
-        for (i, range) in self.layout.tables.iter().enumerate() {
+        for (i, (range, &rem)) in l.tables.iter().zip(&l.table_buckets).enumerate() {
             let n = i + 2;
-            tables[n] = probing::Table::new(&bytes[range.clone()], self.layout.stride(n));
+            tables[n] = probing::Table::with_buckets(&bytes[range.clone()], l.stride(n), rem);
         }
         score::View {
             order: self.order,
             bos: self.bos,
             eos: self.eos,
-            vocab: probing::Table::new(&bytes[self.layout.vocab.clone()], probing::VOCAB_ENTRY),
-            unigrams: &bytes[self.layout.unigrams.clone()],
+            vocab: probing::Table::with_buckets(
+                &bytes[l.vocab.clone()],
+                probing::VOCAB_ENTRY,
+                l.vocab_buckets,
+            ),
+            unigrams: &bytes[l.unigrams.clone()],
             tables,
         }
     }

@@ -146,20 +146,68 @@ pub(crate) fn prefetch(p: *const u8) {
     let _ = p;
 }
 
+/// `key % d` without a division (Lemire, Kaser and Kurz, "Faster remainder by direct
+/// computation", 2019): with `m = floor((2^128 - 1) / d) + 1`, the remainder is the high 64 bits
+/// of `(m * key mod 2^128) * d`, exact for every 64-bit `key` and `d >= 1`. A probe computes its
+/// first bucket this way: a 64-bit division costs more than the rest of the probe.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FastRem {
+    m: u128,
+    d: u64,
+}
+
+impl FastRem {
+    /// The remainder by `d` (`d = 0` gives 0 for every key; callers never ask).
+    pub(crate) fn new(d: u64) -> Self {
+        if d == 0 {
+            return FastRem { m: 0, d: 0 };
+        }
+        FastRem {
+            m: (u128::MAX / u128::from(d)).wrapping_add(1),
+            d,
+        }
+    }
+
+    /// `key % d`.
+    #[inline]
+    pub(crate) fn rem(self, key: u64) -> u64 {
+        let low = self.m.wrapping_mul(u128::from(key));
+        let d = u128::from(self.d);
+        let bottom = (u128::from(low as u64) * d) >> 64;
+        let top = (low >> 64) * d;
+        ((bottom + top) >> 64) as u64
+    }
+}
+
 /// A read-only probing table inside a byte image.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Table<'a> {
     bytes: &'a [u8],
     stride: usize,
     buckets: usize,
+    rem: FastRem,
 }
 
 impl<'a> Table<'a> {
     pub(crate) fn new(bytes: &'a [u8], stride: usize) -> Self {
+        let buckets = bytes.len() / stride;
         Table {
             bytes,
             stride,
-            buckets: bytes.len() / stride,
+            buckets,
+            rem: FastRem::new(buckets as u64),
+        }
+    }
+
+    /// A table of `rem`'s divisor buckets (`bytes.len() / stride`, worked out by the caller).
+    #[inline]
+    pub(crate) fn with_buckets(bytes: &'a [u8], stride: usize, rem: FastRem) -> Self {
+        debug_assert_eq!(rem.d as usize, bytes.len() / stride);
+        Table {
+            bytes,
+            stride,
+            buckets: rem.d as usize,
+            rem,
         }
     }
 
@@ -167,11 +215,12 @@ impl<'a> Table<'a> {
         bytes: &[],
         stride: 16,
         buckets: 0,
+        rem: FastRem { m: 0, d: 0 },
     };
 
     #[inline]
     fn ideal(&self, key: u64) -> usize {
-        (key % self.buckets as u64) as usize
+        self.rem.rem(key) as usize
     }
 
     /// The byte offset of the value stored under `key` (after its 8-byte key), if present.
@@ -227,6 +276,7 @@ pub(crate) struct TableMut<'a> {
     bytes: &'a mut [u8],
     stride: usize,
     buckets: usize,
+    rem: FastRem,
     entries: &'a mut usize,
 }
 
@@ -243,6 +293,7 @@ impl<'a> TableMut<'a> {
             bytes,
             stride,
             buckets,
+            rem: FastRem::new(buckets as u64),
             entries,
         }
     }
@@ -253,12 +304,7 @@ impl<'a> TableMut<'a> {
 
     /// The value offset under `key`, if present.
     pub(crate) fn find(&self, key: u64) -> Option<usize> {
-        Table {
-            bytes: self.bytes,
-            stride: self.stride,
-            buckets: self.buckets,
-        }
-        .find(key)
+        Table::with_buckets(self.bytes, self.stride, self.rem).find(key)
     }
 
     /// Inserts `key` with `value` (the entry's bytes after the key) at the first empty bucket
@@ -271,7 +317,7 @@ impl<'a> TableMut<'a> {
                 buckets: self.buckets,
             });
         }
-        let mut i = (key % self.buckets as u64) as usize;
+        let mut i = self.rem.rem(key) as usize;
         loop {
             let at = i * self.stride;
             if self.key_at(at) == 0 {
@@ -337,7 +383,43 @@ pub(crate) fn set_extension(backoff: f32) -> f32 {
 mod tests {
     use super::*;
 
+    use proptest::prelude::*;
     use std::collections::HashMap;
+
+    proptest! {
+        #[test]
+        fn fast_rem_is_the_remainder(key in any::<u64>(), d in 1u64.., small in 1u64..5000) {
+            prop_assert_eq!(FastRem::new(d).rem(key), key % d);
+            prop_assert_eq!(FastRem::new(small).rem(key), key % small);
+        }
+    }
+
+    #[test]
+    fn fast_rem_edges() {
+        for d in [
+            1u64,
+            2,
+            3,
+            7,
+            1 << 32,
+            (1 << 32) + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            for key in [
+                0u64,
+                1,
+                d - 1,
+                d,
+                d.wrapping_add(1),
+                u64::MAX,
+                u64::MAX - 1,
+                1 << 63,
+            ] {
+                assert_eq!(FastRem::new(d).rem(key), key % d, "{key} % {d}");
+            }
+        }
+    }
 
     #[test]
     fn murmur_hash_64a_known_values() {

@@ -154,56 +154,7 @@ impl Lookup for View<'_> {
     /// Scores `word` after `state`, writing the next state to `out`.
     #[inline]
     fn full_score(&self, state: &State, word: u32, out: &mut State) -> FullScore {
-        let (prob, backoff) = self.unigram(word);
-        // KenLM stores probabilities with the sign bit meaning "independent left" and reads
-        // them with the sign set: a log10 p of 0 comes back as -0.0.
-        let mut prob = with_sign(prob);
-        let mut length = 1usize;
-        out.words[0] = word;
-        out.backoff[0] = backoff;
-        // The state keeps the context up to the longest matched n-gram that extends (KenLM's
-        // minimal state): a longer one could only lead to probes that fail.
-        let mut out_len = usize::from(extends(backoff));
-        let in_len = state.len().min(self.order - 1);
-        // Every key the walk may probe, with its first bucket prefetched: the probes then miss
-        // the cache in parallel rather than one after the other.
-        let mut keys = [0u64; MAX_ORDER];
-        let mut key = u64::from(word);
-        for (i, slot) in keys.iter_mut().enumerate().take(in_len) {
-            key = combine(key, state.words[i]);
-            *slot = key;
-            self.tables[i + 2].prefetch(key);
-        }
-        for (i, &key) in keys[..in_len].iter().enumerate() {
-            let table = self.tables[i + 2];
-            let Some(at) = table.find(key) else {
-                break;
-            };
-            length = i + 2;
-            let p = table.f32(at);
-            let b = if length < self.order {
-                table.f32(at + 4)
-            } else {
-                -0.0
-            };
-            prob = with_sign(p);
-            if i + 1 < self.order - 1 {
-                out.words[i + 1] = state.words[i];
-                out.backoff[i + 1] = b;
-                if extends(b) {
-                    out_len = i + 2;
-                }
-            }
-        }
-        for j in (length - 1)..in_len {
-            prob += state.backoff[j];
-        }
-        out.len = out_len.min(self.order - 1) as u8;
-        FullScore {
-            prob,
-            ngram_length: length as u8,
-            oov: word == 0,
-        }
+        walk(self, state, word, out)
     }
 
     /// Prefetches the buckets that scoring `word` after `state` will probe first, so that the
@@ -219,19 +170,123 @@ impl Lookup for View<'_> {
         }
     }
 
-    /// Prefetches what scoring `next` will probe if `word`, scored after `state`, keeps its
-    /// whole context (the most it can keep), so the misses of the next word overlap the
-    /// scoring of this one.
+    /// The unigram of `ids[j]` and the first bucket of every n-gram ending in it that the
+    /// words before it (and `<s>`) make.
     #[inline]
-    fn prefetch_after(&self, state: &State, word: u32, next: u32) {
-        self.prefetch_unigram(next);
-        let max = (state.len() + 1).min(self.order - 1);
-        let mut key = u64::from(next);
-        for i in 0..max {
-            let older = if i == 0 { word } else { state.words[i - 1] };
+    fn prefetch_ngrams(&self, ids: &[u32], j: usize, bos: bool) {
+        let word = ids[j];
+        self.prefetch_unigram(word);
+        let mut key = u64::from(word);
+        let context = ids[..j]
+            .iter()
+            .rev()
+            .copied()
+            .chain(bos.then_some(self.bos));
+        for (i, older) in context.take(self.order - 1).enumerate() {
             key = combine(key, older);
             self.tables[i + 2].prefetch(key);
         }
+    }
+}
+
+/// The part of the backoff walk that depends on the search structure: where the n-grams
+/// ending in a word are. [`walk`], the rule itself, is written once on top and compiled for
+/// each structure (KenLM's probing tables here, the trie in [`super::trie_search`]).
+pub(crate) trait Probe {
+    /// Where the walk stands between two orders (probing: the key of the last n-gram probed;
+    /// trie: the range of the children of the last n-gram found).
+    type Cursor;
+    /// The model's order.
+    fn order(&self) -> usize;
+    /// The stored log10 probability and backoff of the unigram `word`, and the cursor for the
+    /// n-grams `state.words[..in_len] ... word`.
+    fn begin(&self, state: &State, word: u32, in_len: usize) -> ((f32, f32), Self::Cursor);
+    /// The n-gram of order `n`: the one found at order `n - 1` extended by the older word
+    /// `older`. Its log10 probability (sign set, as KenLM reads it) and backoff (KenLM's "no
+    /// extension" `-0.0` at the highest order); `more` says whether order `n + 1` will be
+    /// looked for.
+    fn find(
+        &self,
+        cursor: &mut Self::Cursor,
+        n: usize,
+        older: u32,
+        more: bool,
+    ) -> Option<(f32, f32)>;
+}
+
+/// Scores `word` after `state` by the rule of the module doc (steps 1 to 4) over the n-grams
+/// `probe` finds, writing the next state to `out`.
+#[inline(always)]
+pub(crate) fn walk<P: Probe>(probe: &P, state: &State, word: u32, out: &mut State) -> FullScore {
+    let order = probe.order();
+    let in_len = state.len().min(order - 1);
+    let ((prob, backoff), mut cursor) = probe.begin(state, word, in_len);
+    // KenLM stores probabilities with the sign bit meaning "independent left" and reads them
+    // with the sign set: a log10 p of 0 comes back as -0.0.
+    let mut prob = with_sign(prob);
+    let mut length = 1usize;
+    out.words[0] = word;
+    out.backoff[0] = backoff;
+    // The state keeps the context up to the longest matched n-gram that extends (KenLM's
+    // minimal state): a longer one could only lead to probes that fail.
+    let mut out_len = usize::from(extends(backoff));
+    for i in 0..in_len {
+        let n = i + 2;
+        let Some((p, b)) = probe.find(&mut cursor, n, state.words[i], i + 1 < in_len) else {
+            break;
+        };
+        length = n;
+        prob = p;
+        if i + 1 < order - 1 {
+            out.words[i + 1] = state.words[i];
+            out.backoff[i + 1] = b;
+            if extends(b) {
+                out_len = i + 2;
+            }
+        }
+    }
+    for j in (length - 1)..in_len {
+        prob += state.backoff[j];
+    }
+    out.len = out_len.min(order - 1) as u8;
+    FullScore {
+        prob,
+        ngram_length: length as u8,
+        oov: word == 0,
+    }
+}
+
+impl Probe for View<'_> {
+    /// The key of the last n-gram probed (the word's id before any).
+    type Cursor = u64;
+
+    #[inline]
+    fn order(&self) -> usize {
+        self.order
+    }
+
+    #[inline]
+    fn begin(&self, _state: &State, word: u32, _in_len: usize) -> ((f32, f32), Self::Cursor) {
+        (self.unigram(word), u64::from(word))
+    }
+
+    #[inline]
+    fn find(
+        &self,
+        key: &mut Self::Cursor,
+        n: usize,
+        older: u32,
+        _more: bool,
+    ) -> Option<(f32, f32)> {
+        *key = combine(*key, older);
+        let table = self.tables[n];
+        let at = table.find(*key)?;
+        let b = if n < self.order {
+            table.f32(at + 4)
+        } else {
+            -0.0
+        };
+        Some((with_sign(table.f32(at)), b))
     }
 }
 
@@ -243,6 +298,9 @@ impl View<'_> {
         }
     }
 }
+
+/// Word ids a sentence keeps on the stack while scored (a longer one allocates).
+const IDS_ON_STACK: usize = 256;
 
 /// What scoring needs of a model's search structure (KenLM's probing tables, [`View`], or its
 /// trie, [`super::trie_search::TrieView`]); the sentence loops are written once, on top.
@@ -261,8 +319,8 @@ pub(crate) trait Lookup: Sync {
     fn full_score(&self, state: &State, word: u32, out: &mut State) -> FullScore;
     /// A hint that `word` will be scored after `state` soon.
     fn prefetch(&self, _state: &State, _word: u32) {}
-    /// A hint that `next` will be scored after `word`, itself scored after `state`.
-    fn prefetch_after(&self, _state: &State, _word: u32, _next: u32) {}
+    /// A hint that `ids[j]` will be scored after `ids[..j]` (preceded by `<s>` with `bos`).
+    fn prefetch_ngrams(&self, _ids: &[u32], _j: usize, _bos: bool) {}
 
     /// The id of `word`, 0 (`<unk>`) when unknown.
     #[inline]
@@ -286,43 +344,88 @@ pub(crate) trait Lookup: Sync {
 
     /// The log10 probability of `text`, summed in `f32` as the kenlm module does.
     fn score(&self, text: &[u8], bos: bool, eos: bool) -> f32 {
-        let mut state = self.start(bos);
-        let mut out = State::default();
-        let mut total = 0.0f32;
-        // Look the words up a block at a time before scoring them: the vocabulary probes are
-        // independent, so their cache misses overlap instead of queueing behind the n-gram
-        // probes.
-        let mut words = split_words(text);
-        let mut ids = [0u32; 64];
-        loop {
-            let mut n = 0;
-            for (slot, word) in ids.iter_mut().zip(&mut words) {
-                *slot = self.index(word);
-                n += 1;
-            }
-            for j in 0..n {
-                let id = ids[j];
-                if j + 1 < n {
-                    self.prefetch_after(&state, id, ids[j + 1]);
+        let mut stack = [0u32; IDS_ON_STACK];
+        let mut heap = Vec::new();
+        let ids = self.ids_of(text, eos, &mut stack, &mut heap);
+        self.score_ids(ids, bos)
+    }
+
+    /// The ids of the words of `text` (then `</s>`'s with `eos`), in `stack` or, past its
+    /// length, in `heap`. The words are hashed a block at a time and their vocabulary buckets
+    /// prefetched before any is looked up: the probes are independent, so their cache misses
+    /// overlap instead of queueing.
+    fn ids_of<'b>(
+        &self,
+        text: &[u8],
+        eos: bool,
+        stack: &'b mut [u32; IDS_ON_STACK],
+        heap: &'b mut Vec<u32>,
+    ) -> &'b [u32] {
+        let mut n = 0usize;
+        let mut push = |id: u32, stack: &mut [u32; IDS_ON_STACK], heap: &mut Vec<u32>| {
+            if n < IDS_ON_STACK {
+                stack[n] = id;
+            } else {
+                if heap.is_empty() {
+                    heap.extend_from_slice(&stack[..]);
                 }
-                total += self.full_score(&state, id, &mut out).prob;
-                std::mem::swap(&mut state, &mut out);
+                heap.push(id);
             }
-            if n < ids.len() {
+            n += 1;
+        };
+        let mut words = split_words(text);
+        let mut hashes = [0u64; 64];
+        loop {
+            let mut m = 0;
+            for (slot, word) in hashes.iter_mut().zip(&mut words) {
+                let h = vocab_hash(word);
+                self.prefetch_vocab(h);
+                *slot = h;
+                m += 1;
+            }
+            for &h in &hashes[..m] {
+                push(self.id_of_hash(h), stack, heap);
+            }
+            if m < hashes.len() {
                 break;
             }
         }
         if eos {
-            total += self.full_score(&state, self.eos(), &mut out).prob;
+            push(self.eos(), stack, heap);
+        }
+        if heap.is_empty() {
+            &stack[..n]
+        } else {
+            &heap[..]
+        }
+    }
+
+    /// The sum of the scores of `ids` from the start state (`<s>` with `bos`). The n-grams a
+    /// word may need are fixed by the words before it (a state holds the most recent words,
+    /// and only its length depends on the lookups), so those of a word a few places ahead are
+    /// prefetched while the current one is scored.
+    fn score_ids(&self, ids: &[u32], bos: bool) -> f32 {
+        const AHEAD: usize = 3;
+        let mut state = self.start(bos);
+        let mut out = State::default();
+        let mut total = 0.0f32;
+        for j in 0..ids.len().min(AHEAD) {
+            self.prefetch_ngrams(ids, j, bos);
+        }
+        for (j, &id) in ids.iter().enumerate() {
+            if j + AHEAD < ids.len() {
+                self.prefetch_ngrams(ids, j + AHEAD, bos);
+            }
+            total += self.full_score(&state, id, &mut out).prob;
+            std::mem::swap(&mut state, &mut out);
         }
         total
     }
 
-    /// Scores `texts` into `out` (same length), several sentences in lockstep: the next words
-    /// of all lanes are prefetched before any is scored, so their cache misses overlap. Each
-    /// sentence's sum is the same `f32` sum, in the same order, as [`View::score`].
+    /// Scores `texts` into `out` (same length): every word's id first (their vocabulary probes
+    /// overlapping), then each sentence by [`Lookup::score_ids`], the same `f32` sum in the same
+    /// order as [`Lookup::score`].
     fn score_block(&self, texts: &[&[u8]], bos: bool, eos: bool, out: &mut [f32]) {
-        const LANES: usize = 12;
         // Every word's id first: hash every word and prefetch its vocabulary bucket, then look
         // the keys up (the probes are independent, so their misses overlap).
         let mut ids: Vec<u32> = Vec::with_capacity(texts.len() * 24);
@@ -344,56 +447,10 @@ pub(crate) trait Lookup: Sync {
             keys.iter()
                 .map(|&k| if k == 0 { eos_id } else { self.id_of_hash(k) }),
         );
-        #[derive(Clone, Copy)]
-        struct Lane {
-            text: usize,
-            pos: usize,
-            end: usize,
-            total: f32,
-            state: State,
-        }
-        let mut next = 0usize;
-        let start_of = |t: usize| if t == 0 { 0 } else { ends[t - 1] };
-        let mut lanes: Vec<Lane> = Vec::with_capacity(LANES);
-        let mut scratch = State::default();
-        loop {
-            // Fill free lanes; empty sentences finish at once with 0.
-            while lanes.len() < LANES && next < texts.len() {
-                let (pos, end) = (start_of(next), ends[next]);
-                if pos == end {
-                    out[next] = 0.0;
-                } else {
-                    lanes.push(Lane {
-                        text: next,
-                        pos,
-                        end,
-                        total: 0.0,
-                        state: self.start(bos),
-                    });
-                }
-                next += 1;
-            }
-            if lanes.is_empty() {
-                break;
-            }
-            for lane in &lanes {
-                self.prefetch(&lane.state, ids[lane.pos]);
-            }
-            let mut i = 0;
-            while i < lanes.len() {
-                let lane = &mut lanes[i];
-                lane.total += self
-                    .full_score(&lane.state, ids[lane.pos], &mut scratch)
-                    .prob;
-                std::mem::swap(&mut lane.state, &mut scratch);
-                lane.pos += 1;
-                if lane.pos == lane.end {
-                    out[lane.text] = lane.total;
-                    lanes.swap_remove(i);
-                } else {
-                    i += 1;
-                }
-            }
+        let mut start = 0;
+        for (o, &end) in out.iter_mut().zip(&ends) {
+            *o = self.score_ids(&ids[start..end], bos);
+            start = end;
         }
     }
 

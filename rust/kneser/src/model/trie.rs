@@ -663,6 +663,31 @@ fn check_pointers(
     Ok(())
 }
 
+/// [`check_pointers`] on the `entries + 1` unigram pointers of the records at `at`, read in
+/// place (no copy: this runs on every load).
+fn check_unigram_pointers(r: &Reader<'_>, at: usize, entries: usize, end: u64) -> Result<()> {
+    let next_at = |i: usize| at + UNIGRAM_VALUE * i + 8;
+    let Some(records) = r.bytes.get(at..next_at(entries) + 8) else {
+        return check_pointers(r, &[], end, next_at);
+    };
+    let mut previous = 0u64;
+    for (i, record) in records.chunks_exact(UNIGRAM_VALUE).enumerate() {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&record[8..16]);
+        let p = u64::from_le_bytes(b);
+        if (i == 0 && p != 0) || p < previous {
+            // The slow path names the first bad pointer.
+            let pointers: Vec<u64> = (0..=entries).map(|i| r.u64(next_at(i))).collect();
+            return check_pointers(r, &pointers, end, next_at);
+        }
+        previous = p;
+    }
+    if previous != end {
+        return check_pointers(r, &[0, previous], end, |_| next_at(entries));
+    }
+    Ok(())
+}
+
 /// Loads a trie file (its header already checked as `fixed`) into a [`Model`] that scores on
 /// the file's bytes in place ([`super::trie_search`]). The checks are those of the sizes and
 /// headers (every section where the counts put it, the file's length, the vocabulary key count),
@@ -695,9 +720,7 @@ pub(crate) fn load(storage: Storage, name: &str, fixed: super::binary::Fixed) ->
     }
     // Every unigram pointer (a sequential read of the unigram records); of the middle orders,
     // the first and the last (reading them all would page in the whole file).
-    let unigram_next = |i: usize| g.unigrams + UNIGRAM_VALUE * i + 8;
-    let pointers: Vec<u64> = (0..=c1 as usize).map(|i| r.u64(unigram_next(i))).collect();
-    check_pointers(&r, &pointers, counts[1], unigram_next)?;
+    check_unigram_pointers(&r, g.unigrams, c1 as usize, counts[1])?;
     for (i, m) in g.middles.iter().enumerate() {
         let n = i + 2;
         let pointer = |i| read_pointer(bytes, &m.packed, m.array.as_ref(), i);

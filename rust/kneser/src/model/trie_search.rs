@@ -27,7 +27,7 @@
 //! Memory: nothing beyond the file's bytes; a lookup allocates nothing.
 
 use super::probing::{u64_at, with_sign};
-use super::score::{FullScore, Lookup, State};
+use super::score::{walk, FullScore, Lookup, Probe, State};
 use super::trie::{offsets_at_or_below, read_bits, Geometry, OffsetsArray, Packed};
 use super::MAX_ORDER;
 
@@ -265,6 +265,11 @@ impl Lookup for TrieView<'_> {
     }
 
     #[inline]
+    fn prefetch_ngrams(&self, ids: &[u32], j: usize, _bos: bool) {
+        self.prefetch(&State::default(), ids[j]);
+    }
+
+    #[inline]
     fn prefetch(&self, _state: &State, word: u32) {
         if let Some(b) = self
             .bytes
@@ -276,52 +281,43 @@ impl Lookup for TrieView<'_> {
 
     #[inline]
     fn full_score(&self, state: &State, word: u32, out: &mut State) -> FullScore {
-        let (prob, backoff) = self.unigram(word);
-        // As the probing path reads them: the stored sign bit is not the probability's.
-        let mut prob = with_sign(prob);
-        let mut length = 1usize;
-        out.words[0] = word;
-        out.backoff[0] = backoff;
-        let mut out_len = usize::from(super::probing::extends(backoff));
-        let in_len = state.len().min(self.p.order - 1);
-        let mut begin = self.unigram_next(word);
-        let mut end = self.unigram_next(word + 1);
-        for i in 0..in_len {
-            let n = i + 2;
-            let Some(level) = &self.p.levels[n - 2] else {
-                break;
-            };
-            let Some(at) = level.find(self.bytes, begin, end, state.words[i], self.p.vocab) else {
-                break;
-            };
-            length = n;
-            let longest = n == self.p.order;
-            let (p, b) = level.values(self.bytes, at, longest);
-            prob = p;
-            if i + 1 < self.p.order - 1 {
-                out.words[i + 1] = state.words[i];
-                out.backoff[i + 1] = b;
-                if super::probing::extends(b) {
-                    out_len = i + 2;
-                }
-            }
-            // The children, only when a longer n-gram is still to be looked for.
-            if !longest && i + 1 < in_len {
-                let bound = self.p.levels[n - 1].as_ref().map_or(0, |l| l.entries);
-                let (b, e) = level.children(self.bytes, at);
-                begin = b.min(bound);
-                end = e.min(bound);
-            }
+        walk(self, state, word, out)
+    }
+}
+
+impl Probe for TrieView<'_> {
+    /// The range of the children of the last n-gram found, among the next order's entries.
+    type Cursor = (u64, u64);
+
+    #[inline]
+    fn order(&self) -> usize {
+        self.p.order
+    }
+
+    #[inline]
+    fn begin(&self, _state: &State, word: u32, _in_len: usize) -> ((f32, f32), Self::Cursor) {
+        let range = (self.unigram_next(word), self.unigram_next(word + 1));
+        (self.unigram(word), range)
+    }
+
+    #[inline]
+    fn find(
+        &self,
+        range: &mut Self::Cursor,
+        n: usize,
+        older: u32,
+        more: bool,
+    ) -> Option<(f32, f32)> {
+        let level = self.p.levels[n - 2].as_ref()?;
+        let at = level.find(self.bytes, range.0, range.1, older, self.p.vocab)?;
+        let longest = n == self.p.order;
+        // The children, only when a longer n-gram is still to be looked for.
+        if !longest && more {
+            let bound = self.p.levels[n - 1].as_ref().map_or(0, |l| l.entries);
+            let (b, e) = level.children(self.bytes, at);
+            *range = (b.min(bound), e.min(bound));
         }
-        for j in (length - 1)..in_len {
-            prob += state.backoff[j];
-        }
-        out.len = out_len.min(self.p.order - 1) as u8;
-        FullScore {
-            prob,
-            ngram_length: length as u8,
-            oov: word == 0,
-        }
+        Some(level.values(self.bytes, at, longest))
     }
 }
 
