@@ -18,7 +18,8 @@ use super::discount::Discount;
 use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::sort::{
-    get_u64, set_u64, KeyOrder, Layout, RecordWriter, Run, SortedStream, Sorter, TempDir,
+    get_u64, set_u64, sort_block, KeyOrder, Layout, RecordWriter, Run, SortedStream, Sorter,
+    TempDir,
 };
 
 /// The outputs of [`initial_order`].
@@ -154,6 +155,9 @@ pub fn initial_order(
         key_words: k,
         payload_words: 2,
     };
+    if let Some(words) = stream.take_words() {
+        return initial_in_place(words, k, discount, out_layout, temp, cancel);
+    }
     let mut by_suffix = Sorter::new(out_layout, KeyOrder::Suffix, None, half, temp, cancel);
     let mut backoffs = RecordWriter::create(temp, k)?;
 
@@ -196,10 +200,128 @@ pub fn initial_order(
     })
 }
 
+/// [`initial_order`] when the context sort did not spill: each kept record's output (same
+/// width) is written over the buffer it came from, at an index no greater than its own (one
+/// output at most per input, in order), and the buffer is then sorted in suffix order. Holds
+/// one buffer of the order instead of two; the keys are distinct n-grams, so the result is the
+/// one the second sorter gives.
+fn initial_in_place(
+    mut buf: Vec<u32>,
+    k: usize,
+    discount: &Discount,
+    layout: Layout,
+    temp: &TempDir,
+    cancel: &Cancel,
+) -> Result<Initial> {
+    let width = k + 2;
+    let n = buf.len() / width;
+    let mut backoffs = RecordWriter::create(temp, k)?;
+    let mut ctx_out = vec![0u32; k];
+    let mut out = vec![0u32; width];
+    let mut probs: Vec<(usize, f32)> = Vec::new();
+    let mut write = 0usize; // records written
+    let mut start = 0usize; // first record of the current context
+    while start < n {
+        let mut end = start + 1;
+        while end < n && buf[end * width..end * width + k - 1] == buf[start * width..][..k - 1] {
+            end += 1;
+        }
+        let group = &buf[start * width..end * width];
+        let counts = group.chunks_exact(width).map(|r| get_u64(&r[k..]));
+        probs.clear();
+        let gamma = context_probabilities(discount, counts, |i, p| probs.push((i, p)));
+        ctx_out[..k - 1].copy_from_slice(&group[..k - 1]);
+        ctx_out[k - 1] = gamma.to_bits();
+        for &(i, p) in &probs {
+            let from = (start + i) * width;
+            out[..k].copy_from_slice(&buf[from..from + k]);
+            out[k] = p.to_bits();
+            out[k + 1] = gamma.to_bits();
+            buf[write * width..(write + 1) * width].copy_from_slice(&out);
+            write += 1;
+        }
+        backoffs.write(&ctx_out)?;
+        start = end;
+    }
+    buf.truncate(write * width);
+    cancel.check()?;
+    let sorted = sort_block(buf, layout, KeyOrder::Suffix, None);
+    Ok(Initial {
+        probs: SortedStream::in_memory(sorted, width),
+        backoffs: Some(backoffs.finish()?),
+    })
+}
+
 /// Unigram probabilities (the single, empty context): `counts[id]` with prune marks.
 /// Returns the uninterpolated p per id (0 for pruned) and gamma.
 pub fn initial_unigrams(discount: &Discount, counts: &[u64]) -> (Vec<f32>, f32) {
     let mut probs = vec![0.0f32; counts.len()];
     let gamma = context_probabilities(discount, counts.iter().copied(), |i, p| probs[i] = p);
     (probs, gamma)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(mut s: SortedStream) -> Vec<Vec<u32>> {
+        let mut out = Vec::new();
+        while let Some(r) = s.next().unwrap() {
+            out.push(r.to_vec());
+        }
+        out
+    }
+
+    fn run_records(run: &Run, width: usize) -> Vec<Vec<u32>> {
+        let mut reader = run.reader().unwrap();
+        let mut rec = vec![0u32; width];
+        let mut out = Vec::new();
+        while reader.read(&mut rec).unwrap() {
+            out.push(rec.clone());
+        }
+        out
+    }
+
+    /// The in-place path (the context sort fits its budget) and the two-sorter path (a budget
+    /// of a few records, so both sorts spill) give the same records, pruned ones included.
+    #[test]
+    fn in_place_and_spilled_initial_probabilities_agree() {
+        let temp = TempDir::new_in(&std::env::temp_dir()).unwrap();
+        let cancel = Cancel::new();
+        let k = 3;
+        let mut writer = RecordWriter::create(&temp, k + 2).unwrap();
+        let mut seed = 17u64;
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..5000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let key = [
+                (seed >> 33) as u32 % 7,
+                (seed >> 40) as u32 % 9,
+                (seed >> 50) as u32 % 30,
+            ];
+            if !seen.insert(key) {
+                continue;
+            }
+            let mut count = (seed >> 20) % 5 + 1;
+            if seed.is_multiple_of(11) {
+                count |= PRUNED;
+            }
+            let mut rec = key.to_vec();
+            rec.extend([0, 0]);
+            set_u64(&mut rec[k..], count);
+            writer.write(&rec).unwrap();
+        }
+        let run = writer.finish().unwrap();
+        let d = Discount::from_values([0.5, 1.0, 1.5]);
+        let big = initial_order(&run, k, &d, 1 << 24, &temp, &cancel).unwrap();
+        let small = initial_order(&run, k, &d, 64, &temp, &cancel).unwrap();
+        let (bo_big, bo_small) = (big.backoffs.unwrap(), small.backoffs.unwrap());
+        assert!(bo_big.records() > 10);
+        assert_eq!(run_records(&bo_big, k), run_records(&bo_small, k));
+        let (a, b) = (records(big.probs), records(small.probs));
+        assert!(a.len() > 100 && a.len() < seen.len());
+        assert_eq!(a, b);
+    }
 }

@@ -241,10 +241,27 @@ enum Inner {
 }
 
 impl SortedStream {
-    pub(super) fn in_memory(words: Vec<u32>, width: usize) -> Self {
+    /// A stream over records already in order, held in memory (`width` words each).
+    pub fn in_memory(words: Vec<u32>, width: usize) -> Self {
         SortedStream {
             width,
             inner: Inner::Memory { words, pos: 0 },
+        }
+    }
+
+    /// The records not yet read, as one buffer, if the stream is held in memory (a sort that
+    /// did not spill; the stream is then left empty); else `None`, the stream untouched. Lets a
+    /// stage that turns each record into at most one new record of the same width work in
+    /// place instead of filling a second buffer.
+    pub fn take_words(&mut self) -> Option<Vec<u32>> {
+        match &mut self.inner {
+            Inner::Memory { words, pos } => {
+                let mut words = std::mem::take(words);
+                words.drain(..*pos);
+                *pos = 0;
+                Some(words)
+            }
+            _ => None,
         }
     }
 
