@@ -185,10 +185,14 @@ def bench_vocab_shards(lines: list[str], vocab, repeat: int) -> None:
             np.array_equal(ids[ids != eod], want[want != eod])
         )
     tk, tc = best["kneser"], best["copy"]
-    print(f"encode_corpus(vocab) file -> .bin shards ({size / 1e6:.1f} MB, {index['tokens']:,} ids):")
+    ids_n = index["tokens"]
+    print(f"encode_corpus(vocab) file -> .bin shards ({size / 1e6:.1f} MB, {ids_n:,} ids):")
     print(f"  kneser.encode_corpus(vocab)            {size / tk / 1e6:8.1f} MB/s       {tk:.3f}s")
     print(f"  read-and-copy of the same bytes        {size / tc / 1e6:8.1f} MB/s       {tc:.3f}s")
-    print(f"  ratio kneser / read-and-copy time: {tk / tc:.2f}x (aim <= 3x); ids as encode_batch: {same}")
+    print(
+        f"  ratio kneser / read-and-copy time: {tk / tc:.2f}x (aim <= 3x); "
+        f"ids as encode_batch: {same}"
+    )
 
 
 def main() -> int:
