@@ -113,6 +113,14 @@ def main() -> None:
     jieba.initialize()
     jieba_acc = best_of(1, lambda: [list(jieba.cut(t, HMM=False)) for t in lines])
     jieba_full = best_of(1, lambda: [list(jieba.cut(t, cut_all=True)) for t in lines])
+    try:
+        import rjieba
+    except ImportError:
+        rjieba = None
+        print("rjieba (jieba-rs) not installed: its rows are skipped")
+    if rjieba is not None:
+        rcut = rjieba.cut
+        rj = best_of(args.repeat, lambda: [rcut(t, False) for t in lines])
     one = run_worker(args, 1, loop=True)
     every = run_worker(args, None, loop=False)
 
@@ -127,6 +135,13 @@ def main() -> None:
         ("kneser cut_batch(cut_all=True)", 1, one["cut_batch_all"], jieba_full),
         ("kneser cut_batch(cut_all=True), all threads", cores, every["cut_batch_all"], jieba_full),
     ]
+    if rjieba is not None:
+        # The ratio columns of these rows compare with rjieba (jieba-rs; no batch call of its own).
+        rows += [
+            ("rjieba cut(hmm=False) [vs rjieba]", 1, rj, rj),
+            ("kneser cut, a Python loop [vs rjieba]", 1, one["cut_loop"], rj),
+            (f"kneser cut_batch (all {cores} threads) [vs rjieba]", cores, every["cut_batch"], rj),
+        ]
     head = f"{'':44} {'threads':>7} {'seconds':>8} {'chars/s':>12} {'vs jieba':>9}"
     print(f"{head} {'CPU s':>8} {'CPU vs jieba':>12}")
     for name, threads, (secs, cpu), (base, base_cpu) in rows:

@@ -298,7 +298,7 @@ pub fn encode_texts(
             }
             first_line += texts.len() as u64;
             if !batch.is_empty() {
-                consume(batch)?;
+                consume(&batch)?;
             }
         }
         Ok(())
@@ -313,7 +313,7 @@ fn encode_with(
     tokenizer: &Tokenizer,
     out_dir: &Path,
     config: &EncodeConfig,
-    feed: impl FnOnce(&mut dyn FnMut(LineBatch) -> Result<()>) -> Result<()>,
+    feed: impl FnOnce(&mut dyn FnMut(&LineBatch) -> Result<()>) -> Result<()>,
 ) -> Result<CorpusIndex> {
     let eod = match &config.eod {
         None => None,
@@ -330,8 +330,9 @@ fn encode_with(
     let mut sink = ShardSink::new(out_dir, config, vocab.len(), eod, sources)?;
     let eod_id = sink.index.eod.as_ref().map(|e| e.1);
     let vocab_unk = vocab.unk_id();
+    let mut encoded = IdBatch::default();
     feed(&mut |batch| {
-        let encoded = encode_lines(vocab, tokenizer, &batch, unk, eod_id)?;
+        encode_lines(vocab, tokenizer, batch, unk, eod_id, &mut encoded)?;
         let unk_tokens = match vocab_unk {
             Some(u) => encoded.ids.iter().filter(|&&id| id == u).count() as u64,
             None => 0,
@@ -602,7 +603,8 @@ fn encode_lines(
     batch: &LineBatch,
     unk: Option<u32>,
     eod: Option<u32>,
-) -> Result<IdBatch> {
+    out: &mut IdBatch,
+) -> Result<()> {
     let n = batch.len();
     let chunk = n.div_ceil(rayon::current_num_threads() * 8).max(64);
     let parts: Vec<IdBatch> = (0..n)
@@ -631,19 +633,14 @@ fn encode_lines(
             Ok(part)
         })
         .collect::<Result<_>>()?;
-    let total = parts.iter().map(|p| p.ids.len()).sum();
-    let mut out = IdBatch {
-        ids: Vec::with_capacity(total),
-        doc_ends: Vec::new(),
-        empty_lines: 0,
-    };
+    out.clear();
     for part in parts {
         let base = out.ids.len();
         out.ids.extend_from_slice(&part.ids);
         out.doc_ends.extend(part.doc_ends.iter().map(|e| base + e));
         out.empty_lines += part.empty_lines;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Length of the `.npy` header we write (magic, version, length and the padded dict).
