@@ -18,7 +18,7 @@ use crate::text::whitespace::is_lmplz_space;
 #[cfg(doc)]
 use crate::text::whitespace::Rule;
 
-use super::table::Probe;
+use super::table::{load8, Probe};
 use super::{Vocab, UNK};
 
 /// Batches of less text than this (in bytes) are encoded on the calling thread.
@@ -35,19 +35,6 @@ const LOOKAHEAD: usize = 16;
 /// Whether `t` is lmplz's whitespace rule with nothing else (no lowercasing, no stopwords).
 fn is_plain_lmplz(t: &Tokenizer) -> bool {
     matches!(t.mode(), Mode::Whitespace) && !t.lowercases() && t.stopwords().is_none()
-}
-
-/// The index of the first of lmplz's separators in `bytes[from..]`, or `bytes.len()`. Eight
-/// bytes at a time: the separators are all below 0x21, and the lowest byte flagged by the
-/// "has a byte below 0x21" word trick is always a true one (only bytes above a true one can be
-/// flagged falsely), so each flagged byte is checked and the scan goes on past a control
-/// character that is not a separator.
-/// The eight bytes at `at` as a little-endian word.
-#[inline(always)]
-fn load8(b: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(w)
 }
 
 /// The high bit of each byte of `w` below 0x21 (where every separator lies) is set, and maybe
@@ -69,6 +56,11 @@ fn low_bytes(n: usize) -> u64 {
     }
 }
 
+/// The index of the first of lmplz's separators in `bytes[from..]`, or `bytes.len()`. Eight
+/// bytes at a time: the separators are all below 0x21, and the lowest byte flagged by the
+/// "has a byte below 0x21" word trick is always a true one (only bytes above a true one can be
+/// flagged falsely), so each flagged byte is checked and the scan goes on past a control
+/// character that is not a separator.
 #[inline(always)]
 fn next_lmplz_space(bytes: &[u8], mut from: usize) -> usize {
     while from + 8 <= bytes.len() {

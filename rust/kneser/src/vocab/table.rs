@@ -52,8 +52,9 @@ fn fold(a: u64, b: u64) -> u64 {
     (r as u64) ^ ((r >> 64) as u64)
 }
 
+/// The eight bytes at `at` as a little-endian word.
 #[inline(always)]
-fn load8(b: &[u8], at: usize) -> u64 {
+pub(super) fn load8(b: &[u8], at: usize) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&b[at..at + 8]);
     u64::from_le_bytes(w)
