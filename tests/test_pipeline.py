@@ -281,3 +281,171 @@ def test_a_document_with_its_own_perplexity_reads_back_with_the_new_one(tmp_path
     got = json.loads(out)
     assert got["bucket"] == "head" and got["id"] == 7
     assert got["perplexity"] == pytest.approx(model.perplexity("the man said"), abs=0.01)
+
+
+# -- the core job's rules against numpy and the former Python stage loop ----------------------
+
+_finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(_finite, min_size=1, max_size=40)
+    | st.lists(st.sampled_from([1.5, 2.0, 7.25, 100.0]), min_size=1, max_size=12),
+    qs=st.lists(
+        st.floats(0, 100) | st.sampled_from([0.0, 30.0, 50.0, 60.0, 100.0]), min_size=1, max_size=4
+    ),
+)
+def test_percentile_is_numpys_linear_rule_exactly(values, qs):
+    """kneser::pipeline::percentile (the calibration's rule) equals np.percentile's default
+    method bit for bit: ties, one element, any finite values."""
+    got = kneser._kneser.percentile(values, qs)
+    want = np.percentile(np.array(values), qs).tolist()
+    assert got == want
+    assert [math.copysign(1, g) for g in got if g == 0] == [
+        math.copysign(1, w) for w in want if w == 0
+    ] or all(v == 0 for v in values)
+
+
+def test_percentile_of_one_value_and_of_none():
+    assert kneser._kneser.percentile([42.5], [0, 30, 100]) == [42.5] * 3
+    with pytest.raises(kneser.ArgumentError):
+        kneser._kneser.percentile([], [30])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.floats(allow_infinity=True) | _finite, max_size=30),
+    cutoffs=st.lists(_finite, max_size=4).map(sorted),
+)
+def test_bucket_indices_are_searchsorted_right(values, cutoffs):
+    got = kneser._kneser.bucket_indices(values, cutoffs).tolist()
+    assert got == np.searchsorted(np.array(cutoffs), np.array(values), side="right").tolist()
+
+
+def test_histogram_edges_are_numpys_linspace():
+    assert kneser.pipeline.HIST_EDGES.tolist() == np.linspace(0.0, 6.0, 121).tolist()
+
+
+def _former_loop(model, objs, *, normalizer, tokenizer, dedup, percentiles, calibration, keep):
+    """The stage loop as pipeline.py ran it in Python before the core job (stop 24), kept here
+    as the oracle: returns the output bytes, the shard text and the report's counts."""
+    dedup_norm = kneser.Normalizer.ccnet_dedup()
+    seen, pending, out, shard = set(), [], [], []
+    counts = dict(documents=0, duplicates=0, duplicate_lines=0, empty=0, tokens=0)
+    for obj in objs:
+        counts["documents"] += 1
+        raw = obj["text"].split("\n")
+        norm = normalizer.normalize_batch(raw) if normalizer else raw
+        keys = dedup_norm.normalize_batch(raw)
+        lines = [n for n in norm if n.strip()]
+        if dedup == "document":
+            if "\n".join(keys) in seen:
+                counts["duplicates"] += 1
+                continue
+            seen.add("\n".join(keys))
+        elif dedup == "line":
+            kept = []
+            for n, k in zip(norm, keys):
+                if not n.strip():
+                    continue
+                if k in seen:
+                    counts["duplicate_lines"] += 1
+                    continue
+                seen.add(k)
+                kept.append(n)
+            if lines and not kept:
+                counts["duplicates"] += 1
+                continue
+            lines = kept
+        if not lines:
+            counts["empty"] += 1
+            continue
+        if tokenizer is not None:
+            lines = [" ".join(t) for t in tokenizer.tokenize_batch(lines)]
+        scores = model.score_batch(lines)
+        words = sum(len(ln.split()) for ln in lines)
+        counts["tokens"] += words
+        ppl = 10 ** (-float(np.sum(scores)) / (words + len(lines)))
+        pending.append((obj, lines, ppl))
+    cut = np.percentile(np.array([p for _, _, p in pending]), percentiles) if pending else None
+    for obj, lines, ppl in pending:
+        b = "head" if ppl < cut[0] else "middle" if ppl < cut[1] else "tail"
+        if b in keep:
+            out.append(json.dumps({**obj, "perplexity": round(ppl, 2), "bucket": b},
+                                  ensure_ascii=False) + "\n")  # fmt: skip
+            shard.append(" ".join(lines) + "\n")
+    return "".join(out).encode(), "".join(shard).encode(), counts
+
+
+class _PyTokenizer:
+    """A user's tokenizer (not kneser's): run in Python, its tokens handed to the core job."""
+
+    def tokenize_batch(self, texts):
+        return [t.lower().replace(",", " , ").split() for t in texts]
+
+
+_line = st.sampled_from(
+    ["the old man said", "and he went home", "The Old MAN said,", "", "  ", "a b c", "é 12 ,"]
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    texts=st.lists(
+        st.lists(_line, min_size=1, max_size=12).map("\n".join), min_size=1, max_size=30
+    ),
+    dedup=st.sampled_from([None, "document", "line"]),
+    tok=st.sampled_from(["none", "core", "python"]),
+    normalize=st.booleans(),
+    batch_size=st.integers(1, 7),
+)
+def test_the_core_job_writes_what_the_former_python_loop_wrote(
+    model, texts, dedup, tok, normalize, batch_size
+):
+    import tempfile
+    from pathlib import Path
+
+    tokenizer = {"none": None, "core": kneser.Tokenizer("punctuation"), "python": _PyTokenizer()}
+    normalizer = kneser.Normalizer.ccnet() if normalize else None
+    objs = [{"id": i, "text": t} for i, t in enumerate(texts)]
+    keep = ("head", "tail")
+    want, want_shard, counts = _former_loop(
+        model, objs, normalizer=normalizer, tokenizer=tokenizer[tok], dedup=dedup,
+        percentiles=(30, 60), calibration=10**6, keep=keep,
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        write_jsonl(d / "in.jsonl", objs)
+        pipe = kneser.Pipeline(
+            model, normalizer=normalizer if normalize else None, tokenizer=tokenizer[tok],
+            dedup=dedup, keep=keep, batch_size=batch_size,
+        )  # fmt: skip
+        report = pipe.run(d / "in.jsonl", d / "out.jsonl", shards=d / "shards")
+        assert (d / "out.jsonl").read_bytes() == want
+    for k, v in counts.items():
+        assert getattr(report, k) == v, k
+    if want_shard:
+        assert report.shards["documents"] == want_shard.count(b"\n")
+
+
+def test_a_python_tokenizers_shard_text_is_its_tokens(tmp_path, model):
+    write_jsonl(tmp_path / "in.jsonl", [{"text": "The man, he said\nand went"}])
+    kneser.Pipeline(model, tokenizer=_PyTokenizer(), thresholds=(1e9, 1e9)).run(
+        tmp_path / "in.jsonl", tmp_path / "o.jsonl", shards=tmp_path / "s"
+    )
+    # "the man , he said" and "and went" (CCNet's normalization, then its split): 7 + one end id
+    assert json.loads((tmp_path / "s" / "index.json").read_text())["tokens"] == 7 + 1
+
+
+def test_a_foreign_normalizer_or_bad_options_are_refused(model):
+    with pytest.raises(kneser.ArgumentError, match="normalizer"):
+        kneser.Pipeline(model, normalizer=object())
+    with pytest.raises(kneser.ArgumentError, match="percentiles"):
+        kneser.Pipeline(model, percentiles=(70, 30))
+    with pytest.raises(kneser.ArgumentError, match="thresholds"):
+        kneser.Pipeline(model, thresholds=(5, 1))
+    with pytest.raises(kneser.ArgumentError, match="keep"):
+        kneser.Pipeline(model, keep=("all",))
+    with pytest.raises(kneser.ArgumentError, match="dedup"):
+        kneser.Pipeline(model, dedup="paragraph")

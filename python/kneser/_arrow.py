@@ -7,6 +7,9 @@
   ``datasets.Dataset`` is taken as a source as it is: by ``Pipeline.run`` (rows, the text in
   its ``field``) and, through the one source rule (``rust/kneser-py/src/sources.rs``), by
   ``Vocab.build``, ``estimate``, ``count`` and ``encode_corpus`` (:func:`table_texts`).
+- The one converter between Arrow rows and the core's JSON-lines documents: :func:`documents`
+  (rows to texts and JSON lines for ``PipelineJob.documents``) and :meth:`ParquetSink.add_lines`
+  (the job's written lines back to rows).
 - Output: :class:`ParquetSink` writes rows (dicts) in row groups through the core's output
   layer (``kneser.OutputFile``: a temp file renamed into place on commit, so a crash never
   leaves a half-written Parquet file under its name).
@@ -35,14 +38,23 @@ def _pyarrow() -> Any:
     return pyarrow
 
 
-def json_line(row: dict[str, Any]) -> bytes:
-    """An Arrow/Parquet row as a JSON line for the core's document writer
-    (``kneser.write_documents``), as ``json.dumps(row, ensure_ascii=False)``."""
-    return json.dumps(row, ensure_ascii=False).encode("utf-8")
+def documents(
+    batches: Iterator[list[dict[str, Any]]], field: str
+) -> Iterator[tuple[list[str], list[bytes]]]:
+    """Parquet/Arrow rows as the core pipeline job's documents (``PipelineJob.documents``):
+    each batch's texts (the str ``field``; a row whose ``field`` is null is skipped) and JSON
+    lines (``json.dumps(row, ensure_ascii=False)``, what the job writes back with
+    ``perplexity`` and ``bucket``)."""
+    for rows in batches:
+        kept = [r for r in rows if isinstance(r.get(field), str)]
+        yield (
+            [r[field] for r in kept],
+            [json.dumps(r, ensure_ascii=False).encode("utf-8") for r in kept],
+        )
 
 
 def json_row(line: bytes) -> dict[str, Any]:
-    """A document's JSON line (from the core's reader, so valid) as a :class:`ParquetSink` row."""
+    """A document's JSON line (written by the core, so valid) as a :class:`ParquetSink` row."""
     row: dict[str, Any] = json.loads(line)
     return row
 
@@ -207,6 +219,13 @@ class ParquetSink:
         self.rows_per_group = rows_per_group
         self.writer: Any = None
         self.schema: Any = None
+
+    def add_lines(self, lines: bytes) -> None:
+        """The core job's written documents (JSON lines, each with its ``perplexity`` and
+        ``bucket``) as rows."""
+        for line in lines.splitlines():
+            if line:
+                self.add(json_row(line))
 
     def add(self, row: dict[str, Any]) -> None:
         self.rows.append(row)

@@ -116,10 +116,59 @@ class read_documents:
     def __iter__(self) -> read_documents: ...
     def __next__(self) -> tuple[list[str], list[bytes], list[tuple[str, int, str]]]: ...
 
-def write_documents(
-    lines: Sequence[bytes], perplexities: Sequence[float], buckets: Sequence[str]
-) -> bytes:
-    """Kept documents' output lines: each JSON line plus ``perplexity`` and ``bucket``."""
+@final
+class PipelineJob:
+    """The generic pipeline's job (``kneser::pipeline``): the whole stage loop of
+    ``kneser.Pipeline.run``, one core call per batch."""
+
+    def __new__(
+        cls,
+        model: Model,
+        *,
+        normalizer: Normalizer | None = None,
+        tokenizer: Tokenizer | None = None,
+        external_tokens: bool = False,
+        dedup: str | None = None,
+        percentiles: tuple[float, float] = ...,  # (30.0, 60.0)
+        thresholds: tuple[float, float] | None = None,
+        calibration: int = 10000,
+        keep: Sequence[str] = ...,  # ["head", "middle", "tail"]
+        shard_text: str = "none",
+    ) -> PipelineJob: ...
+    def read(
+        self,
+        path: str | PathLike[str],
+        field: str = ...,  # "text"
+        text: bool = False,
+        on_error: str = "skip",
+        batch_size: int = 2048,
+    ) -> PipelineBatches: ...
+    def documents(
+        self, texts: Sequence[str], lines: Sequence[bytes]
+    ) -> tuple[bytes, bytes, list[str] | None]: ...
+    def emit(self, tokens: Sequence[Sequence[str]]) -> tuple[bytes, bytes]: ...
+    def finish(self) -> tuple[bytes, bytes]: ...
+    @property
+    def report(self) -> dict[str, Any]: ...
+
+@final
+class PipelineBatches:
+    """The batches of one input of a :class:`PipelineJob`: ``(documents, shard, lines)``."""
+
+    def __iter__(self) -> PipelineBatches: ...
+    def __next__(self) -> tuple[bytes, bytes, list[str] | None]: ...
+
+def percentile(values: Sequence[float], qs: Sequence[float]) -> list[float]:
+    """numpy's ``np.percentile(values, qs)`` ('linear'), ``kneser::pipeline::percentile``."""
+
+def pipeline_histogram_edges() -> list[float]:
+    """The edges of the pipeline's log10-perplexity histogram."""
+
+def document_perplexities(model: Model, texts: Sequence[str]) -> npt.NDArray[np.float64]:
+    """Each text's perplexity as a document of lines, as ``kneser.Pipeline`` scores them."""
+
+def bucket_indices(values: Sequence[float], cutoffs: Sequence[float]) -> npt.NDArray[np.intp]:
+    """How many of the increasing ``cutoffs`` are at or below each value (the last for NaN)."""
 
 def is_parquet(path: str | PathLike[str]) -> bool:
     """Whether ``path`` starts with Parquet's ``PAR1`` magic (``kneser::io::is_parquet``)."""
@@ -1088,10 +1137,6 @@ class SentencePiece(Tokenizer):
     @property
     def model_type(self) -> str: ...
     def __len__(self) -> int: ...
-
-def ccnet_perplexity(
-    log10_sums: Sequence[float], lengths: Sequence[int]
-) -> npt.NDArray[np.float64]: ...
 
 @final
 class CcnetScorer:

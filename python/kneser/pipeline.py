@@ -2,16 +2,18 @@
 with a kneser language model, bucket by perplexity, deduplicate, write the kept documents as
 JSON lines and, optionally, token-id shards for training.
 
-The heavy work (normalization, tokenization, scoring, encoding) runs in the Rust core in
-parallel batches with the GIL released; this module only moves batches along. Memory stays flat
-in the corpus size: one batch of documents at a time, the first ``calibration`` documents when
-bucket cutoffs are estimated from percentiles, 8 bytes per distinct document (or line) for exact
-deduplication, and a fixed-size histogram.
+The whole stage loop (normalization, dedup, tokenization, scoring, calibration, buckets, the
+histogram and the written bytes) is one core job, ``kneser::pipeline`` (``_kneser.PipelineJob``),
+fed one batch per call with the GIL released; this module builds the job from the options, hands
+it the inputs, writes what it returns and presents the report. A Python tokenizer (any object
+with ``tokenize_batch`` that is not a kneser one) is run here on the job's lines and its tokens
+handed back to the same job. Memory stays flat in the corpus size: one batch of documents at a
+time, the first ``calibration`` documents when bucket cutoffs are estimated from percentiles,
+8 bytes per distinct document (or line) for exact deduplication, and a fixed-size histogram.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import sys
@@ -28,8 +30,9 @@ from kneser import _arrow, _kneser
 from kneser._errors import ArgumentError
 
 BUCKETS = ("head", "middle", "tail")
-# log10(perplexity) histogram: fixed bins, so memory does not grow with the corpus.
-HIST_EDGES = np.linspace(0.0, 6.0, 121)
+# log10(perplexity) histogram: fixed bins, so memory does not grow with the corpus; the core
+# counts them (kneser::pipeline::histogram_bin), these edges are for drawing.
+HIST_EDGES = np.asarray(_kneser.pipeline_histogram_edges())
 
 
 @dataclass
@@ -100,63 +103,6 @@ class Report:
         return "\n".join(lines)
 
 
-@dataclass
-class _Doc:
-    #: The document's JSON line (from the core's reader) or its Arrow/Parquet row.
-    source: bytes | dict[str, Any]
-    text: str
-    lines: list[str] = field(default_factory=list)
-    ntokens: int = 0
-    perplexity: float = math.nan
-
-
-def read_documents(
-    inputs: Sequence[Any],
-    *,
-    field: str,
-    fmt: str,
-    on_error: str,
-    batch_size: int,
-    report: Report,
-) -> Iterator[list[tuple[str, bytes | dict[str, Any]]]]:
-    """Batches of documents, each ``(text, source)``: the str ``field`` and the document's JSON
-    line (JSON-lines and text files, read by the core: ``kneser::documents``) or its row
-    (Parquet files, ``pyarrow.Table``, ``datasets.Dataset``).
-
-    A bad line (invalid UTF-8, JSON that does not parse or nests too deep, a lone surrogate in
-    any field, no str ``field``) raises FormatError naming file and line with
-    ``on_error="raise"``; with ``"skip"`` it is skipped and recorded in
-    ``report.malformed`` as (file, line, reason), and the run goes on.
-    """
-    for path in inputs:
-        if _arrow.is_arrow_source(path):
-            yield from _arrow_docs(_arrow.arrow_rows(path, batch_size, field), field)
-            continue
-        name = os.fspath(path)
-        if fmt == "parquet" or (fmt == "auto" and _kneser.is_parquet(name)):
-            yield from _arrow_docs(_arrow.parquet_rows(name, batch_size, field), field)
-            continue
-        text = not (fmt == "jsonl" or (fmt == "auto" and ".json" in Path(name).name))
-        batches = _kneser.read_documents(
-            name, field=field, text=text, on_error=on_error, batch_size=batch_size
-        )
-        for texts, lines, malformed in batches:
-            report.malformed.extend(malformed)
-            yield list(zip(texts, lines))
-
-
-def _arrow_docs(
-    batches: Iterator[list[dict[str, Any]]], field: str
-) -> Iterator[list[tuple[str, bytes | dict[str, Any]]]]:
-    """Parquet/Arrow rows as documents: a row whose ``field`` is null is skipped."""
-    for rows in batches:
-        yield [(r[field], r) for r in rows if isinstance(r.get(field), str)]
-
-
-def _hash(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest()
-
-
 class Pipeline:
     """Perplexity filtering of documents, as CCNet and RedPajama do.
 
@@ -199,29 +145,26 @@ class Pipeline:
             _kneser.Model(os.fspath(model)) if isinstance(model, (str, os.PathLike)) else model
         )
         self.normalizer = _kneser.Normalizer.ccnet() if normalizer == "ccnet" else normalizer
+        if self.normalizer is not None and not isinstance(self.normalizer, _kneser.Normalizer):
+            raise ArgumentError("normalizer must be a kneser.Normalizer, 'ccnet' or None")
         self.tokenizer = tokenizer
         self.field = field
-        if thresholds is not None:
-            if len(thresholds) != 2 or thresholds[0] > thresholds[1]:
-                raise ArgumentError("thresholds must be two increasing perplexities")
-        if len(percentiles) != 2 or not 0 <= percentiles[0] <= percentiles[1] <= 100:
+        if thresholds is not None and len(thresholds) != 2:
+            raise ArgumentError("thresholds must be two increasing perplexities")
+        if len(percentiles) != 2:
             raise ArgumentError("percentiles must be two increasing values in [0, 100]")
-        self.percentiles = tuple(percentiles)
+        self.percentiles = (float(percentiles[0]), float(percentiles[1]))
         self.thresholds = (
             (float(thresholds[0]), float(thresholds[1])) if thresholds is not None else None
         )
         self.calibration = max(1, calibration)
-        if dedup not in ("document", "line", None):
-            raise ArgumentError(f"dedup must be 'document', 'line' or None, not {dedup!r}")
         self.dedup = dedup
-        self.dedup_normalizer = _kneser.Normalizer.ccnet_dedup() if dedup else None
         self.keep = set(keep)
-        if not self.keep <= set(BUCKETS):
-            raise ArgumentError(f"keep must be a subset of {BUCKETS}")
         if on_error not in ("skip", "raise"):
             raise ArgumentError("on_error must be 'skip' or 'raise'")
         self.on_error = on_error
         self.batch_size = max(1, batch_size)
+        self._job()  # the core checks the options (cutoffs, percentiles, dedup, keep)
 
     @classmethod
     def ccnet(
@@ -274,98 +217,54 @@ class Pipeline:
             batch_size=batch_size,
         )
 
-    # -- reading ---------------------------------------------------------------------------
+    # -- the core job --------------------------------------------------------------------
 
-    def _documents(
-        self, inputs: Sequence[str | os.PathLike[str]], fmt: str, report: Report
-    ) -> Iterator[list[tuple[str, bytes | dict[str, Any]]]]:
-        return read_documents(
-            inputs,
-            field=self.field,
-            fmt=fmt,
-            on_error=self.on_error,
-            batch_size=self.batch_size,
-            report=report,
+    def _core_tokenizer(self) -> bool:
+        """A kneser Tokenizer (or SentencePiece) whose tokenize_batch is the core's."""
+        t = self.tokenizer
+        return isinstance(t, _kneser.Tokenizer) and (
+            type(t).tokenize_batch is _kneser.Tokenizer.tokenize_batch
         )
 
-    # -- the stages ------------------------------------------------------------------------
+    def _job(self, shard_text: str = "none") -> Any:
+        """The core job of a run (``kneser::pipeline``), built from the options; the core
+        checks them."""
+        core = self._core_tokenizer()
+        return _kneser.PipelineJob(
+            self.model,
+            normalizer=self.normalizer,
+            tokenizer=self.tokenizer if core else None,
+            external_tokens=self.tokenizer is not None and not core,
+            dedup=self.dedup,
+            percentiles=self.percentiles,
+            thresholds=self.thresholds,
+            calibration=self.calibration,
+            keep=sorted(self.keep),
+            shard_text=shard_text,
+        )
 
-    def _prepare(
-        self, objs: list[tuple[str, bytes | dict[str, Any]]], seen: set[bytes], report: Report
-    ) -> list[_Doc]:
-        """Normalize, deduplicate and tokenize one batch."""
-        report.documents += len(objs)
-        # Lines (paragraphs) are normalized and scored one by one, as CCNet does.
-        raw = [text.split("\n") for text, _ in objs]
-        flat = [ln for lines in raw for ln in lines]
-        norm = self.normalizer.normalize_batch(flat) if self.normalizer else flat
-        keys = self.dedup_normalizer.normalize_batch(flat) if self.dedup_normalizer else None
-        docs: list[_Doc] = []
-        pos = 0
-        for (text, source), lines_raw in zip(objs, raw):
-            n = len(lines_raw)
-            span = range(pos, pos + n)
-            pos += n
-            lines = [norm[j] for j in span if norm[j].strip()]
-            if self.dedup == "document" and keys is not None:
-                h = _hash("\n".join(keys[j] for j in span))
-                if h in seen:
-                    report.duplicates += 1
+    def _batches(self, job: Any, sources: Sequence[Any], fmt: str) -> Iterator[Any]:
+        """Each input through ``job``, batch by batch: files by the core's document reader
+        (JSON lines or text lines, any compression), Parquet files and Arrow tables as their
+        rows' texts and JSON lines (``kneser._arrow``, the one converter)."""
+        for path in sources:
+            if _arrow.is_arrow_source(path):
+                rows = _arrow.arrow_rows(path, self.batch_size, self.field)
+            else:
+                name = os.fspath(path)
+                if not (fmt == "parquet" or (fmt == "auto" and _kneser.is_parquet(name))):
+                    text = not (fmt == "jsonl" or (fmt == "auto" and ".json" in Path(name).name))
+                    yield from job.read(
+                        name,
+                        field=self.field,
+                        text=text,
+                        on_error=self.on_error,
+                        batch_size=self.batch_size,
+                    )
                     continue
-                seen.add(h)
-            elif self.dedup == "line" and keys is not None:
-                kept_lines = []
-                for j in span:
-                    if not norm[j].strip():
-                        continue
-                    h = _hash(keys[j])
-                    if h in seen:
-                        report.duplicate_lines += 1
-                        continue
-                    seen.add(h)
-                    kept_lines.append(norm[j])
-                if lines and not kept_lines:
-                    report.duplicates += 1
-                    continue
-                lines = kept_lines
-            if not lines:
-                report.empty += 1
-                continue
-            docs.append(_Doc(source, text, lines))
-        if self.tokenizer is not None:
-            flat = [ln for d in docs for ln in d.lines]
-            toks = self.tokenizer.tokenize_batch(flat)
-            it = iter(toks)
-            for d in docs:
-                d.lines = [" ".join(next(it)) for _ in d.lines]
-        return docs
-
-    def _score(self, docs: list[_Doc], report: Report) -> None:
-        """Perplexity of each document: 10^(-sum of line log10 scores / (tokens + lines)), the
-        kenlm definition for one line, summed over the document's lines as CCNet does."""
-        flat = [ln for d in docs for ln in d.lines]
-        if not flat:
-            return
-        scores = self.model.score_batch(flat)
-        totals, lengths = [], []
-        pos = 0
-        for d in docs:
-            n = len(d.lines)
-            totals.append(float(np.sum(scores[pos : pos + n])))
-            d.ntokens = sum(len(ln.split()) for ln in d.lines)
-            lengths.append(d.ntokens + n)
-            pos += n
-            report.tokens += d.ntokens
-        # The core's formula (kneser::ccnet::perplexity), the one home of it.
-        for d, ppl in zip(docs, _kneser.ccnet_perplexity(totals, lengths)):
-            d.perplexity = float(ppl)
-
-    def _bucket(self, ppl: float, cutoffs: tuple[float, float]) -> str:
-        if ppl < cutoffs[0]:
-            return "head"
-        if ppl < cutoffs[1]:
-            return "middle"
-        return "tail"
+                rows = _arrow.parquet_rows(name, self.batch_size, self.field)
+            for texts, lines in _arrow.documents(rows, self.field):
+                yield job.documents(texts, lines)
 
     # -- running ---------------------------------------------------------------------------
 
@@ -411,12 +310,10 @@ class Pipeline:
         start = time.perf_counter()
         single = isinstance(inputs, (str, os.PathLike)) or _arrow.is_arrow_source(inputs)
         sources: list[Any] = [inputs] if single else list(cast(Sequence[Any], inputs))
-        report = Report()
         out_path = Path(output)
         out_dir = out_path.parent if str(out_path.parent) else Path(".")
-        seen: set[bytes] = set()
-        cutoffs = self.thresholds
-        pending: list[_Doc] = []
+        shard_text = "none" if shards is None else "source" if shard_tokenizer else "tokens"
+        job = self._job(shard_text)
         # The core's output layer: claimed before any work (refuses an input as output).
         paths = [os.fspath(p) for p in sources if not _arrow.is_arrow_source(p)]
         out = _kneser.OutputFile(os.fspath(output), paths)
@@ -430,50 +327,35 @@ class Pipeline:
             if shard_path is not None:
                 shard_out = _kneser.OutputFile(os.fspath(shard_path), paths)
 
-            def emit(docs: list[_Doc], cut: tuple[float, float]) -> None:
-                kept: list[tuple[_Doc, str]] = []
-                for d in docs:
-                    b = self._bucket(d.perplexity, cut)
-                    report.buckets[b] += 1
-                    lp = math.log10(d.perplexity) if d.perplexity > 0 else 0.0
-                    i = int(np.searchsorted(HIST_EDGES, lp, side="right")) - 1
-                    report.histogram_counts[b][min(max(i, 0), len(HIST_EDGES) - 2)] += 1
-                    if b not in self.keep:
-                        continue
-                    report.kept += 1
-                    report.kept_per_bucket[b] += 1
-                    report.kept_tokens += d.ntokens
-                    kept.append((d, b))
-                self._write(kept, out, parquet_out, shard_out, shard_tokenizer is not None)
+            def write(documents: bytes, shard: bytes) -> None:
+                if parquet_out is not None:
+                    parquet_out.add_lines(documents)
+                elif documents:
+                    out.write(documents)
+                if shard_out is not None and shard:
+                    shard_out.write(shard)
 
-            for objs in self._documents(sources, format, report):
-                docs = self._prepare(objs, seen, report)
-                self._score(docs, report)
-                if cutoffs is None:
-                    pending.extend(docs)
-                    if len(pending) >= self.calibration:
-                        cutoffs = self._cutoffs(pending)
-                        emit(pending, cutoffs)
-                        pending = []
-                else:
-                    emit(docs, cutoffs)
+            for documents, shard, lines in self._batches(job, sources, format):
+                if lines is not None:
+                    # A Python tokenizer: its tokens go back to the same core job.
+                    documents, shard = job.emit(self.tokenizer.tokenize_batch(lines))
+                write(documents, shard)
                 if progress:
+                    r = job.report
                     print(
-                        f"\rkneser pipeline: {report.documents:,} documents, {report.kept:,} kept",
+                        f"\rkneser pipeline: {r['documents']:,} documents, {r['kept']:,} kept",
                         end="",
                         file=sys.stderr,
                         flush=True,
                     )
-            if cutoffs is None:
-                cutoffs = self._cutoffs(pending)
-            emit(pending, cutoffs)
+            write(*job.finish())
             if progress:
                 print(file=sys.stderr)
             if parquet_out is not None:
                 parquet_out.close()
             out.commit()
+            report = _report(job.report)
             report.output = str(out_path)
-            report.cutoffs = (float(cutoffs[0]), float(cutoffs[1]))
             if shard_out is not None and shard_path is not None and shards is not None:
                 shard_out.commit()
                 if shard_tokenizer is not None:
@@ -495,42 +377,6 @@ class Pipeline:
         report.seconds = time.perf_counter() - start
         return report
 
-    def _write(
-        self,
-        kept: list[tuple[_Doc, str]],
-        out: Any,
-        parquet_out: Any,
-        shard_out: Any,
-        original_text: bool,
-    ) -> None:
-        """The kept documents into ``out`` (through the core's writer, or Parquet rows) and
-        ``shard_out``."""
-        if not kept:
-            return
-        ppl = [round(d.perplexity, 2) for d, _ in kept]
-        lines = [
-            d.source if isinstance(d.source, bytes) else _arrow.json_line(d.source) for d, _ in kept
-        ]
-        if parquet_out is not None:
-            for (d, b), p, line in zip(kept, ppl, lines):
-                row = dict(d.source) if isinstance(d.source, dict) else _arrow.json_row(line)
-                row["perplexity"] = p
-                row["bucket"] = b
-                parquet_out.add(row)
-        else:
-            out.write(_kneser.write_documents(lines, ppl, [b for _, b in kept]))
-        if shard_out is not None and original_text:
-            shard_out.write(b"".join(line + b"\n" for line in lines))
-        elif shard_out is not None:
-            shard_out.write("".join(" ".join(d.lines) + "\n" for d, _ in kept))
-
-    def _cutoffs(self, docs: list[_Doc]) -> tuple[float, float]:
-        if not docs:
-            return (math.inf, math.inf)
-        ppl = np.array([d.perplexity for d in docs])
-        lo, hi = np.percentile(ppl, self.percentiles)
-        return (float(lo), float(hi))
-
     def _encode(self, text: Path, shards: Path, vocab: Any) -> dict[str, Any] | None:
         if text.stat().st_size == 0:
             return None
@@ -539,6 +385,25 @@ class Pipeline:
         index = _kneser.encode_corpus(str(text), vocab, str(shards))
         index["dir"] = str(shards)
         return index
+
+
+def _report(r: dict[str, Any]) -> Report:
+    """The core job's counts (``PipelineJob.report``) as a :class:`Report`."""
+    cutoffs = r["cutoffs"]
+    return Report(
+        documents=r["documents"],
+        kept=r["kept"],
+        duplicates=r["duplicates"],
+        duplicate_lines=r["duplicate_lines"],
+        empty=r["empty"],
+        malformed=[tuple(m) for m in r["malformed"]],
+        buckets=r["buckets"],
+        kept_per_bucket=r["kept_per_bucket"],
+        tokens=r["tokens"],
+        kept_tokens=r["kept_tokens"],
+        cutoffs=(float(cutoffs[0]), float(cutoffs[1])),
+        histogram_counts=r["histogram"],
+    )
 
 
 def _encode_hf(

@@ -753,23 +753,8 @@ class PerplexityScorer:
         if not self.documents:
             batch[self.output] = np.asarray(self.model.perplexity_batch(texts))
             return batch
-        docs = [[ln for ln in t.split("\n") if ln.strip()] for t in texts]
-        flat = [ln for lines in docs for ln in lines]
-        scores = np.asarray(self.model.score_batch(flat)) if flat else np.zeros(0)
-        ppl = np.full(len(docs), np.nan)
-        rows, totals, lengths = [], [], []
-        pos = 0
-        for i, lines in enumerate(docs):
-            n = len(lines)
-            if n:
-                rows.append(i)
-                totals.append(float(np.sum(scores[pos : pos + n])))
-                lengths.append(sum(len(ln.split()) for ln in lines) + n)
-            pos += n
-        if rows:
-            # The core's formula (kneser::ccnet::perplexity), the one home of it.
-            ppl[rows] = _kneser.ccnet_perplexity(totals, lengths)
-        batch[self.output] = ppl
+        # kneser::pipeline::document_perplexities: the generic pipeline's rule, one home.
+        batch[self.output] = _kneser.document_perplexities(self.model, texts)
         return batch
 
 
@@ -849,14 +834,15 @@ class Bucketer:
             labels = ["head", "middle", "tail"] if len(cutoffs) == 2 else None
         if labels is None or len(labels) != len(cutoffs) + 1:
             raise kneser.ArgumentError(f"give {len(cutoffs) + 1} labels for {len(cutoffs)} cutoffs")
-        self.cutoffs = np.asarray(cutoffs)
+        self.cutoffs = cutoffs
         self.labels = np.asarray(list(labels), dtype=object)
         self.column = column
         self.output = output
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         ppl = np.asarray(batch[self.column], dtype=np.float64)
-        batch[self.output] = self.labels[np.searchsorted(self.cutoffs, ppl, side="right")]
+        # The pipeline's bucket rule for any number of cutoffs (kneser::bucket_index).
+        batch[self.output] = self.labels[_kneser.bucket_indices(ppl.tolist(), self.cutoffs)]
         return batch
 
 
@@ -932,7 +918,8 @@ def calibrate(
     ppl = ppl[~np.isnan(ppl)]
     if ppl.size == 0:
         raise kneser.ArgumentError("no scored rows to calibrate the cutoffs on")
-    return tuple(float(x) for x in np.percentile(ppl, list(percentiles)))
+    # numpy's 'linear' percentile rule, in the core (kneser::pipeline::percentile).
+    return tuple(_kneser.percentile(ppl.tolist(), [float(q) for q in percentiles]))
 
 
 def filter_pipeline(

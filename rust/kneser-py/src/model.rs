@@ -141,6 +141,11 @@ impl Texts<'_> {
 }
 
 impl PyModel {
+    /// The core model, for the jobs that score with it (`kneser.Pipeline`).
+    pub(crate) fn core(&self) -> Arc<Model> {
+        Arc::clone(&self.inner)
+    }
+
     fn path_bytes(&self, py: Python<'_>) -> PyResult<Py<PyBytes>> {
         let guard = self.path.lock().map_err(|_| {
             pyo3::exceptions::PyRuntimeError::new_err("kneser.Model: lock poisoned")

@@ -299,34 +299,7 @@ impl PyCcnetBatches {
     }
 }
 
-/// CCNet's document perplexity `10 ** (-log10_sum / length)` (`kneser::ccnet::perplexity`, the
-/// one home of the formula), element-wise; `length` counts the words plus one per line.
-///
-/// Args:
-///     log10_sums: the summed log10 scores of each document's lines.
-///     lengths: each document's words plus its number of lines.
-#[pyfunction]
-fn ccnet_perplexity<'py>(
-    py: Python<'py>,
-    log10_sums: Vec<f64>,
-    lengths: Vec<u64>,
-) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    if log10_sums.len() != lengths.len() {
-        return Err(pyo3::exceptions::PyValueError::new_err(
-            "log10_sums and lengths differ in length",
-        ));
-    }
-    Ok(PyArray1::from_iter(
-        py,
-        log10_sums
-            .iter()
-            .zip(&lengths)
-            .map(|(&s, &n)| kneser::ccnet_perplexity(s, n)),
-    ))
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(ccnet_perplexity, m)?)?;
     m.add_class::<PyCcnetScorer>()?;
     m.add_class::<PyCcnetJsonl>()?;
     m.add_class::<PyCcnetBatches>()?;

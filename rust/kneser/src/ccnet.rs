@@ -40,17 +40,51 @@ pub fn perplexity(log10_sum: f64, length: u64) -> f64 {
     10f64.powf(-log10_sum / length as f64)
 }
 
-/// Python's `round(x, 1)`: the nearest one-decimal value, ties by the exact binary value.
-pub fn round1(x: f64) -> f64 {
+/// Python's `round(x, ndigits)` for a float: the nearest value with `ndigits` decimals, ties
+/// by the exact binary value (half to even on it). The one home of the printed perplexity's
+/// rounding: CCNet's one decimal ([`round1`]) and the generic pipeline's two
+/// ([`crate::pipeline::PRINTED_DECIMALS`]).
+pub fn python_round(x: f64, ndigits: usize) -> f64 {
     if !x.is_finite() {
         return x;
     }
-    format!("{x:.1}").parse().unwrap_or(x)
+    format!("{x:.ndigits$}").parse().unwrap_or(x)
+}
+
+/// Python's `round(x, 1)` ([`python_round`]): CCNet's printed perplexity.
+pub fn round1(x: f64) -> f64 {
+    python_round(x, 1)
 }
 
 /// `len(text.split())` in Python ([`Rule::Python`], the one home of that rule).
 pub fn python_word_count(text: &str) -> u64 {
     Rule::Python.split(text).count() as u64
+}
+
+/// The bucket of a perplexity between two cutoffs: `head` below the first, `middle` below the
+/// second, else `tail` (NaN too; [`bucket_index`]). The one home of the rule, for CCNet's `PerplexityBucket`
+/// ([`Cutoffs::bucket`]) and the generic pipeline.
+pub fn bucket_of(perplexity: f64, (head, tail): (f64, f64)) -> Bucket {
+    [Bucket::Head, Bucket::Middle, Bucket::Tail][bucket_index(perplexity, &[head, tail])]
+}
+
+/// The bucket index of a perplexity over increasing cutoffs: how many cutoffs are at or below
+/// it (`len(cutoffs)` for NaN: the last bucket), numpy's `searchsorted(cutoffs, x, "right")`.
+/// The rule of [`bucket_of`] for any number of cutoffs (`kneser.ray.Bucketer`).
+pub fn bucket_index(perplexity: f64, cutoffs: &[f64]) -> usize {
+    if perplexity.is_nan() {
+        cutoffs.len()
+    } else {
+        cutoffs.partition_point(|&c| c <= perplexity)
+    }
+}
+
+/// The 64-bit hash of a text kept for exact deduplication (CCNet mode's and the generic
+/// pipeline's): 8 bytes per distinct document or line.
+pub fn dedup_hash(text: &str) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
+    h.write(text.as_bytes());
+    h.finish()
 }
 
 /// A perplexity bucket.
@@ -176,12 +210,8 @@ impl Cutoffs {
         };
         if ppl < 0.0 {
             Bucket::All
-        } else if ppl < head {
-            Bucket::Head
-        } else if ppl < tail {
-            Bucket::Middle
         } else {
-            Bucket::Tail
+            bucket_of(ppl, (head, tail))
         }
     }
 }
@@ -400,9 +430,7 @@ impl CcnetScorer {
     }
 
     fn dedup_hash(&self, text: &str) -> u64 {
-        let mut h = rustc_hash::FxHasher::default();
-        self.dedup.with_normalized(text, |d| h.write(d.as_bytes()));
-        h.finish()
+        self.dedup.with_normalized(text, dedup_hash)
     }
 
     /// Steps 1 and 2 of the module doc (and the whole of 3 for a text that is not one line of

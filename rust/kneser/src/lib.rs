@@ -16,7 +16,8 @@
 //! * [`arpa`]: the ARPA writer and reader.
 //! * [`model`]: query structures for scoring (in memory and a memory-mapped binary format).
 //! * [`ccnet`]: CCNet's perplexity filter; [`documents`]: the generic pipeline's JSON-lines
-//!   documents (read, and the kept ones written back byte for byte).
+//!   documents (read, and the kept ones written back byte for byte); [`pipeline`]: the generic
+//!   pipeline's job (normalize, dedup, tokenize, score, calibrate, bucket, write).
 //!
 //! Errors are one enum, [`Error`]; long jobs take a [`Cancel`] flag that they poll between
 //! blocks of work.
@@ -32,6 +33,7 @@ pub mod error;
 pub mod estimate;
 pub mod io;
 pub mod model;
+pub mod pipeline;
 pub mod sort;
 pub mod text;
 pub mod vocab;
@@ -94,4 +96,9 @@ pub use ccnet::jsonl::{JsonlJob, JsonlOptions, JsonlReport, LineBatch};
 pub use ccnet::{perplexity as ccnet_perplexity, Bucket, CcnetScorer};
 
 // The generic pipeline's documents (`kneser.Pipeline`).
+pub use ccnet::bucket_index;
 pub use documents::{read_documents, write_documents, Document, DocumentBatch, DocumentOptions};
+pub use pipeline::{
+    document_perplexities, histogram_edges as pipeline_histogram_edges, percentile, CutoffRule,
+    Dedup, PipelineJob, PipelineOptions, PipelineReport, Prepared, ShardText, Written,
+};
