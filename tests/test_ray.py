@@ -446,3 +446,11 @@ def test_ccnet_through_ray_equals_the_pipeline(tmp_path):
         else:
             assert np.isnan(g["perplexity"])
     assert {e["bucket"] for e in expected} >= {"head", "tail", "all"}
+
+
+def test_normalize_documents_line_by_line_as_the_pipeline():
+    texts = ["The Cat  sat.\n\nA DOG 12", "", "é\n"]
+    out = kray.Normalize(documents=True)({"text": np.array(texts, dtype=object)})
+    norm = kneser.Normalizer.ccnet()
+    want = ["\n".join(norm.normalize_batch(t.split("\n"))) for t in texts]
+    assert list(out["normalized"]) == want

@@ -167,6 +167,9 @@ def pipeline_histogram_edges() -> list[float]:
 def document_perplexities(model: Model, texts: Sequence[str]) -> npt.NDArray[np.float64]:
     """Each text's perplexity as a document of lines, as ``kneser.Pipeline`` scores them."""
 
+def normalize_documents(normalizer: Normalizer, texts: Sequence[str]) -> list[str]:
+    """Each text normalized line by line, as ``kneser.Pipeline`` normalizes its documents."""
+
 def bucket_indices(values: Sequence[float], cutoffs: Sequence[float]) -> npt.NDArray[np.intp]:
     """How many of the increasing ``cutoffs`` are at or below each value (the last for NaN)."""
 

@@ -341,13 +341,7 @@ class Pipeline:
                     documents, shard = job.emit(self.tokenizer.tokenize_batch(lines))
                 write(documents, shard)
                 if progress:
-                    r = job.report
-                    print(
-                        f"\rkneser pipeline: {r['documents']:,} documents, {r['kept']:,} kept",
-                        end="",
-                        file=sys.stderr,
-                        flush=True,
-                    )
+                    _progress(job.report)
             write(*job.finish())
             if progress:
                 print(file=sys.stderr)
@@ -387,22 +381,40 @@ class Pipeline:
         return index
 
 
+_COUNTS = (
+    "documents",
+    "kept",
+    "duplicates",
+    "duplicate_lines",
+    "empty",
+    "buckets",
+    "kept_per_bucket",
+    "unscored",
+    "tokens",
+    "kept_tokens",
+)
+
+
 def _report(r: dict[str, Any]) -> Report:
-    """The core job's counts (``PipelineJob.report``) as a :class:`Report`."""
-    cutoffs = r["cutoffs"]
-    return Report(
-        documents=r["documents"],
-        kept=r["kept"],
-        duplicates=r["duplicates"],
-        duplicate_lines=r["duplicate_lines"],
-        empty=r["empty"],
-        malformed=[tuple(m) for m in r["malformed"]],
-        buckets=r["buckets"],
-        kept_per_bucket=r["kept_per_bucket"],
-        tokens=r["tokens"],
-        kept_tokens=r["kept_tokens"],
-        cutoffs=(float(cutoffs[0]), float(cutoffs[1])),
-        histogram_counts=r["histogram"],
+    """A core job's counts (``PipelineJob.report`` or ``CcnetJsonl.report``) as a
+    :class:`Report`."""
+    report = Report(
+        **{k: r[k] for k in _COUNTS if k in r}, malformed=[tuple(m) for m in r["malformed"]]
+    )
+    if r.get("cutoffs") is not None:
+        report.cutoffs = (float(r["cutoffs"][0]), float(r["cutoffs"][1]))
+    if "histogram" in r:
+        report.histogram_counts = r["histogram"]
+    return report
+
+
+def _progress(r: dict[str, Any]) -> None:
+    """The running counts of a core job on stderr."""
+    print(
+        f"\rkneser pipeline: {r['documents']:,} documents, {r['kept']:,} kept",
+        end="",
+        file=sys.stderr,
+        flush=True,
     )
 
 
@@ -491,31 +503,14 @@ class CcnetPipeline:
                 for chunk in job.read(path, self.batch_size):
                     out.write(chunk)
                     if progress:
-                        r = job.report
-                        print(
-                            f"\rkneser pipeline: {r['documents']:,} documents, {r['kept']:,} kept",
-                            end="",
-                            file=sys.stderr,
-                            flush=True,
-                        )
+                        _progress(job.report)
             if progress:
                 print(file=sys.stderr)
             out.commit()
         finally:
             out.abort()
-        r = job.report
-        report = Report(
-            documents=r["documents"],
-            kept=r["kept"],
-            duplicates=r["duplicates"],
-            malformed=[tuple(m) for m in r["malformed"]],
-            buckets=r["buckets"],
-            kept_per_bucket=r["kept_per_bucket"],
-            unscored=r["unscored"],
-            tokens=r["tokens"],
-            kept_tokens=r["kept_tokens"],
-            output=str(output),
-        )
+        report = _report(job.report)
+        report.output = str(output)
         report.seconds = time.perf_counter() - start
         return report
 

@@ -792,14 +792,8 @@ class Normalize:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         texts = _texts(batch[self.column])
         if self.documents:
-            # Line by line, as CCNet: the lines of every document in one parallel batch.
-            split = [t.split("\n") for t in texts]
-            flat = self.normalizer.normalize_batch([ln for lines in split for ln in lines])
-            out, pos = [], 0
-            for lines in split:
-                out.append("\n".join(flat[pos : pos + len(lines)]))
-                pos += len(lines)
-            texts = out
+            # Line by line, as CCNet and kneser.Pipeline (kneser::pipeline::normalize_documents).
+            texts = _kneser.normalize_documents(self.normalizer, texts)
         else:
             texts = self.normalizer.normalize_batch(texts)
         batch[self.output] = np.asarray(texts, dtype=object)

@@ -446,6 +446,20 @@ fn document_perplexities<'py>(
     Ok(PyArray1::from_vec(py, ppl))
 }
 
+/// Each text normalized line by line, the lines joined back by newlines, as `kneser.Pipeline`
+/// normalizes its documents (`kneser::pipeline::normalize_documents`).
+#[pyfunction]
+fn normalize_documents(
+    py: Python<'_>,
+    normalizer: PyRef<'_, PyNormalizer>,
+    texts: Vec<String>,
+) -> PyResult<Vec<String>> {
+    let normalizer = normalizer.inner();
+    run_detached(py, |cancel| {
+        kneser::normalize_documents(&normalizer, &texts, cancel)
+    })
+}
+
 /// The bucket index of each value over increasing `cutoffs` (`kneser::bucket_index`: how many
 /// cutoffs are at or below it; the last for NaN). An intp array.
 #[pyfunction]
@@ -473,6 +487,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pipeline_histogram_edges, m)?)?;
     m.add_function(wrap_pyfunction!(document_perplexities, m)?)?;
     m.add_function(wrap_pyfunction!(bucket_indices, m)?)?;
+    m.add_function(wrap_pyfunction!(normalize_documents, m)?)?;
     m.add_class::<PyDocuments>()?;
     m.add_function(wrap_pyfunction!(is_parquet, m)?)?;
     Ok(())

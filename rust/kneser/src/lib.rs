@@ -99,6 +99,7 @@ pub use ccnet::{perplexity as ccnet_perplexity, Bucket, CcnetScorer};
 pub use ccnet::bucket_index;
 pub use documents::{read_documents, write_documents, Document, DocumentBatch, DocumentOptions};
 pub use pipeline::{
-    document_perplexities, histogram_edges as pipeline_histogram_edges, percentile, CutoffRule,
-    Dedup, PipelineJob, PipelineOptions, PipelineReport, Prepared, ShardText, Written,
+    document_perplexities, histogram_edges as pipeline_histogram_edges, normalize_documents,
+    percentile, CutoffRule, Dedup, PipelineJob, PipelineOptions, PipelineReport, Prepared,
+    ShardText, Written,
 };

@@ -146,6 +146,36 @@ pub fn percentile(values: &[f64], qs: &[f64]) -> Option<Vec<f64>> {
     )
 }
 
+/// A document's lines: its text split on `\n` (CCNet's paragraphs, normalized and scored one
+/// by one).
+pub fn document_lines(text: &str) -> std::str::Split<'_, char> {
+    text.split('\n')
+}
+
+/// Each text normalized line by line ([`document_lines`]), the lines joined back by `\n`: the
+/// job's step 1 for `kneser.ray.Normalize(documents=True)`.
+pub fn normalize_documents<S: AsRef<str> + Sync>(
+    normalizer: &Normalizer,
+    texts: &[S],
+    cancel: &Cancel,
+) -> Result<Vec<String>> {
+    let split: Vec<Vec<&str>> = texts
+        .iter()
+        .map(|t| document_lines(t.as_ref()).collect())
+        .collect();
+    let flat: Vec<&str> = split.iter().flatten().copied().collect();
+    let norm = in_blocks(&flat, cancel, |b| normalizer.normalize_batch(b))?;
+    let mut pos = 0;
+    Ok(split
+        .iter()
+        .map(|lines| {
+            let joined = norm[pos..pos + lines.len()].join("\n");
+            pos += lines.len();
+            joined
+        })
+        .collect())
+}
+
 /// Whether a line is kept: not blank by Python's `str.strip` ([`Rule::Python`]).
 pub fn is_content_line(line: &str) -> bool {
     !Rule::Python.trim(line).is_empty()
@@ -440,7 +470,7 @@ impl PipelineJob {
         self.report.documents += docs.len() as u64;
         let (texts, json): (Vec<String>, Vec<Vec<u8>>) =
             docs.into_iter().map(|d| (d.text, d.line)).unzip();
-        let raw: Vec<Vec<&str>> = texts.iter().map(|t| t.split('\n').collect()).collect();
+        let raw: Vec<Vec<&str>> = texts.iter().map(|t| document_lines(t).collect()).collect();
         let flat: Vec<&str> = raw.iter().flatten().copied().collect();
         let norm = match &self.opts.normalizer {
             Some(n) => Some(in_blocks(&flat, cancel, |b| n.normalize_batch(b))?),
@@ -649,6 +679,14 @@ mod tests {
         let big: Vec<f64> = (0..1000).map(|i| (i as f64).sin()).collect();
         let (a, b) = big.split_at(496);
         assert_eq!(numpy_sum(&big), pairwise(a) + pairwise(b));
+    }
+
+    #[test]
+    fn documents_normalized_line_by_line() {
+        let n = Normalizer::ccnet(crate::text::normalize::CcnetOptions::default());
+        let got = normalize_documents(&n, &["A b\n\nC 12", ""], &Cancel::new()).unwrap();
+        let want = format!("{}\n\n{}", n.normalize("A b"), n.normalize("C 12"));
+        assert_eq!(got, [want, n.normalize("")]);
     }
 
     #[test]
