@@ -442,6 +442,24 @@ def test_train_lm_cli_writes_a_pair_ccnet_loads(tmp_path):
         assert (both / "kenlm.bin").read_bytes() == (lm_dir / "en.arpa.bin").read_bytes()
 
 
+def test_train_lm_quiet_prints_nothing(tmp_path, capfd):
+    """`kneser train-lm -q` writes nothing to stdout or stderr (file descriptors included, so
+    SentencePiece's trainer logs would show); without -q the summary is on stderr."""
+    ref = tmp_path / "ref.txt"
+    ref.write_text("\n".join(_en_lines()[:500]) + "\n", encoding="utf-8")
+    args = ["train-lm", str(ref), "-o", "2", "--sp-vocab-size", "300", "--discount-fallback"]
+    out = ["--binary", str(tmp_path / "en.arpa.bin"), "--sp-model", str(tmp_path / "en.sp.model")]
+    capfd.readouterr()
+    assert main([*args, *out, "-q"]) == 0
+    assert capfd.readouterr() == ("", "")
+    assert (tmp_path / "en.arpa.bin").read_bytes().startswith(KENLM_MAGIC)
+    (tmp_path / "en.arpa.bin").unlink()
+    (tmp_path / "en.sp.model").unlink()
+    assert main([*args, *out]) == 0
+    summary = json.loads(capfd.readouterr().err.strip().splitlines()[-1])
+    assert summary["binary"] == str(tmp_path / "en.arpa.bin")
+
+
 def test_train_lm_refuses_bad_outputs_before_any_work(tmp_path):
     ref = tmp_path / "ref.txt"
     ref.write_text("a b c\n", encoding="utf-8")

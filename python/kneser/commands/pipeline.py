@@ -187,7 +187,8 @@ def run_train_lm(args: argparse.Namespace) -> int:
         discount_fallback=True if args.discount_fallback else None,
         verbose=not args.quiet,
     )
-    print(json.dumps(summary), file=sys.stderr)
+    if not args.quiet:
+        print(json.dumps(summary), file=sys.stderr)
     return 0
 
 
