@@ -772,6 +772,64 @@ fn check_middle(
     Ok(())
 }
 
+/// [`check_middle`]'s conditions in one tight pass without the error's details (the common
+/// case of a load: this runs on every entry of every middle order); `false` sends the level to
+/// [`check_middle`] to name the first fault.
+fn middle_is_sound(bytes: &[u8], m: &Middle, entries: u64, next: u64, c1: u64) -> bool {
+    let p = &m.packed;
+    let Some(level) = p.at.checked_add(p.len).and_then(|end| bytes.get(p.at..end)) else {
+        return false;
+    };
+    // Both fields are at most 57 bits: one unaligned load each (the array's 8 bytes of slack
+    // keep every load inside it; one that is not reads as all ones, a fault).
+    let field = |bit: u64| -> u64 {
+        let at = (bit >> 3) as usize;
+        level.get(at..at + 8).map_or(u64::MAX, |b| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(b);
+            u64::from_le_bytes(a) >> (bit & 7)
+        })
+    };
+    let total = u64::from(p.total);
+    let pointer_at = u64::from(p.total - p.next_bits);
+    let (word_mask, pointer_mask) = ((1u64 << p.word_bits) - 1, (1u64 << p.next_bits) - 1);
+    // Entries [from, to) whose pointers have the high bits `high` (with `-a`; else all, 0).
+    let mut segments: Vec<(u64, u64, u64)> = Vec::new();
+    match &m.array {
+        None => segments.push((0, entries + 1, 0)),
+        Some(a) => {
+            let mut previous = 0u64;
+            for k in 0..a.count {
+                let o = super::probing::u64_at(bytes, a.at + 8 * k);
+                if (k == 0 && o != 0) || o < previous || o > entries + 1 {
+                    return false;
+                }
+                if k > 0 {
+                    segments.push((previous, o, (k as u64 - 1) << p.next_bits));
+                }
+                previous = o;
+            }
+            segments.push((previous, entries + 1, (a.count as u64 - 1) << p.next_bits));
+        }
+    }
+    // Entry 0 is in the first segment that is not empty (they cover every entry, in order).
+    let first = segments
+        .iter()
+        .find(|s| s.0 < s.1)
+        .map(|&(_, _, high)| high | (field(pointer_at) & pointer_mask));
+    let (mut ok, mut previous) = (first == Some(0), 0u64);
+    for (from, to, high) in segments {
+        for i in from..to {
+            let bit = i * total;
+            let word = field(bit) & word_mask;
+            let pointer = high | (field(bit + pointer_at) & pointer_mask);
+            ok &= (word < c1 || i == entries) & (pointer >= previous);
+            previous = pointer;
+        }
+    }
+    ok && previous == next
+}
+
 /// The quantization tables (`-q`, `-b`), where the header's bit counts put them: every center
 /// a number (no NaN, which would score NaN), a backoff table's two reserved centers `-0.0` and
 /// `0.0`, and each table's bins non-decreasing, as KenLM's binning writes them.
@@ -855,7 +913,9 @@ pub(crate) fn load(storage: Storage, name: &str, fixed: super::binary::Fixed) ->
     check_unigram_pointers(&r, g.unigrams, c1 as usize, counts[1])?;
     for (i, m) in g.middles.iter().enumerate() {
         let n = i + 2;
-        check_middle(&r, m, n, counts[n - 1], counts[n], c1)?;
+        if !middle_is_sound(bytes, m, counts[n - 1], counts[n], c1) {
+            check_middle(&r, m, n, counts[n - 1], counts[n], c1)?;
+        }
     }
     check_quantization(&r, &g, order)?;
     let mut search = super::trie_search::TrieSearch::new(g, counts.clone());
@@ -1338,6 +1398,51 @@ mod tests {
             let (byte, shift) = (((bit + j) / 8) as usize, (bit + j) % 8);
             bytes[byte] &= !(1 << shift);
             bytes[byte] |= (((value >> j) & 1) as u8) << shift;
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// The fast pass of the load and the detailed check agree on any corrupted field.
+        #[test]
+        fn the_fast_level_check_agrees_with_the_detailed_one(
+            file in 0usize..3,
+            level in 0usize..8,
+            entry in proptest::prelude::any::<u64>(),
+            which in 0u8..3,
+            value in proptest::prelude::any::<u64>(),
+            small in proptest::prelude::any::<bool>(),
+        ) {
+            let name = ["tiny.o3.trie-a.kenlm", "tiny.o4.trie-q8-b7-a255.kenlm", "tiny.o3.trie.kenlm"][file];
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fuzz/corpus/binary_reader")
+                .join(name);
+            let mut data = std::fs::read(path).expect("seed");
+            let (g, counts) = geometry_of(&data);
+            let n = level % g.middles.len() + 2;
+            let m = &g.middles[n - 2];
+            let p = m.packed;
+            let i = entry % (counts[n - 1] + 1);
+            let value = if small { value % 8 } else { value };
+            match which {
+                0 => set_bits(&mut data, p.bit(i), p.word_bits, value & ((1 << p.word_bits) - 1)),
+                1 => set_bits(
+                    &mut data,
+                    p.bit(i) + u64::from(p.total - p.next_bits),
+                    p.next_bits,
+                    value & ((1 << p.next_bits) - 1),
+                ),
+                _ => {
+                    if let Some(a) = m.array {
+                        let k = (entry % a.count as u64) as usize;
+                        data[a.at + 8 * k..a.at + 8 * k + 8].copy_from_slice(&value.to_le_bytes());
+                    }
+                }
+            }
+            let r = Reader { bytes: &data, name: "t" };
+            let fast = middle_is_sound(&data, m, counts[n - 1], counts[n], counts[0]);
+            let slow = check_middle(&r, m, n, counts[n - 1], counts[n], counts[0]);
+            proptest::prop_assert_eq!(fast, slow.is_ok(), "{:?}", slow.err());
         }
     }
 
