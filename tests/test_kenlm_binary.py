@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import lzma
+import os
 import random
 import shutil
 import subprocess
@@ -734,3 +735,127 @@ def test_a_trie_file_saves_in_other_layouts(
             want = exact(original, text)
             assert exact(ours, text) == want, (path.name, text)
             assert [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text)] == want
+
+
+# -- Straight from estimation: records, no ARPA text -------------------------------------------
+
+ESTIMATED_REFS = [
+    ("book.o3.probing", 3, {}),
+    ("book.o3.probing-novocab", 3, {"include_vocab": False}),
+    ("book.o5.probing", 5, {}),
+    *[
+        (name, int(arpa[-1]), {"binary_layout": "trie", **kwargs})
+        for name, (arpa, _, kwargs) in TRIE_FLAGS.items()
+    ],
+]
+
+
+@pytest.mark.parametrize(("name", "order", "kwargs"), ESTIMATED_REFS)
+def test_estimate_binary_md5_equals_build_binarys_reference(
+    shared_dir: Path, tmp_path: Path, name: str, order: int, kwargs: dict
+) -> None:
+    """`kneser.estimate(book.txt, binary=...)`, which hands its n-grams to the builders as
+    records (no ARPA text), writes build_binary's bytes for lmplz's ARPA of the same corpus
+    (the reference binaries; build_binary's flags in the reference README)."""
+    out = tmp_path / "direct.bin"
+    kneser.estimate(LMPLZ / "book.txt", order, binary=out, **kwargs)
+    expected = lzma.open(shared_dir / "reference" / "binary" / f"{name}.bin.xz").read()
+    assert hashlib.md5(out.read_bytes()).hexdigest() == hashlib.md5(expected).hexdigest()
+
+
+WORDS = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Zs", "Zl", "Zp", "Cc")),
+    min_size=1,
+    max_size=4,
+).filter(lambda w: w not in ("<s>", "</s>", "<unk>"))
+
+LAYOUTS = [
+    {},
+    {"binary_layout": "trie"},
+    {"binary_layout": "trie", "quantize": 8, "backoff_bits": 7, "array_bits": 255},
+    {"binary_layout": "trie", "quantize": 4, "backoff_bits": 3},
+    {"binary_layout": "trie", "array_bits": 22},
+]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    vocab=st.lists(WORDS, min_size=2, max_size=30, unique=True),
+    picks=st.lists(st.lists(st.integers(0, 29), min_size=0, max_size=12), min_size=1, max_size=40),
+    order=st.integers(2, 4),
+    layout=st.sampled_from(range(len(LAYOUTS))),
+    include_vocab=st.booleans(),
+)
+def test_record_path_writes_the_text_paths_bytes(
+    tmp_path: Path,
+    vocab: list[str],
+    picks: list[list[int]],
+    order: int,
+    layout: int,
+    include_vocab: bool,
+) -> None:
+    """On generated corpora: the binary from the estimator's records equals build_binary's
+    (kneser's) on the ARPA the same estimation prints; the kenlm module scores it as it scores
+    that ARPA (unquantized layouts) or as kneser scores the file (quantized)."""
+    lines = [" ".join(vocab[i % len(vocab)] for i in p) for p in picks]
+    kw = LAYOUTS[layout]
+    arpa, direct, via = tmp_path / "m.arpa", tmp_path / "direct.bin", tmp_path / "via.bin"
+    common = {"texts": lines, "order": order, "discount_fallback": True}
+    kneser.estimate(arpa=arpa, **common)
+    kneser.estimate(binary=direct, include_vocab=include_vocab, **kw, **common)
+    bb = {k: v for k, v in kw.items() if k != "binary_layout"}
+    kneser.build_binary(
+        arpa, via, layout=kw.get("binary_layout", "probing"), include_vocab=include_vocab, **bb
+    )
+    assert direct.read_bytes() == via.read_bytes()
+    kenlm = pytest.importorskip("kenlm")
+    theirs = kenlm.Model(str(direct))
+    reference = kenlm.Model(str(arpa)) if "quantize" not in kw else kneser.Model(direct)
+    for text in [*lines[:10], " ".join(vocab[:5]), "never seen words"]:
+        got = [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text)]
+        want = [(float(p), int(n), bool(o)) for p, n, o in reference.full_scores(text)]
+        assert got == want, text
+
+
+def test_an_estimate_that_fails_leaves_no_binary(tmp_path: Path) -> None:
+    """The record route writes the file only when the estimate completes."""
+    out = tmp_path / "m.bin"
+    with pytest.raises(kneser.DiscountError):
+        kneser.estimate(texts=["a b", "b a"], order=3, binary=out)
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# -- save_binary(layout="trie") reads the ARPA again: a changed file is refused ---------------
+
+
+@pytest.mark.parametrize("change", ["rewritten", "touched", "removed", "same"])
+def test_save_trie_refuses_an_arpa_changed_since_the_load(tmp_path: Path, change: str) -> None:
+    src = tmp_path / "m.arpa"
+    kneser.estimate(texts=["a b c", "b c d", "c d a b"], order=3, arpa=src, discount_fallback=True)
+    model = kneser.Model(src)
+    expected = tmp_path / "expected.bin"
+    kneser.build_binary(src, expected, layout="trie")
+    out = tmp_path / "out.bin"
+    if change == "rewritten":
+        kneser.estimate(texts=["x y", "y x z"], order=3, arpa=src, discount_fallback=True)
+    elif change == "touched":
+        stat = src.stat()
+        os.utime(src, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    elif change == "removed":
+        src.unlink()
+    if change == "same":
+        model.save_binary(out, layout="trie")
+        assert out.read_bytes() == expected.read_bytes()
+        return
+    with pytest.raises(kneser.FormatError, match=r"m\.arpa.*changed since the load") as e:
+        model.save_binary(out, layout="trie")
+    why = {"rewritten": "size changed", "touched": "modified", "removed": "cannot be read"}
+    assert why[change] in str(e.value)
+    assert not out.exists()
+    # The model itself still scores, and the probing layout needs no second read.
+    assert model.score("a b c") == model.score("a b c")
+    model.save_binary(out)
+    assert kneser.Model(out).score("a b c") == model.score("a b c")

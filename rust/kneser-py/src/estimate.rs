@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use kneser::{
-    binary_writer, count_to_file, explain_file, explain_text, parse_memory, BinaryLayout,
+    binary_output, count_to_file, explain_file, explain_text, parse_memory, BinaryLayout,
     EstimateConfig, Explained, Output, PruneConfig, Source, Summary, DEFAULT_FALLBACK,
 };
 use pyo3::prelude::*;
@@ -254,15 +254,9 @@ fn estimate<'py>(
             "give arpa= or binary=, not both (build the binary from the ARPA with build_binary)",
         ));
     }
-    let mut job = None;
     let output = match binary {
-        Some(path) => {
-            let (writer, j) =
-                binary_writer(path, layout, include_vocab, "the estimated ARPA".into())
-                    .map_err(|e| to_pyerr(py, e))?;
-            job = Some(j);
-            Output::Writer(Box::new(writer))
-        }
+        // The records go straight to the binary builders: no ARPA text.
+        Some(path) => binary_output(path, layout, include_vocab).map_err(|e| to_pyerr(py, e))?,
         None => Output::Path(required("estimate", "arpa", arpa)?),
     };
     let corpus = corpus("estimate", source, files, texts)?;
@@ -311,26 +305,7 @@ fn estimate<'py>(
             })
         }
     };
-    // With binary=, the binary writer's error (if any) is the cause of a failed write.
-    let summary = match (summary, job) {
-        (summary, None) => summary?,
-        (summary, Some(job)) => {
-            let written = py.detach(move || job.wait());
-            match (summary, written) {
-                (Ok(s), Ok(())) => s,
-                (Ok(_), Err(e)) => return Err(to_pyerr(py, e)),
-                (Err(e), Ok(())) => return Err(e),
-                (Err(e), Err(je)) => {
-                    // The estimator's write fails when the binary writer stopped first.
-                    return Err(if e.to_string().contains("binary model writer stopped") {
-                        to_pyerr(py, je)
-                    } else {
-                        e
-                    });
-                }
-            }
-        }
-    };
+    let summary = summary?;
     summary_dict(py, &summary)
 }
 

@@ -70,8 +70,8 @@ pub use estimate::{partition, partitioned};
 // Models: loading, scoring, the query report, binary files.
 pub use model::query::{run_query, QueryOptions, QueryTotals};
 pub use model::{
-    binary_writer, build_binary, build_binary_trie, BinaryJob, BinaryLayout, BinaryWriter,
-    BuildConfig, FullScore, LoadMethod, Model, State, TrieOptions,
+    binary_output, binary_writer, build_binary, build_binary_trie, BinaryJob, BinaryLayout,
+    BinaryWriter, BuildConfig, FullScore, LoadMethod, Model, State, TrieOptions,
 };
 
 // Text: normalization, tokenization, segmentation, SentencePiece, whitespace rules.

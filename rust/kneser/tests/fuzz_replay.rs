@@ -1,6 +1,8 @@
 //! The fuzz targets on stable: every committed corpus input (`fuzz/corpus/<target>/`) and
 //! every regression input (`fuzz/regressions/<target>/`, crashes found and fixed) replayed, then
-//! proptest mutations of the corpus (bytes flipped, inserted, removed, truncated, spliced) and
+//! proptest mutations of the corpus (bytes flipped, inserted, removed, truncated, spliced; flips
+//! in the first bytes, where a binary model keeps its header and counts; 8-byte words, counts
+//! and pointers, overwritten by 0, 1, all ones, small or random values) and
 //! random bytes. Cases per target: `KNESER_FUZZ_CASES` (default 256; `make fuzz-ci` runs more).
 //! The bodies are the ones `cargo +nightly fuzz run <target>` runs (fuzz/bodies.rs).
 
@@ -43,7 +45,14 @@ enum Edit {
     Remove(usize, usize),
     Truncate(usize),
     Splice(usize, usize, usize),
+    /// A flip within the first bytes: a binary model's header and counts.
+    FlipHead(usize, u8),
+    /// 8 bytes overwritten (a count, a pointer, an offset) by an interesting value.
+    Word(usize, u64),
 }
+
+/// Where a binary model's header and counts are (KenLM's: 108 + 8 * order bytes).
+const HEAD: usize = 192;
 
 fn apply(seed: &[u8], other: &[u8], edits: &[Edit]) -> Vec<u8> {
     let mut v = seed.to_vec();
@@ -69,6 +78,18 @@ fn apply(seed: &[u8], other: &[u8], edits: &[Edit]) -> Vec<u8> {
                 }
             }
             Edit::Truncate(i) => v.truncate(i % n),
+            Edit::FlipHead(i, x) => {
+                if !v.is_empty() {
+                    let i = i % v.len().min(HEAD);
+                    v[i] ^= x | 1;
+                }
+            }
+            Edit::Word(i, value) => {
+                if v.len() >= 8 {
+                    let i = i % (v.len() - 7);
+                    v[i..i + 8].copy_from_slice(&value.to_le_bytes());
+                }
+            }
             Edit::Splice(at, from, len) => {
                 if !other.is_empty() {
                     let from = from % other.len();
@@ -91,6 +112,19 @@ fn edit() -> impl Strategy<Value = Edit> {
         1 => any::<usize>().prop_map(Edit::Truncate),
         1 => (any::<usize>(), any::<usize>(), any::<usize>())
             .prop_map(|(a, f, l)| Edit::Splice(a, f, l)),
+        2 => (any::<usize>(), any::<u8>()).prop_map(|(i, x)| Edit::FlipHead(i, x)),
+        2 => (
+            any::<usize>(),
+            prop_oneof![
+                Just(0u64),
+                Just(1),
+                Just(u64::MAX),
+                Just(u64::from(u32::MAX)),
+                0u64..1 << 20,
+                any::<u64>()
+            ]
+        )
+            .prop_map(|(i, x)| Edit::Word(i, x)),
     ]
 }
 

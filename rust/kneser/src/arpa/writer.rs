@@ -99,6 +99,25 @@ pub fn format_f32(v: f32, out: &mut Vec<u8>) {
     }
 }
 
+/// The value an ARPA reader gets back from [`format_f32`]'s text of `v`: the one print-parse
+/// rounding of the crate, for writers that hand values on without text
+/// ([`crate::arpa::records`]). `None` where the text is no number a reader accepts (`NaN`).
+///
+/// The digits are the shortest that read back as `v` under correct rounding (Rust's `f32`
+/// parsing, which [`crate::arpa::reader`] uses), so every finite nonzero value and both
+/// infinities come back unchanged; only the zeros differ: `-0.0` prints as `0` and reads back as
+/// `+0.0`. A test checks this against the printer and the reader on random bit patterns.
+#[inline]
+pub fn printed(v: f32) -> Option<f32> {
+    if v.is_nan() {
+        None
+    } else if v == 0.0 {
+        Some(0.0)
+    } else {
+        Some(v)
+    }
+}
+
 /// Writes the `\data\` header for n-gram counts per order.
 pub fn write_header(out: &mut impl Write, counts: &[u64]) -> std::io::Result<()> {
     out.write_all(b"\\data\\\n")?;
@@ -150,6 +169,43 @@ mod tests {
             let s = f(v);
             assert_eq!(s.parse::<f32>().unwrap(), v, "{s}");
             x += 0x0001_3579;
+        }
+    }
+
+    /// [`printed`] is what the ARPA reader reads back from the printer's text, bit for bit.
+    fn check_printed(v: f32) {
+        let text = f(v);
+        let back = crate::arpa::reader::parse_float(text.as_bytes());
+        assert_eq!(
+            back.map(f32::to_bits),
+            printed(v).map(f32::to_bits),
+            "{v:?} printed as {text}"
+        );
+    }
+
+    #[test]
+    fn printed_is_the_print_parse_round_trip() {
+        for v in [
+            0.0,
+            -0.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            f32::MIN_POSITIVE,
+            -f32::from_bits(1),
+            f32::MAX,
+            -99.0,
+            -0.30103,
+        ] {
+            check_printed(v);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn printed_matches_the_reader_on_any_bits(bits in proptest::prelude::any::<u32>()) {
+            check_printed(f32::from_bits(bits));
         }
     }
 }

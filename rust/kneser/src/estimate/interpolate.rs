@@ -11,7 +11,8 @@
 //! Output: the ARPA section of order k (`log10 p`, the words, `log10 backoff` below the top
 //! order, 0 for an n-gram that is no context), and for k < N the interpolated
 //! `[w | p_interp]` records the next order joins with. Memory: one block of lines being
-//! formatted (in parallel) at a time.
+//! formatted (in parallel) at a time. A sink that takes records
+//! ([`ArpaSink::grams`]) gets the lines' values and words unformatted instead, a block at a time.
 
 use std::cmp::Ordering;
 use std::io::Write;
@@ -158,6 +159,20 @@ fn format_block(
     vocab: &Vocabulary,
     sink: &mut ArpaSink,
 ) -> Result<()> {
+    if let Some(grams) = sink.grams() {
+        // Records, not text (`Output::Grams`).
+        let mut block = grams.block(k);
+        for line in lines {
+            let ids = &words[line.start..line.start + k];
+            block.push(
+                ids,
+                |w, out| vocab.append_word(w, out),
+                line.prob,
+                line.backoff,
+            );
+        }
+        return grams.grams(block);
+    }
     let bufs: Vec<Vec<u8>> = (0..lines.len().div_ceil(PART))
         .map(|_| sink.buffer())
         .collect();
@@ -265,11 +280,12 @@ pub fn write_unigrams(
     bos: u32,
     mut backoffs: Option<Backoffs>,
     vocab: &Vocabulary,
-    out: &mut dyn Write,
+    out: &mut ArpaSink,
     out_name: &str,
     collapse: bool,
 ) -> Result<Vec<f32>> {
     let mut buf = Vec::with_capacity(1 << 20);
+    let mut records = None;
     let mut q_delta = Vec::new();
     if collapse {
         q_delta = vec![1.0f32; interp.len()];
@@ -290,6 +306,15 @@ pub fn write_unigrams(
         } else {
             (log10_prob(p), full.map(f32::log10))
         };
+        if let Some(grams) = out.grams() {
+            // Records, not text (`Output::Grams`), a block at a time.
+            let block = records.get_or_insert_with(|| grams.block(1));
+            block.push(&[id as u32], |w, o| vocab.append_word(w, o), prob, backoff);
+            if block.len() == BLOCK {
+                grams.grams(records.take().unwrap_or_default())?;
+            }
+            continue;
+        }
         format_f32(prob, &mut buf);
         buf.push(b'\t');
         vocab.append_word(id as u32, &mut buf);
@@ -303,6 +328,9 @@ pub fn write_unigrams(
                 .map_err(|e| Error::io("cannot write", out_name, e))?;
             buf.clear();
         }
+    }
+    if let (Some(grams), Some(block)) = (out.grams(), records) {
+        grams.grams(block)?;
     }
     out.write_all(&buf)
         .map_err(|e| Error::io("cannot write", out_name, e))?;

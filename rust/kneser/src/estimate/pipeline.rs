@@ -431,6 +431,10 @@ impl Header<'_> {
         config: &EstimateConfig,
         sink: &mut ArpaSink,
     ) -> std::io::Result<()> {
+        // A record sink takes the counts (and needs no comment lines).
+        if sink.counts(self.counts).map_err(std::io::Error::other)? {
+            return Ok(());
+        }
         if config.verbose_header {
             write!(
                 sink,

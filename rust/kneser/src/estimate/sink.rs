@@ -7,12 +7,20 @@
 //! about [`BLOCK_BYTES`]; written blocks are handed back for reuse ([`ArpaSink::buffer`]).
 //! An error of the writer thread is returned by the next send or by `finish`; dropping the sink
 //! unfinished (an error elsewhere, Ctrl-C) stops the thread and removes the partial file.
+//!
+//! With [`Output::Grams`] the sink takes records instead of text: the writers of n-gram lines ask
+//! [`ArpaSink::grams`] and hand their n-grams to it unformatted
+//! ([`crate::arpa::records`]); the header goes as counts ([`ArpaSink::counts`]); the text of the
+//! ARPA's structure (section lines, `\end\`, `--verbose_header` comments) written through
+//! [`std::io::Write`] carries nothing the records do not, and is dropped. The consumer checks
+//! each order's count against the header, so n-grams lost as text would be an error.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
+use crate::arpa::records::GramSink;
 use crate::error::{Error, Result};
 use crate::io::Destination;
 
@@ -33,12 +41,25 @@ pub struct ArpaSink {
     handle: Option<JoinHandle<Outcome>>,
     cur: Vec<u8>,
     name: String,
+    /// Set with [`Output::Grams`]: records go here, and no text is written.
+    grams: Option<Box<dyn GramSink>>,
 }
 
 impl ArpaSink {
     /// Claims `output` (a bad path, or one of `inputs` as the output, fails here, before any
     /// work) and starts the writer thread.
     pub fn new(output: Output, inputs: &[PathBuf]) -> Result<Self> {
+        if let Output::Grams(grams) = output {
+            let (_, spare) = sync_channel::<Vec<u8>>(0);
+            return Ok(ArpaSink {
+                tx: None,
+                spare,
+                handle: None,
+                cur: Vec::new(),
+                name: "the binary model".into(),
+                grams: Some(grams),
+            });
+        }
         let target = output.open(inputs)?;
         let name = target.name().to_string();
         let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
@@ -64,7 +85,24 @@ impl ArpaSink {
             handle: Some(handle),
             cur: Vec::with_capacity(BLOCK_BYTES),
             name,
+            grams: None,
         })
+    }
+
+    /// The record sink, when the output takes records instead of text (see the module doc).
+    pub fn grams(&mut self) -> Option<&mut dyn GramSink> {
+        match &mut self.grams {
+            Some(g) => Some(g.as_mut()),
+            None => None,
+        }
+    }
+
+    /// Hands the header's counts to the record sink; `false` (nothing done) for a text output.
+    pub fn counts(&mut self, counts: &[u64]) -> Result<bool> {
+        match self.grams() {
+            Some(g) => g.header(counts).map(|()| true),
+            None => Ok(false),
+        }
     }
 
     /// The output's name in messages (its path, or `<stdout>`).
@@ -81,6 +119,11 @@ impl ArpaSink {
 
     /// Queues `block` after everything written before it.
     pub fn send(&mut self, block: Vec<u8>) -> Result<()> {
+        if self.grams.is_some() {
+            return Err(Error::Internal(
+                "ARPA text sent to an output that takes n-gram records".into(),
+            ));
+        }
         if !self.cur.is_empty() {
             let cur = std::mem::take(&mut self.cur);
             self.push(cur)?;
@@ -115,6 +158,9 @@ impl ArpaSink {
 
     /// Writes what is queued and commits the output.
     pub fn finish(mut self) -> Result<()> {
+        if let Some(grams) = self.grams.take() {
+            return grams.finish();
+        }
         let cur = std::mem::take(&mut self.cur);
         self.push(cur)?;
         self.tx = None;
@@ -133,6 +179,10 @@ impl Write for ArpaSink {
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        if self.grams.is_some() {
+            // Structure text only (see the module doc).
+            return Ok(());
+        }
         self.cur.extend_from_slice(buf);
         if self.cur.len() >= BLOCK_BYTES {
             let cur = std::mem::replace(&mut self.cur, Vec::with_capacity(BLOCK_BYTES));

@@ -56,6 +56,9 @@ pub enum Output {
     Path(PathBuf),
     /// Any writer (stdout, a buffer); the caller owns atomicity.
     Writer(Box<dyn Write + Send>),
+    /// An estimate's n-gram records, with no text (a binary model built straight from
+    /// estimation: [`crate::model::binary_output`]); only the estimator's ARPA sink takes it.
+    Grams(Box<dyn crate::arpa::records::GramSink>),
 }
 
 impl Output {
@@ -65,6 +68,11 @@ impl Output {
         Ok(match self {
             Output::Path(p) => Destination::File(OutputFile::create_for(&p, inputs)?),
             Output::Writer(w) => Destination::Writer(w),
+            Output::Grams(_) => {
+                return Err(Error::InvalidArgument(
+                    "n-gram records go to an estimate, not to a text output".into(),
+                ))
+            }
         })
     }
 }

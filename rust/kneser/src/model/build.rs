@@ -42,6 +42,46 @@ use super::probing::{
 use super::score::Lookup;
 use super::{Model, Storage, MAX_ORDER};
 
+/// An ARPA file's size and modification time, taken when a model is loaded from it: the trie
+/// writer reads the file again and refuses one that changed or vanished since.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    len: u64,
+    modified: Option<std::time::SystemTime>,
+}
+
+impl Stamp {
+    /// The stamp of `path` now.
+    pub(crate) fn of(path: &Path) -> Result<Stamp> {
+        let m = std::fs::metadata(path).at_path("cannot read", path)?;
+        Ok(Stamp {
+            len: m.len(),
+            modified: m.modified().ok(),
+        })
+    }
+
+    /// Whether `path` still has this stamp; a [`Error::Format`] naming it otherwise.
+    pub(crate) fn check(&self, path: &Path) -> Result<()> {
+        let why = match std::fs::metadata(path) {
+            Err(e) => format!("it cannot be read any more ({e})"),
+            Ok(m) if m.len() != self.len => {
+                format!("its size changed from {} to {} bytes", self.len, m.len())
+            }
+            Ok(m) if m.modified().ok() != self.modified => "it was modified".to_string(),
+            Ok(_) => return Ok(()),
+        };
+        Err(Error::format(
+            display_name(path),
+            0,
+            format!(
+                "the ARPA file this model was loaded from changed since the load: {why}; \
+                 writing the trie layout reads the ARPA again (as build_binary does), and would \
+                 write a different model: load the model again"
+            ),
+        ))
+    }
+}
+
 /// log10 p given to `<unk>` when the ARPA has none (KenLM's `unknown_missing_logprob`).
 pub(crate) const MISSING_UNK_LOG10P: f32 = -100.0;
 
@@ -101,8 +141,18 @@ pub(crate) fn from_arpa_reader(
     config: &BuildConfig,
     cancel: &Cancel,
 ) -> Result<Model> {
+    from_visits(name, config, |v| read_arpa_from(input, name, v, cancel))
+}
+
+/// The probing model of the ARPA content `feed` passes to its visitor (the text reader, or
+/// [`crate::arpa::records::Replay`] for an estimate's records); `name` appears in errors.
+pub(crate) fn from_visits(
+    name: &str,
+    config: &BuildConfig,
+    feed: impl FnOnce(&mut dyn ArpaVisitor) -> Result<()>,
+) -> Result<Model> {
     let mut b = Builder::new(*config, None);
-    read_arpa_from(input, name, &mut b, cancel)?;
+    feed(&mut b)?;
     b.finish(name)
 }
 
@@ -640,6 +690,16 @@ pub(crate) fn grams_from_reader(
     config: &BuildConfig,
     cancel: &Cancel,
 ) -> Result<super::trie::Grams> {
+    grams_from_visits(name, config, |v| read_arpa_from(input, name, v, cancel))
+}
+
+/// [`grams_from_arpa`] over the ARPA content `feed` passes to its visitor (see
+/// [`from_visits`]).
+pub(crate) fn grams_from_visits(
+    name: &str,
+    config: &BuildConfig,
+    feed: impl FnOnce(&mut dyn ArpaVisitor) -> Result<()>,
+) -> Result<super::trie::Grams> {
     let name = name.to_string();
     let mut builder = Builder::new(*config, None);
     builder.room_for_blanks = true;
@@ -649,7 +709,7 @@ pub(crate) fn grams_from_reader(
         ids: Vec::new(),
         probs: Vec::new(),
     };
-    read_arpa_from(input, &name, &mut c, cancel)?;
+    feed(&mut c)?;
     let Collect {
         b,
         unigrams,

@@ -77,8 +77,8 @@ pub struct Model {
 pub(crate) enum Source {
     /// Built in memory or from a stream.
     None,
-    /// An ARPA file read with these options.
-    Arpa(std::path::PathBuf, BuildConfig),
+    /// An ARPA file read with these options; its size and time as they were before the read.
+    Arpa(std::path::PathBuf, BuildConfig, build::Stamp),
     /// A trie binary file.
     Trie(std::path::PathBuf),
     /// A probing binary file (its tables are the model's image: no trie is built from it).
@@ -115,7 +115,7 @@ mod stream;
 mod trie;
 mod trie_search;
 
-pub use stream::{binary_writer, BinaryJob, BinaryLayout, BinaryWriter};
+pub use stream::{binary_output, binary_writer, BinaryJob, BinaryLayout, BinaryWriter};
 pub use trie::TrieOptions;
 
 impl Model {
@@ -167,27 +167,39 @@ impl Model {
 
     /// Loads an ARPA file with `build_binary`'s options (probing multiplier, `-i`, `-u`).
     pub fn from_arpa_with(path: &Path, config: &BuildConfig, cancel: &Cancel) -> Result<Model> {
+        // Taken before the read: a file changed while it is read differs from it too.
+        let stamp = match path.as_os_str() == "-" {
+            true => None,
+            false => Some(build::Stamp::of(path)?),
+        };
         let mut m = build::from_arpa(path, config, cancel)?;
-        if path.as_os_str() != "-" {
-            m.source = Source::Arpa(path.to_path_buf(), *config);
+        if let Some(stamp) = stamp {
+            m.source = Source::Arpa(path.to_path_buf(), *config, stamp);
         }
         Ok(m)
     }
 
     /// Writes the model as KenLM's trie layout (`build_binary [-q] [-b] [-a] trie`): for a
     /// model read from an ARPA file, the bytes `build_binary` writes for that ARPA (the file is
-    /// read again, since the probing tables in memory hold hashes, not words); for a model read
-    /// from a trie file, its n-grams with their stored values, in the layout of `options`.
+    /// read again, as `build_binary` reads it: the probing tables in memory hold hashes, not
+    /// words, and keeping every n-gram's words from the load would cost every scoring user that
+    /// memory; docs/kenlm-binary.md); for a model read from a trie file, its n-grams with their
+    /// stored values, in the layout of `options`.
     ///
     /// Errors: [`crate::Error::InvalidArgument`] for a model built from a stream or in memory,
-    /// and for bit widths outside 1 to 25; the errors of reading the source again.
+    /// and for bit widths outside 1 to 25; [`crate::Error::Format`] naming the ARPA when it
+    /// changed (size or modification time) or vanished since the load, so that the file written
+    /// is never that of a different model; the errors of reading the source again.
     pub fn save_trie(&self, path: &Path, options: TrieOptions, include_vocab: bool) -> Result<()> {
         crate::io::claim_output(path, self.input_file().as_slice())?;
         let (grams, multiplier) = match &self.source {
-            Source::Arpa(arpa, config) => (
-                build::grams_from_arpa(arpa, config, &Cancel::new())?,
-                config.multiplier,
-            ),
+            Source::Arpa(arpa, config, stamp) => {
+                stamp.check(arpa)?;
+                let grams = build::grams_from_arpa(arpa, config, &Cancel::new())?;
+                // The read itself: a change during it shows in the time or size afterwards.
+                stamp.check(arpa)?;
+                (grams, config.multiplier)
+            }
             Source::Trie(_) => match self.trie_grams() {
                 Some(grams) => (grams?, self.layout.multiplier),
                 None => unreachable_source()?,
@@ -211,7 +223,7 @@ impl Model {
 
     fn name_for_errors(&self) -> String {
         match &self.source {
-            Source::Trie(p) | Source::Arpa(p, _) | Source::Probing(p) => p.display().to_string(),
+            Source::Trie(p) | Source::Arpa(p, ..) | Source::Probing(p) => p.display().to_string(),
             Source::None => "the model".into(),
         }
     }
@@ -250,7 +262,7 @@ impl Model {
     /// memory or read from a stream). The save methods refuse to write onto it.
     pub fn input_file(&self) -> Option<&Path> {
         match &self.source {
-            Source::Arpa(p, _) | Source::Trie(p) | Source::Probing(p) => Some(p),
+            Source::Arpa(p, ..) | Source::Trie(p) | Source::Probing(p) => Some(p),
             Source::None => None,
         }
     }

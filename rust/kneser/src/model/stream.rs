@@ -1,13 +1,24 @@
-//! A KenLM binary written straight from ARPA text as it is produced (by the estimator), with no
-//! ARPA file in between.
+//! KenLM binary files written straight from estimation, with no ARPA file in between.
 //!
-//! Input: the ARPA text, written in blocks to a [`BinaryWriter`] (the estimator's
-//! `Output::Writer`). Output: the binary file, probing or trie, the same bytes `build_binary`
-//! writes for that ARPA. A reader thread parses the text as it arrives (through a bounded queue)
-//! into the model's tables; the file is written, atomically, once the text ends.
+//! Two routes, both giving the bytes `build_binary` writes for the ARPA kneser would print:
 //!
-//! Memory: the model (probing tables, or the trie's n-grams) and at most [`QUEUE`] blocks of
-//! text in flight; the text itself is never stored whole.
+//! * Records ([`binary_output`], for `kneser build --binary` and `kneser.estimate(binary=...)`):
+//!   the estimator hands its n-grams unformatted ([`crate::arpa::records`]: order, words, log10 p
+//!   and backoff as f32, in ARPA order) through a bounded queue to a builder thread, which
+//!   replays them into the probing builder or the trie collector, the same visitors the ARPA
+//!   reader feeds: nothing is formatted or parsed. The values pass through
+//!   [`printed`](crate::arpa::writer::printed), the print-parse rounding of the float printer
+//!   (which changes only `-0.0`), so the builder sees the f32 it would read from the text.
+//! * Text ([`binary_writer`], for the partitioned estimate's concatenation, whose pieces are
+//!   ARPA text files already): the text, written in blocks, is parsed by a reader thread.
+//!
+//! Either way the file is written, atomically, once the model is complete; an estimate that
+//! fails or is interrupted leaves nothing at the path.
+//!
+//! Memory: the model being built (the probing image, or for the trie the probing image plus the
+//! n-grams' ids and probabilities), plus at most [`QUEUE`] blocks in flight: record blocks of at
+//! most 32,768 n-grams each (their words' bytes, 4 bytes per word, 12 per n-gram), or text
+//! blocks of the sink's size. Neither the ARPA text nor a copy of the records is held whole.
 
 use std::io::{self, BufReader, Read, Write};
 use std::path::PathBuf;
@@ -15,8 +26,11 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use super::{build, trie, BuildConfig, TrieOptions};
+use crate::arpa::reader::ArpaVisitor;
+use crate::arpa::records::{GramBlock, GramSink, Replay};
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
+use crate::io::Output;
 
 /// Blocks of text queued for the reader thread at most.
 const QUEUE: usize = 16;
@@ -137,4 +151,141 @@ impl BinaryJob {
             .join()
             .map_err(|_| Error::Internal("the binary model writer panicked".into()))?
     }
+}
+
+/// What the estimator sends the record builder thread.
+enum Message {
+    Header(Vec<u64>),
+    Grams(GramBlock),
+    /// The model is complete: write the file.
+    End,
+}
+
+/// The estimator's end of the record route: a [`GramSink`] feeding the builder thread of
+/// [`binary_output`].
+struct GramWriter {
+    tx: Option<SyncSender<Message>>,
+    spare: Receiver<GramBlock>,
+    handle: Option<JoinHandle<Result<()>>>,
+}
+
+impl GramWriter {
+    fn send(&mut self, m: Message) -> Result<()> {
+        let sent = match &self.tx {
+            Some(tx) => tx.send(m).is_ok(),
+            None => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            // The thread stopped: its error is the cause.
+            Err(self
+                .join()
+                .err()
+                .unwrap_or_else(|| Error::Internal("the binary model writer stopped early".into())))
+        }
+    }
+
+    fn join(&mut self) -> Result<()> {
+        self.tx = None;
+        match self.handle.take().map(|h| h.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => Err(Error::Internal("the binary model writer panicked".into())),
+            None => Err(Error::Internal("the binary model writer stopped".into())),
+        }
+    }
+}
+
+impl GramSink for GramWriter {
+    fn header(&mut self, counts: &[u64]) -> Result<()> {
+        self.send(Message::Header(counts.to_vec()))
+    }
+
+    fn block(&mut self, order: usize) -> GramBlock {
+        match self.spare.try_recv() {
+            Ok(mut b) => {
+                b.reset(order);
+                b
+            }
+            Err(_) => GramBlock::new(order),
+        }
+    }
+
+    fn grams(&mut self, block: GramBlock) -> Result<()> {
+        self.send(Message::Grams(block))
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<()> {
+        self.send(Message::End)?;
+        self.join()
+    }
+}
+
+impl Drop for GramWriter {
+    fn drop(&mut self) {
+        // Closed without `End` (an error or Ctrl-C in the estimate): the thread writes nothing.
+        self.tx = None;
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// The builder thread's side: replays the messages into `visitor` until `End`.
+fn replay(
+    rx: &Receiver<Message>,
+    spare: &SyncSender<GramBlock>,
+    name: &str,
+    visitor: &mut dyn ArpaVisitor,
+) -> Result<()> {
+    let stopped = || Error::Interrupted;
+    let counts = match rx.recv().map_err(|_| stopped())? {
+        Message::Header(c) => c,
+        _ => return Err(Error::Internal("n-gram records before the header".into())),
+    };
+    let mut r = Replay::start(name, &counts, visitor)?;
+    loop {
+        match rx.recv().map_err(|_| stopped())? {
+            Message::Grams(b) => {
+                r.block(&b, visitor)?;
+                // A full spare queue just frees the block.
+                let _ = spare.try_send(b);
+            }
+            Message::End => return r.end(visitor),
+            Message::Header(_) => return Err(Error::Internal("a second header".into())),
+        }
+    }
+}
+
+/// An estimate's [`Output`] that builds the KenLM binary model at `path` from its records (no
+/// ARPA text; see the module doc), written when the estimate finishes. Errors of the build (a
+/// hash collision of two words, say) are the estimate's.
+pub fn binary_output(path: PathBuf, layout: BinaryLayout, include_vocab: bool) -> Result<Output> {
+    if let BinaryLayout::Trie(options) = layout {
+        options.check()?;
+    }
+    let (tx, rx) = sync_channel::<Message>(QUEUE);
+    let (spare_tx, spare) = sync_channel::<GramBlock>(QUEUE);
+    let handle = std::thread::Builder::new()
+        .name("kneser-binary-builder".into())
+        .spawn(move || -> Result<()> {
+            let name = "the estimated model";
+            let config = BuildConfig::default();
+            let feed = |v: &mut dyn ArpaVisitor| replay(&rx, &spare_tx, name, v);
+            match layout {
+                BinaryLayout::Probing => {
+                    build::from_visits(name, &config, feed)?.save_binary_with(&path, include_vocab)
+                }
+                BinaryLayout::Trie(options) => {
+                    let grams = build::grams_from_visits(name, &config, feed)?;
+                    trie::save(&grams, &path, options, config.multiplier, include_vocab)
+                }
+            }
+        })
+        .map_err(|e| Error::thread_spawn("binary model builder", e))?;
+    Ok(Output::Grams(Box::new(GramWriter {
+        tx: Some(tx),
+        spare,
+        handle: Some(handle),
+    })))
 }

@@ -688,11 +688,201 @@ fn check_unigram_pointers(r: &Reader<'_>, at: usize, entries: usize, end: u64) -
     Ok(())
 }
 
+/// The entries of middle order `n` (`entries` of them, then the end pointer): with `-a`, the
+/// offsets array starts at 0, never decreases and stays within the entries; every word id is
+/// below the `c1` unigrams; the pointers start at 0, never decrease and end at `next`, the
+/// count of order n+1 (so every one is within it). The error names the entry's byte.
+fn check_middle(
+    r: &Reader<'_>,
+    m: &Middle,
+    n: usize,
+    entries: u64,
+    next: u64,
+    c1: u64,
+) -> Result<()> {
+    let p = &m.packed;
+    let bytes = r.bytes;
+    let mut offsets = Vec::new();
+    if let Some(a) = &m.array {
+        for k in 0..a.count {
+            let at = a.at + 8 * k;
+            let o = r.u64(at);
+            let previous = offsets.last().copied().unwrap_or(0);
+            if (k == 0 && o != 0) || o < previous || o > entries + 1 {
+                return Err(r.error(
+                    at,
+                    format!(
+                        "pointer offset {k} of the {n}-grams is {o}: expected {} (they start at 0, \
+                         never decrease and stay within the {entries} entries)",
+                        match k {
+                            0 => "0".to_string(),
+                            _ => format!("{previous} to {}", entries + 1),
+                        }
+                    ),
+                ));
+            }
+            offsets.push(o);
+        }
+    }
+    let (mut k, mut previous) = (0usize, 0u64);
+    for i in 0..=entries {
+        let bit = p.bit(i);
+        if i < entries {
+            let word = read_bits(bytes, bit, p.word_bits);
+            if word >= c1 {
+                return Err(r.error(
+                    (bit / 8) as usize,
+                    format!("{n}-gram entry {i} has word id {word}: expected one below the {c1} unigrams"),
+                ));
+            }
+        }
+        let low = read_bits(bytes, bit + u64::from(p.total - p.next_bits), p.next_bits);
+        let pointer = if offsets.is_empty() {
+            low
+        } else {
+            while k + 1 < offsets.len() && offsets[k + 1] <= i {
+                k += 1;
+            }
+            ((k as u64) << p.next_bits) | low
+        };
+        let bad = if i == 0 && pointer != 0 {
+            Some("0 (the first)".to_string())
+        } else if pointer < previous {
+            Some(format!("at least {previous}, the pointer before it"))
+        } else if i == entries && pointer != next {
+            Some(format!(
+                "{next}, the count of the {}-grams (the end)",
+                n + 1
+            ))
+        } else if pointer > next {
+            Some(format!("at most {next}, the count of the {}-grams", n + 1))
+        } else {
+            None
+        };
+        if let Some(expected) = bad {
+            return Err(r.error(
+                (bit / 8) as usize,
+                format!(
+                    "the child pointer of {n}-gram entry {i} is {pointer}: expected {expected}"
+                ),
+            ));
+        }
+        previous = pointer;
+    }
+    Ok(())
+}
+
+/// [`check_middle`]'s conditions in one tight pass without the error's details (the common
+/// case of a load: this runs on every entry of every middle order); `false` sends the level to
+/// [`check_middle`] to name the first fault.
+fn middle_is_sound(bytes: &[u8], m: &Middle, entries: u64, next: u64, c1: u64) -> bool {
+    let p = &m.packed;
+    let Some(level) = p.at.checked_add(p.len).and_then(|end| bytes.get(p.at..end)) else {
+        return false;
+    };
+    // Both fields are at most 57 bits: one unaligned load each (the array's 8 bytes of slack
+    // keep every load inside it; one that is not reads as all ones, a fault).
+    let field = |bit: u64| -> u64 {
+        let at = (bit >> 3) as usize;
+        level.get(at..at + 8).map_or(u64::MAX, |b| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(b);
+            u64::from_le_bytes(a) >> (bit & 7)
+        })
+    };
+    let total = u64::from(p.total);
+    let pointer_at = u64::from(p.total - p.next_bits);
+    let (word_mask, pointer_mask) = ((1u64 << p.word_bits) - 1, (1u64 << p.next_bits) - 1);
+    // Entries [from, to) whose pointers have the high bits `high` (with `-a`; else all, 0).
+    let mut segments: Vec<(u64, u64, u64)> = Vec::new();
+    match &m.array {
+        None => segments.push((0, entries + 1, 0)),
+        Some(a) => {
+            let mut previous = 0u64;
+            for k in 0..a.count {
+                let o = super::probing::u64_at(bytes, a.at + 8 * k);
+                if (k == 0 && o != 0) || o < previous || o > entries + 1 {
+                    return false;
+                }
+                if k > 0 {
+                    segments.push((previous, o, (k as u64 - 1) << p.next_bits));
+                }
+                previous = o;
+            }
+            segments.push((previous, entries + 1, (a.count as u64 - 1) << p.next_bits));
+        }
+    }
+    // Entry 0 is in the first segment that is not empty (they cover every entry, in order).
+    let first = segments
+        .iter()
+        .find(|s| s.0 < s.1)
+        .map(|&(_, _, high)| high | (field(pointer_at) & pointer_mask));
+    let (mut ok, mut previous) = (first == Some(0), 0u64);
+    for (from, to, high) in segments {
+        for i in from..to {
+            let bit = i * total;
+            let word = field(bit) & word_mask;
+            let pointer = high | (field(bit + pointer_at) & pointer_mask);
+            ok &= (word < c1 || i == entries) & (pointer >= previous);
+            previous = pointer;
+        }
+    }
+    ok && previous == next
+}
+
+/// The quantization tables (`-q`, `-b`), where the header's bit counts put them: every center
+/// a number (no NaN, which would score NaN), a backoff table's two reserved centers `-0.0` and
+/// `0.0`, and each table's bins non-decreasing, as KenLM's binning writes them.
+fn check_quantization(r: &Reader<'_>, g: &Geometry, order: usize) -> Result<()> {
+    let Some((q, b)) = g.options.quantize else {
+        return Ok(());
+    };
+    for n in 2..=order {
+        let tables: &[(usize, u8, &str)] = if n == order {
+            &[(0, q, "probability")]
+        } else {
+            &[(0, q, "probability"), (1, b, "backoff")]
+        };
+        for &(which, bits, what) in tables {
+            let at = g.centers(n, which);
+            // A backoff table starts with "no extension" (-0.0) and 0.0, then its bins.
+            let reserved: &[f32] = if which == 1 { &[-0.0, 0.0] } else { &[] };
+            for (i, want) in reserved.iter().enumerate() {
+                let v = r.f32(at + 4 * i);
+                if v.to_bits() != want.to_bits() {
+                    return Err(r.error(
+                        at + 4 * i,
+                        format!("backoff center {i} of the {n}-grams' quantization table is {v:?}: expected {want:?}"),
+                    ));
+                }
+            }
+            let mut previous = f32::NEG_INFINITY;
+            for i in reserved.len()..1usize << bits {
+                let v = r.f32(at + 4 * i);
+                if v.is_nan() || v < previous {
+                    return Err(r.error(
+                        at + 4 * i,
+                        format!(
+                            "{what} center {i} of the {n}-grams' quantization table ({} entries \
+                             of {bits} bits) is {v}: expected a number at least {previous}",
+                            1usize << bits
+                        ),
+                    ));
+                }
+                previous = v;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Loads a trie file (its header already checked as `fixed`) into a [`Model`] that scores on
-/// the file's bytes in place ([`super::trie_search`]). The checks are those of the sizes and
-/// headers (every section where the counts put it, the file's length, the vocabulary key count),
-/// the unigram pointers, and the first and last pointer of each middle order; the entries
-/// themselves are read only when scored.
+/// the file's bytes in place ([`super::trie_search`]). The checks, before anything is scored:
+/// the sizes and headers (every section where the counts put it, the file's length, the
+/// vocabulary key count), every pointer of the unigrams and middle orders (monotone, within the
+/// next order's count, ending at it), the middle orders' word ids and offsets arrays, and the
+/// quantization tables ([`check_middle`], [`check_quantization`]); the highest order's entries
+/// are read only when scored (a word id there beyond the vocabulary matches no query).
 pub(crate) fn load(storage: Storage, name: &str, fixed: super::binary::Fixed) -> Result<Model> {
     let bytes = storage.bytes();
     let counts = &fixed.counts;
@@ -718,16 +908,16 @@ pub(crate) fn load(storage: Storage, name: &str, fixed: super::binary::Fixed) ->
             ),
         ));
     }
-    // Every unigram pointer (a sequential read of the unigram records); of the middle orders,
-    // the first and the last (reading them all would page in the whole file).
+    // Every pointer, level by level (sequential reads of the unigram records and of each
+    // middle order's entries), and the quantization tables, before anything is scored.
     check_unigram_pointers(&r, g.unigrams, c1 as usize, counts[1])?;
     for (i, m) in g.middles.iter().enumerate() {
         let n = i + 2;
-        let pointer = |i| read_pointer(bytes, &m.packed, m.array.as_ref(), i);
-        let ends = [pointer(0), pointer(counts[n - 1])];
-        let at = m.packed.at;
-        check_pointers(&r, &ends, counts[n], |_| at)?;
+        if !middle_is_sound(bytes, m, counts[n - 1], counts[n], c1) {
+            check_middle(&r, m, n, counts[n - 1], counts[n], c1)?;
+        }
     }
+    check_quantization(&r, &g, order)?;
     let mut search = super::trie_search::TrieSearch::new(g, counts.clone());
     let (bos, eos, unk) = {
         use super::score::Lookup;
@@ -760,7 +950,7 @@ pub(crate) fn load(storage: Storage, name: &str, fixed: super::binary::Fixed) ->
 /// The pointer of entry `i` of a middle order: its low bits, and with `-a` (KenLM's
 /// `ArrayBhiksha`) the high bits, the number of offsets after the first at or below `i` (binary
 /// search; they never decrease).
-#[inline]
+#[cfg(test)]
 pub(crate) fn read_pointer(bytes: &[u8], p: &Packed, array: Option<&OffsetsArray>, i: u64) -> u64 {
     let low = read_bits(
         bytes,
@@ -1167,6 +1357,194 @@ mod tests {
             .read_to_end(&mut out)
             .expect("xz");
         out
+    }
+
+    /// The load error of `bytes` (written to a file), which must be refused.
+    fn refused(bytes: &[u8], dir: &std::path::Path) -> String {
+        let path = dir.join("bad.bin");
+        std::fs::write(&path, bytes).expect("write");
+        for method in [
+            super::super::LoadMethod::Read,
+            super::super::LoadMethod::Lazy,
+        ] {
+            if let Ok(_m) = super::super::binary::load(&path, method) {
+                panic!("a corrupted trie loaded ({method:?})");
+            }
+        }
+        match super::super::binary::load(&path, super::super::LoadMethod::Read) {
+            Err(e) => e.to_string(),
+            Ok(_) => unreachable!(),
+        }
+    }
+
+    fn geometry_of(bytes: &[u8]) -> (Geometry, Vec<u64>) {
+        let fixed = super::super::binary::parse_fixed(bytes, "t").expect("fixed");
+        let header = super::super::binary::header_size(fixed.counts.len());
+        let g = parse_geometry(
+            bytes,
+            "t",
+            header,
+            &fixed.counts,
+            fixed.model_type,
+            fixed.has_vocab,
+        )
+        .expect("geometry");
+        (g, fixed.counts)
+    }
+
+    /// Replaces the `len`-bit field at `bit` by `value`.
+    fn set_bits(bytes: &mut [u8], bit: u64, len: u8, value: u64) {
+        for j in 0..u64::from(len) {
+            let (byte, shift) = (((bit + j) / 8) as usize, (bit + j) % 8);
+            bytes[byte] &= !(1 << shift);
+            bytes[byte] |= (((value >> j) & 1) as u8) << shift;
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// The fast pass of the load and the detailed check agree on any corrupted field.
+        #[test]
+        fn the_fast_level_check_agrees_with_the_detailed_one(
+            file in 0usize..3,
+            level in 0usize..8,
+            entry in proptest::prelude::any::<u64>(),
+            which in 0u8..3,
+            value in proptest::prelude::any::<u64>(),
+            small in proptest::prelude::any::<bool>(),
+        ) {
+            let name = ["tiny.o3.trie-a.kenlm", "tiny.o4.trie-q8-b7-a255.kenlm", "tiny.o3.trie.kenlm"][file];
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../fuzz/corpus/binary_reader")
+                .join(name);
+            let mut data = std::fs::read(path).expect("seed");
+            let (g, counts) = geometry_of(&data);
+            let n = level % g.middles.len() + 2;
+            let m = &g.middles[n - 2];
+            let p = m.packed;
+            let i = entry % (counts[n - 1] + 1);
+            let value = if small { value % 8 } else { value };
+            match which {
+                0 => set_bits(&mut data, p.bit(i), p.word_bits, value & ((1 << p.word_bits) - 1)),
+                1 => set_bits(
+                    &mut data,
+                    p.bit(i) + u64::from(p.total - p.next_bits),
+                    p.next_bits,
+                    value & ((1 << p.next_bits) - 1),
+                ),
+                _ => {
+                    if let Some(a) = m.array {
+                        let k = (entry % a.count as u64) as usize;
+                        data[a.at + 8 * k..a.at + 8 * k + 8].copy_from_slice(&value.to_le_bytes());
+                    }
+                }
+            }
+            let r = Reader { bytes: &data, name: "t" };
+            let fast = middle_is_sound(&data, m, counts[n - 1], counts[n], counts[0]);
+            let slow = check_middle(&r, m, n, counts[n - 1], counts[n], counts[0]);
+            proptest::prop_assert_eq!(fast, slow.is_ok(), "{:?}", slow.err());
+        }
+    }
+
+    #[test]
+    fn corrupted_levels_are_refused_at_load_naming_the_offset() {
+        let Some(dir) = reference() else {
+            eprintln!("../shared/reference is absent: skipped");
+            return;
+        };
+        let tmp = tempfile::tempdir().expect("tmp");
+        for name in [
+            "book.o3.trie",
+            "book.o3.trie-q8-b7-a22",
+            "book.o5.trie-q8-b7-a255",
+        ] {
+            let data = unxz(&dir.join(format!("binary/{name}.bin.xz")));
+            let (g, counts) = geometry_of(&data);
+            let at_byte = |bit: u64| format!("at byte {}:", bit / 8);
+            for (n, m) in g.middles.iter().enumerate().map(|(i, m)| (i + 2, m)) {
+                let p = m.packed;
+                let ptr_bit = |i: u64| p.bit(i) + u64::from(p.total - p.next_bits);
+                // A pointer in the middle of the level drops below the one before it...
+                let pointer = |b: &[u8], i| read_pointer(b, &p, m.array.as_ref(), i);
+                let i = counts[n - 1] / 2;
+                let mut j = i;
+                while pointer(&data, j - 1) <= pointer(&data, j) >> p.next_bits << p.next_bits {
+                    j += 1;
+                }
+                let mut b = data.clone();
+                set_bits(&mut b, ptr_bit(j), p.next_bits, 0);
+                let e = refused(&b, tmp.path());
+                assert!(e.contains(&at_byte(p.bit(j))), "{name} {n}: {e}");
+                assert!(
+                    e.contains(&format!("child pointer of {n}-gram entry {j}")),
+                    "{e}"
+                );
+                assert!(e.contains("expected at least"), "{name} {n}: {e}");
+                // ... or beyond the next order (the largest low bits value).
+                if m.array.is_none() {
+                    let mut b = data.clone();
+                    set_bits(&mut b, ptr_bit(i), p.next_bits, (1 << p.next_bits) - 1);
+                    let e = refused(&b, tmp.path());
+                    assert!(e.contains("child pointer of"), "{name} {n}: {e}");
+                }
+                // A word id beyond the vocabulary.
+                let mut b = data.clone();
+                set_bits(&mut b, p.bit(i), p.word_bits, (1 << p.word_bits) - 1);
+                let e = refused(&b, tmp.path());
+                assert!(e.contains(&at_byte(p.bit(i))), "{name} {n}: {e}");
+                assert!(
+                    e.contains(&format!("{n}-gram entry {i} has word id")),
+                    "{name}: {e}"
+                );
+                // The offsets array decreasing.
+                if let Some(a) = m.array.filter(|a| a.count > 2) {
+                    let mut b = data.clone();
+                    let k = a.count / 2;
+                    b[a.at + 8 * k..a.at + 8 * k + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+                    let e = refused(&b, tmp.path());
+                    assert!(
+                        e.contains(&format!("at byte {}:", a.at + 8 * k)),
+                        "{name}: {e}"
+                    );
+                    assert!(
+                        e.contains(&format!("pointer offset {k} of the {n}-grams")),
+                        "{e}"
+                    );
+                }
+            }
+            if let Some((q, _)) = g.options.quantize {
+                let n = counts.len();
+                // A NaN probability center, a decreasing one, a wrong reserved backoff.
+                let at = g.centers(n, 0) + 4 * ((1 << q) / 2);
+                let mut b = data.clone();
+                b[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+                let e = refused(&b, tmp.path());
+                assert!(
+                    e.contains(&format!("at byte {at}:")) && e.contains("probability center"),
+                    "{e}"
+                );
+                let mut b = data.clone();
+                b[at..at + 4].copy_from_slice(&(-1000.0f32).to_le_bytes());
+                let e = refused(&b, tmp.path());
+                assert!(
+                    e.contains(&format!("at byte {at}:"))
+                        && e.contains("expected a number at least"),
+                    "{e}"
+                );
+                let at = g.centers(2, 1);
+                let mut b = data.clone();
+                b[at..at + 4].copy_from_slice(&0.5f32.to_le_bytes());
+                let e = refused(&b, tmp.path());
+                assert!(
+                    e.contains(&format!("at byte {at}:")) && e.contains("expected -0.0"),
+                    "{e}"
+                );
+            }
+            // The untouched file still loads.
+            let path = tmp.path().join("good.bin");
+            std::fs::write(&path, &data).expect("write");
+            super::super::binary::load(&path, super::super::LoadMethod::Read).expect("loads");
+        }
     }
 
     #[test]
