@@ -109,7 +109,10 @@ class Pipeline:
     Args:
         model: a ``kneser.Model`` or a path to an ARPA or binary model.
         normalizer: a ``kneser.Normalizer``; default ``Normalizer.ccnet()``; None leaves text.
-        tokenizer: a ``kneser.Tokenizer`` applied before scoring; default whitespace.
+        tokenizer: a ``kneser.Tokenizer`` (or ``SentencePiece``) applied in the core before
+            scoring, or any object with ``tokenize_batch(lines) -> list[list[str]]`` (run in
+            Python on each batch's lines, its tokens handed back to the core job); default
+            none (the normalized lines are scored as they are).
         field: the JSON field holding the text.
         percentiles: bucket cutoffs as percentiles of perplexity (CCNet's head/middle/tail are
             30 and 60), estimated from the first ``calibration`` documents.
