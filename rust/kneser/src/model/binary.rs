@@ -338,7 +338,9 @@ pub(crate) fn parse_fixed(bytes: &[u8], name: &str) -> Result<Fixed> {
     for n in 0..order {
         let at = SANITY + FIXED + 8 * n;
         let c = r.u64(at)?;
-        if c == 0 || c > bytes.len() as u64 {
+        // Only the unigrams (`<unk>` at least) cannot be empty: a model of a tiny corpus may
+        // have no n-grams of its top orders, and KenLM loads such files.
+        if (c == 0 && n == 0) || c > bytes.len() as u64 {
             return Err(r.error(
                 at,
                 format!(
