@@ -8,9 +8,9 @@ is met, peak RSS and whether the outputs were identical.
     python benchmarks/run_all.py --only estimate --only query --json rows.json
 
 Each script (bench_estimate.py, bench_query.py, bench_segment.py, bench_normalize.py,
-bench_encode.py) runs in its own process with its usual output, and appends its rows to the
-JSON-lines file named by $KNESER_BENCH_ROWS (`_common.emit_row`). A row whose anchor is
-missing says "skipped" and why; a script that fails gives a row saying so. Build kneser with
+bench_encode.py, bench_ccnet.py) runs in its own process with its usual output, and appends
+its rows to the JSON-lines file named by $KNESER_BENCH_ROWS (`_common.emit_row`). A row whose
+anchor is missing says "skipped" and why; a script that fails gives a row saying so. Build with
 `maturin develop --release` first: the ratios of a dev build mean nothing.
 """
 
@@ -28,7 +28,7 @@ from pathlib import Path
 from _common import ROWS_ENV
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["estimate", "query", "segment", "normalize", "encode"]
+SCRIPTS = ["estimate", "query", "segment", "normalize", "encode", "ccnet"]
 
 
 def plan(args: argparse.Namespace, tmp: Path) -> list[tuple[str, list[str]]]:
@@ -60,6 +60,12 @@ def plan(args: argparse.Namespace, tmp: Path) -> list[tuple[str, list[str]]]:
             + (["--lines", "10000", "--repeat", "1"] if quick else ["--lines", "117648"]),
         ),
         ("encode", ["--lines", "50000", "--repeat", "1"] if quick else []),
+        (
+            "ccnet",
+            ["--docs", "3000", "--ref-lines", "15000", "--set", "en+zh"]
+            if quick
+            else ["--docs", "20000", "--set", "en", "--set", "zh"],
+        ),
     ]
     return [(name, a) for name, a in runs if not args.only or name in args.only]
 

@@ -11,12 +11,14 @@ use std::sync::Arc;
 
 use kneser::{
     is_python_space, CcnetOptions, DigitMode, FlatTokens, NormalizeStep, Normalizer, PunctMode,
-    Stopwords, Tokenizer, TokenizerMode, UnicodeForm,
+    Stopwords, Tokenizer, TokenizerMode, Ucs4Out, UnicodeForm,
 };
 use pyo3::exceptions::{PyTypeError, PyUnicodeEncodeError, PyValueError};
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 
+use crate::borrow::utf8_of;
 use crate::detach::{detach_short, run_detached};
 use crate::errors::format_error;
 use crate::segment::PySegmenter;
@@ -107,6 +109,161 @@ impl NormText {
         // Not a str: the same TypeError as every other text argument.
         extract_text(obj, index).map(NormText::Utf8)
     }
+}
+
+/// `s` itself when the normalized text `out` is its UTF-8 `input` unchanged, else a new str.
+fn same_or_new<'py>(s: &Bound<'py, PyString>, input: &str, out: &str) -> Bound<'py, PyString> {
+    if out.len() == input.len() && out.as_ptr() == input.as_ptr() {
+        s.clone()
+    } else {
+        PyString::new(s.py(), out)
+    }
+}
+
+thread_local! {
+    /// Per thread: a str's code points and the normalizer's output, reused between calls.
+    static CODE_POINTS: std::cell::RefCell<(Vec<u32>, Vec<u32>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Code points kept in the per-thread buffers between calls (larger ones are freed).
+const CODE_POINTS_KEEP: usize = 1 << 18;
+
+impl PyNormalizer {
+    /// `normalize(s)` on the str's code points (`PyUnicode_AsUCS4`, then
+    /// `PyUnicode_FromWideChar`): no UTF-8 encoding or decoding, lone surrogates kept where
+    /// they are. None when this path does not apply (a 16-bit `wchar_t`, a text long enough to
+    /// release the GIL for, a normalizer without a one-scan plan).
+    fn normalize_code_points<'py>(
+        &self,
+        s: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Bound<'py, PyString>>> {
+        if wchar_size(ffi::PyUnicode_FromWideChar) != 4 {
+            return Ok(None);
+        }
+        let py = s.py();
+        // SAFETY: `s` is a live str (the GIL is held through the Bound).
+        let len = unsafe { ffi::PyUnicode_GetLength(s.as_ptr()) };
+        let Ok(n) = usize::try_from(len) else {
+            return Err(PyErr::fetch(py));
+        };
+        if n * 3 >= DETACH_BYTES {
+            return Ok(None);
+        }
+        CODE_POINTS.with(|cell| {
+            let Ok(mut bufs) = cell.try_borrow_mut() else {
+                return Ok(None);
+            };
+            let (input, out) = &mut *bufs;
+            input.clear();
+            input.resize(n, 0);
+            // SAFETY: `input` holds `n` code points, the str's length; no NUL is appended
+            // (copy_null 0), so the buffer is exactly large enough.
+            let p = unsafe { ffi::PyUnicode_AsUCS4(s.as_ptr(), input.as_mut_ptr(), len, 0) };
+            if p.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            let mut range = 0..n;
+            let made = match self.inner.normalize_ucs4(input, out, &mut range) {
+                None => return Ok(None),
+                Some(false) if range == (0..n) => s.clone(),
+                Some(false) => from_code_points(py, &input[range])?,
+                Some(true) => from_code_points(py, out)?,
+            };
+            if input.capacity() > CODE_POINTS_KEEP || out.capacity() > CODE_POINTS_KEEP {
+                *input = Vec::new();
+                *out = Vec::new();
+            }
+            Ok(Some(made))
+        })
+    }
+}
+
+/// The size of C's `wchar_t` (the element type of `PyUnicode_FromWideChar`'s buffer).
+fn wchar_size<T>(
+    _: unsafe extern "C" fn(*const T, ffi::Py_ssize_t) -> *mut ffi::PyObject,
+) -> usize {
+    std::mem::size_of::<T>()
+}
+
+impl PyNormalizer {
+    /// `normalize_batch` on the strs' code points (see `normalize_code_points`): copied into
+    /// one buffer with the GIL held, normalized in parallel without it, made into strs with
+    /// it. None when this path does not apply (a 16-bit `wchar_t`, no one-scan plan).
+    fn normalize_batch_code_points<'py>(
+        &self,
+        py: Python<'py>,
+        items: &[Bound<'py, PyString>],
+    ) -> PyResult<Option<Vec<Bound<'py, PyString>>>> {
+        if wchar_size(ffi::PyUnicode_FromWideChar) != 4
+            || self.inner.normalize_ucs4_batch(&[], &[0]).is_none()
+        {
+            return Ok(None);
+        }
+        let mut offsets = Vec::with_capacity(items.len() + 1);
+        offsets.push(0usize);
+        for s in items {
+            // SAFETY: `s` is a live str (the GIL is held through the Bound).
+            let len = unsafe { ffi::PyUnicode_GetLength(s.as_ptr()) };
+            let n = usize::try_from(len).map_err(|_| PyErr::fetch(py))?;
+            offsets.push(offsets[offsets.len() - 1] + n);
+        }
+        let mut flat = vec![0u32; offsets[offsets.len() - 1]];
+        for (i, s) in items.iter().enumerate() {
+            let (start, end) = (offsets[i], offsets[i + 1]);
+            if start == end {
+                continue;
+            }
+            let len = ffi::Py_ssize_t::try_from(end - start)
+                .map_err(|_| PyValueError::new_err("text too long"))?;
+            // SAFETY: `flat[start..end]` holds exactly the str's length in code points; no
+            // NUL is appended (copy_null 0).
+            let p =
+                unsafe { ffi::PyUnicode_AsUCS4(s.as_ptr(), flat[start..].as_mut_ptr(), len, 0) };
+            if p.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+        }
+        let norm = Arc::clone(&self.inner);
+        let (flat_ref, offsets_ref) = (&flat, &offsets);
+        let batches = run_detached(py, move |cancel| {
+            let mut out = Vec::new();
+            let count = offsets_ref.len() - 1;
+            for first in (0..count).step_by(CHUNK) {
+                cancel.check()?;
+                let last = (first + CHUNK).min(count);
+                if let Some(b) = norm.normalize_ucs4_batch(flat_ref, &offsets_ref[first..=last]) {
+                    out.push(b);
+                }
+            }
+            Ok(out)
+        })?;
+        let mut result = Vec::with_capacity(items.len());
+        let outs = batches.iter().flat_map(|b| b.iter());
+        for (i, (s, (kind, cps))) in items.iter().zip(outs).enumerate() {
+            result.push(match kind {
+                Ucs4Out::Same => s.clone(),
+                Ucs4Out::Part(a, b) => from_code_points(py, &flat[offsets[i] + a..offsets[i] + b])?,
+                Ucs4Out::New(..) => from_code_points(py, cps)?,
+                Ucs4Out::Other => self.normalize(py, s.as_any())?,
+            });
+        }
+        Ok(Some(result))
+    }
+}
+
+/// A str from code points (lone surrogates included), for a 32-bit `wchar_t`.
+fn from_code_points<'py>(py: Python<'py>, cps: &[u32]) -> PyResult<Bound<'py, PyString>> {
+    let len =
+        ffi::Py_ssize_t::try_from(cps.len()).map_err(|_| PyValueError::new_err("text too long"))?;
+    // SAFETY: `cps` is `len` initialized 32-bit values and the caller checked that `wchar_t`
+    // is 32 bits wide (same size and alignment as u32); every value is a code point below
+    // U+110000 (the input's, or the normalizer's `char`s).
+    let obj = unsafe { ffi::PyUnicode_FromWideChar(cps.as_ptr().cast(), len) };
+    // SAFETY: a new reference or NULL with an exception set.
+    unsafe { Bound::from_owned_ptr_or_err(py, obj) }?
+        .cast_into::<PyString>()
+        .map_err(Into::into)
 }
 
 /// A `str` from surrogate-passing UTF-8 (`bytes.decode("utf-8", "surrogatepass")`).
@@ -290,14 +447,24 @@ impl PyNormalizer {
         py: Python<'py>,
         text: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyString>> {
+        // The common case: a str read as code points (or in place as UTF-8), normalized
+        // without releasing the GIL, the input object itself returned when nothing changes.
+        if let Ok(s) = text.cast::<PyString>() {
+            if let Some(out) = self.normalize_code_points(s)? {
+                return Ok(out);
+            }
+            if let Some(utf8) = utf8_of(s) {
+                if utf8.len() < DETACH_BYTES {
+                    return Ok(self
+                        .inner
+                        .with_normalized(utf8, |out| same_or_new(s, utf8, out)));
+                }
+            }
+        }
         match NormText::extract(text, None)? {
             NormText::Utf8(text) => {
-                let out = if text.len() < DETACH_BYTES {
-                    self.inner.normalize(&text)
-                } else {
-                    let norm = Arc::clone(&self.inner);
-                    detach_short(py, move || Ok(norm.normalize(&text)))?
-                };
+                let norm = Arc::clone(&self.inner);
+                let out = detach_short(py, move || Ok(norm.normalize(&text)))?;
                 Ok(PyString::new(py, &out))
             }
             NormText::Surrogates(bytes) => {
@@ -324,24 +491,43 @@ impl PyNormalizer {
                 "expected an iterable of str, got a single str (wrap it in a list)",
             ));
         }
-        let mut plain: Vec<String> = Vec::with_capacity(texts.len().unwrap_or(0));
-        // (index, surrogate-passing UTF-8) of the few texts holding lone surrogates.
-        let mut odd: Vec<(usize, Vec<u8>)> = Vec::new();
+        let mut items: Vec<Bound<'py, PyString>> = Vec::with_capacity(texts.len().unwrap_or(0));
         for (i, item) in texts.try_iter()?.enumerate() {
-            match NormText::extract(&item?, Some(i))? {
-                NormText::Utf8(t) => plain.push(t),
-                NormText::Surrogates(b) => {
-                    plain.push(String::new());
-                    odd.push((i, b));
+            let item = item?;
+            match item.cast::<PyString>() {
+                Ok(s) => items.push(s.clone()),
+                // Not a str: extract_text's TypeError.
+                Err(_) => {
+                    extract_text(&item, Some(i))?;
                 }
             }
         }
+        if let Some(result) = self.normalize_batch_code_points(py, &items)? {
+            return Ok(result);
+        }
+        // Each str's UTF-8 read in place; the few holding lone surrogates go aside as
+        // (index, surrogate-passing UTF-8).
+        let mut plain: Vec<&str> = Vec::with_capacity(items.len());
+        let mut odd: Vec<(usize, Vec<u8>)> = Vec::new();
+        for (i, s) in items.iter().enumerate() {
+            match utf8_of(s) {
+                Some(t) => plain.push(t),
+                None => match NormText::extract(s.as_any(), Some(i))? {
+                    NormText::Utf8(_) => plain.push(""),
+                    NormText::Surrogates(b) => {
+                        plain.push("");
+                        odd.push((i, b));
+                    }
+                },
+            }
+        }
         let norm = Arc::clone(&self.inner);
-        let (out, odd_out) = run_detached(py, move |cancel| {
-            let mut out = Vec::with_capacity(plain.len());
-            for chunk in plain.chunks(CHUNK) {
+        let plain_ref = &plain;
+        let (flats, odd_out) = run_detached(py, move |cancel| {
+            let mut flats = Vec::with_capacity(plain_ref.len() / CHUNK + 1);
+            for chunk in plain_ref.chunks(CHUNK) {
                 cancel.check()?;
-                out.extend(norm.normalize_batch(chunk));
+                flats.push(norm.normalize_batch_flat(chunk));
             }
             let odd_out = odd
                 .into_iter()
@@ -352,10 +538,15 @@ impl PyNormalizer {
                     ))
                 })
                 .collect::<kneser::Result<Vec<_>>>()?;
-            Ok((out, odd_out))
+            Ok((flats, odd_out))
         })?;
-        let mut result: Vec<Bound<'py, PyString>> =
-            out.iter().map(|s| PyString::new(py, s)).collect();
+        let mut result: Vec<Bound<'py, PyString>> = Vec::with_capacity(items.len());
+        for (s, out) in items.iter().zip(flats.iter().flat_map(|f| f.iter())) {
+            result.push(match out {
+                None => s.clone(),
+                Some(o) => PyString::new(py, o),
+            });
+        }
         for (i, bytes) in odd_out {
             result[i] = surrogate_str(py, &bytes)?;
         }

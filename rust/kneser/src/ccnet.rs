@@ -225,10 +225,26 @@ pub struct LanguageModels {
     pub model: Arc<Model>,
     /// The language model's path.
     pub model_path: PathBuf,
-    /// Per SentencePiece id: whether the piece is one word of the joined line
-    /// ([`one_word_pieces`]).
-    pub one_word: Arc<Vec<bool>>,
+    /// Per SentencePiece id: the language model's id of the piece when the piece is one word
+    /// of the joined line, else [`NOT_ONE_WORD`] ([`piece_word_ids`]).
+    pub word_ids: Arc<Vec<u32>>,
 }
+
+impl LanguageModels {
+    /// The models of one language, with the piece-to-word table made for the pair.
+    pub fn new(sentencepiece: Arc<SentencePiece>, model: Arc<Model>, model_path: PathBuf) -> Self {
+        let word_ids = Arc::new(piece_word_ids(&sentencepiece, &model));
+        LanguageModels {
+            sentencepiece,
+            model,
+            model_path,
+            word_ids,
+        }
+    }
+}
+
+/// In [`LanguageModels::word_ids`]: the piece is not exactly one word of the joined line.
+pub const NOT_ONE_WORD: u32 = u32::MAX;
 
 /// Whether `piece`, joined to others by spaces, stays exactly one word both for the kenlm
 /// module (split on ASCII whitespace, cut at a NUL) and for Python's `len(line.split())`.
@@ -236,10 +252,17 @@ fn is_one_word(piece: &str) -> bool {
     !piece.is_empty() && !piece.chars().any(|c| c == '\0' || Rule::Python.is_space(c))
 }
 
-/// The table of [`LanguageModels::one_word`], computed once per SentencePiece model.
-pub fn one_word_pieces(sentencepiece: &SentencePiece) -> Vec<bool> {
+/// The table of [`LanguageModels::word_ids`], computed once per (SentencePiece model, language
+/// model) pair: the id the kenlm module's `model.score(line)` gives each piece that stays one
+/// word of the joined line (non-empty, no NUL, no Python whitespace), [`NOT_ONE_WORD`] for
+/// the others (their documents are scored from the joined text). The unknown piece's entry is
+/// never used: its text is the span it covers.
+pub fn piece_word_ids(sentencepiece: &SentencePiece, model: &Model) -> Vec<u32> {
     (0..sentencepiece.len() as u32)
-        .map(|id| sentencepiece.id_to_piece(id).is_some_and(is_one_word))
+        .map(|id| match sentencepiece.id_to_piece(id) {
+            Some(piece) if is_one_word(piece) => model.index_bytes(piece.as_bytes()),
+            _ => NOT_ONE_WORD,
+        })
         .collect()
 }
 
@@ -294,15 +317,9 @@ pub fn load_lm_dir(dir: &Path, cancel: &Cancel) -> Result<BTreeMap<String, Langu
                 })?;
             let sentencepiece = Arc::new(SentencePiece::load(&sp_path)?);
             let model = Arc::new(Model::load(&model_path, cancel)?);
-            let one_word = Arc::new(one_word_pieces(&sentencepiece));
             Ok((
                 lang.clone(),
-                LanguageModels {
-                    sentencepiece,
-                    model,
-                    model_path,
-                    one_word,
-                },
+                LanguageModels::new(sentencepiece, model, model_path),
             ))
         })
         .collect();
@@ -322,27 +339,21 @@ pub struct DocScore {
     pub dedup_hash: u64,
 }
 
-thread_local! {
-    /// Per thread: SentencePiece's normalized text, reused between documents.
-    static SCRATCH: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+/// Per thread: SentencePiece's normalized text, the word ids of a document and (for the few
+/// documents scored from their text) the joined pieces, reused between documents.
+#[derive(Default)]
+struct Scratch {
+    sp: String,
+    ids: Vec<u32>,
+    line: String,
 }
 
-/// A document after normalization and SentencePiece, before the language model.
-enum Prepared<'a> {
-    /// No model for its language, no language, or no pieces.
-    Unscored,
-    /// Every piece is one word ([`LanguageModels::one_word`]), so the joined text is one line
-    /// of exactly those words: its score is the kenlm module's `model.score(line)`, which
-    /// [`Model::score_batch`] gives for many lines at once.
-    Line {
-        language: &'a str,
-        models: &'a LanguageModels,
-        line: String,
-        words: u64,
-    },
-    /// Scored from its text: (language, sum of log10 probabilities, length, words).
-    Scored(&'a str, f64, u64, u64),
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
+
+/// Scratch buffers larger than this (bytes) are freed after a document.
+const SCRATCH_KEEP: usize = 1 << 20;
 
 /// CCNet's scoring of a joined text: split on `\n`, each line scored by [`Model::kenlm_score`]
 /// and counted by Python's `len(line.split()) + 1`: (log10 sum, length, words).
@@ -413,98 +424,33 @@ impl CcnetScorer {
     /// Scores one document (see the module doc); `dedup` also hashes its
     /// `normalize_for_dedup` text (else the hash is 0).
     pub fn score(&self, text: &str, language: Option<&str>, dedup: bool) -> DocScore {
-        let (hash, prepared) = self.prepare(text, language, dedup);
-        let scored = match prepared {
-            Prepared::Line {
-                language,
-                models,
-                line,
-                words,
-            } => {
-                let sum = models.model.kenlm_score(line.as_bytes(), true, true);
-                Prepared::Scored(language, f64::from(sum), words + 1, words)
-            }
-            other => other,
+        let hash = if dedup { self.dedup_hash(text) } else { 0 };
+        let Some((lang, models)) = language.and_then(|l| self.models.get_key_value(l)) else {
+            return unscored(hash);
         };
-        self.finish(hash, scored)
+        let scored = self
+            .normalizer
+            .with_normalized(text, |normalized| score_normalized(models, normalized));
+        match scored {
+            None => unscored(hash),
+            Some((log_sum, length, tokens)) => {
+                let ppl = round1(perplexity(log_sum, length));
+                DocScore {
+                    perplexity: Some(ppl),
+                    bucket: self.cutoffs.bucket(lang, Some(ppl)),
+                    tokens,
+                    dedup_hash: hash,
+                }
+            }
+        }
     }
 
     fn dedup_hash(&self, text: &str) -> u64 {
         self.dedup.with_normalized(text, dedup_hash)
     }
 
-    /// Steps 1 and 2 of the module doc (and the whole of 3 for a text that is not one line of
-    /// one-word pieces).
-    fn prepare<'a>(
-        &'a self,
-        text: &str,
-        language: Option<&'a str>,
-        dedup: bool,
-    ) -> (u64, Prepared<'a>) {
-        let hash = if dedup { self.dedup_hash(text) } else { 0 };
-        let Some((lang, models)) = language.and_then(|l| self.models.get_key_value(l)) else {
-            return (hash, Prepared::Unscored);
-        };
-        let normalized = self.normalizer.normalize(text);
-        let sp = &models.sentencepiece;
-        let unk = sp.unk_id();
-        let mut line = String::with_capacity(normalized.len() * 2);
-        let (mut words, mut one_word) = (0u64, true);
-        SCRATCH.with(|cell| {
-            let mut scratch = cell.borrow_mut();
-            sp.for_each_piece_id(&normalized, &mut scratch, &mut |piece, id| {
-                if words > 0 {
-                    line.push(' ');
-                }
-                line.push_str(piece);
-                words += 1;
-                one_word &= if id == unk {
-                    // The unknown piece's text is the span it covers.
-                    is_one_word(piece)
-                } else {
-                    models.one_word.get(id as usize).copied().unwrap_or(false)
-                };
-            });
-        });
-        let prepared = if words == 0 {
-            Prepared::Unscored
-        } else if one_word {
-            Prepared::Line {
-                language: lang,
-                models,
-                line,
-                words,
-            }
-        } else {
-            let (sum, length, tokens) = score_lines(&models.model, &line);
-            Prepared::Scored(lang, sum, length, tokens)
-        };
-        (hash, prepared)
-    }
-
-    /// Steps 4 and 5 of the module doc.
-    fn finish(&self, dedup_hash: u64, scored: Prepared<'_>) -> DocScore {
-        let Prepared::Scored(lang, log_sum, length, tokens) = scored else {
-            return DocScore {
-                perplexity: None,
-                bucket: Bucket::All,
-                tokens: 0,
-                dedup_hash,
-            };
-        };
-        let ppl = round1(perplexity(log_sum, length));
-        DocScore {
-            perplexity: Some(ppl),
-            bucket: self.cutoffs.bucket(lang, Some(ppl)),
-            tokens,
-            dedup_hash,
-        }
-    }
-
     /// Scores a batch of (text, language) documents, in input order, as [`CcnetScorer::score`]
-    /// would one by one: normalization and SentencePiece per document in parallel, then each
-    /// language's lines through [`Model::score_batch`] (interleaved probes, in parallel). A
-    /// document without text is unscored.
+    /// would one by one, the documents in parallel. A document without text is unscored.
     pub fn score_batch<T, L>(
         &self,
         docs: &[(Option<T>, Option<L>)],
@@ -518,46 +464,96 @@ impl CcnetScorer {
         let mut out = Vec::with_capacity(docs.len());
         for chunk in docs.chunks(4096) {
             cancel.check()?;
-            let mut prepared: Vec<(u64, Prepared<'_>)> = chunk
-                .par_iter()
-                .with_min_len(16)
-                .map(|(text, lang)| match text {
-                    Some(t) => self.prepare(t.as_ref(), lang.as_ref().map(AsRef::as_ref), dedup),
-                    None => (0, Prepared::Unscored),
-                })
-                .collect();
-            cancel.check()?;
-            for (language, models) in &self.models {
-                let at: Vec<usize> = prepared
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (_, p))| {
-                        matches!(p, Prepared::Line { language: l, .. } if *l == language.as_str())
-                    })
-                    .map(|(i, _)| i)
-                    .collect();
-                if at.is_empty() {
-                    continue;
-                }
-                let lines: Vec<&str> = at
-                    .iter()
-                    .map(|&i| match &prepared[i].1 {
-                        Prepared::Line { line, .. } => line.as_str(),
-                        _ => "",
-                    })
-                    .collect();
-                let sums = models.model.score_batch(&lines, true, true, cancel)?;
-                for (&i, sum) in at.iter().zip(sums) {
-                    if let Prepared::Line { words, .. } = prepared[i].1 {
-                        prepared[i].1 =
-                            Prepared::Scored(language.as_str(), f64::from(sum), words + 1, words);
-                    }
-                }
-            }
-            out.extend(prepared.into_iter().map(|(h, p)| self.finish(h, p)));
+            out.par_extend(
+                chunk
+                    .par_iter()
+                    .with_min_len(16)
+                    .map(|(text, lang)| match text {
+                        Some(t) => self.score(t.as_ref(), lang.as_ref().map(AsRef::as_ref), dedup),
+                        None => unscored(0),
+                    }),
+            );
         }
         Ok(out)
     }
+}
+
+/// An unscored document's result.
+fn unscored(dedup_hash: u64) -> DocScore {
+    DocScore {
+        perplexity: None,
+        bucket: Bucket::All,
+        tokens: 0,
+        dedup_hash,
+    }
+}
+
+/// Steps 2 and 3 of the module doc for a normalized document: (log10 sum, length, pieces),
+/// None when it has no pieces. Each piece is mapped to its word id by
+/// [`LanguageModels::word_ids`] and the ids scored as the joined line's words
+/// ([`Model::score_ids`]); a document with a piece that is not one word of the joined line is
+/// scored from the joined text ([`score_lines`]), as CCNet splits and counts it.
+fn score_normalized(models: &LanguageModels, normalized: &str) -> Option<(f64, u64, u64)> {
+    let sp = &models.sentencepiece;
+    let model = &models.model;
+    let unk = sp.unk_id();
+    SCRATCH.with(|cell| {
+        let mut fresh = Scratch::default();
+        let mut guard = cell.try_borrow_mut();
+        let scratch = match &mut guard {
+            Ok(s) => &mut **s,
+            Err(_) => &mut fresh,
+        };
+        let Scratch {
+            sp: sp_buf,
+            ids,
+            line,
+        } = scratch;
+        ids.clear();
+        let mut one_word = true;
+        sp.for_each_piece_id(normalized, sp_buf, &mut |piece, id| {
+            let word = if id == unk {
+                // The unknown piece's text is the span it covers.
+                if is_one_word(piece) {
+                    model.index_bytes(piece.as_bytes())
+                } else {
+                    NOT_ONE_WORD
+                }
+            } else {
+                models
+                    .word_ids
+                    .get(id as usize)
+                    .copied()
+                    .unwrap_or(NOT_ONE_WORD)
+            };
+            one_word &= word != NOT_ONE_WORD;
+            ids.push(word);
+        });
+        let pieces = ids.len() as u64;
+        let result = if pieces == 0 {
+            None
+        } else if one_word {
+            ids.push(model.eos_id());
+            let sum = model.score_ids(ids, true);
+            Some((f64::from(sum), pieces + 1, pieces))
+        } else {
+            line.clear();
+            sp.for_each_piece_id(normalized, sp_buf, &mut |piece, _| {
+                if !line.is_empty() {
+                    line.push(' ');
+                }
+                line.push_str(piece);
+            });
+            Some(score_lines(model, line))
+        };
+        if sp_buf.capacity() > SCRATCH_KEEP
+            || line.capacity() > SCRATCH_KEEP
+            || ids.capacity() > SCRATCH_KEEP / 4
+        {
+            *scratch = Scratch::default();
+        }
+        result
+    })
 }
 
 #[cfg(test)]

@@ -76,7 +76,7 @@ pub use model::{
 
 // Text: normalization, tokenization, segmentation, SentencePiece, whitespace rules.
 pub use text::normalize::{
-    CcnetOptions, DigitMode, Normalizer, PunctMode, Step as NormalizeStep, UnicodeForm,
+    CcnetOptions, DigitMode, Normalizer, PunctMode, Step as NormalizeStep, Ucs4Out, UnicodeForm,
 };
 pub use text::segment::{JoinOptions, SegmentStats, Segmenter, UserDictLine, WordList};
 pub use text::sentencepiece::{ModelType as SentencePieceType, SentencePiece};

@@ -404,6 +404,14 @@ impl Model {
         with_view!(self, v => v.score(text.as_bytes(), bos, eos))
     }
 
+    /// The log10 probability of the words `ids` (vocabulary ids, `</s>`'s included if it is
+    /// to be scored) from `<s>` with `bos`, else from the empty context: the same `f32` sum,
+    /// in the same order, as [`Model::score`] of the text those ids are the words of. For
+    /// callers that map their tokens to ids once (CCNet mode's SentencePiece pieces).
+    pub fn score_ids(&self, ids: &[u32], bos: bool) -> f32 {
+        with_view!(self, v => v.score_ids(ids, bos))
+    }
+
     /// Every word's score in `text` (and `</s>`'s with `eos`).
     pub fn full_scores(&self, text: &str, bos: bool, eos: bool) -> Vec<FullScore> {
         with_view!(self, v => v.full_scores(text.as_bytes(), bos, eos))

@@ -1,8 +1,8 @@
 //! Text normalization: a composable list of steps, with presets reproducing CCNet.
 //!
 //! Input: text (`&str`, one line or document). Output: the normalized text as a new `String`
-//! (or written to a caller's buffer). Memory: two scratch buffers the size of the text, kept
-//! per thread and reused (freed after a text over 1 MiB); the batch form holds the outputs of
+//! (or written to a caller's buffer). Memory: up to four scratch buffers the size of the text,
+//! kept per thread and reused (freed after a text over 1 MiB); the batch form holds the outputs of
 //! the batch. Deterministic, independent of the thread count.
 //!
 //! A [`Normalizer`] applies its [`Step`]s in order. Each step is one pass over the text:
@@ -16,7 +16,8 @@
 //! numbers, punct)` and [`Normalizer::ccnet_dedup`] reproduces `normalize_for_dedup(line)`,
 //! character for character (see `tests/test_normalize.py` for the parity test on 3,017 inputs):
 //!
-//! 1. `str.strip()`: Python's whitespace, which includes U+001C..U+001F ([`is_python_space`]);
+//! 1. `str.strip()`: Python's whitespace, which includes U+001C..U+001F
+//!    ([`is_python_space`](super::chars::is_python_space));
 //! 2. `str.lower()`: full case mapping with `Final_Sigma` (Rust's `str::to_lowercase` follows
 //!    the same rules, e.g. `İ` becomes `i` + U+0307);
 //! 3. accents: NFD, then every non-spacing mark (Mn) dropped; the text stays decomposed;
@@ -32,8 +33,7 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::chars::is_python_space;
-use super::passes::{compile, Pass};
+use super::passes::{compile, run_passes, Fused, Pass};
 use super::surrogates::Stand;
 
 /// A Unicode normalization form (UAX #15).
@@ -130,6 +130,8 @@ impl Default for CcnetOptions {
 pub struct Normalizer {
     steps: Vec<Step>,
     passes: Vec<Pass>,
+    /// The passes as one scan, when they allow it (the CCNet presets do).
+    fused: Option<Fused>,
 }
 
 impl Normalizer {
@@ -141,7 +143,12 @@ impl Normalizer {
     /// A normalizer applying `steps` in order.
     pub fn from_steps(steps: Vec<Step>) -> Self {
         let passes = compile(&steps);
-        Normalizer { steps, passes }
+        let fused = Fused::new(&passes);
+        Normalizer {
+            steps,
+            passes,
+            fused,
+        }
     }
 
     /// This normalizer with `step` appended.
@@ -202,35 +209,17 @@ impl Normalizer {
         })
     }
 
-    /// Runs the passes over `text` with `bufs` as scratch and gives the result to `finish`.
-    fn run<R>(&self, text: &str, bufs: &mut [String; 2], finish: impl FnOnce(&str) -> R) -> R {
-        // `cur` is the buffer holding the latest changed version (None: still `text`), and
-        // `range` the current text within it, narrowed by strip passes.
-        let mut cur: Option<usize> = None;
-        let mut range = 0..text.len();
-        for pass in &self.passes {
-            let [b0, b1] = &mut *bufs;
-            let (src, dst, dst_index) = match cur {
-                None => (&text[range.clone()], b0, 0),
-                Some(0) => (&b0[range.clone()], b1, 1),
-                Some(_) => (&b1[range.clone()], b0, 0),
-            };
-            if let Pass::Strip = pass {
-                let trimmed = src.trim_start_matches(is_python_space);
-                let start = range.start + (src.len() - trimmed.len());
-                let trimmed = trimmed.trim_end_matches(is_python_space);
-                range = start..start + trimmed.len();
-                continue;
+    /// Runs the plan over `text` with `bufs` as scratch and gives the result to `finish`.
+    fn run<R>(&self, text: &str, bufs: &mut [String; 4], finish: impl FnOnce(&str) -> R) -> R {
+        match &self.fused {
+            Some(fused) => fused.run(&self.passes, text, bufs, finish),
+            None => {
+                let [b0, b1, _, _] = bufs;
+                let mut pair = [std::mem::take(b0), std::mem::take(b1)];
+                let r = run_passes(&self.passes, text, &mut pair, finish);
+                [*b0, *b1] = pair;
+                r
             }
-            dst.clear();
-            if pass.apply(src, dst) {
-                range = 0..dst.len();
-                cur = Some(dst_index);
-            }
-        }
-        match cur {
-            None => finish(&text[range]),
-            Some(k) => finish(&bufs[k][range]),
         }
     }
 
@@ -255,7 +244,9 @@ impl Normalizer {
     /// scratch buffers are per thread and reused).
     pub fn with_normalized<R>(&self, text: &str, f: impl FnOnce(&str) -> R) -> R {
         thread_local! {
-            static SCRATCH: RefCell<[String; 2]> = const { RefCell::new([String::new(), String::new()]) };
+            static SCRATCH: RefCell<[String; 4]> = const {
+                RefCell::new([String::new(), String::new(), String::new(), String::new()])
+            };
         }
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut bufs) => {
@@ -269,8 +260,79 @@ impl Normalizer {
                 r
             }
             // Re-entered from `f`: use fresh buffers.
-            Err(_) => self.run(text, &mut [String::new(), String::new()], f),
+            Err(_) => self.run(text, &mut Default::default(), f),
         })
+    }
+
+    /// Normalizes a text given as code points, as a Python `str` holds them (UCS-4; lone
+    /// surrogates stay where they are, as Python's string functions keep them), for callers
+    /// that read and make `str` objects without UTF-8 in between. Returns `Some(true)` with
+    /// the result in `out`, or `Some(false)` when the result is `text[range]` (nothing but
+    /// the strip changed), or `None` when this normalizer has no one-scan plan (or the text
+    /// holds a capital sigma next to a lone surrogate): use [`Normalizer::normalize`] or
+    /// [`Normalizer::normalize_surrogate_utf8`] then.
+    pub fn normalize_ucs4(
+        &self,
+        text: &[u32],
+        out: &mut Vec<u32>,
+        range: &mut std::ops::Range<usize>,
+    ) -> Option<bool> {
+        thread_local! {
+            static SCRATCH: RefCell<[String; 4]> = const {
+                RefCell::new([String::new(), String::new(), String::new(), String::new()])
+            };
+        }
+        let fused = self.fused.as_ref()?;
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut bufs) => {
+                let r = fused.run_ucs4(&self.passes, text, out, range, &mut bufs);
+                for b in bufs.iter_mut() {
+                    if b.capacity() > SCRATCH_KEEP {
+                        *b = String::new();
+                    }
+                }
+                r
+            }
+            Err(_) => fused.run_ucs4(&self.passes, text, out, range, &mut Default::default()),
+        })
+    }
+
+    /// [`Normalizer::normalize_ucs4`] of many texts in parallel (rayon): text `i` is
+    /// `code_points[offsets[i]..offsets[i + 1]]`. None when this normalizer has no one-scan
+    /// plan.
+    pub fn normalize_ucs4_batch(
+        &self,
+        code_points: &[u32],
+        offsets: &[usize],
+    ) -> Option<Ucs4Batch> {
+        self.fused.as_ref()?;
+        const PER_TASK: usize = 256;
+        let count = offsets.len().saturating_sub(1);
+        let starts: Vec<usize> = (0..count).step_by(PER_TASK).collect();
+        let chunks = starts
+            .par_iter()
+            .map(|&first| {
+                let mut data = Vec::new();
+                let mut out = Vec::new();
+                let mut spans = Vec::with_capacity(PER_TASK);
+                for i in first..(first + PER_TASK).min(count) {
+                    let text = &code_points[offsets[i]..offsets[i + 1]];
+                    let mut range = 0..text.len();
+                    spans.push(match self.normalize_ucs4(text, &mut out, &mut range) {
+                        None => Ucs4Out::Other,
+                        Some(false) if range == (0..text.len()) => Ucs4Out::Same,
+                        Some(false) => Ucs4Out::Part(range.start, range.end),
+                        Some(true) => {
+                            let start = data.len();
+                            data.extend_from_slice(&out);
+                            Ucs4Out::New(start, data.len())
+                        }
+                    });
+                }
+                (data, spans)
+            })
+            .collect();
+        Some(Ucs4Batch { chunks })
     }
 
     /// Replaces the contents of `out` with `text` normalized.
@@ -279,6 +341,34 @@ impl Normalizer {
             out.clear();
             out.push_str(r);
         });
+    }
+
+    /// Normalizes every text of `texts` in parallel (rayon) into a few shared buffers
+    /// instead of one string per text; a text that the normalizer leaves as it is is
+    /// marked so (the caller can reuse its input).
+    pub fn normalize_batch_flat<S: AsRef<str> + Sync>(&self, texts: &[S]) -> FlatBatch {
+        const PER_TASK: usize = 256;
+        let chunks = texts
+            .par_chunks(PER_TASK)
+            .map(|chunk| {
+                let mut data = String::new();
+                let mut spans = Vec::with_capacity(chunk.len());
+                for t in chunk {
+                    let t = t.as_ref();
+                    self.with_normalized(t, |out| {
+                        if out.len() == t.len() && out.as_ptr() == t.as_ptr() {
+                            spans.push(None);
+                        } else {
+                            let start = data.len();
+                            data.push_str(out);
+                            spans.push(Some((start, data.len())));
+                        }
+                    });
+                }
+                (data, spans)
+            })
+            .collect();
+        FlatBatch { chunks }
     }
 
     /// Normalizes every text of `texts` in parallel (rayon); the output keeps the input order.
@@ -291,9 +381,62 @@ impl Normalizer {
     }
 }
 
+/// A text's output in a [`FlatBatch`]: its byte range in its group's buffer, None when it is
+/// the input unchanged.
+type Span = Option<(usize, usize)>;
+
+/// The outputs of [`Normalizer::normalize_batch_flat`], in input order.
+#[derive(Debug, Default)]
+pub struct FlatBatch {
+    /// Per group of texts: the changed outputs one after another, and per text its byte
+    /// range there (None: unchanged).
+    chunks: Vec<(String, Vec<Span>)>,
+}
+
+impl FlatBatch {
+    /// Each text's output, None when it is its input unchanged.
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        self.chunks
+            .iter()
+            .flat_map(|(data, spans)| spans.iter().map(move |span| span.map(|(s, e)| &data[s..e])))
+    }
+}
+
+/// One text's output in a [`Ucs4Batch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ucs4Out {
+    /// The input unchanged.
+    Same,
+    /// This range of the input (only the strip changed it).
+    Part(usize, usize),
+    /// This range of the batch's output buffer ([`Ucs4Batch::iter`] gives the slice).
+    New(usize, usize),
+    /// Not done here (a capital sigma next to a lone surrogate): normalize it on its own.
+    Other,
+}
+
+/// The outputs of [`Normalizer::normalize_ucs4_batch`], in input order.
+#[derive(Debug, Default)]
+pub struct Ucs4Batch {
+    chunks: Vec<(Vec<u32>, Vec<Ucs4Out>)>,
+}
+
+impl Ucs4Batch {
+    /// Each text's output: what it is, and for [`Ucs4Out::New`] its code points.
+    pub fn iter(&self) -> impl Iterator<Item = (Ucs4Out, &[u32])> + '_ {
+        self.chunks.iter().flat_map(|(data, spans)| {
+            spans.iter().map(move |&span| match span {
+                Ucs4Out::New(s, e) => (span, &data[s..e]),
+                other => (other, &data[..0]),
+            })
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::chars::is_python_space;
 
     fn ccnet(s: &str) -> String {
         Normalizer::ccnet(CcnetOptions::default()).normalize(s)
@@ -380,6 +523,91 @@ mod tests {
         for (t, o) in texts.iter().zip(&out) {
             assert_eq!(&n.normalize(t), o);
         }
+    }
+
+    #[test]
+    fn code_points_give_what_utf8_gives() {
+        let mut out = Vec::new();
+        let mut range = 0..0;
+        for n in [
+            Normalizer::ccnet(CcnetOptions::default()),
+            Normalizer::ccnet_dedup(),
+        ] {
+            for text in [
+                "  Ünï，42 中文！ ",
+                "already normal",
+                "ΟΔΟΣ Σ",
+                "Ça, e\u{327}\u{301}! 한국 İ\t",
+                "",
+                " \u{3000} ",
+            ] {
+                let cps: Vec<u32> = text.chars().map(u32::from).collect();
+                let got: String = match n.normalize_ucs4(&cps, &mut out, &mut range) {
+                    Some(true) => out.iter().filter_map(|&u| char::from_u32(u)).collect(),
+                    Some(false) => text.chars().skip(range.start).take(range.len()).collect(),
+                    None => panic!("no one-scan plan"),
+                };
+                assert_eq!(got, n.normalize(text), "{text:?}");
+            }
+        }
+        // A lone surrogate is kept where it is.
+        let n = Normalizer::ccnet(CcnetOptions::default());
+        let cps = [0x41, 0xdc80, 0x301, 0x31, 0xff0c];
+        assert_eq!(n.normalize_ucs4(&cps, &mut out, &mut range), Some(true));
+        assert_eq!(out, [0x61, 0xdc80, 0x30, 0x2c]);
+        assert_eq!(
+            Normalizer::new().normalize_ucs4(&cps, &mut out, &mut range),
+            None
+        );
+        // The batch gives what one call a text gives.
+        let texts = ["  Ünï，42 ", "same", " x ", "ΟΔΟΣ"];
+        let mut flat = Vec::new();
+        let mut offsets = vec![0];
+        for t in texts {
+            flat.extend(t.chars().map(u32::from));
+            offsets.push(flat.len());
+        }
+        let batch = n
+            .normalize_ucs4_batch(&flat, &offsets)
+            .expect("one-scan plan");
+        let got: Vec<String> = batch
+            .iter()
+            .zip(texts)
+            .map(|((o, cps), t)| match o {
+                Ucs4Out::Same => t.to_string(),
+                Ucs4Out::Part(s, e) => t.chars().skip(s).take(e - s).collect(),
+                Ucs4Out::New(..) => cps.iter().filter_map(|&u| char::from_u32(u)).collect(),
+                Ucs4Out::Other => panic!("no surrogate here"),
+            })
+            .collect();
+        let want: Vec<String> = texts.iter().map(|t| n.normalize(t)).collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn flat_batch_marks_unchanged_texts() {
+        let n = Normalizer::ccnet(CcnetOptions::default());
+        let texts: Vec<String> = (0..1000)
+            .map(|i| match i % 3 {
+                0 => format!("line {i}"),
+                1 => "already normal 中文".to_string(),
+                _ => format!(" Ünï，{i} "),
+            })
+            .collect();
+        let flat = n.normalize_batch_flat(&texts);
+        let got: Vec<Option<&str>> = flat.iter().collect();
+        assert_eq!(got.len(), texts.len());
+        for (t, o) in texts.iter().zip(got) {
+            let want = n.normalize(t);
+            match o {
+                Some(o) => assert_eq!(o, want),
+                None => assert_eq!(t, &want),
+            }
+        }
+        assert!(n
+            .normalize_batch_flat(&texts[1..2])
+            .iter()
+            .all(|o| o.is_none()));
     }
 
     mod props {

@@ -14,7 +14,13 @@
 //! whole with `str::to_lowercase`. Accent stripping splits the text at ASCII characters (which
 //! are canonical starters, so NFD never reorders across them) and decomposes only the
 //! non-ASCII runs. The result is identical to running the steps one by one.
+//!
+//! A plan of only per-character steps and accent stripping (after an optional strip), such as
+//! CCNet's presets, also runs as one scan (`Fused`): one table lookup per character
+//! decides whether the character is copied, mapped on its own, or (with the run of such
+//! characters it starts, between NFD barriers) put through the passes the plain way.
 
+use rustc_hash::FxHashMap;
 use unicode_normalization::UnicodeNormalization;
 
 use super::chars::{
@@ -68,15 +74,34 @@ impl CharStep {
     }
 }
 
+/// Where [`push_through`] writes: UTF-8 bytes or a `String`.
+trait CharSink {
+    fn push_char(&mut self, c: char);
+}
+
+impl CharSink for Vec<u8> {
+    #[inline]
+    fn push_char(&mut self, c: char) {
+        let mut buf = [0u8; 4];
+        self.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+    }
+}
+
+impl CharSink for String {
+    #[inline]
+    fn push_char(&mut self, c: char) {
+        self.push(c);
+    }
+}
+
 /// Appends the UTF-8 of `c` to `out`.
 #[inline]
-fn push_char(out: &mut Vec<u8>, c: char) {
-    let mut buf = [0u8; 4];
-    out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+fn push_char(out: &mut impl CharSink, c: char) {
+    out.push_char(c);
 }
 
 /// Appends `c`, passed through `steps` in order, to `out` (as UTF-8).
-fn push_through(steps: &[CharStep], c: char, out: &mut Vec<u8>) {
+fn push_through(steps: &[CharStep], c: char, out: &mut impl CharSink) {
     let Some((first, rest)) = steps.split_first() else {
         push_char(out, c);
         return;
@@ -407,6 +432,505 @@ impl Pass {
     }
 }
 
+/// Runs `passes` over `text` with `bufs` as scratch and gives the result to `finish` (a pass
+/// that changes nothing copies nothing; a strip pass narrows the text in place).
+pub(crate) fn run_passes<R>(
+    passes: &[Pass],
+    text: &str,
+    bufs: &mut [String; 2],
+    finish: impl FnOnce(&str) -> R,
+) -> R {
+    // `cur` is the buffer holding the latest changed version (None: still `text`), and
+    // `range` the current text within it, narrowed by strip passes.
+    let mut cur: Option<usize> = None;
+    let mut range = 0..text.len();
+    for pass in passes {
+        let [b0, b1] = &mut *bufs;
+        let (src, dst, dst_index) = match cur {
+            None => (&text[range.clone()], b0, 0),
+            Some(0) => (&b0[range.clone()], b1, 1),
+            Some(_) => (&b1[range.clone()], b0, 0),
+        };
+        if let Pass::Strip = pass {
+            let trimmed = strip(src);
+            let start = range.start + (trimmed.as_ptr() as usize - src.as_ptr() as usize);
+            range = start..start + trimmed.len();
+            continue;
+        }
+        dst.clear();
+        if pass.apply(src, dst) {
+            range = 0..dst.len();
+            cur = Some(dst_index);
+        }
+    }
+    match cur {
+        None => finish(&text[range]),
+        Some(k) => finish(&bufs[k][range]),
+    }
+}
+
+/// `text` without Python's whitespace at either end (`str.strip()`).
+#[inline]
+fn strip(text: &str) -> &str {
+    text.trim_start_matches(is_python_space)
+        .trim_end_matches(is_python_space)
+}
+
+/// Character properties for the fused plan ([`Fused`]), one byte per character.
+mod props {
+    use std::sync::OnceLock;
+
+    use unicode_normalization::char::{canonical_combining_class, decompose_canonical};
+
+    use super::super::chars::{
+        ccnet_punct, is_ccnet_control, is_decimal_digit, is_nonspacing_mark, is_punctuation,
+    };
+
+    /// Lowercasing changes the character.
+    pub const LOWER: u8 = 1;
+    /// Its lowercase is not one character that is an NFD barrier ([`BARRIER_BREAK`] clear)
+    /// and not a non-spacing mark.
+    pub const LOWER_COMPLEX: u8 = 2;
+    /// Not an NFD barrier: its canonical combining class is not 0, or it has a canonical
+    /// decomposition. (A barrier is its own NFD, and canonical reordering never moves a
+    /// character across it, so NFD of a text is NFD of the pieces between barriers.)
+    pub const BARRIER_BREAK: u8 = 4;
+    /// A non-spacing mark (category Mn).
+    pub const MN: u8 = 8;
+    /// A decimal digit other than `0`.
+    pub const DIGIT: u8 = 16;
+    /// In CCNet's punctuation table.
+    pub const CCNET_PUNCT: u8 = 32;
+    /// Punctuation for [`is_punctuation`].
+    pub const PUNCT: u8 = 64;
+    /// One of CCNet's control characters.
+    pub const CONTROL: u8 = 128;
+
+    fn is_barrier(c: char) -> bool {
+        if canonical_combining_class(c) != 0 {
+            return false;
+        }
+        let mut same = true;
+        let mut n = 0;
+        decompose_canonical(c, |d| {
+            n += 1;
+            same &= d == c;
+        });
+        same && n == 1
+    }
+
+    /// The properties of `c`, computed.
+    pub fn compute(c: char) -> u8 {
+        let mut p = 0;
+        let mut lower = c.to_lowercase();
+        if !(lower.len() == 1 && lower.clone().next() == Some(c)) {
+            p |= LOWER;
+        }
+        let simple_lower = lower.len() == 1
+            && lower
+                .next()
+                .is_some_and(|l| is_barrier(l) && !is_nonspacing_mark(l));
+        if !simple_lower {
+            p |= LOWER_COMPLEX;
+        }
+        if !is_barrier(c) {
+            p |= BARRIER_BREAK;
+        }
+        if is_nonspacing_mark(c) {
+            p |= MN;
+        }
+        if c != '0' && is_decimal_digit(c) {
+            p |= DIGIT;
+        }
+        if ccnet_punct(c).is_some() {
+            p |= CCNET_PUNCT;
+        }
+        if is_punctuation(c) {
+            p |= PUNCT;
+        }
+        if is_ccnet_control(c) {
+            p |= CONTROL;
+        }
+        p
+    }
+
+    /// The properties of every character of the Basic Multilingual Plane (64 KiB, computed
+    /// once per process, in a few milliseconds).
+    fn bmp() -> &'static [u8] {
+        static TABLE: OnceLock<Box<[u8]>> = OnceLock::new();
+        TABLE.get_or_init(|| {
+            (0..0x10000u32)
+                .map(|u| char::from_u32(u).map_or(0, compute))
+                .collect()
+        })
+    }
+
+    /// The properties of the code point `u` (a valid `char`).
+    #[inline]
+    pub fn of(table: &[u8], u: u32) -> u8 {
+        match table.get(u as usize) {
+            Some(&p) => p,
+            None => char::from_u32(u).map_or(0, compute),
+        }
+    }
+
+    /// The BMP table, for [`of`].
+    #[inline]
+    pub fn table() -> &'static [u8] {
+        bmp()
+    }
+}
+
+/// The code point starting at `i` of valid UTF-8 with a non-ASCII lead byte, and its length.
+#[inline(always)]
+fn decode_at(bytes: &[u8], i: usize) -> (u32, usize) {
+    let b0 = u32::from(bytes[i]);
+    let cont = |k: usize| u32::from(bytes.get(i + k).copied().unwrap_or(0x80) & 0x3f);
+    if b0 < 0xe0 {
+        (((b0 & 0x1f) << 6) | cont(1), 2)
+    } else if b0 < 0xf0 {
+        (((b0 & 0x0f) << 12) | (cont(1) << 6) | cont(2), 3)
+    } else {
+        (
+            ((b0 & 0x07) << 18) | (cont(1) << 12) | (cont(2) << 6) | cont(3),
+            4,
+        )
+    }
+}
+
+/// A plan made of per-character steps and accent stripping only (an optional strip first):
+/// CCNet's presets. It runs as one scan with one table lookup per character
+/// ([`props`]): a character that no step changes is skipped (nothing is copied while nothing
+/// changed); an NFD barrier that some per-character step changes goes through the steps on
+/// its own (accent stripping leaves a barrier that is not a mark as it is); a run of other
+/// characters (precomposed letters, combining marks, Hangul syllables) goes through the
+/// passes the plain way, which is exact because the run lies between NFD barriers. A text
+/// holding a capital sigma (whose lowercase depends on its neighbours) is run the plain way
+/// whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Fused {
+    /// Strip first.
+    strip: bool,
+    /// The passes after the strip, for the runs done the plain way.
+    rest: Vec<Pass>,
+    /// Every per-character step, in order (accent stripping leaves the characters that go
+    /// through them as they are).
+    steps: Vec<CharStep>,
+    lowercase: bool,
+    /// Properties that some step acts on.
+    any: u8,
+    /// Properties that need the plain way.
+    complex: u8,
+    /// What the steps make of each ASCII byte; `ascii_keep` when that is the byte itself.
+    ascii_out: Vec<String>,
+    ascii_keep: [bool; 128],
+    /// What the steps make of each BMP character that goes through them on its own: its
+    /// byte range in `simple_text`.
+    simple: FxHashMap<u32, (u32, u32)>,
+    simple_text: String,
+}
+
+/// What [`Fused::apply`] did.
+enum Scan {
+    Unchanged,
+    Changed,
+    /// The text holds a capital sigma: run it the plain way.
+    Sigma,
+}
+
+impl Fused {
+    /// The fused plan of `passes`, when they are an optional strip followed by character
+    /// chains and accent stripping.
+    pub(crate) fn new(passes: &[Pass]) -> Option<Fused> {
+        let (strip, rest) = match passes.split_first() {
+            Some((Pass::Strip, rest)) => (true, rest),
+            _ => (false, passes),
+        };
+        let mut steps = Vec::new();
+        let mut accents = false;
+        for pass in rest {
+            match pass {
+                Pass::Chars(chain) => steps.extend_from_slice(&chain.steps),
+                Pass::StripAccents => accents = true,
+                _ => return None,
+            }
+        }
+        if rest.is_empty() {
+            return None;
+        }
+        let mut any = 0;
+        for step in &steps {
+            any |= match step {
+                CharStep::Lowercase => props::LOWER,
+                CharStep::Digit => props::DIGIT,
+                CharStep::PunctMap | CharStep::PunctRemove => props::CCNET_PUNCT,
+                CharStep::PunctRemoveAll => props::PUNCT,
+                CharStep::Control => props::CONTROL,
+            };
+        }
+        let lowercase = steps.contains(&CharStep::Lowercase);
+        let complex = if accents {
+            any |= props::BARRIER_BREAK | props::MN;
+            props::BARRIER_BREAK | props::MN | if lowercase { props::LOWER_COMPLEX } else { 0 }
+        } else {
+            0
+        };
+        let mut ascii_out = Vec::with_capacity(128);
+        let mut ascii_keep = [false; 128];
+        for b in 0..128u8 {
+            let mut out = String::new();
+            push_through(&steps, char::from(b), &mut out);
+            ascii_keep[usize::from(b)] = out.as_bytes() == [b];
+            ascii_out.push(out);
+        }
+        let any = any & !props::LOWER_COMPLEX;
+        let mut simple = FxHashMap::default();
+        let mut simple_text = String::new();
+        for (u, &p) in props::table().iter().enumerate() {
+            if u < 0x80 || p & any == 0 || p & complex != 0 {
+                continue;
+            }
+            let Some(c) = char::from_u32(u as u32) else {
+                continue;
+            };
+            let start = simple_text.len() as u32;
+            push_through(&steps, c, &mut simple_text);
+            simple.insert(u as u32, (start, simple_text.len() as u32));
+        }
+        Some(Fused {
+            strip,
+            rest: rest.to_vec(),
+            steps,
+            lowercase,
+            any,
+            complex,
+            ascii_out,
+            ascii_keep,
+            simple,
+            simple_text,
+        })
+    }
+
+    /// Normalizes `text` with `bufs` as scratch and gives the result to `finish`; `passes`
+    /// are the plan's own passes, for a text run the plain way whole.
+    pub(crate) fn run<R>(
+        &self,
+        passes: &[Pass],
+        text: &str,
+        bufs: &mut [String; 4],
+        finish: impl FnOnce(&str) -> R,
+    ) -> R {
+        let [b0, b1, b2, b3] = bufs;
+        let src = if self.strip { strip(text) } else { text };
+        b0.clear();
+        let mut seg = [std::mem::take(b2), std::mem::take(b3)];
+        let scan = self.apply(src, b0, &mut seg);
+        [*b2, *b3] = seg;
+        match scan {
+            Scan::Changed => finish(b0),
+            Scan::Unchanged => finish(src),
+            Scan::Sigma => {
+                let mut pair = [std::mem::take(b0), std::mem::take(b1)];
+                let r = run_passes(passes, text, &mut pair, finish);
+                [*b0, *b1] = pair;
+                r
+            }
+        }
+    }
+
+    /// [`Fused::run`] over a text given as code points (a Python `str`'s UCS-4, lone
+    /// surrogates included: they are their own NFD, and no step touches them). Writes the
+    /// result to `out` (cleared first) and returns true, or returns false (writing nothing)
+    /// when the text is unchanged but for the strip, whose range is then `range`; `passes` are
+    /// the plan's own, for a text holding a capital sigma (run the plain way; it then holds
+    /// no surrogate, or `None` is returned).
+    pub(crate) fn run_ucs4(
+        &self,
+        passes: &[Pass],
+        text: &[u32],
+        out: &mut Vec<u32>,
+        range: &mut std::ops::Range<usize>,
+        bufs: &mut [String; 4],
+    ) -> Option<bool> {
+        out.clear();
+        let is_space = |u: &u32| char::from_u32(*u).is_some_and(is_python_space);
+        let (mut start, mut end) = (0, text.len());
+        if self.strip {
+            while start < end && is_space(&text[start]) {
+                start += 1;
+            }
+            while end > start && is_space(&text[end - 1]) {
+                end -= 1;
+            }
+        }
+        *range = start..end;
+        let src = &text[start..end];
+        let [b0, b1, b2, b3] = bufs;
+        let mut seg = [std::mem::take(b2), std::mem::take(b3)];
+        let scan = self.apply_ucs4(src, out, &mut seg, b0);
+        [*b2, *b3] = seg;
+        match scan {
+            Scan::Changed => Some(true),
+            Scan::Unchanged => Some(false),
+            Scan::Sigma => {
+                b0.clear();
+                for &u in text {
+                    b0.push(char::from_u32(u)?);
+                }
+                let whole = std::mem::take(b0);
+                let mut pair = [std::mem::take(b0), std::mem::take(b1)];
+                run_passes(passes, &whole, &mut pair, |r| {
+                    out.clear();
+                    out.extend(r.chars().map(u32::from));
+                });
+                [*b0, *b1] = pair;
+                *b0 = whole;
+                Some(true)
+            }
+        }
+    }
+
+    /// [`Fused::apply`] over code points; `run` is scratch for the runs done the plain way.
+    fn apply_ucs4(
+        &self,
+        src: &[u32],
+        out: &mut Vec<u32>,
+        seg: &mut [String; 2],
+        run: &mut String,
+    ) -> Scan {
+        let table = props::table();
+        let n = src.len();
+        let mut copied = 0;
+        let mut changed = false;
+        let mut i = 0;
+        while i < n {
+            let u = src[i];
+            if u < 0x80 {
+                if self.ascii_keep[u as usize] {
+                    i += 1;
+                    continue;
+                }
+                out.extend_from_slice(&src[copied..i]);
+                out.extend(self.ascii_out[u as usize].chars().map(u32::from));
+                i += 1;
+                copied = i;
+                changed = true;
+                continue;
+            }
+            let p = props::of(table, u);
+            if p & self.any == 0 {
+                i += 1;
+                continue;
+            }
+            if u == u32::from('Σ') && self.lowercase {
+                return Scan::Sigma;
+            }
+            out.extend_from_slice(&src[copied..i]);
+            changed = true;
+            if p & self.complex != 0 {
+                // A surrogate has no properties, so a run never holds one.
+                let start = i;
+                i += 1;
+                while i < n && src[i] >= 0x80 && props::of(table, src[i]) & self.complex != 0 {
+                    if src[i] == u32::from('Σ') && self.lowercase {
+                        return Scan::Sigma;
+                    }
+                    i += 1;
+                }
+                run.clear();
+                run.extend(src[start..i].iter().filter_map(|&u| char::from_u32(u)));
+                run_passes(&self.rest, run, seg, |r| {
+                    out.extend(r.chars().map(u32::from))
+                });
+            } else if let Some(&(s, e)) = self.simple.get(&u) {
+                let text = &self.simple_text[s as usize..e as usize];
+                out.extend(text.chars().map(u32::from));
+                i += 1;
+            } else {
+                let c = char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER);
+                run.clear();
+                push_through(&self.steps, c, run);
+                out.extend(run.chars().map(u32::from));
+                i += 1;
+            }
+            copied = i;
+        }
+        if !changed {
+            return Scan::Unchanged;
+        }
+        out.extend_from_slice(&src[copied..]);
+        Scan::Changed
+    }
+
+    /// Writes the normalized `src` to `out` (empty on entry) and says so, or says that
+    /// nothing changes, or that the text holds a capital sigma (with lowercasing on; `out` is
+    /// then to be ignored).
+    fn apply(&self, src: &str, out: &mut String, seg: &mut [String; 2]) -> Scan {
+        let table = props::table();
+        let bytes = src.as_bytes();
+        let n = bytes.len();
+        // `src[copied..i]` is unchanged text not yet written.
+        let mut copied = 0;
+        let mut changed = false;
+        let mut i = 0;
+        while i < n {
+            let b = bytes[i];
+            if b < 0x80 {
+                if self.ascii_keep[usize::from(b)] {
+                    i += 1;
+                    continue;
+                }
+                out.push_str(&src[copied..i]);
+                out.push_str(&self.ascii_out[usize::from(b)]);
+                i += 1;
+                copied = i;
+                changed = true;
+                continue;
+            }
+            let (u, len) = decode_at(bytes, i);
+            let p = props::of(table, u);
+            if p & self.any == 0 {
+                i += len;
+                continue;
+            }
+            if u == u32::from('Σ') && self.lowercase {
+                return Scan::Sigma;
+            }
+            out.push_str(&src[copied..i]);
+            changed = true;
+            if p & self.complex != 0 {
+                // The run of characters that need the plain way, between NFD barriers.
+                let start = i;
+                i += len;
+                while i < n && bytes[i] >= 0x80 {
+                    let (u, len) = decode_at(bytes, i);
+                    if props::of(table, u) & self.complex == 0 {
+                        break;
+                    }
+                    if u == u32::from('Σ') && self.lowercase {
+                        return Scan::Sigma;
+                    }
+                    i += len;
+                }
+                run_passes(&self.rest, &src[start..i], seg, |r| out.push_str(r));
+            } else if let Some(&(s, e)) = self.simple.get(&u) {
+                out.push_str(&self.simple_text[s as usize..e as usize]);
+                i += len;
+            } else {
+                let c = char::from_u32(u).unwrap_or(char::REPLACEMENT_CHARACTER);
+                push_through(&self.steps, c, out);
+                i += len;
+            }
+            copied = i;
+        }
+        if !changed {
+            return Scan::Unchanged;
+        }
+        out.push_str(&src[copied..]);
+        Scan::Changed
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -510,8 +1034,54 @@ mod tests {
             // Mostly the characters the fast paths care about, plus anything.
             prop_oneof![
                 "[a-zA-Z0-9 ΣσςΑİé\u{301}\u{327}１٣，。“”—…\t\x00\u{85}\u{3000}]{0,40}",
+                "[a-zA-Z 中文字ДжΩΩÅ한글\u{1100}\u{1161}\u{f73}\u{344}\u{301}\u{316}ǅİ𝐀😀٣，。！（）—\u{85}\u{2028}]{0,40}",
                 any::<String>(),
             ]
+        }
+
+        /// The plain way: every pass over the whole text, no fused scan.
+        fn plain(n: &Normalizer, s: &str) -> String {
+            run_passes(
+                &compile(n.steps()),
+                s,
+                &mut Default::default(),
+                str::to_string,
+            )
+        }
+
+        fn presets() -> Vec<Normalizer> {
+            use crate::text::normalize::CcnetOptions;
+            let mut all = vec![Normalizer::ccnet_dedup()];
+            for accent in [true, false] {
+                for case in [true, false] {
+                    for punct in 0..3 {
+                        all.push(Normalizer::ccnet(CcnetOptions {
+                            accent,
+                            case,
+                            numbers: true,
+                            punct,
+                        }));
+                    }
+                }
+            }
+            all
+        }
+
+        #[test]
+        fn fused_scan_equals_the_passes_on_every_bmp_character() {
+            assert!(presets()
+                .iter()
+                .all(|n| Fused::new(&compile(n.steps())).is_some()));
+            // CCNet's default, punct=2, accent and case off, and normalize_for_dedup.
+            let presets = [2, 3, 11, 0].map(|i| presets().swap_remove(i));
+            for u in 0..0x10000u32 {
+                let Some(c) = char::from_u32(u) else { continue };
+                for text in [format!("a{c}b"), format!("中{c}\u{301}"), format!("{c}Д")] {
+                    for n in &presets {
+                        assert_eq!(n.normalize(&text), plain(n, &text), "U+{u:04X}");
+                    }
+                }
+            }
         }
 
         proptest! {
@@ -526,6 +1096,13 @@ mod tests {
                     plain = reference(step, &plain);
                 }
                 prop_assert_eq!(fused, plain);
+            }
+
+            #[test]
+            fn fused_scan_equals_the_passes(s in text()) {
+                for n in presets() {
+                    prop_assert_eq!(n.normalize(&s), plain(&n, &s));
+                }
             }
         }
     }

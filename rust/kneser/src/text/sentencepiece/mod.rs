@@ -65,45 +65,50 @@ impl PrefixMatcher {
     }
 }
 
-/// A byte trie: nodes with many children find the child in a 256-entry table, the others by
-/// a short scan of their sorted edges. Each key's value is a (piece id, score) pair.
+/// A byte trie as a double array: the child of the node in slot `s` by byte `b` is slot
+/// `base(s) + b` when that slot's `check` is `s`. A step is one load of one 16-byte slot,
+/// which also holds the key ending there (if any), its id and its score. Each key's value is a
+/// (piece id, score) pair.
 #[derive(Debug, Clone, Default)]
 struct Trie {
-    nodes: Vec<TrieNode>,
-    /// Edges of the scanned nodes: (byte, child node), sorted per parent.
-    edges: Vec<(u8, u32)>,
-    /// 256 entries per table node: child node + 1, 0 for none.
-    tables: Vec<u32>,
+    /// Slot 0 is the root; empty when there are no keys.
+    slots: Vec<Slot>,
 }
 
 #[derive(Debug, Clone, Copy)]
-struct TrieNode {
-    /// The first edge (scanned node) or the first table entry (table node).
-    first: u32,
-    /// The number of edges; [`TrieNode::TABLE`] for a table node.
-    count: u32,
+struct Slot {
+    /// Where this node's children start (child by byte `b` at `base + b`).
+    base: u32,
+    /// The parent's slot ([`Slot::FREE`] for an unused slot).
+    check: u32,
     /// The key ending here: its id ([`NO_VALUE`] for none) and score.
     id: u32,
     score: f32,
 }
 
-impl TrieNode {
-    const TABLE: u32 = u32::MAX;
+impl Slot {
+    const FREE: u32 = u32::MAX;
+    const UNUSED: Slot = Slot {
+        base: 0,
+        check: Slot::FREE,
+        id: NO_VALUE,
+        score: 0.0,
+    };
 }
 
 const NO_VALUE: u32 = u32::MAX;
 
-/// Nodes with more children than this get a 256-entry table.
-const SCAN_MAX: usize = 6;
-
 impl Trie {
     /// A trie of `(key, id, score)`; the first of equal keys is kept.
     fn build(keys: &[(&[u8], u32, f32)]) -> Trie {
-        // Build a pointer trie first, then flatten it.
+        // A pointer trie first, then laid out as a double array.
         #[derive(Default)]
         struct N {
             children: Vec<(u8, usize)>,
             value: Option<(u32, f32)>,
+        }
+        if keys.is_empty() {
+            return Trie::default();
         }
         let mut nodes: Vec<N> = vec![N::default()];
         for &(key, id, score) in keys {
@@ -123,66 +128,109 @@ impl Trie {
                 nodes[at].value = Some((id, score));
             }
         }
-        let mut trie = Trie::default();
-        if keys.is_empty() {
-            return trie;
-        }
-        for n in &mut nodes {
-            n.children.sort_unstable();
-            let (id, score) = n.value.unwrap_or((NO_VALUE, 0.0));
-            let (first, count) = if n.children.len() > SCAN_MAX {
-                let first = trie.tables.len();
-                trie.tables.resize(first + 256, 0);
-                for &(b, c) in &n.children {
-                    trie.tables[first + b as usize] = c as u32 + 1;
+        let mut slots = vec![Slot::UNUSED; 256];
+        // `next[i]` leads to the first free slot at or after `i` (a union-find of the taken
+        // slots, compressed as it is walked); slots past its end are free.
+        let mut next: Vec<u32> = (0..256).collect();
+        fn free_from(next: &mut [u32], mut i: usize) -> usize {
+            while i < next.len() && next[i] as usize != i {
+                let j = next[i] as usize;
+                if j < next.len() {
+                    next[i] = next[j];
                 }
-                (first as u32, TrieNode::TABLE)
-            } else {
-                let first = trie.edges.len() as u32;
-                trie.edges
-                    .extend(n.children.iter().map(|&(b, c)| (b, c as u32)));
-                (first, n.children.len() as u32)
-            };
-            trie.nodes.push(TrieNode {
-                first,
-                count,
-                id,
-                score,
-            });
+                i = j;
+            }
+            i
         }
-        trie
+        // The root is never anyone's child.
+        slots[0].check = 0;
+        next[0] = 1;
+        let value = |n: &N| n.value.unwrap_or((NO_VALUE, 0.0));
+        (slots[0].id, slots[0].score) = value(&nodes[0]);
+        // (pointer node, its slot), breadth first.
+        let mut queue = std::collections::VecDeque::from([(0usize, 0usize)]);
+        // Free slots tried per node before its children go past the end of the array.
+        const TRIES: usize = 64;
+        while let Some((node, slot)) = queue.pop_front() {
+            let children = &mut nodes[node].children;
+            if children.is_empty() {
+                continue;
+            }
+            children.sort_unstable();
+            let children = &nodes[node].children;
+            let lowest = usize::from(children[0].0);
+            let fits = |base: usize, slots: &[Slot]| {
+                children.iter().all(|&(b, _)| {
+                    slots
+                        .get(base + usize::from(b))
+                        .is_none_or(|s| s.check == Slot::FREE)
+                })
+            };
+            // The first base, over the free slots the lowest child could take, at which every
+            // child's slot is free.
+            let mut at = free_from(&mut next, lowest + 1);
+            let mut tries = 0;
+            let base = loop {
+                if fits(at - lowest, &slots) {
+                    break at - lowest;
+                }
+                tries += 1;
+                if tries == TRIES || at >= slots.len() {
+                    break slots.len().max(lowest + 1) - lowest;
+                }
+                at = free_from(&mut next, at + 1);
+            };
+            let top = base + usize::from(children[children.len() - 1].0);
+            if top >= slots.len() {
+                let len = top + 256;
+                slots.resize(len, Slot::UNUSED);
+                next.extend(next.len() as u32..len as u32);
+            }
+            slots[slot].base = base as u32;
+            for &(b, child) in children {
+                let at = base + usize::from(b);
+                let (id, score) = value(&nodes[child]);
+                slots[at] = Slot {
+                    base: 0,
+                    check: slot as u32,
+                    id,
+                    score,
+                };
+                next[at] = at as u32 + 1;
+                queue.push_back((child, at));
+            }
+        }
+        while slots.last().is_some_and(|s| s.check == Slot::FREE) {
+            slots.pop();
+        }
+        Trie { slots }
     }
 
     fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
-
-    /// The child of `node` by byte `b`.
-    #[inline]
-    fn child(&self, node: &TrieNode, b: u8) -> Option<usize> {
-        if node.count == TrieNode::TABLE {
-            let c = self.tables[node.first as usize + b as usize];
-            (c != 0).then(|| c as usize - 1)
-        } else {
-            let edges = &self.edges[node.first as usize..(node.first + node.count) as usize];
-            edges.iter().find(|e| e.0 == b).map(|e| e.1 as usize)
-        }
+        self.slots.is_empty()
     }
 
     /// Calls `f(length, id, score)` for every key that is a prefix of `text`, shortest first.
     #[inline]
     fn prefixes(&self, text: &[u8], mut f: impl FnMut(usize, u32, f32)) {
-        let Some(mut node) = self.nodes.first() else {
+        let Some(root) = self.slots.first() else {
             return;
         };
+        let mut node = 0u32;
+        let mut base = root.base as usize;
         for (i, &b) in text.iter().enumerate() {
-            let Some(next) = self.child(node, b) else {
+            let at = base + usize::from(b);
+            let Some(slot) = self.slots.get(at) else {
                 return;
             };
-            node = &self.nodes[next];
-            if node.id != NO_VALUE {
-                f(i + 1, node.id, node.score);
+            if slot.check != node {
+                return;
             }
+            if slot.id != NO_VALUE {
+                f(i + 1, slot.id, slot.score);
+            }
+            node = at as u32;
+            base = slot.base as usize;
         }
     }
 }
@@ -812,6 +860,81 @@ mod tests {
         let mut got = Vec::new();
         t.prefixes(b"x\xff", |l, v, _| got.push((l, v)));
         assert!(got.is_empty());
+    }
+
+    #[test]
+    fn large_trie_builds_and_finds_every_key() {
+        // 200,000 keys shaped like the pieces of a large multilingual vocabulary: `▁` and
+        // 1 to 4 characters of 1 to 3 bytes.
+        let mut state = 7u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut keys: Vec<Vec<u8>> = (0..200_000)
+            .map(|_| {
+                let mut k = Vec::new();
+                if next() % 2 == 0 {
+                    k.extend_from_slice("▁".as_bytes());
+                }
+                for _ in 0..1 + next() % 4 {
+                    let c = match next() % 3 {
+                        0 => char::from(b'a' + (next() % 26) as u8),
+                        1 => char::from_u32(0x400 + (next() % 64) as u32).unwrap_or('x'),
+                        _ => char::from_u32(0x4e00 + (next() % 3000) as u32).unwrap_or('x'),
+                    };
+                    k.extend_from_slice(c.to_string().as_bytes());
+                }
+                k
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let refs: Vec<(&[u8], u32, f32)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| (&k[..], i as u32, 0.0))
+            .collect();
+        let t = Trie::build(&refs);
+        for (i, k) in keys.iter().enumerate() {
+            let mut last = None;
+            t.prefixes(k, |l, v, _| last = Some((l, v)));
+            assert_eq!(last, Some((k.len(), i as u32)));
+        }
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn trie_prefixes_are_the_keys_that_start_the_text(
+                keys in proptest::collection::vec(
+                    proptest::collection::vec(prop_oneof![0u8..4, any::<u8>()], 1..6), 0..60),
+                text in proptest::collection::vec(prop_oneof![0u8..4, any::<u8>()], 0..12),
+            ) {
+                let refs: Vec<(&[u8], u32, f32)> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| (&k[..], i as u32, i as f32 * 0.5))
+                    .collect();
+                let t = Trie::build(&refs);
+                let mut got = Vec::new();
+                t.prefixes(&text, |l, v, s| got.push((l, v, s)));
+                // The first key of each length that starts the text, shortest first.
+                let mut want: Vec<(usize, u32, f32)> = Vec::new();
+                for (k, v, s) in &refs {
+                    if text.starts_with(k) && !want.iter().any(|w| w.0 == k.len()) {
+                        want.push((k.len(), *v, *s));
+                    }
+                }
+                want.sort_by_key(|w| w.0);
+                prop_assert_eq!(got, want);
+            }
+        }
     }
 
     #[test]

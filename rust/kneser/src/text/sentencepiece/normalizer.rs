@@ -76,6 +76,8 @@ pub struct SpNormalizer {
     /// Per ASCII byte: no rule starts with it and it is not a space, so it normalizes to
     /// itself (runs of such bytes are copied at once).
     plain: [bool; 128],
+    /// No rule starts with a space: a space normalizes to itself.
+    space_plain: bool,
     normalized: Vec<u8>,
     pub(crate) add_dummy_prefix: bool,
     pub(crate) remove_extra_whitespaces: bool,
@@ -118,8 +120,10 @@ impl SpNormalizer {
             let b = b as u8;
             *p = b != b' ' && !trie.as_ref().is_some_and(|t| t.has_key_starting(b));
         }
+        let space_plain = !trie.as_ref().is_some_and(|t| t.has_key_starting(b' '));
         Ok(SpNormalizer {
             plain,
+            space_plain,
             trie,
             normalized,
             add_dummy_prefix,
@@ -194,13 +198,23 @@ impl SpNormalizer {
                     prev_space = false;
                     continue;
                 }
+                if self.space_plain && input.as_bytes()[0] == b' ' {
+                    // What the general step below does with a space that no rule rewrites:
+                    // written unless it follows one (with remove_extra_whitespaces).
+                    if !prev_space {
+                        out.push_str(space);
+                    }
+                    prev_space = self.remove_extra_whitespaces;
+                    input = &input[1..];
+                    continue;
+                }
             }
             let (mut s, n) = self.prefix(input, matcher);
             if prev_space {
                 s = s.trim_start_matches(' ');
             }
             if !s.is_empty() {
-                if self.escape_whitespaces {
+                if self.escape_whitespaces && s.as_bytes().contains(&b' ') {
                     for piece in s.split_inclusive(' ') {
                         match piece.strip_suffix(' ') {
                             Some(head) => {
