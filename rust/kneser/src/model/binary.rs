@@ -442,7 +442,7 @@ pub(crate) fn parse_header(bytes: &[u8], name: &str) -> Result<(Layout, bool)> {
     let bound = r.u32(layout.vocab_header + 4)?;
     if has_vocab {
         let strings = &bytes[layout.end..];
-        let words = strings.iter().filter(|&&b| b == 0).count();
+        let words = super::probing::count_nuls(strings);
         if words != bound as usize || strings.last() != Some(&0) {
             return Err(r.error(
                 bytes.len(),
