@@ -159,6 +159,8 @@ def main() -> None:
         ("kenlm module, trie, one call a line", lambda: [klm_trie.score(x) for x in lines]),
         ("kneser, trie, one call a line", lambda: [trie_lm.score(x) for x in lines]),
         (f"kneser score_batch (trie), {args.threads} thr", lambda: trie_lm.score_batch(lines)),
+        ("kenlm module perplexity, one call a line", lambda: [klm.perplexity(x) for x in lines]),
+        (f"kneser perplexity_batch, {args.threads} threads", lambda: lm.perplexity_batch(lines)),
     ]
     wall = {name: float("inf") for name, _ in cases}
     cpu = {name: float("inf") for name, _ in cases}
@@ -188,16 +190,25 @@ def main() -> None:
             f"{wall[k] / wall[batch]:.2f}x wall (goal >= 3x on {args.threads} threads), "
             f"{cpu[k] / cpu[batch]:.2f}x CPU"
         )
+    k, batch = cases[9][0], cases[10][0]
+    print(
+        f"perplexity_batch vs kenlm perplexity per line: {wall[k] / wall[batch]:.2f}x wall "
+        f"(goal >= 3x), {cpu[k] / cpu[batch]:.2f}x CPU"
+    )
+    pg = lm.perplexity_batch(lines[: len(lines) // args.repeat])
+    pw = [klm.perplexity(x) for x in lines[: len(lines) // args.repeat]]
+    ppl_same = all(a == b for a, b in zip(pg, pw))
+    print(f"perplexity_batch equal to kenlm's perplexity on every line: {ppl_same}")
     tw = [klm_trie.score(x) for x in lines[: len(lines) // args.repeat]]
     tg = trie_lm.score_batch(lines[: len(lines) // args.repeat])
     trie_worst = max(abs(a - b) for a, b in zip(tg, tw))
     print(f"trie: largest score difference from kenlm: {trie_worst:.2e}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"largest score difference from kenlm: {worst:.2e}")
-    emit_rows(words, wall, cpu, [name for name, _ in cases], rows, worst, trie_worst)
+    emit_rows(words, wall, cpu, [name for name, _ in cases], rows, worst, trie_worst, ppl_same)
 
 
-def emit_rows(words, wall, cpu, names, load_rows, worst, trie_worst) -> None:  # type: ignore[no-untyped-def]
+def emit_rows(words, wall, cpu, names, load_rows, worst, trie_worst, ppl_same) -> None:  # type: ignore[no-untyped-def]
     """The rows of benchmarks/run_all.py's table (nothing when run standalone)."""
     from _common import emit_row
 
@@ -215,6 +226,8 @@ def emit_rows(words, wall, cpu, names, load_rows, worst, trie_worst) -> None:  #
         ("score_batch on a KenLM probing binary", names[5], names[3], 3.0, "probing", None),
         ("score_batch on a KenLM trie binary", names[8], names[6], 3.0, "trie",
          True if trie_worst == 0 else f"max diff {trie_worst:.1e}"),
+        ("perplexity_batch (ARPA model) vs kenlm perplexity per line", names[10], names[9],
+         3.0, "ARPA", ppl_same),
     ]:  # fmt: skip
         emit_row(workload, rate(ours), rate(theirs), wall[theirs] / wall[ours], (">=", goal),
                  rss=rss(fmt), identical=diff, cpu_ratio=cpu[theirs] / cpu[ours])  # fmt: skip

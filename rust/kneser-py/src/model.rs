@@ -169,7 +169,8 @@ impl PyModel {
         // worker thread, which keeps Ctrl-C working, is for reading an ARPA file.
         let model = match detach_short(py, || Model::load_binary(&path, method))? {
             Some(model) => model,
-            None => run_detached(py, move |cancel| Model::load_with(&path, method, cancel))?,
+            // Not a binary by content: an ARPA file (read once, no second format check).
+            None => run_detached(py, move |cancel| Model::from_arpa(&path, cancel))?,
         };
         Ok(PyModel {
             inner: Arc::new(model),

@@ -34,7 +34,7 @@ use super::probing::{
     buckets, f32_at, FastRem, Table, LONGEST_ENTRY, MIDDLE_ENTRY, UNIGRAM_ENTRY, VOCAB_ENTRY,
     VOCAB_HEADER,
 };
-use super::{head_of, Model, Storage, MAX_ORDER};
+use super::{Model, Storage, MAX_ORDER};
 
 /// The magic of a finished version-5 file, as stored (with its NUL).
 pub(crate) const MAGIC: &[u8] = b"mmap lm http://kheafield.com/code format version 5\n\0";
@@ -176,15 +176,33 @@ impl Layout {
     }
 }
 
-/// Whether the file at `path` is a binary model (KenLM's magic, finished or not, or kneser's
-/// old one): decided by content, as KenLM does.
-pub(crate) fn is_binary(path: &Path) -> Result<bool> {
+/// Opens `path` and, if it is a binary model (KenLM's magic, finished or not, or kneser's old
+/// one: decided by content, as KenLM does), returns it open at its start for [`load_file`], so
+/// that a binary is opened once; `None` for any other file.
+pub(crate) fn open_binary(path: &Path) -> Result<Option<std::fs::File>> {
+    use std::io::{Read, Seek};
     if path.as_os_str() == "-" {
-        return Ok(false);
+        return Ok(None);
     }
-    let head = head_of(path, MAGIC_PREFIX.len())?;
+    let mut file = std::fs::File::open(path).at_path("cannot open", path)?;
+    let mut head = [0u8; MAGIC_PREFIX.len()];
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(crate::Error::io("cannot read", path, e)),
+        }
+    }
+    let head = &head[..got];
     // A file cut inside the magic is still recognised (and refused as truncated).
-    Ok((head.len() >= 4 && MAGIC_PREFIX.starts_with(&head)) || head.starts_with(OLD_KNESER_MAGIC))
+    if (head.len() >= 4 && MAGIC_PREFIX.starts_with(head)) || head.starts_with(OLD_KNESER_MAGIC) {
+        file.rewind().at_path("cannot read", path)?;
+        Ok(Some(file))
+    } else {
+        Ok(None)
+    }
 }
 
 struct Reader<'a> {
@@ -426,7 +444,7 @@ pub(crate) fn parse_header(bytes: &[u8], name: &str) -> Result<(Layout, bool)> {
     let bound = r.u32(layout.vocab_header + 4)?;
     if has_vocab {
         let strings = &bytes[layout.end..];
-        let words = strings.iter().filter(|&&b| b == 0).count();
+        let words = super::probing::count_nuls(strings);
         if words != bound as usize || strings.last() != Some(&0) {
             return Err(r.error(
                 bytes.len(),
@@ -458,10 +476,10 @@ pub(crate) fn parse_header(bytes: &[u8], name: &str) -> Result<(Layout, bool)> {
     Ok((layout, has_vocab))
 }
 
-/// Loads a KenLM probing binary by `method`.
-pub(crate) fn load(path: &Path, method: LoadMethod) -> Result<Model> {
-    let file = std::fs::File::open(path).at_path("cannot open", path)?;
-    let map = map_model_file(&file, path, method)?;
+/// Loads a KenLM binary (probing or trie) by `method` from `file`, opened at its start from
+/// `path` ([`open_binary`]).
+pub(crate) fn load_file(file: &std::fs::File, path: &Path, method: LoadMethod) -> Result<Model> {
+    let map = map_model_file(file, path, method)?;
     let name = path.display().to_string();
     let fixed = parse_fixed(&map, &name)?;
     if fixed.model_type != PROBING {

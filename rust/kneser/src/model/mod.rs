@@ -138,10 +138,9 @@ impl Model {
     /// Example:
     ///     `let lm = Model::load_with(Path::new("lm.kbin"), LoadMethod::Read, &Cancel::new())?;`
     pub fn load_with(path: &Path, method: LoadMethod, cancel: &Cancel) -> Result<Model> {
-        if binary::is_binary(path)? {
-            binary::load(path, method)
-        } else {
-            Self::from_arpa(path, cancel)
+        match Self::load_binary(path, method)? {
+            Some(model) => Ok(model),
+            None => Self::from_arpa(path, cancel),
         }
     }
 
@@ -153,10 +152,9 @@ impl Model {
     /// Example:
     ///     `let lm = Model::load_binary(Path::new("lm.bin"), LoadMethod::Populate)?;`
     pub fn load_binary(path: &Path, method: LoadMethod) -> Result<Option<Model>> {
-        if binary::is_binary(path)? {
-            binary::load(path, method).map(Some)
-        } else {
-            Ok(None)
+        match binary::open_binary(path)? {
+            Some(file) => binary::load_file(&file, path, method).map(Some),
+            None => Ok(None),
         }
     }
 
@@ -431,7 +429,7 @@ impl Model {
         eos: bool,
         cancel: &Cancel,
     ) -> Result<Vec<f32>> {
-        self.batch(texts, cancel, |v_score| v_score.0, bos, eos)
+        self.batch(texts, cancel, |(score, _)| score, bos, eos)
     }
 
     /// The perplexity of many texts in parallel, in input order.
@@ -443,7 +441,7 @@ impl Model {
         self.batch(
             texts,
             cancel,
-            |(score, text)| score::perplexity_of(score, text),
+            |(score, words)| score::perplexity_of_words(score, words),
             true,
             true,
         )
@@ -460,7 +458,7 @@ impl Model {
     where
         S: AsRef<str> + Sync,
         T: Send + Default + Clone,
-        F: Fn((f32, &[u8])) -> T + Sync,
+        F: Fn((f32, usize)) -> T + Sync,
     {
         const BLOCK: usize = 4096;
         let mut out = vec![T::default(); texts.len()];
@@ -473,9 +471,10 @@ impl Model {
                     .for_each(|(texts, out)| {
                         let bytes: Vec<&[u8]> = texts.iter().map(|t| t.as_ref().as_bytes()).collect();
                         let mut scores = vec![0.0f32; bytes.len()];
-                        v.score_block(&bytes, bos, eos, &mut scores);
-                        for ((o, s), b) in out.iter_mut().zip(scores).zip(bytes) {
-                            *o = finish((s, b));
+                        let mut words = vec![0usize; bytes.len()];
+                        v.score_block(&bytes, bos, eos, &mut scores, &mut words);
+                        for ((o, s), w) in out.iter_mut().zip(scores).zip(words) {
+                            *o = finish((s, w));
                         }
                     });
             }

@@ -45,8 +45,17 @@ pub const DEFAULT_MULTIPLIER: f32 = 1.5;
 /// MurmurHash64A (Austin Appleby's 64-bit MurmurHash2, KenLM's hash on 64-bit machines) of
 /// `key` with `seed`; 8-byte blocks read little-endian.
 pub fn murmur_hash_64a(key: &[u8], seed: u64) -> u64 {
+    murmur_hash_64a_within(key, 0, key.len(), seed)
+}
+
+/// [`murmur_hash_64a`] of `bytes[start..end]`: the same value. When `bytes` goes on for 8
+/// bytes past the last whole block, the partial block is read as one 8-byte load and masked
+/// (the scoring loops hash words in place in their sentence).
+#[inline]
+pub(crate) fn murmur_hash_64a_within(bytes: &[u8], start: usize, end: usize, seed: u64) -> u64 {
     const M: u64 = 0xc6a4_a793_5bd1_e995;
     const R: u32 = 47;
+    let key = &bytes[start..end];
     let mut h = seed ^ (key.len() as u64).wrapping_mul(M);
     let mut blocks = key.chunks_exact(8);
     for block in &mut blocks {
@@ -61,8 +70,15 @@ pub fn murmur_hash_64a(key: &[u8], seed: u64) -> u64 {
     }
     let tail = blocks.remainder();
     if !tail.is_empty() {
-        for (i, &b) in tail.iter().enumerate() {
-            h ^= u64::from(b) << (8 * i);
+        let from = end - tail.len();
+        if let Some(b) = bytes.get(from..from + 8) {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(b);
+            h ^= u64::from_le_bytes(a) & ((1u64 << (8 * tail.len())) - 1);
+        } else {
+            for (i, &b) in tail.iter().enumerate() {
+                h ^= u64::from(b) << (8 * i);
+            }
         }
         h = h.wrapping_mul(M);
     }
@@ -70,6 +86,23 @@ pub fn murmur_hash_64a(key: &[u8], seed: u64) -> u64 {
     h = h.wrapping_mul(M);
     h ^= h >> R;
     h
+}
+
+/// The number of NUL bytes in `bytes` (the vocabulary words stored after the tables), eight
+/// bytes at a time: a load checks the count against the header without a byte loop.
+pub(crate) fn count_nuls(bytes: &[u8]) -> usize {
+    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut blocks = bytes.chunks_exact(8);
+    let mut n = 0usize;
+    for block in &mut blocks {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(block);
+        let w = u64::from_le_bytes(a);
+        // The high bit of exactly the zero bytes (no carry crosses a byte: each sum is < 0x100).
+        let zero = !(((w & LOWS) + LOWS) | w | LOWS);
+        n += zero.count_ones() as usize;
+    }
+    n + blocks.remainder().iter().filter(|&&b| b == 0).count()
 }
 
 /// The vocabulary key of a word (KenLM's `HashForVocab`).
@@ -230,9 +263,38 @@ impl<'a> Table<'a> {
         if self.buckets == 0 {
             return None;
         }
-        let mut i = self.ideal(key);
+        self.find_from(key, self.ideal(key))
+    }
+
+    /// The first bucket `key` is probed at ([`Table::find_from`]'s start; 0 for an empty
+    /// table).
+    #[inline]
+    pub(crate) fn first_bucket(&self, key: u64) -> usize {
+        if self.buckets == 0 {
+            0
+        } else {
+            self.ideal(key)
+        }
+    }
+
+    /// Asks the CPU to bring bucket `i` into cache.
+    #[inline]
+    pub(crate) fn prefetch_bucket(&self, i: usize) {
+        if let Some(b) = self.bytes.get(i * self.stride) {
+            prefetch(b);
+        }
+    }
+
+    /// [`Table::find`] from bucket `first` (`key`'s [`Table::first_bucket`], worked out
+    /// beforehand).
+    #[inline]
+    pub(crate) fn find_from(&self, key: u64, first: usize) -> Option<usize> {
+        if first >= self.buckets {
+            return None;
+        }
+        let end = self.buckets * self.stride;
+        let mut at = first * self.stride;
         for _ in 0..self.buckets {
-            let at = i * self.stride;
             let k = u64_at(self.bytes, at);
             if k == key {
                 return Some(at + 8);
@@ -240,9 +302,9 @@ impl<'a> Table<'a> {
             if k == 0 {
                 return None;
             }
-            i += 1;
-            if i == self.buckets {
-                i = 0;
+            at += self.stride;
+            if at == end {
+                at = 0;
             }
         }
         None
@@ -391,6 +453,15 @@ mod tests {
         fn fast_rem_is_the_remainder(key in any::<u64>(), d in 1u64.., small in 1u64..5000) {
             prop_assert_eq!(FastRem::new(d).rem(key), key % d);
             prop_assert_eq!(FastRem::new(small).rem(key), key % small);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn count_nuls_counts_the_nul_bytes(
+            bytes in proptest::collection::vec(prop_oneof![Just(0u8), Just(0x80u8), Just(1u8), any::<u8>()], 0..100),
+        ) {
+            prop_assert_eq!(count_nuls(&bytes), bytes.iter().filter(|&&b| b == 0).count());
         }
     }
 

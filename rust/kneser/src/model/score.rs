@@ -22,7 +22,9 @@
 
 use crate::arpa::reader::is_arpa_space;
 
-use super::probing::{combine, extends, f32_at, vocab_hash, with_sign, Table, UNIGRAM_ENTRY};
+use super::probing::{
+    combine, extends, f32_at, murmur_hash_64a_within, vocab_hash, with_sign, Table, UNIGRAM_ENTRY,
+};
 use super::MAX_ORDER;
 
 /// The context of the next word: up to `order - 1` recent words, newest first, and the backoff
@@ -111,6 +113,50 @@ pub fn split_words(text: &[u8]) -> impl Iterator<Item = &[u8]> {
     text.split(|&b| is_arpa_space(b)).filter(|w| !w.is_empty())
 }
 
+/// Calls `f` with the vocabulary key ([`vocab_hash`]) of each word of `text`, the words of
+/// [`split_words`] in order. The end of a word is found eight bytes at a time (every separator
+/// is below 0x21) and the word is hashed in place.
+#[inline]
+pub(crate) fn for_each_word_key(text: &[u8], mut f: impl FnMut(u64)) {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let n = text.len();
+    let mut i = 0;
+    loop {
+        while i < n && is_arpa_space(text[i]) {
+            i += 1;
+        }
+        if i == n {
+            return;
+        }
+        let start = i;
+        while let Some(block) = text.get(i..i + 8) {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(block);
+            let w = u64::from_le_bytes(a);
+            // The high bit of each byte below 0x21 (and maybe of bytes above one, by the
+            // borrow): the lowest set bit is exact.
+            let below = w.wrapping_sub(ONES * 0x21) & !w & HIGHS;
+            if below == 0 {
+                i += 8;
+                continue;
+            }
+            let at = i + (below.trailing_zeros() / 8) as usize;
+            if is_arpa_space(text[at]) {
+                i = at;
+                break;
+            }
+            i = at + 1;
+        }
+        if text.get(i..i + 8).is_none() {
+            while i < n && !is_arpa_space(text[i]) {
+                i += 1;
+            }
+        }
+        f(murmur_hash_64a_within(text, start, i, 0));
+    }
+}
+
 /// Read access to the tables of a model (its probing image, owned or memory-mapped).
 #[derive(Clone, Copy)]
 pub(crate) struct View<'a> {
@@ -157,35 +203,108 @@ impl Lookup for View<'_> {
         walk(self, state, word, out)
     }
 
-    /// Prefetches the buckets that scoring `word` after `state` will probe first, so that the
-    /// cache misses of several sentences overlap.
-    #[inline]
-    fn prefetch(&self, state: &State, word: u32) {
-        self.prefetch_unigram(word);
-        let mut key = u64::from(word);
-        let in_len = state.len().min(self.order - 1);
-        for i in 0..in_len {
-            key = combine(key, state.words[i]);
-            self.tables[i + 2].prefetch(key);
+    /// [`Lookup::score_ids`] with each word's n-gram keys and first buckets worked out once,
+    /// a few words ahead ([`View::keys_of`], which prefetches the buckets), and read back by
+    /// the walk ([`Ahead`]) instead of being combined and reduced again.
+    fn score_ids(&self, ids: &[u32], bos: bool) -> f32 {
+        // Words whose buckets are in flight while one is scored, plus that one.
+        const RING: usize = 4;
+        let mut ring = [WordKeys::default(); RING];
+        for (j, slot) in ring.iter_mut().enumerate().take(ids.len().min(RING - 1)) {
+            self.keys_of(ids, j, bos, slot);
         }
+        // Two states, the references swapped after each word (not the 128-byte values).
+        let (mut first, mut second) = (self.start(bos), State::default());
+        let (mut state, mut out) = (&mut first, &mut second);
+        let mut total = 0.0f32;
+        for (j, &id) in ids.iter().enumerate() {
+            let ahead = j + RING - 1;
+            if ahead < ids.len() {
+                self.keys_of(ids, ahead, bos, &mut ring[ahead % RING]);
+            }
+            let probe = Ahead {
+                view: self,
+                keys: &ring[j % RING],
+            };
+            total += walk(&probe, state, id, out).prob;
+            std::mem::swap(&mut state, &mut out);
+        }
+        total
     }
+}
 
-    /// The unigram of `ids[j]` and the first bucket of every n-gram ending in it that the
-    /// words before it (and `<s>`) make.
-    #[inline]
-    fn prefetch_ngrams(&self, ids: &[u32], j: usize, bos: bool) {
+/// The orders whose keys [`View::keys_of`] works out ahead (2 and 3): on running text most
+/// walks stop there (the longer n-grams are missing), so working out the keys of every order
+/// ahead costs more than the misses their prefetch would hide.
+const KEYS_AHEAD: usize = 2;
+
+/// The keys of the n-grams ending in one word of a sentence (`key[i]` for order `i + 2`: the
+/// word and the `i + 1` words before it, `<s>` included) and their first buckets, for the
+/// lowest [`KEYS_AHEAD`] orders. A state holds the most recent words (only its length depends
+/// on the lookups), so these are the keys the walk would make from the state.
+#[derive(Clone, Copy, Default)]
+struct WordKeys {
+    key: [u64; KEYS_AHEAD],
+    bucket: [usize; KEYS_AHEAD],
+}
+
+impl View<'_> {
+    /// The keys and first buckets of the n-grams of orders 2 to `KEYS_AHEAD + 1` ending in
+    /// `ids[j]` that the words before it (and `<s>` with `bos`) make, into `out`; the buckets
+    /// and the word's unigram are prefetched.
+    #[inline(always)]
+    fn keys_of(&self, ids: &[u32], j: usize, bos: bool, out: &mut WordKeys) {
         let word = ids[j];
         self.prefetch_unigram(word);
         let mut key = u64::from(word);
-        let context = ids[..j]
-            .iter()
-            .rev()
-            .copied()
-            .chain(bos.then_some(self.bos));
-        for (i, older) in context.take(self.order - 1).enumerate() {
+        let known = (self.order - 1).min(j + usize::from(bos)).min(KEYS_AHEAD);
+        for i in 0..known {
+            let older = if i < j { ids[j - 1 - i] } else { self.bos };
             key = combine(key, older);
-            self.tables[i + 2].prefetch(key);
+            let table = &self.tables[i + 2];
+            let first = table.first_bucket(key);
+            table.prefetch_bucket(first);
+            out.key[i] = key;
+            out.bucket[i] = first;
         }
+    }
+}
+
+/// The probing tables with one word's keys of the lowest orders worked out beforehand
+/// ([`View::keys_of`]): the walk reads those keys and first buckets, and extends the last one
+/// for the orders above, as [`View`] does.
+struct Ahead<'v, 'a> {
+    view: &'v View<'a>,
+    keys: &'v WordKeys,
+}
+
+impl Probe for Ahead<'_, '_> {
+    /// The key of the last n-gram probed (the word's id before any).
+    type Cursor = u64;
+
+    #[inline]
+    fn order(&self) -> usize {
+        self.view.order
+    }
+
+    #[inline]
+    fn begin(&self, _state: &State, word: u32, _in_len: usize) -> ((f32, f32), Self::Cursor) {
+        (self.view.unigram(word), u64::from(word))
+    }
+
+    #[inline]
+    fn find(&self, key: &mut u64, n: usize, older: u32, _more: bool) -> Option<(f32, f32)> {
+        let table = &self.view.tables[n];
+        let at = if let (Some(&k), Some(&first)) =
+            (self.keys.key.get(n - 2), self.keys.bucket.get(n - 2))
+        {
+            *key = k;
+            table.find_from(k, first)?
+        } else {
+            *key = combine(*key, older);
+            table.find(*key)?
+        };
+        Some(self.view.values(table, at, n))
     }
 }
 
@@ -279,18 +398,25 @@ impl Probe for View<'_> {
         _more: bool,
     ) -> Option<(f32, f32)> {
         *key = combine(*key, older);
-        let table = self.tables[n];
+        let table = &self.tables[n];
         let at = table.find(*key)?;
+        Some(self.values(table, at, n))
+    }
+}
+
+impl View<'_> {
+    /// The log10 probability (sign set) and backoff of the entry at `at` of order `n`'s table
+    /// (KenLM's "no extension" `-0.0` at the highest order).
+    #[inline]
+    fn values(&self, table: &Table<'_>, at: usize, n: usize) -> (f32, f32) {
         let b = if n < self.order {
             table.f32(at + 4)
         } else {
             -0.0
         };
-        Some((with_sign(table.f32(at)), b))
+        (with_sign(table.f32(at)), b)
     }
-}
 
-impl View<'_> {
     #[inline]
     fn prefetch_unigram(&self, id: u32) {
         if let Some(b) = self.unigrams.get(id as usize * UNIGRAM_ENTRY) {
@@ -373,22 +499,21 @@ pub(crate) trait Lookup: Sync {
             }
             n += 1;
         };
-        let mut words = split_words(text);
         let mut hashes = [0u64; 64];
-        loop {
-            let mut m = 0;
-            for (slot, word) in hashes.iter_mut().zip(&mut words) {
-                let h = vocab_hash(word);
-                self.prefetch_vocab(h);
-                *slot = h;
-                m += 1;
+        let mut m = 0;
+        for_each_word_key(text, |h| {
+            self.prefetch_vocab(h);
+            hashes[m] = h;
+            m += 1;
+            if m == hashes.len() {
+                for &h in &hashes {
+                    push(self.id_of_hash(h), stack, heap);
+                }
+                m = 0;
             }
-            for &h in &hashes[..m] {
-                push(self.id_of_hash(h), stack, heap);
-            }
-            if m < hashes.len() {
-                break;
-            }
+        });
+        for &h in &hashes[..m] {
+            push(self.id_of_hash(h), stack, heap);
         }
         if eos {
             push(self.eos(), stack, heap);
@@ -406,8 +531,8 @@ pub(crate) trait Lookup: Sync {
     /// prefetched while the current one is scored.
     fn score_ids(&self, ids: &[u32], bos: bool) -> f32 {
         const AHEAD: usize = 3;
-        let mut state = self.start(bos);
-        let mut out = State::default();
+        let (mut first, mut second) = (self.start(bos), State::default());
+        let (mut state, mut out) = (&mut first, &mut second);
         let mut total = 0.0f32;
         for j in 0..ids.len().min(AHEAD) {
             self.prefetch_ngrams(ids, j, bos);
@@ -416,27 +541,33 @@ pub(crate) trait Lookup: Sync {
             if j + AHEAD < ids.len() {
                 self.prefetch_ngrams(ids, j + AHEAD, bos);
             }
-            total += self.full_score(&state, id, &mut out).prob;
+            total += self.full_score(state, id, out).prob;
             std::mem::swap(&mut state, &mut out);
         }
         total
     }
 
-    /// Scores `texts` into `out` (same length): every word's id first (their vocabulary probes
-    /// overlapping), then each sentence by [`Lookup::score_ids`], the same `f32` sum in the same
-    /// order as [`Lookup::score`].
-    fn score_block(&self, texts: &[&[u8]], bos: bool, eos: bool, out: &mut [f32]) {
+    /// Scores `texts` into `out` (same length) and counts their words into `words`: every
+    /// word's id first (their vocabulary probes overlapping), then each sentence by
+    /// [`Lookup::score_ids`], the same `f32` sum in the same order as [`Lookup::score`].
+    fn score_block(
+        &self,
+        texts: &[&[u8]],
+        bos: bool,
+        eos: bool,
+        out: &mut [f32],
+        words: &mut [usize],
+    ) {
         // Every word's id first: hash every word and prefetch its vocabulary bucket, then look
         // the keys up (the probes are independent, so their misses overlap).
         let mut ids: Vec<u32> = Vec::with_capacity(texts.len() * 24);
         let mut ends: Vec<usize> = Vec::with_capacity(texts.len());
         let mut keys: Vec<u64> = Vec::with_capacity(texts.len() * 24);
         for text in texts {
-            for word in split_words(text) {
-                let key = vocab_hash(word);
+            for_each_word_key(text, |key| {
                 self.prefetch_vocab(key);
                 keys.push(key);
-            }
+            });
             if eos {
                 keys.push(0); // </s>, known
             }
@@ -448,8 +579,9 @@ pub(crate) trait Lookup: Sync {
                 .map(|&k| if k == 0 { eos_id } else { self.id_of_hash(k) }),
         );
         let mut start = 0;
-        for (o, &end) in out.iter_mut().zip(&ends) {
+        for ((o, w), &end) in out.iter_mut().zip(words.iter_mut()).zip(&ends) {
             *o = self.score_ids(&ids[start..end], bos);
+            *w = end - start - usize::from(eos);
             start = end;
         }
     }
@@ -473,6 +605,52 @@ pub(crate) trait Lookup: Sync {
 /// The kenlm module's perplexity: `10^(-score(text, bos, eos) / (words + 1))`, the `+ 1` for
 /// `</s>`.
 pub fn perplexity_of(score: f32, text: &[u8]) -> f64 {
-    let words = split_words(text).count() as f64 + 1.0;
-    10f64.powf(-f64::from(score) / words)
+    perplexity_of_words(score, split_words(text).count())
+}
+
+/// [`perplexity_of`] for a text of `words` words.
+pub(crate) fn perplexity_of_words(score: f32, words: usize) -> f64 {
+    10f64.powf(-f64::from(score) / (words as f64 + 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Bytes around every edge of the word scan: each separator, the non-separators below
+    /// 0x21 (NUL, 0x01, 0x1f), 0x21, ASCII letters and UTF-8 lead/continuation bytes.
+    fn text() -> impl Strategy<Value = Vec<u8>> {
+        let alphabet: &[u8] = b"ab\t\n\x0b\x0c\r \x00\x01\x1f\x21\x7f\x80\xc3\xa9\xff";
+        proptest::collection::vec(proptest::sample::select(alphabet), 0..80)
+    }
+
+    proptest! {
+        #[test]
+        fn word_keys_are_the_hashes_of_split_words(text in text(), cut in 0usize..80) {
+            let want: Vec<u64> = split_words(&text).map(vocab_hash).collect();
+            let mut got = Vec::new();
+            for_each_word_key(&text, |k| got.push(k));
+            prop_assert_eq!(&got, &want);
+            // A prefix of a longer buffer (the words run up to its end).
+            let prefix = &text[..cut.min(text.len())];
+            let want: Vec<u64> = split_words(prefix).map(vocab_hash).collect();
+            let mut got = Vec::new();
+            for_each_word_key(prefix, |k| got.push(k));
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn hash_within_a_buffer_is_the_hash_of_the_slice(
+            bytes in proptest::collection::vec(any::<u8>(), 0..64),
+            a in 0usize..64,
+            b in 0usize..64,
+        ) {
+            let (start, end) = (a.min(b).min(bytes.len()), a.max(b).min(bytes.len()));
+            prop_assert_eq!(
+                murmur_hash_64a_within(&bytes, start, end, 7),
+                super::super::probing::murmur_hash_64a(&bytes[start..end], 7)
+            );
+        }
+    }
 }

@@ -444,7 +444,7 @@ pub(crate) fn parse_geometry(
                 "expected the vocabulary strings, starting with `<unk>\\0`",
             ));
         }
-        let words = strings.iter().filter(|&&b| b == 0).count() as u64;
+        let words = super::probing::count_nuls(strings) as u64;
         if words != c1 || strings.last() != Some(&0) {
             return Err(r.error(
                 bytes.len(),
