@@ -10,8 +10,8 @@
 //!
 //! Output: the ARPA section of order k (`log10 p`, the words, `log10 backoff` below the top
 //! order, 0 for an n-gram that is no context), and for k < N the interpolated
-//! `[w | p_interp]` records the next order joins with. Memory: one block of lines being
-//! formatted (in parallel) at a time. A sink that takes records
+//! `[w | p_interp]` records the next order joins with. Memory: two blocks of lines, one being
+//! formatted (in parallel) while the merge joins fill the next. A sink that takes records
 //! ([`ArpaSink::grams`]) gets the lines' values and words unformatted instead, a block at a time.
 
 use std::cmp::Ordering;
@@ -151,32 +151,18 @@ struct Line {
 /// Lines formatted by one task.
 const PART: usize = 2048;
 
-/// Formats `lines` in parallel and queues the text on `sink`, in order.
-fn format_block(
-    lines: &[Line],
-    words: &[u32],
-    k: usize,
-    vocab: &Vocabulary,
-    sink: &mut ArpaSink,
-) -> Result<()> {
-    if let Some(grams) = sink.grams() {
-        // Records, not text (`Output::Grams`).
-        let mut block = grams.block(k);
-        for line in lines {
-            let ids = &words[line.start..line.start + k];
-            block.push(
-                ids,
-                |w, out| vocab.append_word(w, out),
-                line.prob,
-                line.backoff,
-            );
-        }
-        return grams.grams(block);
-    }
-    let bufs: Vec<Vec<u8>> = (0..lines.len().div_ceil(PART))
-        .map(|_| sink.buffer())
-        .collect();
-    let parts: Vec<Vec<u8>> = lines
+/// A block of lines to format and the words they point into.
+#[derive(Default)]
+struct Block {
+    lines: Vec<Line>,
+    words: Vec<u32>,
+}
+
+/// Formats `block` in parallel into `bufs` (one per [`PART`] lines), in order.
+fn format_block(block: &Block, k: usize, vocab: &Vocabulary, bufs: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let words = &block.words;
+    block
+        .lines
         .par_chunks(PART)
         .zip(bufs)
         .map(|(chunk, mut buf)| {
@@ -198,14 +184,86 @@ fn format_block(
             }
             buf
         })
-        .collect();
-    for p in parts {
-        sink.send(p)?;
-    }
-    Ok(())
+        .collect()
 }
 
-/// Interpolates order `k` and writes its ARPA section body; see the module doc.
+/// Hands `block` to a record sink (`Output::Grams`): the lines' values and words, unformatted.
+fn push_records(
+    block: &Block,
+    k: usize,
+    vocab: &Vocabulary,
+    grams: &mut dyn crate::arpa::records::GramSink,
+) -> Result<()> {
+    let mut records = grams.block(k);
+    for line in &block.lines {
+        records.push(
+            &block.words[line.start..line.start + k],
+            |w, out| vocab.append_word(w, out),
+            line.prob,
+            line.backoff,
+        );
+    }
+    grams.grams(records)
+}
+
+/// The merge joins of one order: its n-grams, the order below, the backoffs, and the writer
+/// of the interpolated records the next order joins with.
+struct Join<'a> {
+    k: usize,
+    probs: SortedStream,
+    lower: &'a mut Lower,
+    backoffs: Option<Backoffs>,
+    next: Option<&'a mut RecordWriter>,
+    next_rec: Vec<u32>,
+    collapse: bool,
+}
+
+impl Join<'_> {
+    /// Fills `block` with up to [`BLOCK`] lines; true when the n-grams are exhausted.
+    fn fill(&mut self, block: &mut Block) -> Result<bool> {
+        let (k, collapse) = (self.k, self.collapse);
+        block.lines.clear();
+        block.words.clear();
+        while block.lines.len() < BLOCK {
+            let Some(r) = self.probs.next()? else {
+                return Ok(true);
+            };
+            let gram = &r[..k];
+            let p = f32::from_bits(r[k]);
+            let gamma = f32::from_bits(r[k + 1]);
+            let (lower_p, lower_q) = self.lower.lookup(&gram[1..])?;
+            let interp = p + gamma * lower_p;
+            let full = match self.backoffs.as_mut() {
+                Some(b) => Some(b.lookup(gram)?.unwrap_or(1.0)),
+                None => None,
+            };
+            let q_delta = lower_q / gamma * full.unwrap_or(1.0);
+            if let Some(next) = self.next.as_deref_mut() {
+                self.next_rec[..k].copy_from_slice(gram);
+                self.next_rec[k] = interp.to_bits();
+                if collapse {
+                    self.next_rec[k + 1] = q_delta.to_bits();
+                }
+                next.write(&self.next_rec)?;
+            }
+            let (prob, backoff) = if collapse {
+                ((interp * q_delta).log10(), full.map(|_| 0.0))
+            } else {
+                (log10_prob(interp), full.map(f32::log10))
+            };
+            block.lines.push(Line {
+                start: block.words.len(),
+                prob,
+                backoff,
+            });
+            block.words.extend_from_slice(gram);
+        }
+        Ok(false)
+    }
+}
+
+/// Interpolates order `k` and writes its ARPA section body; see the module doc. The merge
+/// joins of a block run while the block before it is formatted (in parallel).
 ///
 /// With `collapse` (lmplz's `--collapse_values`; Heafield, Koehn and Lavie 2012, "Language
 /// Model Rest Costs and Space-Efficient Storage") each line holds `q` instead of p and backoff:
@@ -215,59 +273,58 @@ fn format_block(
 #[allow(clippy::too_many_arguments)]
 pub fn interpolate_order(
     k: usize,
-    mut probs: SortedStream,
+    probs: SortedStream,
     lower: &mut Lower,
-    mut backoffs: Option<Backoffs>,
+    backoffs: Option<Backoffs>,
     vocab: &Vocabulary,
     out: &mut ArpaSink,
-    mut next: Option<&mut RecordWriter>,
+    next: Option<&mut RecordWriter>,
     collapse: bool,
     cancel: &Cancel,
 ) -> Result<()> {
-    let mut words: Vec<u32> = Vec::with_capacity(BLOCK * k);
-    let mut lines: Vec<Line> = Vec::with_capacity(BLOCK);
-    let mut next_rec = vec![0u32; k + 1 + usize::from(collapse)];
-    let mut flush = |words: &mut Vec<u32>, lines: &mut Vec<Line>| -> Result<()> {
-        format_block(lines, words, k, vocab, out)?;
-        words.clear();
-        lines.clear();
-        cancel.check()
+    let mut join = Join {
+        k,
+        probs,
+        lower,
+        backoffs,
+        next,
+        next_rec: vec![0u32; k + 1 + usize::from(collapse)],
+        collapse,
     };
-    while let Some(r) = probs.next()? {
-        let gram = &r[..k];
-        let p = f32::from_bits(r[k]);
-        let gamma = f32::from_bits(r[k + 1]);
-        let (lower_p, lower_q) = lower.lookup(&gram[1..])?;
-        let interp = p + gamma * lower_p;
-        let full = match backoffs.as_mut() {
-            Some(b) => Some(b.lookup(gram)?.unwrap_or(1.0)),
-            None => None,
-        };
-        let q_delta = lower_q / gamma * full.unwrap_or(1.0);
-        if let Some(next) = next.as_deref_mut() {
-            next_rec[..k].copy_from_slice(gram);
-            next_rec[k] = interp.to_bits();
-            if collapse {
-                next_rec[k + 1] = q_delta.to_bits();
+    let (mut ready, mut free) = (Block::default(), Block::default());
+    let mut ended = join.fill(&mut ready)?;
+    loop {
+        if let Some(grams) = out.grams() {
+            // Records, not text: nothing to format, so no overlap to gain.
+            push_records(&ready, k, vocab, grams)?;
+            cancel.check()?;
+            if ended {
+                return Ok(());
             }
-            next.write(&next_rec)?;
+            ended = join.fill(&mut ready)?;
+            continue;
         }
-        let (prob, backoff) = if collapse {
-            ((interp * q_delta).log10(), full.map(|_| 0.0))
+        let bufs: Vec<Vec<u8>> = (0..ready.lines.len().div_ceil(PART))
+            .map(|_| out.buffer())
+            .collect();
+        let (parts, filled) = if ended {
+            (format_block(&ready, k, vocab, bufs), Ok(true))
         } else {
-            (log10_prob(interp), full.map(f32::log10))
+            rayon::join(
+                || format_block(&ready, k, vocab, bufs),
+                || join.fill(&mut free),
+            )
         };
-        lines.push(Line {
-            start: words.len(),
-            prob,
-            backoff,
-        });
-        words.extend_from_slice(gram);
-        if lines.len() == BLOCK {
-            flush(&mut words, &mut lines)?;
+        for p in parts {
+            out.send(p)?;
         }
+        cancel.check()?;
+        if ended {
+            return Ok(());
+        }
+        ended = filled?;
+        std::mem::swap(&mut ready, &mut free);
     }
-    flush(&mut words, &mut lines)
 }
 
 /// Writes the unigram section: ids in order, `<s>` (id `bos`) with probability 1 (log 0). With

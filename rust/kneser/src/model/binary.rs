@@ -493,6 +493,19 @@ pub(crate) fn load_file(file: &std::fs::File, path: &Path, method: LoadMethod) -
     Ok(m)
 }
 
+/// Opens and loads a binary model file (tests: [`open_binary`] then [`load_file`]).
+#[cfg(test)]
+pub(crate) fn load(path: &Path, method: LoadMethod) -> Result<Model> {
+    match open_binary(path)? {
+        Some(file) => load_file(&file, path, method),
+        None => Err(Error::format(
+            path.display().to_string(),
+            0,
+            "not a binary model".to_string(),
+        )),
+    }
+}
+
 impl Model {
     /// Finds `<s>`, `</s>` and the vocabulary bound of an image and makes the model.
     pub(crate) fn from_image(

@@ -63,6 +63,7 @@ impl Run {
         Ok(RecordReader {
             inner: BufReader::with_capacity(MERGE_BUFFER, f),
             width: self.width,
+            #[cfg(not(target_endian = "little"))]
             bytes: vec![0u8; self.width * 4],
             path: self.path.clone(),
             left: self.records,
@@ -101,11 +102,29 @@ impl Run {
     }
 }
 
-/// Writes fixed-width records to a new file in a [`TempDir`].
+/// `words` as bytes: their file format (little-endian u32s) on a little-endian platform.
+#[cfg(target_endian = "little")]
+fn word_bytes(words: &[u32]) -> &[u8] {
+    // SAFETY: u8 has alignment 1, the length covers exactly the words' bytes, and the borrow
+    // keeps them alive and unchanged.
+    unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 4) }
+}
+
+/// `words` as bytes to be overwritten.
+#[cfg(target_endian = "little")]
+fn word_bytes_mut(words: &mut [u32]) -> &mut [u8] {
+    // SAFETY: as in `word_bytes`; every byte pattern is a valid u32, and the exclusive borrow
+    // is held for the slice's life.
+    unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 4) }
+}
+
+/// Writes fixed-width records to a new file in a [`TempDir`] (on a little-endian platform
+/// straight from the caller's words into the write buffer).
 pub struct RecordWriter {
     out: BufWriter<tempfile::NamedTempFile>,
     width: usize,
     records: u64,
+    #[cfg(not(target_endian = "little"))]
     scratch: Vec<u8>,
 }
 
@@ -118,6 +137,7 @@ impl RecordWriter {
             out: BufWriter::with_capacity(1 << 20, file),
             width,
             records: 0,
+            #[cfg(not(target_endian = "little"))]
             scratch: Vec::new(),
         })
     }
@@ -125,6 +145,11 @@ impl RecordWriter {
     /// Appends whole records (a multiple of the width in words).
     pub fn write_words(&mut self, words: &[u32]) -> Result<()> {
         debug_assert_eq!(words.len() % self.width, 0);
+        #[cfg(target_endian = "little")]
+        self.out
+            .write_all(word_bytes(words))
+            .map_err(|e| write_error(self.out.get_ref().path(), e))?;
+        #[cfg(not(target_endian = "little"))]
         for chunk in words.chunks(1 << 16) {
             self.scratch.clear();
             self.scratch
@@ -141,6 +166,20 @@ impl RecordWriter {
     #[inline]
     pub fn write(&mut self, record: &[u32]) -> Result<()> {
         debug_assert_eq!(record.len(), self.width);
+        #[cfg(target_endian = "little")]
+        {
+            self.out
+                .write_all(word_bytes(record))
+                .map_err(|e| write_error(self.out.get_ref().path(), e))?;
+            self.records += 1;
+            Ok(())
+        }
+        #[cfg(not(target_endian = "little"))]
+        self.write_converted(record)
+    }
+
+    #[cfg(not(target_endian = "little"))]
+    fn write_converted(&mut self, record: &[u32]) -> Result<()> {
         let mut bytes = [0u8; 64];
         if record.len() <= 16 {
             for (b, w) in bytes.chunks_exact_mut(4).zip(record) {
@@ -186,6 +225,7 @@ fn write_error(path: &Path, e: std::io::Error) -> Error {
 pub struct RecordReader {
     inner: BufReader<File>,
     width: usize,
+    #[cfg(not(target_endian = "little"))]
     bytes: Vec<u8>,
     path: PathBuf,
     left: u64,
@@ -198,7 +238,13 @@ impl RecordReader {
         if self.left == 0 {
             return Ok(false);
         }
-        match self.inner.read_exact(&mut self.bytes) {
+        #[cfg(target_endian = "little")]
+        let got = self
+            .inner
+            .read_exact(word_bytes_mut(&mut out[..self.width]));
+        #[cfg(not(target_endian = "little"))]
+        let got = self.inner.read_exact(&mut self.bytes);
+        match got {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::UnexpectedEof => {
                 return Err(Error::Internal(format!(
@@ -208,6 +254,7 @@ impl RecordReader {
             }
             Err(e) => return Err(Error::io("cannot read temp file", &self.path, e)),
         }
+        #[cfg(not(target_endian = "little"))]
         for (w, b) in out.iter_mut().zip(self.bytes.chunks_exact(4)) {
             *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         }
