@@ -175,6 +175,21 @@ def test_train_lm_normalizes_then_estimates(tmp_path, data_dir):
     assert summary["binary"] == str(tmp_path / "lm.bin")
 
 
+def test_train_lm_tokenizes_in_the_core_as_a_python_join(tmp_path, data_dir):
+    """train_lm's lines (core prepare_lines) are the tokens joined by one space."""
+    book = data_dir / "lmplz" / "book.txt"
+    tok = kneser.Tokenizer("punctuation", lowercase=True)
+    kneser.train_lm(book, 2, tmp_path / "lm.arpa", tokenizer=tok)
+    norm = kneser.Normalizer.ccnet()
+    lines = book.read_text(encoding="utf-8").splitlines()
+    joined = [" ".join(t) for t in tok.tokenize_batch(norm.normalize_batch(lines))]
+    assert kneser._kneser.prepare_lines(lines, norm, tok) == joined
+    kneser.estimate(texts=joined, order=2, arpa=tmp_path / "direct.arpa")
+    assert (tmp_path / "lm.arpa").read_bytes() == (tmp_path / "direct.arpa").read_bytes()
+    with pytest.raises(kneser.ArgumentError, match=r"kneser\.Tokenizer"):
+        kneser.train_lm(book, 2, tmp_path / "x.arpa", tokenizer=object())
+
+
 def test_demo_runs_end_to_end(tmp_path):
     out = subprocess.run(
         [sys.executable, "-m", "kneser.cli", "demo", "--out", str(tmp_path)],

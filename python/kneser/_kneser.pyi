@@ -170,6 +170,11 @@ def document_perplexities(model: Model, texts: Sequence[str]) -> npt.NDArray[np.
 def normalize_documents(normalizer: Normalizer, texts: Sequence[str]) -> list[str]:
     """Each text normalized line by line, as ``kneser.Pipeline`` normalizes its documents."""
 
+def prepare_lines(
+    texts: Sequence[str], normalizer: Normalizer | None = None, tokenizer: Tokenizer | None = None
+) -> list[str]:
+    """Each text normalized, tokenized and its tokens joined by one space (``train_lm``'s lines)."""
+
 def bucket_indices(values: Sequence[float], cutoffs: Sequence[float]) -> npt.NDArray[np.intp]:
     """How many of the increasing ``cutoffs`` are at or below each value (the last for NaN)."""
 

@@ -598,11 +598,7 @@ def _normalized_lines(
     for path in inputs:
         for batch in _kneser.read_lines(os.fspath(path)):
             texts = [t for _, t in batch if t is not None]  # strict: never None
-            if normalizer is not None:
-                texts = normalizer.normalize_batch(texts)
-            if tokenizer is not None:
-                texts = [" ".join(t) for t in tokenizer.tokenize_batch(texts)]
-            yield from texts
+            yield from _kneser.prepare_lines(texts, normalizer, tokenizer)
 
 
 def train_lm(
@@ -664,6 +660,10 @@ def train_lm(
         _kneser.claim_output(path, paths)
     if normalizer == "ccnet":
         normalizer = _kneser.Normalizer.ccnet()
+    if normalizer is not None and not isinstance(normalizer, _kneser.Normalizer):
+        raise ArgumentError(f"train_lm: normalizer must be a kneser.Normalizer, got {normalizer!r}")
+    if tokenizer is not None and not isinstance(tokenizer, _kneser.Tokenizer):
+        raise ArgumentError(f"train_lm: tokenizer must be a kneser.Tokenizer, got {tokenizer!r}")
     if sp_model is not None:
         if tokenizer is not None:
             raise ArgumentError("give sp_model (to train one) or tokenizer, not both")

@@ -460,6 +460,24 @@ fn normalize_documents(
     })
 }
 
+/// Each text normalized (with `normalizer`), tokenized (with `tokenizer`) and its tokens joined
+/// by one space, as `kneser.train_lm` hands them to estimation
+/// (`kneser::pipeline::prepare_lines`).
+#[pyfunction]
+#[pyo3(signature = (texts, normalizer=None, tokenizer=None))]
+fn prepare_lines(
+    py: Python<'_>,
+    texts: Vec<String>,
+    normalizer: Option<PyRef<'_, PyNormalizer>>,
+    tokenizer: Option<PyRef<'_, PyTokenizer>>,
+) -> PyResult<Vec<String>> {
+    let normalizer = normalizer.map(|n| n.inner());
+    let tokenizer = tokenizer.map(|t| t.inner());
+    run_detached(py, |cancel| {
+        kneser::prepare_lines(normalizer.as_deref(), tokenizer.as_deref(), &texts, cancel)
+    })
+}
+
 /// The bucket index of each value over increasing `cutoffs` (`kneser::bucket_index`: how many
 /// cutoffs are at or below it; the last for NaN). An intp array.
 #[pyfunction]
@@ -488,6 +506,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(document_perplexities, m)?)?;
     m.add_function(wrap_pyfunction!(bucket_indices, m)?)?;
     m.add_function(wrap_pyfunction!(normalize_documents, m)?)?;
+    m.add_function(wrap_pyfunction!(prepare_lines, m)?)?;
     m.add_class::<PyDocuments>()?;
     m.add_function(wrap_pyfunction!(is_parquet, m)?)?;
     Ok(())

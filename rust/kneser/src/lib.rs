@@ -100,6 +100,6 @@ pub use ccnet::bucket_index;
 pub use documents::{read_documents, write_documents, Document, DocumentBatch, DocumentOptions};
 pub use pipeline::{
     document_perplexities, histogram_edges as pipeline_histogram_edges, normalize_documents,
-    percentile, CutoffRule, Dedup, PipelineJob, PipelineOptions, PipelineReport, Prepared,
-    ShardText, Written,
+    percentile, prepare_lines, CutoffRule, Dedup, PipelineJob, PipelineOptions, PipelineReport,
+    Prepared, ShardText, Written,
 };

@@ -176,6 +176,44 @@ pub fn normalize_documents<S: AsRef<str> + Sync>(
         .collect())
 }
 
+/// Each text normalized (when `normalizer` is given), then tokenized (when `tokenizer` is
+/// given) and its tokens joined by one space ([`join_tokens`]): the lines `kneser.train_lm`
+/// hands to estimation. The output keeps the input order; a text that is empty after it stays
+/// (as an empty line).
+pub fn prepare_lines<S: AsRef<str> + Sync>(
+    normalizer: Option<&Normalizer>,
+    tokenizer: Option<&Tokenizer>,
+    texts: &[S],
+    cancel: &Cancel,
+) -> Result<Vec<String>> {
+    let normalized: Vec<String> = match normalizer {
+        Some(n) => in_blocks(texts, cancel, |b| n.normalize_batch(b))?,
+        None => texts.iter().map(|t| t.as_ref().to_string()).collect(),
+    };
+    let Some(tok) = tokenizer else {
+        return Ok(normalized);
+    };
+    let flats = in_blocks(&normalized, cancel, |b| tok.flat_tokens_batch(b))?;
+    Ok(flats
+        .iter()
+        .map(|f| {
+            let mut line = String::with_capacity(f.text.len() + f.ends.len());
+            join_tokens(&mut line, f.iter());
+            line
+        })
+        .collect())
+}
+
+/// Appends `tokens` to `line` joined by one space: the one rule for a tokenized line.
+pub fn join_tokens<'a>(line: &mut String, tokens: impl IntoIterator<Item = &'a str>) {
+    for (i, t) in tokens.into_iter().enumerate() {
+        if i > 0 {
+            line.push(' ');
+        }
+        line.push_str(t);
+    }
+}
+
 /// Whether a line is kept: not blank by Python's `str.strip` ([`Rule::Python`]).
 pub fn is_content_line(line: &str) -> bool {
     !Rule::Python.trim(line).is_empty()
@@ -415,12 +453,7 @@ impl Prepared {
             for line in &mut d.lines {
                 let toks = it.next().map(Vec::as_slice).unwrap_or_default();
                 line.clear();
-                for (i, t) in toks.iter().enumerate() {
-                    if i > 0 {
-                        line.push(' ');
-                    }
-                    line.push_str(t.as_ref());
-                }
+                join_tokens(line, toks.iter().map(AsRef::as_ref));
             }
         }
         Ok(())
@@ -831,6 +864,25 @@ mod tests {
         assert!(String::from_utf8(ext.shard)
             .unwrap()
             .starts_with("a , b b .\n"));
+    }
+
+    #[test]
+    fn prepared_lines_are_normalized_tokenized_and_joined() {
+        let norm = Normalizer::ccnet_dedup();
+        let tok = Tokenizer::new(Mode::Punctuation);
+        let texts = ["Hi, YOU!", "", "  a\tb  "];
+        let cancel = Cancel::new();
+        let got = prepare_lines(Some(&norm), Some(&tok), &texts, &cancel).unwrap();
+        let want: Vec<String> = norm
+            .normalize_batch(&texts)
+            .iter()
+            .map(|t| tok.tokenize(t).join(" "))
+            .collect();
+        assert_eq!(got, want);
+        let only_tok = prepare_lines(None, Some(&tok), &texts, &cancel).unwrap();
+        assert_eq!(only_tok, ["Hi , YOU !", "", "a b"]);
+        let neither = prepare_lines(None, None, &texts, &cancel).unwrap();
+        assert_eq!(neither, texts);
     }
 
     #[test]
