@@ -54,6 +54,13 @@ fn score_some(model: &Model) {
     for text in ["", "the", "a b c d e", "<s> </s> <unk>", "zz qq"] {
         let _ = model.score(text, true, true);
     }
+    // Every word id (of the first 64), in order and reversed: n-grams of the file's own words.
+    let ids: Vec<u32> = (0..model.vocab_size().min(64) as u32).collect();
+    let reversed: Vec<u32> = ids.iter().rev().copied().collect();
+    for bos in [false, true] {
+        let _ = model.score_ids(&ids, bos);
+        let _ = model.score_ids(&reversed, bos);
+    }
 }
 
 /// ARPA text, parsed into a model, then scored.
@@ -70,12 +77,16 @@ fn with_file(data: &[u8], f: impl FnOnce(&Path)) {
     f(file.path());
 }
 
-/// Any model file (kneser's binary, KenLM's probing or trie, ARPA), read into memory (no
-/// mapping: a fuzz input is not a file a user promised to keep still), then scored.
+/// Any model file (kneser's binary, KenLM's probing or trie, ARPA), read into memory (every
+/// check of `LoadMethod::Read`) and mapped (`Lazy`: only KenLM's checks, so corrupted entries
+/// reach the scorer, which must clamp them), then scored. The temporary file is not changed
+/// while mapped.
 pub fn binary_reader(data: &[u8]) {
     with_file(data, |path| {
-        if let Some(model) = checked(Model::load_with(path, LoadMethod::Read, &Cancel::new())) {
-            score_some(&model);
+        for method in [LoadMethod::Read, LoadMethod::Lazy] {
+            if let Some(model) = checked(Model::load_with(path, method, &Cancel::new())) {
+                score_some(&model);
+            }
         }
     });
 }

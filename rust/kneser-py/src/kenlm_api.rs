@@ -186,6 +186,8 @@ impl PyArpaLoadComplain {
 ///
 /// Attributes:
 ///     load_method: a `LoadMethod` value (default `POPULATE_OR_READ`); applies to binary models.
+///         `READ` also checks every middle-order pointer and word id of a trie file (the other
+///         methods check what KenLM checks: header, counts, sizes; see `Model`).
 ///     show_progress: KenLM's progress bar on stderr (default True); kneser prints none.
 ///     arpa_complain: an `ARPALoadComplain` value (default `ALL`); kneser never complains.
 ///

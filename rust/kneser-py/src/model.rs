@@ -90,6 +90,12 @@ impl PyState {
 /// behaves the same). Replacing it by a rename (as kneser's own writers do) is safe. Load with
 /// `config.load_method = LoadMethod.READ` to copy the file into memory instead.
 ///
+/// Checks on load: of a KenLM trie, every load checks what KenLM checks (header, counts, sizes,
+/// unigram pointers, each middle order's first and last pointer, quantization tables); only
+/// `LoadMethod.READ`, which copies the file anyway, also checks every middle-order pointer and
+/// word id (a mapped load would read the whole file for it). A corrupted entry a mapped load
+/// does not check scores wrongly, as in KenLM, but never crashes.
+///
 /// Args:
 ///     path: the model file (str or bytes as in kenlm; os.PathLike too).
 ///     config: a `kneser.Config` (default `Config()`: load_method `POPULATE_OR_READ`).

@@ -483,7 +483,12 @@ pub(crate) fn load_file(file: &std::fs::File, path: &Path, method: LoadMethod) -
     let name = path.display().to_string();
     let fixed = parse_fixed(&map, &name)?;
     if fixed.model_type != PROBING {
-        let mut m = super::trie::load(Storage::Mapped(map), &name, fixed)?;
+        let mut m = super::trie::load(
+            Storage::Mapped(map),
+            &name,
+            fixed,
+            method == LoadMethod::Read,
+        )?;
         m.source = super::Source::Trie(path.to_path_buf());
         return Ok(m);
     }

@@ -877,13 +877,22 @@ fn check_quantization(r: &Reader<'_>, g: &Geometry, order: usize) -> Result<()> 
 }
 
 /// Loads a trie file (its header already checked as `fixed`) into a [`Model`] that scores on
-/// the file's bytes in place ([`super::trie_search`]). The checks, before anything is scored:
-/// the sizes and headers (every section where the counts put it, the file's length, the
-/// vocabulary key count), every pointer of the unigrams and middle orders (monotone, within the
-/// next order's count, ending at it), the middle orders' word ids and offsets arrays, and the
-/// quantization tables ([`check_middle`], [`check_quantization`]); the highest order's entries
-/// are read only when scored (a word id there beyond the vocabulary matches no query).
-pub(crate) fn load(storage: Storage, name: &str, fixed: super::binary::Fixed) -> Result<Model> {
+/// the file's bytes in place ([`super::trie_search`]). The checks on every load, as KenLM's (of
+/// the order of the header, not of the n-grams): the sizes and headers (every section where the
+/// counts put it, the file's length, the vocabulary key count), every unigram pointer, the first
+/// and last pointer of each middle order, and the quantization tables ([`check_quantization`]).
+/// With `every_entry` (`LoadMethod::Read`, whose copy of the file already costs a pass over it)
+/// also every middle-order pointer (monotone, within the next order's count, ending at it), word
+/// id and offsets array ([`check_middle`]). Without it a corrupted entry is not refused, but
+/// scoring clamps every range to its level, so it scores wrongly and never crashes, as in
+/// KenLM; the highest order's entries are read only when scored (a word id there beyond the
+/// vocabulary matches no query).
+pub(crate) fn load(
+    storage: Storage,
+    name: &str,
+    fixed: super::binary::Fixed,
+    every_entry: bool,
+) -> Result<Model> {
     let bytes = storage.bytes();
     let counts = &fixed.counts;
     let order = counts.len();
@@ -908,13 +917,22 @@ pub(crate) fn load(storage: Storage, name: &str, fixed: super::binary::Fixed) ->
             ),
         ));
     }
-    // Every pointer, level by level (sequential reads of the unigram records and of each
-    // middle order's entries), and the quantization tables, before anything is scored.
+    // Every unigram pointer (a sequential read of the unigram records); of the middle orders,
+    // the first and the last pointer, or with `every_entry` every entry, level by level.
     check_unigram_pointers(&r, g.unigrams, c1 as usize, counts[1])?;
     for (i, m) in g.middles.iter().enumerate() {
         let n = i + 2;
-        if !middle_is_sound(bytes, m, counts[n - 1], counts[n], c1) {
-            check_middle(&r, m, n, counts[n - 1], counts[n], c1)?;
+        if every_entry {
+            if !middle_is_sound(bytes, m, counts[n - 1], counts[n], c1) {
+                check_middle(&r, m, n, counts[n - 1], counts[n], c1)?;
+            }
+        } else {
+            let ends = [
+                read_pointer(bytes, &m.packed, m.array.as_ref(), 0),
+                read_pointer(bytes, &m.packed, m.array.as_ref(), counts[n - 1]),
+            ];
+            let at = m.packed.at;
+            check_pointers(&r, &ends, counts[n], |_| at)?;
         }
     }
     check_quantization(&r, &g, order)?;
@@ -950,7 +968,6 @@ pub(crate) fn load(storage: Storage, name: &str, fixed: super::binary::Fixed) ->
 /// The pointer of entry `i` of a middle order: its low bits, and with `-a` (KenLM's
 /// `ArrayBhiksha`) the high bits, the number of offsets after the first at or below `i` (binary
 /// search; they never decrease).
-#[cfg(test)]
 pub(crate) fn read_pointer(bytes: &[u8], p: &Packed, array: Option<&OffsetsArray>, i: u64) -> u64 {
     let low = read_bits(
         bytes,
@@ -1359,22 +1376,76 @@ mod tests {
         out
     }
 
-    /// The load error of `bytes` (written to a file), which must be refused.
-    fn refused(bytes: &[u8], dir: &std::path::Path) -> String {
+    /// The load error of `bytes` (written to a file), which `LoadMethod::Read` must refuse; the
+    /// mapped methods, which check only what KenLM checks, either refuse it too or load a model
+    /// that scores (wrongly, perhaps) without a panic.
+    /// The mapped loads score `probes` (word ids, oldest first), each alone and after a few
+    /// other words.
+    fn refused_probing(bytes: &[u8], dir: &std::path::Path, probes: &[Vec<u32>]) -> String {
+        use super::super::LoadMethod;
         let path = dir.join("bad.bin");
         std::fs::write(&path, bytes).expect("write");
-        for method in [
-            super::super::LoadMethod::Read,
-            super::super::LoadMethod::Lazy,
-        ] {
-            if let Ok(_m) = super::super::binary::load(&path, method) {
-                panic!("a corrupted trie loaded ({method:?})");
+        for method in [LoadMethod::Lazy, LoadMethod::Populate] {
+            if let Ok(m) = super::super::binary::load(&path, method) {
+                for text in ["", "the", "a b c d e", "the house of the king", "zz qq"] {
+                    let _ = m.score(text, true, true);
+                }
+                let vocab = m.vocab_size() as u32;
+                for ids in probes {
+                    for x in (0..vocab).step_by((vocab as usize / 16).max(1)) {
+                        let mut longer = vec![x];
+                        longer.extend_from_slice(ids);
+                        let _ = m.score_ids(&longer, false);
+                        let _ = m.score_ids(&longer, true);
+                    }
+                    let _ = m.score_ids(ids, false);
+                }
             }
         }
-        match super::super::binary::load(&path, super::super::LoadMethod::Read) {
+        match super::super::binary::load(&path, LoadMethod::Read) {
             Err(e) => e.to_string(),
-            Ok(_) => unreachable!(),
+            Ok(_) => panic!("a corrupted trie loaded (read)"),
         }
+    }
+
+    fn refused(bytes: &[u8], dir: &std::path::Path) -> String {
+        refused_probing(bytes, dir, &[])
+    }
+
+    /// The word ids (oldest first) of entry `j` of order `n` of the trie `data`: its word, then
+    /// those of its parents down to the unigram whose children range holds them.
+    fn words_of(data: &[u8], g: &Geometry, counts: &[u64], n: usize, j: u64) -> Vec<u32> {
+        let (mut ids, mut n, mut j) = (Vec::new(), n, j);
+        while n >= 2 {
+            let p = if n == counts.len() {
+                g.longest
+            } else {
+                g.middles[n - 2].packed
+            };
+            ids.push(read_bits(data, p.bit(j), p.word_bits) as u32);
+            // The parent: the last entry of order n - 1 whose pointer is at or below j.
+            let pointer = |i: u64| {
+                if n == 2 {
+                    super::super::probing::u64_at(data, g.unigrams + UNIGRAM_VALUE * i as usize + 8)
+                } else {
+                    let m = &g.middles[n - 3];
+                    read_pointer(data, &m.packed, m.array.as_ref(), i)
+                }
+            };
+            let (mut lo, mut hi) = (0u64, counts[n - 2]);
+            while lo + 1 < hi {
+                let mid = lo + (hi - lo) / 2;
+                if pointer(mid) <= j {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+            n -= 1;
+            j = lo;
+        }
+        ids.push(j as u32);
+        ids
     }
 
     fn geometry_of(bytes: &[u8]) -> (Geometry, Vec<u64>) {
@@ -1473,7 +1544,10 @@ mod tests {
                 }
                 let mut b = data.clone();
                 set_bits(&mut b, ptr_bit(j), p.next_bits, 0);
-                let e = refused(&b, tmp.path());
+                let probes: Vec<Vec<u32>> = (j - 1..=j + 1)
+                    .map(|e| words_of(&data, &g, &counts, n, e))
+                    .collect();
+                let e = refused_probing(&b, tmp.path(), &probes);
                 assert!(e.contains(&at_byte(p.bit(j))), "{name} {n}: {e}");
                 assert!(
                     e.contains(&format!("child pointer of {n}-gram entry {j}")),
@@ -1484,13 +1558,16 @@ mod tests {
                 if m.array.is_none() {
                     let mut b = data.clone();
                     set_bits(&mut b, ptr_bit(i), p.next_bits, (1 << p.next_bits) - 1);
-                    let e = refused(&b, tmp.path());
+                    let probes: Vec<Vec<u32>> = (i - 1..=i + 1)
+                        .map(|e| words_of(&data, &g, &counts, n, e))
+                        .collect();
+                    let e = refused_probing(&b, tmp.path(), &probes);
                     assert!(e.contains("child pointer of"), "{name} {n}: {e}");
                 }
                 // A word id beyond the vocabulary.
                 let mut b = data.clone();
                 set_bits(&mut b, p.bit(i), p.word_bits, (1 << p.word_bits) - 1);
-                let e = refused(&b, tmp.path());
+                let e = refused_probing(&b, tmp.path(), &[words_of(&data, &g, &counts, n, i)]);
                 assert!(e.contains(&at_byte(p.bit(i))), "{name} {n}: {e}");
                 assert!(
                     e.contains(&format!("{n}-gram entry {i} has word id")),
