@@ -254,8 +254,8 @@ impl PyNormalizer {
             }
             let norm = Arc::clone(&self.inner);
             let (flat_ref, offsets_ref) = (&flat, &offsets);
-            let batch = run_detached(py, move |cancel| {
-                cancel.check()?;
+            // A chunk is short: no worker thread (Ctrl-C is checked between chunks).
+            let batch = detach_short(py, move || {
                 Ok(norm.normalize_ucs4_batch(flat_ref, offsets_ref))
             })?;
             let Some(batch) = batch else {
