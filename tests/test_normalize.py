@@ -163,3 +163,42 @@ def test_collapse_and_strip_leave_no_double_spaces(text):
     out = kneser.Normalizer(collapse_whitespace=True, strip=True).normalize(text)
     assert "  " not in out
     assert out == out.strip(PY_SPACE)
+
+
+# Mixed scripts: ASCII, Latin-1 with accents, CJK (ideographs and fullwidth punctuation),
+# Greek (final sigma), digits of other scripts, spaces and controls.
+MIXED = st.sampled_from(
+    list(" \t\n\x00\x85\u3000AbcZ019ÀÉéüß«»ΟΣσς٣१１中文好，。！？「」…–—")
+) | st.characters(codec="utf-8")
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.text(alphabet=MIXED, max_size=40), max_size=30),
+    st.integers(0, 5000),
+    st.integers(0, 3),
+    st.sampled_from(sorted(VARIANTS)),
+)
+def test_batches_across_chunk_boundaries_equal_single_calls(texts, pad, bigs, variant):
+    # A batch is processed in chunks (a few thousand texts, or a code-point budget): many
+    # short texts and a few long ones cross the boundaries by count and by size.
+    norm = VARIANTS[variant]
+    big = "Ab1 中文，«É» " * 12_000
+    batch = ["plain"] * pad + texts + [big] * bigs + [""] + texts[::-1] + ["plain"] * pad
+    out = norm.normalize_batch(batch)
+    single = [norm.normalize(t) for t in batch]
+    assert out == single
+    # A text a single call returns unchanged (the object itself) comes back as itself.
+    assert all(o is t for o, s, t in zip(out, single, batch) if s is t)
+    if pad:
+        assert out[0] is batch[0]
+
+
+def test_batch_equals_ccnet_across_chunk_boundaries():
+    from cc_net import text_normalizer
+
+    texts = [f"Ligne {i} «Café» 中文，好！ ΟΔΟΣ" if i % 3 else "" for i in range(9_000)]
+    texts += ["Ab1 中文，«É» " * 30_000] * 2 + ["plain"] * 5_000
+    assert kneser.Normalizer.ccnet().normalize_batch(texts) == [
+        text_normalizer.normalize(t) for t in texts
+    ]

@@ -186,10 +186,19 @@ fn wchar_size<T>(
     std::mem::size_of::<T>()
 }
 
+/// Code points per chunk of a code-point batch: the chunk's strs are copied into one reused
+/// buffer, normalized in parallel, made into strs, then the next chunk (so a batch's working
+/// set stays in cache instead of one buffer the size of the whole batch).
+const CP_CHUNK_BUDGET: usize = 1 << 18;
+
+/// Texts per chunk of a code-point batch at most (many short texts).
+const CP_CHUNK_TEXTS: usize = 4096;
+
 impl PyNormalizer {
-    /// `normalize_batch` on the strs' code points (see `normalize_code_points`): copied into
-    /// one buffer with the GIL held, normalized in parallel without it, made into strs with
-    /// it. None when this path does not apply (a 16-bit `wchar_t`, no one-scan plan).
+    /// `normalize_batch` on the strs' code points (see `normalize_code_points`), chunk by
+    /// chunk (`CP_CHUNK_BUDGET`): a chunk's strs copied into one reused buffer with the GIL
+    /// held, normalized in parallel without it, made into strs with it. None when this path
+    /// does not apply (a 16-bit `wchar_t`, no one-scan plan).
     fn normalize_batch_code_points<'py>(
         &self,
         py: Python<'py>,
@@ -200,53 +209,69 @@ impl PyNormalizer {
         {
             return Ok(None);
         }
-        let mut offsets = Vec::with_capacity(items.len() + 1);
-        offsets.push(0usize);
+        let mut lens = Vec::with_capacity(items.len());
         for s in items {
             // SAFETY: `s` is a live str (the GIL is held through the Bound).
             let len = unsafe { ffi::PyUnicode_GetLength(s.as_ptr()) };
-            let n = usize::try_from(len).map_err(|_| PyErr::fetch(py))?;
-            offsets.push(offsets[offsets.len() - 1] + n);
+            lens.push(usize::try_from(len).map_err(|_| PyErr::fetch(py))?);
         }
-        let mut flat = vec![0u32; offsets[offsets.len() - 1]];
-        for (i, s) in items.iter().enumerate() {
-            let (start, end) = (offsets[i], offsets[i + 1]);
-            if start == end {
-                continue;
+        let mut result = Vec::with_capacity(items.len());
+        let mut flat: Vec<u32> = Vec::new();
+        let mut offsets: Vec<usize> = Vec::new();
+        let mut first = 0;
+        while first < items.len() {
+            py.check_signals()?;
+            offsets.clear();
+            offsets.push(0);
+            let mut last = first;
+            let mut total = 0usize;
+            while last < items.len() && last - first < CP_CHUNK_TEXTS {
+                if last > first && total + lens[last] > CP_CHUNK_BUDGET {
+                    break;
+                }
+                total += lens[last];
+                offsets.push(total);
+                last += 1;
             }
-            let len = ffi::Py_ssize_t::try_from(end - start)
-                .map_err(|_| PyValueError::new_err("text too long"))?;
-            // SAFETY: `flat[start..end]` holds exactly the str's length in code points; no
-            // NUL is appended (copy_null 0).
-            let p =
-                unsafe { ffi::PyUnicode_AsUCS4(s.as_ptr(), flat[start..].as_mut_ptr(), len, 0) };
-            if p.is_null() {
-                return Err(PyErr::fetch(py));
-            }
-        }
-        let norm = Arc::clone(&self.inner);
-        let (flat_ref, offsets_ref) = (&flat, &offsets);
-        let batches = run_detached(py, move |cancel| {
-            let mut out = Vec::new();
-            let count = offsets_ref.len() - 1;
-            for first in (0..count).step_by(CHUNK) {
-                cancel.check()?;
-                let last = (first + CHUNK).min(count);
-                if let Some(b) = norm.normalize_ucs4_batch(flat_ref, &offsets_ref[first..=last]) {
-                    out.push(b);
+            let chunk = &items[first..last];
+            flat.clear();
+            flat.resize(total, 0);
+            for (i, s) in chunk.iter().enumerate() {
+                let (start, end) = (offsets[i], offsets[i + 1]);
+                if start == end {
+                    continue;
+                }
+                let len = ffi::Py_ssize_t::try_from(end - start)
+                    .map_err(|_| PyValueError::new_err("text too long"))?;
+                // SAFETY: `flat[start..end]` holds exactly the str's length in code points;
+                // no NUL is appended (copy_null 0).
+                let p = unsafe {
+                    ffi::PyUnicode_AsUCS4(s.as_ptr(), flat[start..].as_mut_ptr(), len, 0)
+                };
+                if p.is_null() {
+                    return Err(PyErr::fetch(py));
                 }
             }
-            Ok(out)
-        })?;
-        let mut result = Vec::with_capacity(items.len());
-        let outs = batches.iter().flat_map(|b| b.iter());
-        for (i, (s, (kind, cps))) in items.iter().zip(outs).enumerate() {
-            result.push(match kind {
-                Ucs4Out::Same => s.clone(),
-                Ucs4Out::Part(a, b) => from_code_points(py, &flat[offsets[i] + a..offsets[i] + b])?,
-                Ucs4Out::New(..) => from_code_points(py, cps)?,
-                Ucs4Out::Other => self.normalize(py, s.as_any())?,
-            });
+            let norm = Arc::clone(&self.inner);
+            let (flat_ref, offsets_ref) = (&flat, &offsets);
+            // A chunk is short: no worker thread (Ctrl-C is checked between chunks).
+            let batch = detach_short(py, move || {
+                Ok(norm.normalize_ucs4_batch(flat_ref, offsets_ref))
+            })?;
+            let Some(batch) = batch else {
+                return Ok(None);
+            };
+            for (i, (s, (kind, cps))) in chunk.iter().zip(batch.iter()).enumerate() {
+                result.push(match kind {
+                    Ucs4Out::Same => s.clone(),
+                    Ucs4Out::Part(a, b) => {
+                        from_code_points(py, &flat[offsets[i] + a..offsets[i] + b])?
+                    }
+                    Ucs4Out::New(..) => from_code_points(py, cps)?,
+                    Ucs4Out::Other => self.normalize(py, s.as_any())?,
+                });
+            }
+            first = last;
         }
         Ok(Some(result))
     }
