@@ -134,29 +134,28 @@ impl SpNormalizer {
     }
 
     /// The length of the run of characters at the start of `input` (UTF-8) that no rule
-    /// starts at and that are not spaces: each is its own normal form, as the general step
-    /// would write it. ASCII by [`SpNormalizer::plain`]; any other character by a walk of the
-    /// rules' trie from it that finds no rule (which ends at the first byte no rule
-    /// continues with).
+    /// matches at and that are not spaces: each is its own normal form, as the general step
+    /// would write it. An ASCII byte no rule starts with by [`SpNormalizer::plain`]; any
+    /// other character by a walk of the rules' trie from it that finds no rule (it ends at the
+    /// first byte no rule goes on with: for a letter that only starts composition rules, such
+    /// as `a` + U+0301, the byte after it).
     #[inline]
     fn plain_run(&self, input: &[u8]) -> usize {
         let mut at = 0;
         while let Some(&b) = input.get(at) {
-            if b < 0x80 {
-                if !self.plain[usize::from(b)] {
-                    break;
-                }
+            if b < 0x80 && self.plain[usize::from(b)] {
                 at += 1;
-            } else {
-                if self
+                continue;
+            }
+            if b == b' '
+                || self
                     .trie
                     .as_ref()
                     .is_some_and(|t| t.longest_prefix(&input[at..]).is_some())
-                {
-                    break;
-                }
-                at += super::one_char_len(b);
+            {
+                break;
             }
+            at += super::one_char_len(b);
         }
         at.min(input.len())
     }
