@@ -152,6 +152,10 @@ def setup(work: Path, langs: list[str], ndocs: int, ref_lines: int = 50_000) -> 
 
 
 def run_child(work: Path, mode: str, env: dict | None = None) -> dict:
+    # numpy (imported by both flows, used by neither's document loop) starts OpenBLAS threads
+    # that spin for a while after the import: up to 0.15 CPU-s that would land in either
+    # child's timed loop. One BLAS thread for both.
+    env = dict(os.environ if env is None else env, OPENBLAS_NUM_THREADS="1")
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(work)],
         check=True,
@@ -162,12 +166,17 @@ def run_child(work: Path, mode: str, env: dict | None = None) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def bench_set(name: str, ndocs: int, ref_lines: int) -> bool:
-    """One document set: setup, the three children, the comparison, the printout and rows."""
+def bench_set(name: str, ndocs: int, ref_lines: int, keep: Path | None = None) -> bool:
+    """One document set: setup, the three children, the comparison, the printout and rows.
+    With `keep`, the models, documents and outputs are left in `keep/name` (for profiling a
+    child: `python benchmarks/bench_ccnet.py --child kneser1 DIR`)."""
     langs = SETS[name]
     CACHE.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         work = Path(tmp)
+        if keep is not None:
+            work = keep / name
+            work.mkdir(parents=True)
         setup(work, langs, ndocs, ref_lines)
         ccnet = run_child(work, "ccnet")
         one = run_child(work, "kneser1", dict(os.environ, RAYON_NUM_THREADS="1"))
@@ -218,6 +227,7 @@ def main() -> int:
     ap.add_argument("--docs", type=int, default=20_000)
     ap.add_argument("--set", action="append", choices=sorted(SETS), help="document sets")
     ap.add_argument("--ref-lines", type=int, default=50_000, help="training lines per language")
+    ap.add_argument("--keep", type=Path, help="leave each set's files in KEEP/SET (must not exist)")
     ap.add_argument("--child", nargs=2, metavar=("MODE", "DIR"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -244,7 +254,7 @@ def main() -> int:
         return 0
     ok = True
     for name in sets:
-        ok &= bench_set(name, args.docs, args.ref_lines)
+        ok &= bench_set(name, args.docs, args.ref_lines, args.keep)
     return 0 if ok else 1
 
 

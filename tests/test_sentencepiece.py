@@ -140,3 +140,27 @@ def test_not_a_model(tmp_path):
         kneser.SentencePiece(bad)
     with pytest.raises(kneser.NotFoundError):
         kneser.SentencePiece(tmp_path / "missing.model")
+
+
+# Long runs of characters that are their own normal form (the normalizer copies such runs
+# without a rule lookup per character) broken by characters that have rules, spaces and
+# user-defined symbols.
+RUN_CHARS = st.one_of(
+    st.sampled_from(list("我爱语言東京日本カタナひらがな한국어абвгдеёжзαβγδéèàçñøß")),
+    st.sampled_from(list("abcdefghijklmnopqrstuvwxyz0123456789.,-")),
+    st.sampled_from([" ", "  ", "\u3000", "ﬁ", "½", "Ｆ", "e\u0301", "カ\u3099", "<sep>"]),
+)
+RUNS = st.lists(st.lists(RUN_CHARS, min_size=1, max_size=12).map("".join), max_size=12).map("".join)
+
+
+@pytest.mark.parametrize("name", ["unigram-nfkc", "unigram-identity", "bpe-nfkc", "bpe-nodummy"])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(text=RUNS)
+def test_plain_runs_equal(models, name, text):
+    ours, theirs = models[name]
+    assert ours.encode_as_pieces(text) == theirs.encode_as_pieces(text)
+    assert ours.encode_as_ids(text) == theirs.encode_as_ids(text)

@@ -833,6 +833,14 @@ fn split_words(text: &str, suffix: bool) -> Vec<&str> {
 mod tests {
     use super::*;
 
+    /// Trie keys for `keys`: each key's id is its index, its score 0.
+    fn key_refs(keys: &[Vec<u8>]) -> Vec<(&[u8], u32, f32)> {
+        keys.iter()
+            .enumerate()
+            .map(|(i, k)| (&k[..], i as u32, 0.0))
+            .collect()
+    }
+
     #[test]
     fn trie_prefixes() {
         let t = Trie::build(&[
@@ -846,12 +854,7 @@ mod tests {
         assert_eq!(got, vec![(1, 1, 0.5), (2, 2, 1.5)]);
         // A node with many children finds them through its table.
         let keys: Vec<Vec<u8>> = (0u8..40).map(|b| vec![b'x', b]).collect();
-        let refs: Vec<(&[u8], u32, f32)> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (&k[..], i as u32, 0.0))
-            .collect();
-        let t = Trie::build(&refs);
+        let t = Trie::build(&key_refs(&keys));
         for (i, k) in keys.iter().enumerate() {
             let mut got = Vec::new();
             t.prefixes(k, |l, v, _| got.push((l, v)));
@@ -892,12 +895,7 @@ mod tests {
             .collect();
         keys.sort();
         keys.dedup();
-        let refs: Vec<(&[u8], u32, f32)> = keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| (&k[..], i as u32, 0.0))
-            .collect();
-        let t = Trie::build(&refs);
+        let t = Trie::build(&key_refs(&keys));
         for (i, k) in keys.iter().enumerate() {
             let mut last = None;
             t.prefixes(k, |l, v, _| last = Some((l, v)));

@@ -133,6 +133,33 @@ impl SpNormalizer {
         })
     }
 
+    /// The length of the run of characters at the start of `input` (UTF-8) that no rule
+    /// matches at and that are not spaces: each is its own normal form, as the general step
+    /// would write it. An ASCII byte no rule starts with by [`SpNormalizer::plain`]; any
+    /// other character by a walk of the rules' trie from it that finds no rule (it ends at the
+    /// first byte no rule goes on with: for a letter that only starts composition rules, such
+    /// as `a` + U+0301, the byte after it).
+    #[inline]
+    fn plain_run(&self, input: &[u8]) -> usize {
+        let mut at = 0;
+        while let Some(&b) = input.get(at) {
+            if b < 0x80 && self.plain[usize::from(b)] {
+                at += 1;
+                continue;
+            }
+            if b == b' '
+                || self
+                    .trie
+                    .as_ref()
+                    .is_some_and(|t| t.longest_prefix(&input[at..]).is_some())
+            {
+                break;
+            }
+            at += super::one_char_len(b);
+        }
+        at.min(input.len())
+    }
+
     /// The normalized form of the longest prefix rule at the start of `input` and the bytes
     /// consumed. User-defined symbols (by `matcher`) are kept as they are.
     fn prefix<'a>(&'a self, input: &'a str, matcher: &PrefixMatcher) -> (&'a str, usize) {
@@ -186,12 +213,9 @@ impl SpNormalizer {
         let copy_plain = matcher.is_empty();
         while !input.is_empty() {
             if copy_plain {
-                // A run of bytes that are their own normal form and not spaces: as one
+                // A run of characters that are their own normal form and not spaces: as one
                 // character after another, each copied and none a space.
-                let run = input
-                    .bytes()
-                    .position(|b| b >= 0x80 || !self.plain[b as usize])
-                    .unwrap_or(input.len());
+                let run = self.plain_run(input.as_bytes());
                 if run > 0 {
                     out.push_str(&input[..run]);
                     input = &input[run..];
