@@ -66,15 +66,31 @@ impl PrefixMatcher {
 }
 
 /// A byte trie as a double array: the child of the node in slot `s` by byte `b` is slot
-/// `base(s) + b` when that slot's `check` is `s`. A step is one load of one 16-byte slot,
-/// which also holds the key ending there (if any), its id and its score. Each key's value is a
-/// (piece id, score) pair.
+/// `base(s) + b` when that slot's `check` is `s`. A step is one load of one 8-byte node (the
+/// walk's dependent chain touches 8 bytes a byte of text, half the cache of a slot holding its
+/// value too); where a key ends (a flag in `base`) its value, a (piece id, score) pair, is in
+/// the parallel `values`, loaded off that chain.
 #[derive(Debug, Clone, Default)]
 struct Trie {
     /// Slot 0 is the root; empty when there are no keys.
-    slots: Vec<Slot>,
+    nodes: Vec<Node>,
+    /// Per slot: the (id, score) of the key ending there (read where [`HAS_VALUE`] is set).
+    values: Vec<(u32, f32)>,
 }
 
+/// One slot of [`Trie`]: `base` (with [`HAS_VALUE`]) and `check` (the parent's slot,
+/// [`Slot::FREE`] for an unused slot).
+#[derive(Debug, Clone, Copy)]
+struct Node {
+    base: u32,
+    check: u32,
+}
+
+/// In [`Node::base`]: a key ends at this slot. Bases stay below it (a trie of 2^31 slots
+/// would take 32 GB).
+const HAS_VALUE: u32 = 1 << 31;
+
+/// A slot while the trie is built.
 #[derive(Debug, Clone, Copy)]
 struct Slot {
     /// Where this node's children start (child by byte `b` at `base + b`).
@@ -203,34 +219,45 @@ impl Trie {
         while slots.last().is_some_and(|s| s.check == Slot::FREE) {
             slots.pop();
         }
-        Trie { slots }
+        Trie {
+            nodes: slots
+                .iter()
+                .map(|s| Node {
+                    base: s.base | if s.id == NO_VALUE { 0 } else { HAS_VALUE },
+                    check: s.check,
+                })
+                .collect(),
+            values: slots.iter().map(|s| (s.id, s.score)).collect(),
+        }
     }
 
     fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.nodes.is_empty()
     }
 
     /// Calls `f(length, id, score)` for every key that is a prefix of `text`, shortest first.
     #[inline]
     fn prefixes(&self, text: &[u8], mut f: impl FnMut(usize, u32, f32)) {
-        let Some(root) = self.slots.first() else {
+        let Some(root) = self.nodes.first() else {
             return;
         };
         let mut node = 0u32;
-        let mut base = root.base as usize;
+        let mut base = (root.base & !HAS_VALUE) as usize;
         for (i, &b) in text.iter().enumerate() {
             let at = base + usize::from(b);
-            let Some(slot) = self.slots.get(at) else {
+            let Some(slot) = self.nodes.get(at) else {
                 return;
             };
             if slot.check != node {
                 return;
             }
-            if slot.id != NO_VALUE {
-                f(i + 1, slot.id, slot.score);
+            if slot.base & HAS_VALUE != 0 {
+                if let Some(&(id, score)) = self.values.get(at) {
+                    f(i + 1, id, score);
+                }
             }
             node = at as u32;
-            base = slot.base as usize;
+            base = (slot.base & !HAS_VALUE) as usize;
         }
     }
 }
