@@ -843,6 +843,9 @@ def test_record_path_writes_the_text_paths_bytes(
     lines = [" ".join(vocab[i % len(vocab)] for i in p) for p in picks]
     kw = LAYOUTS[layout]
     arpa, direct, via = tmp_path / "m.arpa", tmp_path / "direct.bin", tmp_path / "via.bin"
+    # tmp_path is shared by hypothesis's examples: an earlier example's files must not count.
+    for old in (arpa, direct, via):
+        old.unlink(missing_ok=True)
     common = {"texts": lines, "order": order, "discount_fallback": True}
     kneser.estimate(arpa=arpa, **common)
     bb = {k: v for k, v in kw.items() if k != "binary_layout"}
