@@ -107,6 +107,47 @@ def test_reference_probing_binaries(
         assert again.read_bytes() == binary.read_bytes()
 
 
+@pytest.mark.parametrize("name", ["book.o3.probing", "book.o3.trie-q8"])
+def test_a_missing_middle_vocabulary_nul_scores_as_kenlm_and_fails_where_words_are_read(
+    shared_dir: Path, heldout: list[str], tmp_path: Path, name: str
+) -> None:
+    """Scoring never reads the vocabulary strings, so a load checks only their ends (as KenLM,
+    which reads only `<unk>`): a file with one middle NUL replaced loads and scores as kenlm's
+    records; what needs the words (save_binary with them) counts them and names the offset."""
+    ref = shared_dir / "reference" / "binary"
+    data = bytearray(unxz(ref / f"{name}.bin.xz", tmp_path / "ref.bin").read_bytes())
+    start = data.rindex(b"<unk>\0")
+    middle = data.index(b"\0", start + (len(data) - start) // 2)
+    assert middle < len(data) - 1
+    data[middle] = ord("x")
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(bytes(data))
+    kenlm = pytest.importorskip("kenlm")
+    theirs = kenlm.Model(str(bad))
+    model = kneser.Model(bad)
+    recs = records(ref / f"{name}.kenlm-python.jsonl.xz")
+    assert_same_as_records(model, heldout, recs)
+    for text, rec in zip(heldout[:50], recs):
+        assert theirs.score(text, bos=True, eos=True) == rec["score"], text
+    end = len(data)
+    words = rf"expected \d+ NUL-terminated vocabulary words after byte {start}, found \d+"
+    # (A probing model cannot be saved as a trie: its n-grams are hashed.)
+    for layout in ("probing", "trie") if "trie" in name else ("probing",):
+        with pytest.raises(kneser.FormatError, match=rf"bad\.bin: .*at byte {end}: {words}"):
+            model.save_binary(tmp_path / "out.bin", layout=layout)
+        assert not (tmp_path / "out.bin").exists()
+    if name.endswith("probing"):
+        # Without the strings nothing reads them: the tables are saved as they are.
+        model.save_binary(tmp_path / "novocab.bin", include_vocab=False)
+        assert_same_as_records(kneser.Model(tmp_path / "novocab.bin"), heldout[:50], recs[:50])
+    # A file cut inside its last word, or extended by one at a word boundary, is still refused
+    # at load (the strings end with a NUL, their last word is the vocabulary's last id).
+    for blob in (bytes(data[:-1]), bytes(data) + b"zqzqx\0"):
+        bad.write_bytes(blob)
+        with pytest.raises(kneser.FormatError, match=r"bad\.bin: not a usable KenLM binary"):
+            kneser.Model(bad)
+
+
 TRIE_FLAGS = {
     "book.o3.trie": ("book.o3", ["trie"], {}),
     "book.o3.trie-q8": ("book.o3", ["-q", "8", "trie"], {"quantize": 8}),
@@ -802,6 +843,9 @@ def test_record_path_writes_the_text_paths_bytes(
     lines = [" ".join(vocab[i % len(vocab)] for i in p) for p in picks]
     kw = LAYOUTS[layout]
     arpa, direct, via = tmp_path / "m.arpa", tmp_path / "direct.bin", tmp_path / "via.bin"
+    # tmp_path is shared by hypothesis's examples: an earlier example's files must not count.
+    for old in (arpa, direct, via):
+        old.unlink(missing_ok=True)
     common = {"texts": lines, "order": order, "discount_fallback": True}
     kneser.estimate(arpa=arpa, **common)
     bb = {k: v for k, v in kw.items() if k != "binary_layout"}

@@ -442,20 +442,6 @@ pub(crate) fn parse_header(bytes: &[u8], name: &str) -> Result<(Layout, bool)> {
         ));
     }
     let bound = r.u32(layout.vocab_header + 4)?;
-    if has_vocab {
-        let strings = &bytes[layout.end..];
-        let words = super::probing::count_nuls(strings);
-        if words != bound as usize || strings.last() != Some(&0) {
-            return Err(r.error(
-                bytes.len(),
-                format!(
-                    "expected {bound} NUL-terminated vocabulary words after byte {}, found {words} \
-                     (truncated or corrupted)",
-                    layout.end
-                ),
-            ));
-        }
-    }
     let vocab_version = bytes[layout.vocab_header];
     if vocab_version != 0 {
         return Err(r.error(
@@ -473,7 +459,75 @@ pub(crate) fn parse_header(bytes: &[u8], name: &str) -> Result<(Layout, bool)> {
             ),
         ));
     }
+    if has_vocab {
+        // The strings' ends (no pass over them: scoring never reads them; the words are counted
+        // when a caller needs them, `check_vocab_strings`): the last word is word `bound - 1`.
+        let vocab = Table::new(&bytes[layout.vocab.clone()], VOCAB_ENTRY);
+        check_strings_end(bytes, layout.end, u64::from(bound), name, |word| {
+            vocab
+                .find(super::probing::vocab_hash(word))
+                .map(|at| u64::from(vocab.u32(at)))
+        })?;
+    }
     Ok((layout, has_vocab))
+}
+
+/// The checks every load makes of the vocabulary strings at `start` (to the end of the file),
+/// without a pass over them: they end with a NUL, and their last word is word `words - 1` by
+/// `id_of` (the vocabulary's own lookup), so a file cut or extended at a word boundary is
+/// refused too. The word count ([`check_vocab_strings`]) waits until the strings are needed.
+pub(crate) fn check_strings_end(
+    bytes: &[u8],
+    start: usize,
+    words: u64,
+    name: &str,
+    id_of: impl Fn(&[u8]) -> Option<u64>,
+) -> Result<()> {
+    let strings = bytes.get(start..).unwrap_or_default();
+    let ends_well = match strings.split_last() {
+        Some((&0, body)) => {
+            words <= 1 || id_of(body.rsplit(|&b| b == 0).next().unwrap_or(body)) == Some(words - 1)
+        }
+        _ => false,
+    };
+    if ends_well {
+        return Ok(());
+    }
+    Err(Error::format(
+        name,
+        0,
+        format!(
+            "not a usable KenLM binary model at byte {}: expected {words} NUL-terminated \
+             vocabulary words after byte {start}, the last of them word {} (truncated or \
+             corrupted)",
+            bytes.len(),
+            words.saturating_sub(1)
+        ),
+    ))
+}
+
+/// Checks that the vocabulary strings `strings` (from byte `start` of the file `name`) hold
+/// exactly `words` NUL-terminated words: run when a caller needs the words
+/// ([`Model::vocab_strings`]), not on load.
+pub(crate) fn check_vocab_strings(
+    strings: &[u8],
+    words: u64,
+    start: usize,
+    name: &str,
+) -> Result<()> {
+    let found = super::probing::count_nuls(strings) as u64;
+    if found != words || strings.last() != Some(&0) {
+        return Err(Error::format(
+            name,
+            0,
+            format!(
+                "not a usable KenLM binary model at byte {}: expected {words} NUL-terminated \
+                 vocabulary words after byte {start}, found {found} (truncated or corrupted)",
+                start + strings.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Loads a KenLM binary (probing or trie) by `method` from `file`, opened at its start from
@@ -566,7 +620,7 @@ pub(crate) fn save(model: &Model, path: &Path, include_vocab: bool) -> Result<()
         return save(&probing, path, include_vocab);
     }
     let bytes = model.storage.bytes();
-    let with_vocab = include_vocab && model.has_vocab;
+    let with_vocab = include_vocab && model.vocab_strings()?.is_some();
     let header = header_bytes(&model.layout.counts, model.layout.multiplier, with_vocab);
     let mut out = AtomicFile::create_for(path, model.input_file().as_slice())?;
     let body_end = if with_vocab {

@@ -730,7 +730,7 @@ fn collect_grams(
     use super::trie::{Grams, Level};
     let order = model.order;
     let bound = model.vocab_size;
-    let words = model.vocab_words().unwrap_or_default();
+    let words = model.vocab_words()?.unwrap_or_default();
     // Trie ids: `<unk>` 0, then the words by increasing key.
     let mut by_hash: Vec<(u64, u32)> = (1..bound as u32)
         .map(|id| (vocab_hash(words[id as usize]), id))

@@ -277,16 +277,30 @@ impl Model {
 
     /// The words of the vocabulary in id order (`<unk>` first), if the model holds them (an
     /// ARPA always does; a binary written with `-v` does not).
-    pub fn vocab_words(&self) -> Option<Vec<&[u8]>> {
+    ///
+    /// Errors: [`crate::Error::Format`] naming the file when its strings do not hold exactly
+    /// [`Model::vocab_size`] words (a load checks only their ends; see `vocab_strings`).
+    pub fn vocab_words(&self) -> Result<Option<Vec<&[u8]>>> {
+        Ok(self
+            .vocab_strings()?
+            .map(|bytes| bytes.split(|&b| b == 0).take(self.vocab_size).collect()))
+    }
+
+    /// The vocabulary strings after the tables (`None` without them), checked to hold exactly
+    /// [`Model::vocab_size`] NUL-terminated words. The count is made here, when a caller needs
+    /// the words (saving, decoding, listing), not on load: scoring never reads the strings, and
+    /// a load checks only their ends (docs/kenlm-binary.md).
+    pub(crate) fn vocab_strings(&self) -> Result<Option<&[u8]>> {
         if !self.has_vocab {
-            return None;
+            return Ok(None);
         }
         let end = self
             .trie
             .as_ref()
             .map_or(self.layout.end, |t| t.geometry.end);
-        let bytes = &self.storage.bytes()[end..];
-        Some(bytes.split(|&b| b == 0).take(self.vocab_size).collect())
+        let bytes = self.storage.bytes().get(end..).unwrap_or_default();
+        binary::check_vocab_strings(bytes, self.vocab_size as u64, end, &self.name_for_errors())?;
+        Ok(Some(bytes))
     }
 
     #[inline]

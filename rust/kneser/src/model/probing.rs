@@ -88,21 +88,19 @@ pub(crate) fn murmur_hash_64a_within(bytes: &[u8], start: usize, end: usize, see
     h
 }
 
-/// The number of NUL bytes in `bytes` (the vocabulary words stored after the tables), eight
-/// bytes at a time: a load checks the count against the header without a byte loop.
+/// The number of NUL bytes in `bytes` (the vocabulary words stored after the tables): a
+/// byte count per 255-byte piece, which the compiler turns into 16-byte compares (no piece's
+/// count can wrap its `u8`).
 pub(crate) fn count_nuls(bytes: &[u8]) -> usize {
-    const LOWS: u64 = 0x7f7f_7f7f_7f7f_7f7f;
-    let mut blocks = bytes.chunks_exact(8);
-    let mut n = 0usize;
-    for block in &mut blocks {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(block);
-        let w = u64::from_le_bytes(a);
-        // The high bit of exactly the zero bytes (no carry crosses a byte: each sum is < 0x100).
-        let zero = !(((w & LOWS) + LOWS) | w | LOWS);
-        n += zero.count_ones() as usize;
-    }
-    n + blocks.remainder().iter().filter(|&&b| b == 0).count()
+    bytes
+        .chunks(255)
+        .map(|piece| {
+            let n = piece
+                .iter()
+                .fold(0u8, |n, &b| n.wrapping_add(u8::from(b == 0)));
+            usize::from(n)
+        })
+        .sum()
 }
 
 /// The vocabulary key of a word (KenLM's `HashForVocab`).
@@ -459,9 +457,12 @@ mod tests {
     proptest! {
         #[test]
         fn count_nuls_counts_the_nul_bytes(
-            bytes in proptest::collection::vec(prop_oneof![Just(0u8), Just(0x80u8), Just(1u8), any::<u8>()], 0..100),
+            bytes in proptest::collection::vec(prop_oneof![Just(0u8), Just(0x80u8), Just(1u8), any::<u8>()], 0..1200),
+            zeros in 0usize..1200,
         ) {
             prop_assert_eq!(count_nuls(&bytes), bytes.iter().filter(|&&b| b == 0).count());
+            // All-NUL pieces of 255 bytes: each piece's `u8` count reaches 255 without wrapping.
+            prop_assert_eq!(count_nuls(&vec![0u8; zeros]), zeros);
         }
     }
 

@@ -234,6 +234,35 @@ fn binary_round_trip_and_corruption() {
         e.contains("expected format version 5, found version \"4\""),
         "{e}"
     );
+    // A middle NUL of the strings replaced: scoring never reads them, so the load (which checks
+    // their ends) succeeds and scores the same; reading the words names the strings' offset.
+    let start = bytes.len() - b"<unk>\0<s>\0</s>\0a\0b\0".len();
+    assert_eq!(&bytes[start..start + 6], b"<unk>\0");
+    let mut merged = bytes.clone();
+    merged[start + 14] = b'x';
+    std::fs::write(&cut, &merged).unwrap();
+    let b = Model::load(&cut, &Cancel::new()).unwrap();
+    for text in ["a b", "b zzz", "a a a b b </s> <s>"] {
+        assert_eq!(
+            m.full_scores(text, true, true),
+            b.full_scores(text, true, true)
+        );
+    }
+    let e = b.vocab_words().err().unwrap().to_string();
+    let want = format!("expected 5 NUL-terminated vocabulary words after byte {start}, found 4");
+    assert!(e.contains(&want), "{e}");
+    let e = b.save_binary(&again).err().unwrap().to_string();
+    assert!(e.contains(&want), "{e}");
+    b.save_binary_with(&again, false).unwrap();
+    // Cut inside the last word, or one word longer: refused at load (the strings' ends).
+    for blob in [
+        &merged[..merged.len() - 1],
+        &[&merged[..], b"c\0"].concat()[..],
+    ] {
+        std::fs::write(&cut, blob).unwrap();
+        let e = Model::load(&cut, &Cancel::new()).err().unwrap().to_string();
+        assert!(e.contains("NUL-terminated vocabulary words"), "{e}");
+    }
 }
 
 #[test]
