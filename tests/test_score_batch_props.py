@@ -87,3 +87,35 @@ def test_batches_equal_single_calls_and_kenlm(
     ppl = [ours.perplexity(t) for t in texts]
     assert ours.perplexity_batch(texts).tolist() == ppl
     assert ppl == [theirs.perplexity(t) for t in texts]  # type: ignore[attr-defined]
+
+
+OOV_ONLY = st.lists(st.sampled_from(["zzzq", "unseenword", "x" * 17, "<unk>"]), max_size=5).map(
+    " ".join
+)
+LONG = st.builds(
+    _sentence,
+    st.integers(0, 10_000),
+    st.integers(150, 400),
+    st.just([]),
+    st.just([" "]),
+    st.just(""),
+)
+# Empty and blank lines, OOV-only lines and lines of very different lengths, so that lockstep
+# lanes finish at different steps, are refilled and skip empty sentences.
+mixed_lines = st.one_of(st.just(""), st.just(" \t "), OOV_ONLY, sentences, LONG)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 20).flatmap(lambda n: st.lists(mixed_lines, min_size=n, max_size=n)))
+@pytest.mark.parametrize("layout", ["arpa", "probing", "trie"])
+def test_lockstep_batches_of_any_size_equal_single_calls_and_kenlm(
+    layout: str, texts: list[str]
+) -> None:
+    ours, theirs = _models()[layout]
+    for bos, eos in ((True, True), (False, True), (True, False)):
+        single = [ours.score(t, bos=bos, eos=eos) for t in texts]
+        assert ours.score_batch(texts, bos=bos, eos=eos).tolist() == single
+        assert single == [theirs.score(t, bos=bos, eos=eos) for t in texts]  # type: ignore[attr-defined]
+    ppl = [ours.perplexity(t) for t in texts]
+    assert ours.perplexity_batch(texts).tolist() == ppl
+    assert ppl == [theirs.perplexity(t) for t in texts]  # type: ignore[attr-defined]

@@ -203,13 +203,57 @@ impl Lookup for View<'_> {
         walk(self, state, word, out)
     }
 
+    /// The keys and first buckets of every n-gram the walk of the next word may probe.
+    type Next = WordKeys<{ MAX_ORDER - 1 }>;
+
+    /// Works out the key and first bucket of each n-gram `word` and the context of `state`
+    /// make (orders 2 to the state's length plus one, as [`walk`] would) and prefetches the
+    /// buckets.
+    #[inline]
+    fn prepare(&self, state: &State, word: u32, next: &mut Self::Next) {
+        let in_len = state.len().min(self.order - 1);
+        let mut key = u64::from(word);
+        for i in 0..in_len {
+            key = combine(key, state.words[i]);
+            let table = &self.tables[i + 2];
+            let first = table.first_bucket(key);
+            table.prefetch_bucket(first);
+            next.key[i] = key;
+            next.bucket[i] = first;
+        }
+    }
+
+    #[inline]
+    fn prefetch_word(&self, word: u32) {
+        self.prefetch_unigram(word);
+    }
+
+    #[inline]
+    fn score_prepared(
+        &self,
+        next: &Self::Next,
+        state: &State,
+        word: u32,
+        out: &mut State,
+    ) -> FullScore {
+        walk(
+            &Ahead {
+                view: self,
+                keys: next,
+            },
+            state,
+            word,
+            out,
+        )
+    }
+
     /// [`Lookup::score_ids`] with each word's n-gram keys and first buckets worked out once,
     /// a few words ahead ([`View::keys_of`], which prefetches the buckets), and read back by
     /// the walk ([`Ahead`]) instead of being combined and reduced again.
     fn score_ids(&self, ids: &[u32], bos: bool) -> f32 {
         // Words whose buckets are in flight while one is scored, plus that one.
         const RING: usize = 4;
-        let mut ring = [WordKeys::default(); RING];
+        let mut ring = [WordKeys::<KEYS_AHEAD>::default(); RING];
         for (j, slot) in ring.iter_mut().enumerate().take(ids.len().min(RING - 1)) {
             self.keys_of(ids, j, bos, slot);
         }
@@ -240,12 +284,23 @@ const KEYS_AHEAD: usize = 2;
 
 /// The keys of the n-grams ending in one word of a sentence (`key[i]` for order `i + 2`: the
 /// word and the `i + 1` words before it, `<s>` included) and their first buckets, for the
-/// lowest [`KEYS_AHEAD`] orders. A state holds the most recent words (only its length depends
-/// on the lookups), so these are the keys the walk would make from the state.
-#[derive(Clone, Copy, Default)]
-struct WordKeys {
-    key: [u64; KEYS_AHEAD],
-    bucket: [usize; KEYS_AHEAD],
+/// lowest `K` orders ([`View::keys_of`]: [`KEYS_AHEAD`]; [`Lookup::prepare`] in lockstep: every
+/// order the state can reach). A state holds the most recent words (only its length depends
+/// on the lookups), so these are the keys the walk would make from the state; the walk asks
+/// for no order above the state's length plus one, and these cover it.
+#[derive(Clone, Copy)]
+pub(crate) struct WordKeys<const K: usize> {
+    key: [u64; K],
+    bucket: [usize; K],
+}
+
+impl<const K: usize> Default for WordKeys<K> {
+    fn default() -> Self {
+        WordKeys {
+            key: [0; K],
+            bucket: [0; K],
+        }
+    }
 }
 
 impl View<'_> {
@@ -253,7 +308,7 @@ impl View<'_> {
     /// `ids[j]` that the words before it (and `<s>` with `bos`) make, into `out`; the buckets
     /// and the word's unigram are prefetched.
     #[inline(always)]
-    fn keys_of(&self, ids: &[u32], j: usize, bos: bool, out: &mut WordKeys) {
+    fn keys_of(&self, ids: &[u32], j: usize, bos: bool, out: &mut WordKeys<KEYS_AHEAD>) {
         let word = ids[j];
         self.prefetch_unigram(word);
         let mut key = u64::from(word);
@@ -273,12 +328,12 @@ impl View<'_> {
 /// The probing tables with one word's keys of the lowest orders worked out beforehand
 /// ([`View::keys_of`]): the walk reads those keys and first buckets, and extends the last one
 /// for the orders above, as [`View`] does.
-struct Ahead<'v, 'a> {
+struct Ahead<'v, 'a, const K: usize> {
     view: &'v View<'a>,
-    keys: &'v WordKeys,
+    keys: &'v WordKeys<K>,
 }
 
-impl Probe for Ahead<'_, '_> {
+impl<const K: usize> Probe for Ahead<'_, '_, K> {
     /// The key of the last n-gram probed (the word's id before any).
     type Cursor = u64;
 
@@ -425,6 +480,9 @@ impl View<'_> {
     }
 }
 
+/// Sentences [`Lookup::score_lines`] scores in lockstep.
+pub(crate) const LANES: usize = 8;
+
 /// Word ids a sentence keeps on the stack while scored (a longer one allocates).
 const IDS_ON_STACK: usize = 256;
 
@@ -447,6 +505,116 @@ pub(crate) trait Lookup: Sync {
     fn prefetch(&self, _state: &State, _word: u32) {}
     /// A hint that `ids[j]` will be scored after `ids[..j]` (preceded by `<s>` with `bos`).
     fn prefetch_ngrams(&self, _ids: &[u32], _j: usize, _bos: bool) {}
+
+    /// What [`Lookup::prepare`] works out for [`Lookup::score_prepared`].
+    type Next: Copy + Default;
+    /// Works out what scoring `word` after `state` needs first and asks the CPU for the memory
+    /// it will read (the lockstep of [`Lookup::score_lines`] does this for one sentence, then
+    /// scores the other sentences' words while the misses are in flight).
+    fn prepare(&self, state: &State, word: u32, next: &mut Self::Next);
+    /// A hint that `word` will be prepared soon (its unigram record is brought in).
+    fn prefetch_word(&self, word: u32);
+    /// [`Lookup::full_score`] with `next` from [`Lookup::prepare`] of the same state and word.
+    fn score_prepared(
+        &self,
+        next: &Self::Next,
+        state: &State,
+        word: u32,
+        out: &mut State,
+    ) -> FullScore;
+
+    /// Scores many sentences of ids at once: sentence `i` is `ids[ends[i - 1]..ends[i]]`
+    /// (`ids[..ends[0]]` for the first), scored from the start state (`<s>` with `bos`), its
+    /// sum into `out[i]`: the same `f32` sum in the same order as [`Lookup::score_ids`].
+    /// `ends` must be nondecreasing and at most `ids.len()`, `out` as long as `ends`.
+    ///
+    /// [`LANES`] sentences are scored in lockstep: each step scores one word of every
+    /// sentence, and right after a sentence's word is scored the next word's lookups are
+    /// prepared ([`Lookup::prepare`]: keys worked out, memory prefetched) and the word after it
+    /// prefetched, so the misses of one sentence are in flight while the others are scored
+    /// instead of queueing.
+    fn score_lines(&self, ids: &[u32], ends: &[usize], bos: bool, out: &mut [f32]) {
+        #[derive(Clone, Copy)]
+        struct Lane<N> {
+            line: usize,
+            at: usize,
+            end: usize,
+            total: f32,
+            next: N,
+            states: [State; 2],
+            cur: usize,
+        }
+        let start_state = self.start(bos);
+        let mut lanes = [Lane {
+            line: 0,
+            at: 0,
+            end: 0,
+            total: 0.0,
+            next: Self::Next::default(),
+            states: [start_state, State::default()],
+            cur: 0,
+        }; LANES];
+        let mut next_line = 0usize;
+        // Puts the next sentence with words into `lane` (empty ones score 0); false when none
+        // is left.
+        let mut refill = |lane: &mut Lane<Self::Next>, out: &mut [f32]| -> bool {
+            while next_line < ends.len() {
+                let line = next_line;
+                next_line += 1;
+                let start = if line == 0 { 0 } else { ends[line - 1] };
+                let end = ends[line];
+                if start >= end {
+                    out[line] = 0.0;
+                    continue;
+                }
+                lane.line = line;
+                lane.at = start;
+                lane.end = end;
+                lane.total = 0.0;
+                lane.states[0] = start_state;
+                lane.cur = 0;
+                self.prefetch_word(ids[start]);
+                self.prepare(&start_state, ids[start], &mut lane.next);
+                if start + 1 < end {
+                    self.prefetch_word(ids[start + 1]);
+                }
+                return true;
+            }
+            false
+        };
+        let mut active = 0;
+        while active < LANES && refill(&mut lanes[active], out) {
+            active += 1;
+        }
+        while active > 0 {
+            let mut k = 0;
+            while k < active {
+                let lane = &mut lanes[k];
+                let id = ids[lane.at];
+                let [a, b] = &mut lane.states;
+                let (state, after) = if lane.cur == 0 { (&*a, b) } else { (&*b, a) };
+                lane.total += self.score_prepared(&lane.next, state, id, after).prob;
+                lane.cur ^= 1;
+                lane.at += 1;
+                if lane.at < lane.end {
+                    let state = &lane.states[lane.cur];
+                    self.prepare(state, ids[lane.at], &mut lane.next);
+                    if lane.at + 1 < lane.end {
+                        self.prefetch_word(ids[lane.at + 1]);
+                    }
+                    k += 1;
+                    continue;
+                }
+                out[lane.line] = lane.total;
+                if refill(lane, out) {
+                    k += 1;
+                } else {
+                    active -= 1;
+                    lanes[k] = lanes[active];
+                }
+            }
+        }
+    }
 
     /// The id of `word`, 0 (`<unk>`) when unknown.
     #[inline]
@@ -548,8 +716,8 @@ pub(crate) trait Lookup: Sync {
     }
 
     /// Scores `texts` into `out` (same length) and counts their words into `words`: every
-    /// word's id first (their vocabulary probes overlapping), then each sentence by
-    /// [`Lookup::score_ids`], the same `f32` sum in the same order as [`Lookup::score`].
+    /// word's id first (their vocabulary probes overlapping), then the sentences in lockstep
+    /// by [`Lookup::score_lines`], the same `f32` sum in the same order as [`Lookup::score`].
     fn score_block(
         &self,
         texts: &[&[u8]],
@@ -578,9 +746,9 @@ pub(crate) trait Lookup: Sync {
             keys.iter()
                 .map(|&k| if k == 0 { eos_id } else { self.id_of_hash(k) }),
         );
+        self.score_lines(&ids, &ends, bos, out);
         let mut start = 0;
-        for ((o, w), &end) in out.iter_mut().zip(words.iter_mut()).zip(&ends) {
-            *o = self.score_ids(&ids[start..end], bos);
+        for (w, &end) in words.iter_mut().zip(&ends) {
             *w = end - start - usize::from(eos);
             start = end;
         }

@@ -412,3 +412,88 @@ fn batches_equal_single_scores() {
     let ppl = m.perplexity_batch(&texts, &Cancel::new()).unwrap();
     assert_eq!(ppl[5], m.perplexity(&texts[5]));
 }
+
+/// A trigram model whose walks reach every order and back off at each.
+const ARPA3: &str = "\\data\\
+ngram 1=6
+ngram 2=5
+ngram 3=3
+
+\\1-grams:
+-1.5\t<unk>\t0
+0\t<s>\t-0.5
+-0.75\t</s>\t0
+-0.5\ta\t-0.25
+-1\tb\t-0.125
+-1.25\tc\t-0.375
+
+\\2-grams:
+-0.25\t<s> a\t-0.1
+-0.125\ta b\t-0.2
+-0.0625\tb c\t-0.3
+-0.5\tc </s>
+-0.75\tb a\t-0.05
+
+\\3-grams:
+-0.03125\t<s> a b
+-0.015625\ta b c
+-0.0078125\tb c </s>
+
+\\end\\
+";
+
+/// The trigram model as ARPA, KenLM probing and KenLM trie (quantized, array-compressed).
+fn layouts(dir: &Path) -> Vec<Model> {
+    let arpa = dir.join("m.arpa");
+    std::fs::write(&arpa, ARPA3).unwrap();
+    let m = Model::load(&arpa, &Cancel::new()).unwrap();
+    let (probing, trie) = (dir.join("m.probing"), dir.join("m.trie"));
+    m.save_binary(&probing).unwrap();
+    let options = TrieOptions {
+        quantize: Some((8, 7)),
+        array_bits: Some(255),
+    };
+    m.save_trie(&trie, options, true).unwrap();
+    let probing = Model::load(&probing, &Cancel::new()).unwrap();
+    let trie = Model::load(&trie, &Cancel::new()).unwrap();
+    vec![m, probing, trie]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    /// Lockstep scoring (`score_lines`: lanes refilled as sentences end, empty sentences
+    /// between) gives each sentence the sum `score_ids` gives it alone, in every layout.
+    #[test]
+    fn score_lines_equals_score_ids_per_line(
+        lines in proptest::collection::vec(
+            proptest::collection::vec(0usize..7, 0..40), 0..21),
+        long in 0usize..3,
+        bos: bool,
+    ) {
+        let words = ["a", "b", "c", "</s>", "<s>", "zzz", "qq"];
+        let dir = tempfile::tempdir().unwrap();
+        let mut lines = lines;
+        // A few sentences far longer than the others, so that lanes finish at different steps.
+        for i in 0..long.min(lines.len()) {
+            lines[i] = (0..300).map(|j| (j * 5 + i) % 7).collect();
+        }
+        for m in layouts(dir.path()) {
+            with_view!(&m, v => {
+                let mut ids = Vec::new();
+                let mut ends = Vec::new();
+                for line in &lines {
+                    ids.extend(line.iter().map(|&w| v.index(words[w].as_bytes())));
+                    ends.push(ids.len());
+                }
+                let mut out = vec![f32::NAN; ends.len()];
+                v.score_lines(&ids, &ends, bos, &mut out);
+                let mut start = 0;
+                for (i, &end) in ends.iter().enumerate() {
+                    let alone = v.score_ids(&ids[start..end], bos);
+                    proptest::prop_assert_eq!(out[i].to_bits(), alone.to_bits(), "line {}", i);
+                    start = end;
+                }
+            });
+        }
+    }
+}

@@ -283,6 +283,89 @@ impl Lookup for TrieView<'_> {
     fn full_score(&self, state: &State, word: u32, out: &mut State) -> FullScore {
         walk(self, state, word, out)
     }
+
+    /// The range of the word's children among the bigrams.
+    type Next = (u64, u64);
+
+    /// Reads the range of `word`'s children (its unigram record was prefetched by
+    /// [`Lookup::prefetch_word`]) and, when the walk will look for a bigram, prefetches the
+    /// entry the search probes first.
+    #[inline]
+    fn prepare(&self, state: &State, word: u32, next: &mut Self::Next) {
+        let range = (self.unigram_next(word), self.unigram_next(word + 1));
+        *next = range;
+        if state.is_empty() {
+            return;
+        }
+        if let Some(level) = self.p.levels[0].as_ref() {
+            let (lo, hi) = (range.0, range.1.min(level.entries));
+            let key = u64::from(state.words[0]);
+            let product = key.checked_mul(hi - lo.min(hi));
+            if let (true, Some(product)) = (lo < hi && key <= self.p.vocab, product) {
+                // uniform_find's first pivot over the values 0..=vocab.
+                let first = lo + product / (self.p.vocab + 1);
+                let at = (level.packed.bit(first) >> 3) as usize;
+                if let Some(b) = self.bytes.get(at) {
+                    super::probing::prefetch(b);
+                }
+            }
+        }
+    }
+
+    #[inline]
+    fn prefetch_word(&self, word: u32) {
+        self.prefetch(&State::default(), word);
+    }
+
+    #[inline]
+    fn score_prepared(
+        &self,
+        next: &Self::Next,
+        state: &State,
+        word: u32,
+        out: &mut State,
+    ) -> FullScore {
+        walk(
+            &Prepared {
+                view: self,
+                range: *next,
+            },
+            state,
+            word,
+            out,
+        )
+    }
+}
+
+/// A trie walk whose first range was read by [`Lookup::prepare`].
+struct Prepared<'v, 'a> {
+    view: &'v TrieView<'a>,
+    range: (u64, u64),
+}
+
+impl Probe for Prepared<'_, '_> {
+    type Cursor = (u64, u64);
+
+    #[inline]
+    fn order(&self) -> usize {
+        self.view.p.order
+    }
+
+    #[inline]
+    fn begin(&self, _state: &State, word: u32, _in_len: usize) -> ((f32, f32), Self::Cursor) {
+        (self.view.unigram(word), self.range)
+    }
+
+    #[inline]
+    fn find(
+        &self,
+        range: &mut Self::Cursor,
+        n: usize,
+        older: u32,
+        more: bool,
+    ) -> Option<(f32, f32)> {
+        self.view.find(range, n, older, more)
+    }
 }
 
 impl Probe for TrieView<'_> {
