@@ -339,8 +339,9 @@ pub struct DocScore {
     pub dedup_hash: u64,
 }
 
-/// Per thread: SentencePiece's normalized text, the word ids of a document and (for the few
-/// documents scored from their text) the joined pieces, reused between documents.
+/// Per thread: SentencePiece's normalized text, the word ids of a document scored alone
+/// ([`CcnetScorer::score`]) and (for the few documents scored from their text) the joined
+/// pieces, reused between documents.
 #[derive(Default)]
 struct Scratch {
     sp: String,
@@ -352,12 +353,37 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
+/// Runs `f` with this thread's [`Scratch`] (fresh buffers if it is in use), then frees the
+/// buffers that grew past [`SCRATCH_KEEP`].
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| {
+        let mut fresh = Scratch::default();
+        let mut guard = cell.try_borrow_mut();
+        let scratch = match &mut guard {
+            Ok(s) => &mut **s,
+            Err(_) => &mut fresh,
+        };
+        let result = f(scratch);
+        if scratch.sp.capacity() > SCRATCH_KEEP
+            || scratch.line.capacity() > SCRATCH_KEEP
+            || scratch.ids.capacity() > SCRATCH_KEEP / 4
+        {
+            *scratch = Scratch::default();
+        }
+        result
+    })
+}
+
+/// Documents a worker of [`CcnetScorer::score_batch`] takes at once: their word ids are
+/// scored by one [`Model::score_lines`] call per language, in lockstep.
+const GROUP: usize = 64;
+
 /// Scratch buffers larger than this (bytes) are freed after a document.
 const SCRATCH_KEEP: usize = 1 << 20;
 
 /// CCNet's scoring of a joined text: split on `\n`, each line scored by [`Model::kenlm_score`]
 /// and counted by Python's `len(line.split()) + 1`: (log10 sum, length, words).
-fn score_lines(model: &Model, joined: &str) -> (f64, u64, u64) {
+fn score_joined(model: &Model, joined: &str) -> (f64, u64, u64) {
     let (mut log_sum, mut length, mut tokens) = (0f64, 0u64, 0u64);
     for line in joined.split('\n') {
         log_sum += f64::from(model.kenlm_score(line.as_bytes(), true, true));
@@ -428,20 +454,39 @@ impl CcnetScorer {
         let Some((lang, models)) = language.and_then(|l| self.models.get_key_value(l)) else {
             return unscored(hash);
         };
-        let scored = self
-            .normalizer
-            .with_normalized(text, |normalized| score_normalized(models, normalized));
+        let scored = self.normalizer.with_normalized(text, |normalized| {
+            with_scratch(|s| {
+                s.ids.clear();
+                match document_ids(models, normalized, s, None) {
+                    Pieces::None => None,
+                    Pieces::Scored(scored) => Some(scored),
+                    Pieces::Ids(pieces) => {
+                        let sum = models.model.score_ids(&s.ids, true);
+                        Some(piece_sums(sum, pieces))
+                    }
+                }
+            })
+        });
         match scored {
             None => unscored(hash),
-            Some((log_sum, length, tokens)) => {
-                let ppl = round1(perplexity(log_sum, length));
-                DocScore {
-                    perplexity: Some(ppl),
-                    bucket: self.cutoffs.bucket(lang, Some(ppl)),
-                    tokens,
-                    dedup_hash: hash,
-                }
-            }
+            Some(scored) => self.finish(lang, scored, hash),
+        }
+    }
+
+    /// The result of a scored document: (log10 sum, length, pieces) to CCNet's rounded
+    /// perplexity and `lang`'s bucket.
+    fn finish(
+        &self,
+        lang: &str,
+        (log_sum, length, tokens): (f64, u64, u64),
+        hash: u64,
+    ) -> DocScore {
+        let ppl = round1(perplexity(log_sum, length));
+        DocScore {
+            perplexity: Some(ppl),
+            bucket: self.cutoffs.bucket(lang, Some(ppl)),
+            tokens,
+            dedup_hash: hash,
         }
     }
 
@@ -451,6 +496,11 @@ impl CcnetScorer {
 
     /// Scores a batch of (text, language) documents, in input order, as [`CcnetScorer::score`]
     /// would one by one, the documents in parallel. A document without text is unscored.
+    ///
+    /// Each worker takes [`GROUP`] documents at a time: their word ids first, then one
+    /// [`Model::score_lines`] call per language over the group's documents (each one sentence
+    /// of ids ending in `</s>`, as [`CcnetScorer::score`] scores it), whose lockstep keeps the
+    /// misses of several documents in flight at once.
     pub fn score_batch<T, L>(
         &self,
         docs: &[(Option<T>, Option<L>)],
@@ -464,15 +514,83 @@ impl CcnetScorer {
         let mut out = Vec::with_capacity(docs.len());
         for chunk in docs.chunks(4096) {
             cancel.check()?;
-            out.par_extend(
-                chunk
-                    .par_iter()
-                    .with_min_len(16)
-                    .map(|(text, lang)| match text {
-                        Some(t) => self.score(t.as_ref(), lang.as_ref().map(AsRef::as_ref), dedup),
-                        None => unscored(0),
-                    }),
-            );
+            let groups: Vec<Vec<DocScore>> = chunk
+                .par_chunks(GROUP)
+                .map(|group| self.score_group(group, dedup))
+                .collect::<Result<_>>()?;
+            out.extend(groups.into_iter().flatten());
+        }
+        Ok(out)
+    }
+
+    /// [`CcnetScorer::score_batch`] of one group of documents, on this thread.
+    fn score_group<T, L>(
+        &self,
+        docs: &[(Option<T>, Option<L>)],
+        dedup: bool,
+    ) -> Result<Vec<DocScore>>
+    where
+        T: AsRef<str>,
+        L: AsRef<str>,
+    {
+        /// The documents of one language in the group scored from their ids.
+        struct Pending<'m> {
+            lang: &'m str,
+            models: &'m LanguageModels,
+            ids: Vec<u32>,
+            ends: Vec<usize>,
+            /// (index in the group, pieces) per sentence of `ids`.
+            docs: Vec<(usize, u64)>,
+        }
+        let mut out = Vec::with_capacity(docs.len());
+        let mut pending: Vec<Pending<'_>> = Vec::new();
+        for (i, (text, language)) in docs.iter().enumerate() {
+            let Some(text) = text.as_ref().map(AsRef::as_ref) else {
+                out.push(unscored(0));
+                continue;
+            };
+            let hash = if dedup { self.dedup_hash(text) } else { 0 };
+            out.push(unscored(hash));
+            let language = language.as_ref().map(AsRef::as_ref);
+            let Some((lang, models)) = language.and_then(|l| self.models.get_key_value(l)) else {
+                continue;
+            };
+            let k = match pending.iter().position(|p| std::ptr::eq(p.models, models)) {
+                Some(k) => k,
+                None => {
+                    pending.push(Pending {
+                        lang,
+                        models,
+                        ids: Vec::new(),
+                        ends: Vec::new(),
+                        docs: Vec::new(),
+                    });
+                    pending.len() - 1
+                }
+            };
+            let p = &mut pending[k];
+            let found = self.normalizer.with_normalized(text, |normalized| {
+                with_scratch(|s| document_ids(models, normalized, s, Some(&mut p.ids)))
+            });
+            match found {
+                Pieces::None => {}
+                Pieces::Scored(scored) => out[i] = self.finish(lang, scored, hash),
+                Pieces::Ids(pieces) => {
+                    p.ends.push(p.ids.len());
+                    p.docs.push((i, pieces));
+                }
+            }
+        }
+        let mut sums = Vec::new();
+        for p in &pending {
+            sums.clear();
+            sums.resize(p.ends.len(), 0f32);
+            p.models
+                .model
+                .score_lines(&p.ids, &p.ends, true, &mut sums)?;
+            for (&(i, pieces), &sum) in p.docs.iter().zip(&sums) {
+                out[i] = self.finish(p.lang, piece_sums(sum, pieces), out[i].dedup_hash);
+            }
         }
         Ok(out)
     }
@@ -488,72 +606,81 @@ fn unscored(dedup_hash: u64) -> DocScore {
     }
 }
 
-/// Steps 2 and 3 of the module doc for a normalized document: (log10 sum, length, pieces),
-/// None when it has no pieces. Each piece is mapped to its word id by
-/// [`LanguageModels::word_ids`] and the ids scored as the joined line's words
-/// ([`Model::score_ids`]); a document with a piece that is not one word of the joined line is
-/// scored from the joined text ([`score_lines`]), as CCNet splits and counts it.
-fn score_normalized(models: &LanguageModels, normalized: &str) -> Option<(f64, u64, u64)> {
+/// What [`document_ids`] found in a normalized document.
+enum Pieces {
+    /// No pieces: the document is unscored.
+    None,
+    /// This many pieces, their word ids and `</s>`'s appended to the ids.
+    Ids(u64),
+    /// A piece is not one word of the joined line: the document scored from its joined text
+    /// ([`score_joined`]), (log10 sum, length, pieces).
+    Scored((f64, u64, u64)),
+}
+
+/// (log10 sum, length, pieces) of a document of `pieces` pieces whose ids (and `</s>`'s) sum
+/// to `sum`: its one line's length is the pieces plus one.
+fn piece_sums(sum: f32, pieces: u64) -> (f64, u64, u64) {
+    (f64::from(sum), pieces + 1, pieces)
+}
+
+/// Steps 2 and 3 of the module doc for a normalized document, up to the scoring of its ids:
+/// each piece is mapped to its word id by [`LanguageModels::word_ids`] and appended, then
+/// `</s>`'s, to `ids` (the scratch's own ids when None), to be scored as the joined line's
+/// words ([`Model::score_ids`] or [`Model::score_lines`]). A document with a piece that is not
+/// one word of the joined line leaves `ids` as it was and is scored from the joined text
+/// ([`score_joined`]), as CCNet splits and counts it.
+fn document_ids(
+    models: &LanguageModels,
+    normalized: &str,
+    scratch: &mut Scratch,
+    ids: Option<&mut Vec<u32>>,
+) -> Pieces {
     let sp = &models.sentencepiece;
     let model = &models.model;
     let unk = sp.unk_id();
-    SCRATCH.with(|cell| {
-        let mut fresh = Scratch::default();
-        let mut guard = cell.try_borrow_mut();
-        let scratch = match &mut guard {
-            Ok(s) => &mut **s,
-            Err(_) => &mut fresh,
-        };
-        let Scratch {
-            sp: sp_buf,
-            ids,
-            line,
-        } = scratch;
-        ids.clear();
-        let mut one_word = true;
-        sp.for_each_piece_id(normalized, sp_buf, &mut |piece, id| {
-            let word = if id == unk {
-                // The unknown piece's text is the span it covers.
-                if is_one_word(piece) {
-                    model.index_bytes(piece.as_bytes())
-                } else {
-                    NOT_ONE_WORD
-                }
+    let Scratch {
+        sp: sp_buf,
+        ids: own,
+        line,
+    } = scratch;
+    let ids = ids.unwrap_or(own);
+    let start = ids.len();
+    let mut one_word = true;
+    sp.for_each_piece_id(normalized, sp_buf, &mut |piece, id| {
+        let word = if id == unk {
+            // The unknown piece's text is the span it covers.
+            if is_one_word(piece) {
+                model.index_bytes(piece.as_bytes())
             } else {
-                models
-                    .word_ids
-                    .get(id as usize)
-                    .copied()
-                    .unwrap_or(NOT_ONE_WORD)
-            };
-            one_word &= word != NOT_ONE_WORD;
-            ids.push(word);
-        });
-        let pieces = ids.len() as u64;
-        let result = if pieces == 0 {
-            None
-        } else if one_word {
-            ids.push(model.eos_id());
-            let sum = model.score_ids(ids, true);
-            Some((f64::from(sum), pieces + 1, pieces))
+                NOT_ONE_WORD
+            }
         } else {
-            line.clear();
-            sp.for_each_piece_id(normalized, sp_buf, &mut |piece, _| {
-                if !line.is_empty() {
-                    line.push(' ');
-                }
-                line.push_str(piece);
-            });
-            Some(score_lines(model, line))
+            models
+                .word_ids
+                .get(id as usize)
+                .copied()
+                .unwrap_or(NOT_ONE_WORD)
         };
-        if sp_buf.capacity() > SCRATCH_KEEP
-            || line.capacity() > SCRATCH_KEEP
-            || ids.capacity() > SCRATCH_KEEP / 4
-        {
-            *scratch = Scratch::default();
-        }
-        result
-    })
+        one_word &= word != NOT_ONE_WORD;
+        ids.push(word);
+    });
+    let pieces = (ids.len() - start) as u64;
+    if pieces == 0 {
+        Pieces::None
+    } else if one_word {
+        ids.push(model.eos_id());
+        Pieces::Ids(pieces)
+    } else {
+        ids.truncate(start);
+        line.clear();
+        sp.for_each_piece_id(normalized, sp_buf, &mut |piece, _| {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(piece);
+        });
+        Pieces::Scored(score_joined(model, line))
+    }
 }
 
 #[cfg(test)]
@@ -581,5 +708,205 @@ mod tests {
         assert_eq!(c.bucket("en", None), Bucket::All);
         assert!(Cutoffs::parse(",de\n30,1\n", "c", 30.0, 60.0).is_err());
         assert!(Cutoffs::parse(",de\n30,x\n60,1\n", "c", 30.0, 60.0).is_err());
+    }
+
+    /// A unigram SentencePiece model (identity normalization, `▁` for spaces) with pieces of
+    /// one word, a piece holding a no-break space (not one word of the joined line) and no
+    /// piece for `x` or `\n` (unknown spans).
+    fn sentencepiece() -> SentencePiece {
+        fn varint(mut x: u64, out: &mut Vec<u8>) {
+            while x >= 0x80 {
+                out.push((x as u8) | 0x80);
+                x >>= 7;
+            }
+            out.push(x as u8);
+        }
+        fn bytes_field(n: u64, b: &[u8], out: &mut Vec<u8>) {
+            varint(n << 3 | 2, out);
+            varint(b.len() as u64, out);
+            out.extend_from_slice(b);
+        }
+        let pieces: [(&str, f32, u64); 13] = [
+            ("<unk>", 0.0, 2),
+            ("<s>", 0.0, 3),
+            ("</s>", 0.0, 3),
+            ("▁", -2.0, 1),
+            ("▁a", -1.5, 1),
+            ("▁b", -1.7, 1),
+            ("a", -2.5, 1),
+            ("b", -2.6, 1),
+            ("c", -2.8, 1),
+            ("ab", -2.0, 1),
+            ("▁ab", -1.8, 1),
+            ("a\u{a0}b", -1.0, 1),
+            ("e", -3.0, 1),
+        ];
+        let mut m = Vec::new();
+        for (piece, score, kind) in pieces {
+            let mut p = Vec::new();
+            bytes_field(1, piece.as_bytes(), &mut p);
+            p.push(2 << 3 | 5);
+            p.extend_from_slice(&score.to_le_bytes());
+            varint(3 << 3, &mut p);
+            varint(kind, &mut p);
+            bytes_field(1, &p, &mut m);
+        }
+        let mut trainer = Vec::new();
+        varint(3 << 3, &mut trainer);
+        varint(1, &mut trainer); // unigram
+        bytes_field(2, &trainer, &mut m);
+        SentencePiece::from_bytes(&m, "test.model").unwrap()
+    }
+
+    /// A trigram ARPA over the pieces: every bigram of the contexts and words below, and the
+    /// trigrams whose two bigrams exist, numbers varied so that walks reach every order.
+    fn arpa() -> String {
+        let unigrams = [
+            "<unk>", "<s>", "</s>", "▁", "▁a", "▁b", "a", "b", "c", "ab", "▁ab", "e",
+        ];
+        let contexts = ["<s>", "▁a", "▁b", "a", "b"];
+        let words = ["▁a", "▁b", "a", "b", "</s>"];
+        let mut bigrams = Vec::new();
+        for (i, u) in contexts.iter().enumerate() {
+            for (j, w) in words.iter().enumerate() {
+                if (i + 2 * j) % 3 != 0 {
+                    bigrams.push((*u, *w, -0.25 - 0.125 * (i + j) as f32));
+                }
+            }
+        }
+        let mut trigrams = Vec::new();
+        for &(u, v, _) in &bigrams {
+            for &(v2, w, _) in &bigrams {
+                if v2 == v && contexts.contains(&v) && (u.len() + w.len()) % 2 == 0 {
+                    trigrams.push((u, v, w, -0.0625 - 0.03125 * w.len() as f32));
+                }
+            }
+        }
+        let mut t = format!(
+            "\\data\\\nngram 1={}\nngram 2={}\nngram 3={}\n\n\\1-grams:\n",
+            unigrams.len(),
+            bigrams.len(),
+            trigrams.len()
+        );
+        for (i, u) in unigrams.iter().enumerate() {
+            let p = if *u == "<s>" {
+                -99.0
+            } else {
+                -1.0 - 0.1 * i as f32
+            };
+            t += &format!("{p}\t{u}\t{}\n", -0.05 * (i % 4) as f32);
+        }
+        t += "\n\\2-grams:\n";
+        for (u, w, p) in &bigrams {
+            t += &format!("{p}\t{u} {w}\t-0.2\n");
+        }
+        t += "\n\\3-grams:\n";
+        for (u, v, w, p) in &trigrams {
+            t += &format!("{p}\t{u} {v} {w}\n");
+        }
+        t + "\n\\end\\\n"
+    }
+
+    /// A scorer with two languages over the same pieces: `xx` with the model from the ARPA
+    /// (probing tables), `yy` with it written and read back as KenLM's trie; `cutoff.csv` for
+    /// `xx` only.
+    fn scorer() -> &'static CcnetScorer {
+        static SCORER: std::sync::OnceLock<CcnetScorer> = std::sync::OnceLock::new();
+        SCORER.get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let (arpa_path, trie_path) = (dir.path().join("xx.arpa"), dir.path().join("yy.bin"));
+            std::fs::write(&arpa_path, arpa()).unwrap();
+            let cancel = Cancel::new();
+            let probing = Model::load(&arpa_path, &cancel).unwrap();
+            probing
+                .save_trie(&trie_path, crate::model::TrieOptions::default(), true)
+                .unwrap();
+            let trie = Model::load(&trie_path, &cancel).unwrap();
+            assert!(trie.is_binary());
+            let sp = Arc::new(sentencepiece());
+            let mut models = BTreeMap::new();
+            for (lang, model, path) in [("xx", probing, arpa_path), ("yy", trie, trie_path)] {
+                let m = LanguageModels::new(sp.clone(), Arc::new(model), path);
+                models.insert(lang.to_string(), m);
+            }
+            let cutoffs = Cutoffs::parse(",xx\n30,20\n60,60\n", "c", 30.0, 60.0).unwrap();
+            CcnetScorer::new(models, cutoffs)
+        })
+    }
+
+    /// How [`document_ids`] takes a text: 0 no pieces, 1 ids, 2 scored from its joined text.
+    fn kind(scorer: &CcnetScorer, text: &str) -> u8 {
+        let models = scorer.models("xx").unwrap();
+        scorer.normalizer.with_normalized(text, |n| {
+            let mut scratch = Scratch::default();
+            match document_ids(models, n, &mut scratch, None) {
+                Pieces::None => 0,
+                Pieces::Ids(_) => 1,
+                Pieces::Scored(_) => 2,
+            }
+        })
+    }
+
+    #[test]
+    fn the_test_documents_take_every_path() {
+        let s = scorer();
+        assert_eq!(kind(s, ""), 0);
+        assert_eq!(kind(s, "  "), 0);
+        assert_eq!(kind(s, "a b ab cab x"), 1);
+        assert_eq!(kind(s, "a\u{a0}b a"), 2);
+        assert_eq!(kind(s, "a x\u{a0}x b"), 2);
+        // Both languages score, with and without cutoffs.
+        let xx = s.score("a b ab", Some("xx"), false);
+        let yy = s.score("a b ab", Some("yy"), false);
+        assert!(xx.perplexity.is_some() && xx.bucket != Bucket::All);
+        assert_eq!(yy.bucket, Bucket::All);
+        assert_eq!(xx.perplexity, yy.perplexity);
+        assert_eq!(s.score("a", Some("zz"), true).perplexity, None);
+    }
+
+    /// A document for the grouping test: a text of pieces, unknown spans, newlines and no-break
+    /// spaces (or none), and a language with a probing model, a trie model, no model or none.
+    fn document() -> impl Strategy<Value = (Option<String>, Option<String>)> {
+        let texts = proptest::option::weighted(
+            0.9,
+            proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "a", "b", "c", " ", " ", "ab", "\n", "\u{a0}", "x", "é", "A", "1", "e",
+                ]),
+                0..40,
+            )
+            .prop_map(|parts| parts.concat()),
+        );
+        let languages = proptest::option::weighted(
+            0.9,
+            proptest::sample::select(vec!["xx", "xx", "yy", "zz"]).prop_map(String::from),
+        );
+        (texts, languages)
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+        /// `score_batch` (groups of documents, their ids scored in lockstep per language)
+        /// gives every document what `score` gives it alone: the same perplexity, bucket,
+        /// pieces and hash, across group boundaries, languages and unscored or text-scored
+        /// documents between.
+        #[test]
+        fn grouped_scoring_equals_scoring_alone(
+            docs in proptest::collection::vec(document(), 0..(3 * GROUP)),
+            dedup: bool,
+        ) {
+            let s = scorer();
+            let got = s.score_batch(&docs, dedup, &Cancel::new()).unwrap();
+            prop_assert_eq!(got.len(), docs.len());
+            for (i, ((text, lang), g)) in docs.iter().zip(&got).enumerate() {
+                let alone = match text {
+                    Some(t) => s.score(t, lang.as_deref(), dedup),
+                    None => unscored(0),
+                };
+                prop_assert_eq!(g, &alone, "document {} {:?}", i, (text, lang));
+            }
+        }
     }
 }

@@ -424,6 +424,52 @@ impl Model {
         with_view!(self, v => v.score_ids(ids, bos))
     }
 
+    /// [`Model::score_ids`] of many sentences at once, their lookups overlapped: sentence `i`
+    /// is `ids[ends[i - 1]..ends[i]]` (`ids[..ends[0]]` for the first), its sum into
+    /// `out[i]`, the same `f32` sum in the same order as `score_ids` of it. Several sentences
+    /// are scored in lockstep, so that the cache misses of one are in flight while the others
+    /// are scored (for callers that hold many sentences of ids: CCNet mode's documents).
+    ///
+    /// Errors: [`crate::Error::InvalidArgument`] when `ends` decreases or passes `ids.len()`,
+    /// `out` is not as long as `ends`, or an id is not below [`Model::vocab_size`] (nothing is
+    /// scored then).
+    ///
+    /// Example:
+    ///     `lm.score_lines(&ids, &[3, 7], true, &mut sums)?;`
+    pub fn score_lines(
+        &self,
+        ids: &[u32],
+        ends: &[usize],
+        bos: bool,
+        out: &mut [f32],
+    ) -> Result<()> {
+        let mut last = 0usize;
+        for &end in ends {
+            if end < last || end > ids.len() {
+                return Err(crate::error::Error::InvalidArgument(format!(
+                    "score_lines: sentence end {end} after end {last} of {} ids",
+                    ids.len()
+                )));
+            }
+            last = end;
+        }
+        if out.len() != ends.len() {
+            return Err(crate::error::Error::InvalidArgument(format!(
+                "score_lines: {} sums asked for {} sentences",
+                out.len(),
+                ends.len()
+            )));
+        }
+        if let Some(bad) = ids.iter().find(|&&id| id as usize >= self.vocab_size) {
+            return Err(crate::error::Error::InvalidArgument(format!(
+                "score_lines: word id {bad} is not below the vocabulary size {}",
+                self.vocab_size
+            )));
+        }
+        with_view!(self, v => v.score_lines(ids, ends, bos, out));
+        Ok(())
+    }
+
     /// Every word's score in `text` (and `</s>`'s with `eos`).
     pub fn full_scores(&self, text: &str, bos: bool, eos: bool) -> Vec<FullScore> {
         with_view!(self, v => v.full_scores(text.as_bytes(), bos, eos))

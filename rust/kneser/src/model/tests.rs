@@ -497,3 +497,32 @@ proptest::proptest! {
         }
     }
 }
+
+/// `Model::score_lines` gives each sentence its `score_ids` sum and refuses, before scoring,
+/// ends that decrease or pass the ids, a wrong number of sums and ids past the vocabulary.
+#[test]
+fn model_score_lines_checks_its_arguments() {
+    let m = model();
+    let ids = [m.index("a"), m.index("b"), m.eos_id()];
+    let mut out = [f32::NAN; 3];
+    m.score_lines(&ids, &[1, 1, 3], true, &mut out).unwrap();
+    let want = [
+        m.score_ids(&ids[..1], true),
+        0.0,
+        m.score_ids(&ids[1..], true),
+    ];
+    assert_eq!(out.map(f32::to_bits), want.map(f32::to_bits));
+    for (ids, ends, sums) in [
+        (&ids[..], &[2usize, 1, 3][..], 3),
+        (&ids[..], &[1, 2, 4][..], 3),
+        (&ids[..], &[1, 3][..], 3),
+        (&[0u32, 99, 1][..], &[1, 2, 3][..], 3),
+    ] {
+        let mut out = vec![f32::NAN; sums];
+        assert!(
+            m.score_lines(ids, ends, true, &mut out).is_err(),
+            "{ids:?} {ends:?}"
+        );
+        assert!(out.iter().all(|s| s.is_nan()), "nothing is scored");
+    }
+}
