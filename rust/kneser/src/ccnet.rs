@@ -497,7 +497,7 @@ impl CcnetScorer {
     /// Scores a batch of (text, language) documents, in input order, as [`CcnetScorer::score`]
     /// would one by one, the documents in parallel. A document without text is unscored.
     ///
-    /// Each worker takes [`GROUP`] documents at a time: their word ids first, then one
+    /// Each worker takes 64 documents at a time: their word ids first, then one
     /// [`Model::score_lines`] call per language over the group's documents (each one sentence
     /// of ids ending in `</s>`, as [`CcnetScorer::score`] scores it), whose lockstep keeps the
     /// misses of several documents in flight at once.
