@@ -37,13 +37,13 @@ fn count_and_adjust(text: &str, order: usize, temp: &TempDir) -> (Vocabulary, Ad
         source: Arc::from("seed"),
     };
     counter.add_chunks(&[chunk]).unwrap();
-    let (vocab, windows, tokens) = counter.finish().unwrap();
+    let (vocab, mut windows, tokens) = counter.finish().unwrap();
     assert_eq!(tokens, text.split(' ').count() as u64);
     let rule = PruneRule {
         thresholds: vec![0; order],
         allowed: None,
     };
-    let adjusted = adjust_counts(windows, order, &rule, true, temp, &cancel).unwrap();
+    let adjusted = adjust_counts(&mut windows, order, &rule, true, temp, &cancel).unwrap();
     (vocab, adjusted)
 }
 

@@ -91,7 +91,7 @@ struct Group {
 /// corpus's suffix-sorted stream ends with these windows (lmplz's end-of-stream rule applies
 /// to the last n-gram of each order); false for a partition followed by a non-empty one.
 pub fn adjust_counts(
-    mut windows: SortedStream,
+    windows: &mut SortedStream,
     order: usize,
     rule: &PruneRule<'_>,
     stream_ends: bool,

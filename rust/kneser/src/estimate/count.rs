@@ -122,8 +122,15 @@ impl Counter {
 
     /// Sorts what was counted; returns the vocabulary and the sorted windows.
     pub fn finish(self) -> Result<(Vocabulary, SortedStream, u64)> {
-        let stream = self.sorter.finish()?;
-        Ok((self.vocab, stream, self.tokens))
+        let (vocab, stream, tokens, _) = self.finish_keeping_buffer()?;
+        Ok((vocab, stream, tokens))
+    }
+
+    /// [`Counter::finish`], also handing back the sort buffer when the windows are merged
+    /// from disk (see [`Sorter::finish_keeping_buffer`]).
+    pub fn finish_keeping_buffer(self) -> Result<(Vocabulary, SortedStream, u64, Vec<u32>)> {
+        let (stream, buf) = self.sorter.finish_keeping_buffer()?;
+        Ok((self.vocab, stream, self.tokens, buf))
     }
 }
 

@@ -19,7 +19,7 @@ use crate::cancel::Cancel;
 use crate::error::Result;
 use crate::sort::{
     get_u64, set_u64, sort_block, KeyOrder, Layout, RecordWriter, Run, SortedStream, Sorter,
-    TempDir,
+    SpareBuffers, TempDir,
 };
 
 /// The outputs of [`initial_order`].
@@ -129,7 +129,8 @@ pub fn context_probabilities(
     gamma
 }
 
-/// Runs stage 4 for one order k >= 2; see the module doc.
+/// Runs stage 4 for one order k >= 2; see the module doc. The sorts collect into buffers
+/// taken from `spare`; a buffer that does not end up holding the result goes back there.
 pub fn initial_order(
     file: &Run,
     k: usize,
@@ -137,19 +138,28 @@ pub fn initial_order(
     memory: usize,
     temp: &TempDir,
     cancel: &Cancel,
+    spare: &SpareBuffers,
 ) -> Result<Initial> {
     let half = memory / 2;
     let in_layout = Layout {
         key_words: k,
         payload_words: 2,
     };
-    let mut by_context = Sorter::new(in_layout, KeyOrder::Context, None, half, temp, cancel);
+    let mut by_context = Sorter::with_buffer(
+        in_layout,
+        KeyOrder::Context,
+        None,
+        half,
+        temp,
+        cancel,
+        spare.take(),
+    );
     let mut reader = file.reader()?;
     let mut rec = vec![0u32; k + 2];
     while reader.read(&mut rec)? {
         by_context.push(&rec)?;
     }
-    let mut stream = by_context.finish()?;
+    let (mut stream, buf) = by_context.finish_keeping_buffer()?;
 
     let out_layout = Layout {
         key_words: k,
@@ -158,7 +168,9 @@ pub fn initial_order(
     if let Some(words) = stream.take_words() {
         return initial_in_place(words, k, discount, out_layout, temp, cancel);
     }
-    let mut by_suffix = Sorter::new(out_layout, KeyOrder::Suffix, None, half, temp, cancel);
+    // The context sort's buffer, which its merge no longer needs.
+    let mut by_suffix =
+        Sorter::with_buffer(out_layout, KeyOrder::Suffix, None, half, temp, cancel, buf);
     let mut backoffs = RecordWriter::create(temp, k)?;
 
     let mut group: Vec<u32> = Vec::new(); // records of one context, k+2 words each
@@ -194,8 +206,10 @@ pub fn initial_order(
     }
     flush(&mut group, &mut by_suffix, &mut backoffs)?;
     drop(stream);
+    let (probs, buf) = by_suffix.finish_keeping_buffer()?;
+    spare.put(buf);
     Ok(Initial {
-        probs: by_suffix.finish()?,
+        probs,
         backoffs: Some(backoffs.finish()?),
     })
 }
@@ -315,8 +329,9 @@ mod tests {
         }
         let run = writer.finish().unwrap();
         let d = Discount::from_values([0.5, 1.0, 1.5]);
-        let big = initial_order(&run, k, &d, 1 << 24, &temp, &cancel).unwrap();
-        let small = initial_order(&run, k, &d, 64, &temp, &cancel).unwrap();
+        let spare = SpareBuffers::default();
+        let big = initial_order(&run, k, &d, 1 << 24, &temp, &cancel, &spare).unwrap();
+        let small = initial_order(&run, k, &d, 64, &temp, &cancel, &spare).unwrap();
         let (bo_big, bo_small) = (big.backoffs.unwrap(), small.backoffs.unwrap());
         assert!(bo_big.records() > 10);
         assert_eq!(run_records(&bo_big, k), run_records(&bo_small, k));

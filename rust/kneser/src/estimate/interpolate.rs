@@ -210,7 +210,7 @@ fn push_records(
 /// of the interpolated records the next order joins with.
 struct Join<'a> {
     k: usize,
-    probs: SortedStream,
+    probs: &'a mut SortedStream,
     lower: &'a mut Lower,
     backoffs: Option<Backoffs>,
     next: Option<&'a mut RecordWriter>,
@@ -273,7 +273,7 @@ impl Join<'_> {
 #[allow(clippy::too_many_arguments)]
 pub fn interpolate_order(
     k: usize,
-    probs: SortedStream,
+    probs: &mut SortedStream,
     lower: &mut Lower,
     backoffs: Option<Backoffs>,
     vocab: &Vocabulary,

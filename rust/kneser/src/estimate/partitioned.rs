@@ -338,7 +338,7 @@ fn adjust_inner(
     refuse_unsupported(config)?;
     let temp = work.temp(p)?;
     let n = config.order;
-    let (vocab, windows, order, tokens) =
+    let (vocab, mut windows, order, tokens) =
         read_counts(&[partition.to_path_buf()], memory_of(config), &temp, cancel)?;
     if order != n {
         return Err(Error::InvalidArgument(format!(
@@ -346,7 +346,7 @@ fn adjust_inner(
             partition.display()
         )));
     }
-    let adjusted = adjust_stage(config, &vocab, windows, stream_ends, &temp, cancel)?;
+    let adjusted = adjust_stage(config, &vocab, &mut windows, stream_ends, &temp, cancel)?;
     let range = work.range(p);
     let mut unigrams = ContextSums::default();
     let mut present = 0u64;
@@ -742,7 +742,7 @@ fn interpolate_inner(
             }
         }
         drop(r);
-        let probs = by_suffix.finish()?;
+        let mut probs = by_suffix.finish()?;
         let mut next = match k < n {
             true => Some(RecordWriter::create(&temp, k + 1 + usize::from(collapse))?),
             false => None,
@@ -750,7 +750,7 @@ fn interpolate_inner(
         let mut sink = ArpaSink::new(Output::Path(piece_path(work, p, k)), &[])?;
         interpolate_order(
             k,
-            probs,
+            &mut probs,
             &mut lower,
             backoffs(k)?,
             &vocab,

@@ -25,7 +25,7 @@ use crate::arpa::writer::write_header;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
 use crate::io::{display_name, open_input};
-use crate::sort::{get_u64, RecordWriter, SortedStream, TempDir};
+use crate::sort::{get_u64, RecordWriter, SortedStream, SpareBuffers, TempDir};
 
 /// Bytes of text per chunk tokenized by one thread.
 const CHUNK_BYTES: usize = 1 << 20;
@@ -173,9 +173,12 @@ fn run(
     // Claim the output first: a bad target path, or an input as output, fails before any work.
     let mut sink = ArpaSink::new(output, source.paths())?;
 
-    let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
-    let windows = trace_raw(trace, windows, config.order, &vocab, &temp)?;
-    let mut adjusted = adjust_stage(config, &vocab, windows, true, &temp, cancel)?;
+    // Sort buffers handed from stage to stage, so that each does not fault its budget in anew.
+    let spare = SpareBuffers::default();
+    let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel, &spare)?;
+    let mut windows = trace_raw(trace, windows, config.order, &vocab, &temp)?;
+    let mut adjusted = adjust_stage(config, &vocab, &mut windows, true, &temp, cancel)?;
+    spare.put(windows.into_buffer());
     let (vocab, bos) = match config.renumber {
         true => renumber_stage(&vocab, &mut adjusted.files, &temp, cancel)?,
         false => (vocab, BOS),
@@ -201,8 +204,10 @@ fn run(
         cancel,
         start,
         trace,
+        spare: &spare,
     };
     stages.write(adjusted.files, unigrams, &header, &mut sink)?;
+    drop(spare);
     log(config, "=== 5/5 Writing ARPA model ===");
     sink.finish()?;
     drop(temp);
@@ -266,7 +271,7 @@ fn model_counts(stats: &[OrderStats], unigrams: &Unigrams) -> (Vec<u64>, Vec<u64
 pub(crate) fn adjust_stage(
     config: &EstimateConfig,
     vocab: &Vocabulary,
-    windows: SortedStream,
+    windows: &mut SortedStream,
     stream_ends: bool,
     temp: &TempDir,
     cancel: &Cancel,
@@ -491,6 +496,8 @@ struct Probabilities<'a> {
     cancel: &'a Cancel,
     start: Instant,
     trace: Option<&'a Trace>,
+    /// Sort buffers between the orders' sorts.
+    spare: &'a SpareBuffers,
 }
 
 impl Probabilities<'_> {
@@ -501,7 +508,8 @@ impl Probabilities<'_> {
         };
         let third = (self.memory / 3).max(1);
         let d = &self.discounts[k - 1];
-        let mut initial = initial_order(&file, k, d, 2 * third, self.temp, self.cancel)?;
+        let mut initial =
+            initial_order(&file, k, d, 2 * third, self.temp, self.cancel, self.spare)?;
         if let Some(t) = self.trace {
             let run = initial.probs.into_run(self.temp)?;
             t.initial(&run, initial.backoffs.as_ref(), k, self.vocab)?;
@@ -604,9 +612,10 @@ impl Probabilities<'_> {
             false => None,
         };
         let (vocab, cancel) = (self.vocab, self.cancel);
+        let mut probs = current.probs;
         interpolate_order(
             k,
-            current.probs,
+            &mut probs,
             lower,
             backoffs,
             vocab,
@@ -615,6 +624,7 @@ impl Probabilities<'_> {
             collapse,
             cancel,
         )?;
+        self.spare.put(probs.into_buffer());
         let Some(kept) = kept else {
             return Ok(());
         };
@@ -650,6 +660,7 @@ fn count_stage(
     memory: usize,
     temp: &TempDir,
     cancel: &Cancel,
+    spare: &SpareBuffers,
 ) -> Result<(Vocabulary, SortedStream, u64)> {
     log(config, "=== 1/5 Counting and sorting n-grams ===");
     let options = CountOptions {
@@ -667,18 +678,29 @@ fn count_stage(
                 log(config, format!("Reading {}", display_name(path)));
                 count_file(&mut counter, path)?;
             }
-            counter.finish()?
+            finish_counter(counter, spare)?
         }
         Source::Batches(batches) => {
             let mut counter = counter();
             count_batches(&mut counter, batches)?;
-            counter.finish()?
+            finish_counter(counter, spare)?
         }
     };
     log(
         config,
         format!("Unigram tokens {tokens} types {}", vocab.len()),
     );
+    Ok((vocab, windows, tokens))
+}
+
+/// Finishes stage 1's counting, keeping its sort buffer in `spare` when the windows are
+/// merged from disk.
+fn finish_counter(
+    counter: Counter,
+    spare: &SpareBuffers,
+) -> Result<(Vocabulary, SortedStream, u64)> {
+    let (vocab, windows, tokens, buf) = counter.finish_keeping_buffer()?;
+    spare.put(buf);
     Ok((vocab, windows, tokens))
 }
 
@@ -812,7 +834,9 @@ pub fn count_to_file(
         crate::io::claim_output(path, source.paths())?;
         let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
         let temp = TempDir::new_in(&config.temp_dir)?;
-        let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel)?;
+        let spare = SpareBuffers::default();
+        let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel, &spare)?;
+        drop(spare);
         write_counts(path, &vocab, windows, config.order, tokens, cancel)
     })
 }

@@ -68,6 +68,29 @@ impl Layout {
     }
 }
 
+/// The sort buffer a job's finished sort handed back ([`Sorter::finish_keeping_buffer`],
+/// [`SortedStream::into_buffer`]), kept for its next sort ([`Sorter::with_buffer`]) so that
+/// each stage does not map and fault in its budget afresh. One buffer at most is kept (the
+/// larger when a second comes), so an idle buffer adds at most one sort's budget to the peak.
+#[derive(Default)]
+pub struct SpareBuffers(std::cell::RefCell<Vec<u32>>);
+
+impl SpareBuffers {
+    /// Keeps `buf` (emptied) for a later sort if it is larger than the one kept.
+    pub fn put(&self, mut buf: Vec<u32>) {
+        let mut kept = self.0.borrow_mut();
+        if buf.capacity() > kept.capacity() {
+            buf.clear();
+            *kept = buf;
+        }
+    }
+
+    /// The buffer kept (then none is), or an empty vector.
+    pub fn take(&self) -> Vec<u32> {
+        std::mem::take(&mut *self.0.borrow_mut())
+    }
+}
+
 /// Memory left free beside a sort buffer: a buffer grows only while this much more could still be
 /// allocated, so that the rest of the process (I/O buffers, threads, the error path itself) never
 /// meets an allocation failure, which Rust answers by aborting.
@@ -143,6 +166,31 @@ impl Sorter {
         }
     }
 
+    /// [`Sorter::new`] collecting into `buf` (emptied first; cut to the budget if larger): a
+    /// buffer an earlier sort of the job handed back ([`Sorter::finish_keeping_buffer`],
+    /// [`SortedStream::into_buffer`]). Its pages are mapped already, so the sort does not take
+    /// a page fault per 4 KB of its budget again, as a freshly allocated buffer does (glibc
+    /// gives a buffer this large its own mapping and unmaps it when freed).
+    #[allow(clippy::too_many_arguments)]
+    pub fn with_buffer(
+        layout: Layout,
+        order: KeyOrder,
+        combine: Option<Combine>,
+        memory: usize,
+        temp: &TempDir,
+        cancel: &Cancel,
+        mut buf: Vec<u32>,
+    ) -> Self {
+        let mut sorter = Sorter::new(layout, order, combine, memory, temp, cancel);
+        buf.clear();
+        if buf.capacity() > sorter.cap_words {
+            // Returns the tail's pages to the system (a shrinking realloc of a mapping).
+            buf.shrink_to(sorter.cap_words);
+        }
+        sorter.buf = buf;
+        sorter
+    }
+
     /// The record layout.
     pub fn layout(&self) -> Layout {
         self.layout
@@ -196,24 +244,38 @@ impl Sorter {
     }
 
     /// Sorts what is left and streams the merged result.
-    pub fn finish(mut self) -> Result<SortedStream> {
+    pub fn finish(self) -> Result<SortedStream> {
+        Ok(self.finish_keeping_buffer()?.0)
+    }
+
+    /// [`Sorter::finish`], also handing back the sort buffer (emptied, its pages still mapped)
+    /// when the result is merged from runs on disk, for the job's next sort
+    /// ([`Sorter::with_buffer`]); when everything fit, the buffer is the stream's and an empty
+    /// vector comes back.
+    pub fn finish_keeping_buffer(mut self) -> Result<(SortedStream, Vec<u32>)> {
         self.cancel.check()?;
         if self.runs.is_empty() {
             let block = std::mem::take(&mut self.buf);
             let sorted = sort_block(block, self.layout, self.order, self.combine);
-            return Ok(SortedStream::in_memory(sorted, self.layout.width()));
+            return Ok((
+                SortedStream::in_memory(sorted, self.layout.width()),
+                Vec::new(),
+            ));
         }
         if !self.buf.is_empty() {
             self.spill()?;
         }
-        runs::merge_all(
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let stream = runs::merge_all(
             self.runs,
             self.layout,
             self.order,
             self.combine,
             &self.temp,
             &self.cancel,
-        )
+        )?;
+        Ok((stream, buf))
     }
 }
 

@@ -312,6 +312,18 @@ impl SortedStream {
         }
     }
 
+    /// The buffer of a stream held in memory, emptied (its pages still mapped), for the job's
+    /// next sort ([`super::Sorter::with_buffer`]); an empty vector for a stream read from disk.
+    pub fn into_buffer(self) -> Vec<u32> {
+        match self.inner {
+            Inner::Memory { mut words, .. } => {
+                words.clear();
+                words
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// A stream over a file of records already in order.
     pub fn from_run(run: Run) -> Result<Self> {
         let reader = run.reader()?;
