@@ -37,12 +37,10 @@ const STRING_CACHE_WORD_BYTES: usize = 32;
 #[derive(Default)]
 struct StringCache {
     words: FxHashMap<Box<str>, Py<PyString>>,
-    /// At index `id`, 1 + the index in `held` of dictionary word `id`'s `str`, or 0. Zeroed
-    /// memory (calloc), so the pages of ids never met are never touched: a first batch writes
-    /// only around the ids it meets, not a slot for every id below the largest one.
-    by_id: Vec<u32>,
-    /// The `str` of the dictionary words met, in the order met.
-    held: Vec<Py<PyString>>,
+    /// The `str` of dictionary word `id` at index `id`.
+    by_id: Vec<Option<Py<PyString>>>,
+    /// How many of `by_id` are set.
+    ids_held: usize,
 }
 
 impl StringCache {
@@ -60,24 +58,19 @@ impl StringCache {
             return self.get(py, word);
         }
         let i = id as usize;
-        if let Some(&slot) = self.by_id.get(i) {
-            if slot != 0 {
-                return self.held[slot as usize - 1].bind(py).clone();
-            }
+        if let Some(Some(s)) = self.by_id.get(i) {
+            return s.bind(py).clone();
         }
-        if self.held.len() >= STRING_CACHE_IDS {
-            self.by_id = Vec::new();
-            self.held.clear();
+        if self.ids_held >= STRING_CACHE_IDS {
+            self.by_id.clear();
+            self.ids_held = 0;
         }
         if self.by_id.len() <= i {
-            // A new zeroed table (calloc: untouched pages cost nothing), the old slots copied.
-            let mut grown = vec![0u32; (i + 1).next_power_of_two().max(1 << 16)];
-            grown[..self.by_id.len()].copy_from_slice(&self.by_id);
-            self.by_id = grown;
+            self.by_id.resize_with(i + 1, || None);
         }
         let s = PyString::new(py, word);
-        self.held.push(s.clone().unbind());
-        self.by_id[i] = self.held.len() as u32;
+        self.by_id[i] = Some(s.clone().unbind());
+        self.ids_held += 1;
         s
     }
 

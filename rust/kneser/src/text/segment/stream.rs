@@ -143,11 +143,6 @@ impl Segmenter {
             .map(|texts| {
                 let mut batch = WordBatch::default();
                 let list = &mut batch.words;
-                // The words of the default mode concatenate back to the texts: one allocation of
-                // the buffer instead of doubling copies (full mode may still grow it).
-                list.buf
-                    .reserve(texts.iter().map(|t| t.as_ref().len()).sum());
-                batch.text_ends.reserve(texts.len());
                 for t in texts {
                     self.for_each_word_id(t.as_ref(), cut_all, &mut |w, id| {
                         list.buf.push_str(w);
