@@ -34,9 +34,51 @@ use crate::text::{PyNormalizer, PyTokenizer};
 ///     batch_size: input lines per batch.
 #[pyclass(name = "read_documents", module = "kneser")]
 pub struct PyDocuments {
+    input: DocumentInput,
+}
+
+/// The documents input of an iterating binding (`read_documents`, `PipelineJob.read`): the
+/// reader of `path` (None once it has ended), the core's `DocumentOptions` and the batch size,
+/// as both build them from their `(path, field, text, on_error, batch_size)` arguments.
+struct DocumentInput {
     reader: Mutex<Option<Reader>>,
     opts: DocumentOptions,
     batch_size: usize,
+}
+
+impl DocumentInput {
+    fn open(
+        py: Python<'_>,
+        path: &std::path::Path,
+        field: String,
+        text: bool,
+        on_error: &str,
+        batch_size: usize,
+    ) -> PyResult<Self> {
+        let raise = raise_on_error(on_error)?;
+        Ok(DocumentInput {
+            reader: Mutex::new(Some(open_lines(py, path)?)),
+            opts: DocumentOptions { field, text, raise },
+            batch_size: batch_size.max(1),
+        })
+    }
+
+    /// The next item made by `read` from the reader (at most `batch_size` lines); None, and
+    /// the reader dropped, once the input has ended or `read` returns None.
+    fn next<T>(
+        &self,
+        read: impl FnOnce(&mut Reader, usize, &DocumentOptions) -> PyResult<Option<T>>,
+    ) -> PyResult<Option<T>> {
+        let mut guard = lock_reader(&self.reader)?;
+        let Some(reader) = guard.as_mut() else {
+            return Ok(None);
+        };
+        let item = read(reader, self.batch_size, &self.opts)?;
+        if item.is_none() {
+            *guard = None;
+        }
+        Ok(item)
+    }
 }
 
 type Batch<'py> = (
@@ -57,11 +99,8 @@ impl PyDocuments {
         on_error: &str,
         batch_size: usize,
     ) -> PyResult<Self> {
-        let raise = raise_on_error(on_error)?;
         Ok(PyDocuments {
-            reader: Mutex::new(Some(open_lines(py, &path)?)),
-            opts: DocumentOptions { field, text, raise },
-            batch_size: batch_size.max(1),
+            input: DocumentInput::open(py, &path, field, text, on_error, batch_size)?,
         })
     }
 
@@ -70,16 +109,11 @@ impl PyDocuments {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Batch<'py>>> {
-        let mut guard = lock_reader(&self.reader)?;
-        let Some(reader) = guard.as_mut() else {
-            return Ok(None);
-        };
-        let (opts, max) = (&self.opts, self.batch_size);
-        let batch = py
-            .detach(|| kneser::read_documents(reader, max, opts))
-            .map_err(|e| to_pyerr(py, e))?;
+        let batch = self.input.next(|reader, max, opts| {
+            py.detach(|| kneser::read_documents(reader, max, opts))
+                .map_err(|e| to_pyerr(py, e))
+        })?;
         let Some(batch) = batch else {
-            *guard = None;
             return Ok(None);
         };
         let mut texts = Vec::with_capacity(batch.documents.len());
@@ -281,12 +315,9 @@ impl PyPipelineJob {
         on_error: &str,
         batch_size: usize,
     ) -> PyResult<PyPipelineBatches> {
-        let raise = raise_on_error(on_error)?;
         Ok(PyPipelineBatches {
             state: Arc::clone(&self.state),
-            reader: Mutex::new(Some(open_lines(py, &path)?)),
-            opts: DocumentOptions { field, text, raise },
-            batch_size: batch_size.max(1),
+            input: DocumentInput::open(py, &path, field, text, on_error, batch_size)?,
         })
     }
 
@@ -371,9 +402,7 @@ impl PyPipelineJob {
 #[pyclass(name = "PipelineBatches", module = "kneser")]
 pub struct PyPipelineBatches {
     state: Arc<Mutex<JobState>>,
-    reader: Mutex<Option<Reader>>,
-    opts: DocumentOptions,
-    batch_size: usize,
+    input: DocumentInput,
 }
 
 #[pymethods]
@@ -383,26 +412,18 @@ impl PyPipelineBatches {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Step<'py>>> {
-        let mut guard = lock_reader(&self.reader)?;
-        let Some(reader) = guard.as_mut() else {
-            return Ok(None);
-        };
-        let (state, opts, max) = (&self.state, &self.opts, self.batch_size);
-        let res = run_detached(py, |cancel| {
-            let Some(batch) = kneser::read_documents(reader, max, opts)? else {
-                return Ok(None);
-            };
-            let mut st = lock_job(state)?;
-            st.job.report.malformed.extend(batch.malformed);
-            step(&mut st, batch.documents, cancel).map(Some)
+        let state = &self.state;
+        let res = self.input.next(|reader, max, opts| {
+            run_detached(py, |cancel| {
+                let Some(batch) = kneser::read_documents(reader, max, opts)? else {
+                    return Ok(None);
+                };
+                let mut st = lock_job(state)?;
+                st.job.report.malformed.extend(batch.malformed);
+                step(&mut st, batch.documents, cancel).map(Some)
+            })
         })?;
-        match res {
-            Some(r) => Ok(Some(step_to_py(py, r))),
-            None => {
-                *guard = None;
-                Ok(None)
-            }
-        }
+        Ok(res.map(|r| step_to_py(py, r)))
     }
 }
 
