@@ -286,7 +286,7 @@ pub fn encode_texts(
             let texts = texts?;
             cancel.check()?;
             let mut batch = LineBatch {
-                text: String::with_capacity(texts.iter().map(String::len).sum()),
+                text: String::with_capacity(texts.iter().map(|t| t.len() + 1).sum()),
                 ends: Vec::with_capacity(texts.len()),
                 file_index: 0,
                 source: TEXTS_SOURCE.to_string(),
@@ -295,6 +295,7 @@ pub fn encode_texts(
             for t in &texts {
                 batch.text.push_str(t);
                 batch.ends.push(batch.text.len());
+                batch.text.push('\n');
             }
             first_line += texts.len() as u64;
             if !batch.is_empty() {
@@ -329,15 +330,14 @@ fn encode_with(
     let unk = vocab.unknown_id(config.unknown)?;
     let mut sink = ShardSink::new(out_dir, config, vocab.len(), eod, sources)?;
     let eod_id = sink.index.eod.as_ref().map(|e| e.1);
-    let vocab_unk = vocab.unk_id();
-    let mut encoded = IdBatch::default();
+    let dtype = sink.index.dtype;
+    let mut parts = Vec::new();
     feed(&mut |batch| {
-        encode_lines(vocab, tokenizer, batch, unk, eod_id, &mut encoded)?;
-        let unk_tokens = match vocab_unk {
-            Some(u) => encoded.ids.iter().filter(|&&id| id == u).count() as u64,
-            None => 0,
-        };
-        sink.write_counted(&encoded, unk_tokens, batch.file_index, &batch.source)
+        let used = encode_lines(vocab, tokenizer, batch, unk, eod_id, dtype, &mut parts)?;
+        for part in &parts[..used] {
+            sink.write_encoded(part, batch.file_index, &batch.source)?;
+        }
+        Ok(())
     })?;
     sink.finish()
 }
@@ -523,12 +523,23 @@ impl ShardSink {
                 batch.ids.len()
             )));
         }
-        self.write_counted(batch, unk_tokens, file_index, source)
+        let mut bytes = std::mem::take(&mut self.writer.bytes);
+        to_le_bytes(&batch.ids, self.index.dtype, &mut bytes);
+        let written = self.write_counted(batch, &bytes, unk_tokens, file_index, source);
+        self.writer.bytes = bytes;
+        written
     }
 
+    /// Appends one [`Part`] encoded by [`encode_lines`].
+    fn write_encoded(&mut self, part: &Part, file_index: usize, source: &str) -> Result<()> {
+        self.write_counted(&part.ids, &part.bytes, part.unk_tokens, file_index, source)
+    }
+
+    /// Appends `batch`, whose ids are `bytes` in the shards' dtype.
     fn write_counted(
         &mut self,
         batch: &IdBatch,
+        bytes: &[u8],
         unk_tokens: u64,
         file_index: usize,
         source: &str,
@@ -536,7 +547,7 @@ impl ShardSink {
         self.index.empty_lines += batch.empty_lines;
         self.index.documents += batch.doc_ends.len() as u64;
         self.index.unk_tokens += unk_tokens;
-        self.writer.write(&batch.ids, &batch.doc_ends)?;
+        self.writer.write(bytes, &batch.doc_ends)?;
         if let Some(p) = self.progress.as_mut() {
             p.update(
                 file_index,
@@ -597,50 +608,85 @@ fn remove_stale_shards(dir: &Path, config: &EncodeConfig, kept: &[ShardInfo]) ->
     Ok(())
 }
 
+/// One contiguous share of a batch of lines, encoded on one thread: its ids as [`IdBatch`] and
+/// as the shard's little-endian bytes, and the `<unk>` ids among them.
+#[derive(Debug, Default)]
+struct Part {
+    ids: IdBatch,
+    bytes: Vec<u8>,
+    unk_tokens: u64,
+}
+
+/// Encodes the lines of `batch` into `parts` (one per contiguous share of lines, in order,
+/// buffers kept from the previous batch), each part's ids also as the shard bytes of `dtype`
+/// and its `<unk>` ids counted, all in parallel; the parts are written in order after.
 fn encode_lines(
     vocab: &Vocab,
     tokenizer: &Tokenizer,
     batch: &LineBatch,
     unk: Option<u32>,
     eod: Option<u32>,
-    out: &mut IdBatch,
-) -> Result<()> {
+    dtype: ShardDtype,
+    parts: &mut Vec<Part>,
+) -> Result<usize> {
     let n = batch.len();
     let chunk = n.div_ceil(rayon::current_num_threads() * 8).max(64);
-    let parts: Vec<IdBatch> = (0..n)
-        .into_par_iter()
-        .step_by(chunk)
-        .map(|start| {
-            let mut part = IdBatch { ids: Vec::new(), doc_ends: Vec::new(), empty_lines: 0 };
-            for i in start..(start + chunk).min(n) {
-                let before = part.ids.len();
-                if let Some(token) = vocab.encode_into(tokenizer, batch.line(i), unk, &mut part.ids) {
-                    return Err(Error::format(
-                        batch.source.clone(),
-                        batch.first_line + i as u64,
-                        format!("token {token:?} is not in the vocabulary (unk=\"raise\"); pass unk=\"unk\" to map it to {UNK}"),
-                    ));
-                }
-                if part.ids.len() == before {
-                    part.empty_lines += 1;
-                    continue;
-                }
-                if let Some(e) = eod {
-                    part.ids.push(e);
-                }
-                part.doc_ends.push(part.ids.len());
-            }
-            Ok(part)
-        })
-        .collect::<Result<_>>()?;
-    out.clear();
-    for part in parts {
-        let base = out.ids.len();
-        out.ids.extend_from_slice(&part.ids);
-        out.doc_ends.extend(part.doc_ends.iter().map(|e| base + e));
-        out.empty_lines += part.empty_lines;
+    let used = n.div_ceil(chunk);
+    if parts.len() < used {
+        parts.resize_with(used, Part::default);
     }
-    Ok(())
+    let vocab_unk = vocab.unk_id();
+    // Every part runs to its end or its error, so that the error reported is the first in
+    // the corpus, whatever the threads' timing.
+    let outcomes: Vec<Result<()>> = parts[..used]
+        .par_iter_mut()
+        .enumerate()
+        .map(|(c, part)| {
+            let start = c * chunk;
+            let ids = &mut part.ids;
+            ids.clear();
+            let (doc_ends, empty_lines) = (&mut ids.doc_ends, &mut ids.empty_lines);
+            let lines = (start..(start + chunk).min(n)).map(|i| batch.line(i));
+            let ended = |_, count: usize, out: &mut Vec<u32>| {
+                if count == 0 {
+                    *empty_lines += 1;
+                    return;
+                }
+                out.extend(eod);
+                doc_ends.push(out.len());
+            };
+            if let Some((i, token)) = vocab.encode_texts_into(tokenizer, lines, unk, &mut ids.ids, ended) {
+                return Err(Error::format(
+                    batch.source.clone(),
+                    batch.first_line + (start + i) as u64,
+                    format!("token {token:?} is not in the vocabulary (unk=\"raise\"); pass unk=\"unk\" to map it to {UNK}"),
+                ));
+            }
+            part.unk_tokens = match vocab_unk {
+                Some(u) => ids.ids.iter().filter(|&&id| id == u).count() as u64,
+                None => 0,
+            };
+            to_le_bytes(&ids.ids, dtype, &mut part.bytes);
+            Ok(())
+        })
+        .collect();
+    outcomes.into_iter().collect::<Result<()>>()?;
+    Ok(used)
+}
+
+/// `ids` as little-endian `dtype` values, in `out` (overwritten); every id fits the dtype.
+fn to_le_bytes(ids: &[u32], dtype: ShardDtype, out: &mut Vec<u8>) {
+    let width = dtype.width();
+    out.resize(ids.len() * width, 0);
+    if dtype == ShardDtype::U16 {
+        for (b, &id) in out.chunks_exact_mut(2).zip(ids) {
+            b.copy_from_slice(&(id as u16).to_le_bytes());
+        }
+    } else {
+        for (b, &id) in out.chunks_exact_mut(4).zip(ids) {
+            b.copy_from_slice(&id.to_le_bytes());
+        }
+    }
 }
 
 /// Length of the `.npy` header we write (magic, version, length and the padded dict).
@@ -697,8 +743,10 @@ impl ShardWriter {
             .min(self.config.shard_tokens)
     }
 
-    /// Appends `ids`; `doc_ends` (offsets into `ids`) say where documents end.
-    fn write(&mut self, mut ids: &[u32], doc_ends: &[usize]) -> Result<()> {
+    /// Appends ids given as `bytes` (little-endian, of the writer's dtype); `doc_ends` (offsets
+    /// in ids) say where documents end.
+    fn write(&mut self, mut bytes: &[u8], doc_ends: &[usize]) -> Result<()> {
+        let width = self.dtype.width();
         let first = self.written;
         let per = self.config.shard_tokens;
         for &end in doc_ends {
@@ -715,14 +763,14 @@ impl ShardWriter {
             }
             self.done[shard].documents += 1;
         }
-        while !ids.is_empty() {
+        while !bytes.is_empty() {
             if self.current.is_none() {
                 self.open()?;
             }
             let room = (per - self.written % per) as usize;
-            let take = room.min(ids.len());
-            self.put(&ids[..take])?;
-            ids = &ids[take..];
+            let take = room.min(bytes.len() / width);
+            self.put(&bytes[..take * width], take)?;
+            bytes = &bytes[take * width..];
             if self.written.is_multiple_of(per) {
                 self.close()?;
             }
@@ -758,24 +806,14 @@ impl ShardWriter {
         Ok(())
     }
 
-    fn put(&mut self, ids: &[u32]) -> Result<()> {
-        self.bytes.clear();
-        if self.dtype == ShardDtype::U16 {
-            // Every id fits: resolve() checked the vocabulary size.
-            self.bytes
-                .extend(ids.iter().flat_map(|&id| (id as u16).to_le_bytes()));
-        } else {
-            self.bytes
-                .extend(ids.iter().flat_map(|&id| id.to_le_bytes()));
-        }
-        debug_assert_eq!(self.bytes.len(), ids.len() * self.dtype.width());
+    /// Writes `n` ids, given as their `bytes`, into the open shard.
+    fn put(&mut self, bytes: &[u8], n: usize) -> Result<()> {
         let (file, path, _) = self
             .current
             .as_mut()
             .ok_or_else(|| Error::Internal("no open shard".into()))?;
-        file.write_all(&self.bytes)
-            .at_path("cannot write", &*path)?;
-        self.written += ids.len() as u64;
+        file.write_all(bytes).at_path("cannot write", &*path)?;
+        self.written += n as u64;
         Ok(())
     }
 

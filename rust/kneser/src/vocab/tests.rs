@@ -656,3 +656,66 @@ fn shard_sink_refuses_bad_batches() {
     assert!(ShardSink::new(dir.path(), &u16, 70_000, None, vec![]).is_err());
     assert!(!dir.path().join("index.json").exists());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The block reader gives exactly the lines (numbered from 1, in order, over several files)
+    /// that reading line by line gives, for any block size, lines longer than a block included;
+    /// invalid UTF-8 is the same error (file, line, offset in the line).
+    #[test]
+    fn block_reader_gives_the_lines_of_the_line_reader(
+        files in proptest::collection::vec(
+            proptest::collection::vec(
+                prop_oneof![Just(b'a'), Just(b' '), Just(b'\n'), Just(b'\r'), Just(0xc3), Just(0xa9), Just(0xff)],
+                0..60,
+            ),
+            1..4,
+        ),
+        block in 1usize..24,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = files
+            .iter()
+            .enumerate()
+            .map(|(i, bytes)| {
+                let p = dir.path().join(format!("f{i}.txt"));
+                std::fs::write(&p, bytes).unwrap();
+                p
+            })
+            .collect();
+        // Line by line: (file, number, text) until the first invalid line.
+        let mut want = Vec::new();
+        let mut want_err = None;
+        'files: for (i, p) in paths.iter().enumerate() {
+            let mut r = crate::io::LineReader::new(crate::io::open_input(p).unwrap(), crate::io::display_name(p));
+            while let Some(line) = r.next_line().unwrap() {
+                match line.as_str(&crate::io::display_name(p)) {
+                    Ok(s) => want.push((i, line.number, s.to_string())),
+                    Err(e) => {
+                        want_err = Some(e.to_string());
+                        break 'files;
+                    }
+                }
+            }
+        }
+        let mut got = Vec::new();
+        let result = count::for_each_block(&paths, block, &Cancel::new(), |batch| {
+            for i in 0..batch.len() {
+                got.push((batch.file_index, batch.first_line + i as u64, batch.line(i).to_string()));
+            }
+            Ok(())
+        });
+        match want_err {
+            None => {
+                prop_assert!(result.is_ok(), "{:?}", result);
+                prop_assert_eq!(got, want);
+            }
+            Some(e) => {
+                prop_assert_eq!(result.unwrap_err().to_string(), e);
+                // Whatever came before the error is a prefix of the lines.
+                prop_assert!(got.len() <= want.len() && got[..] == want[..got.len()]);
+            }
+        }
+    }
+}
