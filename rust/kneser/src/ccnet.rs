@@ -714,18 +714,7 @@ mod tests {
     /// one word, a piece holding a no-break space (not one word of the joined line) and no
     /// piece for `x` or `\n` (unknown spans).
     fn sentencepiece() -> SentencePiece {
-        fn varint(mut x: u64, out: &mut Vec<u8>) {
-            while x >= 0x80 {
-                out.push((x as u8) | 0x80);
-                x >>= 7;
-            }
-            out.push(x as u8);
-        }
-        fn bytes_field(n: u64, b: &[u8], out: &mut Vec<u8>) {
-            varint(n << 3 | 2, out);
-            varint(b.len() as u64, out);
-            out.extend_from_slice(b);
-        }
+        use crate::text::sentencepiece::proto::test_writer::{bytes_field, varint};
         let pieces: [(&str, f32, u64); 13] = [
             ("<unk>", 0.0, 2),
             ("<s>", 0.0, 3),

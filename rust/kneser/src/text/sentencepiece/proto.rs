@@ -308,11 +308,11 @@ pub fn parse_model(buf: &[u8]) -> PResult<ModelProto> {
     Ok(model)
 }
 
+/// A protobuf writer for tests that build `.model` files by hand (here and in `ccnet`'s tests).
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn varint(mut x: u64, out: &mut Vec<u8>) {
+pub(crate) mod test_writer {
+    /// Appends `x` as a base-128 varint.
+    pub(crate) fn varint(mut x: u64, out: &mut Vec<u8>) {
         while x >= 0x80 {
             out.push((x as u8) | 0x80);
             x >>= 7;
@@ -320,11 +320,18 @@ mod tests {
         out.push(x as u8);
     }
 
-    fn bytes_field(n: u64, b: &[u8], out: &mut Vec<u8>) {
+    /// Appends field `n` with wire type 2 (length-delimited) holding `b`.
+    pub(crate) fn bytes_field(n: u64, b: &[u8], out: &mut Vec<u8>) {
         varint(n << 3 | 2, out);
         varint(b.len() as u64, out);
         out.extend_from_slice(b);
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_writer::{bytes_field, varint};
+    use super::*;
 
     #[test]
     fn reads_pieces_and_flags() {
