@@ -12,6 +12,7 @@ hundreds of cycles and no instruction): read these next to bench_segment.py's ra
 
 Usage:
   python benchmarks/instr_segment.py [--lines 2000] [--extra 2] [--only kneser-lcut rjieba]
+      [--cache-sim] [--branch-sim]
 
 Needs valgrind and a release build (`make build-prod`).
 """
@@ -59,11 +60,16 @@ CASES = ("rjieba", "kneser-lcut", "kneser-cut", "kneser-batch", "jieba")
 COLLECTED = re.compile(r"Collected : (\d+)")
 D1_MISSES = re.compile(r"D1  misses: +([\d,]+)")
 LL_MISSES = re.compile(r"LL misses: +([\d,]+)")
+MISPREDICTS = re.compile(r"Mispredicts: +[\d,]+ +\( *([\d,]+) cond \+ *([\d,]+) ind\)")
 
 
-def counts(case: str, dict_path: Path, text: Path, reps: int, cache_sim: bool) -> list[int]:
-    """Instructions, and with `cache_sim` the simulated D1 and last-level cache misses."""
+def counts(
+    case: str, dict_path: Path, text: Path, reps: int, cache_sim: bool, branch_sim: bool
+) -> list[int]:
+    """Instructions; with `cache_sim` the simulated D1 and last-level cache misses; with
+    `branch_sim` the mispredicted conditional and indirect branches."""
     sim = ["--cache-sim=yes"] if cache_sim else []
+    sim += ["--branch-sim=yes"] if branch_sim else []
     out = subprocess.run(
         [
             "valgrind",
@@ -88,7 +94,13 @@ def counts(case: str, dict_path: Path, text: Path, reps: int, cache_sim: bool) -
         found += [D1_MISSES.search(out.stderr), LL_MISSES.search(out.stderr)]
     if any(f is None for f in found):
         raise SystemExit(f"no counts in callgrind's output:\n{out.stderr[-2000:]}")
-    return [int(f.group(1).replace(",", "")) for f in found if f is not None]
+    values = [int(f.group(1).replace(",", "")) for f in found if f is not None]
+    if branch_sim:
+        mispredicts = MISPREDICTS.search(out.stderr)
+        if mispredicts is None:
+            raise SystemExit(f"no branch counts in callgrind's output:\n{out.stderr[-2000:]}")
+        values += [int(g.replace(",", "")) for g in mispredicts.groups()]
+    return values
 
 
 def versions() -> str:
@@ -115,6 +127,11 @@ def main() -> None:
     parser.add_argument(
         "--cache-sim", action="store_true", help="also simulated D1 and LL misses per line"
     )
+    parser.add_argument(
+        "--branch-sim",
+        action="store_true",
+        help="also simulated mispredicted conditional and indirect branches per line",
+    )
     args = parser.parse_args()
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed: nothing measured")
@@ -123,14 +140,15 @@ def main() -> None:
     chars = sum(len(t) for t in lines)
     print(f"{len(lines):,} lines, {chars:,} characters from {args.corpus}; {versions()}")
     misses = f" {'D1 miss/line':>13} {'LL miss/line':>13}" if args.cache_sim else ""
+    misses += f" {'cond mispred':>13} {'ind mispred':>13}" if args.branch_sim else ""
     print(f"{'':16} {'instr/line':>11} {'instr/char':>11} {'rjieba / this':>14}{misses}")
     per_line: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         text = Path(tmp) / "lines.txt"
         text.write_text("\n".join(lines), encoding="utf-8")
         for case in args.only or CASES:
-            one = counts(case, args.dict, text, 1, args.cache_sim)
-            more = counts(case, args.dict, text, 1 + args.extra, args.cache_sim)
+            one = counts(case, args.dict, text, 1, args.cache_sim, args.branch_sim)
+            more = counts(case, args.dict, text, 1 + args.extra, args.cache_sim, args.branch_sim)
             diff = [(m - o) / (args.extra * len(lines)) for m, o in zip(more, one, strict=True)]
             per_line[case] = diff[0]
             ratio = per_line.get("rjieba")
