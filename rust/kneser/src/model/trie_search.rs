@@ -300,9 +300,10 @@ impl Lookup for TrieView<'_> {
         if let Some(level) = self.p.levels[0].as_ref() {
             let (lo, hi) = (range.0, range.1.min(level.entries));
             let key = u64::from(state.words[0]);
-            if lo < hi && key <= self.p.vocab {
+            let product = key.checked_mul(hi - lo.min(hi));
+            if let (true, Some(product)) = (lo < hi && key <= self.p.vocab, product) {
                 // uniform_find's first pivot over the values 0..=vocab.
-                let first = lo + pivot(key, self.p.vocab, hi - lo);
+                let first = lo + product / (self.p.vocab + 1);
                 let at = (level.packed.bit(first) >> 3) as usize;
                 if let Some(b) = self.bytes.get(at) {
                     super::probing::prefetch(b);
@@ -423,7 +424,20 @@ pub(crate) fn uniform_find(
     while lo < hi {
         // lo_value <= key <= hi_value: the pivot falls in lo..hi.
         let mid = if probes < 8 {
-            lo + pivot(key - lo_value, hi_value - lo_value, hi - lo)
+            // In 64-bit integers when they suffice (word ids), else in floating point (hashes;
+            // a 128-bit division costs more than the probe it saves); any pivot in lo..hi is
+            // correct.
+            let (offset, width) = (key - lo_value, hi - lo);
+            match (
+                offset.checked_mul(width),
+                (hi_value - lo_value).checked_add(1),
+            ) {
+                (Some(product), Some(span)) => lo + product / span,
+                _ => {
+                    let fraction = offset as f64 / ((hi_value - lo_value) as f64 + 1.0);
+                    (lo + (fraction * width as f64) as u64).min(hi - 1)
+                }
+            }
         } else {
             lo + (hi - lo) / 2
         };
@@ -442,24 +456,6 @@ pub(crate) fn uniform_find(
         }
     }
     None
-}
-
-/// The interpolation pivot `offset * width / (span + 1)` (`offset <= span`), below `width`,
-/// in integers only. When the span needs more than 32 bits (vocabulary hashes), offset and
-/// span are shifted right by the same amount first, so the product fits in 64 bits: the pivot
-/// is then an approximation, which is all an interpolation search needs (any pivot below
-/// `width` finds the same entry). Word-id spans fit in 32 bits and are not shifted. A width of
-/// 2^32 or more (never in a file KenLM can write) bisects.
-#[inline(always)]
-fn pivot(offset: u64, span: u64, width: u64) -> u64 {
-    debug_assert!(offset <= span && width > 0);
-    if width > u64::from(u32::MAX) {
-        return width / 2;
-    }
-    let shift = 32u32.saturating_sub(span.leading_zeros());
-    // (offset >> shift) <= (span >> shift) < 2^32 and width < 2^32: no overflow, and the
-    // quotient is below width.
-    (offset >> shift) * width / ((span >> shift) + 1)
 }
 
 #[cfg(test)]
