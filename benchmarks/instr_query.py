@@ -54,7 +54,9 @@ COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 def instructions(kind: str, mode: str, model: Path, text: Path, reps: int) -> int:
-    env = dict(os.environ, RAYON_NUM_THREADS="1")
+    # One rayon thread, and no OpenBLAS thread server (numpy, imported by kneser, starts one:
+    # callgrind counts its idle loop, whose instructions grow with wall time, not with work).
+    env = dict(os.environ, RAYON_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
     out = subprocess.run(
         [
             "valgrind",

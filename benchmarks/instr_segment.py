@@ -87,7 +87,8 @@ def counts(
         check=True,
         capture_output=True,
         text=True,
-        env={**os.environ, "RAYON_NUM_THREADS": "1"},
+        # No OpenBLAS thread server (see instr_query.py): its idle loop grows with wall time.
+        env={**os.environ, "RAYON_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
     )
     found = [COLLECTED.search(out.stderr)]
     if cache_sim:
