@@ -107,3 +107,10 @@ def emit_row(
 def skip_row(workload: str, why: str, goal_text: str = "") -> None:
     """A row whose anchor (or input) is missing: printed as skipped, with the reason."""
     emit_row(workload, "-", f"skipped: {why}", None, met=None, goal_text=goal_text)
+
+
+def callgrind_env() -> dict[str, str]:
+    """The environment of a child counted by callgrind: one rayon thread, and no OpenBLAS thread
+    server (numpy, imported by kneser, starts one; callgrind counts its idle loop, whose
+    instructions grow with wall time, not with work)."""
+    return dict(os.environ, RAYON_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")

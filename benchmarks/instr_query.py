@@ -30,6 +30,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import callgrind_env
+
 SHARED = Path(os.environ.get("KNESER_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
 CHILD = r"""
@@ -54,9 +56,7 @@ COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 def instructions(kind: str, mode: str, model: Path, text: Path, reps: int) -> int:
-    # One rayon thread, and no OpenBLAS thread server (numpy, imported by kneser, starts one:
-    # callgrind counts its idle loop, whose instructions grow with wall time, not with work).
-    env = dict(os.environ, RAYON_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    env = callgrind_env()
     out = subprocess.run(
         [
             "valgrind",

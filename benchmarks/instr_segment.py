@@ -20,7 +20,6 @@ Needs valgrind and a release build (`make build-prod`).
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -28,6 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _common import callgrind_env
 from bench_segment import DEFAULT_CORPUS, load_lines
 
 CHILD = r"""
@@ -87,8 +87,7 @@ def counts(
         check=True,
         capture_output=True,
         text=True,
-        # No OpenBLAS thread server (see instr_query.py): its idle loop grows with wall time.
-        env={**os.environ, "RAYON_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+        env=callgrind_env(),
     )
     found = [COLLECTED.search(out.stderr)]
     if cache_sim:
