@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import lzma
 import os
+import re
 import shutil
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,3 +116,62 @@ def callgrind_env() -> dict[str, str]:
     server (numpy, imported by kneser, starts one; callgrind counts its idle loop, whose
     instructions grow with wall time, not with work)."""
     return dict(os.environ, RAYON_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+
+
+_CALLGRIND = {
+    "instr": re.compile(r"Collected : (\d+)"),
+    "D1": re.compile(r"D1  misses: +([\d,]+)"),
+    "LL": re.compile(r"LL misses: +([\d,]+)"),
+    "LLd": re.compile(r"LLd misses: +([\d,]+)"),
+}
+_MISPREDICTS = re.compile(r"Mispredicts: +[\d,]+ +\( *([\d,]+) cond \+ *([\d,]+) ind\)")
+
+
+def callgrind_counts(
+    child: str, args: list[str], *, cache_sim: bool = False, branch_sim: bool = False
+) -> dict[str, int]:
+    """The counts of one run of ``python -c child *args`` under callgrind, in
+    :func:`callgrind_env`: ``instr`` (instructions); with ``cache_sim`` the simulated D1 misses
+    (``D1``), last-level misses (``LL``) and last-level data misses (``LLd``); with
+    ``branch_sim`` the mispredicted conditional (``cond``) and indirect (``ind``) branches."""
+    sim = ["--cache-sim=yes"] if cache_sim else []
+    sim += ["--branch-sim=yes"] if branch_sim else []
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *sim,
+         sys.executable, "-c", child, *args],
+        check=True, capture_output=True, text=True, env=callgrind_env(),
+    )  # fmt: skip
+    wanted = ["instr"] + (["D1", "LL", "LLd"] if cache_sim else [])
+    counts = {}
+    for name in wanted:
+        found = _CALLGRIND[name].search(out.stderr)
+        if found is None:
+            raise SystemExit(f"no {name} count in callgrind's output:\n{out.stderr[-2000:]}")
+        counts[name] = int(found.group(1).replace(",", ""))
+    if branch_sim:
+        found = _MISPREDICTS.search(out.stderr)
+        if found is None:
+            raise SystemExit(f"no branch counts in callgrind's output:\n{out.stderr[-2000:]}")
+        counts["cond"], counts["ind"] = (int(g.replace(",", "")) for g in found.groups())
+    return counts
+
+
+def callgrind_per_unit(
+    child: str,
+    args: list[str],
+    *,
+    units: int,
+    extra: int = 2,
+    cache_sim: bool = False,
+    branch_sim: bool = False,
+) -> dict[str, float]:
+    """Counts per unit of work (word, line, token) of the work alone: ``child`` runs twice
+    under :func:`callgrind_counts`, with ``args`` followed by ``1`` and then by ``1 + extra``
+    (its passes over an input of ``units`` units); the difference of the two runs' counts over
+    the ``extra * units`` units leaves out imports, loading, the first pass's warm-up and the
+    interpreter's start."""
+    one = callgrind_counts(child, [*args, "1"], cache_sim=cache_sim, branch_sim=branch_sim)
+    more = callgrind_counts(
+        child, [*args, str(1 + extra)], cache_sim=cache_sim, branch_sim=branch_sim
+    )
+    return {name: (more[name] - one[name]) / (extra * units) for name in one}

@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from _common import callgrind_env
+from _common import callgrind_per_unit
 
 SHARED = Path(os.environ.get("KNESER_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
@@ -51,35 +48,6 @@ for _ in range(int(reps)):
         for line in lines:
             lm.score(line)
 """
-
-COLLECTED = re.compile(r"Collected : (\d+)")
-
-
-def instructions(kind: str, mode: str, model: Path, text: Path, reps: int) -> int:
-    env = callgrind_env()
-    out = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            sys.executable,
-            "-c",
-            CHILD,
-            kind,
-            mode,
-            str(model),
-            str(text),
-            str(reps),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
-    found = COLLECTED.search(out.stderr)
-    if found is None:
-        raise SystemExit(f"no instruction count in callgrind's output:\n{out.stderr[-2000:]}")
-    return int(found.group(1))
 
 
 def main() -> None:
@@ -113,9 +81,9 @@ def main() -> None:
             model.save_binary(path, **options)
             base = None
             for kind, mode in (("kenlm", "single"), ("kneser", "single"), ("kneser", "batch")):
-                one = instructions(kind, mode, path, args.text, 1)
-                more = instructions(kind, mode, path, args.text, 1 + args.extra)
-                per_word = (more - one) / (args.extra * words)
+                per_word = callgrind_per_unit(
+                    CHILD, [kind, mode, str(path), str(args.text)], units=words, extra=args.extra
+                )["instr"]
                 base = base or per_word
                 name = f"{fmt}: {kind} {mode}"
                 print(f"{name:34} {per_word:11.0f} {base / per_word:8.2f}x", flush=True)

@@ -20,14 +20,11 @@ Needs valgrind and a release build (`make build-prod`).
 from __future__ import annotations
 
 import argparse
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from _common import callgrind_env
+from _common import callgrind_per_unit
 from bench_segment import DEFAULT_CORPUS, load_lines
 
 CHILD = r"""
@@ -57,50 +54,6 @@ for _ in range(int(reps)):
 """
 
 CASES = ("rjieba", "kneser-lcut", "kneser-cut", "kneser-batch", "jieba")
-COLLECTED = re.compile(r"Collected : (\d+)")
-D1_MISSES = re.compile(r"D1  misses: +([\d,]+)")
-LL_MISSES = re.compile(r"LL misses: +([\d,]+)")
-MISPREDICTS = re.compile(r"Mispredicts: +[\d,]+ +\( *([\d,]+) cond \+ *([\d,]+) ind\)")
-
-
-def counts(
-    case: str, dict_path: Path, text: Path, reps: int, cache_sim: bool, branch_sim: bool
-) -> list[int]:
-    """Instructions; with `cache_sim` the simulated D1 and last-level cache misses; with
-    `branch_sim` the mispredicted conditional and indirect branches."""
-    sim = ["--cache-sim=yes"] if cache_sim else []
-    sim += ["--branch-sim=yes"] if branch_sim else []
-    out = subprocess.run(
-        [
-            "valgrind",
-            "--tool=callgrind",
-            "--callgrind-out-file=/dev/null",
-            *sim,
-            sys.executable,
-            "-c",
-            CHILD,
-            case,
-            str(dict_path),
-            str(text),
-            str(reps),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=callgrind_env(),
-    )
-    found = [COLLECTED.search(out.stderr)]
-    if cache_sim:
-        found += [D1_MISSES.search(out.stderr), LL_MISSES.search(out.stderr)]
-    if any(f is None for f in found):
-        raise SystemExit(f"no counts in callgrind's output:\n{out.stderr[-2000:]}")
-    values = [int(f.group(1).replace(",", "")) for f in found if f is not None]
-    if branch_sim:
-        mispredicts = MISPREDICTS.search(out.stderr)
-        if mispredicts is None:
-            raise SystemExit(f"no branch counts in callgrind's output:\n{out.stderr[-2000:]}")
-        values += [int(g.replace(",", "")) for g in mispredicts.groups()]
-    return values
 
 
 def versions() -> str:
@@ -147,9 +100,13 @@ def main() -> None:
         text = Path(tmp) / "lines.txt"
         text.write_text("\n".join(lines), encoding="utf-8")
         for case in args.only or CASES:
-            one = counts(case, args.dict, text, 1, args.cache_sim, args.branch_sim)
-            more = counts(case, args.dict, text, 1 + args.extra, args.cache_sim, args.branch_sim)
-            diff = [(m - o) / (args.extra * len(lines)) for m, o in zip(more, one, strict=True)]
+            counts = callgrind_per_unit(
+                CHILD, [case, str(args.dict), str(text)], units=len(lines), extra=args.extra,
+                cache_sim=args.cache_sim, branch_sim=args.branch_sim,
+            )  # fmt: skip
+            shown_counts = ["instr"] + (["D1", "LL"] if args.cache_sim else [])
+            shown_counts += ["cond", "ind"] if args.branch_sim else []
+            diff = [counts[name] for name in shown_counts]
             per_line[case] = diff[0]
             ratio = per_line.get("rjieba")
             shown = f"{ratio / per_line[case]:13.2f}x" if ratio else f"{'':>14}"
