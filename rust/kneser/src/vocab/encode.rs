@@ -18,7 +18,7 @@ use crate::text::whitespace::is_lmplz_space;
 #[cfg(doc)]
 use crate::text::whitespace::Rule;
 
-use super::table::{load8, Probe};
+use super::table::{load8, Probe, TokenTable};
 use super::{Vocab, UNK};
 
 /// Batches of less text than this (in bytes) are encoded on the calling thread.
@@ -175,17 +175,6 @@ impl Vocab {
         let mut ring: [(&[u8], Probe, usize, usize); LOOKAHEAD] =
             [(&[][..], Probe::default(), 0, 0); LOOKAHEAD];
         let (mut head, mut pending) = (0usize, 0usize);
-        let finish = |entry: &(&'t [u8], Probe, usize, usize), out: &mut Vec<u32>| {
-            let (token, probe, at, index) = entry;
-            match (self.table.resolve(probe, token), unk) {
-                (Some(id), _) | (None, Some(id)) => {
-                    out[*at] = id;
-                    None
-                }
-                // Cut at separator bytes, so on character boundaries.
-                (None, None) => Some((*index, String::from_utf8_lossy(token).into_owned())),
-            }
-        };
         for (index, text) in texts.into_iter().enumerate() {
             let bytes = text.as_bytes();
             let n = bytes.len();
@@ -221,7 +210,7 @@ impl Vocab {
                     }
                 };
                 if pending == LOOKAHEAD {
-                    if let Some(missing) = finish(&ring[head], out) {
+                    if let Some(missing) = finish_lookup(&self.table, &ring[head], unk, out) {
                         return Some(missing);
                     }
                     head = (head + 1) % LOOKAHEAD;
@@ -235,7 +224,7 @@ impl Vocab {
             done(index, count, out);
         }
         while pending > 0 {
-            if let Some(missing) = finish(&ring[head], out) {
+            if let Some(missing) = finish_lookup(&self.table, &ring[head], unk, out) {
                 return Some(missing);
             }
             head = (head + 1) % LOOKAHEAD;
@@ -391,6 +380,27 @@ pub(crate) fn not_in_vocab(token: &str, index: Option<usize>) -> Error {
     Error::InvalidArgument(format!(
         "{place}token {token:?} is not in the vocabulary (unk=\"raise\"); pass unk=\"unk\" to map it to {UNK}"
     ))
+}
+
+/// Finishes a lookup begun by [`Vocab::encode_lmplz`]: writes the token's id over its
+/// placeholder, or returns the text's index and the token when it is unknown and there is no
+/// `unk`. A function always inlined rather than a closure, which the compiler kept out of line
+/// (one call per token).
+#[inline(always)]
+fn finish_lookup(
+    table: &TokenTable,
+    (token, probe, at, index): &(&[u8], Probe, usize, usize),
+    unk: Option<u32>,
+    out: &mut [u32],
+) -> Option<(usize, String)> {
+    match (table.resolve(probe, token), unk) {
+        (Some(id), _) | (None, Some(id)) => {
+            out[*at] = id;
+            None
+        }
+        // Cut at separator bytes, so on character boundaries.
+        (None, None) => Some((*index, String::from_utf8_lossy(token).into_owned())),
+    }
 }
 
 #[cfg(test)]
