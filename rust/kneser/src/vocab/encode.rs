@@ -47,14 +47,13 @@ fn below_0x21(w: u64) -> u64 {
     w.wrapping_sub(ONES * 0x21) & !w & HIGHS
 }
 
-/// A mask of the low `n` bytes of a word (all of them from 8 on).
+/// A mask of the low `n` bytes of a 16-byte word (`n < 16`), as its low and high halves: one
+/// 128-bit shift, without a branch on `n`.
 #[inline(always)]
-fn low_bytes(n: usize) -> u64 {
-    if n >= 8 {
-        u64::MAX
-    } else {
-        (1u64 << (8 * n)) - 1
-    }
+fn low_bytes16(n: usize) -> (u64, u64) {
+    debug_assert!(n < 16);
+    let mask = (1u128 << (8 * n)) - 1;
+    (mask as u64, (mask >> 64) as u64)
 }
 
 /// The index of the first of lmplz's separators in `bytes[from..]`, or `bytes.len()`. Eight
@@ -195,7 +194,8 @@ impl Vocab {
                     let flags = u128::from(below_0x21(w0)) | (u128::from(below_0x21(w1)) << 64);
                     let len = (flags.trailing_zeros() / 8) as usize;
                     (len < 16 && is_lmplz_space(window[len])).then(|| {
-                        let (k0, k1) = (w0 & low_bytes(len), w1 & low_bytes(len.saturating_sub(8)));
+                        let (m0, m1) = low_bytes16(len);
+                        let (k0, k1) = (w0 & m0, w1 & m1);
                         (len, self.table.probe_short(k0, k1, len))
                     })
                 });
