@@ -526,3 +526,48 @@ fn model_score_lines_checks_its_arguments() {
         assert!(out.iter().all(|s| s.is_nan()), "nothing is scored");
     }
 }
+
+/// The thread's cache of trie vocabulary ids ([`score::id_cache`]) answers for one model only:
+/// two tries in which the same words have other ids, scored in turn on one thread (single calls
+/// and batches), each score as its ARPA's.
+#[test]
+fn trie_id_cache_keeps_models_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra: Vec<String> = (0..24).map(|i| format!("w{i}")).collect();
+    let mut arpa_b = ARPA.replace("ngram 1=5", &format!("ngram 1={}", 5 + extra.len()));
+    let unigrams: String = extra.iter().map(|w| format!("-2\t{w}\t0\n")).collect();
+    arpa_b = arpa_b.replace("-1\tb\t-0.125\n", &format!("-1\tb\t-0.125\n{unigrams}"));
+    let mut models = Vec::new();
+    for (name, text) in [("a", ARPA.to_string()), ("b", arpa_b)] {
+        let arpa = dir.path().join(format!("{name}.arpa"));
+        std::fs::write(&arpa, text).unwrap();
+        let m = Model::load(&arpa, &Cancel::new()).unwrap();
+        let trie = dir.path().join(format!("{name}.trie"));
+        m.save_trie(&trie, TrieOptions::default(), true).unwrap();
+        models.push((m, Model::load(&trie, &Cancel::new()).unwrap()));
+    }
+    let (ta, tb) = (&models[0].1, &models[1].1);
+    assert!(
+        ["a", "b", "</s>"]
+            .iter()
+            .any(|w| ta.index(w) != tb.index(w)),
+        "the test needs words whose ids differ between the tries"
+    );
+    let texts = ["a b a b", "b a zz a", "", "w3 a b w7"];
+    for _ in 0..3 {
+        for (arpa, trie) in &models {
+            for text in texts {
+                assert_eq!(
+                    trie.score(text, true, true),
+                    arpa.score(text, true, true),
+                    "{text}"
+                );
+            }
+            let want: Vec<f32> = texts.iter().map(|t| arpa.score(t, true, true)).collect();
+            let got = trie
+                .score_batch(&texts, true, true, &Cancel::new())
+                .unwrap();
+            assert_eq!(got, want);
+        }
+    }
+}

@@ -27,7 +27,7 @@
 //! Memory: nothing beyond the file's bytes; a lookup allocates nothing.
 
 use super::probing::{u64_at, with_sign};
-use super::score::{walk, FullScore, Lookup, Probe, State};
+use super::score::{id_cache, walk, FullScore, Lookup, Probe, State};
 use super::trie::{offsets_at_or_below, read_bits, Geometry, OffsetsArray, Packed};
 use super::MAX_ORDER;
 
@@ -36,7 +36,7 @@ const UNIGRAM_RECORD: usize = 16;
 
 /// What scoring a trie needs besides its bytes: the geometry, the ids of `<s>` and `</s>`, and
 /// the offsets of every section, worked out once on load.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct TrieSearch {
     pub geometry: Geometry,
     pub counts: Vec<u64>,
@@ -55,7 +55,7 @@ struct LevelView {
 }
 
 /// Where everything is, for scoring.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Plan {
     order: usize,
     bos: u32,
@@ -70,6 +70,9 @@ struct Plan {
     vocab: u64,
     /// `levels[n - 2]` for order `n`.
     levels: [Option<LevelView>; MAX_ORDER + 1],
+    /// This search's tag in [`id_cache`] (one per `TrieSearch`, which is never cloned, and each
+    /// is read over one model's bytes).
+    cache_tag: u64,
 }
 
 /// A trie file's bytes ready for scoring.
@@ -115,6 +118,7 @@ impl TrieSearch {
             bigrams: counts[1],
             vocab: counts[0],
             levels,
+            cache_tag: id_cache::new_tag(),
         };
         TrieSearch {
             geometry,
@@ -256,6 +260,11 @@ impl Lookup for TrieView<'_> {
             u64_at(self.bytes, self.p.keys_at + 8 * i as usize)
         })
         .map_or(0, |rank| rank as u32 + 1)
+    }
+
+    #[inline]
+    fn ids_of_keys(&self, keys: &[u64], f: impl FnMut(u32)) {
+        id_cache::ids_of_keys(self.p.cache_tag, keys, |key| self.id_of_hash(key), f);
     }
 
     #[inline]
