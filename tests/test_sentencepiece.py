@@ -164,3 +164,19 @@ def test_plain_runs_equal(models, name, text):
     ours, theirs = models[name]
     assert ours.encode_as_pieces(text) == theirs.encode_as_pieces(text)
     assert ours.encode_as_ids(text) == theirs.encode_as_ids(text)
+
+
+@pytest.mark.parametrize("name", ["unigram-nfkc", "unigram-identity", "unigram-bytes-user"])
+def test_long_documents_equal(models, name):
+    """Whole documents of hundreds of lines as one text (CCNet encodes a document at once): the
+    best path's score reaches thousands, where f32 sums round coarsely, and most words come
+    back many times (kneser reuses a word's pieces only where its decisions hold at that
+    score)."""
+    ours, theirs = models[name]
+    lines = _corpus()
+    docs = ["\n".join(lines[i : i + 300]) for i in range(0, 3000, 300)]
+    docs += [" ".join(["the cat sat on the mat"] * 400), "x" * 40 + " the" * 500]
+    for doc in docs:
+        assert ours.encode_as_pieces(doc) == theirs.encode_as_pieces(doc)
+        assert ours.encode_as_ids(doc) == theirs.encode_as_ids(doc)
+    assert ours.tokenize_batch(docs) == [theirs.encode_as_pieces(d) for d in docs]

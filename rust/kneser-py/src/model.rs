@@ -14,6 +14,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
+use crate::borrow::Texts;
 use crate::detach::{detach_short, run_detached};
 use crate::kenlm_api::{kenlm_bytes, model_path, str_text, PyConfig, PyFullScoreReturn, Truthy};
 use crate::sources::type_name;
@@ -111,39 +112,22 @@ pub struct PyModel {
     path: Mutex<Py<PyBytes>>,
 }
 
-/// Pulls the str items of an iterable (a lone str is refused: it would score its characters),
-/// keeping the items alive so that their text can be borrowed ([`Texts::strs`]) instead of
-/// copied.
-fn texts_from<'py>(texts: &Bound<'py, PyAny>) -> PyResult<Texts<'py>> {
+/// The str items of an iterable, their text borrowed from the objects ([`Texts::collect`]); a
+/// lone str is refused (it would score its characters), as is an item that is not a str.
+fn texts_from(texts: &Bound<'_, PyAny>) -> PyResult<Texts> {
     if texts.is_instance_of::<PyString>() {
         return Err(pyo3::exceptions::PyTypeError::new_err(
             "expected an iterable of str, got a single str; wrap it in a list",
         ));
     }
-    let mut items = Vec::with_capacity(texts.len().unwrap_or(0));
-    for item in texts.try_iter()? {
-        let item = item?;
-        if !item.is_instance_of::<PyString>() {
-            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
-                "expected an iterable of str, found an item of type {}",
-                type_name(&item)
-            )));
-        }
-        items.push(item.cast_into::<PyString>()?);
-    }
-    Ok(Texts { items })
-}
-
-/// The str items of a batch, held so that their UTF-8 text can be lent to the core.
-struct Texts<'py> {
-    items: Vec<Bound<'py, PyString>>,
-}
-
-impl Texts<'_> {
-    /// Each item's text (borrowed from the str objects, which `self` keeps alive).
-    fn strs(&self) -> PyResult<Vec<std::borrow::Cow<'_, str>>> {
-        self.items.iter().map(str_text).collect()
-    }
+    Texts::collect(texts, |item, _| match item.cast::<PyString>() {
+        // A str without UTF-8 (a lone surrogate): the encoder's error, as kenlm raises it.
+        Ok(s) => str_text(s).map(std::borrow::Cow::into_owned),
+        Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "expected an iterable of str, found an item of type {}",
+            type_name(item)
+        ))),
+    })
 }
 
 impl PyModel {
@@ -315,10 +299,10 @@ impl PyModel {
         eos: bool,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let texts = texts_from(texts)?;
-        let texts = texts.strs()?;
+        let texts = texts.as_slice();
         let model = &*self.inner;
         let scores = run_detached(py, move |cancel| {
-            let s = model.kenlm_score_batch(&texts, bos, eos, cancel)?;
+            let s = model.kenlm_score_batch(texts, bos, eos, cancel)?;
             Ok(s.into_iter().map(f64::from).collect::<Vec<f64>>())
         })?;
         Ok(PyArray1::from_vec(py, scores))
@@ -338,10 +322,10 @@ impl PyModel {
         texts: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let texts = texts_from(texts)?;
-        let texts = texts.strs()?;
+        let texts = texts.as_slice();
         let model = &*self.inner;
         let ppl = run_detached(py, move |cancel| {
-            model.kenlm_perplexity_batch(&texts, cancel)
+            model.kenlm_perplexity_batch(texts, cancel)
         })?;
         Ok(PyArray1::from_vec(py, ppl))
     }

@@ -108,7 +108,8 @@ impl Model {
     }
 
     /// [`Model::kenlm_score`] of every text, in parallel ([`Model::score_batch`]; the few
-    /// texts holding a NUL byte are then scored by the module's C-string rule).
+    /// texts holding a NUL byte are scored again by the module's C-string rule, on the worker
+    /// that scored them).
     pub fn kenlm_score_batch<S: AsRef<str> + Sync>(
         &self,
         texts: &[S],
@@ -116,14 +117,16 @@ impl Model {
         eos: bool,
         cancel: &Cancel,
     ) -> Result<Vec<f32>> {
-        let mut scores = self.score_batch(texts, bos, eos, cancel)?;
-        for (score, text) in scores.iter_mut().zip(texts) {
-            let text = text.as_ref().as_bytes();
-            if memchr::memchr(0, text).is_some() {
-                *score = self.kenlm_score(text, bos, eos);
-            }
-        }
-        Ok(scores)
+        self.batch(
+            texts,
+            cancel,
+            |text, (score, _)| match memchr::memchr(0, text) {
+                None => score,
+                Some(_) => self.kenlm_score(text, bos, eos),
+            },
+            bos,
+            eos,
+        )
     }
 
     /// [`Model::kenlm_perplexity`] of every text, in parallel.
@@ -132,14 +135,16 @@ impl Model {
         texts: &[S],
         cancel: &Cancel,
     ) -> Result<Vec<f64>> {
-        let mut out = self.perplexity_batch(texts, cancel)?;
-        for (ppl, text) in out.iter_mut().zip(texts) {
-            let text = text.as_ref().as_bytes();
-            if memchr::memchr(0, text).is_some() {
-                *ppl = self.kenlm_perplexity(text);
-            }
-        }
-        Ok(out)
+        self.batch(
+            texts,
+            cancel,
+            |text, (score, words)| match memchr::memchr(0, text) {
+                None => super::score::perplexity_of_words(score, words),
+                Some(_) => self.kenlm_perplexity(text),
+            },
+            true,
+            true,
+        )
     }
 }
 

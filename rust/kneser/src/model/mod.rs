@@ -489,7 +489,7 @@ impl Model {
         eos: bool,
         cancel: &Cancel,
     ) -> Result<Vec<f32>> {
-        self.batch(texts, cancel, |(score, _)| score, bos, eos)
+        self.batch(texts, cancel, |_, (score, _)| score, bos, eos)
     }
 
     /// The perplexity of many texts in parallel, in input order.
@@ -501,12 +501,14 @@ impl Model {
         self.batch(
             texts,
             cancel,
-            |(score, words)| score::perplexity_of_words(score, words),
+            |_, (score, words)| score::perplexity_of_words(score, words),
             true,
             true,
         )
     }
 
+    /// Scores `texts` in parallel and gives each text's `f32` sum and word count, with the
+    /// text, to `finish`, on the worker threads.
     fn batch<S, T, F>(
         &self,
         texts: &[S],
@@ -518,7 +520,7 @@ impl Model {
     where
         S: AsRef<str> + Sync,
         T: Send + Default + Clone,
-        F: Fn((f32, usize)) -> T + Sync,
+        F: Fn(&[u8], (f32, usize)) -> T + Sync,
     {
         const BLOCK: usize = 4096;
         let mut out = vec![T::default(); texts.len()];
@@ -533,8 +535,9 @@ impl Model {
                         let mut scores = vec![0.0f32; bytes.len()];
                         let mut words = vec![0usize; bytes.len()];
                         v.score_block(&bytes, bos, eos, &mut scores, &mut words);
-                        for ((o, s), w) in out.iter_mut().zip(scores).zip(words) {
-                            *o = finish((s, w));
+                        let each = out.iter_mut().zip(bytes).zip(scores).zip(words);
+                        for (((o, text), s), w) in each {
+                            *o = finish(text, (s, w));
                         }
                     });
             }
