@@ -18,21 +18,26 @@ extern "C" {
     ) -> *const c_char;
 }
 
-/// The UTF-8 of `s`, borrowed from the object, or `None` (the Python error cleared) when it has
-/// none (a lone surrogate).
-pub fn utf8_of<'a>(s: &'a Bound<'_, PyString>) -> Option<&'a str> {
+/// The UTF-8 of `s`, borrowed from the object; a str without one (a lone surrogate) gives the
+/// encoder's error (UnicodeEncodeError, as `str.encode` raises). The one place the UTF-8 of a
+/// `str` is borrowed (the kenlm-compatible calls and the batches below use it).
+pub fn utf8_or_err<'a>(s: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
     let mut size: ffi::Py_ssize_t = 0;
     // SAFETY: `s` is a live `str` (the GIL is held through the `Bound`); the call returns a
     // pointer to `size` bytes of valid UTF-8 owned by the object, or NULL with an exception set.
     let p = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
     if p.is_null() {
-        let _ = PyErr::take(s.py());
-        return None;
+        return Err(PyErr::fetch(s.py()));
     }
-    let len = usize::try_from(size).ok()?;
+    let len = usize::try_from(size).unwrap_or(0);
     // SAFETY: the bytes are valid UTF-8 (CPython's encoder wrote them, or the string is ASCII)
     // and live as long as the object, which `s` borrows for `'a`; `str` objects never change.
-    Some(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(p.cast::<u8>(), len)) })
+    Ok(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(p.cast::<u8>(), len)) })
+}
+
+/// [`utf8_or_err`], or `None` (the Python error cleared) when `s` has no UTF-8.
+pub fn utf8_of<'a>(s: &'a Bound<'_, PyString>) -> Option<&'a str> {
+    utf8_or_err(s).ok()
 }
 
 /// The texts of a batch: borrowed from the `str` objects it holds, or converted (by the

@@ -38,28 +38,7 @@ pub fn kenlm_bytes<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Cow<'a, [u8]>> {
 pub fn str_utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, [u8]>> {
     #[cfg(unix)]
     {
-        // In the stable ABI since Python 3.10 and exported by every CPython since 3.3; pyo3
-        // declares it only for builds targeting 3.10+ (this one is abi3-py39). Unix extension
-        // modules resolve it from the interpreter when loaded.
-        extern "C" {
-            fn PyUnicode_AsUTF8AndSize(
-                unicode: *mut pyo3::ffi::PyObject,
-                size: *mut pyo3::ffi::Py_ssize_t,
-            ) -> *const std::ffi::c_char;
-        }
-        let mut size: pyo3::ffi::Py_ssize_t = 0;
-        // SAFETY: `s` is a live str (the GIL is held: we have a `Bound`); on success CPython
-        // returns its UTF-8 form, `size` bytes that live as long as the object, which `s`
-        // borrows for 'a. On failure it returns NULL with an exception set.
-        let data = unsafe { PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size) };
-        if data.is_null() {
-            return Err(PyErr::fetch(s.py()));
-        }
-        let len = usize::try_from(size).unwrap_or(0);
-        // SAFETY: `data` points to `len` initialized bytes owned by the str object (see above).
-        Ok(Cow::Borrowed(unsafe {
-            std::slice::from_raw_parts(data.cast::<u8>(), len)
-        }))
+        crate::borrow::utf8_or_err(s).map(|t| Cow::Borrowed(t.as_bytes()))
     }
     #[cfg(not(unix))]
     {
