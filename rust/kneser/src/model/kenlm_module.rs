@@ -107,9 +107,9 @@ impl Model {
         perplexity_of(self.kenlm_score(sentence, true, true), sentence)
     }
 
-    /// [`Model::kenlm_score`] of every text, in parallel ([`Model::score_batch`]; the few
-    /// texts holding a NUL byte are scored again by the module's C-string rule, on the worker
-    /// that scored them).
+    /// [`Model::kenlm_score`] of every text, in parallel as [`Model::score_batch`] scores them;
+    /// the few texts holding a NUL byte are scored again by the module's C-string rule, on the
+    /// worker that scored them.
     pub fn kenlm_score_batch<S: AsRef<str> + Sync>(
         &self,
         texts: &[S],
