@@ -8,7 +8,10 @@
 //!
 //! Parallelism: a batch is cut into contiguous chunks encoded on rayon's threads, then joined in
 //! order; the result does not depend on the thread count. Memory: the output, plus one copy of
-//! the ids while the chunks are joined.
+//! the ids while the chunks are joined; the chunks' buffers are kept for the next batch (at
+//! most [`SPARE_BYTES`] in all), so that a batch does not fault its working memory in anew.
+
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -27,6 +30,37 @@ pub const SEQUENTIAL_BYTES: usize = 1 << 15;
 /// Whether `texts` is a batch to encode on the calling thread (see [`SEQUENTIAL_BYTES`]).
 pub fn is_small<S: AsRef<str>>(texts: &[S]) -> bool {
     texts.len() <= 1 || texts.iter().map(|t| t.as_ref().len()).sum::<usize>() < SEQUENTIAL_BYTES
+}
+
+/// The most capacity (in bytes) of chunk buffers [`Vocab::encode_batch`] keeps between batches.
+pub const SPARE_BYTES: usize = 64 << 20;
+
+/// Chunk buffers of earlier batches, emptied, for the next batch's chunks: a fresh buffer is
+/// new pages, and faulting them in took about a sixth of a large batch's time.
+pub(super) static SPARE: Mutex<Vec<Vec<u32>>> = Mutex::new(Vec::new());
+
+/// A buffer for a chunk's ids: a kept one, or a new one.
+fn take_buffer() -> Vec<u32> {
+    SPARE
+        .lock()
+        .ok()
+        .and_then(|mut spare| spare.pop())
+        .unwrap_or_default()
+}
+
+/// Keeps `buffers` (emptied) for later chunks, as long as [`SPARE_BYTES`] allows.
+fn keep_buffers(buffers: impl IntoIterator<Item = Vec<u32>>) {
+    let Ok(mut spare) = SPARE.lock() else {
+        return;
+    };
+    let mut kept: usize = spare.iter().map(|b| b.capacity() * 4).sum();
+    for mut b in buffers {
+        if kept + b.capacity() * 4 <= SPARE_BYTES {
+            kept += b.capacity() * 4;
+            b.clear();
+            spare.push(b);
+        }
+    }
 }
 
 /// Lookups in flight: a token's lookup is finished this many tokens after it is begun (see
@@ -287,7 +321,7 @@ impl Vocab {
             .div_ceil(rayon::current_num_threads() * 8)
             .max(64);
         let encode_chunk = |c: usize, texts: &[S]| {
-            let mut ids = Vec::new();
+            let mut ids = take_buffer();
             let mut lens = Vec::with_capacity(texts.len());
             let texts = texts.iter().map(AsRef::as_ref);
             let record = |_, n: usize, _: &mut Vec<u32>| lens.push(n as u32);
@@ -371,6 +405,7 @@ fn join(parts: Vec<(Vec<u32>, Vec<u32>)>, texts: usize) -> EncodedBatch {
             .zip(parts.par_iter())
             .for_each(|(place, (part, _))| place.copy_from_slice(part));
     }
+    keep_buffers(parts.into_iter().map(|(part, _)| part));
     EncodedBatch { ids, offsets }
 }
 

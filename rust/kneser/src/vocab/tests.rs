@@ -268,6 +268,37 @@ fn encode_batch_matches_one_by_one_on_many_texts() {
     }
 }
 
+#[test]
+fn encode_batches_reuse_buffers_without_leftovers() {
+    // Each batch is large enough to be cut into chunks; the second and third reuse the first's
+    // chunk buffers (kept between batches) and must hold only their own ids.
+    let long: Vec<String> = (0..6000)
+        .map(|i| format!("w{} x{} w{}", i % 7, i, i % 5))
+        .collect();
+    let short: Vec<String> = (0..9000).map(|i| format!("w{}", i % 11)).collect();
+    let v = build(
+        &long.iter().map(|s| s.as_str()).collect::<Vec<_>>()[..3000],
+        &VocabConfig::default(),
+    )
+    .unwrap();
+    for texts in [&long, &short, &long] {
+        let batch = v.encode_batch(&ws(), texts, Unknown::Unk).unwrap();
+        let want: Vec<u32> = texts
+            .iter()
+            .flat_map(|t| v.encode(&ws(), t, Unknown::Unk).unwrap())
+            .collect();
+        assert_eq!(batch.ids, want);
+        assert_eq!(batch.offsets.len(), texts.len() + 1);
+    }
+    let kept: usize = super::encode::SPARE
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b.capacity() * 4)
+        .sum();
+    assert!(kept <= super::encode::SPARE_BYTES);
+}
+
 fn read_npy(path: &Path) -> (String, Vec<u8>) {
     let bytes = std::fs::read(path).unwrap();
     assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
