@@ -320,8 +320,10 @@ impl Vocab {
             .len()
             .div_ceil(rayon::current_num_threads() * 8)
             .max(64);
+        let small = is_small(texts);
         let encode_chunk = |c: usize, texts: &[S]| {
-            let mut ids = take_buffer();
+            // A small batch's one chunk becomes the output: a fresh buffer of its own size.
+            let mut ids = if small { Vec::new() } else { take_buffer() };
             let mut lens = Vec::with_capacity(texts.len());
             let texts = texts.iter().map(AsRef::as_ref);
             let record = |_, n: usize, _: &mut Vec<u32>| lens.push(n as u32);
@@ -330,7 +332,7 @@ impl Vocab {
                 None => Ok((ids, lens)),
             }
         };
-        let parts: Vec<(Vec<u32>, Vec<u32>)> = if is_small(texts) {
+        let parts: Vec<(Vec<u32>, Vec<u32>)> = if small {
             // Handing a small batch to the thread pool costs more than encoding it.
             vec![encode_chunk(0, texts)?]
         } else {
@@ -384,11 +386,15 @@ fn join(parts: Vec<(Vec<u32>, Vec<u32>)>, texts: usize) -> EncodedBatch {
         }
     }
     if parts.len() == 1 {
-        let ids = parts
+        let mut ids = parts
             .into_iter()
             .next()
             .map(|(ids, _)| ids)
             .unwrap_or_default();
+        // A kept buffer may be far larger than this output, which the caller holds on to.
+        if ids.capacity() > 2 * ids.len() + 4096 {
+            ids.shrink_to_fit();
+        }
         return EncodedBatch { ids, offsets };
     }
     let mut ids = vec![0u32; total];

@@ -290,6 +290,9 @@ fn encode_batches_reuse_buffers_without_leftovers() {
         assert_eq!(batch.ids, want);
         assert_eq!(batch.offsets.len(), texts.len() + 1);
     }
+    // A small batch after them gets a buffer of its own size, not a kept one.
+    let tiny = v.encode_batch(&ws(), &["w1 w2"], Unknown::Unk).unwrap();
+    assert!(tiny.ids.capacity() < 1024, "{}", tiny.ids.capacity());
     let kept: usize = super::encode::SPARE
         .lock()
         .unwrap()
