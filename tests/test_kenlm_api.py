@@ -383,9 +383,11 @@ def test_batch_calls_equal_single_calls(pairs: list[tuple[object, object]]) -> N
     ours, theirs = pairs[-1]
     texts = SENTENCES
     assert ours.score_batch(texts).tolist() == [theirs.score(t) for t in texts]
-    assert ours.score_batch(texts, bos=False, eos=False).tolist() == [
-        theirs.score(t, bos=False, eos=False) for t in texts
-    ]
+    # Every bos/eos pair: the module's NUL-byte rule depends on both.
+    for bos, eos in [(False, False), (True, False), (False, True)]:
+        assert ours.score_batch(texts, bos=bos, eos=eos).tolist() == [
+            theirs.score(t, bos=bos, eos=eos) for t in texts
+        ]
     assert ours.perplexity_batch(texts).tolist() == [theirs.perplexity(t) for t in texts]
 
 

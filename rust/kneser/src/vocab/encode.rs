@@ -36,7 +36,7 @@ pub fn is_small<S: AsRef<str>>(texts: &[S]) -> bool {
 pub const SPARE_BYTES: usize = 64 << 20;
 
 /// Chunk buffers of earlier batches, emptied, for the next batch's chunks: a fresh buffer is
-/// new pages, and faulting them in took about a sixth of a large batch's time.
+/// new pages, faulted in anew on every batch.
 pub(super) static SPARE: Mutex<Vec<Vec<u32>>> = Mutex::new(Vec::new());
 
 /// A buffer for a chunk's ids: a kept one, or a new one.

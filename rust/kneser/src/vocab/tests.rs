@@ -270,12 +270,13 @@ fn encode_batch_matches_one_by_one_on_many_texts() {
 
 #[test]
 fn encode_batches_reuse_buffers_without_leftovers() {
-    // Each batch is large enough to be cut into chunks; the second and third reuse the first's
-    // chunk buffers (kept between batches) and must hold only their own ids.
+    // Each batch is large enough to be cut into chunks (above SEQUENTIAL_BYTES); the second and
+    // third reuse the chunk buffers kept from the batches before and must hold only their ids.
     let long: Vec<String> = (0..6000)
         .map(|i| format!("w{} x{} w{}", i % 7, i, i % 5))
         .collect();
-    let short: Vec<String> = (0..9000).map(|i| format!("w{}", i % 11)).collect();
+    let short: Vec<String> = (0..20_000).map(|i| format!("w{}", i % 11)).collect();
+    assert!(!super::encode::is_small(&short) && !super::encode::is_small(&long));
     let v = build(
         &long.iter().map(|s| s.as_str()).collect::<Vec<_>>()[..3000],
         &VocabConfig::default(),
