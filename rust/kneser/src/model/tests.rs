@@ -461,8 +461,10 @@ fn layouts(dir: &Path) -> Vec<Model> {
 
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
-    /// Lockstep scoring (`score_lines`: lanes refilled as sentences end, empty sentences
-    /// between) gives each sentence the sum `score_ids` gives it alone, in every layout.
+    /// Lockstep scoring (`score_lockstep`: lanes refilled as sentences end, empty sentences
+    /// between), sentence-at-a-time scoring (`score_each`) and `score_lines` (one of them,
+    /// by the model's size) give each sentence the sum `score_ids` gives it alone, in every
+    /// layout.
     #[test]
     fn score_lines_equals_score_ids_per_line(
         lines in proptest::collection::vec(
@@ -485,12 +487,18 @@ proptest::proptest! {
                     ids.extend(line.iter().map(|&w| v.index(words[w].as_bytes())));
                     ends.push(ids.len());
                 }
-                let mut out = vec![f32::NAN; ends.len()];
-                v.score_lines(&ids, &ends, bos, &mut out);
+                let mut lockstep = vec![f32::NAN; ends.len()];
+                v.score_lockstep(&ids, &ends, bos, &mut lockstep);
+                let mut each = vec![f32::NAN; ends.len()];
+                v.score_each(&ids, &ends, bos, &mut each);
+                let mut lines = vec![f32::NAN; ends.len()];
+                v.score_lines(&ids, &ends, bos, &mut lines);
                 let mut start = 0;
                 for (i, &end) in ends.iter().enumerate() {
-                    let alone = v.score_ids(&ids[start..end], bos);
-                    proptest::prop_assert_eq!(out[i].to_bits(), alone.to_bits(), "line {}", i);
+                    let alone = v.score_ids(&ids[start..end], bos).to_bits();
+                    proptest::prop_assert_eq!(lockstep[i].to_bits(), alone, "lockstep line {}", i);
+                    proptest::prop_assert_eq!(each[i].to_bits(), alone, "each line {}", i);
+                    proptest::prop_assert_eq!(lines[i].to_bits(), alone, "line {}", i);
                     start = end;
                 }
             });

@@ -248,6 +248,12 @@ impl Lookup for TrieView<'_> {
         self.p.bos
     }
 
+    /// The whole file (the vocabulary strings, when present, are not read while scoring; the
+    /// bound errs toward the lockstep, which large models want).
+    fn search_bytes(&self) -> usize {
+        self.bytes.len()
+    }
+
     #[inline]
     fn eos(&self) -> u32 {
         self.p.eos
