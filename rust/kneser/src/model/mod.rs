@@ -426,9 +426,11 @@ impl Model {
 
     /// [`Model::score_ids`] of many sentences at once, their lookups overlapped: sentence `i`
     /// is `ids[ends[i - 1]..ends[i]]` (`ids[..ends[0]]` for the first), its sum into
-    /// `out[i]`, the same `f32` sum in the same order as `score_ids` of it. Several sentences
-    /// are scored in lockstep, so that the cache misses of one are in flight while the others
-    /// are scored (for callers that hold many sentences of ids: CCNet mode's documents).
+    /// `out[i]`, the same `f32` sum in the same order as `score_ids` of it. On a model larger
+    /// than half the last-level cache, several sentences are scored in lockstep, so that the
+    /// cache misses of one are in flight while the others are scored; a smaller model is
+    /// scored a sentence at a time (for callers that hold many sentences of ids: CCNet mode's
+    /// documents).
     ///
     /// Errors: [`crate::Error::InvalidArgument`] when `ends` decreases or passes `ids.len()`,
     /// `out` is not as long as `ends`, or an id is not below [`Model::vocab_size`] (nothing is

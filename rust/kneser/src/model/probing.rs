@@ -254,14 +254,14 @@ impl<'a> Table<'a> {
         self.rem.rem(key) as usize
     }
 
-    /// The byte offset of the value stored under `key` (after its 8-byte key), if present.
-    /// Probes every bucket at most once, so a corrupt (full) table cannot loop.
-    #[inline]
     /// The table's size in bytes.
     pub(crate) fn byte_len(&self) -> usize {
         self.bytes.len()
     }
 
+    /// The byte offset of the value stored under `key` (after its 8-byte key), if present.
+    /// Probes every bucket at most once, so a corrupt (full) table cannot loop.
+    #[inline]
     pub(crate) fn find(&self, key: u64) -> Option<usize> {
         if self.buckets == 0 {
             return None;
