@@ -548,9 +548,9 @@ pub(crate) mod id_cache {
 pub(crate) const LANES: usize = 8;
 
 /// Whether a search over `bytes` of model fits in half this machine's last-level cache, so
-/// that [`Lookup::score_lines`] scores a sentence at a time. On this project's 2-core machine
-/// (32 MiB L3) the two ways were even at 20 and 33 MB and one sentence at a time 10-16% ahead
-/// at 12 MB; half the cache leaves room for the text, the ids and the other thread.
+/// that [`Lookup::score_lines`] scores a sentence at a time. Half the cache leaves room for
+/// the text, the ids and the other thread; on this project's machine (32 MiB L3) the two ways
+/// came out even on models of 20 and 33 MB.
 pub(crate) fn cache_resident(bytes: usize) -> bool {
     static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     bytes <= *LIMIT.get_or_init(|| last_level_cache().unwrap_or(8 << 20) / 2)
@@ -638,9 +638,8 @@ pub(crate) trait Lookup: Sync {
     /// A model that fits in half the last-level cache ([`cache_resident`]) is scored a
     /// sentence at a time ([`Lookup::score_each`]): its misses are cache hits that the
     /// prefetch a few words ahead hides, and the lockstep's bookkeeping would cost more than it
-    /// saves (book.o5, 12 MB: 21.4 against 24 M words/s on one thread). A larger one is scored
-    /// in lockstep ([`Lookup::score_lockstep`]), whose overlapped misses to memory pay (a 1 GB
-    /// model: 6.4 against 3.6 M words/s).
+    /// saves (book.o5, 12 MB; figures in the README's scoring row). A larger one is scored in
+    /// lockstep ([`Lookup::score_lockstep`]), whose overlapped misses to memory pay.
     fn score_lines(&self, ids: &[u32], ends: &[usize], bos: bool, out: &mut [f32]) {
         if cache_resident(self.search_bytes()) {
             self.score_each(ids, ends, bos, out);
