@@ -104,3 +104,27 @@ def test_cli_version_and_help():
     )
     assert out.returncode == 0
     assert "usage: kneser" in out.stdout
+
+
+def test_batches_leave_the_reference_counts_of_their_strings_as_they_were(tmp_path):
+    """A batch holds each str it reads in place and lets it go: after encode_batch,
+    score_batch, perplexity_batch and cut_batch on many distinct strings (more than the batch
+    prefetches ahead, with repeats and a non-str item converted; a list, a tuple and a
+    generator), every reference count is as before."""
+    texts = [f"w{i % 50} x{i}" for i in range(300)]
+    texts += texts[:40]  # the same objects twice
+    counts = [sys.getrefcount(t) for t in texts]
+    vocab = kneser.Vocab.build(texts=texts, max_size=100)
+    arpa = tmp_path / "lm.arpa"
+    arpa.write_text(
+        "\\data\\\nngram 1=4\n\n\\1-grams:\n-1.0\t<unk>\n-99\t<s>\n-0.7\t</s>\n"
+        "-0.4\tx0\n\n\\end\\\n"
+    )
+    model = kneser.Model(arpa)
+    for _ in range(3):
+        vocab.encode_batch(texts)
+        model.score_batch(texts)
+        model.score_batch(tuple(texts))
+        model.perplexity_batch(t for t in texts)
+        kneser.Segmenter().cut_batch([*texts, b"bytes"])
+    assert [sys.getrefcount(t) for t in texts] == counts

@@ -47,6 +47,9 @@ pub use error::{Error, Location, Result};
 // core's public surface"). A generic name is renamed for the root (`TokenizerMode`,
 // `NormalizeStep`, `ccnet_perplexity`, `EOS_WORD`, ...).
 
+// A cache prefetch hint (the bindings use it on Python objects they are about to read).
+pub use model::probing::prefetch;
+
 // The allocator's emergency reserve (out of memory is an error, not an abort).
 pub use alloc::{arm as arm_allocator, Guarded as GuardedAllocator};
 

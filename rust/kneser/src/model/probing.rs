@@ -163,9 +163,10 @@ pub(crate) fn f32_at(bytes: &[u8], at: usize) -> f32 {
     f32::from_bits(u32_at(bytes, at))
 }
 
-/// A prefetch hint for the cache line holding `p`.
+/// A prefetch hint for the cache line holding `p` (the one prefetch of the crate and the
+/// bindings: hash tables, tries, and the bindings' walk over Python objects).
 #[inline]
-pub(crate) fn prefetch(p: *const u8) {
+pub fn prefetch(p: *const u8) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
