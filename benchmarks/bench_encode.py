@@ -158,8 +158,10 @@ def read_and_copy(src: Path, dst: Path) -> int:
     return n
 
 
-def bench_vocab_shards(lines: list[str], vocab, repeat: int) -> None:
-    """``encode_corpus(path, vocab, out)`` against a read-and-copy pass of the same file."""
+def bench_vocab_shards(lines: list[str], vocab, repeat: int) -> dict:
+    """``encode_corpus(path, vocab, out)`` against a read-and-copy pass of the same file, timed
+    in turn (the best of each); the figures go to the table too (:func:`emit_rows`)."""
+    import shutil
     import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,20 +172,26 @@ def bench_vocab_shards(lines: list[str], vocab, repeat: int) -> None:
         out = tmp_dir / "shards"
         best = {"kneser": float("inf"), "copy": float("inf")}
         index = {}
-        for _ in range(repeat):
+        copy = tmp_dir / "copy.txt"
+        # Both take well under a second: ten turns at least, the same number for each. Each
+        # writes new files: the last turn's outputs are removed before the clock starts (freeing
+        # a file's cached pages is not part of either pass, and was most of a copy's time).
+        for _ in range(max(repeat, 10)):
+            shutil.rmtree(out, ignore_errors=True)
             t = time.perf_counter()
             index = kneser.encode_corpus(str(text), vocab, out, format="bin")
             best["kneser"] = min(best["kneser"], time.perf_counter() - t)
+            copy.unlink(missing_ok=True)
             t = time.perf_counter()
-            read_and_copy(text, tmp_dir / "copy.txt")
+            read_and_copy(text, copy)
             best["copy"] = min(best["copy"], time.perf_counter() - t)
-        ids = np.fromfile(out / "shard_000000.bin", dtype=np.uint16)
+        dtype = np.uint32 if len(vocab) > 65536 else np.uint16
+        ids = np.concatenate([np.fromfile(p, dtype=dtype) for p in sorted(out.glob("*.bin"))])
         want, offsets = vocab.encode_batch(lines)
         eod = vocab.token_to_id("</s>")
-        docs = np.diff(offsets) > 0
-        same = len(ids) == len(want) + int(docs.sum()) and bool(
-            np.array_equal(ids[ids != eod], want[want != eod])
-        )
+        # Each non-empty line is a document, closed by `</s>`.
+        ends = offsets[1:][np.diff(offsets) > 0]
+        same = bool(np.array_equal(ids, np.insert(want, ends, eod).astype(dtype)))
     tk, tc = best["kneser"], best["copy"]
     ids_n = index["tokens"]
     print(f"encode_corpus(vocab) file -> .bin shards ({size / 1e6:.1f} MB, {ids_n:,} ids):")
@@ -193,6 +201,7 @@ def bench_vocab_shards(lines: list[str], vocab, repeat: int) -> None:
         f"  ratio kneser / read-and-copy time: {tk / tc:.2f}x (aim <= 3x); "
         f"ids as encode_batch: {same}"
     )
+    return {"t_enc": tk, "t_copy": tc, "mb": size / 1e6, "same": same}
 
 
 def main() -> int:
@@ -240,7 +249,7 @@ def main() -> int:
         print(f"  {label:<34} {rate[name] / 1e6:8.2f} M tokens/s  {t:.3f}s")
     print(f"  ratio kneser / Python loop: {rate['kneser'] / rate['python']:.1f}x (aim >= 20x)")
 
-    bench_vocab_shards(lines, vocab, args.repeat)
+    shards = bench_vocab_shards(lines, vocab, args.repeat)
 
     try:
         from tokenizers import Tokenizer
@@ -274,17 +283,15 @@ def main() -> int:
             f"(vs. objects only), {rate['kneser'] / r_np:.1f}x (vs. ids in numpy) (aim >= 1x)"
         )
     bench_bpe_shards(args.corpus, args.lines, args.repeat)
-    emit_rows(args, lines, vocab, ids, offsets, rate, r_only)
+    emit_rows(rate, r_only, shards)
     return 0
 
 
-def emit_rows(args, lines, vocab, ids, offsets, rate, r_hf) -> None:  # type: ignore[no-untyped-def]
-    """The rows of benchmarks/run_all.py's table: encode_batch against the Python loop and HF
-    WordLevel (measured above), and ``encode_corpus`` (word-level, file to ``.bin`` shards)
-    against a read-and-copy pass over the same bytes (nothing happens when run standalone)."""
-    import shutil
-    import tempfile
-
+def emit_rows(rate: dict, r_hf: float, shards: dict) -> None:
+    """The rows of benchmarks/run_all.py's table, from the figures measured above:
+    encode_batch against the Python loop and HF WordLevel, and ``encode_corpus`` (word-level,
+    file to ``.bin`` shards) against a read-and-copy pass over the same bytes
+    (:func:`bench_vocab_shards`). Nothing happens when run standalone."""
     from _common import ROWS_ENV, emit_row
 
     if not os.environ.get(ROWS_ENV):
@@ -295,31 +302,10 @@ def emit_rows(args, lines, vocab, ids, offsets, rate, r_hf) -> None:  # type: ig
              identical=True)  # fmt: skip
     emit_row("Vocab.encode_batch vs HF tokenizers WordLevel", mtok(rate["kneser"]), mtok(r_hf),
              rate["kneser"] / r_hf, (">=", 10.0), identical=True)  # fmt: skip
-    with tempfile.TemporaryDirectory() as tmp:
-        text = Path(tmp) / "corpus.txt"
-        text.write_text("".join(x + "\n" for x in lines), encoding="utf-8")
-        out, copy = Path(tmp) / "shards", Path(tmp) / "copy.txt"
-        out.mkdir()
-
-        def encode() -> None:
-            shutil.rmtree(out)
-            kneser.encode_corpus(str(text), vocab, out, format="bin")
-
-        def read_and_copy() -> None:
-            with open(text, "rb") as fin, open(copy, "wb") as fout:
-                while chunk := fin.read(1 << 20):
-                    fout.write(chunk)
-
-        t_enc, _ = best_of(args.repeat, encode)
-        t_copy, _ = best_of(args.repeat, read_and_copy)
-        got = np.concatenate([np.fromfile(p, dtype=ids.dtype if len(vocab) > 65536 else np.uint16)
-                              for p in sorted(out.glob("*.bin"))])  # fmt: skip
-        eod = vocab.get_vocab()["</s>"]
-        want = np.insert(ids, offsets[1:], eod).astype(got.dtype)
-        mb = text.stat().st_size / 1e6
-        emit_row("encode_corpus file -> .bin shards vs read-and-copy", f"{mb / t_enc:.0f} MB/s",
-                 f"{mb / t_copy:.0f} MB/s", t_enc / t_copy, ("<=", 3.0),
-                 identical=bool(np.array_equal(got, want)))  # fmt: skip
+    mb, t_enc, t_copy = shards["mb"], shards["t_enc"], shards["t_copy"]
+    emit_row("encode_corpus file -> .bin shards vs read-and-copy", f"{mb / t_enc:.0f} MB/s",
+             f"{mb / t_copy:.0f} MB/s", t_enc / t_copy, ("<=", 3.0),
+             identical=shards["same"])  # fmt: skip
 
 
 if __name__ == "__main__":
