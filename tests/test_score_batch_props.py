@@ -119,3 +119,18 @@ def test_lockstep_batches_of_any_size_equal_single_calls_and_kenlm(
     ppl = [ours.perplexity(t) for t in texts]
     assert ours.perplexity_batch(texts).tolist() == ppl
     assert ppl == [theirs.perplexity(t) for t in texts]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("n", [63, 64, 65, 300, 513, 1027, 5000])
+@pytest.mark.parametrize("layout", ["arpa", "probing", "trie"])
+def test_batches_split_over_threads_keep_every_score_in_its_place(layout: str, n: int) -> None:
+    """Batches large enough to be shared out in tasks of every size the batch picks (64 to
+    256 texts, the last one short), each text's score back at its index: equal to the single
+    calls and to kenlm's."""
+    ours, theirs = _models()[layout]
+    lines = HELDOUT.read_text(encoding="utf-8").splitlines()
+    texts = [f"{lines[i % len(lines)]} {i % 7}" if i % 5 else "" for i in range(n)]
+    single = [ours.score(t) for t in texts]
+    assert ours.score_batch(texts).tolist() == single
+    assert single == [theirs.score(t) for t in texts]  # type: ignore[attr-defined]
+    assert ours.perplexity_batch(texts).tolist() == [ours.perplexity(t) for t in texts]

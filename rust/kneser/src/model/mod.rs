@@ -525,16 +525,22 @@ impl Model {
         F: Fn(&[u8], (f32, usize)) -> T + Sync,
     {
         const BLOCK: usize = 4096;
-        // Texts a rayon task scores (and results it writes): 64, 128 and 512 measured no
-        // faster on book.o5.
-        const TASK: usize = 256;
+        // Texts a rayon task scores (and results it writes): at most 256 (64, 128 and 512
+        // measured no faster on 5,000 lines of book.o5), and a batch too small for four tasks
+        // a thread at that size gets smaller ones (at least 64), so that it is still shared
+        // out evenly: 300 lines in two tasks of 256 and 44 kept one thread idle most of the
+        // call.
+        let task = texts
+            .len()
+            .div_ceil(rayon::current_num_threads() * 4)
+            .clamp(64, 256);
         let mut out = vec![T::default(); texts.len()];
         with_view!(self, v => {
             for (texts, out) in texts.chunks(BLOCK * 16).zip(out.chunks_mut(BLOCK * 16)) {
                 cancel.check()?;
                 texts
-                    .par_chunks(TASK)
-                    .zip(out.par_chunks_mut(TASK))
+                    .par_chunks(task)
+                    .zip(out.par_chunks_mut(task))
                     .for_each(|(texts, out)| {
                         let bytes: Vec<&[u8]> = texts.iter().map(|t| t.as_ref().as_bytes()).collect();
                         let mut scores = vec![0.0f32; bytes.len()];
