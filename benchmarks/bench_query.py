@@ -14,6 +14,7 @@ Prints, each measured in a fresh process:
 Usage:
   python benchmarks/bench_query.py [--model ../shared/reference/lmplz/book.o5.arpa.xz]
       [--text ../shared/reference/query/book.heldout.txt] [--repeat 40] [--threads 2]
+      [--lines N]
 
 Build with `maturin develop --release` first. Figures vary between machines and runs: read the
 ratios, measured side by side in one run.
@@ -88,6 +89,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=40, help="repeat the text this many times")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--runs", type=int, default=9, help="best of this many timings")
+    parser.add_argument(
+        "--lines", type=int, default=0, help="score only the first N lines (after --repeat)"
+    )
     args = parser.parse_args()
     os.environ["RAYON_NUM_THREADS"] = str(args.threads)
 
@@ -135,7 +139,11 @@ def main() -> None:
                 f"({om / km:.2f}x)"
             )
 
-    lines = args.text.read_text(encoding="utf-8").splitlines() * args.repeat
+    text = args.text.read_text(encoding="utf-8").splitlines()
+    lines = text * args.repeat
+    if args.lines:
+        lines = lines[: args.lines]
+    check = lines[: len(text)]  # the distinct lines, compared with kenlm
     words = sum(len(line.encode().split()) + 1 for line in lines)  # + </s>
     klm = kenlm.Model(str(args.model))
     lm = kneser.Model(args.model)
@@ -170,8 +178,8 @@ def main() -> None:
             fn()
             wall[name] = min(wall[name], time.perf_counter() - w0)
             cpu[name] = min(cpu[name], time.process_time() - c0)
-    got = lm.score_batch(lines[: len(lines) // args.repeat])
-    want = [klm.score(line) for line in lines[: len(lines) // args.repeat]]
+    got = lm.score_batch(check)
+    want = [klm.score(line) for line in check]
     worst = max(abs(a - b) for a, b in zip(got, want))
     print(f"{'':42} {'wall s':>8} {'M words/s':>10} {'CPU s':>8}")
     for name, _ in cases:
@@ -195,12 +203,12 @@ def main() -> None:
         f"perplexity_batch vs kenlm perplexity per line: {wall[k] / wall[batch]:.2f}x wall "
         f"(goal >= 3x), {cpu[k] / cpu[batch]:.2f}x CPU"
     )
-    pg = lm.perplexity_batch(lines[: len(lines) // args.repeat])
-    pw = [klm.perplexity(x) for x in lines[: len(lines) // args.repeat]]
+    pg = lm.perplexity_batch(check)
+    pw = [klm.perplexity(x) for x in check]
     ppl_same = all(a == b for a, b in zip(pg, pw))
     print(f"perplexity_batch equal to kenlm's perplexity on every line: {ppl_same}")
-    tw = [klm_trie.score(x) for x in lines[: len(lines) // args.repeat]]
-    tg = trie_lm.score_batch(lines[: len(lines) // args.repeat])
+    tw = [klm_trie.score(x) for x in check]
+    tg = trie_lm.score_batch(check)
     trie_worst = max(abs(a - b) for a, b in zip(tg, tw))
     print(f"trie: largest score difference from kenlm: {trie_worst:.2e}")
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
