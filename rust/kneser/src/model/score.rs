@@ -495,7 +495,12 @@ pub(crate) mod id_cache {
     use std::cell::RefCell;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    const SLOTS: usize = 1024;
+    /// Slots of a thread's cache (24 bytes each: 384 KiB, inside a core's L2 here, allocated
+    /// on the thread's first trie lookup). 1,024 slots missed on most of book.o5's 19,467
+    /// words, and each miss is an interpolation search of the sorted vocabulary: score_batch
+    /// on the trie went from 20.3 to 22.9, 25.4 and 26.3 M words/s with 4,096, 16,384 and
+    /// 65,536 slots (the last 1.5 MB a thread, all of it touched by a real vocabulary).
+    const SLOTS: usize = 1 << 14;
 
     #[derive(Clone, Copy)]
     struct Slot {
@@ -505,9 +510,14 @@ pub(crate) mod id_cache {
         id: u32,
     }
 
+    const EMPTY: Slot = Slot {
+        key: 0,
+        tag: 0,
+        id: 0,
+    };
+
     thread_local! {
-        static SLOTS_OF_THREAD: RefCell<[Slot; SLOTS]> =
-            const { RefCell::new([Slot { key: 0, tag: 0, id: 0 }; SLOTS]) };
+        static SLOTS_OF_THREAD: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
     }
 
     /// A tag no other model of this process has had (never 0).
@@ -527,6 +537,9 @@ pub(crate) mod id_cache {
     ) {
         SLOTS_OF_THREAD.with(|slots| match slots.try_borrow_mut() {
             Ok(mut slots) => {
+                if slots.is_empty() {
+                    slots.resize(SLOTS, EMPTY);
+                }
                 for &key in keys {
                     let slot = &mut slots[key as usize % SLOTS];
                     if slot.key == key && slot.tag == tag {

@@ -24,8 +24,8 @@
 //! of the file read zeros, so a corrupted file scores wrongly but never crashes; the size and
 //! header checks are made on load.
 //!
-//! Memory: nothing beyond the file's bytes and, per thread that scores a trie, the 24 KiB
-//! of [`id_cache`]; a lookup allocates nothing.
+//! Memory: nothing beyond the file's bytes and, per thread that scores a trie, the 384 KiB
+//! of [`id_cache`] (allocated on the thread's first lookup; no lookup allocates after it).
 
 use super::probing::{u64_at, with_sign};
 use super::score::{id_cache, walk, FullScore, Lookup, Probe, State};
