@@ -54,10 +54,10 @@ pub struct Texts {
 }
 
 impl Texts {
-    /// The items of `iterable` (a list or tuple is copied into a tuple in one call, any other
-    /// iterable consumed into one). A `str` is borrowed; any other item, and a `str` without
-    /// UTF-8 (a lone surrogate), goes to `convert(item, index)`, whose error (a TypeError,
-    /// kneser.FormatError) is raised.
+    /// The items of `iterable`, in one call: a list is copied into a tuple, a tuple is held as
+    /// it is, any other iterable is consumed into one. A `str` is borrowed; any other item, and
+    /// a `str` without UTF-8 (a lone surrogate), goes to `convert(item, index)`, whose error (a
+    /// TypeError, kneser.FormatError) is raised.
     pub fn collect(
         iterable: &Bound<'_, PyAny>,
         mut convert: impl FnMut(&Bound<'_, PyAny>, usize) -> PyResult<String>,

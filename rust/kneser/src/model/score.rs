@@ -495,11 +495,11 @@ pub(crate) mod id_cache {
     use std::cell::RefCell;
     use std::sync::atomic::{AtomicU64, Ordering};
 
-    /// Slots of a thread's cache (24 bytes each: 384 KiB, inside a core's L2 here, allocated
-    /// on the thread's first trie lookup). 1,024 slots missed on most of book.o5's 19,467
-    /// words, and each miss is an interpolation search of the sorted vocabulary: score_batch
-    /// on the trie went from 20.3 to 22.9, 25.4 and 26.3 M words/s with 4,096, 16,384 and
-    /// 65,536 slots (the last 1.5 MB a thread, all of it touched by a real vocabulary).
+    /// Slots of a thread's cache (24 bytes each: 384 KiB, inside a core's L2 on this project's
+    /// machine, allocated on the thread's first trie lookup). Each miss is an interpolation
+    /// search of the sorted vocabulary, and 1,024 slots missed on most of book.o5's 19,467
+    /// words; four times as many slots again (1.5 MB a thread, all of it touched by a real
+    /// vocabulary) gained little more there.
     const SLOTS: usize = 1 << 14;
 
     #[derive(Clone, Copy)]
