@@ -505,9 +505,15 @@ def test_too_many_open_files_has_its_errno_and_a_one_line_message(tmp_path, corp
         "resource.setrlimit(resource.RLIMIT_NOFILE, (n, resource.getrlimit("
         "resource.RLIMIT_NOFILE)[1]))\n"
     )
+    # The default temp dir (TMPDIR) is watched: the job's directory is made without a
+    # descriptor, and removing it must not need one either.
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp)}
     args = ["build", "-q", "-o", "2", str(corpus), "--discount_fallback", "--arpa", str(arpa)]
-    r = _limited(prelude + f"sys.exit(kneser.cli.main({args!r}))")
+    r = _limited(prelude + f"sys.exit(kneser.cli.main({args!r}))", env=env)
     assert os.strerror(errno.EMFILE) in one_line_error(r)
+    assert list(temp.iterdir()) == []
     api = (
         prelude + "try:\n"
         f"    kneser.estimate({str(corpus)!r}, order=2, arpa={str(arpa)!r},"
@@ -515,6 +521,7 @@ def test_too_many_open_files_has_its_errno_and_a_one_line_message(tmp_path, corp
         "except kneser.KneserIOError as e:\n"
         "    print(e.errno)\n"
     )
-    r = _limited(api)
+    r = _limited(api, env=env)
     assert r.returncode == 0 and r.stdout.split() == [str(errno.EMFILE)], (r.stdout, r.stderr)
     assert not arpa.exists()
+    assert list(temp.iterdir()) == []

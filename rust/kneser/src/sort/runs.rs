@@ -13,7 +13,23 @@ use crate::error::{Error, IoContext, Result};
 /// The job's temporary directory (`kneser-XXXXXX` inside the directory the user chose), removed
 /// with everything in it when the last clone is dropped.
 #[derive(Clone, Debug)]
-pub struct TempDir(Arc<tempfile::TempDir>);
+pub struct TempDir(Arc<Removed>);
+
+/// A directory made by [`tempfile`], removed when dropped: with everything in it, or, when
+/// walking it fails, with `rmdir`. Walking a directory takes a descriptor, so a job that failed
+/// because the process ran out of them (EMFILE) would otherwise leave its empty directory
+/// behind; its temp files are gone by then (each is unlinked by path when dropped), and
+/// `rmdir` needs no descriptor.
+#[derive(Debug)]
+struct Removed(PathBuf);
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        if std::fs::remove_dir_all(&self.0).is_err() {
+            let _ = std::fs::remove_dir(&self.0);
+        }
+    }
+}
 
 impl TempDir {
     /// Creates a fresh directory inside `parent`.
@@ -27,12 +43,12 @@ impl TempDir {
             .prefix("kneser-")
             .tempdir_in(parent)
             .at_path("cannot create temp dir in", parent)?;
-        Ok(TempDir(Arc::new(dir)))
+        Ok(TempDir(Arc::new(Removed(dir.keep()))))
     }
 
     /// The directory's path.
     pub fn path(&self) -> &Path {
-        self.0.path()
+        &self.0 .0
     }
 }
 
