@@ -73,7 +73,7 @@ def test_the_stored_cases_cover_the_flags():
 
 
 @pytest.mark.skipif(not LMPLZ.exists(), reason="lmplz is not built")
-@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("seed", range(18))
 def test_fresh_random_corpora_equal_lmplz(tmp_path, seed):
     rng = random.Random(seed)
     words = [f"w{i}" for i in range(rng.randint(3, 60))] + ["x\u00a0y", "日本"]
@@ -82,7 +82,9 @@ def test_fresh_random_corpora_equal_lmplz(tmp_path, seed):
     ]
     lines += [f"{w} zyzzyva" for w in rng.sample(words, 3)]
     corpus = tmp_path / "c.txt"
-    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Every third corpus ends without a newline: lmplz gives that line no </s>, and when its
+    # last n-gram is no context the backoffs after it shift (kneser.estimate does the same).
+    corpus.write_text("\n".join(lines) + ("" if seed % 3 == 2 else "\n"), encoding="utf-8")
     order = rng.randint(2, 5)
     args = ["-o", str(order), "--discount_fallback"]
     if seed % 2:

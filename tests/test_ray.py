@@ -454,3 +454,27 @@ def test_normalize_documents_line_by_line_as_the_pipeline():
     norm = kneser.Normalizer.ccnet()
     want = ["\n".join(norm.normalize_batch(t.split("\n"))) for t in texts]
     assert list(out["normalized"]) == want
+
+
+def test_an_open_end_lmplz_shifts_is_refused_by_partitions(tmp_path):
+    # The last line has no newline, so lmplz gives it no </s>, and its `<s> h` is no context:
+    # lmplz's backoffs after it shift by one place. One process reproduces that (the stored
+    # lmplz cases tests/data/lmplz-generated/*.open.*); the partitions refuse, saying why and
+    # what to do, and leave nothing at the target.
+    first, last = tmp_path / "a.txt", tmp_path / "b.txt"
+    first.write_text("a b h\nb h\n", encoding="utf-8")
+    last.write_text("b a\nh", encoding="utf-8")
+    arpa = tmp_path / "lm.arpa"
+    with pytest.raises(ray.exceptions.RayTaskError) as err:
+        kray.estimate([first, last], 3, arpa, workdir=tmp_path / "w", partitioned=True,
+                      partitions=2, discount_fallback=True)  # fmt: skip
+    assert isinstance(err.value.cause, kneser.ArgumentError)
+    assert "end the corpus with a newline" in str(err.value.cause)
+    assert not arpa.exists()
+    # With the newline the partitions give the one-process model.
+    last.write_text("b a\nh\n", encoding="utf-8")
+    kray.estimate([first, last], 3, arpa, workdir=tmp_path / "w", partitioned=True,
+                  partitions=2, discount_fallback=True)  # fmt: skip
+    whole = tmp_path / "whole.arpa"
+    kneser.estimate(files=[first, last], order=3, arpa=whole, discount_fallback=True)
+    assert arpa.read_bytes() == whole.read_bytes()

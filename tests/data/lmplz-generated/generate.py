@@ -33,7 +33,9 @@ def vocabulary(rng: random.Random, size: int) -> list[str]:
     return sorted(words) + SPECIAL
 
 
-def corpus(rng: random.Random, lines: int, vocab: int, zipf: float, tail: bool) -> str:
+def corpus(
+    rng: random.Random, lines: int, vocab: int, zipf: float, tail: bool, open_end: bool = False
+) -> str:
     words = vocabulary(rng, vocab)
     weights = [1.0 / (i + 1) ** zipf for i in range(len(words))]
     out = []
@@ -46,15 +48,24 @@ def corpus(rng: random.Random, lines: int, vocab: int, zipf: float, tail: bool) 
         # A new word (the last in suffix order) that recurs after several neighbours.
         for left in rng.sample(words, 4) + rng.sample(words, 2):
             out.append(f"{left} zyzzyva {rng.choice(words)}")
+    if open_end:
+        # The text ends without a newline, in a word seen before but never at a line's start:
+        # lmplz gives that last line no </s>, so `<s> w` is an n-gram that is no context, and
+        # lmplz's reading of the backoffs in step with the n-grams shifts past it.
+        starts = {line.split()[0] for line in out if line.split()}
+        seen = [w for w in words if w not in starts and any(w in line.split() for line in out)]
+        return "\n".join(out) + "\n" + rng.choice(seen)
     return "\n".join(out) + "\n"
 
 
 def cases() -> list[dict]:
     out = []
-    seed = 1000
+    first = ("fallback", "plain", "prune", "limit", "tail")
+    later = ("open", "openlimit")  # seeds of their own, so that the first cases stay as made
     for order in (2, 3, 4, 5):
-        for variant in ("fallback", "plain", "prune", "limit", "tail"):
-            seed += 1
+        seeds = [(v, 1001 + 5 * (order - 2) + i) for i, v in enumerate(first)]
+        seeds += [(v, 2001 + 2 * (order - 2) + i) for i, v in enumerate(later)]
+        for variant, seed in seeds:
             rng = random.Random(seed)
             small = variant == "fallback"
             text = corpus(
@@ -63,16 +74,19 @@ def cases() -> list[dict]:
                 vocab=rng.randint(5, 20) if small else rng.randint(80, 400),
                 zipf=rng.choice([0.8, 1.0, 1.2]),
                 tail=variant == "tail",
+                open_end=variant.startswith("open"),
             )
             args = ["-o", str(order)]
-            if variant in ("fallback", "prune"):
+            if variant in ("fallback", "prune", "open"):
                 args.append("--discount_fallback")
             if variant == "prune":
                 args += ["--prune", *[str(min(i, 2)) for i in range(order)]]
             case = {"name": f"o{order}.{variant}.{seed}", "args": args, "text": text}
-            if variant == "limit":
+            if variant in ("limit", "openlimit"):
                 toks = sorted({t for line in text.split("\n") for t in line.split()})
                 keep = [*rng.sample(toks, len(toks) // 2), "x\u00a0y"]
+                if variant == "openlimit":
+                    keep.append(text.split()[-1])  # the last line's word stays in the model
                 case["limit_vocab"] = " ".join(keep) + "\n"
                 args.append("--discount_fallback")
             out.append(case)

@@ -21,6 +21,7 @@ use rayon::prelude::*;
 
 use super::count::Vocabulary;
 use super::sink::ArpaSink;
+use super::{EOS, UNK};
 use crate::arpa::writer::format_f32;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
@@ -94,17 +95,66 @@ impl Lower {
     }
 }
 
-/// A merge-join cursor over a backoff file `[w | gamma]` in suffix order.
+/// How the n-grams of an order are matched with the gammas of their contexts, the backoff file
+/// of the order above ([`Backoffs`]). lmplz (`lm/builder/interpolate.cc`) reads that file in
+/// step with the n-grams of the order, in suffix order, each n-gram not ending in `<unk>` or
+/// `</s>` taking one gamma, and so assumes that every such n-gram is a context. It is, except
+/// for the n-grams ending the text after the last newline when that text gets no `</s>`
+/// (lmplz's final-line quirk, [`super::config::EstimateConfig::lmplz_final_line`]): nothing
+/// follows them. How lmplz goes on past such an n-gram is what the modes reproduce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackoffJoin {
+    /// lmplz without pruning at the order above and without `--limit_vocab_file`: the next
+    /// gamma, whoever's it is. After an n-gram that is no context, every n-gram gets the gamma
+    /// of the one after it, and the last gets none (backoff 1).
+    Positional,
+    /// lmplz with pruning at the order above or `--limit_vocab_file`: the file is read on until
+    /// the n-gram's own gamma (lmplz compares hashes of the words); an n-gram that is no
+    /// context reads it to its end, so no n-gram after it gets a backoff.
+    Scan,
+    /// A merge join by key, each n-gram its own gamma: the partitioned estimator, whose pieces
+    /// each hold part of the file. Where the modes would differ it stops with an error instead
+    /// of writing a model lmplz would not: when an n-gram that is no context is followed by a
+    /// context, in this piece or in a later one (`later`: whether a later piece holds any
+    /// n-gram; each of its n-grams ends a context of its order but the final line's). With
+    /// nothing but non-contexts after it, the three modes agree. On a text that ends with a
+    /// newline, or without the final-line quirk, every such n-gram is a context.
+    ByKey {
+        /// Whether a later piece holds n-grams.
+        later: bool,
+    },
+}
+
+impl BackoffJoin {
+    /// lmplz's mode for the backoffs of order `k` under `config`.
+    pub fn lmplz(config: &super::config::EstimateConfig, k: usize) -> Self {
+        if config.limit_vocab.is_some() || config.prune.threshold(k + 1) > 0 {
+            BackoffJoin::Scan
+        } else {
+            BackoffJoin::Positional
+        }
+    }
+}
+
+/// A cursor over a backoff file `[w | gamma]` in suffix order, joined with the n-grams of its
+/// order as [`BackoffJoin`] says.
 pub struct Backoffs {
     _run: Run,
     reader: RecordReader,
     cur: Vec<u32>,
     valid: bool,
+    join: BackoffJoin,
+    /// The ids of `<unk>` and `</s>` (renumbering moves them): lmplz reads no gamma for an
+    /// n-gram ending in either.
+    no_context: [u32; 2],
+    /// [`BackoffJoin::ByKey`]: whether an n-gram that is no context was met.
+    missed: bool,
 }
 
 impl Backoffs {
-    /// Opens the backoffs of order `k`.
-    pub fn from_run(run: Run, k: usize) -> Result<Self> {
+    /// Opens the backoffs of order `k`, whose words are ids of `vocab`.
+    pub fn from_run(run: Run, k: usize, join: BackoffJoin, vocab: &Vocabulary) -> Result<Self> {
+        let id = |word: &[u8], default| vocab.get(word).unwrap_or(default);
         let mut reader = run.reader()?;
         let mut cur = vec![0u32; k + 1];
         let valid = reader.read(&mut cur)?;
@@ -113,21 +163,69 @@ impl Backoffs {
             reader,
             cur,
             valid,
+            join,
+            no_context: [id(b"<unk>", UNK), id(b"</s>", EOS)],
+            missed: false,
         })
     }
 
-    /// The gamma of `gram` if it is a context, else `None`.
+    /// The gamma `gram` gets as its backoff, if any (the n-grams of the order must come in
+    /// suffix order).
     pub fn lookup(&mut self, gram: &[u32]) -> Result<Option<f32>> {
         let k = gram.len();
-        while self.valid && compare_suffix(&self.cur[..k], gram) == Ordering::Less {
-            self.valid = self.reader.read(&mut self.cur)?;
+        if gram.last().is_some_and(|w| self.no_context.contains(w)) {
+            // Never a context, and lmplz reads no gamma for it.
+            return Ok(None);
         }
-        if self.valid && self.cur[..k] == *gram {
-            Ok(Some(f32::from_bits(self.cur[k])))
-        } else {
-            Ok(None)
+        match self.join {
+            BackoffJoin::Positional => {
+                if !self.valid {
+                    return Ok(None);
+                }
+                let gamma = f32::from_bits(self.cur[k]);
+                self.valid = self.reader.read(&mut self.cur)?;
+                Ok(Some(gamma))
+            }
+            BackoffJoin::Scan => {
+                while self.valid && self.cur[..k] != *gram {
+                    self.valid = self.reader.read(&mut self.cur)?;
+                }
+                if !self.valid {
+                    return Ok(None);
+                }
+                let gamma = f32::from_bits(self.cur[k]);
+                self.valid = self.reader.read(&mut self.cur)?;
+                Ok(Some(gamma))
+            }
+            BackoffJoin::ByKey { later } => {
+                while self.valid && compare_suffix(&self.cur[..k], gram) == Ordering::Less {
+                    self.valid = self.reader.read(&mut self.cur)?;
+                }
+                if self.valid && self.cur[..k] == *gram {
+                    if self.missed {
+                        return Err(no_context_met(k));
+                    }
+                    return Ok(Some(f32::from_bits(self.cur[k])));
+                }
+                if later {
+                    return Err(no_context_met(k));
+                }
+                self.missed = true;
+                Ok(None)
+            }
         }
     }
+}
+
+/// The partitioned estimator's refusal of a text whose last line lmplz gives no `</s>`, where
+/// that changes the backoffs of the n-grams of order `k` after it ([`BackoffJoin::ByKey`]).
+fn no_context_met(k: usize) -> Error {
+    Error::InvalidArgument(format!(
+        "the text after the last newline ends in a {k}-gram that is no context (lmplz gives \
+         that line no </s>), and lmplz then reads the backoffs of the {k}-grams after it one \
+         place off, which partitions cannot reproduce: end the corpus with a newline (its last \
+         line then gets its </s>), or estimate it in one process"
+    ))
 }
 
 /// log10 of a probability, clamped at 0 as lmplz does.

@@ -29,7 +29,7 @@ use super::config::EstimateConfig;
 use super::counts_file::{read_counts, CountsFile};
 use super::discount::Discount;
 use super::initial::{probability, ContextSums, CONTEXT_SUMS_WORDS};
-use super::interpolate::{interpolate_order, write_unigrams, Backoffs, Lower};
+use super::interpolate::{interpolate_order, write_unigrams, BackoffJoin, Backoffs, Lower};
 use super::partition::read_vocabulary;
 use super::pipeline::{
     adjust_stage, discount_stage, in_pool, interpolate_unigrams, write_end, write_section_start,
@@ -353,7 +353,9 @@ fn adjust_inner(
     let mut forced = [UNK, BOS].map(|id| range.contains(&id));
     let mut r = adjusted.files[0].reader()?;
     let mut rec = [0u32; 3];
+    let mut windows = 0u64;
     while r.read(&mut rec)? {
+        windows += 1;
         if !range.contains(&rec[0]) {
             return Err(Error::InvalidArgument(format!(
                 "the partition {} holds a window ending in id {}, outside partition {p}'s range \
@@ -388,8 +390,18 @@ fn adjust_inner(
         types: vocab.len() as u64,
     }
     .write(&work.file(p, "adjust.sums"))?;
+    let marker = work.file(p, HOLDS_WINDOWS);
+    if windows > 0 {
+        std::fs::write(&marker, b"").at_path("cannot write", &marker)?;
+    } else if marker.exists() {
+        std::fs::remove_file(&marker).at_path("cannot remove", &marker)?;
+    }
     Ok(bytes)
 }
+
+/// The work file of a partition that marks it as holding windows (n-grams), for the backoffs
+/// of the partitions before it ([`BackoffJoin::ByKey`]).
+const HOLDS_WINDOWS: &str = "holds-windows";
 
 /// Task 2: sums the partitions' count-of-counts and unigram sums, estimates the discounts
 /// (with the fallback where configured) and writes them for the other tasks.
@@ -641,6 +653,7 @@ fn interpolate_inner(
     let global = Global::read(work)?;
     let (vocab, _) = read_vocabulary(partition)?;
     let temp = work.temp(p)?;
+    let later = (p + 1..work.parts()).any(|r| work.file(r, HOLDS_WINDOWS).exists());
     let (n, collapse) = (config.order, config.collapse_values);
     let types = vocab.len();
     let range = work.range(p);
@@ -685,7 +698,8 @@ fn interpolate_inner(
             return Ok(None);
         }
         let run = Run::open(&work.file(p, &format!("backoff.{}", k + 1)), k + 1)?;
-        Ok(Some(Backoffs::from_run(run, k)?))
+        let join = BackoffJoin::ByKey { later };
+        Ok(Some(Backoffs::from_run(run, k, join, &vocab)?))
     };
     let mut bytes = 0;
     let mut sink = ArpaSink::new(Output::Path(piece_path(work, p, 1)), &[])?;

@@ -17,7 +17,7 @@ use super::counts_file::{read_counts, write_counts, CountsHeader};
 use super::discount::Discount;
 use super::explain::Trace;
 use super::initial::{initial_order, initial_unigrams, Initial};
-use super::interpolate::{interpolate_order, write_unigrams, Backoffs, Lower};
+use super::interpolate::{interpolate_order, write_unigrams, BackoffJoin, Backoffs, Lower};
 use super::sink::ArpaSink;
 pub use super::sink::Output;
 use super::{BOS, EOS, UNK};
@@ -580,7 +580,7 @@ impl Probabilities<'_> {
             .write(self.config, sink)
             .map_err(|e| write_error(sink, e))?;
         write_section_start(sink, 1).map_err(|e| write_error(sink, e))?;
-        let backoffs = take_backoffs(next, 1)?;
+        let backoffs = take_backoffs(next, 1, self.config, self.vocab)?;
         let name = sink.name().to_string();
         let (present, bos, collapse) =
             (&unigrams.present, unigrams.bos, self.config.collapse_values);
@@ -603,7 +603,7 @@ impl Probabilities<'_> {
     ) -> Result<()> {
         let (n, collapse) = (self.config.order, self.config.collapse_values);
         write_section_start(sink, k).map_err(|e| write_error(sink, e))?;
-        let backoffs = take_backoffs(next, k)?;
+        let backoffs = take_backoffs(next, k, self.config, self.vocab)?;
         let mut kept = match k < n || self.trace.is_some() {
             true => Some(RecordWriter::create(
                 self.temp,
@@ -640,10 +640,16 @@ impl Probabilities<'_> {
 }
 
 /// The backoffs of order `k`, taken from order k+1's initial probabilities (none at the top
-/// order).
-fn take_backoffs(next: &mut Option<Initial>, k: usize) -> Result<Option<Backoffs>> {
+/// order), joined as lmplz joins them under `config`.
+fn take_backoffs(
+    next: &mut Option<Initial>,
+    k: usize,
+    config: &EstimateConfig,
+    vocab: &Vocabulary,
+) -> Result<Option<Backoffs>> {
+    let join = BackoffJoin::lmplz(config, k);
     match next.as_mut().and_then(|p| p.backoffs.take()) {
-        Some(run) => Ok(Some(Backoffs::from_run(run, k)?)),
+        Some(run) => Ok(Some(Backoffs::from_run(run, k, join, vocab)?)),
         None => Ok(None),
     }
 }
