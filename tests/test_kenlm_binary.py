@@ -927,3 +927,26 @@ def test_models_with_empty_top_orders_load_and_score_as_kenlm(tmp_path: Path, la
         for text in ["", "a", "a b a", "zz a b"]:
             want = [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text)]
             assert exact(ours, text) == want, (lines, text)
+
+
+def test_a_unigram_model_is_refused_in_both_layouts_as_build_binary_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # build_binary (and the kenlm module, loading the ARPA) stop with "This ngram
+    # implementation assumes at least a bigram model" on an order-1 ARPA, probing or trie.
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("a b c\nb c\n", encoding="utf-8")
+    arpa = tmp_path / "u.arpa"
+    kneser.estimate(corpus, order=1, arpa=arpa, discount_fallback=True)
+    for layout in (["probing"], ["trie"], ["trie", "-q", "8"]):
+        out = tmp_path / f"{'-'.join(layout)}.bin"
+        flags = [f for f in layout if f.startswith("-") or f.isdigit()]
+        assert kneser.cli.main(["build-binary", *flags, layout[0], str(arpa), str(out)]) == 1
+        assert "assumes at least a bigram model" in capsys.readouterr().err
+        assert not out.exists()
+    with pytest.raises(kneser.ArgumentError, match="order 2 and above"):
+        kneser.Model(arpa).save_binary(tmp_path / "m.bin", layout="trie")
+    with pytest.raises(kneser.ArgumentError, match="order 2 and above"):
+        kneser.estimate(corpus, order=1, binary=tmp_path / "e.bin", binary_layout="trie",
+                        discount_fallback=True)  # fmt: skip
+    assert not (tmp_path / "m.bin").exists() and not (tmp_path / "e.bin").exists()

@@ -70,6 +70,10 @@ def test_the_stored_cases_cover_the_flags():
     assert any("limit_vocab" in c for c in CASES)
     assert any("--discount_fallback" not in a for a in args)
     assert any(c["fails"] for c in CASES) and not all(c["fails"] for c in CASES)
+    # Texts whose last line has no newline, with and without a vocabulary limit.
+    open_end = [c for c in CASES if not (HERE / c["input"]).read_bytes().endswith(b"\n")]
+    assert any("limit_vocab" in c for c in open_end)
+    assert any("limit_vocab" not in c and not c["fails"] for c in open_end)
 
 
 @pytest.mark.skipif(not LMPLZ.exists(), reason="lmplz is not built")

@@ -610,6 +610,20 @@ impl Model {
     }
 }
 
+/// Refuses a model of order 1 for either layout, as `build_binary` does ("This ngram
+/// implementation assumes at least a bigram model"): KenLM's binary format holds orders 2 and
+/// above.
+pub(crate) fn check_order(order: usize) -> Result<()> {
+    if order < 2 {
+        return Err(crate::error::Error::InvalidArgument(format!(
+            "KenLM's binary format holds models of order 2 and above; this model has order \
+             {order} (build_binary: \"This ngram implementation assumes at least a bigram \
+             model\")"
+        )));
+    }
+    Ok(())
+}
+
 /// Writes `model` as a KenLM probing binary (with its vocabulary strings when `include_vocab`
 /// and the model has them); the file appears at `path` only when complete.
 pub(crate) fn save(model: &Model, path: &Path, include_vocab: bool) -> Result<()> {

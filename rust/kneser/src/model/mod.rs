@@ -247,12 +247,7 @@ impl Model {
     /// The file the model was loaded from ([`Model::input_file`]) is refused as `path`
     /// (`InvalidArgument`), as every output onto an input is.
     pub fn save_binary_with(&self, path: &Path, include_vocab: bool) -> Result<()> {
-        if self.order < 2 {
-            return Err(crate::error::Error::InvalidArgument(
-                "KenLM's binary format holds models of order 2 and above; this model has order 1"
-                    .into(),
-            ));
-        }
+        binary::check_order(self.order)?;
         binary::save(self, path, include_vocab)
     }
 

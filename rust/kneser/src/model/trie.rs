@@ -1169,6 +1169,7 @@ pub(crate) fn write(
     options.check()?;
     let counts = &grams.counts;
     let order = counts.len();
+    super::binary::check_order(order)?;
     let with_vocab = include_vocab && grams.strings.is_some();
     let mut header = super::binary::header_bytes(counts, multiplier, with_vocab);
     let at = super::binary::MODEL_TYPE_AT;
