@@ -950,3 +950,43 @@ def test_a_unigram_model_is_refused_in_both_layouts_as_build_binary_does(
         kneser.estimate(corpus, order=1, binary=tmp_path / "e.bin", binary_layout="trie",
                         discount_fallback=True)  # fmt: skip
     assert not (tmp_path / "m.bin").exists() and not (tmp_path / "e.bin").exists()
+
+
+# What KenLM's `query` printed for these inputs on these models (lmplz -o 3 --discount_fallback
+# on SPECIALS_CORPUS, build_binary probing|trie, KenLM 4cb443e): the `<s>` unigram read back
+# from a trie keeps its stored 0 (`0`), from probing tables its sign bit (`-0`); an input
+# without tokens has perplexity NaN.
+SPECIALS_CORPUS = "a b c\nb c a\nc c\n"
+SPECIALS_QUERY = "</s> <s> a\n<s>\n"
+SPECIALS_WANT = {
+    "probing": "</s>=2 1 -0.97651887\t<s>=1 1 -0\ta=3 2 -0.5650765\t</s>=2 2 -0.75012255\t"
+    "Total: -2.291718 OOV: 0\n",
+    "trie": "</s>=3 1 -0.97651887\t<s>=1 1 0\ta=2 2 -0.5650765\t</s>=3 2 -0.75012255\t"
+    "Total: -2.291718 OOV: 0\n",
+}
+
+
+@pytest.mark.parametrize("layout", ["probing", "trie"])
+def test_query_prints_the_sentence_markers_and_an_empty_input_as_kenlm_query(
+    tmp_path: Path, layout: str
+) -> None:
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(SPECIALS_CORPUS, encoding="utf-8")
+    arpa, binary = tmp_path / "m.arpa", tmp_path / f"{layout}.bin"
+    kneser.estimate(corpus, order=3, arpa=arpa, discount_fallback=True)
+    assert kneser.cli.main(["build-binary", layout, str(arpa), str(binary)]) == 0
+    runs = {}
+    for name, text in (("markers", SPECIALS_QUERY), ("empty", "")):
+        src, out = tmp_path / f"{name}.txt", tmp_path / f"{name}.out"
+        src.write_text(text, encoding="utf-8")
+        assert kneser.cli.main(["query", str(binary), str(src), "-o", str(out)]) == 0
+        runs[name] = (src, out.read_text(encoding="utf-8"))
+    assert runs["markers"][1].startswith(SPECIALS_WANT[layout])
+    assert runs["empty"][1].startswith(
+        "Perplexity including OOVs:\tNaN\nPerplexity excluding OOVs:\tNaN\nOOVs:\t0\nTokens:\t0\n"
+    )
+    if QUERY.exists():  # and the oracle itself, when it is built
+        for src, got in runs.values():
+            with src.open("rb") as stdin:
+                want = subprocess.run([QUERY, binary], stdin=stdin, capture_output=True)
+            assert got == want.stdout.decode("utf-8")

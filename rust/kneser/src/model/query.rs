@@ -110,8 +110,10 @@ pub fn format_f64(x: f64) -> String {
 /// even last digit. `exact` is the value (an `f32` is exact in `f64`).
 fn format_shortest(fixed: String, sci: String, exact: f64) -> String {
     if !exact.is_finite() {
+        // KenLM's converter (util/float_to_string.cc) names them "inf" and "NaN": the
+        // perplexity of an input without tokens is 0/0.
         return if exact.is_nan() {
-            "nan".to_string()
+            "NaN".to_string()
         } else if exact < 0.0 {
             "-inf".to_string()
         } else {

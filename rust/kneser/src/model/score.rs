@@ -349,7 +349,8 @@ impl<const K: usize> Probe for Ahead<'_, '_, K> {
 
     #[inline]
     fn begin(&self, _state: &State, word: u32, _in_len: usize) -> ((f32, f32), Self::Cursor) {
-        (self.view.unigram(word), u64::from(word))
+        let (prob, backoff) = self.view.unigram(word);
+        ((with_sign(prob), backoff), u64::from(word))
     }
 
     #[inline]
@@ -377,8 +378,11 @@ pub(crate) trait Probe {
     type Cursor;
     /// The model's order.
     fn order(&self) -> usize;
-    /// The stored log10 probability and backoff of the unigram `word`, and the cursor for the
-    /// n-grams `state.words[..in_len] ... word`.
+    /// The log10 probability of the unigram `word` as KenLM reads it and its backoff, and the
+    /// cursor for the n-grams `state.words[..in_len] ... word`. KenLM's probing tables keep
+    /// "independent left" in the sign bit of a probability and read it with the sign set, so
+    /// a stored 0 comes back as -0.0; its trie reads a unigram's probability as stored (a 0,
+    /// such as `<s>`'s, stays 0; `query` prints `0` there and `-0` for probing).
     fn begin(&self, state: &State, word: u32, in_len: usize) -> ((f32, f32), Self::Cursor);
     /// The n-gram of order `n`: the one found at order `n - 1` extended by the older word
     /// `older`. Its log10 probability (sign set, as KenLM reads it) and backoff (KenLM's "no
@@ -399,10 +403,7 @@ pub(crate) trait Probe {
 pub(crate) fn walk<P: Probe>(probe: &P, state: &State, word: u32, out: &mut State) -> FullScore {
     let order = probe.order();
     let in_len = state.len().min(order - 1);
-    let ((prob, backoff), mut cursor) = probe.begin(state, word, in_len);
-    // KenLM stores probabilities with the sign bit meaning "independent left" and reads them
-    // with the sign set: a log10 p of 0 comes back as -0.0.
-    let mut prob = with_sign(prob);
+    let ((mut prob, backoff), mut cursor) = probe.begin(state, word, in_len);
     let mut length = 1usize;
     out.words[0] = word;
     out.backoff[0] = backoff;
@@ -446,7 +447,8 @@ impl Probe for View<'_> {
 
     #[inline]
     fn begin(&self, _state: &State, word: u32, _in_len: usize) -> ((f32, f32), Self::Cursor) {
-        (self.unigram(word), u64::from(word))
+        let (prob, backoff) = self.unigram(word);
+        ((with_sign(prob), backoff), u64::from(word))
     }
 
     #[inline]

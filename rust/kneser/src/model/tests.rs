@@ -371,7 +371,8 @@ fn float_formatting_matches_kenlm() {
     assert_eq!(format_f32(-131.04475), "-131.04475");
     assert_eq!(format_f32(-100.0), "-100");
     assert_eq!(format_f64(713.888051884589), "713.888051884589");
-    assert_eq!(format_f64(f64::NAN), "nan");
+    assert_eq!(format_f64(f64::NAN), "NaN");
+    assert_eq!(format_f64(f64::NEG_INFINITY), "-inf");
 }
 
 #[test]
