@@ -1,0 +1,366 @@
+"""Random sweeps against the oracles themselves: KenLM's lmplz, build_binary and query (built by
+``../shared/tools/build-kenlm.sh``), the kenlm module and jieba. Not a pytest file (it needs the
+KenLM binaries, which CI does not have); what a sweep finds becomes a stored case or a test.
+
+    python tests/oracle_sweep.py estimate [--seed 0] [--cases 300] [--open-end]
+    python tests/oracle_sweep.py binary   [--seed 0] [--cases 300]
+    python tests/oracle_sweep.py query    [--seed 0] [--cases 200]
+    python tests/oracle_sweep.py arpa     [--seed 0] [--cases 300]
+    python tests/oracle_sweep.py jieba    [--seed 0] [--cases 8000]
+
+- ``estimate``: random corpora (Zipfian words, tabs and runs of spaces, NBSP, U+3000, VT, FF,
+  CR, the sentence markers; a fifth without a final newline) and random lmplz flags (orders 2 to
+  7, ``--discount_fallback``, ``--prune``, ``--interpolate_unigrams 0``, ``--vocab_pad``,
+  ``--skip_symbols``, ``--renumber``, ``--limit_vocab_file``), ``kneser build`` (budgets 1M to
+  100M, 1 or 2 threads) against ``lmplz``, byte for byte. ``--open-end``: every corpus without a
+  final newline, and pruning or a vocabulary limit on each. ``--renumber`` is not combined with
+  ``--limit_vocab_file``: lmplz aborts on that pair (``joint_order.hh:61``) or names a word for
+  ``<s>``.
+- ``binary``: lmplz models of orders 1 to 6, ``kneser build-binary`` against ``build_binary``
+  with random flags (``-p``; ``-q``, ``-b``, ``-a``; ``-v``), bytes, then every ``full_scores``
+  of random text through ``kneser.Model`` against the kenlm module on the same file.
+- ``query``: ``kneser query`` against KenLM's ``query`` on ARPA, probing and trie models, random
+  text with every separator, the markers and OOVs, random ``-n`` and ``-v``.
+- ``arpa``: lmplz's ARPA rewritten (spaces for tabs, CRLF, trailing blanks, dropped zero
+  backoffs, exponent forms): where the kenlm module loads it, the same ``full_scores``; kneser
+  also reads the files KenLM refuses for their separators (README: the kenlm module).
+- ``jieba``: random mixes of dictionary words, Latin, digits, CJK punctuation, full-width forms,
+  emoji, combining marks and other scripts: ``Segmenter`` against ``jieba.Tokenizer`` in all four
+  modes (``cut``, ``cut_all``, ``cut_for_search``, ``tokenize``), HMM off.
+
+Prints each case that differs (its files are kept under ``--work``) and a count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+BIN = Path.home() / ".cache/kneser-anchors/kenlm-build/bin"
+SPECIAL = [
+    "x\u00a0y",
+    "全\u3000角",
+    "v\x0bt",
+    "f\x0cf",
+    "日本",
+    "é",
+    "<s>",
+    "</s>",
+    "<unk>",
+    "a\rb",
+]
+KNESER = [sys.executable, "-m", "kneser.cli"]
+
+
+def lmplz(corpus: Path, args: list[str], out: Path, tmp: Path) -> bool:
+    tmp.mkdir(exist_ok=True)
+    with corpus.open("rb") as stdin, out.open("wb") as stdout:
+        run = [str(BIN / "lmplz"), "-S", "100M", "-T", f"{tmp}/", *args]
+        r = subprocess.run(run, stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
+def words_of(rng: random.Random, letters: str, most: int) -> list[str]:
+    n = rng.randint(3, most)
+    return sorted(
+        {"".join(rng.choice(letters) for _ in range(rng.randint(1, 4))) for _ in range(n)}
+    )
+
+
+def estimate_case(rng: random.Random, d: Path, open_end: bool) -> str | None:
+    words = words_of(rng, "abcdefghij", 300)
+    if rng.random() < 0.5:
+        words += rng.sample(SPECIAL, rng.randint(1, 4))
+    z = rng.choice([0.6, 1.0, 1.3])
+    weights = [1 / (i + 1) ** z for i in range(len(words))]
+    lines = []
+    for _ in range(rng.randint(1, 1500)):
+        n = rng.randint(0, rng.choice([3, 12, 40]))
+        seps = [rng.choice([" ", " ", " ", "\t", "  ", " \t "]) for _ in range(n)]
+        line = "".join(s + t for s, t in zip(seps, rng.choices(words, weights, k=n)))
+        if rng.random() < 0.1:
+            line += rng.choice([" ", "\t", "\r"])
+        lines.append(line)
+    text = "\n".join(lines) + ("" if open_end or rng.random() < 0.2 else "\n")
+    (d / "c.txt").write_text(text, encoding="utf-8")
+    order = rng.randint(2, 7)
+    args = ["-o", str(order)]
+    if rng.random() < 0.6:
+        args.append("--discount_fallback")
+    if open_end and rng.random() < 0.5:
+        args += [
+            "--prune",
+            "0",
+            *[str(rng.choice([1, 2])) for _ in range(rng.randint(1, order - 1))],
+        ]
+    elif rng.random() < 0.3:
+        args += [
+            "--prune",
+            *[str(rng.choice([0, 0, 1, 2, 3])) for _ in range(rng.randint(1, order))],
+        ]
+    if rng.random() < 0.2:
+        args += ["--interpolate_unigrams", "0"]
+    if rng.random() < 0.2:
+        args += ["--vocab_pad", str(rng.randint(1, 500))]
+    if rng.random() < 0.2:
+        args.append("--skip_symbols")
+    if (open_end and "--prune" not in args) or rng.random() < 0.25:
+        toks = sorted(set(text.split())) or ["a"]
+        (d / "v.txt").write_text(" ".join(rng.sample(toks, max(1, len(toks) // 2))) + "\n")
+        args += ["--limit_vocab_file", str(d / "v.txt")]
+    elif rng.random() < 0.2:
+        args.append("--renumber")
+    ok = lmplz(d / "c.txt", args, d / "lmplz.arpa", d / "t")
+    memory, threads = rng.choice(["100M", "1M", "2M"]), rng.choice(["1", "2"])
+    ours = [
+        *KNESER,
+        "build",
+        "-q",
+        "-S",
+        memory,
+        "-T",
+        str(d / "t"),
+        "--threads",
+        threads,
+        *args,
+        "--text",
+        str(d / "c.txt"),
+        "--arpa",
+        str(d / "kneser.arpa"),
+    ]
+    got = subprocess.run(ours, capture_output=True)
+    label = f"{' '.join(args)} -S {memory} --threads {threads}"
+    if not ok or got.returncode != 0:
+        return None if ok == (got.returncode == 0) else f"{label}: lmplz ok {ok}, kneser {got}"
+    same = (d / "kneser.arpa").read_bytes() == (d / "lmplz.arpa").read_bytes()
+    return None if same else f"{label}: the ARPAs differ"
+
+
+def binary_case(rng: random.Random, d: Path) -> str | None:
+    import kenlm
+
+    import kneser
+
+    words = words_of(rng, "abcdefghij", 300) + rng.sample(
+        ["x\u00a0y", "日本", "é"], rng.randint(0, 3)
+    )
+    z = rng.choice([0.6, 1.0, 1.3])
+    weights = [1 / (i + 1) ** z for i in range(len(words))]
+    lines = [
+        " ".join(rng.choices(words, weights, k=rng.randint(0, 15)))
+        for _ in range(rng.randint(5, 800))
+    ]
+    (d / "c.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    order = rng.randint(1, 6)
+    args = ["-o", str(order), "--discount_fallback"]
+    if rng.random() < 0.3 and order > 1:
+        args += ["--prune", "0", *[str(rng.choice([0, 1, 2])) for _ in range(order - 1)]]
+    if not lmplz(d / "c.txt", args, d / "m.arpa", d / "t"):
+        return None
+    layout, flags = rng.choice(["probing", "trie"]), []
+    if layout == "probing" and rng.random() < 0.5:
+        flags += ["-p", str(rng.choice([1.1, 1.5, 2.0, 3.7]))]
+    if layout == "trie":
+        for flag, values, p in (
+            ("-q", range(2, 26), 0.5),
+            ("-b", range(2, 26), 0.4),
+            ("-a", [0, 1, 8, 32, 255], 0.4),
+        ):
+            if rng.random() < p:
+                flags += [flag, str(rng.choice(list(values)))]
+    if rng.random() < 0.2:
+        flags.append("-v")
+    theirs = subprocess.run(
+        [str(BIN / "build_binary"), *flags, layout, str(d / "m.arpa"), str(d / "b.bin")],
+        capture_output=True,
+    )
+    ours = subprocess.run(
+        [*KNESER, "build-binary", *flags, layout, str(d / "m.arpa"), str(d / "k.bin")],
+        capture_output=True,
+    )
+    label = f"{' '.join(args)} | build_binary {' '.join(flags)} {layout}"
+    if (theirs.returncode == 0) != (ours.returncode == 0):
+        return f"{label}: build_binary exit {theirs.returncode}, kneser {ours.returncode}"
+    if theirs.returncode != 0:
+        return None
+    if (d / "b.bin").read_bytes() != (d / "k.bin").read_bytes():
+        return f"{label}: the files differ"
+    km, nm = kenlm.Model(str(d / "b.bin")), kneser.Model(d / "b.bin")
+    for _ in range(50):
+        t = " ".join(rng.choices([*words, "zzunk"], k=rng.randint(0, 20)))
+        for bos in (True, False):
+            for eos in (True, False):
+                want = [(p, n, o) for p, n, o in km.full_scores(t, bos=bos, eos=eos)]
+                if list(nm.full_scores(t, bos=bos, eos=eos)) != want:
+                    return f"{label}: full_scores of {t!r} differ"
+    return None
+
+
+def query_case(rng: random.Random, d: Path) -> str | None:
+    words = words_of(rng, "abcdef", 80) + rng.sample(
+        ["x\u00a0y", "日本", "é", "a\x0bb", "f\x0cf"], rng.randint(0, 3)
+    )
+    lines = [" ".join(rng.choices(words, k=rng.randint(0, 12))) for _ in range(rng.randint(5, 300))]
+    (d / "c.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if not lmplz(
+        d / "c.txt", ["-o", str(rng.randint(2, 5)), "--discount_fallback"], d / "m.arpa", d / "t"
+    ):
+        return None
+    model = d / "m.arpa"
+    if rng.random() < 0.6:
+        layout = rng.choice(["probing", "trie"])
+        subprocess.run(
+            [str(BIN / "build_binary"), layout, str(model), str(d / "m.bin")],
+            capture_output=True,
+            check=True,
+        )
+        model = d / "m.bin"
+    seps = [" ", " ", "\t", "  ", "\r", "\x0b", "\x0c", " \t"]
+    text = []
+    for _ in range(rng.randint(0, 30)):
+        toks = rng.choices([*words, "zz", "<s>", "</s>", "<unk>", "Ω"], k=rng.randint(0, 10))
+        lead = rng.choice(["", " ", "\t"])
+        text.append(lead + "".join(t + rng.choice(seps) for t in toks).rstrip(" "))
+    data = ("\n".join(text) + rng.choice(["\n", "", "\n\n"])).encode()
+    flags = ["-n"] if rng.random() < 0.3 else []
+    for v in rng.sample(["summary", "sentence", "word"], rng.randint(0, 2)):
+        flags += ["-v", v]
+    want = subprocess.run([str(BIN / "query"), *flags, str(model)], input=data, capture_output=True)
+    got = subprocess.run([*KNESER, "query", *flags, str(model)], input=data, capture_output=True)
+    (d / "q.txt").write_bytes(data)
+    if (want.returncode, want.stdout) != (got.returncode, got.stdout):
+        (d / "kenlm.out").write_bytes(want.stdout)
+        (d / "kneser.out").write_bytes(got.stdout)
+        return f"query {' '.join(flags)} on {model.name}: the reports differ"
+    return None
+
+
+def arpa_case(rng: random.Random, d: Path) -> str | None:
+    import kenlm
+
+    import kneser
+
+    words = words_of(rng, "abcdef", 60)
+    lines = [" ".join(rng.choices(words, k=rng.randint(0, 10))) for _ in range(rng.randint(5, 200))]
+    (d / "c.txt").write_text("\n".join(lines) + "\n")
+    if not lmplz(
+        d / "c.txt", ["-o", str(rng.randint(2, 4)), "--discount_fallback"], d / "m.arpa", d / "t"
+    ):
+        return None
+
+    def number(s: str) -> str:
+        v, c = float(s), rng.random()
+        return (
+            f"{v:e}" if c < 0.15 else f"{v:.3f}" if c < 0.25 else "-0" if c < 0.3 and v == 0 else s
+        )
+
+    sep, nl = rng.choice(["\t", "\t", " ", "  ", " \t"]), rng.choice(["\n", "\n", "\r\n"])
+    drop, trailing = rng.random() < 0.5, rng.random() < 0.3
+    out = []
+    for line in (d / "m.arpa").read_text().split("\n"):
+        fields = line.split("\t")
+        if line.startswith("\\") or line.startswith("ngram ") or len(fields) < 2:
+            out.append(line)
+            continue
+        rest = fields[2:]
+        if rest and drop and float(rest[0]) == 0:
+            rest = []
+        ws = (
+            fields[1].replace(" ", rng.choice([" ", "  ", "\t"]))
+            if rng.random() < 0.3
+            else fields[1]
+        )
+        out.append(
+            sep.join([number(fields[0]), ws, *map(number, rest)]) + (" " if trailing else "")
+        )
+    (d / "x.arpa").write_text(nl.join(out))
+    try:
+        km = kenlm.Model(str(d / "x.arpa"))
+    except OSError:
+        return None  # KenLM refuses the separators; kneser reads them (README)
+    nm = kneser.Model(d / "x.arpa")
+    for _ in range(40):
+        t = " ".join(rng.choices([*words, "zz"], k=rng.randint(0, 12)))
+        if list(nm.full_scores(t)) != [(p, n, o) for p, n, o in km.full_scores(t)]:
+            return f"sep {sep!r} newline {nl!r} drop {drop} trailing {trailing}: scores of {t!r}"
+    return None
+
+
+def jieba_cases(seed: int, cases: int) -> int:
+    import jieba
+
+    import kneser
+
+    jieba.setLogLevel(60)
+    seg, tok = kneser.Segmenter.jieba_default(), jieba.Tokenizer()
+    tok.initialize()
+    words = [w for w in list(tok.FREQ)[:20000] if tok.FREQ[w] > 0]
+    extra = list(
+        "abcXYZ019 .,!?\t\n\r-_'\"()（）。，、；：？！「」『』—…·%＄％＆"
+        "１２３ＡＢＣ😀🎉é́̈\u3000\u00a0ﾃｽﾄ한국어ไทย"
+    )
+    rng, bad = random.Random(seed), 0
+    for i in range(cases):
+        s = "".join(
+            rng.choice(words)
+            if rng.random() < 0.6
+            else "".join(rng.choices(extra, k=rng.randint(1, 4)))
+            for _ in range(rng.randint(0, 12))
+        )
+        want, got = [
+            (list(tok.cut(s, HMM=False)), list(seg.cut(s))),
+            (list(tok.cut(s, cut_all=True)), list(seg.cut(s, cut_all=True))),
+            (list(tok.cut_for_search(s, HMM=False)), list(seg.cut_for_search(s))),
+            (list(tok.tokenize(s, HMM=False)), list(seg.tokenize(s))),
+        ][i % 4]
+        if want != got:
+            bad += 1
+            print(f"mode {i % 4}: {s!r}: jieba {want}, kneser {got}")
+    return bad
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("sweep", choices=["estimate", "binary", "query", "arpa", "jieba"])
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cases", type=int, default=300)
+    ap.add_argument("--open-end", action="store_true", help="estimate: no final newline, pruned")
+    ap.add_argument(
+        "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kneser-sweep"
+    )
+    args = ap.parse_args()
+    if args.sweep == "jieba":
+        bad = jieba_cases(args.seed, args.cases)
+        print(f"{bad} of {args.cases} differ")
+        return int(bad > 0)
+    if not (BIN / "lmplz").exists():
+        print(f"KenLM is not built at {BIN}: run ../shared/tools/build-kenlm.sh", file=sys.stderr)
+        return 2
+    bad = 0
+    for seed in range(args.seed, args.seed + args.cases):
+        d = args.work / args.sweep / str(seed)
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        rng = random.Random(seed)
+        if args.sweep == "estimate":
+            found = estimate_case(rng, d, args.open_end)
+        else:
+            found = {"binary": binary_case, "query": query_case, "arpa": arpa_case}[args.sweep](
+                rng, d
+            )
+        if found:
+            bad += 1
+            print(f"{seed}: {found} (files in {d})")
+        else:
+            shutil.rmtree(d)
+    print(f"{bad} of {args.cases} differ")
+    return int(bad > 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
