@@ -6,6 +6,7 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
     python tests/oracle_sweep.py binary   [--seed 0] [--cases 300]
     python tests/oracle_sweep.py query    [--seed 0] [--cases 200]
     python tests/oracle_sweep.py arpa     [--seed 0] [--cases 300]
+    python tests/oracle_sweep.py kenlm    [--seed 0] [--cases 200]
     python tests/oracle_sweep.py jieba    [--seed 0] [--cases 8000]
 
 - ``estimate``: random corpora (Zipfian words, tabs and runs of spaces, NBSP, U+3000, VT, FF,
@@ -25,6 +26,10 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
 - ``arpa``: lmplz's ARPA rewritten (spaces for tabs, CRLF, trailing blanks, dropped zero
   backoffs, exponent forms): where the kenlm module loads it, the same ``full_scores``; kneser
   also reads the files KenLM refuses for their separators (README: the kenlm module).
+- ``kenlm``: the kenlm module's API on lmplz models as ARPA, probing and trie files (``-q``,
+  ``-a``): ``full_scores``, ``score`` and ``perplexity`` of random text with the markers and OOVs,
+  any ``bos``/``eos``, and chains of ``BaseScore``/``BaseFullScore`` from ``BeginSentenceWrite``
+  or ``NullContextWrite`` states, every float compared bit for bit (``-0.0`` is not ``0.0``).
 - ``jieba``: random mixes of dictionary words, Latin, digits, CJK punctuation, full-width forms,
   emoji, combining marks and other scripts: ``Segmenter`` against ``jieba.Tokenizer`` in all four
   modes (``cut``, ``cut_all``, ``cut_for_search``, ``tokenize``), HMM off.
@@ -292,6 +297,65 @@ def arpa_case(rng: random.Random, d: Path) -> str | None:
     return None
 
 
+def kenlm_case(rng: random.Random, d: Path) -> str | None:
+    import struct
+
+    import kenlm
+
+    import kneser
+
+    def bits(x: float) -> bytes:
+        return struct.pack("<f", x)
+
+    def full(scores) -> list:  # type: ignore[no-untyped-def]
+        return [(bits(p), n, o) for p, n, o in scores]
+
+    words = words_of(rng, "abcdef", 60)
+    lines = [" ".join(rng.choices(words, k=rng.randint(0, 12))) for _ in range(rng.randint(5, 300))]
+    (d / "c.txt").write_text("\n".join(lines) + "\n")
+    args = ["-o", str(rng.randint(2, 5)), "--discount_fallback"]
+    if rng.random() < 0.3:
+        args += ["--prune", "0", "1"]
+    if not lmplz(d / "c.txt", args, d / "m.arpa", d / "t"):
+        return None
+    path, kind = d / "m.arpa", "arpa"
+    if rng.random() < 0.7:
+        kind = rng.choice(["probing", "trie", "trie -q 8 -b 7", "trie -a 0"])
+        layout, *flags = kind.split()
+        run = [str(BIN / "build_binary"), *flags, layout, str(path), str(d / "m.bin")]
+        subprocess.run(run, capture_output=True, check=True)
+        path = d / "m.bin"
+    km, nm = kenlm.Model(str(path)), kneser.Model(path)
+    vocab = [*words, "zz", "<s>", "</s>", "<unk>"]
+    for _ in range(60):
+        t = " ".join(rng.choices(vocab, k=rng.randint(0, 12)))
+        bos, eos = rng.random() < 0.7, rng.random() < 0.7
+        if full(km.full_scores(t, bos=bos, eos=eos)) != full(nm.full_scores(t, bos=bos, eos=eos)):
+            return f"{kind} {' '.join(args)}: full_scores of {t!r} (bos {bos}, eos {eos})"
+        if bits(km.score(t, bos=bos, eos=eos)) != bits(nm.score(t, bos=bos, eos=eos)):
+            return f"{kind} {' '.join(args)}: score of {t!r} (bos {bos}, eos {eos})"
+        a, b = km.perplexity(t), nm.perplexity(t)
+        if not (a == b or (a != a and b != b)):
+            return f"{kind} {' '.join(args)}: perplexity of {t!r}: {a} / {b}"
+    for _ in range(30):
+        ks, ns = kenlm.State(), kneser.State()
+        begin = rng.random() < 0.5
+        (km.BeginSentenceWrite if begin else km.NullContextWrite)(ks)
+        (nm.BeginSentenceWrite if begin else nm.NullContextWrite)(ns)
+        for w in rng.choices(vocab, k=rng.randint(1, 10)):
+            ko, no = kenlm.State(), kneser.State()
+            if rng.random() < 0.5:
+                a, b = bits(km.BaseScore(ks, w, ko)), bits(nm.BaseScore(ns, w, no))
+            else:
+                x, y = km.BaseFullScore(ks, w, ko), nm.BaseFullScore(ns, w, no)
+                a = (bits(x.log_prob), x.ngram_length, x.oov)
+                b = (bits(y.log_prob), y.ngram_length, y.oov)
+            if a != b:
+                return f"{kind} {' '.join(args)}: the state API on {w!r}: {a} / {b}"
+            ks, ns = ko, no
+    return None
+
+
 def jieba_cases(seed: int, cases: int) -> int:
     import jieba
 
@@ -327,7 +391,7 @@ def jieba_cases(seed: int, cases: int) -> int:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("sweep", choices=["estimate", "binary", "query", "arpa", "jieba"])
+    ap.add_argument("sweep", choices=["estimate", "binary", "query", "arpa", "kenlm", "jieba"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=300)
     ap.add_argument("--open-end", action="store_true", help="estimate: no final newline, pruned")
@@ -351,9 +415,12 @@ def main() -> int:
         if args.sweep == "estimate":
             found = estimate_case(rng, d, args.open_end)
         else:
-            found = {"binary": binary_case, "query": query_case, "arpa": arpa_case}[args.sweep](
-                rng, d
-            )
+            found = {
+                "binary": binary_case,
+                "query": query_case,
+                "arpa": arpa_case,
+                "kenlm": kenlm_case,
+            }[args.sweep](rng, d)
         if found:
             bad += 1
             print(f"{seed}: {found} (files in {d})")
