@@ -8,6 +8,7 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
     python tests/oracle_sweep.py arpa     [--seed 0] [--cases 300]
     python tests/oracle_sweep.py kenlm    [--seed 0] [--cases 200]
     python tests/oracle_sweep.py jieba    [--seed 0] [--cases 8000]
+    python tests/oracle_sweep.py ccnet    [--seed 0] [--cases 5000]
 
 - ``estimate``: random corpora (Zipfian words, tabs and runs of spaces, NBSP, U+3000, VT, FF,
   CR, the sentence markers; a fifth without a final newline) and random lmplz flags (orders 2 to
@@ -33,6 +34,11 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
 - ``jieba``: random mixes of dictionary words, Latin, digits, CJK punctuation, full-width forms,
   emoji, combining marks and other scripts: ``Segmenter`` against ``jieba.Tokenizer`` in all four
   modes (``cut``, ``cut_all``, ``cut_for_search``, ``tokenize``), HMM off.
+- ``ccnet``: random strings from Latin, accented and combining letters, every kind of space,
+  ASCII and typographic punctuation, CJK and full-width forms, Greek, Cyrillic, Arabic,
+  Devanagari, emoji, zero-width characters, enclosed numbers, ligatures: ``Normalizer.ccnet()``,
+  ``ccnet(punct=2)`` and ``ccnet_dedup()`` against cc_net's ``text_normalizer`` (the test extra's
+  ``cc_net``).
 
 Prints each case that differs (its files are kept under ``--work``) and a count.
 """
@@ -389,9 +395,38 @@ def jieba_cases(seed: int, cases: int) -> int:
     return bad
 
 
+def ccnet_cases(seed: int, cases: int) -> int:
+    from cc_net import text_normalizer
+
+    import kneser
+
+    pools = [
+        "abcdefXYZ", "0123456789", " \t\n\r\x0b\x0c\u00a0\u2000\u3000",
+        ".,;:!?'\"()[]{}<>-_/\\|@#$%^&*+=~`", "«»„“”‘’‹›–—…·•§¶†‡", "àéîõüçñÀÉÎÕÜÇÑ",
+        "\u0301\u0308\u0327", "中文字符，。、；：？！「」『』（）【】",
+        "ａｂｃＡＢＣ０１２３！＂＃＄％＆",
+        "αβγΑΒΓ", "абвАБВ", "عربي", "हिन्दी", "😀🎉👍🏽", "\u200b\u200c\u200d\ufeff", "①②③⑴⑵",
+        "™©®℃℉", "ﬁﬂ", "Ⅰ Ⅱ Ⅲ",
+    ]  # fmt: skip
+    ours = [
+        (kneser.Normalizer.ccnet(), text_normalizer.normalize),
+        (kneser.Normalizer.ccnet(punct=2), lambda s: text_normalizer.normalize(s, punct=2)),
+        (kneser.Normalizer.ccnet_dedup(), text_normalizer.normalize_for_dedup),
+    ]
+    rng, bad = random.Random(seed), 0
+    for _ in range(cases):
+        s = "".join(rng.choice(rng.choice(pools)) for _ in range(rng.randint(0, 40)))
+        for i, (norm, theirs) in enumerate(ours):
+            if norm.normalize(s) != theirs(s):
+                bad += 1
+                print(f"preset {i}: {s!r}: cc_net {theirs(s)!r}, kneser {norm.normalize(s)!r}")
+    return bad
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("sweep", choices=["estimate", "binary", "query", "arpa", "kenlm", "jieba"])
+    sweeps = ["estimate", "binary", "query", "arpa", "kenlm", "jieba", "ccnet"]
+    ap.add_argument("sweep", choices=sweeps)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=300)
     ap.add_argument("--open-end", action="store_true", help="estimate: no final newline, pruned")
@@ -399,8 +434,8 @@ def main() -> int:
         "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kneser-sweep"
     )
     args = ap.parse_args()
-    if args.sweep == "jieba":
-        bad = jieba_cases(args.seed, args.cases)
+    if args.sweep in ("jieba", "ccnet"):
+        bad = (jieba_cases if args.sweep == "jieba" else ccnet_cases)(args.seed, args.cases)
         print(f"{bad} of {args.cases} differ")
         return int(bad > 0)
     if not (BIN / "lmplz").exists():
