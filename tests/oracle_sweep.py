@@ -9,6 +9,7 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
     python tests/oracle_sweep.py kenlm    [--seed 0] [--cases 200]
     python tests/oracle_sweep.py jieba    [--seed 0] [--cases 8000]
     python tests/oracle_sweep.py ccnet    [--seed 0] [--cases 5000]
+    python tests/oracle_sweep.py sentencepiece [--seed 0] [--cases 1500]
 
 - ``estimate``: random corpora (Zipfian words, tabs and runs of spaces, NBSP, U+3000, VT, FF,
   CR, the sentence markers; a fifth without a final newline) and random lmplz flags (orders 2 to
@@ -39,6 +40,11 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
   Devanagari, emoji, zero-width characters, enclosed numbers, ligatures: ``Normalizer.ccnet()``,
   ``ccnet(punct=2)`` and ``ccnet_dedup()`` against cc_net's ``text_normalizer`` (the test extra's
   ``cc_net``).
+- ``sentencepiece``: models trained in the sweep by the sentencepiece package on random text of
+  those scripts (unigram, BPE, char and word; identity and ``nfkc_cf`` normalization; byte
+  fallback; user-defined symbols; no dummy prefix, extra whitespace kept), then
+  ``kneser.SentencePiece`` against ``SentencePieceProcessor`` on random strings: pieces and ids,
+  ``--cases`` strings per model.
 
 Prints each case that differs (its files are kept under ``--work``) and a count.
 """
@@ -423,9 +429,59 @@ def ccnet_cases(seed: int, cases: int) -> int:
     return bad
 
 
+def sentencepiece_cases(seed: int, cases: int, work: Path) -> int:
+    import sentencepiece as spm
+
+    import kneser
+
+    pools = [
+        "abcdefghij", "ABCDEF", "0123456789", "  \t\u3000\u00a0", ".,!?'\"-", "àéîõüçñ",
+        "\u0301\u0308", "中文字符测试数据", "ａｂｃ１２３！", "αβγ", "абв", "😀🎉", "\u200b\ufeff",
+        "①②", "ﬁﬂ", "한국어",
+    ]  # fmt: skip
+    rng = random.Random(seed)
+
+    def text(n: int) -> str:
+        return "".join(rng.choice(rng.choice(pools)) for _ in range(n))
+
+    work.mkdir(parents=True, exist_ok=True)
+    corpus = work / "train.txt"
+    corpus.write_text("\n".join(text(rng.randint(5, 60)) for _ in range(3000)) + "\n")
+    configs = [
+        {"model_type": "unigram", "vocab_size": 300},
+        {"model_type": "bpe", "vocab_size": 300},
+        {"model_type": "unigram", "vocab_size": 300, "normalization_rule_name": "identity"},
+        {"model_type": "unigram", "vocab_size": 300, "normalization_rule_name": "nfkc_cf"},
+        {"model_type": "unigram", "vocab_size": 700, "byte_fallback": True},
+        {"model_type": "bpe", "vocab_size": 700, "byte_fallback": True,
+         "user_defined_symbols": ["<sep>", "ab"]},
+        {"model_type": "bpe", "vocab_size": 300, "add_dummy_prefix": False,
+         "remove_extra_whitespaces": False},
+        {"model_type": "char", "vocab_size": 200},
+        {"model_type": "word", "vocab_size": 200},
+    ]  # fmt: skip
+    bad = 0
+    for i, config in enumerate(configs):
+        prefix = work / f"m{i}"
+        spm.SentencePieceTrainer.train(
+            input=str(corpus), model_prefix=str(prefix), character_coverage=0.9995,
+            minloglevel=2, hard_vocab_limit=False, **config,
+        )  # fmt: skip
+        theirs = spm.SentencePieceProcessor(model_file=f"{prefix}.model")
+        ours = kneser.SentencePiece(f"{prefix}.model")
+        for _ in range(cases):
+            s = text(rng.randint(0, 50))
+            want = (theirs.encode_as_pieces(s), theirs.encode_as_ids(s))
+            got = (ours.encode_as_pieces(s), list(ours.encode_as_ids(s)))
+            if want != got:
+                bad += 1
+                print(f"{config}: {s!r}: sentencepiece {want[0]}, kneser {got[0]}")
+    return bad
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    sweeps = ["estimate", "binary", "query", "arpa", "kenlm", "jieba", "ccnet"]
+    sweeps = ["estimate", "binary", "query", "arpa", "kenlm", "jieba", "ccnet", "sentencepiece"]
     ap.add_argument("sweep", choices=sweeps)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=300)
@@ -434,6 +490,10 @@ def main() -> int:
         "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kneser-sweep"
     )
     args = ap.parse_args()
+    if args.sweep == "sentencepiece":
+        bad = sentencepiece_cases(args.seed, args.cases, args.work / "sentencepiece")
+        print(f"{bad} of {args.cases} strings per model differ")
+        return int(bad > 0)
     if args.sweep in ("jieba", "ccnet"):
         bad = (jieba_cases if args.sweep == "jieba" else ccnet_cases)(args.seed, args.cases)
         print(f"{bad} of {args.cases} differ")
