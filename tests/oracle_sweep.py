@@ -154,7 +154,11 @@ def estimate_case(rng: random.Random, d: Path, open_end: bool) -> str | None:
     got = subprocess.run(ours, capture_output=True)
     label = f"{' '.join(args)} -S {memory} --threads {threads}"
     if not ok or got.returncode != 0:
-        return None if ok == (got.returncode == 0) else f"{label}: lmplz ok {ok}, kneser {got}"
+        if ok == (got.returncode == 0):
+            return None
+        why = got.stderr.decode(errors="replace").strip()[-200:]
+        theirs = "succeeds" if ok else "fails"
+        return f"{label}: lmplz {theirs}, kneser exits {got.returncode} {why}"
     same = (d / "kneser.arpa").read_bytes() == (d / "lmplz.arpa").read_bytes()
     return None if same else f"{label}: the ARPAs differ"
 

@@ -944,6 +944,10 @@ def test_a_unigram_model_is_refused_in_both_layouts_as_build_binary_does(
         assert kneser.cli.main(["build-binary", *flags, layout[0], str(arpa), str(out)]) == 1
         assert "assumes at least a bigram model" in capsys.readouterr().err
         assert not out.exists()
+        if BUILD_BINARY.exists():  # the oracle refuses it too
+            theirs = tmp_path / "theirs.bin"
+            r = subprocess.run([BUILD_BINARY, *flags, layout[0], arpa, theirs], capture_output=True)
+            assert r.returncode != 0 and b"assumes at least a bigram model" in r.stderr + r.stdout
     with pytest.raises(kneser.ArgumentError, match="order 2 and above"):
         kneser.Model(arpa).save_binary(tmp_path / "m.bin", layout="trie")
     with pytest.raises(kneser.ArgumentError, match="order 2 and above"):
