@@ -248,6 +248,35 @@ def test_without_cutoffs_every_bucket_is_all(setup):
     assert [d.get("perplexity") for d in got] == [d.get("perplexity") for d in expected]
 
 
+@pytest.mark.parametrize("head, tail", [(30, 60), (45, 45), (0, 100)])
+def test_cutoffs_out_of_order_and_nan_cells_bucket_as_ccnet(setup, tmp_path, head, tail):
+    """CCNet's PerplexityBucket tries the head cutoff first, then the tail cutoff, over what
+    pandas reads: cutoffs out of order (here random; a hand-made file) and NaN cells (empty, as
+    pandas writes a NaN, or "nan") give its buckets, not a binary search's. (kneser refuses a
+    percentile_head above percentile_tail, which CCNet takes silently.)"""
+    rng = random.Random(head * 101 + tail)
+    ppl = [d["perplexity"] for d in setup["expected"] if "perplexity" in d]
+    rows = [",en,zh"]
+    for p in range(101):
+        en = round(rng.uniform(min(ppl), max(ppl)), rng.randint(0, 2))
+        zh = rng.choice(["", "nan", "NaN", str(round(rng.uniform(min(ppl), max(ppl)), 1))])
+        rows.append(f"{p},{en},{zh}")
+    cutoff = tmp_path / "cutoff.csv"
+    cutoff.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    bucket = perplexity.PerplexityBucket(cutoff, head, tail)
+    bucket.__enter__()
+    expected = [bucket(copy.deepcopy(d)) for d in setup["expected"]]
+    out = tmp_path / "out.jsonl"
+    pipeline = kneser.Pipeline.ccnet(
+        setup["lm_dir"], cutoff, percentile_head=head, percentile_tail=tail
+    )
+    pipeline.run(setup["inputs"], out)
+    got = _read(out)
+    assert len(got) == len(expected)
+    assert [g for g, e in zip(got, expected) if g != e][:3] == []
+    assert {d["bucket"] for d in expected} >= {"head", "tail"}
+
+
 def test_missing_language_dir(setup, tmp_path):
     lm_dir = tmp_path / "only_en"
     lm_dir.mkdir()

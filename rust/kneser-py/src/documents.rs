@@ -499,8 +499,8 @@ fn prepare_lines(
     })
 }
 
-/// The bucket index of each value over increasing `cutoffs` (`kneser::bucket_index`: how many
-/// cutoffs are at or below it; the last for NaN). An intp array.
+/// The bucket index of each value over `cutoffs` (`kneser::bucket_index`: the first cutoff it is
+/// below, as CCNet tries them; `len(cutoffs)` past every one and for NaN). An intp array.
 #[pyfunction]
 fn bucket_indices<'py>(
     py: Python<'py>,

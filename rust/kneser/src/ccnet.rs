@@ -61,22 +61,24 @@ pub fn python_word_count(text: &str) -> u64 {
     Rule::Python.split(text).count() as u64
 }
 
-/// The bucket of a perplexity between two cutoffs: `head` below the first, `middle` below the
-/// second, else `tail` (NaN too; [`bucket_index`]). The one home of the rule, for CCNet's `PerplexityBucket`
-/// ([`Cutoffs::bucket`]) and the generic pipeline.
+/// The bucket of a perplexity between two cutoffs: `head` below the first, else `middle` below
+/// the second, else `tail` (NaN too; [`bucket_index`]). The one home of the rule, for CCNet's
+/// `PerplexityBucket` ([`Cutoffs::bucket`]) and the generic pipeline.
 pub fn bucket_of(perplexity: f64, (head, tail): (f64, f64)) -> Bucket {
     [Bucket::Head, Bucket::Middle, Bucket::Tail][bucket_index(perplexity, &[head, tail])]
 }
 
-/// The bucket index of a perplexity over increasing cutoffs: how many cutoffs are at or below
-/// it (`len(cutoffs)` for NaN: the last bucket), numpy's `searchsorted(cutoffs, x, "right")`.
-/// The rule of [`bucket_of`] for any number of cutoffs (`kneser.ray.Bucketer`).
+/// The bucket index of a perplexity over cutoffs: the first cutoff it is below, tried in order
+/// as CCNet's `PerplexityBucket.get_bucket` tries them, `len(cutoffs)` when it is below none
+/// (NaN too, and every comparison with a NaN cutoff fails). Over increasing cutoffs this is
+/// numpy's `searchsorted(cutoffs, x, "right")`; over cutoffs out of order (a `percentile_head`
+/// above `percentile_tail`, or a hand-made file) it is still CCNet's answer. The rule of
+/// [`bucket_of`] for any number of cutoffs (`kneser.ray.Bucketer`).
 pub fn bucket_index(perplexity: f64, cutoffs: &[f64]) -> usize {
-    if perplexity.is_nan() {
-        cutoffs.len()
-    } else {
-        cutoffs.partition_point(|&c| c <= perplexity)
-    }
+    cutoffs
+        .iter()
+        .position(|&c| perplexity < c)
+        .unwrap_or(cutoffs.len())
 }
 
 /// The 64-bit hash of a text kept for exact deduplication (CCNet mode's and the generic
@@ -111,6 +113,13 @@ impl Bucket {
         }
     }
 }
+
+/// The cells pandas' `read_csv` reads as NaN by default (its `na_values`; an empty cell is what
+/// `to_csv` writes for a NaN). A NaN cutoff is below no perplexity ([`bucket_index`]).
+const PANDAS_NA: [&str; 19] = [
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null",
+];
 
 /// Per-language (head, tail) cutoffs read from CCNet's `cutoff.csv`.
 #[derive(Debug, Clone, Default)]
@@ -176,6 +185,9 @@ impl Cutoffs {
                 fields[1..]
                     .iter()
                     .map(|f| {
+                        if PANDAS_NA.contains(f) {
+                            return Ok(f64::NAN);
+                        }
                         f.parse::<f64>()
                             .map_err(|_| fail(number, format!("cutoff {f:?} is not a number")))
                     })
@@ -708,6 +720,25 @@ mod tests {
         assert_eq!(c.bucket("en", None), Bucket::All);
         assert!(Cutoffs::parse(",de\n30,1\n", "c", 30.0, 60.0).is_err());
         assert!(Cutoffs::parse(",de\n30,x\n60,1\n", "c", 30.0, 60.0).is_err());
+    }
+
+    /// CCNet's `get_bucket` tries the head cutoff, then the tail cutoff: cutoffs out of order
+    /// (a head percentile above the tail one) and NaN cells (pandas' reading of an empty cell)
+    /// get its answers, not a binary search's.
+    #[test]
+    fn cutoffs_out_of_order_and_nan_are_tried_in_order() {
+        let c = Cutoffs::parse(",en,fr\n30,300,\n60,100,NaN\n", "c", 30.0, 60.0).unwrap();
+        assert_eq!(c.bucket("en", Some(150.0)), Bucket::Head);
+        assert_eq!(c.bucket("en", Some(50.0)), Bucket::Head);
+        assert_eq!(c.bucket("en", Some(300.0)), Bucket::Tail);
+        assert_eq!(c.bucket("fr", Some(1.0)), Bucket::Tail);
+        let c = Cutoffs::parse(",en\n30,100\n60,300\n", "c", 60.0, 30.0).unwrap();
+        assert_eq!(c.bucket("en", Some(150.0)), Bucket::Head);
+        assert_eq!(c.bucket("en", Some(299.9)), Bucket::Head);
+        assert_eq!(c.bucket("en", Some(300.0)), Bucket::Tail);
+        assert_eq!(bucket_index(5.0, &[1.0, 9.0, 3.0, 7.0]), 1);
+        assert_eq!(bucket_index(f64::NAN, &[1.0, 2.0]), 2);
+        assert_eq!(bucket_index(1.5, &[f64::NAN, 2.0]), 1);
     }
 
     /// A unigram SentencePiece model (identity normalization, `▁` for spaces) with pieces of
