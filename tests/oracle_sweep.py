@@ -2,7 +2,7 @@
 ``../shared/tools/build-kenlm.sh``), the kenlm module and jieba. Not a pytest file (it needs the
 KenLM binaries, which CI does not have); what a sweep finds becomes a stored case or a test.
 
-    python tests/oracle_sweep.py estimate [--seed 0] [--cases 300] [--open-end]
+    python tests/oracle_sweep.py estimate [--seed 0] [--cases 300] [--open-end] [--binary]
     python tests/oracle_sweep.py binary   [--seed 0] [--cases 300]
     python tests/oracle_sweep.py query    [--seed 0] [--cases 200]
     python tests/oracle_sweep.py arpa     [--seed 0] [--cases 300]
@@ -10,6 +10,7 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
     python tests/oracle_sweep.py jieba    [--seed 0] [--cases 8000]
     python tests/oracle_sweep.py ccnet    [--seed 0] [--cases 5000]
     python tests/oracle_sweep.py sentencepiece [--seed 0] [--cases 1500]
+    python tests/oracle_sweep.py ccnet-doc [--seed 0] [--cases 300]
 
 - ``estimate``: random corpora (Zipfian words, tabs and runs of spaces, NBSP, U+3000, VT, FF,
   CR, the sentence markers; a fifth without a final newline) and random lmplz flags (orders 2 to
@@ -19,7 +20,8 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
   final newline, and pruning or a vocabulary limit on each. ``--renumber`` is not combined with
   ``--limit_vocab_file`` or ``--prune``: lmplz aborts on those pairs ("Detected n-gram without
   matching suffix", ``joint_order.hh:61``) or prints another word in the place of ``<s>`` or
-  ``</s>``.
+  ``</s>``. ``--binary``: ``kneser build --binary`` straight from estimation (probing, trie,
+  ``-q``/``-b``, ``-a``; orders 2 to 6, KenLM's build's limit) against lmplz then build_binary.
 - ``binary``: lmplz models of orders 1 to 6, ``kneser build-binary`` against ``build_binary``
   with random flags (``-p``; ``-q``, ``-b``, ``-a``; ``-v``), bytes, then every ``full_scores``
   of random text through ``kneser.Model`` against the kenlm module on the same file.
@@ -45,6 +47,13 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
   fallback; user-defined symbols; no dummy prefix, extra whitespace kept), then
   ``kneser.SentencePiece`` against ``SentencePieceProcessor`` on random strings: pieces and ids,
   ``--cases`` strings per model.
+- ``ccnet-doc``: CCNet's whole flow per case: a ``lm_sp`` directory of one or two languages (a
+  SentencePiece model of a random kind trained by the sentencepiece package on normalized random
+  text, a lmplz model of its pieces as ARPA, probing or trie), a ``cutoff.csv`` (percentiles of
+  the documents' perplexities, or random values out of order, with NaN cells), random head and
+  tail percentiles, and random documents (every newline and space kind, empty texts, languages
+  absent, null, unknown or not a string): ``kneser.Pipeline.ccnet`` against cc_net's
+  ``MultiSentencePiece``, ``DocLM`` and ``PerplexityBucket``, every output document.
 
 Prints each case that differs (its files are kept under ``--work``) and a count.
 """
@@ -90,7 +99,7 @@ def words_of(rng: random.Random, letters: str, most: int) -> list[str]:
     )
 
 
-def estimate_case(rng: random.Random, d: Path, open_end: bool) -> str | None:
+def estimate_case(rng: random.Random, d: Path, open_end: bool, binary: bool) -> str | None:
     words = words_of(rng, "abcdefghij", 300)
     if rng.random() < 0.5:
         words += rng.sample(SPECIAL, rng.randint(1, 4))
@@ -106,7 +115,7 @@ def estimate_case(rng: random.Random, d: Path, open_end: bool) -> str | None:
         lines.append(line)
     text = "\n".join(lines) + ("" if open_end or rng.random() < 0.2 else "\n")
     (d / "c.txt").write_text(text, encoding="utf-8")
-    order = rng.randint(2, 7)
+    order = rng.randint(2, 6 if binary else 7)  # KenLM's build is for orders up to 6
     args = ["-o", str(order)]
     if rng.random() < 0.6:
         args.append("--discount_fallback")
@@ -148,17 +157,43 @@ def estimate_case(rng: random.Random, d: Path, open_end: bool) -> str | None:
         *args,
         "--text",
         str(d / "c.txt"),
-        "--arpa",
-        str(d / "kneser.arpa"),
     ]
-    got = subprocess.run(ours, capture_output=True)
     label = f"{' '.join(args)} -S {memory} --threads {threads}"
+    if binary:  # straight from estimation, against build_binary of lmplz's ARPA
+        layout = rng.choice(
+            [
+                [],
+                ["trie"],
+                ["trie", "-q", "8", "-b", "6"],
+                ["trie", "-a", "10"],
+                ["trie", "-q", "5", "-b", "3", "-a", "4"],
+            ]
+        )
+        flags = {"-q": "--binary-q", "-b": "--binary-b", "-a": "--binary-a"}
+        ours += ["--binary", str(d / "kneser.bin")]
+        if layout[:1] == ["trie"]:
+            ours += ["--binary-format", "trie"]
+        ours += [f for i, x in enumerate(layout) if x in flags for f in (flags[x], layout[i + 1])]
+        label += f" build_binary {' '.join(layout)}"
+        if ok:
+            flags_ = [x for x in layout if x != "trie"]
+            kind = layout[:1] if layout[:1] == ["trie"] else []
+            run = [str(BIN / "build_binary"), "-S", "10M", *flags_, *kind]
+            r = subprocess.run([*run, str(d / "lmplz.arpa"), str(d / "lmplz.bin")],
+                               capture_output=True)  # fmt: skip
+            ok = r.returncode == 0
+    else:
+        ours += ["--arpa", str(d / "kneser.arpa")]
+    got = subprocess.run(ours, capture_output=True)
     if not ok or got.returncode != 0:
         if ok == (got.returncode == 0):
             return None
         why = got.stderr.decode(errors="replace").strip()[-200:]
         theirs = "succeeds" if ok else "fails"
         return f"{label}: lmplz {theirs}, kneser exits {got.returncode} {why}"
+    if binary:
+        same = (d / "kneser.bin").read_bytes() == (d / "lmplz.bin").read_bytes()
+        return None if same else f"{label}: the binaries differ"
     same = (d / "kneser.arpa").read_bytes() == (d / "lmplz.arpa").read_bytes()
     return None if same else f"{label}: the ARPAs differ"
 
@@ -483,13 +518,171 @@ def sentencepiece_cases(seed: int, cases: int, work: Path) -> int:
     return bad
 
 
+def ccnet_doc_case(rng: random.Random, d: Path) -> str | None:
+    """One CCNet lm_dir (one or two languages, each a SentencePiece model of a random kind and a
+    lmplz model of its pieces in a random layout), a cutoff.csv, random documents: kneser's
+    CCNet pipeline against cc_net's MultiSentencePiece, DocLM and PerplexityBucket."""
+    import copy
+    import json
+    import logging
+
+    import sentencepiece as spm
+    from cc_net import perplexity, text_normalizer
+
+    logging.disable(logging.INFO)
+
+    import kneser
+
+    pools = [
+        "abcdefghij", "klmnop", "ABCDEF", "0123456789", "  \t\u3000\u00a0\u2028\x85\x0b",
+        ".,!?'\"-()", "«»“”–—…", "àéîõüçñ", "\u0301\u0308", "中文字符测试数据",
+        "ａｂｃ１２３！", "αβγ", "абв", "😀🎉", "\u200b\ufeff", "①②", "ﬁﬂ", "<s></s><unk>",
+    ]  # fmt: skip
+
+    def text(n: int) -> str:
+        return "".join(rng.choice(rng.choice(pools[:4] * 4 + pools)) for _ in range(n))
+
+    lm_dir = d / "lm_sp"
+    lm_dir.mkdir()
+    langs = rng.sample(["en", "fr", "zh"], rng.randint(1, 2))
+    layouts = {}
+    for lang in langs:
+        lines = [text(rng.randint(3, 80)) for _ in range(rng.randint(200, 1500))]
+        norm = d / f"{lang}.norm.txt"
+        norm.write_text("\n".join(text_normalizer.normalize(t) for t in lines) + "\n")
+        config = rng.choice(
+            [
+                {"model_type": "unigram"},
+                {"model_type": "bpe"},
+                {"model_type": "unigram", "normalization_rule_name": "identity"},
+                {"model_type": "bpe", "byte_fallback": True},
+                {"model_type": "char"},
+                {"model_type": "unigram", "add_dummy_prefix": False},
+            ]
+        )
+        prefix = lm_dir / lang
+        try:
+            spm.SentencePieceTrainer.train(
+                input=str(norm), model_prefix=str(prefix), vocab_size=rng.choice([300, 600]),
+                character_coverage=rng.choice([1.0, 0.9995]), hard_vocab_limit=False,
+                minloglevel=2, num_threads=1, **config,
+            )  # fmt: skip
+        except RuntimeError:  # too many characters for the vocabulary: not a case
+            return None
+        (lm_dir / f"{lang}.vocab").unlink()
+        sp = spm.SentencePieceProcessor(model_file=f"{prefix}.model")
+        (lm_dir / f"{lang}.model").rename(lm_dir / f"{lang}.sp.model")
+        pieces = d / f"{lang}.pieces.txt"
+        normalized = norm.read_text().split("\n")[:-1]
+        pieces.write_text("".join(" ".join(sp.encode_as_pieces(t)) + "\n" for t in normalized))
+        arpa = d / f"{lang}.arpa"
+        order = rng.randint(2, 5)
+        if not lmplz(pieces, ["-o", str(order), "--discount_fallback"], arpa, d / "tmp"):
+            return None
+        layout = rng.choice(["arpa", "probing", "trie", "trie -q 8 -b 7 -a 22"])
+        layouts[lang] = f"o{order} {layout} {config}"
+        target = lm_dir / f"{lang}.arpa.bin"
+        if layout == "arpa":
+            shutil.copy(arpa, target)
+        else:
+            build = [str(BIN / "build_binary"), *layout.split()[1:], layout.split()[0]]
+            r = subprocess.run([*build, str(arpa), str(target)], capture_output=True)
+            if r.returncode:
+                return f"build_binary failed: {r.stderr.decode()[-300:]}"
+    seps = ["\n", "\n", "\n\n", " \n", "\n  \t", "\r\n", "\u2028", "\x85", " ", "\t"]
+    docs = []
+    for i in range(rng.randint(50, 400)):
+        k = rng.randint(0, 6)
+        body = [text(rng.randint(0, 60)) for _ in range(k)]
+        doc = {
+            "url": str(i),
+            "raw_content": "".join(x + rng.choice(seps) for x in body)[:-1]
+            if body and rng.random() < 0.8
+            else "".join(x + rng.choice(seps) for x in body),
+        }
+        r = rng.random()
+        if r < 0.85:
+            doc["language"] = rng.choice(langs)
+        elif r < 0.9:
+            doc["language"] = rng.choice(["de", langs[0].upper(), f" {langs[0]}", 5])
+        elif r < 0.95:
+            doc["language"] = None
+        docs.append(doc)
+
+    def ccnet(cutoff: Path | None, head: int, tail: int) -> list[dict]:
+        steps = [
+            perplexity.MultiSentencePiece(
+                {x: lm_dir / f"{x}.sp.model" for x in langs}, field="raw_content",
+                output_field="tokenized", normalize=True,
+            ),
+            perplexity.DocLM(
+                {x: lm_dir / f"{x}.arpa.bin" for x in langs}, field="tokenized",
+                output_field="perplexity", normalize=False,
+            ),
+        ]  # fmt: skip
+        if cutoff is not None:
+            steps.append(perplexity.PerplexityBucket(cutoff, head, tail))
+        steps.append(perplexity.DropKeys("tokenized"))
+        saved = os.dup(2)  # the kenlm module prints its ARPA loading progress
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+        try:
+            for step in steps:
+                step.__enter__()
+        finally:
+            os.dup2(saved, 2)
+        out = []
+        for doc in copy.deepcopy(docs):
+            for step in steps:
+                doc = step(doc)
+            out.append(doc)
+        for step in reversed(steps):
+            step.__exit__(None, None, None)
+        return out
+
+    unbucketed = ccnet(None, 30, 60)
+    cutoff = d / "cutoff.csv"
+    cols = {}
+    for lang in rng.sample(langs, rng.randint(1, len(langs))):
+        ppl = sorted(x["perplexity"] for x in unbucketed if x.get("language") == lang
+                     and "perplexity" in x) or [1.0]  # fmt: skip
+        cols[lang] = [ppl[min(len(ppl) - 1, len(ppl) * p // 100)] for p in range(101)]
+        if rng.random() < 0.3:  # out of order
+            cols[lang] = [round(rng.uniform(1, 2 * ppl[-1]), rng.randint(0, 3)) for _ in range(101)]
+        if rng.random() < 0.2:  # NaN cells as pandas writes them, and as it reads "nan"
+            cols[lang] = [rng.choice(["", "nan", c]) for c in cols[lang]]
+    rows = ["," + ",".join(cols)] + [f"{p}," + ",".join(str(c[p]) for c in cols.values())
+                                     for p in range(101)]  # fmt: skip
+    cutoff.write_text("\n".join(rows) + "\n")
+    head, tail = (30, 60) if rng.random() < 0.5 else sorted(rng.sample(range(101), 2))
+    want = ccnet(cutoff, head, tail)
+    inputs, out = d / "docs.jsonl", d / "out.jsonl"
+    inputs.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in docs))
+    try:
+        kneser.Pipeline.ccnet(lm_dir, cutoff, percentile_head=head, percentile_tail=tail).run(
+            inputs, out
+        )
+    except Exception as e:
+        return f"kneser raised {type(e).__name__}: {e} ({layouts})"
+    got = [json.loads(x) for x in out.read_text().split("\n")[:-1]]
+    if len(got) != len(want):
+        return f"{len(got)} documents out of {len(want)} ({layouts})"
+    for g, w in zip(got, want):
+        if g != w:
+            return f"cc_net {w}, kneser {g} ({layouts}, head {head}, tail {tail})"
+    return None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sweeps = ["estimate", "binary", "query", "arpa", "kenlm", "jieba", "ccnet", "sentencepiece"]
+    sweeps.append("ccnet-doc")
     ap.add_argument("sweep", choices=sweeps)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=300)
     ap.add_argument("--open-end", action="store_true", help="estimate: no final newline, pruned")
+    ap.add_argument("--binary", action="store_true", help="estimate: KenLM's binary, not ARPA")
     ap.add_argument(
         "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kneser-sweep"
     )
@@ -512,13 +705,14 @@ def main() -> int:
         d.mkdir(parents=True)
         rng = random.Random(seed)
         if args.sweep == "estimate":
-            found = estimate_case(rng, d, args.open_end)
+            found = estimate_case(rng, d, args.open_end, args.binary)
         else:
             found = {
                 "binary": binary_case,
                 "query": query_case,
                 "arpa": arpa_case,
                 "kenlm": kenlm_case,
+                "ccnet-doc": ccnet_doc_case,
             }[args.sweep](rng, d)
         if found:
             bad += 1
