@@ -686,29 +686,44 @@ def test_tries_of_pruned_fixture_are_build_binarys_bytes(tmp_path: Path, layout:
 
 
 @pytest.mark.parametrize("layout", ["probing", "trie"])
+@pytest.mark.parametrize("name, marker", [("nos", "<s>"), ("noeos", "</s>")])
 def test_s_builds_models_without_sentence_markers_as_build_binary(
-    tmp_path: Path, layout: str
+    tmp_path: Path, layout: str, name: str, marker: str
 ) -> None:
-    """`-s`: an ARPA without `<s>` is refused without it (as build_binary refuses it) and built
-    with it, byte for byte build_binary's; the missing `<s>` is `<unk>` (the sentence starts
-    after `<unk>`), in kneser and the kenlm module alike, on both files."""
-    arpa = FIXTURES / "nos.o3.arpa"
+    """`-s`: an ARPA without `<s>` (or without `</s>`) is refused without it (as build_binary
+    refuses it) and built with it, byte for byte build_binary's; the missing marker is `<unk>`
+    (the sentence starts after `<unk>`; the `</s>` of `eos` is scored as `<unk>`), in kneser and
+    the kenlm module alike, on both files, OOV flags included: the module's `full_scores` never
+    flags the `</s>` it adds, `BaseFullScore` of the word "</s>" does."""
+    arpa = FIXTURES / f"{name}.o3.arpa"
     out = tmp_path / "ours.bin"
-    with pytest.raises(kneser.FormatError, match=r"no <s> unigram.*-s"):
+    with pytest.raises(kneser.FormatError, match=rf"no {marker} unigram.*-s"):
         kneser.build_binary(arpa, out, layout=layout)
     assert not out.exists()
     assert kneser.cli.main(["build-binary", "-s", layout, str(arpa), str(out)]) == 0
-    expected = FIXTURES / f"nos.o3.s.{layout}.bin"
+    expected = FIXTURES / f"{name}.o3.s.{layout}.bin"
     assert out.read_bytes() == expected.read_bytes()
     kneser.build_binary(arpa, out, layout=layout, allow_missing_markers=True)
     assert out.read_bytes() == expected.read_bytes()
     kenlm = pytest.importorskip("kenlm")
     ours, theirs = kneser.Model(out), kenlm.Model(str(out))
-    for text in ["a b c", "<s> a b c", "c a", "x a b", ""]:
+    for text in ["a b c", "<s> a b c", "c a", "x a b", "", "a </s> b"]:
         for bos, eos in [(True, True), (False, True), (True, False)]:
             want = [(float(p), int(n), bool(o)) for p, n, o in theirs.full_scores(text, bos, eos)]
             got = [(float(p), int(n), bool(o)) for p, n, o in ours.full_scores(text, bos, eos)]
             assert got == want, (text, bos, eos)
+    for word in ["a", "</s>", "<s>", "x"]:
+        state, after = kenlm.State(), kenlm.State()
+        theirs.BeginSentenceWrite(state)
+        full = theirs.BaseFullScore(state, word, after)
+        mine, mine_after = kneser.State(), kneser.State()
+        ours.BeginSentenceWrite(mine)
+        got = ours.BaseFullScore(mine, word, mine_after)
+        assert (got.log_prob, got.ngram_length, got.oov) == (
+            full.log_prob,
+            full.ngram_length,
+            full.oov,
+        ), word
 
 
 def test_tries_of_pruned_models(shared_dir: Path, heldout: list[str], tmp_path: Path) -> None:

@@ -35,26 +35,6 @@ fn c_string(bytes: &[u8]) -> &[u8] {
     }
 }
 
-/// Walks `ids` from the start state, calling `f` with each word's score and then with
-/// `</s>`'s when `eos`.
-fn walk(
-    v: &impl Lookup,
-    ids: impl Iterator<Item = u32>,
-    bos: bool,
-    eos: bool,
-    mut f: impl FnMut(FullScore),
-) {
-    let mut state = v.start(bos);
-    let mut out = State::default();
-    for id in ids {
-        f(v.full_score(&state, id, &mut out));
-        std::mem::swap(&mut state, &mut out);
-    }
-    if eos {
-        f(v.full_score(&state, v.eos(), &mut out));
-    }
-}
-
 impl Model {
     /// The id the kenlm module gives `word` (`vocab.Index(word)`, the word read as a C string).
     pub fn kenlm_index(&self, word: &[u8]) -> u32 {
@@ -80,7 +60,7 @@ impl Model {
                 sentence
             };
             let mut total = 0.0f32;
-            walk(&v, split_words(text).map(|w| v.index(c_string(w))), bos, eos, |s| {
+            v.sentence_scores(split_words(text).map(|w| v.index(c_string(w))), bos, eos, |s| {
                 total += s.prob
             });
             total
@@ -96,7 +76,7 @@ impl Model {
             }
             let mut out = Vec::new();
             let ids = split_words(sentence).map(|w| v.index(c_string(w)));
-            walk(&v, ids, bos, eos, |s| out.push(s));
+            v.sentence_scores(ids, bos, eos, |s| out.push(s));
             out
         })
     }

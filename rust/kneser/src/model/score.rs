@@ -899,17 +899,33 @@ pub(crate) trait Lookup: Sync {
 
     /// Every word's score (and `</s>`'s with `eos`).
     fn full_scores(&self, text: &[u8], bos: bool, eos: bool) -> Vec<FullScore> {
+        let mut scores = Vec::new();
+        let ids = split_words(text).map(|w| self.index(w));
+        self.sentence_scores(ids, bos, eos, |s| scores.push(s));
+        scores
+    }
+
+    /// Walks `ids` from the start state, calling `f` with each word's score and then with
+    /// `</s>`'s when `eos`: the kenlm module's `full_scores`, which flags the `</s>` it adds as
+    /// in the vocabulary even in a model without `</s>` (built with `build_binary -s`), where
+    /// it is scored as `<unk>`.
+    fn sentence_scores(
+        &self,
+        ids: impl Iterator<Item = u32>,
+        bos: bool,
+        eos: bool,
+        mut f: impl FnMut(FullScore),
+    ) {
         let mut state = self.start(bos);
         let mut out = State::default();
-        let mut scores = Vec::new();
-        for word in split_words(text) {
-            scores.push(self.full_score(&state, self.index(word), &mut out));
+        for id in ids {
+            f(self.full_score(&state, id, &mut out));
             std::mem::swap(&mut state, &mut out);
         }
         if eos {
-            scores.push(self.full_score(&state, self.eos(), &mut out));
+            let end = self.full_score(&state, self.eos(), &mut out);
+            f(FullScore { oov: false, ..end });
         }
-        scores
     }
 }
 
