@@ -22,14 +22,19 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
   matching suffix", ``joint_order.hh:61``) or prints another word in the place of ``<s>`` or
   ``</s>``. ``--binary``: ``kneser build --binary`` straight from estimation (probing, trie,
   ``-q``/``-b``, ``-a``; orders 2 to 6, KenLM's build's limit) against lmplz then build_binary.
-- ``binary``: lmplz models of orders 1 to 6, ``kneser build-binary`` against ``build_binary``
-  with random flags (``-p``; ``-q``, ``-b``, ``-a``; ``-v``), bytes, then every ``full_scores``
-  of random text through ``kneser.Model`` against the kenlm module on the same file.
+- ``binary``: lmplz models of orders 1 to 6, two in five of them then edited as other tools
+  leave ARPA files (no ``<unk>``; positive or zero log10 probabilities; no ``<s>`` or ``</s>``,
+  with or without the n-grams holding it), ``kneser build-binary`` against ``build_binary`` with
+  random flags (``-p``; ``-q``, ``-b``, ``-a``; ``-v``; ``-u``, ``-i``, ``-s`` for the edits),
+  exit status and bytes, then every ``full_scores`` of random text through ``kneser.Model``
+  against the kenlm module on the same file.
 - ``query``: ``kneser query`` against KenLM's ``query`` on ARPA, probing and trie models, random
   text with every separator, the markers and OOVs, random ``-n`` and ``-v``.
 - ``arpa``: lmplz's ARPA rewritten (spaces for tabs, CRLF, trailing blanks, dropped zero
   backoffs, exponent forms): where the kenlm module loads it, the same ``full_scores``; kneser
-  also reads the files KenLM refuses for their separators (README: the kenlm module).
+  also reads the files KenLM refuses for their separators (README: the kenlm module). Three in
+  ten are instead edited as ``binary``'s are: the kenlm module's refusals (a ``FormatError``)
+  and scores, with ``bos``/``eos`` varied.
 - ``kenlm``: the kenlm module's API on lmplz models as ARPA, probing and trie files (``-q``,
   ``-a``): ``full_scores``, ``score`` and ``perplexity`` of random text with the markers and OOVs,
   any ``bos``/``eos``, and chains of ``BaseScore``/``BaseFullScore`` from ``BeginSentenceWrite``
@@ -198,6 +203,54 @@ def estimate_case(rng: random.Random, d: Path, open_end: bool, binary: bool) -> 
     return None if same else f"{label}: the ARPAs differ"
 
 
+def mutate_arpa(rng: random.Random, arpa: Path) -> tuple[str, list[str]]:
+    """An ARPA as other tools leave them, and build_binary's flags for it: no ``<unk>`` (``-u``),
+    positive or zero log10 probabilities (``-i``), no ``<s>`` or ``</s>`` (``-s``), either with
+    every n-gram holding the marker or with only its unigram taken out."""
+    lines = arpa.read_text(encoding="utf-8").split("\n")
+    kind = rng.choice(["no-unk", "positive", "no-marker", "no-marker-unigram"])
+    flags: list[str] = []
+    if kind == "no-unk":
+        drop = lambda words: words == ["<unk>"]  # noqa: E731
+        if rng.random() < 0.5:
+            flags += ["-u", rng.choice(["-3.5", "-100", "0", "-7.25"])]
+    elif kind == "positive":
+        drop = lambda words: False  # noqa: E731
+        grams = [i for i, ln in enumerate(lines) if "\t" in ln]
+        for i in rng.sample(grams, min(len(grams), rng.randint(1, 3))):
+            fields = lines[i].split("\t")
+            fields[0] = rng.choice(["0.5", "0", "0.0", "2"])
+            lines[i] = "\t".join(fields)
+        if rng.random() < 0.6:
+            flags.append("-i")
+    else:
+        marker = rng.choice(["<s>", "</s>"])
+        if kind == "no-marker":
+            drop = lambda words: marker in words  # noqa: E731
+        else:
+            drop = lambda words: words == [marker]  # noqa: E731
+        if rng.random() < 0.7:
+            flags.append("-s")
+    out, counts, order = [], {}, 0
+    for ln in lines:
+        if ln.startswith("\\") and ln.endswith("-grams:"):
+            order = int(ln[1:].split("-")[0])
+        fields = ln.split("\t")
+        if order and len(fields) >= 2 and drop(fields[1].split(" ")):
+            continue
+        if order and len(fields) >= 2:
+            counts[order] = counts.get(order, 0) + 1
+        out.append(ln)
+    out = [
+        f"ngram {ln[6:].split('=')[0]}={counts.get(int(ln[6:].split('=')[0]), 0)}"
+        if ln.startswith("ngram ")
+        else ln
+        for ln in out
+    ]
+    arpa.write_text("\n".join(out), encoding="utf-8")
+    return kind, flags
+
+
 def binary_case(rng: random.Random, d: Path) -> str | None:
     import kenlm
 
@@ -220,6 +273,10 @@ def binary_case(rng: random.Random, d: Path) -> str | None:
     if not lmplz(d / "c.txt", args, d / "m.arpa", d / "t"):
         return None
     layout, flags = rng.choice(["probing", "trie"]), []
+    if rng.random() < 0.4:
+        mutation, extra = mutate_arpa(rng, d / "m.arpa")
+        args.append(f"then {mutation}")
+        flags += extra
     if layout == "probing" and rng.random() < 0.5:
         flags += ["-p", str(rng.choice([1.1, 1.5, 2.0, 3.7]))]
     if layout == "trie":
@@ -308,6 +365,27 @@ def arpa_case(rng: random.Random, d: Path) -> str | None:
     if not lmplz(
         d / "c.txt", ["-o", str(rng.randint(2, 4)), "--discount_fallback"], d / "m.arpa", d / "t"
     ):
+        return None
+    if rng.random() < 0.3:  # another tool's model: the kenlm module's refusals, as they are
+        mutation, _ = mutate_arpa(rng, d / "m.arpa")
+        try:
+            km = kenlm.Model(str(d / "m.arpa"))
+        except OSError as e:
+            try:
+                kneser.Model(d / "m.arpa")
+            except kneser.FormatError:
+                return None
+            return f"{mutation}: the kenlm module refuses ({e}), kneser loads"
+        try:
+            nm = kneser.Model(d / "m.arpa")
+        except kneser.KneserError as e:
+            return f"{mutation}: the kenlm module loads, kneser refuses ({e})"
+        for _ in range(40):
+            t = " ".join(rng.choices([*words, "zz", "<s>", "</s>"], k=rng.randint(0, 12)))
+            for bos, eos in ((True, True), (False, True), (True, False)):
+                want = [(p, n, o) for p, n, o in km.full_scores(t, bos=bos, eos=eos)]
+                if list(nm.full_scores(t, bos=bos, eos=eos)) != want:
+                    return f"{mutation}: scores of {t!r} bos {bos} eos {eos}"
         return None
 
     def number(s: str) -> str:
