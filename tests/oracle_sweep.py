@@ -124,6 +124,12 @@ def estimate_case(rng: random.Random, d: Path, open_end: bool, binary: bool) -> 
     args = ["-o", str(order)]
     if rng.random() < 0.6:
         args.append("--discount_fallback")
+        if rng.random() < 0.3:
+            args += [str(rng.choice([0.1, 0.25, 0.5, 0.9])) for _ in range(rng.randint(1, 3))]
+    if rng.random() < 0.1:
+        args.append("--collapse_values")
+    if rng.random() < 0.1:
+        args.append("--verbose_header")
     if open_end and rng.random() < 0.5:
         args += [
             "--prune",
