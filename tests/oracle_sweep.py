@@ -2,7 +2,7 @@
 ``../shared/tools/build-kenlm.sh``), the kenlm module and jieba. Not a pytest file (it needs the
 KenLM binaries, which CI does not have); what a sweep finds becomes a stored case or a test.
 
-    python tests/oracle_sweep.py estimate [--seed 0] [--cases 300] [--open-end] [--binary]
+    python tests/oracle_sweep.py estimate [--seed 0] [--cases 300] [--open-end] [--binary|--shards]
     python tests/oracle_sweep.py binary   [--seed 0] [--cases 300]
     python tests/oracle_sweep.py query    [--seed 0] [--cases 200]
     python tests/oracle_sweep.py arpa     [--seed 0] [--cases 300]
@@ -22,14 +22,17 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
   matching suffix", ``joint_order.hh:61``) or prints another word in the place of ``<s>`` or
   ``</s>``. ``--binary``: ``kneser build --binary`` straight from estimation (probing, trie,
   ``-q``/``-b``, ``-a``; orders 2 to 6, KenLM's build's limit) against lmplz then build_binary.
+  ``--shards``: the corpus cut at up to three random line ends, ``kneser count`` per piece, then
+  ``kneser build --from-counts`` (no ``--verbose_header``: its first line names the input).
 - ``binary``: lmplz models of orders 1 to 6, two in five of them then edited as other tools
   leave ARPA files (no ``<unk>``; positive or zero log10 probabilities; no ``<s>`` or ``</s>``,
   with or without the n-grams holding it), ``kneser build-binary`` against ``build_binary`` with
   random flags (``-p``; ``-q``, ``-b``, ``-a``; ``-v``; ``-u``, ``-i``, ``-s`` for the edits),
   exit status and bytes, then every ``full_scores`` of random text through ``kneser.Model``
   against the kenlm module on the same file.
-- ``query``: ``kneser query`` against KenLM's ``query`` on ARPA, probing and trie models, random
-  text with every separator, the markers and OOVs, random ``-n`` and ``-v``.
+- ``query``: ``kneser query`` against KenLM's ``query`` on ARPA, probing and trie models (three
+  in ten edited as ``binary``'s are), random text with every separator, the markers and OOVs,
+  random ``-n`` and ``-v``: what is printed on stdout, and the exit status.
 - ``arpa``: lmplz's ARPA rewritten (spaces for tabs, CRLF, trailing blanks, dropped zero
   backoffs, exponent forms): where the kenlm module loads it, the same ``full_scores``; kneser
   also reads the files KenLM refuses for their separators (README: the kenlm module). Three in
@@ -104,7 +107,9 @@ def words_of(rng: random.Random, letters: str, most: int) -> list[str]:
     )
 
 
-def estimate_case(rng: random.Random, d: Path, open_end: bool, binary: bool) -> str | None:
+def estimate_case(
+    rng: random.Random, d: Path, open_end: bool, binary: bool, shards: bool = False
+) -> str | None:
     words = words_of(rng, "abcdefghij", 300)
     if rng.random() < 0.5:
         words += rng.sample(SPECIAL, rng.randint(1, 4))
@@ -128,7 +133,7 @@ def estimate_case(rng: random.Random, d: Path, open_end: bool, binary: bool) -> 
             args += [str(rng.choice([0.1, 0.25, 0.5, 0.9])) for _ in range(rng.randint(1, 3))]
     if rng.random() < 0.1:
         args.append("--collapse_values")
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 and not shards:  # its first line names the input
         args.append("--verbose_header")
     if open_end and rng.random() < 0.5:
         args += [
@@ -170,6 +175,32 @@ def estimate_case(rng: random.Random, d: Path, open_end: bool, binary: bool) -> 
         str(d / "c.txt"),
     ]
     label = f"{' '.join(args)} -S {memory} --threads {threads}"
+    if shards:  # kneser count per shard (cut at line ends), then build --from-counts
+        ended = [x + "\n" for x in text.split("\n")]
+        ended[-1] = ended[-1][:-1]  # what follows the last newline
+        cuts = sorted(rng.sample(range(len(ended) + 1), rng.randint(0, min(3, len(ended)))))
+        bounds = [0, *cuts, len(ended)]
+        pieces = ["".join(ended[a:b]) for a, b in zip(bounds, bounds[1:])]
+        assert "".join(pieces) == text
+        counts = []
+        for i, piece in enumerate(pieces):
+            (d / f"s{i}.txt").write_text(piece, encoding="utf-8")
+            skip = ["--skip_symbols"] if "--skip_symbols" in args else []
+            run = [*KNESER, "count", "-q", "-o", str(order), *skip, "-S", memory]
+            run += ["-O", str(d / f"s{i}.counts"), str(d / f"s{i}.txt")]
+            r = subprocess.run(run, capture_output=True)
+            if r.returncode:
+                why = r.stderr.decode(errors="replace").strip()[-200:]
+                return (
+                    f"{label}: lmplz succeeds, kneser count exits {r.returncode} {why}"
+                    if ok
+                    else None
+                )
+            counts.append(str(d / f"s{i}.counts"))
+        at = ours.index("--text")
+        ours[at : at + 2] = ["--from-counts", *counts]
+        ours = [x for x in ours if x != "--skip_symbols"]
+        label += f" in {len(pieces)} count files"
     if binary:  # straight from estimation, against build_binary of lmplz's ARPA
         layout = rng.choice(
             [
@@ -331,14 +362,18 @@ def query_case(rng: random.Random, d: Path) -> str | None:
         d / "c.txt", ["-o", str(rng.randint(2, 5)), "--discount_fallback"], d / "m.arpa", d / "t"
     ):
         return None
-    model = d / "m.arpa"
+    model, edited, extra = d / "m.arpa", "", []
+    if rng.random() < 0.3:  # another tool's model (a refusal is compared too)
+        edited, extra = mutate_arpa(rng, model)
+        edited = f" ({edited} {' '.join(extra)})"
     if rng.random() < 0.6:
         layout = rng.choice(["probing", "trie"])
-        subprocess.run(
-            [str(BIN / "build_binary"), layout, str(model), str(d / "m.bin")],
+        r = subprocess.run(
+            [str(BIN / "build_binary"), *extra, layout, str(model), str(d / "m.bin")],
             capture_output=True,
-            check=True,
         )
+        if r.returncode:
+            return None
         model = d / "m.bin"
     seps = [" ", " ", "\t", "  ", "\r", "\x0b", "\x0c", " \t"]
     text = []
@@ -356,7 +391,7 @@ def query_case(rng: random.Random, d: Path) -> str | None:
     if (want.returncode, want.stdout) != (got.returncode, got.stdout):
         (d / "kenlm.out").write_bytes(want.stdout)
         (d / "kneser.out").write_bytes(got.stdout)
-        return f"query {' '.join(flags)} on {model.name}: the reports differ"
+        return f"query {' '.join(flags)} on {model.name}{edited}: the reports differ"
     return None
 
 
@@ -767,6 +802,7 @@ def main() -> int:
     ap.add_argument("--cases", type=int, default=300)
     ap.add_argument("--open-end", action="store_true", help="estimate: no final newline, pruned")
     ap.add_argument("--binary", action="store_true", help="estimate: KenLM's binary, not ARPA")
+    ap.add_argument("--shards", action="store_true", help="estimate: kneser count, --from-counts")
     ap.add_argument(
         "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kneser-sweep"
     )
@@ -789,7 +825,7 @@ def main() -> int:
         d.mkdir(parents=True)
         rng = random.Random(seed)
         if args.sweep == "estimate":
-            found = estimate_case(rng, d, args.open_end, args.binary)
+            found = estimate_case(rng, d, args.open_end, args.binary, args.shards)
         else:
             found = {
                 "binary": binary_case,
