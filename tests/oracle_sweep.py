@@ -11,6 +11,7 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
     python tests/oracle_sweep.py ccnet    [--seed 0] [--cases 5000]
     python tests/oracle_sweep.py sentencepiece [--seed 0] [--cases 1500]
     python tests/oracle_sweep.py ccnet-doc [--seed 0] [--cases 300]
+    python tests/oracle_sweep.py jieba-dict [--seed 0] [--cases 400]
 
 - ``estimate``: random corpora (Zipfian words, tabs and runs of spaces, NBSP, U+3000, VT, FF,
   CR, the sentence markers; a fifth without a final newline) and random lmplz flags (orders 2 to
@@ -45,6 +46,11 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
 - ``jieba``: random mixes of dictionary words, Latin, digits, CJK punctuation, full-width forms,
   emoji, combining marks and other scripts: ``Segmenter`` against ``jieba.Tokenizer`` in all four
   modes (``cut``, ``cut_all``, ``cut_for_search``, ``tokenize``), HMM off.
+- ``jieba-dict``: per case a fresh dictionary and up to eight random edits (``add_word`` with
+  and without a frequency, ``del_word``, ``suggest_freq`` of a word or of a split, tuned or
+  not, ``load_userdict`` files with frequencies, tags, tabs and spaces in words), each followed
+  by ``total``, ``FREQ.get`` of every edited word and cuts of texts made of those words in the
+  four modes: ``Segmenter`` against ``jieba.Tokenizer``.
 - ``ccnet``: random strings from Latin, accented and combining letters, every kind of space,
   ASCII and typographic punctuation, CJK and full-width forms, Greek, Cyrillic, Arabic,
   Devanagari, emoji, zero-width characters, enclosed numbers, ligatures: ``Normalizer.ccnet()``,
@@ -559,6 +565,105 @@ def jieba_cases(seed: int, cases: int) -> int:
     return bad
 
 
+def jieba_dict_cases(seed: int, cases: int, work: Path) -> int:
+    """Random edits of the dictionary (add_word with and without a frequency, del_word,
+    suggest_freq of words and of splits, tuned or not, load_userdict files), each followed by
+    cuts in the four modes of texts made of the edited words: Segmenter against
+    jieba.Tokenizer, with the suggested frequencies, FREQ.get and total."""
+    import jieba
+
+    import kneser
+
+    jieba.setLogLevel(60)
+    work.mkdir(parents=True, exist_ok=True)
+    base = jieba.Tokenizer()
+    base.initialize()
+    common = [w for w in list(base.FREQ)[:30000] if base.FREQ[w] > 0]
+    han = "的一是不了人我在有他这中大来上国个到说们为子和你地出道也时年得就那要下以生会自之着去"
+    odd = ["New York", "C++", "3D打印", "α粒子", "ｅ时代", "Wi-Fi", "AT&T", "A股", "中 国", "x"]
+    odd += ["乐", "百分之50", "2024年", "a.b", "50%", "#话题"]
+    rng, bad = random.Random(seed), 0
+
+    def word() -> str:
+        c = rng.random()
+        if c < 0.3:
+            return rng.choice(common)
+        if c < 0.6:
+            return "".join(rng.choice(common) for _ in range(rng.randint(2, 3)))
+        if c < 0.8:
+            return "".join(rng.choice(han) for _ in range(rng.randint(1, 5)))
+        return rng.choice(odd)
+
+    for case in range(cases):
+        tok, seg = jieba.Tokenizer(), kneser.Segmenter.jieba_default()
+        tok.initialize()
+        words = []
+        for step in range(rng.randint(1, 8)):
+            op, w = rng.random(), word()
+            words.append(w)
+            if op < 0.35:
+                freq = rng.choice([None, 0, 1, 3, 50, 1000, 10**6, "7"])
+                tok.add_word(w, freq)
+                seg.add_word(w, freq)
+                what = f"add_word({w!r}, {freq!r})"
+            elif op < 0.5:
+                tok.del_word(w)
+                seg.del_word(w)
+                what = f"del_word({w!r})"
+            elif op < 0.85:
+                tune = rng.random() < 0.7
+                if rng.random() < 0.5 and len(w) > 1:
+                    cut = rng.randint(1, len(w) - 1)
+                    arg: object = (w[:cut], w[cut:])
+                else:
+                    arg = w
+                want, got = tok.suggest_freq(arg, tune), seg.suggest_freq(arg, tune)
+                what = f"suggest_freq({arg!r}, {tune})"
+                if want != got:
+                    bad += 1
+                    print(f"{case}/{step}: {what}: jieba {want}, kneser {got}")
+                    break
+            else:
+                lines = []
+                for _ in range(rng.randint(1, 4)):
+                    u = word()
+                    words.append(u)
+                    f = rng.choice(["", f" {rng.randint(1, 5000)}", f" {rng.randint(1, 99)} n",
+                                    " nz", f"\t{rng.randint(1, 9)}", " 12 "])  # fmt: skip
+                    lines.append(u + f)
+                path = work / f"user{case}-{step}.txt"
+                path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+                tok.load_userdict(str(path))
+                seg.load_userdict(path)
+                what = f"load_userdict({lines!r})"
+            if tok.total != seg.total or any(tok.FREQ.get(x) != seg.word_freq(x) for x in words):
+                bad += 1
+                print(f"{case}/{step}: {what}: total or FREQ differ")
+                break
+            texts = [
+                "".join(rng.choice([*words, *rng.sample(common, 3), "，", " ", "a1"])
+                        for _ in range(rng.randint(1, 8)))
+                for _ in range(5)
+            ]  # fmt: skip
+            for t in texts:
+                pairs = [
+                    (list(tok.cut(t, HMM=False)), list(seg.cut(t))),
+                    (list(tok.cut(t, cut_all=True)), list(seg.cut(t, cut_all=True))),
+                    (list(tok.cut_for_search(t, HMM=False)), list(seg.cut_for_search(t))),
+                    (list(tok.tokenize(t, HMM=False)), list(seg.tokenize(t))),
+                ]
+                diff = [i for i, (a, b) in enumerate(pairs) if a != b]
+                if diff:
+                    bad += 1
+                    print(f"{case}/{step} after {what}: mode {diff[0]} of {t!r}: "
+                          f"jieba {pairs[diff[0]][0]}, kneser {pairs[diff[0]][1]}")  # fmt: skip
+                    break
+            else:
+                continue
+            break
+    return bad
+
+
 def ccnet_cases(seed: int, cases: int) -> int:
     from cc_net import text_normalizer
 
@@ -796,7 +901,7 @@ def ccnet_doc_case(rng: random.Random, d: Path) -> str | None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sweeps = ["estimate", "binary", "query", "arpa", "kenlm", "jieba", "ccnet", "sentencepiece"]
-    sweeps.append("ccnet-doc")
+    sweeps += ["ccnet-doc", "jieba-dict"]
     ap.add_argument("sweep", choices=sweeps)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=300)
@@ -810,6 +915,10 @@ def main() -> int:
     if args.sweep == "sentencepiece":
         bad = sentencepiece_cases(args.seed, args.cases, args.work / "sentencepiece")
         print(f"{bad} of {args.cases} strings per model differ")
+        return int(bad > 0)
+    if args.sweep == "jieba-dict":
+        bad = jieba_dict_cases(args.seed, args.cases, args.work / "jieba-dict")
+        print(f"{bad} of {args.cases} dictionaries differ")
         return int(bad > 0)
     if args.sweep in ("jieba", "ccnet"):
         bad = (jieba_cases if args.sweep == "jieba" else ccnet_cases)(args.seed, args.cases)
