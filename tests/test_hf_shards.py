@@ -121,10 +121,14 @@ def test_uint32_when_the_vocabulary_is_large(tmp_path: Path):
 
 def test_bad_arguments(en, bpe, tmp_path: Path):
     path, _ = en
-    with pytest.raises(ValueError, match="not a token of the tokenizer"):
+    with pytest.raises(kneser.ArgumentError, match="not a token of the tokenizer"):
         kneser.encode_corpus(str(path), tmp_path / "a", tokenizer=bpe, eos="</s>")
-    with pytest.raises(ValueError, match="not an id of the tokenizer"):
+    with pytest.raises(kneser.ArgumentError, match="not an id of the tokenizer"):
         kneser.encode_corpus(str(path), tmp_path / "a", tokenizer=bpe, eos=10**6)
+    junk = tmp_path / "junk.json"
+    junk.write_text('{"model": 3}')
+    with pytest.raises(kneser.FormatError, match=r"junk\.json: not a tokenizers tokenizer\.json"):
+        kneser.encode_corpus(str(path), tmp_path / "a", tokenizer=junk)
     with pytest.raises(TypeError, match="eos="):
         kneser.encode_corpus(str(path), tmp_path / "a", tokenizer=bpe, eod="[EOS]")
     with pytest.raises(TypeError, match="files="):
@@ -189,6 +193,9 @@ def test_vocab_to_tokenizers_round_trip(data_dir: Path, tmp_path: Path):
             assert tok.encode(line).ids == want, line
             assert loaded.encode(line).ids == want, line
     assert loaded.get_vocab() == vocab.get_vocab()
+    without_unk = kneser.Vocab.build(texts=["a b"], specials=["[UNK]"])
+    with pytest.raises(kneser.ArgumentError, match="no unknown token; WordLevel needs one"):
+        without_unk.to_tokenizers()
 
 
 def unk_of(tok: Tokenizer) -> int | None:

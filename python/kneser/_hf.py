@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from . import _kneser
+from ._errors import ArgumentError, FormatError
 
 #: Documents handed to ``encode_batch`` at once.
 BATCH_DOCS = 8192
@@ -49,7 +50,7 @@ def load_tokenizer(tokenizer: Any) -> Any:
         try:
             return tk.Tokenizer.from_file(path)
         except Exception as e:
-            raise ValueError(f"{path}: not a tokenizers tokenizer.json ({e})") from e
+            raise FormatError(f"{path}: not a tokenizers tokenizer.json ({e})") from e
     raise TypeError(
         f"tokenizer= takes a tokenizers.Tokenizer or a tokenizer.json path, "
         f"got {type(tokenizer).__name__}"
@@ -66,13 +67,13 @@ def special_id(tokenizer: Any, value: Any, name: str) -> tuple[str, int] | None:
     if isinstance(value, (int, np.integer)):
         i = int(value)
         if not 0 <= i < size:
-            raise ValueError(f"{name}={i} is not an id of the tokenizer (0 to {size - 1})")
+            raise ArgumentError(f"{name}={i} is not an id of the tokenizer (0 to {size - 1})")
         token = tokenizer.id_to_token(i)
         return (token if token is not None else str(i), i)
     if isinstance(value, str):
         i = tokenizer.token_to_id(value)
         if i is None:
-            raise ValueError(
+            raise ArgumentError(
                 f"{name}={value!r} is not a token of the tokenizer; add it (e.g. as a special "
                 f"token when training) or give its id"
             )
@@ -188,7 +189,7 @@ def vocab_to_tokenizers(vocab: Any) -> Any:
 
     unk_id = vocab.unk_id
     if unk_id is None:
-        raise ValueError(
+        raise ArgumentError(
             "the vocabulary has no unknown token; WordLevel needs one to map unknown words"
         )
     t = tk.Tokenizer(WordLevel(vocab=vocab.get_vocab(), unk_token=vocab.id_to_token(unk_id)))
