@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import lzma
 import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,14 +49,60 @@ class Measure:
         )
 
 
+def own_peak_rss_kib() -> int:
+    """This process's peak RSS in KiB since its program started (VmHWM, which belongs to the
+    process image; `ru_maxrss` starts at the spawning process's peak, see `measure`)."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+# Runs the command given after the report fd as a child of this small process, waits for it and
+# writes its own rusage to the fd. See `measure` for why a launcher is needed.
+_LAUNCHER = r"""
+import json, os, sys, time
+fd, cmd = int(sys.argv[1]), sys.argv[2:]
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.close(fd)
+    try:
+        os.execvp(cmd[0], cmd)
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+code = os.waitstatus_to_exitcode(status)
+os.write(fd, json.dumps([wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss, code]).encode())
+"""
+
+
 def measure(cmd: list[str], **kwargs) -> Measure:
-    """Runs `cmd` and returns its own wall time, CPU time and peak RSS (wait4's rusage)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, **kwargs)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Measure(wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode)
+    """Runs `cmd` and returns its own wall time, CPU time and peak RSS (wait4's rusage).
+
+    Linux starts a new program's peak RSS (`ru_maxrss`) at the peak of the process image it
+    replaces. A child that this process spawns directly inherits this process's peak (the
+    benchmark's corpora, a model trained in-process) and reports it when its own is lower. So
+    `cmd` runs as the child of a small launcher process, and its peak starts at the launcher's
+    (about 10 MB). `kwargs` go to `subprocess.Popen` (stdout, stderr, env, ...): the command
+    inherits them. `test_measure_reports_the_childs_own_peak_rss` checks this.
+    """
+    read, write = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _LAUNCHER, str(write), *cmd], pass_fds=(write,), **kwargs
+        )
+    finally:
+        os.close(write)
+    with os.fdopen(read, "rb") as f:
+        report = f.read()
+    launcher = proc.wait()
+    if launcher != 0 or not report:
+        raise RuntimeError(f"the benchmark launcher failed (exit {launcher}): {cmd}")
+    wall, user, sys_, maxrss_kib, code = json.loads(report)
+    return Measure(wall, user, sys_, maxrss_kib / 1024, code)
 
 
 # One row of `benchmarks/run_all.py`'s table. A script run by run_all gets the path of a

@@ -13,7 +13,8 @@ Every contender's ids are checked equal to kneser's before timing counts.
 Then shards through a huggingface BPE tokenizer (trained on the first lines, 8,000 ids):
 ``kneser.encode_corpus(path, out, tokenizer=bpe, eos=...)`` against a hand-written loop
 (``encode_batch`` per 8,192 lines, ids gathered to numpy, appended to a ``.bin``), each in its own
-child process so that peak RSS (ru_maxrss) is its own; the ids are checked equal. Aim: ratio
+child process, whose peak RSS is its own (VmHWM: not ``ru_maxrss``, which Linux carries over
+from the spawning process); the ids are checked equal. Aim: ratio
 >= 1, peak memory flat (not growing with the corpus: compare ``--lines`` 50000 and 200000).
 """
 
@@ -28,6 +29,7 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
+from _common import own_peak_rss_kib
 
 import kneser
 
@@ -99,10 +101,8 @@ def _child(kind: str, text: Path, tok_json: Path, out: Path) -> None:
                 ids = np.fromiter((i for s in seqs for i in (*s, eos)), dtype=np.uint16, count=n)
                 ids.tofile(w)
                 tokens += n
-    import resource
-
     secs = time.perf_counter() - t
-    print(secs, tokens, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    print(secs, tokens, own_peak_rss_kib())
 
 
 def bench_bpe_shards(corpus: Path, lines: int, repeat: int) -> None:
