@@ -248,12 +248,12 @@ def test_without_cutoffs_every_bucket_is_all(setup):
     assert [d.get("perplexity") for d in got] == [d.get("perplexity") for d in expected]
 
 
-@pytest.mark.parametrize("head, tail", [(30, 60), (45, 45), (0, 100)])
+@pytest.mark.parametrize("head, tail", [(30, 60), (45, 45), (0, 100), (60, 30), (100, 0)])
 def test_cutoffs_out_of_order_and_nan_cells_bucket_as_ccnet(setup, tmp_path, head, tail):
     """CCNet's PerplexityBucket tries the head cutoff first, then the tail cutoff, over what
-    pandas reads: cutoffs out of order (here random; a hand-made file) and NaN cells (empty, as
-    pandas writes a NaN, or "nan") give its buckets, not a binary search's. (kneser refuses a
-    percentile_head above percentile_tail, which CCNet takes silently.)"""
+    pandas reads: cutoffs out of order (here random; a hand-made file), NaN cells (empty, as
+    pandas writes a NaN, or "nan") and a percentile_head above percentile_tail give its
+    buckets, not a binary search's."""
     rng = random.Random(head * 101 + tail)
     ppl = [d["perplexity"] for d in setup["expected"] if "perplexity" in d]
     rows = [",en,zh"]
@@ -263,9 +263,8 @@ def test_cutoffs_out_of_order_and_nan_cells_bucket_as_ccnet(setup, tmp_path, hea
         rows.append(f"{p},{en},{zh}")
     cutoff = tmp_path / "cutoff.csv"
     cutoff.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    bucket = perplexity.PerplexityBucket(cutoff, head, tail)
-    bucket.__enter__()
-    expected = [bucket(copy.deepcopy(d)) for d in setup["expected"]]
+    with perplexity.PerplexityBucket(cutoff, head, tail) as bucket:
+        expected = [bucket(copy.deepcopy(d)) for d in setup["expected"]]
     out = tmp_path / "out.jsonl"
     pipeline = kneser.Pipeline.ccnet(
         setup["lm_dir"], cutoff, percentile_head=head, percentile_tail=tail

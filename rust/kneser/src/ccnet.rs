@@ -426,6 +426,9 @@ impl CcnetScorer {
     }
 
     /// Loads `lm_dir` ([`load_lm_dir`]) and, if given, `cutoff_csv` at the two percentiles.
+    /// Any two rows of the file will do, in either order, as CCNet's `PerplexityBucket` takes
+    /// them (a missing row is a [`Error::Format`] naming the file, where pandas raises a
+    /// `KeyError`).
     pub fn open(
         lm_dir: &Path,
         cutoff_csv: Option<&Path>,
@@ -433,15 +436,6 @@ impl CcnetScorer {
         percentile_tail: f64,
         cancel: &Cancel,
     ) -> Result<Self> {
-        if !(0.0..=100.0).contains(&percentile_head)
-            || !(0.0..=100.0).contains(&percentile_tail)
-            || percentile_head > percentile_tail
-        {
-            return Err(Error::InvalidArgument(format!(
-                "percentile_head ({percentile_head}) and percentile_tail ({percentile_tail}) \
-                 must be increasing values in [0, 100]"
-            )));
-        }
         let cutoffs = match cutoff_csv {
             Some(p) => Cutoffs::from_csv(p, percentile_head, percentile_tail)?,
             None => Cutoffs::default(),
