@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import lzma
+import re
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
@@ -202,3 +204,49 @@ def test_batch_equals_ccnet_across_chunk_boundaries():
     assert kneser.Normalizer.ccnet().normalize_batch(texts) == [
         text_normalizer.normalize(t) for t in texts
     ]
+
+
+# The keyword steps that name a Python function, and that function: the oracle.
+PYTHON_STEPS = {
+    "lowercase": ({"lowercase": True}, str.lower),
+    "strip": ({"strip": True}, str.strip),
+    **{
+        form: ({"unicode": form}, lambda t, form=form: unicodedata.normalize(form, t))
+        for form in ("NFC", "NFKC", "NFD", "NFKD")
+    },
+    "digits": ({"digits": "each"}, lambda t: re.sub(r"\d", "0", t)),
+    "digit runs": ({"digits": "run"}, lambda t: re.sub(r"\d+", "0", t)),
+    "collapse": ({"collapse_whitespace": True}, lambda t: re.sub(r"\s+", " ", t)),
+}
+
+
+def _python_knows(c: str) -> bool:
+    """Whether this Python's Unicode data has `c` (kneser's is newer: see Normalizer's doc)."""
+    return unicodedata.category(c) != "Cn" and not 0xD800 <= ord(c) < 0xE000
+
+
+@pytest.mark.parametrize("step", sorted(PYTHON_STEPS))
+def test_steps_equal_python_on_every_code_point_python_knows(step):
+    """Every code point this Python has in its Unicode data, alone: the step gives what its
+    Python function gives (only code points assigned after Python's Unicode version may
+    differ, which is what Normalizer's doc says)."""
+    kwargs, python = PYTHON_STEPS[step]
+    chars = [chr(c) for c in range(0x110000) if _python_knows(chr(c))]
+    got = kneser.Normalizer(**kwargs).normalize_batch(chars)
+    bad = [(f"U+{ord(c):04X}", g, python(c)) for c, g in zip(chars, got) if g != python(c)]
+    assert bad[:5] == [] and len(bad) == 0
+
+
+KNOWN = st.characters(codec="utf-8").filter(_python_knows)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=MIXED.filter(_python_knows) | KNOWN, max_size=40),
+    st.sampled_from(sorted(PYTHON_STEPS)),
+)
+def test_steps_equal_python_on_text_of_known_characters(text, step):
+    """Runs of those characters (composition, canonical order, final sigma, runs of digits and
+    of spaces): the same as Python."""
+    kwargs, python = PYTHON_STEPS[step]
+    assert kneser.Normalizer(**kwargs).normalize(text) == python(text)
