@@ -362,9 +362,10 @@ class Normalizer:
         strip: remove leading and trailing whitespace (Python's str.strip()).
 
     The Unicode data (case, normalization, digits, marks) is that of Rust's standard library
-    and the unicode crates (Unicode 17 to 18), newer than a Python's ``unicodedata`` (3.11: 14.0):
-    characters assigned after the running Python's version can differ from what ``str.lower()``,
-    ``unicodedata.normalize`` or CCNet give; every other character is the same.
+    and the unicode crates (Unicode 17 to 18), newer than a Python's ``unicodedata`` (3.11:
+    14.0): characters assigned or re-categorised after the running Python's version can differ
+    from what ``str.lower()``, ``unicodedata.normalize`` or CCNet give (U+1171E, a spacing mark
+    since Unicode 16, is kept by strip_accents); every other character is the same.
 
     Example:
         >>> kneser.Normalizer(lowercase=True, digits="run", strip=True).normalize(" Tel 0123 ")
