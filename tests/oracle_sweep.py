@@ -2,7 +2,8 @@
 ``../shared/tools/build-kenlm.sh``), the kenlm module and jieba. Not a pytest file (it needs the
 KenLM binaries, which CI does not have); what a sweep finds becomes a stored case or a test.
 
-    python tests/oracle_sweep.py estimate [--seed 0] [--cases 300] [--open-end] [--binary|--shards]
+    python tests/oracle_sweep.py estimate [--seed 0] [--cases 300] [--open-end]
+                                          [--binary|--shards|--texts]
     python tests/oracle_sweep.py binary   [--seed 0] [--cases 300]
     python tests/oracle_sweep.py query    [--seed 0] [--cases 200]
     python tests/oracle_sweep.py arpa     [--seed 0] [--cases 300]
@@ -25,6 +26,9 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
   ``-q``/``-b``, ``-a``; orders 2 to 6, KenLM's build's limit) against lmplz then build_binary.
   ``--shards``: the corpus cut at up to three random line ends, ``kneser count`` per piece, then
   ``kneser build --from-counts`` (no ``--verbose_header``: its first line names the input).
+  ``--texts``: ``kneser.estimate(texts=...)`` in this process, the corpus lines given as a list or
+  as a generator of lines ending in a newline (what a file object yields), against lmplz on the
+  file (which then always ends with a newline: an item is a whole line).
 - ``binary``: lmplz models of orders 1 to 6, two in five of them then edited as other tools
   leave ARPA files (no ``<unk>``; positive or zero log10 probabilities; no ``<s>`` or ``</s>``,
   with or without the n-grams holding it), ``kneser build-binary`` against ``build_binary`` with
@@ -114,7 +118,12 @@ def words_of(rng: random.Random, letters: str, most: int) -> list[str]:
 
 
 def estimate_case(
-    rng: random.Random, d: Path, open_end: bool, binary: bool, shards: bool = False
+    rng: random.Random,
+    d: Path,
+    open_end: bool,
+    binary: bool,
+    shards: bool = False,
+    texts: bool = False,
 ) -> str | None:
     words = words_of(rng, "abcdefghij", 300)
     if rng.random() < 0.5:
@@ -129,7 +138,8 @@ def estimate_case(
         if rng.random() < 0.1:
             line += rng.choice([" ", "\t", "\r"])
         lines.append(line)
-    text = "\n".join(lines) + ("" if open_end or rng.random() < 0.2 else "\n")
+    # texts=: each item is a whole line, so the file lmplz reads ends with a newline.
+    text = "\n".join(lines) + ("" if (open_end or rng.random() < 0.2) and not texts else "\n")
     (d / "c.txt").write_text(text, encoding="utf-8")
     order = rng.randint(2, 6 if binary else 7)  # KenLM's build is for orders up to 6
     args = ["-o", str(order)]
@@ -139,7 +149,7 @@ def estimate_case(
             args += [str(rng.choice([0.1, 0.25, 0.5, 0.9])) for _ in range(rng.randint(1, 3))]
     if rng.random() < 0.1:
         args.append("--collapse_values")
-    if rng.random() < 0.1 and not shards:  # its first line names the input
+    if rng.random() < 0.1 and not (shards or texts):  # its first line names the input
         args.append("--verbose_header")
     if open_end and rng.random() < 0.5:
         args += [
@@ -181,6 +191,8 @@ def estimate_case(
         str(d / "c.txt"),
     ]
     label = f"{' '.join(args)} -S {memory} --threads {threads}"
+    if texts:
+        return estimate_texts(rng, lines, args, memory, int(threads), d, ok, label)
     if shards:  # kneser count per shard (cut at line ends), then build --from-counts
         ended = [x + "\n" for x in text.split("\n")]
         ended[-1] = ended[-1][:-1]  # what follows the last newline
@@ -242,6 +254,61 @@ def estimate_case(
     if binary:
         same = (d / "kneser.bin").read_bytes() == (d / "lmplz.bin").read_bytes()
         return None if same else f"{label}: the binaries differ"
+    same = (d / "kneser.arpa").read_bytes() == (d / "lmplz.arpa").read_bytes()
+    return None if same else f"{label}: the ARPAs differ"
+
+
+def estimate_kwargs(args: list[str]) -> dict:
+    """``kneser.estimate``'s keywords for the lmplz flags ``estimate_case`` draws."""
+    kw: dict = {}
+    i = 0
+    while i < len(args):
+        flag, i = args[i], i + 1
+        values = []
+        while i < len(args) and not args[i].startswith("--") and args[i] != "-o":
+            values.append(args[i])
+            i += 1
+        if flag == "-o":
+            kw["order"] = int(values[0])
+        elif flag == "--discount_fallback":
+            kw["discount_fallback"] = [float(v) for v in values] or True
+        elif flag == "--prune":
+            kw["prune"] = [int(v) for v in values]
+        elif flag == "--interpolate_unigrams":
+            kw["interpolate_unigrams"] = values[0] != "0"
+        elif flag == "--vocab_pad":
+            kw["vocab_pad"] = int(values[0])
+        elif flag == "--limit_vocab_file":
+            kw["limit_vocab"] = values[0]
+        else:  # --skip_symbols, --renumber, --collapse_values
+            kw[flag[2:]] = True
+    return kw
+
+
+def estimate_texts(
+    rng: random.Random,
+    lines: list[str],
+    args: list[str],
+    memory: str,
+    threads: int,
+    d: Path,
+    ok: bool,
+    label: str,
+) -> str | None:
+    """``kneser.estimate(texts=...)`` of the corpus lines (as a list, or as a generator of lines
+    ending in "\\n", as a file object gives them) against lmplz on the file."""
+    import kneser
+
+    as_file = rng.random() < 0.5
+    items = (x + "\n" for x in lines) if as_file else list(lines)
+    label += " texts=" + ("file-object lines" if as_file else "list")
+    try:
+        out = {"arpa": str(d / "kneser.arpa"), "temp_dir": str(d / "t")}
+        kneser.estimate(texts=items, memory=memory, threads=threads, **out, **estimate_kwargs(args))
+    except kneser.KneserError as e:
+        return f"{label}: lmplz succeeds, kneser raises {type(e).__name__}: {e}" if ok else None
+    if not ok:
+        return f"{label}: lmplz fails, kneser succeeds"
     same = (d / "kneser.arpa").read_bytes() == (d / "lmplz.arpa").read_bytes()
     return None if same else f"{label}: the ARPAs differ"
 
@@ -908,6 +975,7 @@ def main() -> int:
     ap.add_argument("--open-end", action="store_true", help="estimate: no final newline, pruned")
     ap.add_argument("--binary", action="store_true", help="estimate: KenLM's binary, not ARPA")
     ap.add_argument("--shards", action="store_true", help="estimate: kneser count, --from-counts")
+    ap.add_argument("--texts", action="store_true", help="estimate: kneser.estimate(texts=...)")
     ap.add_argument(
         "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "kneser-sweep"
     )
@@ -934,7 +1002,7 @@ def main() -> int:
         d.mkdir(parents=True)
         rng = random.Random(seed)
         if args.sweep == "estimate":
-            found = estimate_case(rng, d, args.open_end, args.binary, args.shards)
+            found = estimate_case(rng, d, args.open_end, args.binary, args.shards, args.texts)
         else:
             found = {
                 "binary": binary_case,
