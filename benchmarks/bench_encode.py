@@ -14,8 +14,8 @@ Then shards through a huggingface BPE tokenizer (trained on the first lines, 8,0
 ``kneser.encode_corpus(path, out, tokenizer=bpe, eos=...)`` against a hand-written loop
 (``encode_batch`` per 8,192 lines, ids gathered to numpy, appended to a ``.bin``), each in its own
 child process, whose peak RSS is its own (VmHWM: not ``ru_maxrss``, which Linux carries over
-from the spawning process); the ids are checked equal. Aim: ratio
->= 1, peak memory flat (not growing with the corpus: compare ``--lines`` 50000 and 200000).
+from the spawning process); the ids are checked equal. Aim: ratio >= 1, peak memory flat (not
+growing with the corpus: compare ``--lines`` 50000 and 200000).
 """
 
 from __future__ import annotations
