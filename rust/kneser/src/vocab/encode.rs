@@ -115,6 +115,19 @@ fn next_lmplz_space(bytes: &[u8], mut from: usize) -> usize {
     from
 }
 
+/// How much of the next text [`Vocab::encode_lmplz`] prefetches while it splits the current one.
+const PREFETCH_TEXT_BYTES: usize = 1024;
+const AHEAD: usize = 2;
+
+/// Prefetches the cache lines of the first [`PREFETCH_TEXT_BYTES`] of `bytes`.
+#[inline(always)]
+fn prefetch_text(bytes: &[u8]) {
+    let head = &bytes[..bytes.len().min(PREFETCH_TEXT_BYTES)];
+    for line in head.chunks(64) {
+        crate::model::probing::prefetch(line.as_ptr());
+    }
+}
+
 /// What to do with a token that is not in the vocabulary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Unknown {
@@ -157,7 +170,7 @@ impl Vocab {
     pub(crate) fn encode_texts_into<'t>(
         &self,
         tokenizer: &Tokenizer,
-        texts: impl IntoIterator<Item = &'t str>,
+        texts: impl IntoIterator<Item = &'t str, IntoIter: Clone>,
         unk: Option<u32>,
         out: &mut Vec<u32>,
         mut done: impl FnMut(usize, usize, &mut Vec<u32>),
@@ -198,7 +211,7 @@ impl Vocab {
     /// `LOOKAHEAD` cache misses are always in flight, also over the ends of (short) texts.
     fn encode_lmplz<'t>(
         &self,
-        texts: impl IntoIterator<Item = &'t str>,
+        texts: impl IntoIterator<Item = &'t str, IntoIter: Clone>,
         unk: Option<u32>,
         out: &mut Vec<u32>,
         mut done: impl FnMut(usize, usize, &mut Vec<u32>),
@@ -208,7 +221,12 @@ impl Vocab {
         let mut ring: [(&[u8], Probe, usize, usize); LOOKAHEAD] =
             [(&[][..], Probe::default(), 0, 0); LOOKAHEAD];
         let (mut head, mut pending) = (0usize, 0usize);
-        for (index, text) in texts.into_iter().enumerate() {
+        let texts = texts.into_iter();
+        let mut ahead = texts.clone().skip(AHEAD);
+        for (index, text) in texts.enumerate() {
+            if let Some(next) = ahead.next() {
+                prefetch_text(next.as_bytes());
+            }
             let bytes = text.as_bytes();
             let n = bytes.len();
             let before = out.len();
