@@ -325,16 +325,6 @@ impl<'a> Table<'a> {
     pub(crate) fn f32(&self, at: usize) -> f32 {
         f32_at(self.bytes, at)
     }
-
-    /// Asks the CPU to bring the first bucket of `key` into cache.
-    #[inline]
-    pub(crate) fn prefetch(&self, key: u64) {
-        if self.buckets > 0 {
-            if let Some(b) = self.bytes.get(self.ideal(key) * self.stride) {
-                prefetch(b);
-            }
-        }
-    }
 }
 
 /// A probing table being filled inside a byte image, as KenLM fills it.

@@ -181,8 +181,21 @@ impl Lookup for View<'_> {
     }
 
     #[inline]
-    fn prefetch_vocab(&self, hash: u64) {
-        self.vocab.prefetch(hash);
+    fn prefetch_vocab(&self, hash: u64) -> usize {
+        let first = self.vocab.first_bucket(hash);
+        self.vocab.prefetch_bucket(first);
+        first
+    }
+
+    /// Each key probed from the first bucket [`Lookup::prefetch_vocab`] worked out for it.
+    #[inline]
+    fn ids_of_keys(&self, keys: &[u64], firsts: &[usize], mut f: impl FnMut(u32)) {
+        for (&key, &first) in keys.iter().zip(firsts) {
+            f(self
+                .vocab
+                .find_from(key, first)
+                .map_or(0, |at| self.vocab.u32(at)));
+        }
     }
 
     fn search_bytes(&self) -> usize {
@@ -605,16 +618,20 @@ pub(crate) trait Lookup: Sync {
     fn eos(&self) -> u32;
     /// The id of the word with vocabulary key `hash` (0 when unknown).
     fn id_of_hash(&self, hash: u64) -> u32;
-    /// Calls `f` with the id of each of `keys` in order ([`Lookup::id_of_hash`]; a trie answers
+    /// Calls `f` with the id of each of `keys` in order ([`Lookup::id_of_hash`]; probing tables
+    /// start from `firsts`, what [`Lookup::prefetch_vocab`] gave for each key; a trie answers
     /// repeated words from the thread's [`id_cache`]).
     #[inline]
-    fn ids_of_keys(&self, keys: &[u64], mut f: impl FnMut(u32)) {
+    fn ids_of_keys(&self, keys: &[u64], _firsts: &[usize], mut f: impl FnMut(u32)) {
         for &key in keys {
             f(self.id_of_hash(key));
         }
     }
-    /// A hint that the word with key `hash` will be looked up soon.
-    fn prefetch_vocab(&self, _hash: u64) {}
+    /// A hint that the word with key `hash` will be looked up soon; returns what
+    /// [`Lookup::ids_of_keys`] takes for it (probing tables: its first bucket, worked out once).
+    fn prefetch_vocab(&self, _hash: u64) -> usize {
+        0
+    }
     /// The stored log10 probability and backoff of the unigram `id`.
     fn unigram(&self, id: u32) -> (f32, f32);
     /// Scores `word` after `state`, writing the next state to `out`.
@@ -812,17 +829,18 @@ pub(crate) trait Lookup: Sync {
             n += 1;
         };
         let mut hashes = [0u64; 64];
+        let mut firsts = [0usize; 64];
         let mut m = 0;
         for_each_word_key(text, |h| {
-            self.prefetch_vocab(h);
+            firsts[m] = self.prefetch_vocab(h);
             hashes[m] = h;
             m += 1;
             if m == hashes.len() {
-                self.ids_of_keys(&hashes, |id| push(id, stack, heap));
+                self.ids_of_keys(&hashes, &firsts, |id| push(id, stack, heap));
                 m = 0;
             }
         });
-        self.ids_of_keys(&hashes[..m], |id| push(id, stack, heap));
+        self.ids_of_keys(&hashes[..m], &firsts[..m], |id| push(id, stack, heap));
         if eos {
             push(self.eos(), stack, heap);
         }
@@ -871,17 +889,19 @@ pub(crate) trait Lookup: Sync {
         let mut ids: Vec<u32> = Vec::with_capacity(texts.len() * 24);
         let mut ends: Vec<usize> = Vec::with_capacity(texts.len());
         let mut keys: Vec<u64> = Vec::with_capacity(texts.len() * 24);
+        let mut firsts: Vec<usize> = Vec::with_capacity(texts.len() * 24);
         for text in texts {
             for_each_word_key(text, |key| {
-                self.prefetch_vocab(key);
+                firsts.push(self.prefetch_vocab(key));
                 keys.push(key);
             });
             if eos {
                 keys.push(0); // </s>, known
+                firsts.push(0);
             }
             ends.push(keys.len());
         }
-        self.ids_of_keys(&keys, |id| ids.push(id));
+        self.ids_of_keys(&keys, &firsts, |id| ids.push(id));
         if eos {
             // Each sentence's last key stands for `</s>`.
             let eos_id = self.eos();

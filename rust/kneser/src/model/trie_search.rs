@@ -270,7 +270,7 @@ impl Lookup for TrieView<'_> {
     }
 
     #[inline]
-    fn ids_of_keys(&self, keys: &[u64], f: impl FnMut(u32)) {
+    fn ids_of_keys(&self, keys: &[u64], _firsts: &[usize], f: impl FnMut(u32)) {
         id_cache::ids_of_keys(self.p.cache_tag, keys, |key| self.id_of_hash(key), f);
     }
 
