@@ -120,9 +120,10 @@ fn next_lmplz_space(bytes: &[u8], mut from: usize) -> usize {
 const PREFETCH_TEXT_BYTES: usize = 1024;
 
 /// How many texts ahead [`Vocab::encode_lmplz`] prefetches: a batch's texts (Python strings)
-/// lie apart in memory, and the first read of each had been the wait. On 200,000 en-bench
-/// lines (`encode_batch`, best of 30): none 0.070 s; one ahead 0.060 s; two 0.058 s; four 0.059
-/// s; eight 0.066 s; two with 512 or 2,048 bytes 0.061 / 0.059 s.
+/// lie apart in memory, and the first read of each had been the wait. `encode_batch`'s best of
+/// 30 on bench_encode's 200,000 en-bench lines and vocabulary (`python benchmarks/bench_encode.py
+/// --repeat 30`, with these constants set to each value): none 0.070 s; one ahead 0.060 s; two
+/// 0.058 s; four 0.059 s; eight 0.066 s; two with 512 or 2,048 bytes 0.061 / 0.059 s.
 const TEXTS_AHEAD: usize = 2;
 
 /// Prefetches the cache lines of the first [`PREFETCH_TEXT_BYTES`] of `bytes`.
