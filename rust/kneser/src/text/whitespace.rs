@@ -77,6 +77,119 @@ pub fn is_lmplz_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0)
 }
 
+/// A bit per byte of `block`: bit `i` is set when `block[i]` is one of lmplz's separators
+/// ([`is_lmplz_space`]). On x86_64 sixteen bytes at a time (SSE2, part of its baseline: one
+/// compare per separator of [`LMPLZ_SEPARATORS`]), elsewhere a byte at a time.
+#[inline(always)]
+pub fn lmplz_space_mask(block: &[u8; 64]) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+            _mm_setzero_si128,
+        };
+        let mut mask = 0u64;
+        for (q, chunk) in block.chunks_exact(16).enumerate() {
+            // SAFETY: SSE2 is part of the x86_64 baseline; the load reads the 16 bytes of
+            // `chunk` (unaligned), nothing else.
+            let bits = unsafe {
+                let v = _mm_loadu_si128(chunk.as_ptr().cast());
+                let mut hit = _mm_setzero_si128();
+                for &sep in LMPLZ_SEPARATORS.as_bytes() {
+                    hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8(sep as i8)));
+                }
+                _mm_movemask_epi8(hit) as u16
+            };
+            mask |= u64::from(bits) << (16 * q);
+        }
+        mask
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        (block.iter().enumerate()).fold(0, |m, (i, &b)| m | (u64::from(is_lmplz_space(b)) << i))
+    }
+}
+
+/// The tokens of `bytes` under lmplz's rule as byte ranges `(start, end)`, in order: the
+/// tokens of [`lmplz_tokens`]. The separators are found 64 bytes at a time
+/// ([`lmplz_space_mask`]; the last block is padded with separators), and the tokens' starts and
+/// ends are the mask's edges, taken lowest bit first.
+pub struct LmplzSpans<'a> {
+    bytes: &'a [u8],
+    /// Where the block of `starts` and `ends` begins, and where the next one does.
+    base: usize,
+    next: usize,
+    /// The block's token starts and ends not taken yet (bit `i`: byte `base + i`).
+    starts: u64,
+    ends: u64,
+    /// Whether the byte before the next block is a separator (the text's start counts as one).
+    before: u64,
+    /// The start of a token whose end is not found yet, or `usize::MAX`.
+    open: usize,
+}
+
+/// [`LmplzSpans`] of `bytes`.
+#[inline(always)]
+pub fn lmplz_spans(bytes: &[u8]) -> LmplzSpans<'_> {
+    LmplzSpans {
+        bytes,
+        base: 0,
+        next: 0,
+        starts: 0,
+        ends: 0,
+        before: 1,
+        open: usize::MAX,
+    }
+}
+
+impl Iterator for LmplzSpans<'_> {
+    type Item = (usize, usize);
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<(usize, usize)> {
+        loop {
+            // In a block the starts and ends alternate, an open token's end first.
+            if self.open != usize::MAX {
+                if self.ends != 0 {
+                    let end = self.base + self.ends.trailing_zeros() as usize;
+                    self.ends &= self.ends - 1;
+                    let start = std::mem::replace(&mut self.open, usize::MAX);
+                    return Some((start, end));
+                }
+            } else if self.starts != 0 {
+                let start = self.base + self.starts.trailing_zeros() as usize;
+                self.starts &= self.starts - 1;
+                if self.ends != 0 {
+                    let end = self.base + self.ends.trailing_zeros() as usize;
+                    self.ends &= self.ends - 1;
+                    return Some((start, end));
+                }
+                self.open = start;
+            }
+            let n = self.bytes.len();
+            if self.next >= n {
+                if self.open == usize::MAX {
+                    return None;
+                }
+                return Some((std::mem::replace(&mut self.open, usize::MAX), n));
+            }
+            let base = self.next;
+            let sep = match self.bytes.get(base..base + 64) {
+                Some(block) => lmplz_space_mask(block.try_into().unwrap_or(&[0; 64])),
+                None => {
+                    let mut block = [b' '; 64];
+                    block[..n - base].copy_from_slice(&self.bytes[base..]);
+                    lmplz_space_mask(&block)
+                }
+            };
+            let shifted = (sep << 1) | self.before;
+            (self.starts, self.ends) = (!sep & shifted, sep & !shifted);
+            self.before = sep >> 63;
+            (self.base, self.next) = (base, base + 64);
+        }
+    }
+}
+
 /// The tokens of `line` under lmplz's rule.
 pub fn lmplz_tokens(line: &[u8]) -> impl Iterator<Item = &[u8]> {
     line.split(|&b| is_lmplz_space(b)).filter(|t| !t.is_empty())
@@ -124,6 +237,42 @@ pub fn is_unicode_space(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_space_mask_is_the_rule_at_every_position() {
+        for b in 0..=255u8 {
+            for at in 0..64 {
+                let mut block = [b'a'; 64];
+                block[at] = b;
+                let want = if is_lmplz_space(b) { 1u64 << at } else { 0 };
+                assert_eq!(lmplz_space_mask(&block), want, "byte {b:#x} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn spans_are_the_tokens_of_the_rule() {
+        let alphabet: &[u8] = b"ab \t\r\n\0\x0b\x0c\x1f\x21\xc3\xa9";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..300 {
+            for _ in 0..40 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed = seed
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        alphabet[(seed >> 33) as usize % alphabet.len()]
+                    })
+                    .collect();
+                let spans: Vec<&[u8]> = lmplz_spans(&bytes).map(|(s, e)| &bytes[s..e]).collect();
+                let want: Vec<&[u8]> = lmplz_tokens(&bytes).collect();
+                assert_eq!(spans, want, "{bytes:?}");
+            }
+        }
+        // Tokens that fill blocks and run over their ends.
+        let long = [b"x".repeat(64), b"y".repeat(130)].join(&b' ');
+        assert_eq!(lmplz_spans(&long).collect::<Vec<_>>(), [(0, 64), (65, 195)]);
+    }
 
     #[test]
     fn lmplz_separators_are_the_bytes_of_the_rule() {

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::text::tokenize::{Mode, Tokenizer};
-use crate::text::whitespace::is_lmplz_space;
+use crate::text::whitespace::lmplz_spans;
 #[cfg(doc)]
 use crate::text::whitespace::Rule;
 
@@ -63,57 +63,31 @@ fn keep_buffers(buffers: impl IntoIterator<Item = Vec<u32>>) {
     }
 }
 
-/// Lookups in flight: a token's lookup is finished this many tokens after it is begun (see
-/// [`Vocab::encode_lmplz`]).
-const LOOKAHEAD: usize = 16;
+/// The tokens of a group of texts whose lookups [`Vocab::encode_lmplz`] begins before it
+/// finishes any (at least; a group ends with a text).
+const GROUP: usize = 64;
 
 /// Whether `t` is lmplz's whitespace rule with nothing else (no lowercasing, no stopwords).
 fn is_plain_lmplz(t: &Tokenizer) -> bool {
     matches!(t.mode(), Mode::Whitespace) && !t.lowercases() && t.stopwords().is_none()
 }
 
-/// The high bit of each byte of `w` below 0x21 (where every separator lies) is set, and maybe
-/// of bytes above such a byte (a borrow): the lowest set bit is always exact.
-#[inline(always)]
-fn below_0x21(w: u64) -> u64 {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    w.wrapping_sub(ONES * 0x21) & !w & HIGHS
-}
-
-/// A mask of the low `n` bytes of a 16-byte word (`n < 16`), as its low and high halves: one
-/// 128-bit shift, without a branch on `n`.
-#[inline(always)]
-fn low_bytes16(n: usize) -> (u64, u64) {
-    debug_assert!(n < 16);
-    let mask = (1u128 << (8 * n)) - 1;
-    (mask as u64, (mask >> 64) as u64)
-}
-
-/// The index of the first of lmplz's separators in `bytes[from..]`, or `bytes.len()`. Eight
-/// bytes at a time: the separators are all below 0x21, and the lowest byte flagged by the
-/// "has a byte below 0x21" word trick is always a true one (only bytes above a true one can be
-/// flagged falsely), so each flagged byte is checked and the scan goes on past a control
-/// character that is not a separator.
-#[inline(always)]
-fn next_lmplz_space(bytes: &[u8], mut from: usize) -> usize {
-    while from + 8 <= bytes.len() {
-        let below = below_0x21(load8(bytes, from));
-        if below == 0 {
-            from += 8;
-            continue;
-        }
-        let at = from + (below.trailing_zeros() / 8) as usize;
-        if is_lmplz_space(bytes[at]) {
-            return at;
-        }
-        from = at + 1;
+/// `LOW_BYTES[n]`: a mask of the low `n` bytes of a 16-byte word (`n <= 16`), as its low and
+/// high halves.
+const LOW_BYTES: [(u64, u64); 17] = {
+    let mut t = [(0u64, 0u64); 17];
+    let mut n = 0;
+    while n <= 16 {
+        let mask = if n == 16 {
+            u128::MAX
+        } else {
+            (1u128 << (8 * n)) - 1
+        };
+        t[n] = (mask as u64, (mask >> 64) as u64);
+        n += 1;
     }
-    while from < bytes.len() && !is_lmplz_space(bytes[from]) {
-        from += 1;
-    }
-    from
-}
+    t
+};
 
 /// How much of a text [`Vocab::encode_lmplz`] prefetches, [`TEXTS_AHEAD`] texts before it
 /// splits it.
@@ -212,11 +186,13 @@ impl Vocab {
     /// stopwords: the separators are ASCII bytes, so the text is split as bytes (a UTF-8
     /// sequence never holds an ASCII byte), giving the tokens of [`Rule::Lmplz`]'s split.
     ///
-    /// The lookups are pipelined across tokens and texts: each token's slot is prefetched when
-    /// it is split off, a placeholder id is appended for it, and its lookup is finished
-    /// [`LOOKAHEAD`] tokens later (or at the end), overwriting the placeholder, so that about
-    /// `LOOKAHEAD` cache misses are always in flight, also over the ends of (short) texts. The
-    /// text [`TEXTS_AHEAD`] places on is prefetched when a text is begun.
+    /// The lookups are batched over groups of texts: each token's slot is prefetched when it
+    /// is split off, with a placeholder id appended for it; once a group holds [`GROUP`]
+    /// tokens (or at the end), its lookups are finished in order, overwriting the
+    /// placeholders, so that each slot is read a group's worth of tokens after its prefetch
+    /// (also over the ends of short texts). Tokens longer than 16 bytes (a few in a hundred)
+    /// are looked up when split off. The text [`TEXTS_AHEAD`] places on is prefetched when a
+    /// text is begun.
     fn encode_lmplz<'t>(
         &self,
         texts: impl IntoIterator<Item = &'t str, IntoIter: Clone>,
@@ -224,11 +200,10 @@ impl Vocab {
         out: &mut Vec<u32>,
         mut done: impl FnMut(usize, usize, &mut Vec<u32>),
     ) -> Option<(usize, String)> {
-        // A ring of lookups begun and not finished: the token, its probe, where its id goes
-        // in `out`, and its text's index.
-        let mut ring: [(&[u8], Probe, usize, usize); LOOKAHEAD] =
-            [(&[][..], Probe::default(), 0, 0); LOOKAHEAD];
-        let (mut head, mut pending) = (0usize, 0usize);
+        // The group's lookups begun, in token order, and its texts: where their ids start in
+        // `out`, how many there are, the text's index and the text.
+        let mut lookups: Vec<Lookup> = Vec::with_capacity(GROUP + 64);
+        let mut group: Vec<(usize, usize, usize, &'t str)> = Vec::new();
         let texts = texts.into_iter();
         let mut ahead = texts.clone().skip(TEXTS_AHEAD);
         for (index, text) in texts.enumerate() {
@@ -236,59 +211,60 @@ impl Vocab {
                 prefetch_text(next.as_bytes());
             }
             let bytes = text.as_bytes();
-            let n = bytes.len();
             let before = out.len();
-            let mut i = 0;
-            loop {
-                while i < n && is_lmplz_space(bytes[i]) {
-                    i += 1;
-                }
-                if i == n {
-                    break;
-                }
-                let start = i;
-                // The common case, without a branch on the token's length: a token shorter
-                // than 16 bytes followed by a separator, inside one 16-byte load.
-                let short = bytes.get(start..start + 16).and_then(|window| {
-                    let (w0, w1) = (load8(window, 0), load8(window, 8));
-                    let flags = u128::from(below_0x21(w0)) | (u128::from(below_0x21(w1)) << 64);
-                    let len = (flags.trailing_zeros() / 8) as usize;
-                    (len < 16 && is_lmplz_space(window[len])).then(|| {
-                        let (m0, m1) = low_bytes16(len);
-                        let (k0, k1) = (w0 & m0, w1 & m1);
-                        (len, self.table.probe_short(k0, k1, len))
-                    })
+            for (start, end) in lmplz_spans(bytes) {
+                let len = end - start;
+                // The common case: a token of at most 16 bytes with 16 bytes of text from its
+                // start, read as two words and cut to its length.
+                lookups.push(match bytes.get(start..start + 16) {
+                    Some(window) if len <= 16 => {
+                        let (m0, m1) = LOW_BYTES[len];
+                        let (k0, k1) = (load8(window, 0) & m0, load8(window, 8) & m1);
+                        Lookup::short(self.table.probe_short(k0, k1, len), len)
+                    }
+                    _ => Lookup::of(&self.table, &bytes[start..end]),
                 });
-                let probe = match short {
-                    Some((len, probe)) => {
-                        i = start + len;
-                        probe
-                    }
-                    None => {
-                        i = next_lmplz_space(bytes, start + 1);
-                        self.table.probe(&bytes[start..i])
-                    }
-                };
-                if pending == LOOKAHEAD {
-                    if let Some(missing) = finish_lookup(&self.table, &ring[head], unk, out) {
-                        return Some(missing);
-                    }
-                    head = (head + 1) % LOOKAHEAD;
-                    pending -= 1;
-                }
-                ring[(head + pending) % LOOKAHEAD] = (&bytes[start..i], probe, out.len(), index);
-                pending += 1;
                 out.push(0);
             }
             let count = out.len() - before;
+            group.push((before, count, index, text));
             done(index, count, out);
-        }
-        while pending > 0 {
-            if let Some(missing) = finish_lookup(&self.table, &ring[head], unk, out) {
-                return Some(missing);
+            if lookups.len() >= GROUP {
+                if let Some(missing) = self.finish_group(&lookups, &group, unk, out) {
+                    return Some(missing);
+                }
+                lookups.clear();
+                group.clear();
             }
-            head = (head + 1) % LOOKAHEAD;
-            pending -= 1;
+        }
+        self.finish_group(&lookups, &group, unk, out)
+    }
+
+    /// Finishes the lookups of a group of [`Vocab::encode_lmplz`]: writes each token's id over
+    /// its placeholder, or returns the text's index and the first unknown token when there is
+    /// no `unk`.
+    #[inline(always)]
+    fn finish_group(
+        &self,
+        lookups: &[Lookup],
+        group: &[(usize, usize, usize, &str)],
+        unk: Option<u32>,
+        out: &mut [u32],
+    ) -> Option<(usize, String)> {
+        let mut lookups = lookups.iter();
+        for &(start, count, index, text) in group {
+            let place = &mut out[start..start + count];
+            for (j, (slot, lookup)) in place.iter_mut().zip(&mut lookups).enumerate() {
+                match (lookup.finish(&self.table), unk) {
+                    (Some(id), _) | (None, Some(id)) => *slot = id,
+                    (None, None) => {
+                        // Found again (rare): cut at separator bytes, so on character
+                        // boundaries.
+                        let (s, e) = lmplz_spans(text.as_bytes()).nth(j).unwrap_or_default();
+                        return Some((index, text.get(s..e).unwrap_or_default().to_string()));
+                    }
+                }
+            }
         }
         None
     }
@@ -449,24 +425,53 @@ pub(crate) fn not_in_vocab(token: &str, index: Option<usize>) -> Error {
     ))
 }
 
-/// Finishes a lookup begun by [`Vocab::encode_lmplz`]: writes the token's id over its
-/// placeholder, or returns the text's index and the token when it is unknown and there is no
-/// `unk`. A function always inlined rather than a closure, which the compiler kept out of line
-/// (one call per token).
-#[inline(always)]
-fn finish_lookup(
-    table: &TokenTable,
-    (token, probe, at, index): &(&[u8], Probe, usize, usize),
-    unk: Option<u32>,
-    out: &mut [u32],
-) -> Option<(usize, String)> {
-    match (table.resolve(probe, token), unk) {
-        (Some(id), _) | (None, Some(id)) => {
-            out[*at] = id;
-            None
+/// A lookup of [`Vocab::encode_lmplz`]: begun (a probe of a token of `len <= 16` bytes), or
+/// done (`len` is [`LONG`], `id` the token's id or [`NONE`]).
+#[derive(Clone, Copy)]
+struct Lookup {
+    probe: Probe,
+    len: u32,
+    id: u32,
+}
+
+/// [`Lookup::len`] of a lookup done when begun.
+const LONG: u32 = u32::MAX;
+/// [`Lookup::id`] of a token not in the vocabulary.
+const NONE: u32 = u32::MAX;
+
+impl Lookup {
+    /// The lookup of a token of `len <= 16` bytes whose probe is `probe`.
+    #[inline(always)]
+    fn short(probe: Probe, len: usize) -> Self {
+        Lookup {
+            probe,
+            len: len as u32,
+            id: NONE,
         }
-        // Cut at separator bytes, so on character boundaries.
-        (None, None) => Some((*index, String::from_utf8_lossy(token).into_owned())),
+    }
+
+    /// The lookup of `token`, of any length: begun when it is at most 16 bytes long, done
+    /// otherwise.
+    #[inline(always)]
+    fn of(table: &TokenTable, token: &[u8]) -> Self {
+        let probe = table.probe(token);
+        if token.len() <= 16 {
+            return Lookup::short(probe, token.len());
+        }
+        Lookup {
+            probe,
+            len: LONG,
+            id: table.resolve(&probe, token).unwrap_or(NONE),
+        }
+    }
+
+    /// The token's id, or `None` when it is not in the vocabulary.
+    #[inline(always)]
+    fn finish(&self, table: &TokenTable) -> Option<u32> {
+        if self.len == LONG {
+            return (self.id != NONE).then_some(self.id);
+        }
+        table.resolve_short(&self.probe, self.len)
     }
 }
 
@@ -475,24 +480,80 @@ mod tests {
     use super::*;
 
     #[test]
-    fn next_lmplz_space_finds_the_first_separator() {
-        let alphabet: &[u8] = b"ab \t\r\n\0\x0b\x0c\x1f\x20\x21\x7f\xc3\xa9";
-        let mut seed = 12345u64;
-        for len in 0..40 {
-            for _ in 0..200 {
-                let bytes: Vec<u8> = (0..len)
-                    .map(|_| {
-                        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-                        alphabet[(seed >> 33) as usize % alphabet.len()]
-                    })
-                    .collect();
-                for from in 0..=len {
-                    let want = (from..len)
-                        .find(|&i| is_lmplz_space(bytes[i]))
-                        .unwrap_or(len);
-                    assert_eq!(next_lmplz_space(&bytes, from), want, "{bytes:?} {from}");
-                }
+    fn the_lmplz_encoder_is_the_plain_split_and_lookup() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |m: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % m
+        };
+        // Words of 1 to 40 bytes, some with bytes below 0x21 that do not separate.
+        let letters = ["a", "b", "\u{e9}", "\u{4e2d}", "\x0b", "\x0c", "x"];
+        let words: Vec<String> = (0..300)
+            .map(|i| {
+                let len = 1 + (i * 7) % 40;
+                (0..len).map(|_| letters[next(letters.len())]).collect()
+            })
+            .collect();
+        let mut entries = vec![("<unk>".to_string(), 0u64)];
+        let mut seen = std::collections::HashSet::new();
+        for w in &words[..200] {
+            if seen.insert(w.clone()) {
+                entries.push((w.clone(), 1));
             }
         }
+        let vocab = Vocab::from_entries(entries, 1).unwrap();
+        let seps = [" ", "\t", "\r", "\n", "\0", "  "];
+        let texts: Vec<String> = (0..400)
+            .map(|_| {
+                let n = next(30);
+                let mut t = String::new();
+                for _ in 0..n {
+                    t.push_str(seps[next(seps.len())]);
+                    t.push_str(&words[next(words.len())]);
+                }
+                if next(2) == 0 {
+                    t.push_str(seps[next(seps.len())]);
+                }
+                t
+            })
+            .collect();
+        let want = |t: &str| -> Vec<u32> {
+            crate::text::whitespace::lmplz_tokens(t.as_bytes())
+                .map(|tok| {
+                    vocab
+                        .token_to_id(std::str::from_utf8(tok).unwrap())
+                        .unwrap_or(0)
+                })
+                .collect()
+        };
+        // An end id after each text, appended by `done` while the ids are placeholders.
+        let mut out = Vec::new();
+        let mut lens = Vec::new();
+        let texts_ref = texts.iter().map(String::as_str);
+        let done = |_, n, out: &mut Vec<u32>| {
+            lens.push(n);
+            out.push(u32::MAX);
+        };
+        assert_eq!(vocab.encode_lmplz(texts_ref, Some(0), &mut out, done), None);
+        let mut at = 0;
+        for (t, n) in texts.iter().zip(&lens) {
+            assert_eq!(&out[at..at + n], want(t).as_slice(), "{t:?}");
+            assert_eq!(out[at + n], u32::MAX);
+            at += n + 1;
+        }
+        assert_eq!(at, out.len());
+        // Raise mode: the first unknown token, and its text's index.
+        let first = texts.iter().enumerate().find_map(|(i, t)| {
+            crate::text::whitespace::lmplz_tokens(t.as_bytes())
+                .map(|tok| std::str::from_utf8(tok).unwrap())
+                .find(|tok| vocab.token_to_id(tok).is_none())
+                .map(|tok| (i, tok.to_string()))
+        });
+        assert!(first.is_some());
+        let texts_ref = texts.iter().map(String::as_str);
+        let got = vocab.encode_lmplz(texts_ref, None, &mut Vec::new(), |_, _, _| {});
+        assert_eq!(got, first);
     }
 }

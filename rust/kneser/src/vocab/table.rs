@@ -114,10 +114,11 @@ fn key(token: &[u8]) -> Key {
     Key { k0, k1, hash }
 }
 
-/// A lookup begun by [`TokenTable::probe`].
+/// A lookup begun by [`TokenTable::probe`]: the token's first 16 bytes and its home slot.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Probe {
-    k: Key,
+    k0: u64,
+    k1: u64,
     home: usize,
 }
 
@@ -156,11 +157,11 @@ impl TokenTable {
         self.arena.get(start..end)
     }
 
-    /// Whether `slot` holds `token` (whose key is `k`).
+    /// Whether `slot` holds `token`, whose zero-padded first 16 bytes are `k0`, `k1`.
     #[inline]
-    fn matches(&self, slot: &Slot, k: &Key, token: &[u8]) -> bool {
-        slot.k0 == k.k0
-            && slot.k1 == k.k1
+    fn matches(&self, slot: &Slot, (k0, k1): (u64, u64), token: &[u8]) -> bool {
+        slot.k0 == k0
+            && slot.k1 == k1
             && slot.len as usize == token.len()
             && (token.len() <= INLINE
                 || self
@@ -183,21 +184,20 @@ impl TokenTable {
         let k = key(token);
         let home = k.hash as usize & self.mask;
         crate::model::probing::prefetch(self.slots[home..].as_ptr().cast::<u8>());
-        Probe { k, home }
+        Probe {
+            k0: k.k0,
+            k1: k.k1,
+            home,
+        }
     }
 
     /// [`TokenTable::probe`] of a token of `len` bytes, `1 <= len <= 16`, given as its
     /// zero-padded first 16 bytes (`k0` the first 8, little-endian): the same key and hash.
     #[inline(always)]
     pub(crate) fn probe_short(&self, k0: u64, k1: u64, len: usize) -> Probe {
-        let k = Key {
-            k0,
-            k1,
-            hash: short_hash(k0, k1, len),
-        };
-        let home = k.hash as usize & self.mask;
+        let home = short_hash(k0, k1, len) as usize & self.mask;
         crate::model::probing::prefetch(self.slots[home..].as_ptr().cast::<u8>());
-        Probe { k, home }
+        Probe { k0, k1, home }
     }
 
     /// The id of `token`, whose [`TokenTable::probe`] is `p`.
@@ -206,14 +206,31 @@ impl TokenTable {
         if token.len() >= EMPTY as usize {
             return None;
         }
-        let k = p.k;
         let mut i = p.home;
         loop {
             let slot = &self.slots[i];
             if slot.id == EMPTY {
                 return None;
             }
-            if self.matches(slot, &k, token) {
+            if self.matches(slot, (p.k0, p.k1), token) {
+                return Some(slot.id);
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    /// [`TokenTable::resolve`] of a token of `len <= 16` bytes (which the slot holds whole, so
+    /// the token itself is not needed).
+    #[inline(always)]
+    pub(crate) fn resolve_short(&self, p: &Probe, len: u32) -> Option<u32> {
+        debug_assert!(len as usize <= INLINE);
+        let mut i = p.home;
+        loop {
+            let slot = &self.slots[i];
+            if slot.id == EMPTY {
+                return None;
+            }
+            if slot.k0 == p.k0 && slot.k1 == p.k1 && slot.len == len {
                 return Some(slot.id);
             }
             i = (i + 1) & self.mask;
@@ -243,7 +260,7 @@ impl TokenTable {
                 };
                 return Ok(id);
             }
-            if self.matches(&slot, &k, bytes) {
+            if self.matches(&slot, (k.k0, k.k1), bytes) {
                 return Err(slot.id);
             }
             i = (i + 1) & self.mask;
@@ -323,13 +340,12 @@ mod tests {
             let b = &text.as_bytes()[..n];
             let (k0, k1) = first16(b);
             let (a, z) = (t.probe(b), t.probe_short(k0, k1, n));
-            assert_eq!(
-                (a.k.k0, a.k.k1, a.k.hash, a.home),
-                (z.k.k0, z.k.k1, z.k.hash, z.home)
-            );
+            assert_eq!((a.k0, a.k1, a.home), (z.k0, z.k1, z.home));
+            assert_eq!(t.resolve_short(&z, n as u32), t.resolve(&z, b));
             if let Ok(s) = std::str::from_utf8(b) {
                 let id = t.insert(s).unwrap_or_else(|e| e);
                 assert_eq!(t.resolve(&z, b), Some(id));
+                assert_eq!(t.resolve_short(&z, n as u32), Some(id));
             }
         }
     }
