@@ -63,8 +63,8 @@ fn keep_buffers(buffers: impl IntoIterator<Item = Vec<u32>>) {
     }
 }
 
-/// The tokens of a group of texts whose lookups [`Vocab::encode_lmplz`] begins before it
-/// finishes any (at least; a group ends with a text).
+/// The tokens whose lookups [`Vocab::encode_lmplz`] begins before it finishes any (a group,
+/// over the ends of texts, and of at most this many tokens, whatever a text's length).
 const GROUP: usize = 64;
 
 /// Whether `t` is lmplz's whitespace rule with nothing else (no lowercasing, no stopwords).
@@ -186,11 +186,11 @@ impl Vocab {
     /// stopwords: the separators are ASCII bytes, so the text is split as bytes (a UTF-8
     /// sequence never holds an ASCII byte), giving the tokens of [`Rule::Lmplz`]'s split.
     ///
-    /// The lookups are batched over groups of texts: each token's slot is prefetched when it
+    /// The lookups are batched in groups of tokens: each token's slot is prefetched when it
     /// is split off, with a placeholder id appended for it; once a group holds [`GROUP`]
     /// tokens (or at the end), its lookups are finished in order, overwriting the
-    /// placeholders, so that each slot is read a group's worth of tokens after its prefetch
-    /// (also over the ends of short texts). Tokens longer than 16 bytes (a few in a hundred)
+    /// placeholders, so that each slot is read about a group's worth of tokens after its
+    /// prefetch (also over the ends of short texts), in a buffer of fixed size. Tokens longer than 16 bytes (a few in a hundred)
     /// are looked up when split off. The text [`TEXTS_AHEAD`] places on is prefetched when a
     /// text is begun.
     fn encode_lmplz<'t>(
@@ -200,10 +200,9 @@ impl Vocab {
         out: &mut Vec<u32>,
         mut done: impl FnMut(usize, usize, &mut Vec<u32>),
     ) -> Option<(usize, String)> {
-        // The group's lookups begun, in token order, and its texts: where their ids start in
-        // `out`, how many there are, the text's index and the text.
-        let mut lookups: Vec<Lookup> = Vec::with_capacity(GROUP + 64);
-        let mut group: Vec<(usize, usize, usize, &'t str)> = Vec::new();
+        // The group's lookups begun, in token order, and the runs of tokens they come from.
+        let mut lookups: Vec<Lookup> = Vec::with_capacity(GROUP);
+        let mut group: Vec<Run<'t>> = Vec::new();
         let texts = texts.into_iter();
         let mut ahead = texts.clone().skip(TEXTS_AHEAD);
         for (index, text) in texts.enumerate() {
@@ -212,6 +211,13 @@ impl Vocab {
             }
             let bytes = text.as_bytes();
             let before = out.len();
+            let mut run = Run {
+                at: before,
+                count: 0,
+                index,
+                text,
+                first: 0,
+            };
             for (start, end) in lmplz_spans(bytes) {
                 let len = end - start;
                 // The common case: a token of at most 16 bytes with 16 bytes of text from its
@@ -225,17 +231,26 @@ impl Vocab {
                     _ => Lookup::of(&self.table, &bytes[start..end]),
                 });
                 out.push(0);
-            }
-            let count = out.len() - before;
-            group.push((before, count, index, text));
-            done(index, count, out);
-            if lookups.len() >= GROUP {
-                if let Some(missing) = self.finish_group(&lookups, &group, unk, out) {
-                    return Some(missing);
+                run.count += 1;
+                if lookups.len() == GROUP {
+                    group.push(run);
+                    if let Some(missing) = self.finish_group(&lookups, &group, unk, out) {
+                        return Some(missing);
+                    }
+                    lookups.clear();
+                    group.clear();
+                    run = Run {
+                        at: out.len(),
+                        count: 0,
+                        first: run.first + run.count,
+                        ..run
+                    };
                 }
-                lookups.clear();
-                group.clear();
             }
+            if run.count > 0 {
+                group.push(run);
+            }
+            done(index, out.len() - before, out);
         }
         self.finish_group(&lookups, &group, unk, out)
     }
@@ -247,21 +262,23 @@ impl Vocab {
     fn finish_group(
         &self,
         lookups: &[Lookup],
-        group: &[(usize, usize, usize, &str)],
+        group: &[Run<'_>],
         unk: Option<u32>,
         out: &mut [u32],
     ) -> Option<(usize, String)> {
         let mut lookups = lookups.iter();
-        for &(start, count, index, text) in group {
-            let place = &mut out[start..start + count];
+        for run in group {
+            let place = &mut out[run.at..run.at + run.count];
             for (j, (slot, lookup)) in place.iter_mut().zip(&mut lookups).enumerate() {
                 match (lookup.finish(&self.table), unk) {
                     (Some(id), _) | (None, Some(id)) => *slot = id,
                     (None, None) => {
                         // Found again (rare): cut at separator bytes, so on character
                         // boundaries.
-                        let (s, e) = lmplz_spans(text.as_bytes()).nth(j).unwrap_or_default();
-                        return Some((index, text.get(s..e).unwrap_or_default().to_string()));
+                        let nth = lmplz_spans(run.text.as_bytes()).nth(run.first + j);
+                        let (s, e) = nth.unwrap_or_default();
+                        let token = run.text.get(s..e).unwrap_or_default().to_string();
+                        return Some((run.index, token));
                     }
                 }
             }
@@ -425,6 +442,17 @@ pub(crate) fn not_in_vocab(token: &str, index: Option<usize>) -> Error {
     ))
 }
 
+/// Consecutive tokens of one text in a group of [`Vocab::encode_lmplz`]: their ids' place in
+/// the output, the text's index, the text, and the first one's place among the text's tokens.
+#[derive(Clone, Copy)]
+struct Run<'t> {
+    at: usize,
+    count: usize,
+    index: usize,
+    text: &'t str,
+    first: usize,
+}
+
 /// A lookup of [`Vocab::encode_lmplz`]: begun (a probe of a token of `len <= 16` bytes), or
 /// done (`len` is [`LONG`], `id` the token's id or [`NONE`]).
 #[derive(Clone, Copy)]
@@ -555,5 +583,19 @@ mod tests {
         let texts_ref = texts.iter().map(String::as_str);
         let got = vocab.encode_lmplz(texts_ref, None, &mut Vec::new(), |_, _, _| {});
         assert_eq!(got, first);
+        // One text of many groups, an unknown token deep inside it.
+        let known = &vocab.id_to_token(1).unwrap().to_string();
+        let long = format!("{} zzz {}", [known.as_str(); 1000].join(" "), known);
+        let mut out = Vec::new();
+        let got = vocab.encode_lmplz([long.as_str()], Some(0), &mut out, |_, _, _| {});
+        assert_eq!(got, None);
+        assert_eq!(out, want(&long));
+        let got = vocab.encode_lmplz(
+            [known.as_str(), long.as_str()],
+            None,
+            &mut Vec::new(),
+            |_, _, _| {},
+        );
+        assert_eq!(got, Some((1, "zzz".to_string())));
     }
 }
