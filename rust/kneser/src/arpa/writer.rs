@@ -83,6 +83,14 @@ pub fn format_f32(v: f32, out: &mut Vec<u8>) {
     }
 }
 
+/// Whether a number whose shortest digits are `d.ddd` times 10^`exp` is printed in fixed
+/// form (else `d.ddde<exp>`, no `+`): KenLM's printer (util/float_to_string.cc, double-conversion's
+/// shortest mode with the decimal point kept from 10^-6 up to 10^21), for `f32` and `f64` alike.
+#[inline]
+pub(crate) fn is_fixed_exponent(exp: i32) -> bool {
+    (-6..21).contains(&exp)
+}
+
 /// [`format_f32`] from the shortest digits and their exponent, for any finite nonzero `v`.
 fn format_f32_digits(v: f32, out: &mut Vec<u8>) {
     let mut buf = ryu::Buffer::new();
@@ -91,7 +99,7 @@ fn format_f32_digits(v: f32, out: &mut Vec<u8>) {
     if v < 0.0 {
         out.push(b'-');
     }
-    if !(-6..21).contains(&exp) {
+    if !is_fixed_exponent(exp) {
         out.push(digits[0]);
         if digits.len() > 1 {
             out.push(b'.');

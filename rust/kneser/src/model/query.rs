@@ -15,7 +15,7 @@
 //! ```
 //!
 //! `f32` values are printed as the shortest decimal that reads back the same (`f64` likewise),
-//! in exponent form below 1e-6 in magnitude, as KenLM's printer. With sentence context off (`-n`)
+//! in exponent form below 1e-6 and from 1e21 in magnitude, as KenLM's printer. With sentence context off (`-n`)
 //! there is no `<s>` context and no `</s>`. Text after the last newline is scored word by word,
 //! but, as in KenLM, gets no `</s>` and no `Total:` line, and its words count as tokens but not
 //! in the total (KenLM's quirk, kept for identical figures).
@@ -98,7 +98,8 @@ pub fn format_f32(x: f32) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Formats an `f64` as KenLM prints it: shortest round-trip digits, exponent below 1e-6.
+/// Formats an `f64` as KenLM prints it: shortest round-trip digits, exponent form below 1e-6
+/// and from 1e21 in magnitude ([`crate::arpa::writer::is_fixed_exponent`]).
 pub fn format_f64(x: f64) -> String {
     format_shortest(format!("{x}"), format!("{x:e}"), x)
 }
@@ -120,10 +121,10 @@ fn format_shortest(fixed: String, sci: String, exact: f64) -> String {
             "inf".to_string()
         };
     }
-    let use_sci = exact != 0.0 && exact.abs() < 1e-6;
     // The shortest digits and exponent, from the scientific form `-d.ddde-N`.
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
+    let use_sci = exact != 0.0 && !crate::arpa::writer::is_fixed_exponent(exp);
     let negative = mantissa.starts_with('-');
     let digits: String = mantissa.chars().filter(|c| c.is_ascii_digit()).collect();
     let k = digits.len();

@@ -371,6 +371,13 @@ fn float_formatting_matches_kenlm() {
     assert_eq!(format_f32(-131.04475), "-131.04475");
     assert_eq!(format_f32(-100.0), "-100");
     assert_eq!(format_f64(713.888051884589), "713.888051884589");
+    // As KenLM's query printed a perplexity (oracle sweep, query seed 4004, case 4027).
+    assert_eq!(format_f64(1.4315022724370332e35), "1.4315022724370332e35");
+    assert_eq!(format_f64(1e21), "1e21");
+    assert_eq!(format_f64(-2.5e21), "-2.5e21");
+    assert_eq!(format_f64(999999999999999900000.0), "999999999999999900000");
+    assert_eq!(format_f64(1e-7), "1e-7");
+    assert_eq!(format_f64(1e-6), "0.000001");
     assert_eq!(format_f64(f64::NAN), "NaN");
     assert_eq!(format_f64(f64::NEG_INFINITY), "-inf");
 }
