@@ -174,8 +174,9 @@ impl Iterator for LmplzSpans<'_> {
                 return Some((std::mem::replace(&mut self.open, usize::MAX), n));
             }
             let base = self.next;
-            let sep = match self.bytes.get(base..base + 64) {
-                Some(block) => lmplz_space_mask(block.try_into().unwrap_or(&[0; 64])),
+            let block = self.bytes.get(base..base + 64);
+            let sep = match block.and_then(|b| <&[u8; 64]>::try_from(b).ok()) {
+                Some(block) => lmplz_space_mask(block),
                 None => {
                     let mut block = [b' '; 64];
                     block[..n - base].copy_from_slice(&self.bytes[base..]);
