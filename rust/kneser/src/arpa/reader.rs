@@ -86,6 +86,13 @@ pub fn is_arpa_space(b: u8) -> bool {
     matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
 }
 
+/// The bytes of [`is_arpa_space`], for [`crate::text::whitespace::Spans`].
+pub struct ArpaSpaces;
+
+impl crate::text::whitespace::Separators for ArpaSpaces {
+    const BYTES: &'static [u8] = b"\t\n\x0b\x0c\r ";
+}
+
 /// Reads the ARPA file at `path` (`-` for stdin) into `visitor`, polling `cancel` every 64k
 /// lines.
 ///
@@ -410,6 +417,19 @@ pub(crate) fn parse_float(field: &[u8]) -> Option<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_arpa_space_set_is_the_rule() {
+        use crate::text::whitespace::{separator_mask, Separators};
+        let set: Vec<u8> = (0..=255u8).filter(|&b| is_arpa_space(b)).collect();
+        assert_eq!(ArpaSpaces::BYTES, set.as_slice());
+        for b in 0..=255u8 {
+            let mut block = [b'a'; 64];
+            block[37] = b;
+            let want = u64::from(is_arpa_space(b)) << 37;
+            assert_eq!(separator_mask::<ArpaSpaces>(&block), want, "byte {b:#x}");
+        }
+    }
 
     #[derive(Default)]
     struct Collect {

@@ -20,7 +20,8 @@
 //!
 //! Memory: a state is a fixed 128-byte value; scoring allocates nothing.
 
-use crate::arpa::reader::is_arpa_space;
+use crate::arpa::reader::{is_arpa_space, ArpaSpaces};
+use crate::text::whitespace::spans;
 
 use super::probing::{
     combine, extends, f32_at, murmur_hash_64a_within, vocab_hash, with_sign, Table, UNIGRAM_ENTRY,
@@ -114,46 +115,12 @@ pub fn split_words(text: &[u8]) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Calls `f` with the vocabulary key ([`vocab_hash`]) of each word of `text`, the words of
-/// [`split_words`] in order. The end of a word is found eight bytes at a time (every separator
-/// is below 0x21) and the word is hashed in place.
+/// [`split_words`] in order, found 64 bytes at a time ([`crate::text::whitespace::Spans`]) and
+/// hashed in place.
 #[inline]
 pub(crate) fn for_each_word_key(text: &[u8], mut f: impl FnMut(u64)) {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let n = text.len();
-    let mut i = 0;
-    loop {
-        while i < n && is_arpa_space(text[i]) {
-            i += 1;
-        }
-        if i == n {
-            return;
-        }
-        let start = i;
-        while let Some(block) = text.get(i..i + 8) {
-            let mut a = [0u8; 8];
-            a.copy_from_slice(block);
-            let w = u64::from_le_bytes(a);
-            // The high bit of each byte below 0x21 (and maybe of bytes above one, by the
-            // borrow): the lowest set bit is exact.
-            let below = w.wrapping_sub(ONES * 0x21) & !w & HIGHS;
-            if below == 0 {
-                i += 8;
-                continue;
-            }
-            let at = i + (below.trailing_zeros() / 8) as usize;
-            if is_arpa_space(text[at]) {
-                i = at;
-                break;
-            }
-            i = at + 1;
-        }
-        if text.get(i..i + 8).is_none() {
-            while i < n && !is_arpa_space(text[i]) {
-                i += 1;
-            }
-        }
-        f(murmur_hash_64a_within(text, start, i, 0));
+    for (start, end) in spans::<ArpaSpaces>(text) {
+        f(murmur_hash_64a_within(text, start, end, 0));
     }
 }
 
@@ -969,7 +936,7 @@ mod tests {
     /// 0x21 (NUL, 0x01, 0x1f), 0x21, ASCII letters and UTF-8 lead/continuation bytes.
     fn text() -> impl Strategy<Value = Vec<u8>> {
         let alphabet: &[u8] = b"ab\t\n\x0b\x0c\r \x00\x01\x1f\x21\x7f\x80\xc3\xa9\xff";
-        proptest::collection::vec(proptest::sample::select(alphabet), 0..80)
+        proptest::collection::vec(proptest::sample::select(alphabet), 0..200)
     }
 
     #[test]
@@ -987,7 +954,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn word_keys_are_the_hashes_of_split_words(text in text(), cut in 0usize..80) {
+        fn word_keys_are_the_hashes_of_split_words(text in text(), cut in 0usize..200) {
             let want: Vec<u64> = split_words(&text).map(vocab_hash).collect();
             let mut got = Vec::new();
             for_each_word_key(&text, |k| got.push(k));

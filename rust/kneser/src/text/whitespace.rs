@@ -77,11 +77,24 @@ pub fn is_lmplz_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0)
 }
 
-/// A bit per byte of `block`: bit `i` is set when `block[i]` is one of lmplz's separators
-/// ([`is_lmplz_space`]). On x86_64 sixteen bytes at a time (SSE2, part of its baseline: one
-/// compare per separator of [`LMPLZ_SEPARATORS`]), elsewhere a byte at a time.
+/// A set of separator bytes, for [`Spans`] (each set is defined where its rule is).
+pub trait Separators {
+    /// The separators.
+    const BYTES: &'static [u8];
+}
+
+/// lmplz's separators, [`LMPLZ_SEPARATORS`].
+pub struct LmplzSeparators;
+
+impl Separators for LmplzSeparators {
+    const BYTES: &'static [u8] = LMPLZ_SEPARATORS.as_bytes();
+}
+
+/// A bit per byte of `block`: bit `i` is set when `block[i]` is one of `S`'s separators. On
+/// x86_64 sixteen bytes at a time (SSE2, part of its baseline: one compare per separator),
+/// elsewhere a byte at a time.
 #[inline(always)]
-pub fn lmplz_space_mask(block: &[u8; 64]) -> u64 {
+pub fn separator_mask<S: Separators>(block: &[u8; 64]) -> u64 {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{
@@ -95,7 +108,7 @@ pub fn lmplz_space_mask(block: &[u8; 64]) -> u64 {
             let bits = unsafe {
                 let v = _mm_loadu_si128(chunk.as_ptr().cast());
                 let mut hit = _mm_setzero_si128();
-                for &sep in LMPLZ_SEPARATORS.as_bytes() {
+                for &sep in S::BYTES {
                     hit = _mm_or_si128(hit, _mm_cmpeq_epi8(v, _mm_set1_epi8(sep as i8)));
                 }
                 _mm_movemask_epi8(hit) as u16
@@ -106,15 +119,21 @@ pub fn lmplz_space_mask(block: &[u8; 64]) -> u64 {
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
-        (block.iter().enumerate()).fold(0, |m, (i, &b)| m | (u64::from(is_lmplz_space(b)) << i))
+        (block.iter().enumerate()).fold(0, |m, (i, b)| m | (u64::from(S::BYTES.contains(b)) << i))
     }
 }
 
-/// The tokens of `bytes` under lmplz's rule as byte ranges `(start, end)`, in order: the
-/// tokens of [`lmplz_tokens`]. The separators are found 64 bytes at a time
-/// ([`lmplz_space_mask`]; the last block is padded with separators), and the tokens' starts and
-/// ends are the mask's edges, taken lowest bit first.
-pub struct LmplzSpans<'a> {
+/// [`separator_mask`] of lmplz's separators ([`is_lmplz_space`]).
+#[inline(always)]
+pub fn lmplz_space_mask(block: &[u8; 64]) -> u64 {
+    separator_mask::<LmplzSeparators>(block)
+}
+
+/// The words of `bytes` between `S`'s separators as byte ranges `(start, end)`, in order, empty
+/// words skipped. The separators are found 64 bytes at a time ([`separator_mask`]; the last
+/// block is padded with separators), and the words' starts and ends are the mask's edges, taken
+/// lowest bit first.
+pub struct Spans<'a, S> {
     bytes: &'a [u8],
     /// Where the block of `starts` and `ends` begins, and where the next one does.
     base: usize,
@@ -126,12 +145,16 @@ pub struct LmplzSpans<'a> {
     before: u64,
     /// The start of a token whose end is not found yet, or `usize::MAX`.
     open: usize,
+    set: std::marker::PhantomData<S>,
 }
 
-/// [`LmplzSpans`] of `bytes`.
+/// [`Spans`] under lmplz's rule: the tokens of [`lmplz_tokens`].
+pub type LmplzSpans<'a> = Spans<'a, LmplzSeparators>;
+
+/// [`Spans`] of `bytes` between `S`'s separators.
 #[inline(always)]
-pub fn lmplz_spans(bytes: &[u8]) -> LmplzSpans<'_> {
-    LmplzSpans {
+pub fn spans<S: Separators>(bytes: &[u8]) -> Spans<'_, S> {
+    Spans {
         bytes,
         base: 0,
         next: 0,
@@ -139,10 +162,17 @@ pub fn lmplz_spans(bytes: &[u8]) -> LmplzSpans<'_> {
         ends: 0,
         before: 1,
         open: usize::MAX,
+        set: std::marker::PhantomData,
     }
 }
 
-impl Iterator for LmplzSpans<'_> {
+/// [`LmplzSpans`] of `bytes`.
+#[inline(always)]
+pub fn lmplz_spans(bytes: &[u8]) -> LmplzSpans<'_> {
+    spans::<LmplzSeparators>(bytes)
+}
+
+impl<S: Separators> Iterator for Spans<'_, S> {
     type Item = (usize, usize);
 
     #[inline(always)]
@@ -176,11 +206,11 @@ impl Iterator for LmplzSpans<'_> {
             let base = self.next;
             let block = self.bytes.get(base..base + 64);
             let sep = match block.and_then(|b| <&[u8; 64]>::try_from(b).ok()) {
-                Some(block) => lmplz_space_mask(block),
+                Some(block) => separator_mask::<S>(block),
                 None => {
-                    let mut block = [b' '; 64];
+                    let mut block = [S::BYTES[0]; 64];
                     block[..n - base].copy_from_slice(&self.bytes[base..]);
-                    lmplz_space_mask(&block)
+                    separator_mask::<S>(&block)
                 }
             };
             let shifted = (sep << 1) | self.before;
