@@ -44,7 +44,7 @@ use unicode_segmentation::UnicodeSegmentation;
 use super::chars::{is_cjk, is_mark, is_punctuation};
 use super::sentencepiece::SentencePiece;
 use super::stopwords::Stopwords;
-use super::whitespace::Rule;
+use super::whitespace::{lmplz_spans, Rule};
 
 /// A custom splitting function: calls its second argument with each token of its first.
 pub type SplitFn = Arc<dyn Fn(&str, &mut dyn FnMut(&str)) + Send + Sync>;
@@ -284,7 +284,13 @@ impl Tokenizer {
     /// Calls `f` with each raw token of `text` (before lowercasing and stopwords).
     fn split(&self, text: &str, f: &mut dyn FnMut(&str)) {
         match &self.mode {
-            Mode::Whitespace => Rule::Lmplz.split(text).for_each(f),
+            // Rule::Lmplz's split, as byte ranges (its separators are ASCII, so every range
+            // is on character boundaries).
+            Mode::Whitespace => {
+                for (start, end) in lmplz_spans(text.as_bytes()) {
+                    f(text.get(start..end).unwrap_or_default());
+                }
+            }
             // Split on White_Space first: UAX #29 attaches a combining mark to the space before
             // it (rule WB4), which would give a word holding a space (" \u{D46}").
             Mode::UnicodeWords => Rule::Unicode
