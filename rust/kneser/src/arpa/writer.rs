@@ -87,7 +87,7 @@ pub fn format_f32(v: f32, out: &mut Vec<u8>) {
 /// form (else `d.ddde<exp>`, no `+`): KenLM's printer (util/float_to_string.cc, double-conversion's
 /// shortest mode with the decimal point kept from 10^-6 up to 10^21), for `f32` and `f64` alike.
 #[inline]
-pub(crate) fn is_fixed_exponent(exp: i32) -> bool {
+pub fn is_fixed_exponent(exp: i32) -> bool {
     (-6..21).contains(&exp)
 }
 
