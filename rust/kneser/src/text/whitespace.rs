@@ -79,7 +79,7 @@ pub fn is_lmplz_space(b: u8) -> bool {
 
 /// A set of separator bytes, for [`Spans`] (each set is defined where its rule is).
 pub trait Separators {
-    /// The separators.
+    /// The separators (at least one: the last block of a text is padded with the first).
     const BYTES: &'static [u8];
 }
 
@@ -121,12 +121,6 @@ pub fn separator_mask<S: Separators>(block: &[u8; 64]) -> u64 {
     {
         (block.iter().enumerate()).fold(0, |m, (i, b)| m | (u64::from(S::BYTES.contains(b)) << i))
     }
-}
-
-/// [`separator_mask`] of lmplz's separators ([`is_lmplz_space`]).
-#[inline(always)]
-pub fn lmplz_space_mask(block: &[u8; 64]) -> u64 {
-    separator_mask::<LmplzSeparators>(block)
 }
 
 /// The words of `bytes` between `S`'s separators as byte ranges `(start, end)`, in order, empty
@@ -276,7 +270,11 @@ mod tests {
                 let mut block = [b'a'; 64];
                 block[at] = b;
                 let want = if is_lmplz_space(b) { 1u64 << at } else { 0 };
-                assert_eq!(lmplz_space_mask(&block), want, "byte {b:#x} at {at}");
+                assert_eq!(
+                    separator_mask::<LmplzSeparators>(&block),
+                    want,
+                    "byte {b:#x} at {at}"
+                );
             }
         }
     }

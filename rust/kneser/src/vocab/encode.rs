@@ -21,7 +21,7 @@ use crate::text::whitespace::lmplz_spans;
 #[cfg(doc)]
 use crate::text::whitespace::Rule;
 
-use super::table::{load8, Probe, TokenTable};
+use super::table::{load8, Probe, TokenTable, INLINE};
 use super::{Vocab, UNK};
 
 /// Batches of less text than this (in bytes) are encoded on the calling thread.
@@ -74,11 +74,11 @@ fn is_plain_lmplz(t: &Tokenizer) -> bool {
 
 /// `LOW_BYTES[n]`: a mask of the low `n` bytes of a 16-byte word (`n <= 16`), as its low and
 /// high halves.
-const LOW_BYTES: [(u64, u64); 17] = {
-    let mut t = [(0u64, 0u64); 17];
+const LOW_BYTES: [(u64, u64); INLINE + 1] = {
+    let mut t = [(0u64, 0u64); INLINE + 1];
     let mut n = 0;
-    while n <= 16 {
-        let mask = if n == 16 {
+    while n <= INLINE {
+        let mask = if n == INLINE {
             u128::MAX
         } else {
             (1u128 << (8 * n)) - 1
@@ -222,8 +222,8 @@ impl Vocab {
                 let len = end - start;
                 // The common case: a token of at most 16 bytes with 16 bytes of text from its
                 // start, read as two words and cut to its length.
-                lookups.push(match bytes.get(start..start + 16) {
-                    Some(window) if len <= 16 => {
+                lookups.push(match bytes.get(start..start + INLINE) {
+                    Some(window) if len <= INLINE => {
                         let (m0, m1) = LOW_BYTES[len];
                         let (k0, k1) = (load8(window, 0) & m0, load8(window, 8) & m1);
                         Lookup::short(self.table.probe_short(k0, k1, len), len)
@@ -483,7 +483,7 @@ impl Lookup {
     #[inline(always)]
     fn of(table: &TokenTable, token: &[u8]) -> Self {
         let probe = table.probe(token);
-        if token.len() <= 16 {
+        if token.len() <= INLINE {
             return Lookup::short(probe, token.len());
         }
         Lookup {
@@ -516,7 +516,8 @@ mod tests {
                 .wrapping_add(1442695040888963407);
             (seed >> 33) as usize % m
         };
-        // Words of 1 to 40 bytes, some with bytes below 0x21 that do not separate.
+        // Words of 1 to 40 characters (up to 120 bytes), some with bytes below 0x21 that do
+        // not separate.
         let letters = ["a", "b", "\u{e9}", "\u{4e2d}", "\x0b", "\x0c", "x"];
         let words: Vec<String> = (0..300)
             .map(|i| {

@@ -19,7 +19,8 @@ use std::hash::Hasher;
 use rustc_hash::FxHasher;
 
 const EMPTY: u32 = u32::MAX;
-const INLINE: usize = 16;
+/// The bytes of a token a slot holds (longer tokens compare the rest in the arena).
+pub(super) const INLINE: usize = 16;
 const SEED0: u64 = 0x243f_6a88_85a3_08d3;
 const SEED1: u64 = 0x1319_8a2e_0370_7344;
 
@@ -115,7 +116,7 @@ fn key(token: &[u8]) -> Key {
 }
 
 /// A lookup begun by [`TokenTable::probe`]: the token's first 16 bytes and its home slot.
-#[derive(Clone, Copy, Default)]
+#[derive(Clone, Copy)]
 pub(crate) struct Probe {
     k0: u64,
     k1: u64,
