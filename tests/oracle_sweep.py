@@ -13,6 +13,8 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
     python tests/oracle_sweep.py sentencepiece [--seed 0] [--cases 1500]
     python tests/oracle_sweep.py ccnet-doc [--seed 0] [--cases 300]
     python tests/oracle_sweep.py jieba-dict [--seed 0] [--cases 400]
+    python tests/oracle_sweep.py usage    [--seed 0] [--cases 100]
+    python tests/oracle_sweep.py memory   [--seed 0] [--cases 200]
 
 - ``estimate``: random corpora (Zipfian words, tabs and runs of spaces, NBSP, U+3000, VT, FF,
   CR, the sentence markers; a fifth without a final newline) and random lmplz flags (orders 2 to
@@ -72,6 +74,14 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
   tail percentiles, and random documents (every newline and space kind, empty texts, languages
   absent, null, unknown or not a string): ``kneser.Pipeline.ccnet`` against cc_net's
   ``MultiSentencePiece``, ``DocLM`` and ``PerplexityBucket``, every output document.
+- ``usage``: a usage mistake (an unknown short or long option, a missing argument, an option
+  without its value, a value that is no number) given to ``lmplz``, ``query`` or
+  ``build_binary`` and to the kneser subcommand named after it: the same exit status (KenLM's
+  1). Not generated: ``build_binary -b`` without ``-q``, on which build_binary calls ``abort()``
+  (kneser: a usage error, status 1).
+- ``memory``: ``build_binary`` with no output file (its memory estimate) on an ARPA header of
+  random counts (orders 2 to 6, up to about 10^10 n-grams an order: every unit, B to GB) with
+  random ``-p``, ``-q``, ``-b``, ``-a``: the same stderr, byte for byte, and exit status.
 
 Prints each case that differs (its files are kept under ``--work``) and a count.
 """
@@ -599,6 +609,88 @@ def kenlm_case(rng: random.Random, d: Path) -> str | None:
     return None
 
 
+# KenLM's programs and the kneser subcommands that stand in for them.
+PROGRAMS = {"lmplz": "build", "query": "query", "build_binary": "build-binary"}
+
+
+def usage_case(rng: random.Random, d: Path) -> str | None:
+    """A usage mistake (an unknown option, a missing argument or value, a value that is no
+    number) given to one of KenLM's programs and to its kneser subcommand: the same exit
+    status. The model and corpus exist, so that only the mistake can fail."""
+    (d / "c.txt").write_text("a b c\nb c d\n", encoding="utf-8")
+    if not lmplz(d / "c.txt", ["-o", "2", "--discount_fallback"], d / "m.arpa", d / "t"):
+        return None
+    program = rng.choice(sorted(PROGRAMS))
+    model, out = str(d / "m.arpa"), str(d / "out.bin")
+    valid = {
+        "lmplz": ["-o", "2", "--discount_fallback"],
+        "query": [model],
+        "build_binary": [model, out],
+    }[program]
+    numeric = {
+        "lmplz": ["-o", "--prune", "--vocab_estimate", "--vocab_pad"],
+        "query": [],
+        "build_binary": ["-p", "-q", "-b", "-a", "-u"],
+    }[program]
+    kind = rng.choice(["unknown-short", "unknown-long", "missing", "no-value", "not-a-number"])
+    if kind == "unknown-short":
+        args = [f"-{rng.choice('ZYXW')}", *valid]
+    elif kind == "unknown-long":
+        args = [f"--{rng.choice(['bogus', 'no_such_flag', 'orderr'])}", "1", *valid]
+    elif kind == "missing":
+        args = {"lmplz": [], "query": [], "build_binary": [model]}[program]
+    elif kind == "no-value" and numeric:
+        args = [*valid, rng.choice(numeric)]
+    elif numeric:
+        flag = rng.choice(numeric)
+        args = [flag, rng.choice(["x", "", "1x"])]
+        args += valid[2:] if program == "lmplz" and flag == "-o" else valid
+    else:
+        return None
+    want = subprocess.run(
+        [str(BIN / program), *args], stdin=subprocess.DEVNULL, capture_output=True, cwd=d
+    )
+    Path(out).unlink(missing_ok=True)
+    got = subprocess.run(
+        [*KNESER, PROGRAMS[program], *args], stdin=subprocess.DEVNULL, capture_output=True, cwd=d
+    )
+    if want.returncode != got.returncode or b"Traceback" in got.stderr:
+        return (
+            f"{program} {' '.join(args)} ({kind}): KenLM exits {want.returncode}, kneser "
+            f"{PROGRAMS[program]} {got.returncode}: {got.stderr.decode(errors='replace')[-300:]}"
+        )
+    return None
+
+
+def memory_case(rng: random.Random, d: Path) -> str | None:
+    """build_binary's memory estimate (no output file) of an ARPA header with random counts
+    (orders 2 to 6, up to about 10^10 n-grams an order: every unit, B to GB) under random -p,
+    -q, -b, -a: ``kneser build-binary`` prints the same stderr and exits with the same status."""
+    order = rng.randint(2, 6)
+    scale = 10 ** rng.uniform(0, 10)
+    counts = [max(rng.choice([0, 1]), int(scale * rng.uniform(0.1, 3))) for _ in range(order)]
+    counts[0] = max(counts[0], 1)
+    header = "\\data\\\n" + "".join(f"ngram {i + 1}={n}\n" for i, n in enumerate(counts))
+    (d / "h.arpa").write_text(header + "\n", encoding="utf-8")
+    flags: list[str] = []
+    if rng.random() < 0.4:
+        flags += ["-p", rng.choice(["1.01", "1.5", "2", "2.5", "4.75", "10"])]
+    if rng.random() < 0.5:
+        flags += ["-q", str(rng.randint(1, 25))]
+        if rng.random() < 0.5:
+            flags += ["-b", str(rng.randint(1, 25))]
+    if rng.random() < 0.5:
+        flags += ["-a", str(rng.choice([0, 1, 8, 22, 32, 64, 255]))]
+    arpa = str(d / "h.arpa")
+    want = subprocess.run([str(BIN / "build_binary"), *flags, arpa], capture_output=True)
+    got = subprocess.run([*KNESER, "build-binary", *flags, arpa], capture_output=True)
+    if (want.returncode, want.stderr) != (got.returncode, got.stderr):
+        (d / "kenlm.err").write_bytes(want.stderr)
+        (d / "kneser.err").write_bytes(got.stderr)
+        return f"build_binary {' '.join(flags)} on counts {counts}: the estimates differ"
+    return None
+
+
 def jieba_cases(seed: int, cases: int) -> int:
     import jieba
 
@@ -968,7 +1060,7 @@ def ccnet_doc_case(rng: random.Random, d: Path) -> str | None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sweeps = ["estimate", "binary", "query", "arpa", "kenlm", "jieba", "ccnet", "sentencepiece"]
-    sweeps += ["ccnet-doc", "jieba-dict"]
+    sweeps += ["ccnet-doc", "jieba-dict", "usage", "memory"]
     ap.add_argument("sweep", choices=sweeps)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=300)
@@ -1010,6 +1102,8 @@ def main() -> int:
                 "arpa": arpa_case,
                 "kenlm": kenlm_case,
                 "ccnet-doc": ccnet_doc_case,
+                "usage": usage_case,
+                "memory": memory_case,
             }[args.sweep](rng, d)
         if found:
             bad += 1

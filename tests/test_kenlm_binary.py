@@ -1009,3 +1009,36 @@ def test_query_prints_the_sentence_markers_and_an_empty_input_as_kenlm_query(
             with src.open("rb") as stdin:
                 want = subprocess.run([QUERY, binary], stdin=stdin, capture_output=True)
             assert got == want.stdout.decode("utf-8")
+
+
+def test_memory_estimate_is_build_binarys(shared_dir: Path, tmp_path: Path, capsys) -> None:
+    """``build-binary`` with no output file prints build_binary's memory estimate, byte for
+    byte, and exits 0 as it does: reference ARPAs and header-only files with counts that reach
+    every unit (B to GB), under -p, -q, -b and -a (build_binary 4cb443e's stderr, recorded in
+    the fixture; tests/data/README.md gives the command)."""
+    lines = (FIXTURES / "memory_estimates.jsonl").read_text(encoding="utf-8").splitlines()
+    cases = [json.loads(line) for line in lines]
+    assert len(cases) >= 30
+    for case in cases:
+        if "arpa" in case:
+            path = tmp_path / "h.arpa"
+            path.write_text(case["arpa"], encoding="utf-8")
+        else:
+            path = shared_dir / case["file"]
+        status = kneser.cli.main(["build-binary", *case["args"], str(path)])
+        assert (status, capsys.readouterr().err) == (case["status"], case["stderr"]), case
+    assert not list(tmp_path.glob("*.bin"))
+
+
+def test_memory_estimate_of_a_bad_header_is_a_one_line_error(tmp_path: Path, capsys) -> None:
+    for text, what in [
+        ("\\data\\\nngram 1=x\n\n", "ngram N=count"),
+        ("\\data\\\nngram 1=4\n", "ends inside"),
+        ("\\data\\\nngram 1=5\n\n", "order 2"),
+    ]:
+        path = tmp_path / "bad.arpa"
+        path.write_text(text, encoding="utf-8")
+        assert kneser.cli.main(["build-binary", str(path)]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("kneser: error:") and what in err and "Traceback" not in err, err
+        assert str(path) in err or "bad.arpa" in err or "order" in err, err

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import kneser
+import kneser.cli
 from kneser import _kneser
 
 CORPUS = "the cat sat on the mat\nthe dog sat on the log\na cat and a dog\n" * 20
@@ -267,10 +268,46 @@ def test_closed_stdout_fails(corpus):
 )
 def test_ordinary_mistakes_are_one_line_errors(corpus, arpa, command):
     r = cli(*[a.format(c=corpus, arpa=arpa) for a in command])
-    if r.returncode == 2 and "usage:" in r.stderr:  # argparse's own one-line usage error
+    if r.returncode in (1, 2) and "usage:" in r.stderr:  # argparse's usage and one-line error
         assert "Traceback" not in r.stderr
         return
     one_line_error(r)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["build", "--bogus", "1"],
+        ["build"],
+        ["build", "-o", "3", "--prune", "0", "x"],
+        ["build", "-o", "many"],
+        ["query"],
+        ["query", "-Z", "m.arpa"],
+        ["build-binary"],
+        ["build-binary", "-Z", "a.arpa", "b.bin"],
+        ["build-binary", "foo", "a.arpa", "b.bin"],
+        ["build-binary", "-b", "3", "a.arpa", "b.bin"],
+        ["build-binary", "-q", "x", "a.arpa"],
+        ["clean", "--bogus"],
+        ["segment", "--no-such-flag"],
+        ["bogus"],
+        ["--bogus"],
+    ],
+)
+def test_usage_mistakes_exit_as_the_program_stood_in_for(command):
+    """lmplz, query and build_binary exit 1 on a usage mistake (an unknown option, a missing
+    argument, a bad value; tests/oracle_sweep.py's ``usage`` sweep checks the programs
+    themselves), and so do the kneser subcommands named after them; kneser's own commands keep
+    argparse's 2. Either way: the subcommand's usage, then one error line naming it."""
+    r = cli(*command)
+    kenlm = command[0] in kneser.cli.KENLM_COMMANDS
+    assert r.returncode == (1 if kenlm else 2), r.stderr
+    assert "Traceback" not in r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert lines[0].startswith("usage: kneser"), r.stderr
+    top = command[0].startswith("-") or command[0] == "bogus"
+    prog = "kneser" if top else f"kneser {command[0]}"
+    assert lines[-1].startswith(f"{prog}: error: "), r.stderr
 
 
 # -- signals ---------------------------------------------------------------------------------

@@ -153,6 +153,7 @@ def read_lines(
 
 
 build_binary = _kneser.build_binary
+memory_estimate = _kneser.memory_estimate
 OutputFile = _kneser.OutputFile
 claim_output = _kneser.claim_output
 
@@ -196,6 +197,7 @@ __all__ = [
     "encode_corpus",
     "estimate",
     "explain",
+    "memory_estimate",
     "read_lines",
     "train_lm",
 ]

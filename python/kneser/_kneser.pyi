@@ -270,6 +270,13 @@ def build_binary(
     array_bits: int | None = None,
     allow_missing_markers: bool = False,
 ) -> None: ...
+def memory_estimate(
+    arpa: str | PathLike[str],
+    probing_multiplier: float = 1.5,
+    prob_bits: int = 8,
+    backoff_bits: int = 8,
+    array_bits: int = 22,
+) -> str: ...
 
 class Model:
     """An n-gram language model for scoring, with KenLM's numbers: the kenlm module's ``Model``.

@@ -8,9 +8,17 @@ import importlib
 import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 import kneser
 from kneser._errors import KneserError, KneserIOError
+
+# The subcommands that stand in for KenLM's programs (lmplz, query, build_binary): a usage
+# mistake (an unknown or missing option, a bad value) exits with status 1 as those programs do,
+# so that a script written for them behaves the same after the rename; kneser's own
+# subcommands keep argparse's usage status, 2.
+KENLM_COMMANDS: frozenset[str] = frozenset({"build", "query", "build-binary"})
+KENLM_USAGE_STATUS = 1
 
 # Modules under kneser.commands, in the order `kneser --help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -31,21 +39,45 @@ def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with the exit status of a usage mistake set per subcommand."""
+
+    usage_status = 2
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(self.usage_status, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="kneser",
         description="Corpus preprocessing and modified Kneser-Ney language models.",
     )
     parser.add_argument("--version", action="version", version=f"kneser {kneser.__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         importlib.import_module(f"kneser.commands.{name}").register(sub)
+    for name, command in sub.choices.items():
+        if name in KENLM_COMMANDS:
+            command.usage_status = KENLM_USAGE_STATUS
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """`parser.parse_args`, with arguments no option takes refused by the subcommand they were
+    given to (its usage, its exit status) rather than by the top-level parser."""
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        command = subparsers.choices.get(getattr(args, "command", None) or "", parser)
+        command.error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2

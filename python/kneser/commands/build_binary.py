@@ -16,11 +16,16 @@ pointer offsets array may chop (KenLM picks the count that minimizes the size; 2
 even if they do not have <s> and </s>"): the missing word is scored as ``<unk>``, in kneser as
 in KenLM, which loads such a binary without a check. An ARPA whose n-grams lack their suffixes
 (SRILM's pruning) gets KenLM's blank entries in either layout.
+
+``kneser build-binary [-p mult] [-q bits] [-b bits] [-a bits] model.arpa``, with no output
+file, prints build_binary's memory estimate to stderr: the bytes each layout would take for the
+ARPA's counts (read from its ``\\data\\`` header alone), as build_binary prints them.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 import kneser
 
@@ -45,12 +50,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-w", dest="write", choices=["mmap", "after"], default="mmap")
     parser.add_argument("-T", dest="temp", help="temporary directory (the trie's; accepted)")
     parser.add_argument("-S", dest="memory", help="sort memory (the trie's; accepted)")
-    parser.add_argument("args", nargs="+", metavar="[probing|trie] model.arpa out.bin")
+    parser.add_argument("args", nargs="+", metavar="[probing|trie] model.arpa [out.bin]")
     parser.set_defaults(func=run, parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
     rest = list(args.args)
+    if args.backoff_bits is not None and args.prob_bits is None:
+        args.parser.error("backoff quantization (-b) needs probability quantization (-q)")
+    if len(rest) == 1:
+        # build_binary's memory estimate: no output file, the table on stderr, status 0.
+        estimate = kneser.memory_estimate(
+            rest[0],
+            probing_multiplier=args.multiplier,
+            prob_bits=8 if args.prob_bits is None else args.prob_bits,
+            backoff_bits=next(b for b in (args.backoff_bits, args.prob_bits, 8) if b is not None),
+            array_bits=22 if args.pointer_bits is None else args.pointer_bits,
+        )
+        sys.stderr.write(estimate)
+        return 0
     layout = "probing"
     if len(rest) == 3:
         layout = rest.pop(0)
@@ -60,8 +78,6 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error(f"unknown data structure {layout!r}: expected probing or trie")
     if layout == "probing" and (args.prob_bits is not None or args.backoff_bits is not None):
         args.parser.error("quantization (-q, -b) is only implemented in the trie layout")
-    if args.backoff_bits is not None and args.prob_bits is None:
-        args.parser.error("backoff quantization (-b) needs probability quantization (-q)")
     arpa, out = rest
     kneser.build_binary(
         arpa,

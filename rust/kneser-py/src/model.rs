@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use kneser::{
-    build_binary_trie, run_query, BuildConfig, FullScore, LoadMethod, Model, Output, QueryOptions,
-    State, TrieOptions,
+    build_binary_trie, run_query, BuildConfig, EstimateFlags, FullScore, LoadMethod, Model, Output,
+    QueryOptions, State, TrieOptions,
 };
 use numpy::PyArray1;
 use pyo3::basic::CompareOp;
@@ -607,8 +607,44 @@ fn build_binary(
     }
 }
 
+/// build_binary's memory estimate of an ARPA file (``build_binary [-p] [-q] [-b] [-a]
+/// model.arpa`` without an output file): the bytes the vocabulary and search structures of each
+/// layout would take, as the table build_binary prints to stderr. Reads only the ``\data\``
+/// header.
+///
+/// Args:
+///     arpa: the ARPA file (plain or compressed).
+///     probing_multiplier: ``-p`` (default 1.5).
+///     prob_bits, backoff_bits: ``-q`` and ``-b`` of the quantized trie rows (default 8).
+///     array_bits: ``-a`` of the array-compressed trie rows (default 22).
+///
+/// Example:
+///     >>> print(kneser.memory_estimate("lm.arpa"), end="")
+///     Memory estimate for binary LM:
+///     type       B
+///     probing  312 assuming -p 1.5
+#[pyfunction]
+#[pyo3(signature = (arpa, probing_multiplier = 1.5, prob_bits = 8, backoff_bits = 8, array_bits = 22))]
+fn memory_estimate(
+    py: Python<'_>,
+    arpa: PathBuf,
+    probing_multiplier: f32,
+    prob_bits: u8,
+    backoff_bits: u8,
+    array_bits: u8,
+) -> PyResult<String> {
+    let flags = EstimateFlags {
+        multiplier: probing_multiplier,
+        prob_bits,
+        backoff_bits,
+        array_bits,
+    };
+    run_detached(py, move |_| kneser::arpa_memory_estimate(&arpa, &flags))
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_binary, m)?)?;
+    m.add_function(wrap_pyfunction!(memory_estimate, m)?)?;
     m.add_class::<PyModel>()?;
     m.add_class::<PyState>()?;
     Ok(())

@@ -73,8 +73,9 @@ pub use estimate::{partition, partitioned};
 // Models: loading, scoring, the query report, binary files.
 pub use model::query::{run_query, QueryOptions, QueryTotals};
 pub use model::{
-    binary_output, binary_writer, build_binary, build_binary_trie, BinaryJob, BinaryLayout,
-    BinaryWriter, BuildConfig, FullScore, LoadMethod, Model, State, TrieOptions,
+    arpa_memory_estimate, binary_output, binary_writer, build_binary, build_binary_trie,
+    memory_estimate, memory_sizes, BinaryJob, BinaryLayout, BinaryWriter, BuildConfig,
+    EstimateFlags, FullScore, LoadMethod, Model, State, TrieOptions,
 };
 
 // Text: normalization, tokenization, segmentation, SentencePiece, whitespace rules.

@@ -108,6 +108,21 @@ pub fn read_arpa(path: &Path, visitor: &mut dyn ArpaVisitor, cancel: &Cancel) ->
     read_arpa_from(input, &display_name(path), visitor, cancel)
 }
 
+/// The counts of the `\data\` header of the ARPA file at `path` (`-` for stdin), reading
+/// nothing past the header (what build_binary's memory estimate reads).
+pub fn read_arpa_counts(path: &Path) -> Result<Vec<u64>> {
+    let input = open_input(path)?;
+    let name = display_name(path);
+    let mut reader = Reader {
+        lines: LineReader::new(input, &name),
+        name: &name,
+        last_line: 0,
+        pending: None,
+    };
+    reader.skip_preamble()?;
+    reader.header_counts()
+}
+
 /// Reads ARPA text from `input`; `name` is used in error messages. See [`read_arpa`].
 pub fn read_arpa_from(
     input: impl BufRead,

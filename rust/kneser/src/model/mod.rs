@@ -111,10 +111,12 @@ mod load_method;
 pub mod probing;
 pub mod query;
 mod score;
+mod sizes;
 mod stream;
 mod trie;
 mod trie_search;
 
+pub use sizes::{arpa_memory_estimate, memory_estimate, memory_sizes, EstimateFlags};
 pub use stream::{binary_output, binary_writer, BinaryJob, BinaryLayout, BinaryWriter};
 pub use trie::TrieOptions;
 
