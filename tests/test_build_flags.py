@@ -77,11 +77,38 @@ def test_verbose_header_equals_lmplz(tmp_path):
 
 
 def test_verbose_header_names_the_input_file(tmp_path):
-    got = build(
-        "-o", "2", "--discount_fallback", "-q", "--verbose_header", "--text", str(SEED)
-    ).stdout
-    header = f"# Input file: {SEED}\n# Token count: 6\n# Smoothing: Modified Kneser-Ney\n"
-    assert got.startswith(header.encode() + b"\\data\\\n")
+    """lmplz names its input by the file its descriptor is open on (KenLM's NameFromFD:
+    /proc/self/fd, absolute, symlinks resolved): ``--text`` given relative or through a
+    symlink, and stdin redirected from a file, all give the file's canonical path; a pipe on
+    stdin gives ``stdin`` (as in the reference book.o3.verbose_header.arpa)."""
+    real = tmp_path / "dir" / "seed.txt"
+    real.parent.mkdir()
+    real.write_bytes(SEED.read_bytes())
+    (tmp_path / "link.txt").symlink_to(real)
+    flags = ["-o", "2", "--discount_fallback", "-q", "--verbose_header"]
+
+    def header(name: str) -> bytes:
+        text = f"# Input file: {name}\n# Token count: 6\n# Smoothing: Modified Kneser-Ney\n"
+        return text.encode() + b"\\data\\\n"
+
+    canonical = str(real.resolve())
+    for given, cwd in [(str(real), None), ("seed.txt", real.parent), ("link.txt", tmp_path)]:
+        got = subprocess.run(
+            [sys.executable, "-m", "kneser.cli", "build", *flags, "--text", given],
+            capture_output=True,
+            check=True,
+            cwd=cwd,
+        ).stdout
+        assert got.startswith(header(canonical)), (given, got[:80])
+    with (tmp_path / "link.txt").open("rb") as stdin:
+        got = subprocess.run(
+            [sys.executable, "-m", "kneser.cli", "build", *flags],
+            stdin=stdin,
+            capture_output=True,
+            check=True,
+        ).stdout
+    assert got.startswith(header(canonical))
+    assert build(*flags, stdin=SEED.read_bytes()).stdout.startswith(header("stdin"))
 
 
 def test_collapse_values_equals_lmplz(tmp_path):

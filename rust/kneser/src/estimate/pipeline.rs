@@ -46,21 +46,16 @@ pub enum Source {
 }
 
 impl Source {
-    /// The input's name as lmplz's `--verbose_header` gives it: `stdin` for `-`, else the paths
-    /// as given (space-separated when several).
+    /// The input's name as lmplz's `--verbose_header` gives it ([`kenlm_file_name`]), the
+    /// names of several inputs space-separated; count files (`--from-counts`, the partitioned
+    /// estimator's pieces) by their paths as given.
     pub fn name(&self) -> String {
-        let names = |paths: &[PathBuf]| -> String {
-            paths
-                .iter()
-                .map(|p| match p.to_str() {
-                    Some("-") => "stdin".to_string(),
-                    _ => p.display().to_string(),
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
+        let join = |paths: &[PathBuf], name: &dyn Fn(&Path) -> String| -> String {
+            paths.iter().map(|p| name(p)).collect::<Vec<_>>().join(" ")
         };
         match self {
-            Source::Paths(p) | Source::Counts(p) => names(p),
+            Source::Paths(p) => join(p, &kenlm_file_name),
+            Source::Counts(p) => join(p, &|p: &Path| p.display().to_string()),
             Source::Batches(_) => "<iterable>".to_string(),
         }
     }
@@ -96,6 +91,27 @@ pub struct Summary {
 fn log(config: &EstimateConfig, msg: impl AsRef<str>) {
     if config.verbose {
         eprintln!("{}", msg.as_ref());
+    }
+}
+
+/// The name KenLM gives an input file (`util::NameFromFD` of the descriptor it reads): the
+/// file the descriptor is open on, as `/proc/self/fd` names it (absolute, symlinks resolved),
+/// and for standard input (`-`) that file too when stdin is redirected from one (`lmplz <
+/// corpus.txt`), else `stdin` (a pipe, a terminal). A path is named by its canonical form, the
+/// same file; where the system gives no such name, by the path as given, and stdin as `stdin`.
+pub fn kenlm_file_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        #[cfg(target_os = "linux")]
+        if let Ok(target) = std::fs::read_link("/proc/self/fd/0") {
+            if target.is_absolute() {
+                return target.display().to_string();
+            }
+        }
+        return "stdin".to_string();
+    }
+    match std::fs::canonicalize(path) {
+        Ok(p) => p.display().to_string(),
+        Err(_) => path.display().to_string(),
     }
 }
 
@@ -681,7 +697,7 @@ fn count_stage(
         Source::Paths(paths) => {
             let mut counter = counter();
             for path in &paths {
-                log(config, format!("Reading {}", display_name(path)));
+                log(config, format!("Reading {}", kenlm_file_name(path)));
                 count_file(&mut counter, path)?;
             }
             finish_counter(counter, spare)?
