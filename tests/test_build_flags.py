@@ -162,3 +162,52 @@ def test_sort_options_have_one_definition(command):
     ]:
         args = parser.parse_args([*command, *flags])
         assert (args.memory, args.temp_dir) == (memory, temp)
+
+
+# A value for each of lmplz's long options that takes one (or more).
+LMPLZ_VALUES = {
+    "order": ["4"],
+    "interpolate_unigrams": ["0"],
+    "temp_prefix": ["/tmp/x"],
+    "memory": ["1G"],
+    "minimum_block": ["8K"],
+    "sort_block": ["64M"],
+    "block_count": ["2"],
+    "vocab_estimate": ["5"],
+    "vocab_pad": ["5"],
+    "text": ["x.txt"],
+    "arpa": ["o.arpa"],
+    "intermediate": ["x"],
+    "prune": ["0", "1"],
+    "limit_vocab_file": ["v.txt"],
+    "discount_fallback": ["0.5"],
+}
+
+
+def test_lmplz_abbreviations_resolve_as_boost_resolves_them(capsys):
+    """lmplz (boost's program_options) takes any prefix of exactly one of its long options for
+    that option, and refuses one that begins several: `kneser build` resolves every prefix of
+    every lmplz long option the same way, kneser's own options and second spellings
+    (``--skip-symbols``, ``--output``) notwithstanding; `lmplz --help`'s list is
+    kneser.cli.LMPLZ_LONG_OPTIONS (tests/oracle_sweep.py's estimate sweep runs lmplz itself)."""
+    from kneser.cli import LMPLZ_LONG_OPTIONS, build_parser
+
+    parser = build_parser()
+    for option in LMPLZ_LONG_OPTIONS:
+        if option == "help":
+            continue
+        full = vars(
+            parser.parse_args(["build", "-o", "3", f"--{option}", *LMPLZ_VALUES.get(option, [])])
+        )
+        for n in range(1, len(option)):
+            prefix = option[:n]
+            matches = [o for o in LMPLZ_LONG_OPTIONS if o.startswith(prefix)]
+            argv = ["build", "-o", "3", f"--{prefix}", *LMPLZ_VALUES.get(option, [])]
+            if prefix in LMPLZ_LONG_OPTIONS or len(matches) == 1:
+                got = vars(parser.parse_args(argv))
+                assert got == full, (prefix, option)
+            else:
+                with pytest.raises(SystemExit) as exit_info:
+                    parser.parse_args(argv)
+                assert exit_info.value.code == 1, prefix
+                assert "ambiguous" in capsys.readouterr().err, prefix

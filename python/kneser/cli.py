@@ -19,6 +19,16 @@ from kneser._errors import KneserError, KneserIOError
 # subcommands keep argparse's usage status, 2.
 KENLM_COMMANDS: frozenset[str] = frozenset({"build", "query", "build-binary"})
 KENLM_USAGE_STATUS = 1
+# lmplz's long options (`lmplz --help`, KenLM 4cb443e). lmplz parses them with boost's
+# program_options, which takes any prefix of exactly one of them for it (`--skip`,
+# `--interp 0`, `--verb`); `kneser build` resolves such a prefix to the same option even where
+# it also begins one of kneser's own.
+LMPLZ_LONG_OPTIONS: tuple[str, ...] = (
+    "help", "order", "interpolate_unigrams", "skip_symbols", "temp_prefix", "memory",
+    "minimum_block", "sort_block", "block_count", "vocab_estimate", "vocab_pad",
+    "verbose_header", "text", "arpa", "intermediate", "renumber", "collapse_values", "prune",
+    "limit_vocab_file", "discount_fallback",
+)  # fmt: skip
 
 # Modules under kneser.commands, in the order `kneser --help` lists them.
 COMMANDS: tuple[str, ...] = (
@@ -43,6 +53,26 @@ class _Parser(argparse.ArgumentParser):
     """argparse's parser with the exit status of a usage mistake set per subcommand."""
 
     usage_status = 2
+    # The long options of the KenLM program the subcommand stands in for, if it takes them.
+    kenlm_long_options: tuple[str, ...] = ()
+
+    def _get_option_tuples(self, option_string: str) -> list:
+        """The options an abbreviation may mean: one option under several spellings
+        (``--skip_symbols``, ``--skip-symbols``) counts once, and a prefix of exactly one of
+        the KenLM program's long options means that one, as boost resolves it there."""
+        matches, seen = [], set()
+        for match in super()._get_option_tuples(option_string):  # type: ignore[misc]
+            if id(match[0]) not in seen:
+                seen.add(id(match[0]))
+                matches.append(match)
+        if len(matches) > 1 and option_string.startswith("--"):
+            name = option_string[2:].split("=", 1)[0]
+            kenlm = [o for o in self.kenlm_long_options if o.startswith(name)]
+            if len(kenlm) == 1:
+                chosen = [m for m in matches if m[1] == f"--{kenlm[0]}"]
+                if chosen:
+                    return chosen
+        return matches
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
@@ -61,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in sub.choices.items():
         if name in KENLM_COMMANDS:
             command.usage_status = KENLM_USAGE_STATUS
+    sub.choices["build"].kenlm_long_options = LMPLZ_LONG_OPTIONS
     return parser
 
 
