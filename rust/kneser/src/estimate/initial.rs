@@ -10,7 +10,8 @@
 //!
 //! Output: the kept n-grams `[w0 .. w(k-1) | p f32 | gamma(context) f32]` resorted to suffix
 //! order, and the contexts `[c0 .. c(k-2) | gamma f32]`, which come out in suffix order of the
-//! (k-1)-grams. Arithmetic is f32, as in lmplz. Memory: the two sort buffers (half the budget
+//! (k-1)-grams, or their gammas `[gamma f32]` alone where the reader takes them in turn without
+//! looking at the words ([`ContextRecords::Gammas`]). Arithmetic is f32, as in lmplz. Memory: the two sort buffers (half the budget
 //! each) and one context's extensions.
 
 use super::adjust::PRUNED;
@@ -21,6 +22,35 @@ use crate::sort::{
     get_u64, set_u64, sort_block, KeyOrder, Layout, RecordWriter, Run, SortedStream, Sorter,
     SpareBuffers, TempDir,
 };
+
+/// What the contexts' file holds per context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextRecords {
+    /// `[c0 .. c(k-2) | gamma]`: for a reader that matches contexts by their words.
+    Keyed,
+    /// `[gamma]`: for a reader that takes the gammas in turn (lmplz's positional join,
+    /// [`super::interpolate::BackoffJoin::Positional`]), a fifth of the bytes at order 5.
+    Gammas,
+}
+
+impl ContextRecords {
+    /// Words per record for contexts of the n-grams of order `k`.
+    pub fn width(self, k: usize) -> usize {
+        match self {
+            ContextRecords::Keyed => k,
+            ContextRecords::Gammas => 1,
+        }
+    }
+
+    /// The record of `context` (its words) with `gamma`, into `out` (of [`Self::width`]).
+    #[inline]
+    fn fill(self, context: &[u32], gamma: f32, out: &mut [u32]) {
+        if self == ContextRecords::Keyed {
+            out[..context.len()].copy_from_slice(context);
+        }
+        out[out.len() - 1] = gamma.to_bits();
+    }
+}
 
 /// The outputs of [`initial_order`].
 pub struct Initial {
@@ -130,12 +160,15 @@ pub fn context_probabilities(
 }
 
 /// Runs stage 4 for one order k >= 2; see the module doc. The sorts collect into buffers
-/// taken from `spare`; a buffer that does not end up holding the result goes back there.
+/// taken from `spare`; a buffer that does not end up holding the result goes back there. The
+/// contexts' file holds `contexts` records.
+#[allow(clippy::too_many_arguments)]
 pub fn initial_order(
     file: &Run,
     k: usize,
     discount: &Discount,
     memory: usize,
+    contexts: ContextRecords,
     temp: &TempDir,
     cancel: &Cancel,
     spare: &SpareBuffers,
@@ -166,17 +199,17 @@ pub fn initial_order(
         payload_words: 2,
     };
     if let Some(words) = stream.take_words() {
-        return initial_in_place(words, k, discount, out_layout, temp, cancel);
+        return initial_in_place(words, k, discount, out_layout, contexts, temp, cancel);
     }
     // The context sort's buffer, which its merge no longer needs.
     let mut by_suffix =
         Sorter::with_buffer(out_layout, KeyOrder::Suffix, None, half, temp, cancel, buf);
-    let mut backoffs = RecordWriter::create(temp, k)?;
+    let mut backoffs = RecordWriter::create(temp, contexts.width(k))?;
 
     let mut group: Vec<u32> = Vec::new(); // records of one context, k+2 words each
     let width = k + 2;
     let mut out = vec![0u32; k + 2];
-    let mut ctx_out = vec![0u32; k];
+    let mut ctx_out = vec![0u32; contexts.width(k)];
     let mut flush =
         |group: &mut Vec<u32>, by_suffix: &mut Sorter, backoffs: &mut RecordWriter| -> Result<()> {
             if group.is_empty() {
@@ -192,8 +225,7 @@ pub fn initial_order(
                 out[k + 1] = gamma.to_bits();
                 by_suffix.push(&out)?;
             }
-            ctx_out[..k - 1].copy_from_slice(&group[..k - 1]);
-            ctx_out[k - 1] = gamma.to_bits();
+            contexts.fill(&group[..k - 1], gamma, &mut ctx_out);
             backoffs.write(&ctx_out)?;
             group.clear();
             Ok(())
@@ -224,13 +256,14 @@ fn initial_in_place(
     k: usize,
     discount: &Discount,
     layout: Layout,
+    contexts: ContextRecords,
     temp: &TempDir,
     cancel: &Cancel,
 ) -> Result<Initial> {
     let width = k + 2;
     let n = buf.len() / width;
-    let mut backoffs = RecordWriter::create(temp, k)?;
-    let mut ctx_out = vec![0u32; k];
+    let mut backoffs = RecordWriter::create(temp, contexts.width(k))?;
+    let mut ctx_out = vec![0u32; contexts.width(k)];
     let mut out = vec![0u32; width];
     let mut probs: Vec<(usize, f32)> = Vec::new();
     let mut write = 0usize; // records written
@@ -244,8 +277,7 @@ fn initial_in_place(
         let counts = group.chunks_exact(width).map(|r| get_u64(&r[k..]));
         probs.clear();
         let gamma = context_probabilities(discount, counts, |i, p| probs.push((i, p)));
-        ctx_out[..k - 1].copy_from_slice(&group[..k - 1]);
-        ctx_out[k - 1] = gamma.to_bits();
+        contexts.fill(&group[..k - 1], gamma, &mut ctx_out);
         for &(i, p) in &probs {
             let from = (start + i) * width;
             out[..k].copy_from_slice(&buf[from..from + k]);
@@ -330,13 +362,23 @@ mod tests {
         let run = writer.finish().unwrap();
         let d = Discount::from_values([0.5, 1.0, 1.5]);
         let spare = SpareBuffers::default();
-        let big = initial_order(&run, k, &d, 1 << 24, &temp, &cancel, &spare).unwrap();
-        let small = initial_order(&run, k, &d, 64, &temp, &cancel, &spare).unwrap();
+        let keyed = ContextRecords::Keyed;
+        let big = initial_order(&run, k, &d, 1 << 24, keyed, &temp, &cancel, &spare).unwrap();
+        let small = initial_order(&run, k, &d, 64, keyed, &temp, &cancel, &spare).unwrap();
         let (bo_big, bo_small) = (big.backoffs.unwrap(), small.backoffs.unwrap());
         assert!(bo_big.records() > 10);
-        assert_eq!(run_records(&bo_big, k), run_records(&bo_small, k));
+        let contexts = run_records(&bo_big, k);
+        assert_eq!(contexts, run_records(&bo_small, k));
         let (a, b) = (records(big.probs), records(small.probs));
         assert!(a.len() > 100 && a.len() < seen.len());
         assert_eq!(a, b);
+        // The gammas alone, on both paths: the keyed records' last words, in order.
+        let gammas: Vec<Vec<u32>> = contexts.iter().map(|r| vec![r[k - 1]]).collect();
+        for memory in [1 << 24, 64] {
+            let only = ContextRecords::Gammas;
+            let g = initial_order(&run, k, &d, memory, only, &temp, &cancel, &spare).unwrap();
+            assert_eq!(run_records(&g.backoffs.unwrap(), 1), gammas);
+            assert_eq!(records(g.probs), a);
+        }
     }
 }

@@ -152,11 +152,18 @@ pub struct Backoffs {
 }
 
 impl Backoffs {
-    /// Opens the backoffs of order `k`, whose words are ids of `vocab`.
+    /// Opens the backoffs of order `k`, whose words are ids of `vocab`: records `[c | gamma]`
+    /// of `k + 1` words, or (for [`BackoffJoin::Positional`], which reads no words) `[gamma]`.
     pub fn from_run(run: Run, k: usize, join: BackoffJoin, vocab: &Vocabulary) -> Result<Self> {
         let id = |word: &[u8], default| vocab.get(word).unwrap_or(default);
         let mut reader = run.reader()?;
-        let mut cur = vec![0u32; k + 1];
+        let width = reader.width();
+        if width != k + 1 && !(width == 1 && join == BackoffJoin::Positional) {
+            return Err(Error::Internal(format!(
+                "backoffs of order {k} in records of {width} words for {join:?}"
+            )));
+        }
+        let mut cur = vec![0u32; width];
         let valid = reader.read(&mut cur)?;
         Ok(Backoffs {
             _run: run,
@@ -182,7 +189,7 @@ impl Backoffs {
                 if !self.valid {
                     return Ok(None);
                 }
-                let gamma = f32::from_bits(self.cur[k]);
+                let gamma = f32::from_bits(self.cur[self.cur.len() - 1]);
                 self.valid = self.reader.read(&mut self.cur)?;
                 Ok(Some(gamma))
             }

@@ -16,7 +16,7 @@ use super::count::{Chunk, CountOptions, Counter, Vocabulary};
 use super::counts_file::{read_counts, write_counts, CountsHeader};
 use super::discount::Discount;
 use super::explain::Trace;
-use super::initial::{initial_order, initial_unigrams, Initial};
+use super::initial::{initial_order, initial_unigrams, ContextRecords, Initial};
 use super::interpolate::{interpolate_order, write_unigrams, BackoffJoin, Backoffs, Lower};
 use super::sink::ArpaSink;
 pub use super::sink::Output;
@@ -524,8 +524,13 @@ impl Probabilities<'_> {
         };
         let third = (self.memory / 3).max(1);
         let d = &self.discounts[k - 1];
-        let mut initial =
-            initial_order(&file, k, d, 2 * third, self.temp, self.cancel, self.spare)?;
+        // The contexts are order k-1's backoffs: their words only for a join that reads them.
+        let contexts = match BackoffJoin::lmplz(self.config, k - 1) {
+            BackoffJoin::Positional if self.trace.is_none() => ContextRecords::Gammas,
+            _ => ContextRecords::Keyed,
+        };
+        let (memory, temp, spare) = (2 * third, self.temp, self.spare);
+        let mut initial = initial_order(&file, k, d, memory, contexts, temp, self.cancel, spare)?;
         if let Some(t) = self.trace {
             let run = initial.probs.into_run(self.temp)?;
             t.initial(&run, initial.backoffs.as_ref(), k, self.vocab)?;
