@@ -78,7 +78,8 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
   without its value, a value that is no number) given to ``lmplz``, ``query`` or
   ``build_binary`` and to the kneser subcommand named after it: the same exit status (KenLM's
   1). Not generated: ``build_binary -b`` without ``-q``, on which build_binary calls ``abort()``
-  (kneser: a usage error, status 1).
+  (kneser: a usage error, status 1), and an empty number given to build_binary, which its C
+  parsing reads as 0 (``-u ""`` is log10 p(<unk>) = 0; kneser refuses it).
 - ``memory``: ``build_binary`` with no output file (its memory estimate) on an ARPA header of
   random counts (orders 2 to 6, up to about 10^10 n-grams an order: every unit, B to GB) with
   random ``-p``, ``-q``, ``-b``, ``-a``: the same stderr, byte for byte, and exit status.
@@ -643,7 +644,9 @@ def usage_case(rng: random.Random, d: Path) -> str | None:
         args = [*valid, rng.choice(numeric)]
     elif numeric:
         flag = rng.choice(numeric)
-        args = [flag, rng.choice(["x", "", "1x"])]
+        # Not "" for build_binary: its C parsing reads an empty number as 0 (-u "" is log10
+        # p(<unk>) = 0), which kneser refuses.
+        args = [flag, rng.choice(["x", "1x"] if program == "build_binary" else ["x", "", "1x"])]
         args += valid[2:] if program == "lmplz" and flag == "-o" else valid
     else:
         return None
