@@ -55,13 +55,15 @@ class _Parser(argparse.ArgumentParser):
     usage_status = 2
     # The long options of the KenLM program the subcommand stands in for, if it takes them.
     kenlm_long_options: tuple[str, ...] = ()
+    # The top-level parser's subcommands, by name.
+    commands: dict[str, argparse.ArgumentParser] | None = None
 
     def _get_option_tuples(self, option_string: str) -> list:
         """The options an abbreviation may mean: one option under several spellings
         (``--skip_symbols``, ``--skip-symbols``) counts once, and a prefix of exactly one of
         the KenLM program's long options means that one, as boost resolves it there."""
         matches, seen = [], set()
-        for match in super()._get_option_tuples(option_string):  # type: ignore[misc]
+        for match in super()._get_option_tuples(option_string):
             if id(match[0]) not in seen:
                 seen.add(id(match[0]))
                 matches.append(match)
@@ -79,7 +81,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(self.usage_status, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     parser = _Parser(
         prog="kneser",
         description="Corpus preprocessing and modified Kneser-Ney language models.",
@@ -92,16 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
         if name in KENLM_COMMANDS:
             command.usage_status = KENLM_USAGE_STATUS
     sub.choices["build"].kenlm_long_options = LMPLZ_LONG_OPTIONS
+    parser.commands = dict(sub.choices)
     return parser
 
 
-def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+def _parse(parser: _Parser, argv: Sequence[str] | None) -> argparse.Namespace:
     """`parser.parse_args`, with arguments no option takes refused by the subcommand they were
     given to (its usage, its exit status) rather than by the top-level parser."""
     args, extras = parser.parse_known_args(argv)
     if extras:
-        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        command = subparsers.choices.get(getattr(args, "command", None) or "", parser)
+        command = (parser.commands or {}).get(getattr(args, "command", None) or "", parser)
         command.error(f"unrecognized arguments: {' '.join(extras)}")
     return args
 

@@ -60,11 +60,13 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error("backoff quantization (-b) needs probability quantization (-q)")
     if len(rest) == 1:
         # build_binary's memory estimate: no output file, the table on stderr, status 0.
+        # build_binary's defaults: 8 bits each (-b takes -q's), -a 22.
+        prob_bits = 8 if args.prob_bits is None else args.prob_bits
         estimate = kneser.memory_estimate(
             rest[0],
             probing_multiplier=args.multiplier,
-            prob_bits=8 if args.prob_bits is None else args.prob_bits,
-            backoff_bits=next(b for b in (args.backoff_bits, args.prob_bits, 8) if b is not None),
+            prob_bits=prob_bits,
+            backoff_bits=prob_bits if args.backoff_bits is None else args.backoff_bits,
             array_bits=22 if args.pointer_bits is None else args.pointer_bits,
         )
         sys.stderr.write(estimate)

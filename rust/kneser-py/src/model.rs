@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use kneser::{
-    build_binary_trie, run_query, BuildConfig, EstimateFlags, FullScore, LoadMethod, Model, Output,
-    QueryOptions, State, TrieOptions,
+    build_binary_trie, run_query, BuildConfig, FullScore, LoadMethod, MemoryEstimateFlags, Model,
+    Output, QueryOptions, State, TrieOptions,
 };
 use numpy::PyArray1;
 use pyo3::basic::CompareOp;
@@ -633,7 +633,7 @@ fn memory_estimate(
     backoff_bits: u8,
     array_bits: u8,
 ) -> PyResult<String> {
-    let flags = EstimateFlags {
+    let flags = MemoryEstimateFlags {
         multiplier: probing_multiplier,
         prob_bits,
         backoff_bits,

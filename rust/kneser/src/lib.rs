@@ -74,8 +74,8 @@ pub use estimate::{partition, partitioned};
 pub use model::query::{run_query, QueryOptions, QueryTotals};
 pub use model::{
     arpa_memory_estimate, binary_output, binary_writer, build_binary, build_binary_trie,
-    memory_estimate, memory_sizes, BinaryJob, BinaryLayout, BinaryWriter, BuildConfig,
-    EstimateFlags, FullScore, LoadMethod, Model, State, TrieOptions,
+    memory_estimate, memory_sizes, BinaryJob, BinaryLayout, BinaryWriter, BuildConfig, FullScore,
+    LoadMethod, MemoryEstimateFlags, Model, State, TrieOptions,
 };
 
 // Text: normalization, tokenization, segmentation, SentencePiece, whitespace rules.

@@ -111,14 +111,8 @@ pub fn read_arpa(path: &Path, visitor: &mut dyn ArpaVisitor, cancel: &Cancel) ->
 /// The counts of the `\data\` header of the ARPA file at `path` (`-` for stdin), reading
 /// nothing past the header (what build_binary's memory estimate reads).
 pub fn read_arpa_counts(path: &Path) -> Result<Vec<u64>> {
-    let input = open_input(path)?;
     let name = display_name(path);
-    let mut reader = Reader {
-        lines: LineReader::new(input, &name),
-        name: &name,
-        last_line: 0,
-        pending: None,
-    };
+    let mut reader = Reader::new(open_input(path)?, &name);
     reader.skip_preamble()?;
     reader.header_counts()
 }
@@ -130,12 +124,7 @@ pub fn read_arpa_from(
     visitor: &mut dyn ArpaVisitor,
     cancel: &Cancel,
 ) -> Result<()> {
-    let mut reader = Reader {
-        lines: LineReader::new(input, name),
-        name,
-        last_line: 0,
-        pending: None,
-    };
+    let mut reader = Reader::new(input, name);
     reader.skip_preamble()?;
     let counts = reader.header_counts()?;
     visitor.header(&counts, reader.at(reader.last_line))?;
@@ -154,7 +143,16 @@ struct Reader<'n, R> {
     pending: Option<(Vec<u8>, u64)>,
 }
 
-impl<R: BufRead> Reader<'_, R> {
+impl<'n, R: BufRead> Reader<'n, R> {
+    fn new(input: R, name: &'n str) -> Self {
+        Reader {
+            lines: LineReader::new(input, name),
+            name,
+            last_line: 0,
+            pending: None,
+        }
+    }
+
     fn at(&self, line: u64) -> LineRef<'_> {
         LineRef {
             source: self.name,

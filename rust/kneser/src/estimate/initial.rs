@@ -11,8 +11,8 @@
 //! Output: the kept n-grams `[w0 .. w(k-1) | p f32 | gamma(context) f32]` resorted to suffix
 //! order, and the contexts `[c0 .. c(k-2) | gamma f32]`, which come out in suffix order of the
 //! (k-1)-grams, or their gammas `[gamma f32]` alone where the reader takes them in turn without
-//! looking at the words ([`ContextRecords::Gammas`]). Arithmetic is f32, as in lmplz. Memory: the two sort buffers (half the budget
-//! each) and one context's extensions.
+//! looking at the words ([`ContextRecords::Gammas`]). Arithmetic is f32, as in lmplz. Memory:
+//! the two sort buffers (half the budget each) and one context's extensions.
 
 use super::adjust::PRUNED;
 use super::discount::Discount;

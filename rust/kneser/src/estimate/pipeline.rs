@@ -24,7 +24,7 @@ use super::{BOS, EOS, UNK};
 use crate::arpa::writer::write_header;
 use crate::cancel::Cancel;
 use crate::error::{Error, Result};
-use crate::io::{display_name, open_input};
+use crate::io::{display_name, kenlm_file_name, open_input};
 use crate::sort::{get_u64, RecordWriter, SortedStream, SpareBuffers, TempDir};
 
 /// Bytes of text per chunk tokenized by one thread.
@@ -50,12 +50,12 @@ impl Source {
     /// names of several inputs space-separated; count files (`--from-counts`, the partitioned
     /// estimator's pieces) by their paths as given.
     pub fn name(&self) -> String {
-        let join = |paths: &[PathBuf], name: &dyn Fn(&Path) -> String| -> String {
+        let names = |paths: &[PathBuf], name: fn(&Path) -> String| -> String {
             paths.iter().map(|p| name(p)).collect::<Vec<_>>().join(" ")
         };
         match self {
-            Source::Paths(p) => join(p, &kenlm_file_name),
-            Source::Counts(p) => join(p, &|p: &Path| p.display().to_string()),
+            Source::Paths(p) => names(p, kenlm_file_name),
+            Source::Counts(p) => names(p, |p| p.display().to_string()),
             Source::Batches(_) => "<iterable>".to_string(),
         }
     }
@@ -91,27 +91,6 @@ pub struct Summary {
 fn log(config: &EstimateConfig, msg: impl AsRef<str>) {
     if config.verbose {
         eprintln!("{}", msg.as_ref());
-    }
-}
-
-/// The name KenLM gives an input file (`util::NameFromFD` of the descriptor it reads): the
-/// file the descriptor is open on, as `/proc/self/fd` names it (absolute, symlinks resolved),
-/// and for standard input (`-`) that file too when stdin is redirected from one (`lmplz <
-/// corpus.txt`), else `stdin` (a pipe, a terminal). A path is named by its canonical form, the
-/// same file; where the system gives no such name, by the path as given, and stdin as `stdin`.
-pub fn kenlm_file_name(path: &Path) -> String {
-    if path.as_os_str() == "-" {
-        #[cfg(target_os = "linux")]
-        if let Ok(target) = std::fs::read_link("/proc/self/fd/0") {
-            if target.is_absolute() {
-                return target.display().to_string();
-            }
-        }
-        return "stdin".to_string();
-    }
-    match std::fs::canonicalize(path) {
-        Ok(p) => p.display().to_string(),
-        Err(_) => path.display().to_string(),
     }
 }
 

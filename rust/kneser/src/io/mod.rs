@@ -84,6 +84,27 @@ pub fn display_name(path: &Path) -> String {
     }
 }
 
+/// The name KenLM gives an input file (`util::NameFromFD` of the descriptor it reads): the
+/// file the descriptor is open on, as `/proc/self/fd` names it (absolute, symlinks resolved),
+/// and for standard input (`-`) that file too when stdin is redirected from one (`lmplz <
+/// corpus.txt`), else `stdin` (a pipe, a terminal). A path is named by its canonical form, the
+/// same file; where the system gives no such name, by the path as given, and stdin as `stdin`.
+pub fn kenlm_file_name(path: &Path) -> String {
+    if path.as_os_str() == "-" {
+        #[cfg(target_os = "linux")]
+        if let Ok(target) = std::fs::read_link("/proc/self/fd/0") {
+            if target.is_absolute() {
+                return target.display().to_string();
+            }
+        }
+        return "stdin".to_string();
+    }
+    match std::fs::canonicalize(path) {
+        Ok(p) => p.display().to_string(),
+        Err(_) => path.display().to_string(),
+    }
+}
+
 /// Opens `path` (or stdin for `-`) for reading, decompressing gzip, xz, zstd and bzip2
 /// transparently (recognised by content). A truncated or corrupt compressed stream is an
 /// [`Error::Io`] naming the file when the bytes run out (see [`LineReader`]).

@@ -116,7 +116,7 @@ mod stream;
 mod trie;
 mod trie_search;
 
-pub use sizes::{arpa_memory_estimate, memory_estimate, memory_sizes, EstimateFlags};
+pub use sizes::{arpa_memory_estimate, memory_estimate, memory_sizes, MemoryEstimateFlags};
 pub use stream::{binary_output, binary_writer, BinaryJob, BinaryLayout, BinaryWriter};
 pub use trie::TrieOptions;
 

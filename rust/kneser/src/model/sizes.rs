@@ -20,7 +20,7 @@ use crate::estimate::pipeline::format_g6;
 
 /// build_binary's flags that change the estimate.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct EstimateFlags {
+pub struct MemoryEstimateFlags {
     /// `-p`: buckets per entry of the probing tables.
     pub multiplier: f32,
     /// `-q`: probability bits of the quantized tries.
@@ -31,10 +31,10 @@ pub struct EstimateFlags {
     pub array_bits: u8,
 }
 
-impl Default for EstimateFlags {
+impl Default for MemoryEstimateFlags {
     /// build_binary's defaults (`lm::ngram::Config`).
     fn default() -> Self {
-        EstimateFlags {
+        MemoryEstimateFlags {
             multiplier: 1.5,
             prob_bits: 8,
             backoff_bits: 8,
@@ -59,7 +59,7 @@ fn rest_extra(counts: &[u64], multiplier: f32) -> Option<u64> {
 ///
 /// Errors: [`Error::InvalidArgument`] for a model below order 2 (KenLM's binary format holds
 /// none) or bit widths build_binary refuses; [`Error::Format`] for counts too large to lay out.
-pub fn memory_sizes(counts: &[u64], flags: &EstimateFlags, name: &str) -> Result<[u64; 6]> {
+pub fn memory_sizes(counts: &[u64], flags: &MemoryEstimateFlags, name: &str) -> Result<[u64; 6]> {
     super::binary::check_order(counts.len())?;
     let header = header_size(counts.len());
     let too_large = || {
@@ -105,7 +105,7 @@ pub fn memory_sizes(counts: &[u64], flags: &EstimateFlags, name: &str) -> Result
 /// KenLM's table of [`memory_sizes`], as build_binary prints it to stderr: one unit for all
 /// rows (bytes, kB, MB or GB: the largest that leaves the smallest size at 10 or more), the
 /// numbers right-aligned to the digits of the largest.
-pub fn memory_estimate(counts: &[u64], flags: &EstimateFlags, name: &str) -> Result<String> {
+pub fn memory_estimate(counts: &[u64], flags: &MemoryEstimateFlags, name: &str) -> Result<String> {
     let sizes = memory_sizes(counts, flags, name)?;
     let (max, min) = (
         sizes.iter().copied().max().unwrap_or(0),
@@ -147,7 +147,7 @@ pub fn memory_estimate(counts: &[u64], flags: &EstimateFlags, name: &str) -> Res
 ///
 /// Errors: [`Error::Io`] when the file cannot be read, [`Error::Format`] (file and line) for a
 /// missing or malformed header, and those of [`memory_sizes`].
-pub fn arpa_memory_estimate(path: &Path, flags: &EstimateFlags) -> Result<String> {
+pub fn arpa_memory_estimate(path: &Path, flags: &MemoryEstimateFlags) -> Result<String> {
     let counts = crate::arpa::reader::read_arpa_counts(path)?;
     memory_estimate(&counts, flags, &crate::io::display_name(path))
 }
@@ -160,7 +160,7 @@ mod tests {
     /// output file; stderr verbatim).
     #[test]
     fn a_small_model_in_bytes() {
-        let got = memory_estimate(&[7, 7], &EstimateFlags::default(), "m.arpa").unwrap();
+        let got = memory_estimate(&[7, 7], &MemoryEstimateFlags::default(), "m.arpa").unwrap();
         assert_eq!(
             got,
             "Memory estimate for binary LM:\ntype       B\n\
@@ -175,13 +175,13 @@ mod tests {
 
     #[test]
     fn below_order_two_is_refused_not_a_panic() {
-        assert!(memory_sizes(&[5], &EstimateFlags::default(), "m").is_err());
-        assert!(memory_sizes(&[], &EstimateFlags::default(), "m").is_err());
+        assert!(memory_sizes(&[5], &MemoryEstimateFlags::default(), "m").is_err());
+        assert!(memory_sizes(&[], &MemoryEstimateFlags::default(), "m").is_err());
     }
 
     #[test]
     fn counts_past_the_address_space_are_a_format_error() {
-        let e = memory_sizes(&[u64::MAX / 2, 3], &EstimateFlags::default(), "m").unwrap_err();
+        let e = memory_sizes(&[u64::MAX / 2, 3], &MemoryEstimateFlags::default(), "m").unwrap_err();
         assert!(matches!(e, Error::Format { .. }), "{e}");
     }
 }
