@@ -15,6 +15,7 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
     python tests/oracle_sweep.py jieba-dict [--seed 0] [--cases 400]
     python tests/oracle_sweep.py usage    [--seed 0] [--cases 100]
     python tests/oracle_sweep.py memory   [--seed 0] [--cases 200]
+    python tests/oracle_sweep.py abbrev   [--seed 0] [--cases 100]
 
 - ``estimate``: random corpora (Zipfian words, tabs and runs of spaces, NBSP, U+3000, VT, FF,
   CR, the sentence markers; a fifth without a final newline) and random lmplz flags (orders 2 to
@@ -83,6 +84,9 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
 - ``memory``: ``build_binary`` with no output file (its memory estimate) on an ARPA header of
   random counts (orders 2 to 6, up to about 10^10 n-grams an order: every unit, B to GB) with
   random ``-p``, ``-q``, ``-b``, ``-a``: the same stderr, byte for byte, and exit status.
+- ``abbrev``: one to three of lmplz's long options, each as a random prefix of its name (boost
+  takes a prefix of exactly one option for it and refuses one that begins several), with valid
+  values: lmplz against ``kneser build``, exit status and ARPA.
 
 Prints each case that differs (its files are kept under ``--work``) and a count.
 """
@@ -665,6 +669,64 @@ def usage_case(rng: random.Random, d: Path) -> str | None:
     return None
 
 
+def abbrev_case(rng: random.Random, d: Path) -> str | None:
+    """One to three of lmplz's long options given as random prefixes (boost's program_options
+    takes any prefix of exactly one option for it, and refuses one that begins several) with
+    valid values, to lmplz and to ``kneser build``: the same exit status and the same ARPA."""
+    words = words_of(rng, "abcdef", 60)
+    lines = [
+        " ".join(rng.choices(words, k=rng.randint(0, 12))) for _ in range(rng.randint(20, 300))
+    ]
+    (d / "c.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (d / "v.txt").write_text(" ".join(words[: len(words) // 2]) + "\n", encoding="utf-8")
+    values = {
+        "interpolate_unigrams": ["0"],
+        "skip_symbols": [],
+        "vocab_pad": ["50"],
+        "verbose_header": [],
+        "renumber": [],
+        "collapse_values": [],
+        "prune": ["0", "1"],
+        "limit_vocab_file": [str(d / "v.txt")],
+        "discount_fallback": ["0.5", "1", "1.5"],
+        "minimum_block": ["8K"],
+        "sort_block": ["32M"],
+        "block_count": ["2"],
+        "vocab_estimate": ["100"],
+    }
+    # lmplz aborts on --renumber with --prune or --limit_vocab_file (see ``estimate``).
+    picked = rng.sample(sorted(values), rng.randint(1, 3))
+    if "renumber" in picked and {"prune", "limit_vocab_file"} & set(picked):
+        return None
+    args = ["-o", str(rng.randint(2, 4))]
+    if "discount_fallback" not in picked:  # small corpora: no discount may fail
+        args.append("--discount_fallback")
+    for option in picked:
+        args += [f"--{option[: rng.randint(1, len(option))]}", *values[option]]
+    tmp = d / "t"
+    tmp.mkdir(exist_ok=True)
+    with (d / "c.txt").open("rb") as stdin:
+        want = subprocess.run(
+            [str(BIN / "lmplz"), "-S", "100M", "-T", f"{tmp}/", *args],
+            stdin=stdin,
+            capture_output=True,
+        )
+    with (d / "c.txt").open("rb") as stdin:
+        got = subprocess.run(
+            [*KNESER, "build", "-q", "-S", "100M", "-T", str(tmp), *args],
+            stdin=stdin,
+            capture_output=True,
+        )
+    if (want.returncode, want.stdout) != (got.returncode, got.stdout):
+        (d / "lmplz.arpa").write_bytes(want.stdout)
+        (d / "kneser.arpa").write_bytes(got.stdout)
+        return (
+            f"lmplz {' '.join(args)}: exit {want.returncode} against kneser's {got.returncode}"
+            f"{'' if want.returncode != got.returncode else ', the ARPAs differ'}"
+        )
+    return None
+
+
 def memory_case(rng: random.Random, d: Path) -> str | None:
     """build_binary's memory estimate (no output file) of an ARPA header with random counts
     (orders 2 to 6, up to about 10^10 n-grams an order: every unit, B to GB) under random -p,
@@ -1063,7 +1125,7 @@ def ccnet_doc_case(rng: random.Random, d: Path) -> str | None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sweeps = ["estimate", "binary", "query", "arpa", "kenlm", "jieba", "ccnet", "sentencepiece"]
-    sweeps += ["ccnet-doc", "jieba-dict", "usage", "memory"]
+    sweeps += ["ccnet-doc", "jieba-dict", "usage", "memory", "abbrev"]
     ap.add_argument("sweep", choices=sweeps)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=300)
@@ -1107,6 +1169,7 @@ def main() -> int:
                 "ccnet-doc": ccnet_doc_case,
                 "usage": usage_case,
                 "memory": memory_case,
+                "abbrev": abbrev_case,
             }[args.sweep](rng, d)
         if found:
             bad += 1
