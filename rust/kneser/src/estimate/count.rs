@@ -19,7 +19,7 @@ use super::{BOS, EOS, UNK};
 use crate::cancel::Cancel;
 use crate::error::{Error, Location, Result};
 use crate::sort::{add_counts, KeyOrder, Layout, SortedStream, Sorter, TempDir};
-use crate::text::whitespace::lmplz_tokens;
+use crate::text::whitespace::lmplz_spans;
 
 /// Options of the counting stage.
 #[derive(Debug, Clone)]
@@ -220,7 +220,7 @@ fn tokenize_lines<'t>(text: &'t [u8], chunk: &Chunk, opts: &CountOptions) -> Res
             Some(i) => (&rest[..i], true, &rest[i + 1..]),
             None => (rest, false, &rest[rest.len()..]),
         };
-        for tok in lmplz_tokens(line) {
+        for tok in lmplz_spans(line).map(|(start, end)| &line[start..end]) {
             if matches!(tok, b"<s>" | b"</s>" | b"<unk>") {
                 if opts.skip_symbols {
                     continue;

@@ -215,7 +215,8 @@ impl<S: Separators> Iterator for Spans<'_, S> {
     }
 }
 
-/// The tokens of `line` under lmplz's rule.
+/// The tokens of `line` under lmplz's rule, a byte at a time: the plain statement of the rule
+/// that [`lmplz_spans`] (what counting, encoding and tokenizing use) is tested against.
 pub fn lmplz_tokens(line: &[u8]) -> impl Iterator<Item = &[u8]> {
     line.split(|&b| is_lmplz_space(b)).filter(|t| !t.is_empty())
 }
