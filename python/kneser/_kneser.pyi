@@ -272,10 +272,10 @@ def build_binary(
 ) -> None: ...
 def memory_estimate(
     arpa: str | PathLike[str],
-    probing_multiplier: float = 1.5,
-    prob_bits: int = 8,
-    backoff_bits: int = 8,
-    array_bits: int = 22,
+    probing_multiplier: float | None = None,
+    prob_bits: int | None = None,
+    backoff_bits: int | None = None,
+    array_bits: int | None = None,
 ) -> str: ...
 
 class Model:

@@ -59,15 +59,14 @@ def run(args: argparse.Namespace) -> int:
     if args.backoff_bits is not None and args.prob_bits is None:
         args.parser.error("backoff quantization (-b) needs probability quantization (-q)")
     if len(rest) == 1:
-        # build_binary's memory estimate: no output file, the table on stderr, status 0.
-        # build_binary's defaults: 8 bits each (-b takes -q's), -a 22.
-        prob_bits = 8 if args.prob_bits is None else args.prob_bits
+        # build_binary's memory estimate: no output file, the table on stderr, status 0; the
+        # core fills in the flags not given.
         estimate = kneser.memory_estimate(
             rest[0],
             probing_multiplier=args.multiplier,
-            prob_bits=prob_bits,
-            backoff_bits=prob_bits if args.backoff_bits is None else args.backoff_bits,
-            array_bits=22 if args.pointer_bits is None else args.pointer_bits,
+            prob_bits=args.prob_bits,
+            backoff_bits=args.backoff_bits,
+            array_bits=args.pointer_bits,
         )
         sys.stderr.write(estimate)
         return 0

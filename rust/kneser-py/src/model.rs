@@ -614,9 +614,10 @@ fn build_binary(
 ///
 /// Args:
 ///     arpa: the ARPA file (plain or compressed).
-///     probing_multiplier: ``-p`` (default 1.5).
-///     prob_bits, backoff_bits: ``-q`` and ``-b`` of the quantized trie rows (default 8).
-///     array_bits: ``-a`` of the array-compressed trie rows (default 22).
+///     probing_multiplier: ``-p`` (None: build_binary's 1.5).
+///     prob_bits, backoff_bits: ``-q`` and ``-b`` of the quantized trie rows (None: 8, and
+///         ``-b`` takes ``-q``'s).
+///     array_bits: ``-a`` of the array-compressed trie rows (None: 22).
 ///
 /// Example:
 ///     >>> print(kneser.memory_estimate("lm.arpa"), end="")
@@ -624,21 +625,16 @@ fn build_binary(
 ///     type       B
 ///     probing  312 assuming -p 1.5
 #[pyfunction]
-#[pyo3(signature = (arpa, probing_multiplier = 1.5, prob_bits = 8, backoff_bits = 8, array_bits = 22))]
+#[pyo3(signature = (arpa, probing_multiplier = None, prob_bits = None, backoff_bits = None, array_bits = None))]
 fn memory_estimate(
     py: Python<'_>,
     arpa: PathBuf,
-    probing_multiplier: f32,
-    prob_bits: u8,
-    backoff_bits: u8,
-    array_bits: u8,
+    probing_multiplier: Option<f32>,
+    prob_bits: Option<u8>,
+    backoff_bits: Option<u8>,
+    array_bits: Option<u8>,
 ) -> PyResult<String> {
-    let flags = MemoryEstimateFlags {
-        multiplier: probing_multiplier,
-        prob_bits,
-        backoff_bits,
-        array_bits,
-    };
+    let flags = MemoryEstimateFlags::given(probing_multiplier, prob_bits, backoff_bits, array_bits);
     run_detached(py, move |_| kneser::arpa_memory_estimate(&arpa, &flags))
 }
 

@@ -43,6 +43,26 @@ impl Default for MemoryEstimateFlags {
     }
 }
 
+impl MemoryEstimateFlags {
+    /// The flags as given on build_binary's command line, each absent one at its default
+    /// ([`Default`]); `-b` absent takes `-q`'s bits, as build_binary's `-q` sets both.
+    pub fn given(
+        multiplier: Option<f32>,
+        prob_bits: Option<u8>,
+        backoff_bits: Option<u8>,
+        array_bits: Option<u8>,
+    ) -> Self {
+        let d = Self::default();
+        let prob_bits = prob_bits.unwrap_or(d.prob_bits);
+        MemoryEstimateFlags {
+            multiplier: multiplier.unwrap_or(d.multiplier),
+            prob_bits,
+            backoff_bits: backoff_bits.unwrap_or(prob_bits),
+            array_bits: array_bits.unwrap_or(d.array_bits),
+        }
+    }
+}
+
 /// The bytes rest costs add to a probing model: KenLM's `RestWeights` hold a third float
 /// beside probability and backoff, in each unigram and each middle-order entry (the highest
 /// order's entries keep only a probability).
@@ -170,6 +190,21 @@ mod tests {
              trie    1259 assuming -q 8 -b 8 quantization \n\
              trie     250 assuming -a 22 array pointer compression\n\
              trie    1259 assuming -a 22 -q 8 -b 8 array pointer compression and quantization\n"
+        );
+    }
+
+    #[test]
+    fn absent_flags_take_build_binarys_defaults_and_b_takes_q() {
+        let d = MemoryEstimateFlags::default();
+        assert_eq!(MemoryEstimateFlags::given(None, None, None, None), d);
+        let q5 = MemoryEstimateFlags::given(Some(2.0), Some(5), None, Some(10));
+        assert_eq!(
+            (q5.multiplier, q5.prob_bits, q5.backoff_bits, q5.array_bits),
+            (2.0, 5, 5, 10)
+        );
+        assert_eq!(
+            MemoryEstimateFlags::given(None, Some(5), Some(3), None).backoff_bits,
+            3
         );
     }
 
