@@ -225,7 +225,8 @@ def test_odd_whitespace_and_unknown_pieces_as_ccnet(setup, tmp_path):
 
 
 def test_scorer_batch_api(setup):
-    scorer = kneser.CcnetScorer(setup["lm_dir"], setup["cutoff"], 30, 60)
+    # No percentiles given: the core's defaults, checked against PerplexityBucket's own.
+    scorer = kneser.CcnetScorer(setup["lm_dir"], setup["cutoff"])
     assert scorer.languages == ["en", "zh"]
     docs, expected = setup["docs"][:300], setup["expected"][:300]
     res = scorer.score_batch([d["raw_content"] for d in docs], [d.get("language") for d in docs])

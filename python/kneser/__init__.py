@@ -50,7 +50,7 @@ def encode_corpus(
     out_dir: Any = None,
     dtype: str = "auto",
     format: str = "npy",
-    shard_tokens: int = 100_000_000,
+    shard_tokens: int = _kneser.DEFAULT_SHARD_TOKENS,
     eod: Any = _UNSET,
     unk: Any = _UNSET,
     progress: bool = False,
@@ -130,7 +130,7 @@ def encode_corpus(
 
 def read_lines(
     path: str | os.PathLike[str],
-    batch_size: int = 4096,
+    batch_size: int = _kneser.DEFAULT_LINE_BATCH,
     errors: str = "strict",
     *,
     column: str = "text",

@@ -136,7 +136,7 @@ def encode_corpus_hf(
     add_special_tokens: bool = True,
     dtype: str = "auto",
     format: str = "npy",
-    shard_tokens: int = 100_000_000,
+    shard_tokens: int = _kneser.DEFAULT_SHARD_TOKENS,
     progress: bool = False,
     prefix: str = "shard",
 ) -> dict[str, Any]:

@@ -10,6 +10,12 @@ import numpy.typing as npt
 
 __version__: str
 DEFAULT_MEMORY: int
+# The defaults the Python API and the CLI take (kneser::pipeline, kneser::vocab, read_lines).
+DEFAULT_PERCENTILES: tuple[float, float]
+DEFAULT_CALIBRATION: int
+DEFAULT_BATCH_SIZE: int
+DEFAULT_SHARD_TOKENS: int
+DEFAULT_LINE_BATCH: int
 LMPLZ_SEPARATORS: str
 
 def _busy_wait(seconds: float) -> int: ...
@@ -95,7 +101,7 @@ class read_lines:
     ``errors`` is "strict", "replace" or "skip" (an invalid line's text is then None)."""
 
     def __new__(
-        cls, path: str | PathLike[str], batch_size: int = 4096, errors: str = "strict"
+        cls, path: str | PathLike[str], batch_size: int = ..., errors: str = "strict"
     ) -> read_lines: ...
     def __iter__(self) -> read_lines: ...
     def __next__(self) -> list[tuple[int, str | None]]: ...
@@ -111,7 +117,7 @@ class read_documents:
         field: str = ...,  # "text"
         text: bool = False,
         on_error: str = "skip",
-        batch_size: int = 2048,
+        batch_size: int = ...,  # DEFAULT_BATCH_SIZE
     ) -> read_documents: ...
     def __iter__(self) -> read_documents: ...
     def __next__(self) -> tuple[list[str], list[bytes], list[tuple[str, int, str]]]: ...
@@ -129,10 +135,10 @@ class PipelineJob:
         tokenizer: Tokenizer | None = None,
         external_tokens: bool = False,
         dedup: str | None = None,
-        percentiles: tuple[float, float] = ...,  # (30.0, 60.0)
+        percentiles: tuple[float, float] = ...,  # DEFAULT_PERCENTILES
         thresholds: tuple[float, float] | None = None,
-        calibration: int = 10000,
-        keep: Sequence[str] = ...,  # ["head", "middle", "tail"]
+        calibration: int = ...,  # DEFAULT_CALIBRATION
+        keep: Sequence[str] | None = None,  # None: every bucket
         shard_text: str = "none",
     ) -> PipelineJob: ...
     def read(
@@ -141,7 +147,7 @@ class PipelineJob:
         field: str = ...,  # "text"
         text: bool = False,
         on_error: str = "skip",
-        batch_size: int = 2048,
+        batch_size: int = ...,  # DEFAULT_BATCH_SIZE
     ) -> PipelineBatches: ...
     def documents(
         self, texts: Sequence[str], lines: Sequence[bytes]
@@ -260,10 +266,10 @@ class FullScoreReturn:
 def build_binary(
     arpa: str | PathLike[str],
     output: str | PathLike[str],
-    probing_multiplier: float = 1.5,
+    probing_multiplier: float | None = None,
     include_vocab: bool = True,
     map_positive: bool = False,
-    unknown_log10p: float = -100.0,
+    unknown_log10p: float | None = None,
     layout: str = "probing",
     quantize: int | None = None,
     backoff_bits: int | None = None,
@@ -913,7 +919,7 @@ def encode_corpus(
     out_dir: _Path | None = None,
     dtype: str = "auto",  # "auto", "uint16" or "uint32"
     format: str = "npy",  # "npy" or "bin"
-    shard_tokens: int = 100_000_000,
+    shard_tokens: int = ...,  # DEFAULT_SHARD_TOKENS
     eod: bool | str = ...,
     unk: Literal["unk", "raise"] = "unk",
     progress: bool = False,
@@ -966,7 +972,7 @@ class ShardSink:
         eod_id: int | None = None,
         dtype: str = "auto",  # "auto", "uint16" or "uint32"
         format: str = "npy",  # "npy" or "bin"
-        shard_tokens: int = 100_000_000,
+        shard_tokens: int = ...,  # DEFAULT_SHARD_TOKENS
         progress: bool = False,
         prefix: str = ...,
         sources: list[str] = ...,
@@ -1173,8 +1179,8 @@ class CcnetScorer:
         cls,
         lm_dir: str | os.PathLike[str],
         cutoff_csv: str | os.PathLike[str] | None = None,
-        percentile_head: float = 30.0,
-        percentile_tail: float = 60.0,
+        percentile_head: float | None = None,
+        percentile_tail: float | None = None,
     ) -> CcnetScorer: ...
     @property
     def languages(self) -> list[str]: ...
@@ -1198,7 +1204,9 @@ class CcnetScorer:
 class CcnetJsonl:
     """CCNet's JSON-lines loop over a CcnetScorer; ``read(path)`` yields written lines."""
 
-    def read(self, path: str | os.PathLike[str], batch_size: int = 2048) -> CcnetBatches: ...
+    def read(
+        self, path: str | os.PathLike[str], batch_size: int = ...
+    ) -> CcnetBatches: ...  # DEFAULT_BATCH_SIZE
     @property
     def report(self) -> dict[str, Any]: ...
 

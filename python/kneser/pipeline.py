@@ -136,13 +136,13 @@ class Pipeline:
         normalizer: Any = "ccnet",
         tokenizer: Any = None,
         field: str = "text",
-        percentiles: Sequence[float] = (30.0, 60.0),
+        percentiles: Sequence[float] = _kneser.DEFAULT_PERCENTILES,
         thresholds: Sequence[float] | None = None,
-        calibration: int = 10_000,
+        calibration: int = _kneser.DEFAULT_CALIBRATION,
         dedup: str | None = "document",
         keep: Iterable[str] = BUCKETS,
         on_error: str = "skip",
-        batch_size: int = 2048,
+        batch_size: int = _kneser.DEFAULT_BATCH_SIZE,
     ) -> None:
         self.model = (
             _kneser.Model(os.fspath(model)) if isinstance(model, (str, os.PathLike)) else model
@@ -175,14 +175,14 @@ class Pipeline:
         lm_dir: str | os.PathLike[str],
         cutoff_csv: str | os.PathLike[str] | None = None,
         field: str = "raw_content",
-        percentile_head: float = 30,
-        percentile_tail: float = 60,
+        percentile_head: float = _kneser.DEFAULT_PERCENTILES[0],
+        percentile_tail: float = _kneser.DEFAULT_PERCENTILES[1],
         *,
         language_field: str = "language",
         keep: Iterable[str] | None = None,
         dedup: str | None = None,
         on_error: str = "skip",
-        batch_size: int = 2048,
+        batch_size: int = _kneser.DEFAULT_BATCH_SIZE,
     ) -> CcnetPipeline:
         """CCNet's perplexity filter, exactly (``cc_net/mine.py``'s sp, lm and pp_bucket
         steps): per-language SentencePiece and KenLM models from ``lm_dir``
@@ -449,13 +449,13 @@ class CcnetPipeline:
         cutoff_csv: str | os.PathLike[str] | None = None,
         *,
         field: str = "raw_content",
-        percentile_head: float = 30,
-        percentile_tail: float = 60,
+        percentile_head: float = _kneser.DEFAULT_PERCENTILES[0],
+        percentile_tail: float = _kneser.DEFAULT_PERCENTILES[1],
         language_field: str = "language",
         keep: Iterable[str] | None = None,
         dedup: str | None = None,
         on_error: str = "skip",
-        batch_size: int = 2048,
+        batch_size: int = _kneser.DEFAULT_BATCH_SIZE,
     ) -> None:
         if dedup not in ("document", None):
             raise ArgumentError(f"dedup must be 'document' or None, not {dedup!r}")

@@ -430,6 +430,9 @@ def merge(
 # Estimation
 
 # kneser.estimate's options that the estimation tasks take (the counting ones go to count).
+# Rows per map_batches batch unless told otherwise (each scored in one core call).
+_BATCH_SIZE = 4096
+
 _ESTIMATE_OPTIONS = {
     "discount_fallback",
     "prune",
@@ -860,7 +863,7 @@ def score(
     output: str = "perplexity",
     documents: bool = False,
     concurrency: int | tuple[int, int] = 1,
-    batch_size: int = 4096,
+    batch_size: int = _BATCH_SIZE,
     num_cpus: float = 1,
 ) -> ray.data.Dataset:
     """Adds a perplexity column to ``ds`` (lazily): a pool of actors, each loading the model once.
@@ -890,10 +893,10 @@ def score(
 
 def calibrate(
     scored: ray.data.Dataset,
-    percentiles: Sequence[float] = (30.0, 60.0),
+    percentiles: Sequence[float] = _kneser.DEFAULT_PERCENTILES,
     *,
     column: str = "perplexity",
-    sample: int = 10_000,
+    sample: int = _kneser.DEFAULT_CALIBRATION,
 ) -> tuple[float, ...]:
     """Perplexity cutoffs at ``percentiles`` of the first ``sample`` scored rows (as
     ``kneser.Pipeline`` calibrates; CCNet's head / middle / tail are 30 and 60).
@@ -927,7 +930,7 @@ def filter_pipeline(
     documents: bool = False,
     column: str = "text",
     concurrency: int | tuple[int, int] = 1,
-    batch_size: int = 4096,
+    batch_size: int = _BATCH_SIZE,
 ) -> ray.data.Dataset:
     """The preprocessing pipeline as map_batches stages: normalize -> score -> bucket -> keep.
 
@@ -1000,8 +1003,8 @@ class CcnetScorer:
         cutoff_csv: str | os.PathLike[str] | None = None,
         column: str = "raw_content",
         language_column: str = "language",
-        percentile_head: float = 30,
-        percentile_tail: float = 60,
+        percentile_head: float = _kneser.DEFAULT_PERCENTILES[0],
+        percentile_tail: float = _kneser.DEFAULT_PERCENTILES[1],
     ):
         self.scorer = kneser.CcnetScorer(lm_dir, cutoff_csv, percentile_head, percentile_tail)
         self.column = column
@@ -1025,11 +1028,11 @@ def ccnet(
     *,
     column: str = "raw_content",
     language_column: str = "language",
-    percentile_head: float = 30,
-    percentile_tail: float = 60,
+    percentile_head: float = _kneser.DEFAULT_PERCENTILES[0],
+    percentile_tail: float = _kneser.DEFAULT_PERCENTILES[1],
     keep: Sequence[str] | None = None,
     concurrency: int | tuple[int, int] = 1,
-    batch_size: int = 4096,
+    batch_size: int = _BATCH_SIZE,
     num_cpus: float = 1,
 ) -> ray.data.Dataset:
     """CCNet's perplexity filter on a Dataset (lazily): the same core scorer as

@@ -37,10 +37,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("-p", dest="multiplier", type=float, default=1.5, help="probing multiplier")
+    # Flags not given are None: the core fills in build_binary's defaults.
+    parser.add_argument("-p", dest="multiplier", type=float, help="probing multiplier")
     parser.add_argument("-v", dest="no_vocab", action="store_true", help="no vocabulary strings")
     parser.add_argument("-i", dest="map_positive", action="store_true", help="positive p -> 0")
-    parser.add_argument("-u", dest="unknown", type=float, default=-100.0, help="log10 p of <unk>")
+    parser.add_argument("-u", dest="unknown", type=float, help="log10 p of <unk>")
     parser.add_argument(
         "-s", dest="skip_specials", action="store_true", help="allow a model without <s> or </s>"
     )

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 import kneser
+from kneser import _kneser
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output directory")
     p.add_argument("--dtype", choices=("auto", "uint16", "uint32"), default="auto")
     p.add_argument("--format", choices=("npy", "bin"), default="npy")
-    p.add_argument("--shard-tokens", type=int, default=100_000_000, help="ids per shard")
+    p.add_argument(
+        "--shard-tokens", type=int, default=_kneser.DEFAULT_SHARD_TOKENS, help="ids per shard"
+    )
     eod = p.add_mutually_exclusive_group()
     eod.add_argument("--eod", default="</s>", help="end-of-document token (default </s>)")
     eod.add_argument("--no-eod", action="store_true", help="append no end-of-document id")

@@ -9,6 +9,7 @@ import sys
 from typing import Any, cast
 
 import kneser
+from kneser import _kneser
 from kneser.commands._memory import add_sort_options
 from kneser.pipeline import BUCKETS, Pipeline, demo, train_lm
 
@@ -30,17 +31,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "documents are scored exactly as CCNet's mine.py does",
     )
     p.add_argument("--cutoff-csv", default=None, help="CCNet mode: CCNet's cutoff.csv")
-    p.add_argument("--percentile-head", type=float, default=30.0, help="CCNet mode")
-    p.add_argument("--percentile-tail", type=float, default=60.0, help="CCNet mode")
+    head, tail = _kneser.DEFAULT_PERCENTILES
+    p.add_argument("--percentile-head", type=float, default=head, help="CCNet mode")
+    p.add_argument("--percentile-tail", type=float, default=tail, help="CCNet mode")
     p.add_argument("--language-field", default="language", help="CCNet mode")
     p.add_argument("-O", "--output", required=True, help="kept documents (JSON lines)")
     p.add_argument("--format", choices=["auto", "jsonl", "text"], default="auto")
     p.add_argument(
         "--field", default=None, help="the JSON field with the text (text; CCNet mode raw_content)"
     )
-    p.add_argument("--percentiles", type=float, nargs=2, default=(30.0, 60.0))
+    p.add_argument("--percentiles", type=float, nargs=2, default=_kneser.DEFAULT_PERCENTILES)
     p.add_argument("--thresholds", type=float, nargs=2, default=None, help="fixed perplexities")
-    p.add_argument("--calibration", type=int, default=10_000)
+    p.add_argument("--calibration", type=int, default=_kneser.DEFAULT_CALIBRATION)
     p.add_argument(
         "--dedup",
         choices=["document", "line", "none"],
@@ -57,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="perplexity histogram: a PNG when matplotlib is installed, else drawn in the terminal",
     )
-    p.add_argument("--batch-size", type=int, default=2048)
+    p.add_argument("--batch-size", type=int, default=_kneser.DEFAULT_BATCH_SIZE)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=run_pipeline)

@@ -90,7 +90,7 @@ type Batch<'py> = (
 #[pymethods]
 impl PyDocuments {
     #[new]
-    #[pyo3(signature = (path, field = "text".to_string(), text = false, on_error = "skip", batch_size = 2048))]
+    #[pyo3(signature = (path, field = "text".to_string(), text = false, on_error = "skip", batch_size = kneser::DEFAULT_BATCH))]
     fn new(
         py: Python<'_>,
         path: PathBuf,
@@ -246,7 +246,7 @@ fn report_dict<'py>(py: Python<'py>, r: &PipelineReport) -> PyResult<Bound<'py, 
 #[pymethods]
 impl PyPipelineJob {
     #[new]
-    #[pyo3(signature = (model, *, normalizer = None, tokenizer = None, external_tokens = false, dedup = None, percentiles = (30.0, 60.0), thresholds = None, calibration = 10_000, keep = vec!["head".to_string(), "middle".to_string(), "tail".to_string()], shard_text = "none"))]
+    #[pyo3(signature = (model, *, normalizer = None, tokenizer = None, external_tokens = false, dedup = None, percentiles = kneser::DEFAULT_PERCENTILES, thresholds = None, calibration = kneser::DEFAULT_CALIBRATION, keep = None, shard_text = "none"))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -258,7 +258,7 @@ impl PyPipelineJob {
         percentiles: (f64, f64),
         thresholds: Option<(f64, f64)>,
         calibration: usize,
-        keep: Vec<String>,
+        keep: Option<Vec<String>>,
         shard_text: &str,
     ) -> PyResult<Self> {
         let arg = |m: String| to_pyerr(py, kneser::Error::InvalidArgument(m));
@@ -292,7 +292,10 @@ impl PyPipelineJob {
             external_tokens,
             dedup,
             cutoffs,
-            keep: bucket_mask(&keep).map_err(|e| to_pyerr(py, e))?,
+            // None: every bucket.
+            keep: keep
+                .map_or(Ok([true; 3]), |k| bucket_mask(&k))
+                .map_err(|e| to_pyerr(py, e))?,
             shard_text,
         };
         let job = PipelineJob::new(opts).map_err(|e| to_pyerr(py, e))?;
@@ -305,7 +308,7 @@ impl PyPipelineJob {
     /// item is `(documents, shard, lines)` for up to `batch_size` input lines (see the class);
     /// bad lines are recorded in the report, or with `on_error="raise"` a kneser.FormatError
     /// naming the file and line.
-    #[pyo3(signature = (path, field = "text".to_string(), text = false, on_error = "skip", batch_size = 2048))]
+    #[pyo3(signature = (path, field = "text".to_string(), text = false, on_error = "skip", batch_size = kneser::DEFAULT_BATCH))]
     fn read(
         &self,
         py: Python<'_>,

@@ -54,13 +54,16 @@ pub struct PyLineBatches {
     skip: bool,
 }
 
+/// Lines a `read_lines` batch holds unless told otherwise.
+const DEFAULT_LINE_BATCH: usize = 4096;
+
 /// A batch of (line number, text) pairs; the text is None for an invalid line with `errors="skip"`.
 type Batch = Vec<(u64, Option<String>)>;
 
 #[pymethods]
 impl PyLineBatches {
     #[new]
-    #[pyo3(signature = (path, batch_size = 4096, errors = "strict"))]
+    #[pyo3(signature = (path, batch_size = DEFAULT_LINE_BATCH, errors = "strict"))]
     fn new(py: Python<'_>, path: PathBuf, batch_size: usize, errors: &str) -> PyResult<Self> {
         let (replace, skip) = match errors {
             "strict" => (false, false),
@@ -242,6 +245,7 @@ fn claim_output(py: Python<'_>, path: PathBuf, inputs: Vec<PathBuf>) -> PyResult
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("DEFAULT_LINE_BATCH", DEFAULT_LINE_BATCH)?;
     m.add_class::<PyLineBatches>()?;
     m.add_class::<PyOutputFile>()?;
     m.add_function(wrap_pyfunction!(claim_output, m)?)?;

@@ -563,38 +563,39 @@ pub(crate) fn trie_options(
 /// Args:
 ///     arpa: the ARPA file (plain or compressed).
 ///     output: the binary file to write (atomically).
-///     probing_multiplier: buckets per entry (``-p``, above 1.0; the trie records it too).
+///     probing_multiplier: buckets per entry (``-p``, above 1.0; the trie records it too; None:
+///         build_binary's 1.5).
 ///     include_vocab: write the vocabulary strings (``-v`` turns this off).
 ///     map_positive: map positive log10 probabilities to 0 (``-i``) instead of refusing them.
-///     unknown_log10p: log10 p of ``<unk>`` when the ARPA has none (``-u``).
+///     unknown_log10p: log10 p of ``<unk>`` when the ARPA has none (``-u``; None: -100).
 ///     layout: ``"probing"`` or ``"trie"``.
 ///     quantize, backoff_bits, array_bits: the trie's ``-q``, ``-b``, ``-a``.
 ///     allow_missing_markers: accept an ARPA without ``<s>`` or ``</s>`` (``-s``); the missing
 ///         word is scored as ``<unk>``.
 #[pyfunction]
 #[pyo3(
-    signature = (arpa, output, probing_multiplier = 1.5, include_vocab = true, map_positive = false, unknown_log10p = -100.0, layout = "probing", quantize = None, backoff_bits = None, array_bits = None, allow_missing_markers = false),
-    text_signature = "(arpa, output, probing_multiplier=1.5, include_vocab=True, map_positive=False, unknown_log10p=-100.0, layout='probing', quantize=None, backoff_bits=None, array_bits=None, allow_missing_markers=False)"
+    signature = (arpa, output, probing_multiplier = None, include_vocab = true, map_positive = false, unknown_log10p = None, layout = "probing", quantize = None, backoff_bits = None, array_bits = None, allow_missing_markers = false)
 )]
 #[allow(clippy::too_many_arguments)]
 fn build_binary(
     py: Python<'_>,
     arpa: PathBuf,
     output: PathBuf,
-    probing_multiplier: f32,
+    probing_multiplier: Option<f32>,
     include_vocab: bool,
     map_positive: bool,
-    unknown_log10p: f32,
+    unknown_log10p: Option<f32>,
     layout: &str,
     quantize: Option<u8>,
     backoff_bits: Option<u8>,
     array_bits: Option<u8>,
     allow_missing_markers: bool,
 ) -> PyResult<()> {
+    let defaults = BuildConfig::default();
     let config = BuildConfig {
-        multiplier: probing_multiplier,
+        multiplier: probing_multiplier.unwrap_or(defaults.multiplier),
         map_positive_to_zero: map_positive,
-        unknown_missing_log10p: unknown_log10p,
+        unknown_missing_log10p: unknown_log10p.unwrap_or(defaults.unknown_missing_log10p),
         allow_missing_markers,
     };
     match trie_options(layout, quantize, backoff_bits, array_bits)? {

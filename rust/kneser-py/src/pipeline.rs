@@ -7,7 +7,10 @@ use std::sync::Arc;
 
 use std::sync::Mutex;
 
-use kneser::{Bucket, CcnetScorer, JsonlJob, JsonlOptions, JsonlReport, LineBatch};
+use kneser::{
+    Bucket, CcnetScorer, JsonlJob, JsonlOptions, JsonlReport, LineBatch, DEFAULT_BATCH,
+    DEFAULT_PERCENTILES,
+};
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
@@ -22,7 +25,8 @@ use crate::io::{lock_reader, open_lines, Reader};
 /// Args:
 ///     lm_dir: the model directory.
 ///     cutoff_csv: CCNet's cutoff file (None: every bucket "all").
-///     percentile_head, percentile_tail: the cutoff rows used (CCNet: 30 and 60).
+///     percentile_head, percentile_tail: the cutoff rows used (None: CCNet's, 30 and 60:
+///         `DEFAULT_PERCENTILES`).
 #[pyclass(name = "CcnetScorer", module = "kneser", frozen)]
 pub struct PyCcnetScorer {
     inner: Arc<CcnetScorer>,
@@ -43,14 +47,16 @@ fn text_of(obj: &Bound<'_, PyAny>) -> Option<String> {
 #[pymethods]
 impl PyCcnetScorer {
     #[new]
-    #[pyo3(signature = (lm_dir, cutoff_csv = None, percentile_head = 30.0, percentile_tail = 60.0))]
+    #[pyo3(signature = (lm_dir, cutoff_csv = None, percentile_head = None, percentile_tail = None))]
     fn new(
         py: Python<'_>,
         lm_dir: PathBuf,
         cutoff_csv: Option<PathBuf>,
-        percentile_head: f64,
-        percentile_tail: f64,
+        percentile_head: Option<f64>,
+        percentile_tail: Option<f64>,
     ) -> PyResult<Self> {
+        let percentile_head = percentile_head.unwrap_or(DEFAULT_PERCENTILES.0);
+        let percentile_tail = percentile_tail.unwrap_or(DEFAULT_PERCENTILES.1);
         let inner = run_detached(py, move |cancel| {
             CcnetScorer::open(
                 &lm_dir,
@@ -212,7 +218,7 @@ impl PyCcnetJsonl {
     /// The batches of one input (plain, gz, xz, zst, bz2; "-" is stdin): each item is the
     /// written lines (UTF-8 bytes) of up to `batch_size` input lines, scored with the GIL
     /// released.
-    #[pyo3(signature = (path, batch_size = 2048))]
+    #[pyo3(signature = (path, batch_size = DEFAULT_BATCH))]
     fn read(&self, py: Python<'_>, path: PathBuf, batch_size: usize) -> PyResult<PyCcnetBatches> {
         Ok(PyCcnetBatches {
             scorer: Arc::clone(&self.scorer),
@@ -300,6 +306,10 @@ impl PyCcnetBatches {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // The core's defaults, for the Python API and the CLI to take as theirs.
+    m.add("DEFAULT_PERCENTILES", DEFAULT_PERCENTILES)?;
+    m.add("DEFAULT_CALIBRATION", kneser::DEFAULT_CALIBRATION)?;
+    m.add("DEFAULT_BATCH_SIZE", DEFAULT_BATCH)?;
     m.add_class::<PyCcnetScorer>()?;
     m.add_class::<PyCcnetJsonl>()?;
     m.add_class::<PyCcnetBatches>()?;

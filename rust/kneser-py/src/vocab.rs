@@ -485,7 +485,7 @@ enum Eod {
 ///     >>> index = kneser.encode_corpus("train.txt", vocab, "shards", format="bin")
 ///     >>> index["tokens"], [s["file"] for s in index["shards"]]
 #[pyfunction]
-#[pyo3(signature = (source = None, vocab = None, out_dir = None, dtype = "auto", format = "npy", shard_tokens = 100_000_000, eod = Eod::Flag(true), unk = "unk", progress = false, prefix = "shard".to_string(), *, files = None, texts = None))]
+#[pyo3(signature = (source = None, vocab = None, out_dir = None, dtype = "auto", format = "npy", shard_tokens = kneser::DEFAULT_SHARD_TOKENS, eod = Eod::Flag(true), unk = "unk", progress = false, prefix = "shard".to_string(), *, files = None, texts = None))]
 #[allow(clippy::too_many_arguments)]
 fn encode_corpus<'py>(
     py: Python<'py>,
@@ -562,7 +562,7 @@ pub struct PyShardSink {
 #[pymethods]
 impl PyShardSink {
     #[new]
-    #[pyo3(signature = (out_dir, vocab_size, *, eod_token = None, eod_id = None, dtype = "auto", format = "npy", shard_tokens = 100_000_000, progress = false, prefix = "shard".to_string(), sources = vec![], unk_id = None))]
+    #[pyo3(signature = (out_dir, vocab_size, *, eod_token = None, eod_id = None, dtype = "auto", format = "npy", shard_tokens = kneser::DEFAULT_SHARD_TOKENS, progress = false, prefix = "shard".to_string(), sources = vec![], unk_id = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -712,6 +712,7 @@ impl PyShardSink {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("DEFAULT_SHARD_TOKENS", kneser::DEFAULT_SHARD_TOKENS)?;
     m.add_class::<PyVocab>()?;
     m.add_class::<PyShardSink>()?;
     m.add_function(wrap_pyfunction!(crate::sources::resolve_corpus, m)?)?;

@@ -92,7 +92,7 @@ pub use text::whitespace::{is_python_space, LMPLZ_SEPARATORS};
 pub use vocab::{
     build_from_files, default_specials, encode_corpus, encode_texts, EncodeConfig, IdBatch,
     ShardDtype, ShardFormat, ShardSink, TokenCounter, Unknown, Vocab, VocabConfig, BOS as BOS_WORD,
-    EOS as EOS_WORD, PAD as PAD_WORD, TEXTS_SOURCE, UNK as UNK_WORD,
+    DEFAULT_SHARD_TOKENS, EOS as EOS_WORD, PAD as PAD_WORD, TEXTS_SOURCE, UNK as UNK_WORD,
 };
 
 // CCNet's perplexity filter.
@@ -105,5 +105,5 @@ pub use documents::{read_documents, write_documents, Document, DocumentBatch, Do
 pub use pipeline::{
     document_perplexities, histogram_edges as pipeline_histogram_edges, normalize_documents,
     percentile, prepare_lines, CutoffRule, Dedup, PipelineJob, PipelineOptions, PipelineReport,
-    Prepared, ShardText, Written,
+    Prepared, ShardText, Written, DEFAULT_BATCH, DEFAULT_CALIBRATION, DEFAULT_PERCENTILES,
 };

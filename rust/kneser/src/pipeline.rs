@@ -41,6 +41,18 @@ use crate::text::tokenize::Tokenizer;
 use crate::text::whitespace::Rule;
 use crate::{Cancel, Error, Result};
 
+/// The (head, tail) percentiles the buckets are cut at unless told otherwise: CCNet's
+/// `percentile_head` and `percentile_tail` (`cc_net/perplexity.py`), the rows of `cutoff.csv`
+/// the CCNet mode reads, and the calibrated mode's percentiles of the first documents.
+pub const DEFAULT_PERCENTILES: (f64, f64) = (30.0, 60.0);
+
+/// The documents whose perplexities fix the calibrated cutoffs unless told otherwise.
+pub const DEFAULT_CALIBRATION: usize = 10_000;
+
+/// The input lines (documents) of one batch, one core call, unless told otherwise: the
+/// generic pipeline's and the CCNet mode's readers.
+pub const DEFAULT_BATCH: usize = 2048;
+
 /// The decimals of the printed perplexity (`round(p, 2)`).
 pub const PRINTED_DECIMALS: usize = 2;
 

@@ -13,7 +13,7 @@
 use std::path::Path;
 
 use super::binary::{header_size, Layout};
-use super::probing::buckets;
+use super::probing::{buckets, DEFAULT_MULTIPLIER};
 use super::trie::{Geometry, TrieOptions};
 use crate::error::{Error, Result};
 use crate::estimate::pipeline::format_g6;
@@ -35,7 +35,7 @@ impl Default for MemoryEstimateFlags {
     /// build_binary's defaults (`lm::ngram::Config`).
     fn default() -> Self {
         MemoryEstimateFlags {
-            multiplier: 1.5,
+            multiplier: DEFAULT_MULTIPLIER,
             prob_bits: 8,
             backoff_bits: 8,
             array_bits: 22,

@@ -29,7 +29,7 @@ pub use count::{build_from_files, TokenCounter};
 pub use encode::{EncodedBatch, Unknown};
 pub use shards::{
     encode_corpus, encode_texts, CorpusIndex, EncodeConfig, IdBatch, ShardDtype, ShardFormat,
-    ShardSink, TEXTS_SOURCE,
+    ShardSink, DEFAULT_SHARD_TOKENS, TEXTS_SOURCE,
 };
 
 /// The unknown-word token.

@@ -121,6 +121,9 @@ impl ShardFormat {
     }
 }
 
+/// Ids per shard unless told otherwise (100 M: 200 MB of uint16, 400 MB of uint32).
+pub const DEFAULT_SHARD_TOKENS: u64 = 100_000_000;
+
 /// Options of [`encode_corpus`], checked before any work.
 #[derive(Debug, Clone)]
 pub struct EncodeConfig {
@@ -145,7 +148,7 @@ impl Default for EncodeConfig {
         EncodeConfig {
             dtype: ShardDtype::Auto,
             format: ShardFormat::Npy,
-            shard_tokens: 100_000_000,
+            shard_tokens: DEFAULT_SHARD_TOKENS,
             eod: Some(EOS.to_string()),
             unknown: Unknown::Unk,
             progress: false,
