@@ -133,17 +133,17 @@ def encode_corpus_hf(
     texts: Iterable[str] | None = None,
     eos: Any = None,
     bos: Any = None,
-    add_special_tokens: bool = True,
-    dtype: str = "auto",
-    format: str = "npy",
-    shard_tokens: int = _kneser.DEFAULT_SHARD_TOKENS,
-    progress: bool = False,
-    prefix: str = "shard",
+    add_special_tokens: bool,
+    dtype: str,
+    format: str,
+    shard_tokens: int,
+    progress: bool,
+    prefix: str,
 ) -> dict[str, Any]:
     """Encodes documents (lines of ``files`` or items of ``texts``) with a huggingface tokenizer
-    into shards; see ``kneser.encode_corpus``. Documents with no id (before bos/eos) are skipped
-    and counted as ``empty_lines``; occurrences of the tokenizer's unknown token (see
-    :func:`unk_id`) are counted as ``unk_tokens``."""
+    into shards; see ``kneser.encode_corpus``, whose defaults the options are. Documents with no
+    id (before bos/eos) are skipped and counted as ``empty_lines``; occurrences of the
+    tokenizer's unknown token (see :func:`unk_id`) are counted as ``unk_tokens``."""
     tok = load_tokenizer(tokenizer)
     eos_t = special_id(tok, eos, "eos")
     bos_t = special_id(tok, bos, "bos")
