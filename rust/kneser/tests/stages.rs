@@ -266,3 +266,84 @@ fn explain_seed_shows_what_the_estimator_used() {
     assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
     assert!(err.to_string().contains("2000 tokens"), "{err}");
 }
+
+/// Stage 2 with its orders split over two passes on two threads (windows held in memory) is
+/// one pass over the same windows: on one thread, and read back from a file; with and without
+/// lmplz's end-of-stream rule, which this corpus triggers (see `lastword_arpa_is_byte_identical`).
+#[test]
+fn adjusting_in_two_passes_is_adjusting_in_one() {
+    use kneser::estimate::adjust::OrderStats;
+    use kneser::sort::SortedStream;
+    let text = std::fs::read(fixtures().join("lastword.txt")).unwrap();
+    let order = 4;
+    let temp = TempDir::new_in(&std::env::temp_dir()).unwrap();
+    let cancel = Cancel::new();
+    let windows = || {
+        let opts = CountOptions {
+            order,
+            skip_symbols: false,
+            replace_invalid_utf8: false,
+            lmplz_final_line: true,
+        };
+        let mut counter = Counter::new(opts, 1 << 26, &temp, &cancel);
+        let chunk = Chunk {
+            text: text.clone(),
+            first_line: 1,
+            source: Arc::from("lastword"),
+        };
+        counter.add_chunks(&[chunk]).unwrap();
+        counter.finish().unwrap().1
+    };
+    let rule = PruneRule {
+        thresholds: vec![0, 1, 1, 2],
+        allowed: None,
+    };
+    let adjust = |mut stream: SortedStream, threads: usize, ends: bool| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| adjust_counts(&mut stream, order, &rule, ends, &temp, &cancel))
+            .unwrap()
+    };
+    let records = |a: &Adjusted| -> Vec<Vec<u32>> {
+        (1..=order)
+            .map(|k| {
+                let mut r = a.files[k - 1].reader().unwrap();
+                let mut rec = vec![0u32; k + 2];
+                let mut all = Vec::new();
+                while r.read(&mut rec).unwrap() {
+                    all.extend_from_slice(&rec);
+                }
+                all
+            })
+            .collect()
+    };
+    let stats = |a: &Adjusted| -> Vec<([u64; 5], u64, u64)> {
+        a.stats
+            .iter()
+            .map(|s: &OrderStats| (s.count_of_counts, s.total, s.kept))
+            .collect()
+    };
+    let mut by_rule = Vec::new();
+    for ends in [true, false] {
+        let two = adjust(windows(), 2, ends);
+        let one = adjust(windows(), 1, ends);
+        let file = SortedStream::from_run(windows().into_run(&temp).unwrap()).unwrap();
+        let from_file = adjust(file, 2, ends);
+        assert!(
+            records(&two)[3].len() > 10_000,
+            "a corpus with many 4-grams"
+        );
+        assert!(stats(&two).iter().any(|s| s.2 < s.1), "some n-grams pruned");
+        for other in [&one, &from_file] {
+            assert_eq!(records(&two), records(other));
+            assert_eq!(stats(&two), stats(other));
+        }
+        by_rule.push(stats(&two));
+    }
+    assert_ne!(
+        by_rule[0], by_rule[1],
+        "the end-of-stream rule changes a count-of-counts"
+    );
+}

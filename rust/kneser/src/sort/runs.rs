@@ -328,6 +328,20 @@ impl SortedStream {
         }
     }
 
+    /// The records not yet read, if the stream is held in memory, all marked read (the buffer
+    /// stays with the stream, for [`SortedStream::into_buffer`]); else `None`, the stream
+    /// untouched. Lets a stage read the records from several threads at once.
+    pub fn rest_in_memory(&mut self) -> Option<&[u32]> {
+        match &mut self.inner {
+            Inner::Memory { words, pos } => {
+                let start = (*pos).min(words.len());
+                *pos = words.len();
+                Some(&words[start..])
+            }
+            _ => None,
+        }
+    }
+
     /// The buffer of a stream held in memory, emptied (its pages still mapped), for the job's
     /// next sort ([`super::Sorter::with_buffer`]); an empty vector for a stream read from disk.
     pub fn into_buffer(self) -> Vec<u32> {
