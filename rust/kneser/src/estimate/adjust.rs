@@ -132,8 +132,8 @@ struct Pass {
 /// Each order's groups depend on the windows alone, not on the other orders, so windows held
 /// in memory are read by two passes at once on two threads, each writing some of the orders
 /// (the two orders below the top one, and the others): the same files and statistics as one
-/// pass writing all. On en-bench, order 5 (-S 2G), stage 2 took 1.17 s in one pass, 0.93 s in two
-/// (both passes compare every window with the one before it).
+/// pass writing all (both passes compare every window with the one before it, so the stage
+/// takes more than half as long).
 pub fn adjust_counts(
     windows: &mut SortedStream,
     order: usize,
