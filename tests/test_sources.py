@@ -123,6 +123,22 @@ def test_vocab_build_every_source(corpus) -> None:
         assert v.counts().tolist() == want.counts().tolist(), kw
 
 
+def test_estimate_summary_times_every_stage_in_turn(tmp_path, corpus) -> None:
+    """``stage_seconds``: each stage's wall time, in the order the stages run, adding up to the
+    run's ``seconds`` (less the set-up before counting)."""
+    _, whole, _, _ = corpus
+    for order in (1, 2, 4):
+        summary = kneser.estimate(whole, order, tmp_path / f"o{order}.arpa")
+        stages = summary["stage_seconds"]
+        want = ["count", "adjust", "discount", *(["initial 2"] if order > 1 else []), "write 1"]
+        for k in range(2, order + 1):
+            want += [f"initial {k + 1}"] if k < order else []
+            want.append(f"write {k}")
+        assert list(stages) == [*want, "finish"]
+        assert all(s >= 0 for s in stages.values())
+        assert sum(stages.values()) <= summary["seconds"] + 1e-3
+
+
 def test_estimate_every_source(tmp_path, corpus) -> None:
     lines, whole, a, b = corpus
     ref = tmp_path / "ref.arpa"

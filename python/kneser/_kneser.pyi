@@ -55,7 +55,8 @@ def estimate(
     iterable of str lines), or ``from_counts=``; a ``pyarrow.Table`` / ``datasets.Dataset``
     (its ``text`` column) positionally or as ``texts=``; a list, tuple, iterator or bytes given
     positionally is a TypeError. ``order`` and ``arpa`` are required. Returns counts,
-    unpruned_counts, discounts, fallback_orders, tokens, types and seconds. See the Rust
+    unpruned_counts, discounts, fallback_orders, tokens, types, seconds and stage_seconds
+    (each stage's wall seconds, in order). See the Rust
     docstring in rust/kneser-py/src/estimate.rs for every argument."""
 
 def explain(

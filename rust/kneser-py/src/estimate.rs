@@ -149,6 +149,11 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
     d.set_item("tokens", s.tokens)?;
     d.set_item("types", s.types)?;
     d.set_item("seconds", s.seconds)?;
+    let stages = PyDict::new(py);
+    for (name, secs) in &s.stage_seconds {
+        stages.set_item(name, secs)?;
+    }
+    d.set_item("stage_seconds", stages)?;
     Ok(d)
 }
 
@@ -197,7 +202,9 @@ fn summary_dict<'py>(py: Python<'py>, s: &Summary) -> PyResult<Bound<'py, PyDict
 ///
 /// Returns:
 ///     dict with counts (per order), unpruned_counts, discounts ((D1, D2, D3+) per order),
-///     fallback_orders, tokens, types and seconds.
+///     fallback_orders, tokens, types, seconds and stage_seconds (each stage's wall seconds
+///     in turn: count, adjust, discount, initial 2, write 1, initial 3, write 2, ..., write N,
+///     finish).
 ///
 /// Example:
 ///     >>> kneser.estimate("corpus.txt", order=3, arpa="lm.arpa", memory="1G")["counts"]

@@ -948,6 +948,7 @@ pub fn estimate_partitioned(
             tokens: global.tokens,
             types: global.types as usize,
             seconds: start.elapsed().as_secs_f64(),
+            stage_seconds: Vec::new(),
         })
     })
 }

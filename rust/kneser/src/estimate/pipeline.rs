@@ -86,6 +86,38 @@ pub struct Summary {
     pub types: usize,
     /// Wall time in seconds.
     pub seconds: f64,
+    /// Wall seconds of each stage in turn, taken as it ends: `count`, `adjust`, `discount`,
+    /// then per order k `initial k` (its context sort, gammas and suffix sort) and `write k-1`
+    /// (the section of the order below, which needs order k's gammas as its backoffs), then
+    /// `write N` and `finish` (the sink's last bytes and rename). Empty where the stages run
+    /// elsewhere (the partitioned estimator's tasks).
+    pub stage_seconds: Vec<(String, f64)>,
+}
+
+/// The wall time of each stage of a run, taken as it ends ([`Summary::stage_seconds`]).
+struct Laps {
+    last: std::cell::Cell<Instant>,
+    laps: std::cell::RefCell<Vec<(String, f64)>>,
+}
+
+impl Laps {
+    fn new() -> Self {
+        Laps {
+            last: std::cell::Cell::new(Instant::now()),
+            laps: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Records the time since the last lap (or the start) as stage `name`.
+    fn lap(&self, name: impl Into<String>) {
+        let now = Instant::now();
+        let secs = now.duration_since(self.last.replace(now)).as_secs_f64();
+        self.laps.borrow_mut().push((name.into(), secs));
+    }
+
+    fn into_laps(self) -> Vec<(String, f64)> {
+        self.laps.into_inner()
+    }
 }
 
 fn log(config: &EstimateConfig, msg: impl AsRef<str>) {
@@ -162,6 +194,7 @@ fn run(
     trace: Option<&Trace>,
 ) -> Result<Summary> {
     let start = Instant::now();
+    let laps = Laps::new();
     let memory = usize::try_from(config.memory).unwrap_or(usize::MAX);
     let input_name = source.name();
     let temp = TempDir::new_in(&config.temp_dir)?;
@@ -172,12 +205,14 @@ fn run(
     let spare = SpareBuffers::default();
     let (vocab, windows, tokens) = count_stage(source, config, memory, &temp, cancel, &spare)?;
     let mut windows = trace_raw(trace, windows, config.order, &vocab, &temp)?;
+    laps.lap("count");
     let mut adjusted = adjust_stage(config, &vocab, &mut windows, true, &temp, cancel)?;
     spare.put(windows.into_buffer());
     let (vocab, bos) = match config.renumber {
         true => renumber_stage(&vocab, &mut adjusted.files, &temp, cancel)?,
         false => (vocab, BOS),
     };
+    laps.lap("adjust");
     let (discounts, fallback_orders) = discount_stage(config, &adjusted.stats)?;
     trace_adjusted(trace, &adjusted, &vocab, &discounts, &fallback_orders)?;
     let unigrams = read_unigrams(&adjusted.files[0], vocab.len(), bos)?;
@@ -200,12 +235,15 @@ fn run(
         start,
         trace,
         spare: &spare,
+        laps: &laps,
     };
+    laps.lap("discount");
     stages.write(adjusted.files, unigrams, &header, &mut sink)?;
     drop(spare);
     log(config, "=== 5/5 Writing ARPA model ===");
     sink.finish()?;
     drop(temp);
+    laps.lap("finish");
     Ok(Summary {
         counts,
         unpruned,
@@ -214,6 +252,7 @@ fn run(
         tokens,
         types: vocab.len(),
         seconds: start.elapsed().as_secs_f64(),
+        stage_seconds: laps.into_laps(),
     })
 }
 
@@ -493,6 +532,8 @@ struct Probabilities<'a> {
     trace: Option<&'a Trace>,
     /// Sort buffers between the orders' sorts.
     spare: &'a SpareBuffers,
+    /// The stages' wall times.
+    laps: &'a Laps,
 }
 
 impl Probabilities<'_> {
@@ -549,17 +590,25 @@ impl Probabilities<'_> {
         let interp = self.unigram_probabilities(&unigrams, header.counts[0]);
         let mut files = files.into_iter().skip(1);
         let mut pending = self.initial(2, files.next())?;
+        if config.order >= 2 {
+            self.laps.lap("initial 2");
+        }
         log(
             config,
             "=== 4/5 Calculating and writing order-interpolated probabilities ===",
         );
         let mut lower = self.write_head(header, interp, &unigrams, &mut pending, sink)?;
+        self.laps.lap("write 1");
         for k in 2..=config.order {
             let Some(current) = pending.take() else {
                 return Err(Error::Internal(format!("order {k} has no probabilities")));
             };
             pending = self.initial(k + 1, files.next())?;
+            if k < config.order {
+                self.laps.lap(format!("initial {}", k + 1));
+            }
             self.write_order(k, current, &mut pending, &mut lower, sink)?;
+            self.laps.lap(format!("write {k}"));
             let secs = self.start.elapsed().as_secs_f64();
             log(config, format!("Wrote {k}-grams ({secs:.1} s)"));
         }
