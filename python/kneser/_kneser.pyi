@@ -10,11 +10,12 @@ import numpy.typing as npt
 
 __version__: str
 DEFAULT_MEMORY: int
-# The defaults the Python API and the CLI take (kneser::pipeline, kneser::vocab, read_lines).
+# The defaults the Python API and the CLI take (kneser::pipeline, read_lines).
 DEFAULT_PERCENTILES: tuple[float, float]
 DEFAULT_CALIBRATION: int
 DEFAULT_BATCH_SIZE: int
-DEFAULT_SHARD_TOKENS: int
+# encode_corpus's defaults: dtype, format, shard_tokens, eod, prefix (kneser::EncodeConfig).
+ENCODE_DEFAULTS: dict[str, Any]
 DEFAULT_LINE_BATCH: int
 LMPLZ_SEPARATORS: str
 
@@ -918,13 +919,13 @@ def encode_corpus(
     source: _Path | None = None,
     vocab: Vocab | None = None,
     out_dir: _Path | None = None,
-    dtype: str = "auto",  # "auto", "uint16" or "uint32"
-    format: str = "npy",  # "npy" or "bin"
-    shard_tokens: int = ...,  # DEFAULT_SHARD_TOKENS
+    dtype: str | None = None,  # "auto", "uint16" or "uint32"; None: ENCODE_DEFAULTS'
+    format: str | None = None,  # "npy" or "bin"
+    shard_tokens: int | None = None,
     eod: bool | str = ...,
     unk: Literal["unk", "raise"] = "unk",
     progress: bool = False,
-    prefix: str = ...,
+    prefix: str | None = None,
     *,
     files: _Path | Iterable[_Path] | None = None,
     texts: Iterable[str] | None = None,
@@ -969,13 +970,13 @@ class ShardSink:
         out_dir: _Path,
         vocab_size: int,
         *,
+        dtype: str,  # "auto", "uint16" or "uint32"
+        format: str,  # "npy" or "bin"
+        shard_tokens: int,
+        progress: bool,
+        prefix: str,
         eod_token: str | None = None,
         eod_id: int | None = None,
-        dtype: str = "auto",  # "auto", "uint16" or "uint32"
-        format: str = "npy",  # "npy" or "bin"
-        shard_tokens: int = ...,  # DEFAULT_SHARD_TOKENS
-        progress: bool = False,
-        prefix: str = ...,
         sources: list[str] = ...,
         unk_id: int | None = None,
     ) -> ShardSink: ...

@@ -29,13 +29,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a huggingface tokenizers tokenizer.json (needs the tokenizers extra)",
     )
     p.add_argument("-o", "--output", required=True, metavar="OUT_DIR", help="output directory")
-    p.add_argument("--dtype", choices=("auto", "uint16", "uint32"), default="auto")
-    p.add_argument("--format", choices=("npy", "bin"), default="npy")
+    defaults = _kneser.ENCODE_DEFAULTS
+    p.add_argument("--dtype", choices=("auto", "uint16", "uint32"), default=defaults["dtype"])
+    p.add_argument("--format", choices=("npy", "bin"), default=defaults["format"])
     p.add_argument(
-        "--shard-tokens", type=int, default=_kneser.DEFAULT_SHARD_TOKENS, help="ids per shard"
+        "--shard-tokens", type=int, default=defaults["shard_tokens"], help="ids per shard"
     )
     eod = p.add_mutually_exclusive_group()
-    eod.add_argument("--eod", default="</s>", help="end-of-document token (default </s>)")
+    eod.add_argument("--eod", default=defaults["eod"], help="end-of-document token (default </s>)")
     eod.add_argument("--no-eod", action="store_true", help="append no end-of-document id")
     p.add_argument("--eos", help="with --tokenizer: token (or id) appended to each document")
     p.add_argument("--bos", help="with --tokenizer: token (or id) put before each document")
@@ -45,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="unk",
         help="unknown tokens: map to <unk>, or stop with an error naming file and line",
     )
-    p.add_argument("--prefix", default="shard", help="shard file name prefix")
+    p.add_argument("--prefix", default=defaults["prefix"], help="shard file name prefix")
     p.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

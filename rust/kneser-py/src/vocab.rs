@@ -12,7 +12,7 @@ use kneser::vocab::encode::is_small;
 use kneser::{
     build_from_files, default_specials, encode_corpus as core_encode_corpus, encode_texts,
     EncodeConfig, IdBatch, ShardDtype, ShardFormat, ShardSink, TokenCounter, Tokenizer, Unknown,
-    Vocab, VocabConfig, EOS_WORD, PAD_WORD, TEXTS_SOURCE,
+    Vocab, VocabConfig, PAD_WORD, TEXTS_SOURCE,
 };
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyTypeError;
@@ -468,6 +468,7 @@ enum Eod {
 ///         refused (TypeError): pass them as files= or texts=.
 ///     vocab: the `kneser.Vocab` (and its tokenizer) to encode with.
 ///     out_dir: the output directory, created if missing.
+///     dtype, format, shard_tokens, prefix: None for `ENCODE_DEFAULTS`' (the core's).
 ///     dtype: "auto" (uint16 when the vocabulary fits, else uint32), "uint16" or "uint32".
 ///     format: "npy" (numpy files) or "bin" (raw little-endian ids, as nanoGPT reads).
 ///     shard_tokens: ids per shard.
@@ -485,20 +486,20 @@ enum Eod {
 ///     >>> index = kneser.encode_corpus("train.txt", vocab, "shards", format="bin")
 ///     >>> index["tokens"], [s["file"] for s in index["shards"]]
 #[pyfunction]
-#[pyo3(signature = (source = None, vocab = None, out_dir = None, dtype = "auto", format = "npy", shard_tokens = kneser::DEFAULT_SHARD_TOKENS, eod = Eod::Flag(true), unk = "unk", progress = false, prefix = "shard".to_string(), *, files = None, texts = None))]
+#[pyo3(signature = (source = None, vocab = None, out_dir = None, dtype = None, format = None, shard_tokens = None, eod = Eod::Flag(true), unk = "unk", progress = false, prefix = None, *, files = None, texts = None))]
 #[allow(clippy::too_many_arguments)]
 fn encode_corpus<'py>(
     py: Python<'py>,
     source: Option<&Bound<'py, PyAny>>,
     vocab: Option<PyRef<'py, PyVocab>>,
     out_dir: Option<PathBuf>,
-    dtype: &str,
-    format: &str,
-    shard_tokens: u64,
+    dtype: Option<&str>,
+    format: Option<&str>,
+    shard_tokens: Option<u64>,
     eod: Eod,
     unk: &str,
     progress: bool,
-    prefix: String,
+    prefix: Option<String>,
     files: Option<&Bound<'py, PyAny>>,
     texts: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
@@ -510,18 +511,24 @@ fn encode_corpus<'py>(
     let vocab = vocab.ok_or_else(|| missing("vocab"))?;
     let out_dir = out_dir.ok_or_else(|| missing("out_dir"))?;
     let corpus = required_corpus("encode_corpus", source, files, texts)?;
+    // Options not given are the core's defaults.
+    let defaults = EncodeConfig::default();
     let eod = match eod {
         Eod::Token(token) => Some(token),
-        Eod::Flag(on) => on.then(|| EOS_WORD.to_string()),
+        Eod::Flag(on) => defaults.eod.filter(|_| on),
     };
     let config = EncodeConfig {
-        dtype: ShardDtype::parse(dtype).py_err(py)?,
-        format: ShardFormat::parse(format).py_err(py)?,
-        shard_tokens,
+        dtype: dtype
+            .map_or(Ok(defaults.dtype), ShardDtype::parse)
+            .py_err(py)?,
+        format: format
+            .map_or(Ok(defaults.format), ShardFormat::parse)
+            .py_err(py)?,
+        shard_tokens: shard_tokens.unwrap_or(defaults.shard_tokens),
         eod,
         unknown: Unknown::parse(unk).py_err(py)?,
         progress,
-        prefix,
+        prefix: prefix.unwrap_or(defaults.prefix),
     };
     let (v, tok) = (Arc::clone(&vocab.vocab), Arc::clone(&vocab.tokenizer));
     let index = match corpus {
@@ -544,12 +551,14 @@ fn encode_corpus<'py>(
 ///     vocab_size: ids are below it; picks uint16 (at most 65,536) or uint32 with dtype "auto".
 ///     eod_token, eod_id: the end-of-document token and id recorded in the index (the caller
 ///         appends the id), or None.
-///     dtype, format, shard_tokens, progress, prefix: as `encode_corpus`.
+///     dtype, format, shard_tokens, progress, prefix: as `encode_corpus`, given by its caller
+///         (`kneser.encode_corpus`, whose defaults they are).
 ///     sources: the input names for the index and progress.
 ///     unk_id: the tokenizer's unknown id, counted into the index's `unk_tokens`, or None.
 ///
 /// Example:
-///     >>> sink = kneser._kneser.ShardSink("shards", 30000, sources=["a.txt"])
+///     >>> sink = kneser._kneser.ShardSink("shards", 30000, dtype="auto", format="npy",
+///     ...     shard_tokens=10**8, progress=False, prefix="shard", sources=["a.txt"])
 ///     >>> sink.write(np.array([5, 6, 7], dtype=np.uint32), np.array([2, 3]))
 ///     >>> sink.write_encodings(tok.encode_batch(["a b", "c"]), eos=2)
 ///     >>> index = sink.finish()
@@ -562,19 +571,19 @@ pub struct PyShardSink {
 #[pymethods]
 impl PyShardSink {
     #[new]
-    #[pyo3(signature = (out_dir, vocab_size, *, eod_token = None, eod_id = None, dtype = "auto", format = "npy", shard_tokens = kneser::DEFAULT_SHARD_TOKENS, progress = false, prefix = "shard".to_string(), sources = vec![], unk_id = None))]
+    #[pyo3(signature = (out_dir, vocab_size, *, dtype, format, shard_tokens, progress, prefix, eod_token = None, eod_id = None, sources = vec![], unk_id = None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
         out_dir: PathBuf,
         vocab_size: usize,
-        eod_token: Option<String>,
-        eod_id: Option<u32>,
         dtype: &str,
         format: &str,
         shard_tokens: u64,
         progress: bool,
         prefix: String,
+        eod_token: Option<String>,
+        eod_id: Option<u32>,
         sources: Vec<String>,
         unk_id: Option<u32>,
     ) -> PyResult<Self> {
@@ -712,7 +721,15 @@ impl PyShardSink {
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("DEFAULT_SHARD_TOKENS", kneser::DEFAULT_SHARD_TOKENS)?;
+    // encode_corpus's defaults (the core's), for the Python API and the CLI to take as theirs.
+    let d = EncodeConfig::default();
+    let defaults = PyDict::new(m.py());
+    defaults.set_item("dtype", d.dtype.name())?;
+    defaults.set_item("format", d.format.name())?;
+    defaults.set_item("shard_tokens", d.shard_tokens)?;
+    defaults.set_item("eod", d.eod)?;
+    defaults.set_item("prefix", d.prefix)?;
+    m.add("ENCODE_DEFAULTS", defaults)?;
     m.add_class::<PyVocab>()?;
     m.add_class::<PyShardSink>()?;
     m.add_function(wrap_pyfunction!(crate::sources::resolve_corpus, m)?)?;
