@@ -86,11 +86,12 @@ pub struct Summary {
     pub types: usize,
     /// Wall time in seconds.
     pub seconds: f64,
-    /// Wall seconds of each stage in turn, taken as it ends: `count`, `adjust`, `discount`,
-    /// then per order k `initial k` (its context sort, gammas and suffix sort) and `write k-1`
-    /// (the section of the order below, which needs order k's gammas as its backoffs), then
-    /// `write N` and `finish` (the sink's last bytes and rename). Empty where the stages run
-    /// elsewhere (the partitioned estimator's tasks).
+    /// Wall seconds of each stage in turn, taken as it ends: `count`, `adjust` (with
+    /// `--renumber`'s rewrite), `discount` (with reading the unigrams back), then per order k
+    /// `initial k` (its context sort, gammas and suffix sort) and `write k-1` (the section of
+    /// the order below, which needs order k's gammas as its backoffs), then `write N` and
+    /// `finish` (the ARPA's last bytes and rename, the temp files' removal). Empty where the
+    /// stages run elsewhere (the partitioned estimator's tasks).
     pub stage_seconds: Vec<(String, f64)>,
 }
 
