@@ -15,9 +15,17 @@
 //!    prepended (`add_dummy_prefix`); spaces written as `▁` (`escape_whitespaces`).
 //! 2. Segmentation by the model type:
 //!    * unigram: Viterbi over all pieces matching at each character (a trie of the normal,
-//!      user-defined and unused pieces; unused ones never chosen); a user-defined piece scores
-//!      `length * max_score - 0.1` so it always wins; where no piece covers a character, that
-//!      character is one unknown piece scoring `min_score - 10`. Ties keep the first path found.
+//!      user-defined and unused pieces; unused ones never chosen); a user-defined piece of
+//!      `length` bytes scores `0.1 * (length - 1)` so it always wins; where no piece covers a
+//!      character, that character is one unknown piece scoring `min_score - 10`. Ties keep the
+//!      first path found. Path scores are `f32` sums; once the best score into the position
+//!      being extended passes 100,000 in magnitude, it is subtracted from the scores of every
+//!      position reached so far (SentencePiece's reset, which keeps a long text's sums
+//!      where `f32` still tells pieces apart). This is `EncodeOptimized` as sentencepiece 0.2.2
+//!      and later have it; 0.2.1 and earlier sum a piece's path in `f64` (a tie between
+//!      equal-scoring splits can go the other way) with no reset, and score a user-defined
+//!      piece `length * max_score - 0.1`.
+//!      A unigram model with a NaN or infinite score is refused, as SentencePiece refuses it.
 //!    * BPE: characters (user-defined symbols whole and frozen), then repeatedly the adjacent
 //!      pair whose merge is a piece with the highest score (the leftmost on ties) is merged;
 //!      merged unused pieces are split back into their parts.
@@ -302,6 +310,10 @@ pub enum Out<'a> {
 
 const UNK_PENALTY: f32 = 10.0;
 
+/// The magnitude of a best path's score past which the unigram Viterbi rebases the scores
+/// (SentencePiece's `kScoreResetThreshold`).
+const SCORE_RESET: f32 = 100_000.0;
+
 /// The best path into one position of the unigram lattice.
 #[derive(Debug, Clone, Copy)]
 struct Best {
@@ -351,8 +363,8 @@ impl SentencePiece {
         let mut reserved = FxHashMap::default();
         let mut unk_id = None;
         let mut byte_ids = vec![None; 256];
+        // SentencePiece's start (FLT_MAX), kept when no normal piece lowers it.
         let mut min_score = f32::MAX;
-        let mut max_score = f32::MIN_POSITIVE;
         let mut user_keys: Vec<(&[u8], u32, f32)> = Vec::new();
         let mut trie_keys: Vec<(&[u8], u32, PieceType, f32)> = Vec::new();
         for (id, p) in proto.pieces.iter().enumerate() {
@@ -381,10 +393,7 @@ impl SentencePiece {
                         byte_ids[b as usize] = Some(id);
                     }
                 }
-                PieceType::Normal => {
-                    min_score = min_score.min(p.score);
-                    max_score = max_score.max(p.score);
-                }
+                PieceType::Normal => min_score = min_score.min(p.score),
                 _ => {}
             }
             if normal {
@@ -392,12 +401,6 @@ impl SentencePiece {
             }
         }
         let unk_id = unk_id.ok_or_else(|| fail("no unknown piece".into()))?;
-        if min_score == f32::MAX {
-            min_score = 0.0;
-        }
-        if max_score == f32::MIN_POSITIVE {
-            max_score = 0.0;
-        }
         if proto.byte_fallback && byte_ids.iter().any(Option::is_none) {
             return Err(fail(
                 "byte_fallback is on but not all 256 byte pieces exist".into(),
@@ -415,15 +418,26 @@ impl SentencePiece {
             trie: Trie::build(&user_keys),
         };
         let trie = if proto.model_type == ModelType::Unigram {
+            if let Some((id, p)) = proto
+                .pieces
+                .iter()
+                .enumerate()
+                .find(|(_, p)| !p.score.is_finite())
+            {
+                return Err(fail(format!(
+                    "piece {id} ({:?}) scores {}",
+                    p.piece, p.score
+                )));
+            }
             // The pieces Viterbi may choose, with the score it gives them: unused pieces are
             // never chosen (SentencePiece skips them), a user-defined piece scores
-            // `length * max_score - 0.1` so it always wins.
+            // `0.1 * (length - 1)` (an f64 product, kept as f32) so it always wins.
             let keys: Vec<(&[u8], u32, f32)> = trie_keys
                 .iter()
                 .filter(|k| k.2 != PieceType::Unused)
                 .map(|&(key, id, kind, score)| {
                     let score = if kind == PieceType::UserDefined {
-                        (key.len() as f64 * f64::from(max_score) - 0.1) as f32
+                        (0.1 * (key.len() as f64 - 1.0)) as f32
                     } else {
                         score
                     };
@@ -627,14 +641,31 @@ impl SentencePiece {
         best.clear();
         best.resize(size + 1, Best::UNSET);
         let unk_score = self.min_score - UNK_PENALTY;
+        // The furthest position a path has reached.
+        let mut frontier = 0usize;
         let mut start = 0;
         while start < size {
-            let till_here = best[start].score;
+            let mut till_here = best[start].score;
+            // Two comparisons, as the C++ (a NaN score, reachable from a model without normal
+            // pieces, passes neither).
+            #[allow(clippy::manual_range_contains)]
+            let far = till_here < -SCORE_RESET || till_here > SCORE_RESET;
+            if far {
+                // Rebase every position reached so far on this one (SentencePiece's reset).
+                let offset = till_here;
+                for (i, b) in best.iter_mut().enumerate().take(frontier + 1).skip(start) {
+                    if i == start || b.id != Best::UNSET.id {
+                        b.score -= offset;
+                    }
+                }
+                till_here = 0.0;
+            }
             let mblen = one_char_len(bytes[start]).min(size - start);
             let mut single = false;
             // Scores and path sums are single-precision floats, as in SentencePiece (the
             // rounding decides between paths of equal exact score).
             self.trie.prefixes(&bytes[start..], |len, id, score| {
+                frontier = frontier.max(start + len);
                 let candidate = score + till_here;
                 let target = &mut best[start + len];
                 if target.id == Best::UNSET.id || candidate > target.score {
@@ -647,6 +678,7 @@ impl SentencePiece {
                 single |= len == mblen;
             });
             if !single {
+                frontier = frontier.max(start + mblen);
                 let candidate = unk_score + till_here;
                 let target = &mut best[start + mblen];
                 if target.id == Best::UNSET.id || candidate > target.score {
@@ -858,7 +890,68 @@ fn split_words(text: &str, suffix: bool) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
+    use super::proto::test_writer::{bytes_field, varint};
     use super::*;
+
+    /// A unigram model (no charsmap) of `(piece, score, type)` pieces, type as in the proto
+    /// (1 normal, 2 unknown, 4 user-defined).
+    fn unigram_model(pieces: &[(&str, f32, u64)]) -> Vec<u8> {
+        let mut m = Vec::new();
+        for &(text, score, kind) in pieces {
+            let mut p = Vec::new();
+            bytes_field(1, text.as_bytes(), &mut p);
+            p.push(2 << 3 | 5);
+            p.extend_from_slice(&score.to_le_bytes());
+            varint(3 << 3, &mut p);
+            varint(kind, &mut p);
+            bytes_field(1, &p, &mut m);
+        }
+        let mut t = Vec::new();
+        varint(3 << 3, &mut t);
+        varint(1, &mut t); // unigram
+        bytes_field(2, &t, &mut m);
+        m
+    }
+
+    #[test]
+    fn a_unigram_model_scoring_nan_or_infinity_is_refused() {
+        for bad in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            let m = unigram_model(&[("<unk>", 0.0, 2), ("\u{2581}a", bad, 1), ("a", -1.0, 1)]);
+            let err = SentencePiece::from_bytes(&m, "m.model")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("m.model") && err.contains("piece 1"), "{err}");
+        }
+        let good = unigram_model(&[("<unk>", 0.0, 2), ("\u{2581}a", -2.0, 1), ("a", -1.0, 1)]);
+        assert!(SentencePiece::from_bytes(&good, "m.model").is_ok());
+    }
+
+    /// Past a best score of 100,000 in magnitude the Viterbi rebases every score reached on
+    /// the position it extends (sentencepiece's parity on long texts is in
+    /// tests/test_sentencepiece.py): 30,000 `a` (-142,500 in all) still split into `aa`
+    /// pieces (-9.5, better than two `a`), and the best path goes on through a user-defined
+    /// piece after them.
+    #[test]
+    fn long_texts_keep_their_best_path_across_the_score_reset() {
+        let m = unigram_model(&[
+            ("<unk>", 0.0, 2),
+            ("a", -5.0, 1),
+            ("aa", -9.5, 1),
+            ("\u{2581}", -1.0, 1),
+            ("<u>", 0.0, 4),
+        ]);
+        let sp = SentencePiece::from_bytes(&m, "m.model").unwrap();
+        let text = format!("{}<u>a", "a".repeat(30_000));
+        let mut pieces = Vec::new();
+        sp.encode_normalized(&text, &mut |o| {
+            if let Out::Text(t, _) = o {
+                pieces.push(t.to_string());
+            }
+        });
+        let mut want = vec!["aa".to_string(); 15_000];
+        want.extend(["<u>", "a"].map(String::from));
+        assert_eq!(pieces, want);
+    }
 
     /// Trie keys for `keys`: each key's id is its index, its score 0.
     fn key_refs(keys: &[Vec<u8>]) -> Vec<(&[u8], u32, f32)> {
