@@ -183,3 +183,153 @@ def test_long_documents_equal(models, name):
         assert ours.encode_as_pieces(doc) == theirs.encode_as_pieces(doc)
         assert ours.encode_as_ids(doc) == theirs.encode_as_ids(doc)
     assert ours.tokenize_batch(docs) == [theirs.encode_as_pieces(d) for d in docs]
+
+
+# Models written by hand (a few lines of protobuf), loaded by both: the edges a trainer never
+# writes, where sentencepiece 0.2.2+ decides (its refusals included).
+NORMAL, UNKNOWN, CONTROL, USER, UNUSED, BYTE = 1, 2, 3, 4, 5, 6
+
+
+def _varint(x: int) -> bytes:
+    out = bytearray()
+    while x >= 0x80:
+        out.append(x & 0x7F | 0x80)
+        x >>= 7
+    out.append(x)
+    return bytes(out)
+
+
+def _field(n: int, payload: bytes) -> bytes:
+    return _varint(n << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _model(pieces, model_type: int, byte_fallback: bool = False) -> bytes:
+    """A ModelProto: `(text, score, type)` pieces, no charsmap, no dummy prefix."""
+    import struct
+
+    m = b""
+    for text, score, kind in pieces:
+        p = _field(1, text.encode()) + bytes([2 << 3 | 5]) + struct.pack("<f", score)
+        m += _field(1, p + _varint(3 << 3) + _varint(kind))
+    trainer = _varint(3 << 3) + _varint(model_type)
+    if byte_fallback:
+        trainer += _varint(35 << 3) + _varint(1)
+    normalizer = _field(1, b"identity") + _varint(3 << 3) + _varint(0)
+    return m + _field(2, trainer) + _field(3, normalizer)
+
+
+def _both(tmp_path, name: str, model: bytes):
+    path = tmp_path / f"{name}.model"
+    path.write_bytes(model)
+    try:
+        theirs = spm.SentencePieceProcessor(model_file=str(path))
+    except (RuntimeError, OSError):
+        with pytest.raises(kneser.FormatError, match=name):
+            kneser.SentencePiece(path)
+        return None
+    return kneser.SentencePiece(path), theirs
+
+
+UNIGRAM, BPE = 1, 2
+BYTES = [(f"<0x{b:02X}>", 0.0, BYTE) for b in range(256)]
+HAND_MODELS = {
+    # -0.0 ranks below 0.0: sentencepiece compares BPE scores by their bits.
+    "bpe-signed-zeros": (
+        [
+            ("<unk>", 0, UNKNOWN),
+            ("a", -1, NORMAL),
+            ("b", -1, NORMAL),
+            ("ab", 0.0, NORMAL),
+            ("ba", -0.0, NORMAL),
+        ],
+        BPE,
+        ["bab", "abab", "baba"],
+    ),
+    # A NaN score merges first in BPE (unigram models refuse it).
+    "bpe-nan": (
+        [
+            ("<unk>", 0, UNKNOWN),
+            ("a", -1, NORMAL),
+            ("b", -1, NORMAL),
+            ("ab", -5, NORMAL),
+            ("ba", float("nan"), NORMAL),
+        ],
+        BPE,
+        ["abab", "bab"],
+    ),
+    "unigram-nan": ([("<unk>", 0, UNKNOWN), ("a", float("nan"), NORMAL)], UNIGRAM, ["a"]),
+    "unigram-inf": ([("<unk>", 0, UNKNOWN), ("a", float("-inf"), NORMAL)], UNIGRAM, ["a"]),
+    # A character that is a control piece's text, and an unused piece never merged: unknown.
+    "bpe-control-and-unused": (
+        [
+            ("<unk>", 0, UNKNOWN),
+            ("c", 0, CONTROL),
+            ("u", -1, UNUSED),
+            ("a", -1, NORMAL),
+            ("ua", -2, NORMAL),
+        ],
+        BPE,
+        ["ca", "cca", "ua", "uu", "aua"],
+    ),
+    # A chain of 149 merged unused pieces: resegmented 100 levels down, the rest kept whole.
+    "bpe-deep-unused": (
+        [("<unk>", 0, UNKNOWN), ("a", -1, NORMAL)]
+        + [("a" * k, float(k), UNUSED) for k in range(2, 151)],
+        BPE,
+        ["a" * 150, "a" * 101, "a" * 99],
+    ),
+    "piece-7999-bytes": ([("<unk>", 0, UNKNOWN), ("a" * 7999, -1, NORMAL)], UNIGRAM, ["aa"]),
+    "piece-8000-bytes": ([("<unk>", 0, UNKNOWN), ("a" * 8000, -1, NORMAL)], UNIGRAM, ["aa"]),
+    "piece-with-nul": ([("<unk>", 0, UNKNOWN), ("a\0b", -1, NORMAL)], UNIGRAM, ["ab"]),
+    "unused-nul-placeholder": (
+        [("<unk>", 0, UNKNOWN), ("\0", 0, UNUSED), ("a", -1, NORMAL)],
+        UNIGRAM,
+        ["aa", "ab"],
+    ),
+    "byte-without-fallback": (
+        [("<unk>", 0, UNKNOWN), ("<0x41>", 0, BYTE), ("a", -1, NORMAL)],
+        UNIGRAM,
+        ["a"],
+    ),
+    "byte-lowercase-hex": (
+        [("<unk>", 0, UNKNOWN), *BYTES[:10], ("<0x0a>", 0, BYTE), *BYTES[11:], ("a", -1, NORMAL)],
+        UNIGRAM,
+        ["a"],
+        True,
+    ),
+    # One map in BPE: a control piece may not share a normal piece's text; in unigram it may.
+    "bpe-control-shares-text": (
+        [("<unk>", 0, UNKNOWN), ("a", 0, CONTROL), ("a", -1, NORMAL)],
+        BPE,
+        ["a"],
+    ),
+    "unigram-control-shares-text": (
+        [("<unk>", 0, UNKNOWN), ("a", 0, CONTROL), ("a", -1, NORMAL), ("b", -2, NORMAL)],
+        UNIGRAM,
+        ["ab", "ba"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(HAND_MODELS))
+def test_hand_written_models_as_sentencepiece_has_them(tmp_path, name):
+    pieces, model_type, texts, *fallback = HAND_MODELS[name]
+    both = _both(tmp_path, name, _model(pieces, model_type, bool(fallback)))
+    if both is None:
+        return  # both refused it
+    ours, theirs = both
+    for text in texts:
+        assert ours.encode_as_pieces(text) == theirs.encode_as_pieces(text), text
+        assert ours.encode_as_ids(text) == theirs.encode_as_ids(text), text
+
+
+def test_hand_written_refusals_are_sentencepieces(tmp_path):
+    """The refusals above are real ones: sentencepiece refuses each of these."""
+    refused = []
+    for name, (pieces, model_type, _texts, *fallback) in HAND_MODELS.items():
+        if _both(tmp_path, name, _model(pieces, model_type, bool(fallback))) is None:
+            refused.append(name)
+    assert refused == [
+        "unigram-nan", "unigram-inf", "piece-8000-bytes", "piece-with-nul",
+        "byte-without-fallback", "byte-lowercase-hex", "bpe-control-shares-text",
+    ]  # fmt: skip

@@ -310,6 +310,13 @@ pub enum Out<'a> {
 
 const UNK_PENALTY: f32 = 10.0;
 
+/// Pieces of this many bytes or more are refused (sentencepiece's `kMaxPieceSize`).
+const MAX_PIECE_BYTES: usize = 8000;
+
+/// How deep BPE's resegmentation of merged unused pieces goes (sentencepiece's
+/// `kMaxBpeResegmentDepth`).
+const MAX_RESEGMENT_DEPTH: usize = 100;
+
 /// The magnitude of a best path's score past which the unigram Viterbi rebases the scores
 /// (SentencePiece's `kScoreResetThreshold`).
 const SCORE_RESET: f32 = 100_000.0;
@@ -367,17 +374,39 @@ impl SentencePiece {
         let mut min_score = f32::MAX;
         let mut user_keys: Vec<(&[u8], u32, f32)> = Vec::new();
         let mut trie_keys: Vec<(&[u8], u32, PieceType, f32)> = Vec::new();
+        if let Some((id, p)) =
+            (proto.pieces.iter().enumerate()).find(|(_, p)| p.piece.len() >= MAX_PIECE_BYTES)
+        {
+            let n = p.piece.len();
+            return Err(fail(format!("piece {id} is too long ({n} bytes)")));
+        }
+        // A BPE model keeps every piece in one map (sentencepiece 0.2.2+), so a control piece
+        // may not share its text with a normal one there.
+        let one_map = proto.model_type == ModelType::Bpe;
         for (id, p) in proto.pieces.iter().enumerate() {
             let id = id as u32;
             if p.piece.is_empty() {
                 return Err(fail(format!("piece {id} is empty")));
             }
+            // An unused NUL piece is skipped (a placeholder); any other NUL is refused.
+            if p.piece == "\0" && p.kind == PieceType::Unused {
+                continue;
+            }
+            if p.piece.contains('\0') {
+                return Err(fail(format!("piece {id} holds a NUL character")));
+            }
             let normal = matches!(
                 p.kind,
                 PieceType::Normal | PieceType::UserDefined | PieceType::Unused
             );
-            let map = if normal { &mut index } else { &mut reserved };
-            if map.insert(p.piece.clone(), id).is_some() {
+            let (map, other) = if normal {
+                (&mut index, &reserved)
+            } else {
+                (&mut reserved, &index)
+            };
+            if (one_map && other.contains_key(&p.piece))
+                || map.insert(p.piece.clone(), id).is_some()
+            {
                 return Err(fail(format!("piece {:?} is defined twice", p.piece)));
             }
             match p.kind {
@@ -389,9 +418,16 @@ impl SentencePiece {
                 }
                 PieceType::UserDefined => user_keys.push((p.piece.as_bytes(), id, 0.0)),
                 PieceType::Byte => {
-                    if let Some(b) = parse_byte_piece(&p.piece) {
-                        byte_ids[b as usize] = Some(id);
+                    if !proto.byte_fallback {
+                        return Err(fail(format!(
+                            "byte piece {:?} but byte_fallback is off",
+                            p.piece
+                        )));
                     }
+                    let Some(b) = parse_byte_piece(&p.piece) else {
+                        return Err(fail(format!("byte piece {:?} is invalid", p.piece)));
+                    };
+                    byte_ids[b as usize] = Some(id);
                 }
                 PieceType::Normal => min_score = min_score.min(p.score),
                 _ => {}
@@ -725,11 +761,12 @@ impl SentencePiece {
             }
         }
         impl Ord for Pair {
-            // The greatest pops first: the highest score, then the leftmost.
+            // The greatest pops first: the highest score, then the leftmost. Scores compare as
+            // sentencepiece 0.2.2+ compares them, by their bits (IEEE total order: -0.0 below
+            // 0.0, NaNs at the ends).
             fn cmp(&self, o: &Self) -> std::cmp::Ordering {
                 self.score
-                    .partial_cmp(&o.score)
-                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .total_cmp(&o.score)
                     .then_with(|| o.left.cmp(&self.left))
             }
         }
@@ -823,28 +860,39 @@ impl SentencePiece {
                 &mut rev_merge,
             );
         }
+        // A merged unused piece goes back to the two it was merged from, at most
+        // `MAX_RESEGMENT_DEPTH` levels down (deeper, it stays whole); a piece that is not a
+        // normal, user-defined or unused one (a character that is the text of a control or
+        // byte piece, or of none), and an unused piece never merged, is unknown.
         fn resegment<'a>(
             sp: &SentencePiece,
             w: &'a str,
             rev: &FxHashMap<&'a str, (&'a str, &'a str)>,
+            depth: usize,
             emit: &mut dyn FnMut(&'a str, u32),
         ) {
-            let id = sp.piece_to_id(w);
+            let id = sp.index.get(w).copied();
+            if depth > MAX_RESEGMENT_DEPTH {
+                return emit(w, id.unwrap_or(sp.unk_id));
+            }
+            let Some(id) = id else {
+                return emit(w, sp.unk_id);
+            };
             if !sp.is_unused(id) {
                 return emit(w, id);
             }
             match rev.get(w) {
                 Some(&(a, b)) => {
-                    resegment(sp, a, rev, emit);
-                    resegment(sp, b, rev, emit);
+                    resegment(sp, a, rev, depth + 1, emit);
+                    resegment(sp, b, rev, depth + 1, emit);
                 }
-                None => emit(w, id),
+                None => emit(w, sp.unk_id),
             }
         }
         let mut i = 0isize;
         while i >= 0 {
             let s = &symbols[i as usize];
-            resegment(self, &text[s.start..s.start + s.len], &rev_merge, emit);
+            resegment(self, &text[s.start..s.start + s.len], &rev_merge, 0, emit);
             i = s.next;
         }
     }
@@ -852,8 +900,10 @@ impl SentencePiece {
 
 /// The byte of a `<0xXX>` piece.
 fn parse_byte_piece(piece: &str) -> Option<u8> {
+    // Exactly `<0x%02X>`: two upper-case hex digits, as sentencepiece writes and reads them.
     let hex = piece.strip_prefix("<0x")?.strip_suffix('>')?;
-    if hex.len() != 2 {
+    let upper = |c: &u8| c.is_ascii_digit() || (b'A'..=b'F').contains(c);
+    if hex.len() != 2 || !hex.as_bytes().iter().all(upper) {
         return None;
     }
     u8::from_str_radix(hex, 16).ok()
