@@ -11,6 +11,7 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
     python tests/oracle_sweep.py jieba    [--seed 0] [--cases 8000]
     python tests/oracle_sweep.py ccnet    [--seed 0] [--cases 5000]
     python tests/oracle_sweep.py sentencepiece [--seed 0] [--cases 1500]
+    python tests/oracle_sweep.py sentencepiece-hand [--seed 0] [--cases 1500]
     python tests/oracle_sweep.py ccnet-doc [--seed 0] [--cases 300]
     python tests/oracle_sweep.py jieba-dict [--seed 0] [--cases 400]
     python tests/oracle_sweep.py usage    [--seed 0] [--cases 100]
@@ -68,6 +69,10 @@ KenLM binaries, which CI does not have); what a sweep finds becomes a stored cas
   fallback; user-defined symbols; no dummy prefix, extra whitespace kept), then
   ``kneser.SentencePiece`` against ``SentencePieceProcessor`` on random strings: pieces and ids,
   ``--cases`` strings per model.
+- ``sentencepiece-hand``: ``--cases`` models written by hand (a few pieces over a two- to
+  four-letter alphabet, random piece types, scores that tie, -0.0, unigram/BPE/char/word, byte
+  fallback), loaded by both: both refuse, or give the same pieces and ids on random strings
+  and on one of 30,000 characters (past the unigram score reset).
 - ``ccnet-doc``: CCNet's whole flow per case: a ``lm_sp`` directory of one or two languages (a
   SentencePiece model of a random kind trained by the sentencepiece package on normalized random
   text, a lmplz model of its pieces as ARPA, probing or trie), a ``cutoff.csv`` (percentiles of
@@ -966,6 +971,71 @@ def sentencepiece_cases(seed: int, cases: int, work: Path) -> int:
     return bad
 
 
+def sentencepiece_hand_cases(seed: int, cases: int, work: Path) -> int:
+    """Random models written by hand (``tests/test_sentencepiece.py``'s writer): a few pieces
+    over a small alphabet, random types (normal, user-defined, unused, control), scores drawn
+    to tie (small integers, -0.0 and 0.0) or not, unigram or BPE (now and then char or word),
+    byte fallback, the whitespace flags; random texts of the alphabet, and a long one past the
+    unigram score reset. Both refuse the model, or both give the same pieces and ids."""
+    import sentencepiece as spm
+
+    import kneser
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_sentencepiece import BYTES, CONTROL, NORMAL, UNKNOWN, UNUSED, USER, _model
+
+    rng = random.Random(seed)
+    work.mkdir(parents=True, exist_ok=True)
+    bad = refused = 0
+    for case in range(cases):
+        alphabet = rng.choice(["ab", "abc", "abc\u2581", "ab\u4e2d", "ab "])
+        texts: set[str] = set()
+        while len(texts) < rng.randint(3, 40):
+            texts.add("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4))))
+        scores = [0.0, -0.0, -1.0, -2.0, -1.5, -3.0]
+        pieces = [("<unk>", 0.0, UNKNOWN)]
+        for t in sorted(texts, key=lambda _: rng.random()):
+            kind = rng.choices([NORMAL, USER, UNUSED, CONTROL], [16, 1, 2, 1])[0]
+            score = rng.choice(scores) if rng.random() < 0.6 else -rng.uniform(0, 12)
+            pieces.append((t, score, kind))
+        rng.shuffle(pieces)
+        fallback = rng.random() < 0.2
+        if fallback:
+            pieces += [p for p in BYTES if p[0] not in texts]
+        model_type = rng.choices([1, 2, 3, 4], [10, 10, 1, 1])[0]
+        path = work / f"{seed}-{case}.model"
+        path.write_bytes(_model(pieces, model_type, fallback))
+        try:
+            theirs = spm.SentencePieceProcessor(model_file=str(path))
+        except (RuntimeError, OSError) as e:
+            try:
+                kneser.SentencePiece(path)
+            except kneser.FormatError:
+                refused += 1
+                continue
+            bad += 1
+            print(f"{path}: sentencepiece refuses it ({e}), kneser loads it")
+            continue
+        try:
+            ours = kneser.SentencePiece(path)
+        except kneser.FormatError as e:
+            bad += 1
+            print(f"{path}: kneser refuses it ({e}), sentencepiece loads it")
+            continue
+        pool = alphabet + "  "
+        samples = ["".join(rng.choice(pool) for _ in range(rng.randint(0, 40))) for _ in range(30)]
+        samples.append("".join(rng.choice(pool) for _ in range(30_000)))
+        for s in samples:
+            want = (theirs.encode_as_pieces(s), theirs.encode_as_ids(s))
+            got = (ours.encode_as_pieces(s), list(ours.encode_as_ids(s)))
+            if want != got:
+                bad += 1
+                print(f"{path}: {s[:60]!r}: sentencepiece {want[0][:12]}, kneser {got[0][:12]}")
+                break
+    print(f"{refused} of {cases} models refused by both")
+    return bad
+
+
 def ccnet_doc_case(rng: random.Random, d: Path) -> str | None:
     """One CCNet lm_dir (one or two languages, each a SentencePiece model of a random kind and a
     lmplz model of its pieces in a random layout), a cutoff.csv, random documents: kneser's
@@ -1125,7 +1195,7 @@ def ccnet_doc_case(rng: random.Random, d: Path) -> str | None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sweeps = ["estimate", "binary", "query", "arpa", "kenlm", "jieba", "ccnet", "sentencepiece"]
-    sweeps += ["ccnet-doc", "jieba-dict", "usage", "memory", "abbrev"]
+    sweeps += ["ccnet-doc", "jieba-dict", "usage", "memory", "abbrev", "sentencepiece-hand"]
     ap.add_argument("sweep", choices=sweeps)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cases", type=int, default=300)
@@ -1140,6 +1210,10 @@ def main() -> int:
     if args.sweep == "sentencepiece":
         bad = sentencepiece_cases(args.seed, args.cases, args.work / "sentencepiece")
         print(f"{bad} of {args.cases} strings per model differ")
+        return int(bad > 0)
+    if args.sweep == "sentencepiece-hand":
+        bad = sentencepiece_hand_cases(args.seed, args.cases, args.work / "sentencepiece-hand")
+        print(f"{bad} of {args.cases} models differ")
         return int(bad > 0)
     if args.sweep == "jieba-dict":
         bad = jieba_dict_cases(args.seed, args.cases, args.work / "jieba-dict")

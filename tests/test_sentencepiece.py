@@ -230,7 +230,7 @@ def _both(tmp_path, name: str, model: bytes):
     return kneser.SentencePiece(path), theirs
 
 
-UNIGRAM, BPE = 1, 2
+UNIGRAM, BPE, WORD, CHAR = 1, 2, 3, 4
 BYTES = [(f"<0x{b:02X}>", 0.0, BYTE) for b in range(256)]
 HAND_MODELS = {
     # -0.0 ranks below 0.0: sentencepiece compares BPE scores by their bits.
@@ -277,6 +277,36 @@ HAND_MODELS = {
         + [("a" * k, float(k), UNUSED) for k in range(2, 151)],
         BPE,
         ["a" * 150, "a" * 101, "a" * 99],
+    ),
+    # A merged unused piece is resegmented into parts taken where it was last merged: the
+    # unknown run they start is counted in the text, not read off their slices (kneser once
+    # panicked on "abzzab").
+    "bpe-unused-parts-elsewhere": (
+        [("<unk>", 0, UNKNOWN), ("ab", -1, UNUSED), ("c", -1, NORMAL)],
+        BPE,
+        ["abzab", "abzzab", "abcab", "zab", "abab"],
+    ),
+    # Char and word models: an unused piece, or a control piece's text, is unknown.
+    "char-unused-and-control": (
+        [("<unk>", 0, UNKNOWN), ("a", -1, UNUSED), ("b", 0, CONTROL), ("c", -1, NORMAL)],
+        CHAR,
+        ["abc", "cab", "ca", "aab"],
+    ),
+    "char-control-bytes": (
+        [("<unk>", 0, UNKNOWN), ("a", 0, CONTROL), ("b", -1, NORMAL), *BYTES],
+        CHAR,
+        ["ab", "ba", "aab"],
+        True,
+    ),
+    "word-unused-and-control": (
+        [
+            ("<unk>", 0, UNKNOWN),
+            ("a", -1, UNUSED),
+            ("\u2581b", -1, NORMAL),
+            ("\u2581c", 0, CONTROL),
+        ],
+        WORD,
+        ["a b c", "b a", "c c b"],
     ),
     "piece-7999-bytes": ([("<unk>", 0, UNKNOWN), ("a" * 7999, -1, NORMAL)], UNIGRAM, ["aa"]),
     "piece-8000-bytes": ([("<unk>", 0, UNKNOWN), ("a" * 8000, -1, NORMAL)], UNIGRAM, ["aa"]),

@@ -302,7 +302,8 @@ pub struct SentencePiece {
 /// One piece of an encoding: a slice of the normalized text, or a byte-fallback piece.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Out<'a> {
-    /// A piece whose text is this slice of the normalized input.
+    /// A piece: its text (a slice of the normalized input holding it, not necessarily at the
+    /// piece's own position) and its id.
     Text(&'a str, u32),
     /// A byte-fallback piece: its id in the vocabulary.
     Id(u32),
@@ -601,9 +602,12 @@ impl SentencePiece {
 
     /// Segments already-normalized text, then applies byte fallback to unknown pieces.
     fn encode_normalized<'a>(&self, normalized: &'a str, f: &mut dyn FnMut(Out<'a>)) {
-        let base = normalized.as_ptr() as usize;
-        // A run of unknown pieces, as a byte range of `normalized` (pieces are contiguous).
+        // A run of unknown pieces, as a byte range of `normalized`. The pieces spell the text
+        // in order, so a piece covers the bytes after the ones before it; its slice may lie
+        // elsewhere (BPE resegments a merged unused piece into parts taken where that piece
+        // was first merged), so the range is counted, not read off the slices.
         let mut pending: Option<(usize, usize)> = None;
+        let mut covered = 0usize;
         let flush = |range: (usize, usize), f: &mut dyn FnMut(Out<'a>)| {
             let s = &normalized[range.0..range.1];
             if self.byte_fallback {
@@ -617,7 +621,8 @@ impl SentencePiece {
             }
         };
         let mut emit = |s: &'a str, id: u32| {
-            let start = s.as_ptr() as usize - base;
+            let start = covered;
+            covered += s.len();
             if id == self.unk_id {
                 pending = Some(match pending {
                     Some((ps, _)) => (ps, start + s.len()),
@@ -638,18 +643,28 @@ impl SentencePiece {
                 while !rest.is_empty() {
                     let (n, _) = self.matcher.prefix_match(rest);
                     let w = &rest[..n];
-                    emit(w, self.piece_to_id(w));
+                    emit(w, self.encodable_id(w));
                     rest = &rest[n..];
                 }
             }
             ModelType::Word => {
                 for w in split_words(normalized, self.treat_whitespace_as_suffix) {
-                    emit(w, self.piece_to_id(w));
+                    emit(w, self.encodable_id(w));
                 }
             }
         }
         if let Some(range) = pending {
             flush(range, f);
+        }
+    }
+
+    /// The id a char or word model gives the piece `w`: a normal or user-defined piece's,
+    /// else the unknown id (an unused piece, or a control or byte piece's text, is unknown
+    /// there since sentencepiece 0.2.2).
+    fn encodable_id(&self, w: &str) -> u32 {
+        match self.index.get(w) {
+            Some(&id) if !self.is_unused(id) => id,
+            _ => self.unk_id,
         }
     }
 
