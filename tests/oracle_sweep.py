@@ -975,8 +975,9 @@ def sentencepiece_hand_cases(seed: int, cases: int, work: Path) -> int:
     """Random models written by hand (``tests/test_sentencepiece.py``'s writer): a few pieces
     over a small alphabet, random types (normal, user-defined, unused, control), scores drawn
     to tie (small integers, -0.0 and 0.0) or not, unigram or BPE (now and then char or word),
-    byte fallback, the whitespace flags; random texts of the alphabet, and a long one past the
-    unigram score reset. Both refuse the model, or both give the same pieces and ids."""
+    byte fallback, random normalizer and whitespace flags; random texts of the alphabet, and a
+    long one past the unigram score reset. Both refuse the model, or both give the same pieces
+    and ids."""
     import sentencepiece as spm
 
     import kneser
@@ -1004,7 +1005,10 @@ def sentencepiece_hand_cases(seed: int, cases: int, work: Path) -> int:
             pieces += [p for p in BYTES if p[0] not in texts]
         model_type = rng.choices([1, 2, 3, 4], [10, 10, 1, 1])[0]
         path = work / f"{seed}-{case}.model"
-        path.write_bytes(_model(pieces, model_type, fallback))
+        names = ["add_dummy_prefix", "remove_extra_whitespaces", "escape_whitespaces"]
+        names += ["treat_whitespace_as_suffix", "allow_whitespace_only_pieces"]
+        flags = {name: rng.random() < 0.5 for name in names}
+        path.write_bytes(_model(pieces, model_type, fallback, **flags))
         try:
             theirs = spm.SentencePieceProcessor(model_file=str(path))
         except (RuntimeError, OSError) as e:

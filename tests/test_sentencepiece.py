@@ -203,18 +203,25 @@ def _field(n: int, payload: bytes) -> bytes:
     return _varint(n << 3 | 2) + _varint(len(payload)) + payload
 
 
-def _model(pieces, model_type: int, byte_fallback: bool = False) -> bytes:
-    """A ModelProto: `(text, score, type)` pieces, no charsmap, no dummy prefix."""
+def _model(pieces, model_type: int, byte_fallback: bool = False, **flags: bool) -> bytes:
+    """A ModelProto: `(text, score, type)` pieces, no charsmap, no dummy prefix unless
+    `flags` say otherwise (`add_dummy_prefix`, `remove_extra_whitespaces`,
+    `escape_whitespaces`, `treat_whitespace_as_suffix`, `allow_whitespace_only_pieces`)."""
     import struct
+
+    def flag(number: int, name: str, default: bool) -> bytes:
+        return _varint(number << 3) + _varint(int(flags.pop(name, default)))
 
     m = b""
     for text, score, kind in pieces:
         p = _field(1, text.encode()) + bytes([2 << 3 | 5]) + struct.pack("<f", score)
         m += _field(1, p + _varint(3 << 3) + _varint(kind))
-    trainer = _varint(3 << 3) + _varint(model_type)
-    if byte_fallback:
-        trainer += _varint(35 << 3) + _varint(1)
-    normalizer = _field(1, b"identity") + _varint(3 << 3) + _varint(0)
+    trainer = _varint(3 << 3) + _varint(model_type) + flag(35, "byte_fallback", byte_fallback)
+    trainer += flag(24, "treat_whitespace_as_suffix", False)
+    trainer += flag(26, "allow_whitespace_only_pieces", False)
+    normalizer = _field(1, b"identity") + flag(3, "add_dummy_prefix", False)
+    normalizer += flag(4, "remove_extra_whitespaces", True) + flag(5, "escape_whitespaces", True)
+    assert not flags, flags
     return m + _field(2, trainer) + _field(3, normalizer)
 
 
@@ -296,7 +303,7 @@ HAND_MODELS = {
         [("<unk>", 0, UNKNOWN), ("a", 0, CONTROL), ("b", -1, NORMAL), *BYTES],
         CHAR,
         ["ab", "ba", "aab"],
-        True,
+        {"byte_fallback": True},
     ),
     "word-unused-and-control": (
         [
@@ -307,6 +314,18 @@ HAND_MODELS = {
         ],
         WORD,
         ["a b c", "b a", "c c b"],
+    ),
+    # A word model splits before each ▁ even when the model says whitespace is a suffix.
+    "word-suffix-flag": (
+        [
+            ("<unk>", 0, UNKNOWN),
+            ("ba", -1, NORMAL),
+            ("ba\u2581", -1, NORMAL),
+            ("\u2581baa", -2, NORMAL),
+        ],
+        WORD,
+        ["ba baa", "ba baa ", " baa ba"],
+        {"treat_whitespace_as_suffix": True, "add_dummy_prefix": True},
     ),
     "piece-7999-bytes": ([("<unk>", 0, UNKNOWN), ("a" * 7999, -1, NORMAL)], UNIGRAM, ["aa"]),
     "piece-8000-bytes": ([("<unk>", 0, UNKNOWN), ("a" * 8000, -1, NORMAL)], UNIGRAM, ["aa"]),
@@ -325,7 +344,7 @@ HAND_MODELS = {
         [("<unk>", 0, UNKNOWN), *BYTES[:10], ("<0x0a>", 0, BYTE), *BYTES[11:], ("a", -1, NORMAL)],
         UNIGRAM,
         ["a"],
-        True,
+        {"byte_fallback": True},
     ),
     # One map in BPE: a control piece may not share a normal piece's text; in unigram it may.
     "bpe-control-shares-text": (
@@ -343,8 +362,8 @@ HAND_MODELS = {
 
 @pytest.mark.parametrize("name", list(HAND_MODELS))
 def test_hand_written_models_as_sentencepiece_has_them(tmp_path, name):
-    pieces, model_type, texts, *fallback = HAND_MODELS[name]
-    both = _both(tmp_path, name, _model(pieces, model_type, bool(fallback)))
+    pieces, model_type, texts, *options = HAND_MODELS[name]
+    both = _both(tmp_path, name, _model(pieces, model_type, **(options[0] if options else {})))
     if both is None:
         return  # both refused it
     ours, theirs = both
@@ -356,8 +375,9 @@ def test_hand_written_models_as_sentencepiece_has_them(tmp_path, name):
 def test_hand_written_refusals_are_sentencepieces(tmp_path):
     """The refusals above are real ones: sentencepiece refuses each of these."""
     refused = []
-    for name, (pieces, model_type, _texts, *fallback) in HAND_MODELS.items():
-        if _both(tmp_path, name, _model(pieces, model_type, bool(fallback))) is None:
+    for name, (pieces, model_type, _texts, *options) in HAND_MODELS.items():
+        model = _model(pieces, model_type, **(options[0] if options else {}))
+        if _both(tmp_path, name, model) is None:
             refused.append(name)
     assert refused == [
         "unigram-nan", "unigram-inf", "piece-8000-bytes", "piece-with-nul",

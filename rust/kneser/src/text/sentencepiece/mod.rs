@@ -29,7 +29,8 @@
 //!    * BPE: characters (user-defined symbols whole and frozen), then repeatedly the adjacent
 //!      pair whose merge is a piece with the highest score (the leftmost on ties) is merged;
 //!      merged unused pieces are split back into their parts.
-//!    * word: split before each `▁` (after, with `treat_whitespace_as_suffix`).
+//!    * word: split before each `▁` (also with `treat_whitespace_as_suffix`, as sentencepiece
+//!      does).
 //!    * char: one piece per character (user-defined symbols whole).
 //! 3. Consecutive unknown pieces are output as one (for every model type).
 //! 4. With `byte_fallback`, an unknown piece is written as the `<0xXX>` pieces of its bytes.
@@ -295,7 +296,6 @@ pub struct SentencePiece {
     matcher: PrefixMatcher,
     /// Unigram: all normal, user-defined and unused pieces.
     trie: Trie,
-    treat_whitespace_as_suffix: bool,
     name: String,
 }
 
@@ -506,7 +506,6 @@ impl SentencePiece {
             normalizer,
             matcher,
             trie,
-            treat_whitespace_as_suffix: proto.treat_whitespace_as_suffix,
             name: proto.normalizer_name,
         })
     }
@@ -648,7 +647,7 @@ impl SentencePiece {
                 }
             }
             ModelType::Word => {
-                for w in split_words(normalized, self.treat_whitespace_as_suffix) {
+                for w in split_words(normalized) {
                     emit(w, self.encodable_id(w));
                 }
             }
@@ -931,18 +930,14 @@ fn one_char_len(b: u8) -> usize {
     LEN[(b >> 4) as usize]
 }
 
-/// Words of normalized text: a new word at each `▁` (or after each, for suffix models).
-fn split_words(text: &str, suffix: bool) -> Vec<&str> {
+/// Words of normalized text: a new word at each `▁`. A word model splits so whatever
+/// `treat_whitespace_as_suffix` says (sentencepiece's `SplitIntoWords` with its defaults), a
+/// suffix model's `▁` then starting the next word.
+fn split_words(text: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     for (i, c) in text.char_indices() {
-        let ws = c == '\u{2581}';
-        if suffix {
-            if ws {
-                out.push(&text[start..i + c.len_utf8()]);
-                start = i + c.len_utf8();
-            }
-        } else if ws && i > start {
+        if c == '\u{2581}' && i > start {
             out.push(&text[start..i]);
             start = i;
         }
@@ -1122,8 +1117,8 @@ mod tests {
 
     #[test]
     fn words() {
-        assert_eq!(split_words("▁a▁bc", false), vec!["▁a", "▁bc"]);
-        assert_eq!(split_words("a▁bc▁", true), vec!["a▁", "bc▁"]);
+        assert_eq!(split_words("▁a▁bc"), vec!["▁a", "▁bc"]);
+        assert_eq!(split_words("a▁bc▁"), vec!["a", "▁bc", "▁"]);
         assert_eq!(parse_byte_piece("<0x0A>"), Some(10));
     }
 
