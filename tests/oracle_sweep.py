@@ -983,7 +983,7 @@ def sentencepiece_hand_cases(seed: int, cases: int, work: Path) -> int:
     import kneser
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from test_sentencepiece import BYTES, CONTROL, NORMAL, UNKNOWN, UNUSED, USER, _model
+    from test_sentencepiece import BYTE, BYTES, CONTROL, NORMAL, UNKNOWN, UNUSED, USER, _model
 
     rng = random.Random(seed)
     work.mkdir(parents=True, exist_ok=True)
@@ -1003,6 +1003,22 @@ def sentencepiece_hand_cases(seed: int, cases: int, work: Path) -> int:
         fallback = rng.random() < 0.2
         if fallback:
             pieces += [p for p in BYTES if p[0] not in texts]
+        if rng.random() < 0.15:  # something sentencepiece may refuse
+            i = rng.randrange(len(pieces))
+            text, score, kind = pieces[i]
+            pieces[i] = rng.choice(
+                [
+                    (text, float("nan"), kind),
+                    (text, rng.choice([float("inf"), float("-inf")]), kind),
+                    ("\0", score, rng.choice([UNUSED, NORMAL])),
+                    (text + "\0", score, kind),
+                    ("<0x41>", 0.0, BYTE),
+                    ("<0x4a>", 0.0, BYTE),
+                    ("a" * rng.choice([7999, 8000]), score, kind),
+                ]
+            )
+            if rng.random() < 0.5:
+                pieces.append((pieces[i][0], -1.0, rng.choice([NORMAL, CONTROL])))
         model_type = rng.choices([1, 2, 3, 4], [10, 10, 1, 1])[0]
         path = work / f"{seed}-{case}.model"
         names = ["add_dummy_prefix", "remove_extra_whitespaces", "escape_whitespaces"]

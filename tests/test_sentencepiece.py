@@ -335,6 +335,13 @@ HAND_MODELS = {
         UNIGRAM,
         ["aa", "ab"],
     ),
+    # With byte fallback a NUL piece of any type is taken as an unused placeholder.
+    "nul-piece-beside-bytes": (
+        [("<unk>", 0, UNKNOWN), ("\0", -0.5, NORMAL), ("a", -1, NORMAL), *BYTES],
+        UNIGRAM,
+        ["a", "ab", "a\0"],
+        {"byte_fallback": True},
+    ),
     "byte-without-fallback": (
         [("<unk>", 0, UNKNOWN), ("<0x41>", 0, BYTE), ("a", -1, NORMAL)],
         UNIGRAM,

@@ -362,8 +362,15 @@ impl SentencePiece {
             at: Location::new(name, 0),
             message: format!("not a SentencePiece model: {message}"),
         };
-        let proto = proto::parse_model(bytes)
+        let mut proto = proto::parse_model(bytes)
             .map_err(|e| fail(format!("{} at byte {}", e.message, e.offset)))?;
+        if proto.byte_fallback {
+            // A NUL piece beside byte fallback (which has `<0x00>`) is taken as unused, as
+            // sentencepiece 0.2.2+ takes it (a conversion scripts' slip, its issue 1308).
+            for p in proto.pieces.iter_mut().filter(|p| p.piece == "\0") {
+                p.kind = PieceType::Unused;
+            }
+        }
         if proto.pieces.is_empty() {
             return Err(fail("no pieces".into()));
         }
