@@ -975,7 +975,8 @@ def sentencepiece_hand_cases(seed: int, cases: int, work: Path) -> int:
     """Random models written by hand (``tests/test_sentencepiece.py``'s writer): a few pieces
     over a small alphabet, random types (normal, user-defined, unused, control), scores drawn
     to tie (small integers, -0.0 and 0.0) or not, unigram or BPE (now and then char or word),
-    byte fallback, random normalizer and whitespace flags; random texts of the alphabet, and a
+    byte fallback, random normalizer and whitespace flags, nmt_nfkc's charsmap (from a model
+    the sentencepiece package trains) or none; random texts of the alphabet, and a
     long one past the unigram score reset. Both refuse the model, or both give the same pieces
     and ids."""
     import sentencepiece as spm
@@ -983,13 +984,28 @@ def sentencepiece_hand_cases(seed: int, cases: int, work: Path) -> int:
     import kneser
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from test_sentencepiece import BYTE, BYTES, CONTROL, NORMAL, UNKNOWN, UNUSED, USER, _model
+    from test_sentencepiece import (
+        BYTE,
+        BYTES,
+        CONTROL,
+        NORMAL,
+        UNKNOWN,
+        UNUSED,
+        USER,
+        _charsmap,
+        _model,
+        train,
+    )
 
     rng = random.Random(seed)
     work.mkdir(parents=True, exist_ok=True)
+    # nmt_nfkc's rules, from a model the sentencepiece package trains (a third of the cases).
+    nfkc = _charsmap(train(work, "nfkc", normalization_rule_name="nmt_nfkc").read_bytes())
     bad = refused = 0
     for case in range(cases):
-        alphabet = rng.choice(["ab", "abc", "abc\u2581", "ab\u4e2d", "ab "])
+        charsmap = nfkc if rng.random() < 0.3 else b""
+        alphabets = ["ab", "abc", "abc\u2581", "ab\u4e2d", "ab "]
+        alphabet = rng.choice(alphabets + ["aＡａ①", "fiﬁ ", "e\u0301é"] * bool(charsmap))
         texts: set[str] = set()
         while len(texts) < rng.randint(3, 40):
             texts.add("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 4))))
@@ -1024,7 +1040,7 @@ def sentencepiece_hand_cases(seed: int, cases: int, work: Path) -> int:
         names = ["add_dummy_prefix", "remove_extra_whitespaces", "escape_whitespaces"]
         names += ["treat_whitespace_as_suffix", "allow_whitespace_only_pieces"]
         flags = {name: rng.random() < 0.5 for name in names}
-        path.write_bytes(_model(pieces, model_type, fallback, **flags))
+        path.write_bytes(_model(pieces, model_type, fallback, charsmap, **flags))
         try:
             theirs = spm.SentencePieceProcessor(model_file=str(path))
         except (RuntimeError, OSError) as e:

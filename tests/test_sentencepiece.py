@@ -203,10 +203,13 @@ def _field(n: int, payload: bytes) -> bytes:
     return _varint(n << 3 | 2) + _varint(len(payload)) + payload
 
 
-def _model(pieces, model_type: int, byte_fallback: bool = False, **flags: bool) -> bytes:
-    """A ModelProto: `(text, score, type)` pieces, no charsmap, no dummy prefix unless
-    `flags` say otherwise (`add_dummy_prefix`, `remove_extra_whitespaces`,
-    `escape_whitespaces`, `treat_whitespace_as_suffix`, `allow_whitespace_only_pieces`)."""
+def _model(
+    pieces, model_type: int, byte_fallback: bool = False, charsmap: bytes = b"", **flags: bool
+) -> bytes:
+    """A ModelProto: `(text, score, type)` pieces, the normalizer's `charsmap` (none: identity),
+    no dummy prefix unless `flags` say otherwise (`add_dummy_prefix`,
+    `remove_extra_whitespaces`, `escape_whitespaces`, `treat_whitespace_as_suffix`,
+    `allow_whitespace_only_pieces`)."""
     import struct
 
     def flag(number: int, name: str, default: bool) -> bytes:
@@ -219,10 +222,45 @@ def _model(pieces, model_type: int, byte_fallback: bool = False, **flags: bool) 
     trainer = _varint(3 << 3) + _varint(model_type) + flag(35, "byte_fallback", byte_fallback)
     trainer += flag(24, "treat_whitespace_as_suffix", False)
     trainer += flag(26, "allow_whitespace_only_pieces", False)
-    normalizer = _field(1, b"identity") + flag(3, "add_dummy_prefix", False)
+    normalizer = _field(1, b"nmt_nfkc" if charsmap else b"identity")
+    normalizer += _field(2, charsmap) if charsmap else b""
+    normalizer += flag(3, "add_dummy_prefix", False)
     normalizer += flag(4, "remove_extra_whitespaces", True) + flag(5, "escape_whitespaces", True)
     assert not flags, flags
     return m + _field(2, trainer) + _field(3, normalizer)
+
+
+def _charsmap(model: bytes) -> bytes:
+    """The precompiled charsmap of a serialized model (NormalizerSpec, field 3, its field 2)."""
+
+    def fields(buf: bytes):
+        i = 0
+        while i < len(buf):
+            key, i = _read_varint(buf, i)
+            wire = key & 7
+            if wire == 0:
+                value, i = _read_varint(buf, i)
+            elif wire == 2:
+                n, i = _read_varint(buf, i)
+                value, i = buf[i : i + n], i + n
+            else:  # fixed32 / fixed64
+                size = 4 if wire == 5 else 8
+                value, i = buf[i : i + size], i + size
+            yield key >> 3, value
+
+    spec = next(v for n, v in fields(model) if n == 3)
+    return next((v for n, v in fields(spec) if n == 2), b"")
+
+
+def _read_varint(buf: bytes, i: int) -> tuple[int, int]:
+    x = shift = 0
+    while True:
+        b = buf[i]
+        i += 1
+        x |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return x, i
 
 
 def _both(tmp_path, name: str, model: bytes):
@@ -365,6 +403,26 @@ HAND_MODELS = {
         ["ab", "ba"],
     ),
 }
+
+
+def test_hand_written_model_with_a_trained_charsmap(tmp_path):
+    """A trained model's nmt_nfkc charsmap under hand-written pieces, user-defined ones
+    among them: normalization first (a user-defined piece's text is left as it is), then the
+    pieces, as sentencepiece gives them."""
+    path = train(tmp_path, "nfkc", model_type="unigram", normalization_rule_name="nmt_nfkc")
+    charsmap = _charsmap(path.read_bytes())
+    assert len(charsmap) > 1000
+    pieces = [
+        ("<unk>", 0, UNKNOWN), ("a", -1, NORMAL), ("A", -1, NORMAL), ("1", -2, NORMAL),
+        ("fi", -1, NORMAL), ("ｆｉ", 0, USER), ("\u2581", -3, NORMAL), ("é", -1, NORMAL),
+    ]  # fmt: skip
+    for model_type in (UNIGRAM, BPE):
+        model = _model(pieces, model_type, charsmap=charsmap, add_dummy_prefix=True)
+        ours, theirs = _both(tmp_path, f"nfkc-{model_type}", model)
+        for text in ["ａＡ①ﬁ", "ｆｉ fi ﬁ", "e\u0301 é", "  Ａ  ｆｉｆｉ  "]:
+            assert ours.normalize(text) == theirs.normalize(text), text
+            assert ours.encode_as_pieces(text) == theirs.encode_as_pieces(text), text
+            assert ours.encode_as_ids(text) == theirs.encode_as_ids(text), text
 
 
 @pytest.mark.parametrize("name", list(HAND_MODELS))
