@@ -5,7 +5,8 @@
 PYTHON ?= python3
 FUZZ_SECONDS ?= 60
 FUZZ_CASES ?= 2000
-FUZZ_TARGETS = arpa_reader binary_reader counts_reader normalizer tokenizer segmenter
+FUZZ_TARGETS = arpa_reader binary_reader counts_reader normalizer tokenizer segmenter \
+	sentencepiece
 
 # A fast, unoptimised-LTO build for the edit-test loop (Cargo.toml's dev profile).
 build-dev:

@@ -15,16 +15,17 @@ use kneser::model::{LoadMethod, Model};
 use kneser::text::normalize::{CcnetOptions, Normalizer};
 use kneser::text::segment::Segmenter;
 use kneser::text::tokenize::{Mode, Tokenizer};
-use kneser::Cancel;
+use kneser::{Cancel, SentencePiece};
 
 /// The names of the targets, as directories under `fuzz/corpus/`.
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "arpa_reader",
     "binary_reader",
     "counts_reader",
     "normalizer",
     "tokenizer",
     "segmenter",
+    "sentencepiece",
 ];
 
 /// Runs the body named `target` on `data`.
@@ -36,6 +37,7 @@ pub fn run(target: &str, data: &[u8]) {
         "normalizer" => normalizer(data),
         "tokenizer" => tokenizer(data),
         "segmenter" => segmenter(data),
+        "sentencepiece" => sentencepiece(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -172,4 +174,42 @@ pub fn segmenter(data: &[u8]) {
         "the words do not join back to the text"
     );
     let _ = seg.cut(&text, true);
+}
+
+/// A SentencePiece `.model` (the bytes after the text) and a text to encode (the first byte's
+/// count of bytes after it): loading answers a model or a typed error; encoding gives ids of
+/// the vocabulary, the same ids one piece at a time as all at once, and (without byte
+/// fallback, whose pieces are `<0xXX>` names) pieces that spell the normalized text.
+pub fn sentencepiece(data: &[u8]) {
+    let (&k, rest) = data.split_first().unwrap_or((&0, &[]));
+    let k = usize::from(k).min(rest.len());
+    let (text, model) = rest.split_at(k);
+    let Some(sp) = checked(SentencePiece::from_bytes(model, "<fuzz>")) else {
+        return;
+    };
+    let text = String::from_utf8_lossy(text);
+    for t in [
+        text.as_ref(),
+        "",
+        " ",
+        "a b  c",
+        "\u{2581}ab\u{2581}",
+        "<0x41>\0x",
+    ] {
+        let pieces = sp.encode_as_pieces(t);
+        let ids = sp.encode_as_ids(t);
+        assert!(
+            ids.iter().all(|&id| (id as usize) < sp.len()),
+            "an id past the vocabulary"
+        );
+        let mut scratch = String::new();
+        let mut one = Vec::new();
+        sp.for_each_piece_id(t, &mut scratch, &mut |_, id| one.push(id));
+        assert_eq!(one, ids, "ids one piece at a time differ");
+        let mut normalized = String::new();
+        sp.normalize_into(t, &mut normalized);
+        if !pieces.iter().any(|p| p.starts_with("<0x")) {
+            assert_eq!(pieces.concat(), normalized, "pieces do not spell the text");
+        }
+    }
 }

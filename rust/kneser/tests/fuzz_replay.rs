@@ -191,6 +191,11 @@ fn fuzz_segmenter() {
 }
 
 #[test]
+fn fuzz_sentencepiece() {
+    fuzz("sentencepiece");
+}
+
+#[test]
 fn every_target_has_a_test() {
-    assert_eq!(bodies::TARGETS.len(), 6);
+    assert_eq!(bodies::TARGETS.len(), 7);
 }
