@@ -50,6 +50,10 @@ def test_os_errors_carry_errno_and_filename():
 def test_a_panic_becomes_internal_error_not_a_crash():
     with pytest.raises(kneser.InternalError, match="deliberate test panic"):
         _kneser._raise_core_error("panic")
+    # A short call (SentencePiece, a segmenter, a normalizer on one text) panicking with
+    # the GIL held is an InternalError too, not pyo3's PanicException.
+    with pytest.raises(kneser.InternalError, match="deliberate test panic"):
+        _kneser._raise_core_error("panic_held")
     # The interpreter is still alive and the module still works.
     assert _kneser._busy_wait(0.0) >= 0
 

@@ -62,6 +62,13 @@ where
     })
 }
 
+/// Runs a job that is too short to release the GIL for (a call on one short text) on this
+/// thread, GIL held; a panic becomes `kneser.InternalError` as in [`detach_short`], not pyo3's
+/// `PanicException`.
+pub fn guarded<T>(py: Python<'_>, job: impl FnOnce() -> T) -> PyResult<T> {
+    catch_unwind(AssertUnwindSafe(job)).map_err(|payload| panic_to_pyerr(py, payload))
+}
+
 /// Runs a short job without the GIL and without a worker thread; panics become
 /// `kneser.InternalError`.
 pub fn detach_short<T, F>(py: Python<'_>, job: F) -> PyResult<T>
@@ -92,11 +99,15 @@ fn busy_wait(py: Python<'_>, seconds: f64) -> PyResult<u64> {
     })
 }
 
-/// Test hook: raises the core error named `kind` through the normal mapping, or panics.
+/// Test hook: raises the core error named `kind` through the normal mapping, or panics (on a
+/// worker without the GIL; `panic_held`: on this thread, GIL held, as a short call does).
 #[pyfunction]
 #[pyo3(name = "_raise_core_error")]
 fn raise_core_error(py: Python<'_>, kind: &str) -> PyResult<()> {
     use kneser::Error;
+    if kind == "panic_held" {
+        return guarded(py, || panic!("deliberate test panic"));
+    }
     let kind = kind.to_string();
     run_detached(py, move |_| {
         Err(match kind.as_str() {

@@ -12,7 +12,7 @@ use pyo3::types::{PyBytes, PyInt, PyList, PyString, PyTuple};
 use rustc_hash::FxHashMap;
 
 use crate::borrow::{utf8_of, Texts};
-use crate::detach::run_detached;
+use crate::detach::{detach_short, guarded, run_detached};
 use crate::errors::to_pyerr;
 use crate::kenlm_api::Truthy;
 use crate::text::{extract_text, stopwords_arg, PyTokenizer};
@@ -375,14 +375,16 @@ impl PySegmenter {
         let seg = self.inner()?;
         let mut cache = self.strings.lock().map_err(|_| poisoned())?;
         if text.len() > DETACH_BYTES {
-            let words = py.detach(|| WordList::cut(&seg, text, cut_all));
+            let words = detach_short(py, || Ok(WordList::cut(&seg, text, cut_all)))?;
             return cache.list(py, &words);
         }
         // A short text is cut with the GIL held, each word's str made as it comes.
         let mut words = Vec::new();
-        seg.for_each_word_id(text, cut_all, &mut |w, id| {
-            words.push(cache.get_id(py, w, id))
-        });
+        guarded(py, || {
+            seg.for_each_word_id(text, cut_all, &mut |w, id| {
+                words.push(cache.get_id(py, w, id))
+            })
+        })?;
         PyList::new(py, words)
     }
 
@@ -422,9 +424,9 @@ impl PySegmenter {
             words
         };
         let words = if text.len() > DETACH_BYTES {
-            py.detach(|| cut(&text))
+            detach_short(py, || Ok(cut(&text)))?
         } else {
-            cut(&text)
+            guarded(py, || cut(&text))?
         };
         let mut cache = self.strings.lock().map_err(|_| poisoned())?;
         PyList::new(py, words.iter().map(|w| cache.get(py, w)))
@@ -466,9 +468,9 @@ impl PySegmenter {
             tokens
         };
         let tokens = if text.len() > DETACH_BYTES {
-            py.detach(|| tokenize(&text))
+            detach_short(py, || Ok(tokenize(&text)))?
         } else {
-            tokenize(&text)
+            guarded(py, || tokenize(&text))?
         };
         let mut cache = self.strings.lock().map_err(|_| poisoned())?;
         let items = tokens

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use kneser::{SentencePiece, SentencePieceType, Tokenizer, TokenizerMode};
 use pyo3::prelude::*;
 
-use crate::detach::detach_short;
+use crate::detach::{detach_short, guarded};
 use crate::text::{extract_text, PyTokenizer};
 
 /// A SentencePiece model (`.model` file), encoding text into the pieces
@@ -38,23 +38,25 @@ impl PySentencePiece {
     }
 
     /// The pieces of `text` (a str).
-    fn encode_as_pieces(&self, text: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
+    fn encode_as_pieces(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
         let text = extract_text(text, None)?;
-        Ok(self.sp.encode_as_pieces(&text))
+        guarded(py, || self.sp.encode_as_pieces(&text))
     }
 
     /// The piece ids of `text` (a str).
-    fn encode_as_ids(&self, text: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
+    fn encode_as_ids(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Vec<u32>> {
         let text = extract_text(text, None)?;
-        Ok(self.sp.encode_as_ids(&text))
+        guarded(py, || self.sp.encode_as_ids(&text))
     }
 
     /// SentencePiece's normalization of `text` (spaces as U+2581).
-    fn normalize(&self, text: &Bound<'_, PyAny>) -> PyResult<String> {
+    fn normalize(&self, py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<String> {
         let text = extract_text(text, None)?;
-        let mut out = String::new();
-        self.sp.normalize_into(&text, &mut out);
-        Ok(out)
+        guarded(py, || {
+            let mut out = String::new();
+            self.sp.normalize_into(&text, &mut out);
+            out
+        })
     }
 
     /// The id of `piece` (the unknown id when absent).

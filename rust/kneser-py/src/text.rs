@@ -19,7 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
 
 use crate::borrow::utf8_of;
-use crate::detach::{detach_short, run_detached};
+use crate::detach::{detach_short, guarded, run_detached};
 use crate::errors::format_error;
 use crate::segment::PySegmenter;
 use crate::sources::type_name;
@@ -486,9 +486,10 @@ impl PyNormalizer {
             }
             if let Some(utf8) = utf8_of(s) {
                 if utf8.len() < DETACH_BYTES {
-                    return Ok(self
-                        .inner
-                        .with_normalized(utf8, |out| same_or_new(s, utf8, out)));
+                    return guarded(py, || {
+                        self.inner
+                            .with_normalized(utf8, |out| same_or_new(s, utf8, out))
+                    });
                 }
             }
         }
@@ -737,7 +738,7 @@ impl PyTokenizer {
     ) -> PyResult<Bound<'py, PyList>> {
         let text = extract_text(text, None)?;
         let flat = if text.len() < DETACH_BYTES {
-            self.inner.flat_tokens(&text)
+            guarded(py, || self.inner.flat_tokens(&text))?
         } else {
             let tok = Arc::clone(&self.inner);
             detach_short(py, move || Ok(tok.flat_tokens(&text)))?

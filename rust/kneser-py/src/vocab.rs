@@ -22,7 +22,7 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use std::sync::Mutex;
 
 use crate::borrow::Texts;
-use crate::detach::{detach_short, run_detached, run_detached_feeding};
+use crate::detach::{detach_short, guarded, run_detached, run_detached_feeding};
 use crate::errors::{to_pyerr, IntoPyResult};
 use crate::sources::{not_a_text, required_corpus, Corpus};
 use crate::text::{extract_text, PyTokenizer};
@@ -334,9 +334,7 @@ impl PyVocab {
         let ids = if text.len() >= DETACH_BYTES {
             detach_short(py, || self.vocab.encode(&self.tokenizer, text, unknown))?
         } else {
-            self.vocab
-                .encode(&self.tokenizer, text, unknown)
-                .py_err(py)?
+            guarded(py, || self.vocab.encode(&self.tokenizer, text, unknown))?.py_err(py)?
         };
         Ok(PyArray1::from_vec(py, ids))
     }
