@@ -15,7 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use crate::borrow::Texts;
-use crate::detach::{detach_short, run_detached};
+use crate::detach::{detach_short, guarded, run_detached};
 use crate::kenlm_api::{kenlm_bytes, model_path, str_text, PyConfig, PyFullScoreReturn, Truthy};
 use crate::sources::type_name;
 
@@ -215,7 +215,8 @@ impl PyModel {
 
     /// Whether `word` (str or bytes) is in the vocabulary (`<unk>` is not, as in kenlm).
     fn __contains__(&self, word: &Bound<'_, PyAny>) -> PyResult<bool> {
-        Ok(self.inner.kenlm_contains(&kenlm_bytes(word)?))
+        let word_bytes = kenlm_bytes(word)?;
+        guarded(word.py(), || self.inner.kenlm_contains(&word_bytes))
     }
 
     /// The id of `word` (0 when unknown), as KenLM's `query` prints it.
@@ -236,7 +237,10 @@ impl PyModel {
     #[pyo3(signature = (sentence, bos = Truthy(true), eos = Truthy(true)), text_signature = "(self, sentence, bos=True, eos=True)")]
     fn score(&self, sentence: &Bound<'_, PyAny>, bos: Truthy, eos: Truthy) -> PyResult<f64> {
         let text = kenlm_bytes(sentence)?;
-        Ok(f64::from(self.inner.kenlm_score(&text, bos.0, eos.0)))
+        let score = guarded(sentence.py(), || {
+            self.inner.kenlm_score(&text, bos.0, eos.0)
+        })?;
+        Ok(f64::from(score))
     }
 
     /// An iterator over each word's `(log10 p, n-gram length, is OOV)`, `</s>` last with
@@ -259,7 +263,7 @@ impl PyModel {
         eos: Truthy,
     ) -> PyResult<Bound<'py, PyAny>> {
         let text = kenlm_bytes(sentence)?;
-        let scores = self.inner.kenlm_full_scores(&text, bos.0, eos.0);
+        let scores = guarded(py, || self.inner.kenlm_full_scores(&text, bos.0, eos.0))?;
         let list = PyList::new(
             py,
             scores
@@ -277,7 +281,8 @@ impl PyModel {
     /// Example:
     ///     >>> lm.perplexity("a b c")
     fn perplexity(&self, sentence: &Bound<'_, PyAny>) -> PyResult<f64> {
-        Ok(self.inner.kenlm_perplexity(&kenlm_bytes(sentence)?))
+        let text = kenlm_bytes(sentence)?;
+        guarded(sentence.py(), || self.inner.kenlm_perplexity(&text))
     }
 
     /// Scores many sentences in parallel with the GIL released; a float64 array in input order.
@@ -510,9 +515,10 @@ impl PyModel {
     ) -> PyResult<FullScore> {
         let state = in_state.try_borrow()?.inner;
         let mut out = State::default();
-        let s = self
-            .inner
-            .full_score(&state, self.inner.kenlm_index(word.as_bytes()), &mut out);
+        let s = guarded(in_state.py(), || {
+            let id = self.inner.kenlm_index(word.as_bytes());
+            self.inner.full_score(&state, id, &mut out)
+        })?;
         out_state.try_borrow_mut()?.inner = out;
         Ok(s)
     }
