@@ -164,7 +164,8 @@ impl PyNormalizer {
                 return Err(PyErr::fetch(py));
             }
             let mut range = 0..n;
-            let made = match self.inner.normalize_ucs4(input, out, &mut range) {
+            let normalized = guarded(py, || self.inner.normalize_ucs4(input, out, &mut range))?;
+            let made = match normalized {
                 None => return Ok(None),
                 Some(false) if range == (0..n) => s.clone(),
                 Some(false) => from_code_points(py, &input[range])?,
