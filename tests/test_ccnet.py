@@ -224,6 +224,25 @@ def test_odd_whitespace_and_unknown_pieces_as_ccnet(setup, tmp_path):
     assert sum("perplexity" in d for d in got) > 500
 
 
+def test_long_documents_as_ccnet(setup, tmp_path):
+    """Documents of thousands of lines, as web pages can be: CCNet encodes a document whole,
+    and past a best path score of 100,000 SentencePiece rebases its sums (kneser's
+    perplexities once differed from CCNet's on such documents)."""
+    rng = random.Random(5)
+    docs = []
+    for i, (lang, lines) in enumerate([("en", _en_lines()), ("zh", _zh_lines())] * 2):
+        body = [rng.choice(lines) for _ in range(rng.randint(1500, 3000))]
+        docs.append({"url": f"long-{i}", "raw_content": "\n".join(body), "language": lang})
+    assert min(len(d["raw_content"]) for d in docs) > 30_000
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    kneser.Pipeline.ccnet(setup["lm_dir"], setup["cutoff"]).run(path, out)
+    expected = _ccnet(setup["lm_dir"], setup["cutoff"], docs, ["en", "zh"])
+    assert _read(out) == expected
+    assert all("perplexity" in d for d in expected)
+
+
 def test_scorer_batch_api(setup):
     # No percentiles given: the core's defaults, checked against PerplexityBucket's own.
     scorer = kneser.CcnetScorer(setup["lm_dir"], setup["cutoff"])
