@@ -14,7 +14,7 @@ use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 
-use crate::detach::run_detached;
+use crate::detach::{detach_short, run_detached};
 use crate::errors::{raise_on_error, to_pyerr};
 use crate::io::{lock_reader, open_lines, Reader};
 use crate::model::PyModel;
@@ -110,8 +110,7 @@ impl PyDocuments {
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Batch<'py>>> {
         let batch = self.input.next(|reader, max, opts| {
-            py.detach(|| kneser::read_documents(reader, max, opts))
-                .map_err(|e| to_pyerr(py, e))
+            detach_short(py, || kneser::read_documents(reader, max, opts))
         })?;
         let Some(batch) = batch else {
             return Ok(None);
