@@ -739,7 +739,7 @@ mod tests {
     /// one word, a piece holding a no-break space (not one word of the joined line) and no
     /// piece for `x` or `\n` (unknown spans).
     fn sentencepiece() -> SentencePiece {
-        use crate::text::sentencepiece::proto::test_writer::{bytes_field, varint};
+        use crate::text::sentencepiece::proto::test_writer::unigram_model;
         let pieces: [(&str, f32, u64); 13] = [
             ("<unk>", 0.0, 2),
             ("<s>", 0.0, 3),
@@ -755,21 +755,7 @@ mod tests {
             ("a\u{a0}b", -1.0, 1),
             ("e", -3.0, 1),
         ];
-        let mut m = Vec::new();
-        for (piece, score, kind) in pieces {
-            let mut p = Vec::new();
-            bytes_field(1, piece.as_bytes(), &mut p);
-            p.push(2 << 3 | 5);
-            p.extend_from_slice(&score.to_le_bytes());
-            varint(3 << 3, &mut p);
-            varint(kind, &mut p);
-            bytes_field(1, &p, &mut m);
-        }
-        let mut trainer = Vec::new();
-        varint(3 << 3, &mut trainer);
-        varint(1, &mut trainer); // unigram
-        bytes_field(2, &trainer, &mut m);
-        SentencePiece::from_bytes(&m, "test.model").unwrap()
+        SentencePiece::from_bytes(&unigram_model(&pieces), "test.model").unwrap()
     }
 
     /// A trigram ARPA over the pieces: every bigram of the contexts and words below, and the

@@ -957,28 +957,8 @@ fn split_words(text: &str) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::proto::test_writer::{bytes_field, varint};
+    use super::proto::test_writer::unigram_model;
     use super::*;
-
-    /// A unigram model (no charsmap) of `(piece, score, type)` pieces, type as in the proto
-    /// (1 normal, 2 unknown, 4 user-defined).
-    fn unigram_model(pieces: &[(&str, f32, u64)]) -> Vec<u8> {
-        let mut m = Vec::new();
-        for &(text, score, kind) in pieces {
-            let mut p = Vec::new();
-            bytes_field(1, text.as_bytes(), &mut p);
-            p.push(2 << 3 | 5);
-            p.extend_from_slice(&score.to_le_bytes());
-            varint(3 << 3, &mut p);
-            varint(kind, &mut p);
-            bytes_field(1, &p, &mut m);
-        }
-        let mut t = Vec::new();
-        varint(3 << 3, &mut t);
-        varint(1, &mut t); // unigram
-        bytes_field(2, &t, &mut m);
-        m
-    }
 
     #[test]
     fn a_unigram_model_scoring_nan_or_infinity_is_refused() {

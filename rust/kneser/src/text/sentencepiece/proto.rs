@@ -326,6 +326,27 @@ pub(crate) mod test_writer {
         varint(b.len() as u64, out);
         out.extend_from_slice(b);
     }
+
+    /// A unigram model of `(piece, score, type)` pieces, type as in the proto (1 normal,
+    /// 2 unknown, 3 control, 4 user-defined), with no normalizer spec: no charsmap (identity),
+    /// a dummy prefix, extra whitespace removed, spaces as `▁`.
+    pub(crate) fn unigram_model(pieces: &[(&str, f32, u64)]) -> Vec<u8> {
+        let mut m = Vec::new();
+        for &(text, score, kind) in pieces {
+            let mut p = Vec::new();
+            bytes_field(1, text.as_bytes(), &mut p);
+            p.push(2 << 3 | 5);
+            p.extend_from_slice(&score.to_le_bytes());
+            varint(3 << 3, &mut p);
+            varint(kind, &mut p);
+            bytes_field(1, &p, &mut m);
+        }
+        let mut trainer = Vec::new();
+        varint(3 << 3, &mut trainer);
+        varint(1, &mut trainer); // unigram
+        bytes_field(2, &trainer, &mut m);
+        m
+    }
 }
 
 #[cfg(test)]
